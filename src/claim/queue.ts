@@ -1,0 +1,69 @@
+/**
+ * The work queue between the stabilizer and the workers. A path is in at most one place: waiting,
+ * in flight, or parked until its retry time; so it is never processed twice at the same time.
+ */
+import type { StableFile } from '../watch/stability.js';
+
+export class WorkQueue {
+  private readonly waiting = new Map<string, StableFile>();
+  private readonly inFlight = new Set<string>();
+  private readonly parked = new Map<string, NodeJS.Timeout>();
+  private takers: Array<(file: StableFile | null) => void> = [];
+  private closed = false;
+
+  /** True when the path is already queued, in flight or parked: no need to look at it again. */
+  has(file: string): boolean {
+    return this.waiting.has(file) || this.inFlight.has(file) || this.parked.has(file);
+  }
+
+  get stats(): { waiting: number; inFlight: number; parked: number } {
+    return { waiting: this.waiting.size, inFlight: this.inFlight.size, parked: this.parked.size };
+  }
+
+  push(item: StableFile): void {
+    if (this.closed || this.has(item.file)) return;
+    const taker = this.takers.shift();
+    if (taker) {
+      this.inFlight.add(item.file);
+      taker(item);
+    } else {
+      this.waiting.set(item.file, item);
+    }
+  }
+
+  /** The next file, or null once the queue is closed. The file counts as in flight until `done`. */
+  take(): Promise<StableFile | null> {
+    if (this.closed) return Promise.resolve(null);
+    const next = this.waiting.values().next();
+    if (!next.done) {
+      this.waiting.delete(next.value.file);
+      this.inFlight.add(next.value.file);
+      return Promise.resolve(next.value);
+    }
+    return new Promise((resolve) => this.takers.push(resolve));
+  }
+
+  done(file: string): void {
+    this.inFlight.delete(file);
+  }
+
+  /** Finish with the file now and let `requeue` look at it again after the delay. */
+  retryLater(file: string, delayMs: number, requeue: (file: string) => void): void {
+    this.inFlight.delete(file);
+    if (this.closed) return;
+    const timer = setTimeout(() => {
+      this.parked.delete(file);
+      requeue(file);
+    }, delayMs);
+    timer.unref();
+    this.parked.set(file, timer);
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const timer of this.parked.values()) clearTimeout(timer);
+    this.parked.clear();
+    this.waiting.clear();
+    for (const taker of this.takers.splice(0)) taker(null);
+  }
+}

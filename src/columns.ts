@@ -1,0 +1,86 @@
+/**
+ * One place that maps a dataset's JSON Schema to typed columns: the PostgreSQL type, the Parquet
+ * (Arrow) type and how a CSV text value is coerced. Every later stage reads `Column`, never the schema.
+ */
+
+export type ColumnKind = 'integer' | 'number' | 'boolean' | 'string' | 'date' | 'timestamp' | 'json';
+
+export interface Column {
+  name: string;
+  kind: ColumnKind;
+  /** PostgreSQL type as `format_type()` prints it, so an existing table can be compared. */
+  pgType: string;
+}
+
+export const PG_TYPES: Record<ColumnKind, string> = {
+  integer: 'bigint',
+  number: 'double precision',
+  boolean: 'boolean',
+  string: 'text',
+  date: 'date',
+  timestamp: 'timestamp with time zone',
+  json: 'jsonb',
+};
+
+/** Columns loadbay adds to every table; a schema may not define them. */
+export const LINEAGE_COLUMNS = ['_file_id', '_source_file', '_source_record', '_loaded_at'] as const;
+
+const MAX_IDENTIFIER_BYTES = 63;
+
+/** Throws an Error whose message names the offending property; the caller adds the file. */
+export function columnsFromSchema(schema: Record<string, unknown>): Column[] {
+  if (schema['type'] !== undefined && schema['type'] !== 'object') {
+    throw new Error('/schema/type: a record schema must have type "object"');
+  }
+  const properties = schema['properties'];
+  if (typeof properties !== 'object' || properties === null || Array.isArray(properties)) {
+    throw new Error('/schema/properties: must be an object of column definitions');
+  }
+  const columns: Column[] = [];
+  for (const [name, definition] of Object.entries(properties as Record<string, unknown>)) {
+    const where = `/schema/properties/${name}`;
+    if (name.trim() === '') throw new Error(`${where}: a column name must not be empty`);
+    if (Buffer.byteLength(name) > MAX_IDENTIFIER_BYTES) {
+      throw new Error(`${where}: column name longer than PostgreSQL's ${MAX_IDENTIFIER_BYTES}-byte limit`);
+    }
+    if ((LINEAGE_COLUMNS as readonly string[]).includes(name)) {
+      throw new Error(`${where}: "${name}" is reserved for loadbay's lineage columns`);
+    }
+    if (typeof definition !== 'object' || definition === null) {
+      throw new Error(`${where}: must be an object`);
+    }
+    const kind = kindOf(definition as Record<string, unknown>, where);
+    columns.push({ name, kind, pgType: PG_TYPES[kind] });
+  }
+  if (columns.length === 0) throw new Error('/schema/properties: define at least one column');
+  return columns;
+}
+
+function kindOf(definition: Record<string, unknown>, where: string): ColumnKind {
+  const declared = definition['type'];
+  const types = (Array.isArray(declared) ? declared : [declared]).filter((t) => t !== 'null');
+  if (declared === undefined || types.length !== 1) {
+    throw new Error(
+      `${where}/type: give exactly one type (integer, number, boolean, string, object, array), optionally with "null"`,
+    );
+  }
+  switch (types[0]) {
+    case 'integer':
+      return 'integer';
+    case 'number':
+      return 'number';
+    case 'boolean':
+      return 'boolean';
+    case 'object':
+    case 'array':
+      return 'json';
+    case 'string': {
+      const format = definition['format'];
+      if (format === 'date') return 'date';
+      if (format === 'date-time') return 'timestamp';
+      return 'string';
+    }
+    default:
+      throw new Error(`${where}/type: unsupported type ${JSON.stringify(types[0])}`);
+  }
+}

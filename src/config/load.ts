@@ -1,0 +1,219 @@
+/**
+ * Reads `loadbay.yaml` and the dataset files it points to, validates each with ajv and resolves
+ * them into the `Config` the program runs with. Every error names the file and the path inside it.
+ *
+ * Paths: `root` is relative to the folder of the config file (default: that folder); the folders
+ * and the embedded database's `data_dir` are relative to `root`; `datasets` (a folder or a glob of
+ * YAML files) is relative to the config file's folder.
+ */
+import { readFile, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import picomatch from 'picomatch';
+import { parseDocument } from 'yaml';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import { columnsFromSchema } from '../columns.js';
+import { ConfigError } from '../errors.js';
+import { userConfigSchema, userDatasetSchema } from './schema.js';
+import type { Config, Dataset, UserConfig, UserDataset } from './types.js';
+
+// ajv-formats ships CommonJS; under NodeNext its default import is the module object.
+const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
+
+const configAjv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
+const validateUserConfig = configAjv.compile(userConfigSchema);
+const validateUserDataset = configAjv.compile(userDatasetSchema);
+
+/** The ajv that compiles record schemas: every problem of a record, standard formats. */
+export function recordAjv(): Ajv {
+  const ajv = new Ajv({ allErrors: true, strict: false, coerceTypes: false });
+  addFormats(ajv);
+  return ajv;
+}
+
+export interface LoadOptions {
+  /** Overrides `database.url`; the CLI passes `process.env.DATABASE_URL`. */
+  databaseUrl?: string | undefined;
+}
+
+export async function loadConfig(configFile: string, options: LoadOptions = {}): Promise<Config> {
+  const file = path.resolve(configFile);
+  const user = await readYaml<UserConfig>(file, validateUserConfig);
+  const configDir = path.dirname(file);
+  const root = path.resolve(configDir, user.root ?? '.');
+  const folder = (value: string | undefined, fallback: string) => path.resolve(root, value ?? fallback);
+  const processing = user.processing ?? {};
+  const retryInitialMs = processing.retry_initial_ms ?? 1000;
+  const retryMaxMs = processing.retry_max_ms ?? 60_000;
+  if (retryMaxMs < retryInitialMs) {
+    throw new ConfigError(`${file}: /processing/retry_max_ms must be at least retry_initial_ms`);
+  }
+  const datasets = await loadDatasets(path.resolve(configDir, user.datasets ?? 'datasets'));
+  const config: Config = {
+    configFile: file,
+    root,
+    folders: {
+      input: folder(user.folders?.input, 'input'),
+      parquet: folder(user.folders?.parquet, 'output_parquet'),
+      failed: folder(user.folders?.failed, 'output_failed'),
+      archive: folder(user.folders?.archive, 'archive'),
+      logs: folder(user.folders?.logs, 'logs'),
+    },
+    database: {
+      url: options.databaseUrl || user.database?.url || null,
+      embedded: {
+        dataDir: folder(user.database?.embedded?.data_dir, 'data/postgres'),
+        port: user.database?.embedded?.port ?? 54329,
+      },
+    },
+    processing: {
+      concurrency: processing.concurrency ?? 2,
+      stableWindowMs: processing.stable_window_ms ?? 250,
+      rescanIntervalMs: processing.rescan_interval_ms ?? 30_000,
+      batchRows: processing.batch_rows ?? 5000,
+      retryInitialMs,
+      retryMaxMs,
+    },
+    datasets,
+  };
+  checkFolders(file, config);
+  return Object.freeze(config);
+}
+
+async function loadDatasets(location: string): Promise<Dataset[]> {
+  const files = await datasetFiles(location);
+  const datasets: Dataset[] = [];
+  const ajv = recordAjv();
+  for (const file of files) {
+    const user = await readYaml<UserDataset>(file, validateUserDataset);
+    datasets.push(resolveDataset(file, user, ajv));
+  }
+  const seen = new Map<string, string>();
+  for (const dataset of datasets) {
+    const earlier = seen.get(dataset.name);
+    if (earlier) throw new ConfigError(`${dataset.file}: /name: "${dataset.name}" is also the name in ${earlier}`);
+    seen.set(dataset.name, dataset.file);
+  }
+  // First match wins: lower priority first, then by file name.
+  return datasets.sort((a, b) => a.priority - b.priority || a.file.localeCompare(b.file));
+}
+
+async function datasetFiles(location: string): Promise<string[]> {
+  const isGlob = picomatch.scan(location).isGlob;
+  const dir = isGlob ? picomatch.scan(location).base : location;
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (error) {
+    throw new ConfigError(`datasets: cannot read ${dir}: ${(error as Error).message}`);
+  }
+  const accept = isGlob ? picomatch(location) : (p: string) => /\.ya?ml$/i.test(p);
+  return names
+    .map((name) => path.join(dir, name))
+    .filter((p) => accept(p))
+    .sort();
+}
+
+export function resolveDataset(file: string, user: UserDataset, ajv: Ajv): Dataset {
+  const fail = (where: string, what: string) => new ConfigError(`${file}: ${where}: ${what}`);
+  let columns;
+  try {
+    columns = columnsFromSchema(user.schema);
+  } catch (error) {
+    throw new ConfigError(`${file}: ${(error as Error).message}`);
+  }
+  let validate: ValidateFunction;
+  try {
+    validate = ajv.compile(user.schema);
+  } catch (error) {
+    throw fail('/schema', `not a valid JSON Schema: ${(error as Error).message}`);
+  }
+  const csv = user.csv ?? {};
+  const encoding = csv.encoding ?? 'utf-8';
+  try {
+    new TextDecoder(encoding);
+  } catch {
+    throw fail('/csv/encoding', `unknown encoding "${encoding}"`);
+  }
+  if (csv.header === false && !csv.columns) {
+    throw fail('/csv/columns', 'name the columns when the file has no header row');
+  }
+  const [tableSchema, tableName] = user.table.includes('.') ? user.table.split('.', 2) : ['public', user.table];
+  for (const [where, identifier] of [['/table', tableSchema], ['/table', tableName]] as const) {
+    if (!identifier || Buffer.byteLength(identifier) > 63) throw fail(where, 'each part must be 1 to 63 bytes');
+  }
+  const match = Array.isArray(user.match) ? user.match : [user.match];
+  const matchers = match.map((pattern) => {
+    if (pattern.includes('..') || path.isAbsolute(pattern)) throw fail('/match', `"${pattern}" must stay inside input/`);
+    // A pattern without a slash matches the file name in any sub-folder.
+    return picomatch(pattern, { basename: !pattern.includes('/'), dot: false });
+  });
+  return {
+    name: user.name,
+    file,
+    match,
+    matches: (relativePath: string) => matchers.some((m) => m(relativePath)),
+    priority: user.priority ?? 100,
+    format: user.format,
+    csv: {
+      delimiter: csv.delimiter ?? ',',
+      header: csv.header ?? true,
+      columns: csv.columns ?? null,
+      quote: csv.quote ?? '"',
+      encoding,
+    },
+    json: { records: user.json?.records ?? null },
+    schema: user.schema,
+    validate,
+    columns,
+    table: { schema: tableSchema as string, name: tableName as string },
+    onSuccess: user.on_success ?? 'archive',
+    extraColumns: user.extra_columns ?? 'error',
+  };
+}
+
+function checkFolders(file: string, config: Config): void {
+  const entries = Object.entries(config.folders);
+  for (const [name, dir] of entries) {
+    for (const [other, otherDir] of entries) {
+      if (name !== other && (dir === otherDir || dir.startsWith(otherDir + path.sep))) {
+        throw new ConfigError(`${file}: /folders/${name}: ${dir} must not be ${other} or inside it (${otherDir})`);
+      }
+    }
+  }
+}
+
+async function readYaml<T>(file: string, validate: ValidateFunction<T>): Promise<T> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`${file}: cannot read: ${(error as Error).message}`);
+  }
+  const doc = parseDocument(text, { prettyErrors: true });
+  if (doc.errors.length > 0) {
+    const first = doc.errors[0]!;
+    const where = first.linePos ? `line ${first.linePos[0].line}, column ${first.linePos[0].col}` : 'YAML';
+    throw new ConfigError(`${file}: ${where}: ${first.message.split('\n')[0]}`);
+  }
+  const value: unknown = doc.toJS() ?? {};
+  if (!validate(value)) throw new ConfigError(`${file}: ${formatAjvErrors(validate.errors ?? [])}`);
+  return value;
+}
+
+export function formatAjvErrors(errors: ErrorObject[]): string {
+  return errors
+    .filter((e) => e.keyword !== 'anyOf' && e.keyword !== 'if')
+    .slice(0, 5)
+    .map((e) => {
+      const where = e.instancePath || '/';
+      if (e.keyword === 'additionalProperties') {
+        return `${where}: unknown key "${(e.params as { additionalProperty: string }).additionalProperty}"`;
+      }
+      if (e.keyword === 'enum') {
+        return `${where}: ${e.message} (${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')})`;
+      }
+      return `${where}: ${e.message}`;
+    })
+    .join('; ');
+}

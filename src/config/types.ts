@@ -1,0 +1,106 @@
+/**
+ * Two kinds of configuration: what a user writes (`User*`, every key optional where a default exists)
+ * and what the program runs with (`Config`, `Dataset`: absolute paths, defaults filled, validators
+ * compiled). `load.ts` turns the first into the second once, at start-up.
+ */
+import type { ValidateFunction } from 'ajv';
+import type { Column } from '../columns.js';
+
+export type Format = 'csv' | 'jsonl' | 'json';
+
+export interface UserConfig {
+  root?: string;
+  folders?: {
+    input?: string;
+    parquet?: string;
+    failed?: string;
+    archive?: string;
+    logs?: string;
+  };
+  database?: {
+    url?: string;
+    embedded?: { data_dir?: string; port?: number };
+  };
+  processing?: {
+    concurrency?: number;
+    stable_window_ms?: number;
+    rescan_interval_ms?: number;
+    batch_rows?: number;
+    retry_initial_ms?: number;
+    retry_max_ms?: number;
+  };
+  datasets?: string;
+}
+
+export interface UserDataset {
+  name: string;
+  match: string | string[];
+  priority?: number;
+  format: Format;
+  csv?: {
+    delimiter?: string;
+    header?: boolean;
+    columns?: string[];
+    quote?: string;
+    encoding?: string;
+  };
+  json?: { records?: string };
+  schema: Record<string, unknown>;
+  table: string;
+  on_success?: 'archive' | 'delete';
+  extra_columns?: 'error' | 'ignore';
+}
+
+export interface Folders {
+  input: string;
+  parquet: string;
+  failed: string;
+  archive: string;
+  logs: string;
+}
+
+export interface CsvOptions {
+  delimiter: string;
+  header: boolean;
+  columns: string[] | null;
+  quote: string;
+  encoding: string;
+}
+
+export interface Dataset {
+  name: string;
+  /** The YAML file this dataset came from, for error messages. */
+  file: string;
+  match: string[];
+  matches: (relativePath: string) => boolean;
+  priority: number;
+  format: Format;
+  csv: CsvOptions;
+  json: { records: string | null };
+  schema: Record<string, unknown>;
+  validate: ValidateFunction;
+  columns: Column[];
+  table: { schema: string; name: string };
+  onSuccess: 'archive' | 'delete';
+  extraColumns: 'error' | 'ignore';
+}
+
+export interface Config {
+  configFile: string;
+  root: string;
+  folders: Folders;
+  database: {
+    /** From DATABASE_URL or `database.url`; null means: start the embedded server. */
+    url: string | null;
+    embedded: { dataDir: string; port: number };
+  };
+  processing: {
+    concurrency: number;
+    stableWindowMs: number;
+    rescanIntervalMs: number;
+    batchRows: number;
+    retryInitialMs: number;
+    retryMaxMs: number;
+  };
+  datasets: Dataset[];
+}

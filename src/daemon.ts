@@ -1,0 +1,113 @@
+/**
+ * The daemon: opens the database (waiting while it is unreachable), migrates the ledger, recovers
+ * from an earlier crash, then runs watcher → stabilizer → queue → workers until stopped. Every
+ * resource registers a releaser; `stop()` is idempotent and lets files in progress finish.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import os from 'node:os';
+import { checkout } from './claim/claim.js';
+import { WorkQueue } from './claim/queue.js';
+import type { Config } from './config/types.js';
+import { openDatabase, type Database } from './db/database.js';
+import { migrate } from './db/ledger.js';
+import { errorMessage } from './errors.js';
+import { Releasers } from './lib/releasers.js';
+import type { Logger } from './log.js';
+import { instanceLockKey, reconcileParquet } from './pipeline/reconcile.js';
+import { runWorker } from './pipeline/worker.js';
+import { Stabilizer } from './watch/stability.js';
+import { watchInput } from './watch/watcher.js';
+
+export interface Daemon {
+  instanceId: string;
+  database: Database;
+  /** Look at input/ now instead of at the next periodic rescan. */
+  rescan(): Promise<void>;
+  /** Stops taking files, lets those in progress finish, releases everything. Idempotent. */
+  stop(): Promise<void>;
+  /** Settles when the daemon has stopped (by `stop()` or a fatal error). */
+  done: Promise<void>;
+}
+
+export function newInstanceId(): string {
+  return `${os.hostname().replace(/[^A-Za-z0-9-]/g, '_')}-${process.pid}-${randomBytes(3).toString('hex')}`;
+}
+
+export interface StartOptions {
+  /** Aborting it during start-up (e.g. a signal while waiting for the database) cancels the start. */
+  signal?: AbortSignal;
+}
+
+export class StartCancelled extends Error {}
+
+export async function startDaemon(config: Config, log: Logger, options: StartOptions = {}): Promise<Daemon> {
+  const releasers = new Releasers();
+  const stopping = new AbortController();
+  const cancel = () => stopping.abort();
+  options.signal?.addEventListener('abort', cancel, { once: true });
+  releasers.add('start signal', () => options.signal?.removeEventListener('abort', cancel));
+  const instanceId = newInstanceId();
+  try {
+    for (const dir of Object.values(config.folders)) await mkdir(dir, { recursive: true });
+    const database = await openDatabase(config, log);
+    releasers.add('database', () => database.close());
+    log.info(`database: ${database.displayUrl}`);
+    await database.waitUntilReachable(stopping.signal);
+    if (stopping.signal.aborted) throw new StartCancelled('stopped while waiting for the database');
+    await migrate(database.pool);
+
+    // Held for the instance's lifetime: others use it to tell whether this instance is alive.
+    const instanceLock = await checkout(database.pool);
+    await instanceLock.client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [instanceLockKey(instanceId)]);
+    releasers.add('instance lock', () => instanceLock.done(true));
+    await reconcileParquet(database.pool, config.root, config.folders.parquet, log);
+
+    const queue = new WorkQueue();
+    releasers.add('queue', () => queue.close());
+    const stabilizer = new Stabilizer(
+      config.processing.stableWindowMs,
+      (file) => queue.push(file),
+      (file, error) => log.warn(`cannot stat ${file}: ${errorMessage(error)}`),
+    );
+    releasers.add('stabilizer', () => stabilizer.close());
+    const notice = (file: string) => {
+      if (!queue.has(file)) stabilizer.notify(file);
+    };
+    const watcher = watchInput(config.folders.input, config.processing.rescanIntervalMs, notice, (error) =>
+      log.warn(`watching ${config.folders.input}: ${errorMessage(error)}`),
+    );
+    releasers.add('watcher', () => watcher.close());
+    await watcher.ready;
+    await watcher.rescan();
+
+    const context = { config, pool: database.pool, log, instanceId };
+    const workers = Array.from({ length: config.processing.concurrency }, () => runWorker(context, queue, notice));
+    log.info(
+      `loadbay ${instanceId} watching ${config.folders.input} with ${config.datasets.length} dataset(s), ${config.processing.concurrency} worker(s)`,
+    );
+
+    let stopPromise: Promise<void> | null = null;
+    const stop = () => {
+      stopPromise ??= (async () => {
+        stopping.abort();
+        await watcher.close();
+        stabilizer.close();
+        queue.close();
+        await Promise.all(workers);
+        await releasers.release();
+        log.info('loadbay stopped');
+      })();
+      return stopPromise;
+    };
+    let resolveDone!: () => void;
+    const done = new Promise<void>((resolve) => (resolveDone = resolve));
+    void Promise.all(workers).then(() => stop().then(resolveDone, resolveDone));
+    return { instanceId, database, rescan: () => watcher.rescan(), stop, done };
+  } catch (error) {
+    stopping.abort();
+    await releasers.release().catch(() => undefined);
+    throw error;
+  }
+}
+

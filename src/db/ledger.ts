@@ -1,0 +1,76 @@
+/**
+ * The ledger: loadbay's own schema in the same PostgreSQL that receives the rows, so a file's rows
+ * and its ledger row commit in one transaction. Versioned migrations, safe to run from several
+ * instances at once (they serialise on an advisory lock).
+ */
+import type pg from 'pg';
+
+export const LEDGER_SCHEMA = 'loadbay';
+
+const MIGRATIONS: string[] = [
+  // 1: file arrivals
+  `CREATE TABLE loadbay.files (
+     id           bigserial PRIMARY KEY,
+     path         text NOT NULL,
+     size         bigint NOT NULL,
+     mtime_ms     double precision NOT NULL,
+     sha256       text,
+     dataset      text,
+     status       text NOT NULL CHECK (status IN ('processing', 'loaded', 'failed', 'skipped')),
+     attempts     integer NOT NULL DEFAULT 1,
+     rows         bigint,
+     table_name   text,
+     parquet_path text,
+     error        jsonb,
+     duplicate_of bigint REFERENCES loadbay.files (id),
+     instance_id  text NOT NULL,
+     created_at   timestamptz NOT NULL DEFAULT now(),
+     updated_at   timestamptz NOT NULL DEFAULT now(),
+     settled_at   timestamptz
+   );
+   CREATE INDEX files_path_idx ON loadbay.files (path);
+   CREATE INDEX files_status_idx ON loadbay.files (status, updated_at);
+   CREATE UNIQUE INDEX files_loaded_content_idx ON loadbay.files (dataset, sha256) WHERE status = 'loaded';`,
+];
+
+export async function migrate(pool: pg.Pool): Promise<number> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query(`SELECT pg_advisory_xact_lock(hashtextextended('loadbay:migrate', 0))`);
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${LEDGER_SCHEMA}`);
+    await client.query(`CREATE TABLE IF NOT EXISTS ${LEDGER_SCHEMA}.migrations (
+      version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
+    const { rows } = await client.query<{ version: number | null }>(
+      `SELECT max(version) AS version FROM ${LEDGER_SCHEMA}.migrations`,
+    );
+    const current = rows[0]?.version ?? 0;
+    for (let version = current + 1; version <= MIGRATIONS.length; version++) {
+      await client.query(MIGRATIONS[version - 1]!);
+      await client.query(`INSERT INTO ${LEDGER_SCHEMA}.migrations (version) VALUES ($1)`, [version]);
+    }
+    await client.query('COMMIT');
+    return MIGRATIONS.length;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+export type FileStatus = 'processing' | 'loaded' | 'failed' | 'skipped';
+
+export interface LedgerRow {
+  id: string;
+  path: string;
+  size: string;
+  mtime_ms: number;
+  sha256: string | null;
+  dataset: string | null;
+  status: FileStatus;
+  attempts: number;
+  rows: string | null;
+  parquet_path: string | null;
+  settled_at: Date | null;
+}

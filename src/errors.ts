@@ -1,0 +1,116 @@
+/**
+ * Error classes and the one table that decides what happens to a file when something fails:
+ * - `DataError`: the file itself is bad → quarantine it with a report.
+ * - `HeldError`: the file may be fine but configuration and database disagree (e.g. a table's
+ *   column has another type) → leave it in `input/`, log why, retry slowly until someone fixes it.
+ * - anything else is infrastructure (database down, disk full) or a bug → leave the file untouched
+ *   and retry with backoff. A good file is never quarantined for a reason outside the file.
+ */
+
+export type Stage = 'route' | 'read' | 'validate' | 'load';
+
+export interface Problem {
+  /** Line number (CSV, JSONL) or record number (JSON), 1-based. */
+  line?: number;
+  record?: number;
+  field?: string;
+  value?: string;
+  rule: string;
+  message: string;
+}
+
+export class DataError extends Error {
+  readonly stage: Stage;
+  readonly problems: Problem[];
+  /** How many problems there were in all; `problems` keeps only the first few. */
+  readonly problemCount: number;
+  constructor(stage: Stage, message: string, problems: Problem[] = [], problemCount = problems.length) {
+    super(message);
+    this.name = 'DataError';
+    this.stage = stage;
+    this.problems = problems;
+    this.problemCount = problemCount;
+  }
+}
+
+export class HeldError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'HeldError';
+  }
+}
+
+/** A configuration file is invalid; loadbay refuses to start. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Error codes that mean "try again later": SQLSTATEs from PostgreSQL and errno codes from Node.
+ * Modelled on graphile-worker's retryable-error table.
+ */
+export const TRANSIENT_CODES: ReadonlySet<string> = new Set([
+  // PostgreSQL
+  '40001', // serialization_failure
+  '40P01', // deadlock_detected
+  '53000', // insufficient_resources
+  '53100', // disk_full
+  '53200', // out_of_memory
+  '53300', // too_many_connections
+  '55P03', // lock_not_available
+  '57014', // query_canceled (statement timeout)
+  '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now
+  '58000', // system_error
+  '58030', // io_error
+  '08000', // connection_exception
+  '08001',
+  '08003',
+  '08004',
+  '08006',
+  'XX000', // internal_error
+  // Node / OS
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'ENOSPC',
+  'EMFILE',
+  'ENFILE',
+  'EBUSY',
+  'EAGAIN',
+  'EIO',
+  'EDQUOT',
+]);
+
+export type ErrorClass = 'data' | 'held' | 'transient';
+
+export function classify(error: unknown): ErrorClass {
+  if (error instanceof DataError) return 'data';
+  if (error instanceof HeldError) return 'held';
+  return 'transient';
+}
+
+/** True when the code is in the table, or the message is one pg prints for a lost connection. */
+export function isKnownTransient(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && TRANSIENT_CODES.has(code)) return true;
+  const message = error instanceof Error ? error.message : String(error);
+  return /Connection terminated|connection timeout|Client has encountered a connection error/i.test(message);
+}
+
+export function errorMessage(error: unknown): string {
+  return redact(error instanceof Error ? error.message : String(error));
+}
+
+/** Removes the password from anything that looks like a connection URL. */
+export function redact(text: string): string {
+  return text.replace(/(postgres(?:ql)?:\/\/[^:/@\s]*:)[^@\s]*@/gi, '$1***@');
+}

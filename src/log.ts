@@ -1,0 +1,100 @@
+/**
+ * Logging. Two audiences:
+ * - ops tail `logs/conversion.log`: one JSON line per file outcome (`loaded`, `failed`, `skipped`,
+ *   `retrying`, `held`) and per database wait, written through winston;
+ * - a person at the console: the same events as readable one-liners, plus start/stop messages.
+ * Every line passes through `redact`, so a connection password never reaches a log.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import winston from 'winston';
+import { redact } from './errors.js';
+
+export type OutcomeEvent = 'loaded' | 'failed' | 'skipped' | 'retrying' | 'held' | 'waiting' | 'retried';
+
+export interface Logger {
+  /** A file outcome: conversion.log and console. */
+  event(event: OutcomeEvent, fields: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+  /** Flushes and closes the log files. */
+  close(): Promise<void>;
+}
+
+export interface LoggerOptions {
+  logsDir: string;
+  /** Console output; off in tests that only read the log file. */
+  console?: boolean;
+}
+
+const redactFormat = winston.format((info) => {
+  for (const key of Object.keys(info)) {
+    const value = info[key];
+    if (typeof value === 'string') info[key] = redact(value);
+  }
+  return info;
+});
+
+function consoleLine(info: winston.Logform.TransformableInfo): string {
+  const { level, message, timestamp, event, file, dataset, rows, duration_ms, reason, stage, ...rest } = info as Record<
+    string,
+    unknown
+  >;
+  void rest;
+  const time = String(timestamp ?? '').replace(/\.\d+Z$/, 'Z');
+  if (!event) return `${time} ${String(level).padEnd(5)} ${String(message)}`;
+  const parts = [`${time} ${String(event).padEnd(8)} ${file ?? ''}`];
+  if (dataset) parts.push(`→ ${dataset}`);
+  const details = [
+    rows !== undefined ? `${rows} rows` : undefined,
+    duration_ms !== undefined ? `${duration_ms} ms` : undefined,
+    stage ? `at ${stage}` : undefined,
+  ].filter(Boolean);
+  if (details.length) parts.push(`(${details.join(', ')})`);
+  if (reason) parts.push(`: ${reason}`);
+  return parts.join(' ');
+}
+
+export function createLogger(options: LoggerOptions): Logger {
+  mkdirSync(options.logsDir, { recursive: true });
+  const conversion = new winston.transports.File({
+    filename: path.join(options.logsDir, 'conversion.log'),
+    format: winston.format.combine(winston.format.timestamp(), redactFormat(), winston.format.json()),
+  });
+  const transports: winston.transport[] = [conversion];
+  const consoleTransport =
+    options.console === false
+      ? null
+      : new winston.transports.Console({
+          format: winston.format.combine(winston.format.timestamp(), redactFormat(), winston.format.printf(consoleLine)),
+        });
+  const outcomes = winston.createLogger({ transports });
+  const operational = winston.createLogger({ transports: consoleTransport ? [consoleTransport] : [] });
+  if (consoleTransport) outcomes.add(consoleTransport);
+  // An unhandled transport error would crash the process; report it on stderr instead.
+  outcomes.on('error', (error) => process.stderr.write(`loadbay: log write failed: ${String(error)}\n`));
+  operational.on('error', (error) => process.stderr.write(`loadbay: log write failed: ${String(error)}\n`));
+  if (!consoleTransport) operational.silent = true;
+
+  let closing: Promise<void> | null = null;
+  return {
+    event(event, fields) {
+      const level = event === 'failed' || event === 'held' ? 'warn' : event === 'loaded' || event === 'skipped' ? 'info' : 'warn';
+      outcomes.log({ level, message: event, event, ...fields });
+    },
+    info: (message, fields) => operational.info(message, fields),
+    warn: (message, fields) => operational.warn(message, fields),
+    error: (message, fields) => operational.error(message, fields),
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        conversion.once('finish', () => resolve());
+        outcomes.end();
+        operational.end();
+        // The file transport emits 'finish' once its stream is flushed; do not wait forever.
+        setTimeout(resolve, 2000).unref();
+      });
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,267 @@
+/**
+ * One claimed file, start to finish: route → read → prepare → validate → write Parquet + COPY into
+ * PostgreSQL (one transaction, with the ledger row) → settle. Data errors end in quarantine here;
+ * infrastructure and held errors are thrown to the worker, which leaves the file and retries.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { lstat, mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type pg from 'pg';
+import type { Config, Dataset } from '../config/types.js';
+import { checkout, type Claim } from '../claim/claim.js';
+import { LEDGER_SCHEMA } from '../db/ledger.js';
+import { DataError, type Problem } from '../errors.js';
+import type { Logger } from '../log.js';
+import { makePreparer } from '../prepare/prepare.js';
+import { readFile } from '../read/index.js';
+import { route } from '../route/route.js';
+import { archive, MAX_REPORTED_PROBLEMS, quarantine } from '../settle/settle.js';
+import { fsyncDir } from '../settle/move.js';
+import { makeValidator } from '../validate/validate.js';
+import { openParquetWriter } from '../write/parquet.js';
+import { encodeCopyRows, ensureTable, qualifiedTable, startCopy } from '../write/postgres.js';
+
+export interface PipelineContext {
+  config: Config;
+  pool: pg.Pool;
+  log: Logger;
+  instanceId: string;
+}
+
+export type Outcome = 'loaded' | 'failed' | 'skipped';
+
+/** Keeps the first problems and counts them all. */
+class Problems {
+  readonly first: Problem[] = [];
+  count = 0;
+  fromValidation = false;
+  fromReading = false;
+  add(problems: Problem[], fromValidation: boolean): void {
+    if (problems.length === 0) return;
+    if (fromValidation) this.fromValidation = true;
+    else this.fromReading = true;
+    this.count += problems.length;
+    for (const p of problems) if (this.first.length < MAX_REPORTED_PROBLEMS) this.first.push(p);
+  }
+  /** The earliest stage with a problem names the failure. */
+  get stage(): 'read' | 'validate' {
+    return this.fromReading ? 'read' : 'validate';
+  }
+  /** The kept problems in file order. */
+  sorted(): Problem[] {
+    return [...this.first].sort((a, b) => (a.line ?? a.record ?? 0) - (b.line ?? b.record ?? 0));
+  }
+}
+
+export async function processFile(ctx: PipelineContext, claim: Claim): Promise<Outcome> {
+  const started = Date.now();
+  const { arrival } = claim;
+  const base = { file: arrival.relative, file_id: claim.fileId, attempt: claim.attempts };
+  let dataset: Dataset | null = null;
+  let digest: { sha256: string; bytes: number } | null = null;
+  try {
+    if (claim.unsettled) return await finishUnsettled(ctx, claim, started);
+    const stat = await lstat(arrival.file);
+    if (stat.isSymbolicLink()) {
+      throw new DataError('route', 'symbolic links are not followed; drop the file itself', [
+        { rule: 'symlink', message: 'the path is a symbolic link' },
+      ]);
+    }
+    dataset = route(ctx.config.datasets, arrival.relative);
+    await ensureTable(ctx.pool, dataset);
+    const result = await load(ctx, claim, dataset);
+    digest = result.digest;
+    if (result.duplicateOf) {
+      await archive(ctx.config, dataset, arrival.file, arrival.relative);
+      await markSettled(claim.client, claim.fileId, 'skipped', { dataset: dataset.name, sha256: digest.sha256, duplicateOf: result.duplicateOf });
+      ctx.log.event('skipped', {
+        ...base,
+        dataset: dataset.name,
+        reason: `same content as file ${result.duplicateOf}, already loaded`,
+        duplicate_of: result.duplicateOf,
+        bytes: digest.bytes,
+        duration_ms: Date.now() - started,
+      });
+      return 'skipped';
+    }
+    await archive(ctx.config, dataset, arrival.file, arrival.relative);
+    await markSettled(claim.client, claim.fileId, 'loaded');
+    ctx.log.event('loaded', {
+      ...base,
+      dataset: dataset.name,
+      rows: result.rows,
+      bytes: digest.bytes,
+      duration_ms: Date.now() - started,
+      parquet: path.relative(ctx.config.root, result.parquetPath),
+      table: `${dataset.table.schema}.${dataset.table.name}`,
+    });
+    return 'loaded';
+  } catch (error) {
+    if (!(error instanceof DataError)) throw error;
+    digest ??= (error as DataError & { digest?: typeof digest }).digest ?? null;
+    const { path: quarantined, report } = await quarantine(ctx.config, dataset?.name ?? null, arrival.file, arrival.relative, error, {
+      fileId: claim.fileId,
+      sha256: digest?.sha256 ?? null,
+      bytes: digest?.bytes ?? null,
+    });
+    await markSettled(claim.client, claim.fileId, 'failed', {
+      dataset: dataset?.name ?? null,
+      sha256: digest?.sha256 ?? null,
+      error: report,
+    });
+    ctx.log.event('failed', {
+      ...base,
+      dataset: dataset?.name ?? null,
+      stage: error.stage,
+      reason: error.message,
+      problem_count: error.problemCount,
+      problems: error.problems.slice(0, 5),
+      quarantined_as: path.relative(ctx.config.root, quarantined),
+      duration_ms: Date.now() - started,
+    });
+    return 'failed';
+  }
+}
+
+interface LoadResult {
+  rows: number;
+  digest: { sha256: string; bytes: number };
+  parquetPath: string;
+  duplicateOf: string | null;
+}
+
+async function load(ctx: PipelineContext, claim: Claim, dataset: Dataset): Promise<LoadResult> {
+  const { arrival } = claim;
+  const parquetDir = path.join(ctx.config.folders.parquet, dataset.name);
+  await mkdir(parquetDir, { recursive: true });
+  const baseName = path.basename(arrival.relative);
+  const tmpPath = path.join(parquetDir, `.${baseName}.${ctx.instanceId}.${claim.fileId}.tmp`);
+  const { client, done } = await checkout(ctx.pool);
+  let parquet: Awaited<ReturnType<typeof openParquetWriter>> | null = null;
+  let healthy = false;
+  try {
+    await client.query('BEGIN');
+    parquet = await openParquetWriter(tmpPath, dataset.columns);
+    const copy = startCopy(client, dataset);
+    const opened = readFile(arrival.file, dataset, ctx.config.processing.batchRows);
+    const prepare = makePreparer(dataset);
+    const validate = makeValidator(dataset);
+    const problems = new Problems();
+    let rows = 0;
+    for await (const batch of opened.batches) {
+      problems.add(batch.problems, false);
+      batch.problems = [];
+      prepare(batch, opened.locator);
+      problems.add(batch.problems, false);
+      batch.problems = [];
+      validate(batch, opened.locator);
+      problems.add(batch.problems, true);
+      if (problems.count > 0 || batch.records.length === 0) continue; // keep reading to count problems
+      const text = encodeCopyRows(dataset.columns, batch.records, batch.numbers, claim.fileId, arrival.relative);
+      await Promise.all([parquet.write(batch.records), copy.write(text)]);
+      rows += batch.records.length;
+    }
+    const digest = opened.source.digest();
+    if (problems.count > 0) {
+      const sorted = problems.sorted();
+      const first = sorted[0]!;
+      const summary = problems.count === 1 ? first.message : `${problems.count} problems; first: ${first.message}`;
+      throw withDigest(new DataError(problems.stage, summary, sorted, problems.count), digest);
+    }
+    if (rows === 0) {
+      throw withDigest(new DataError('validate', 'no rows', [{ rule: 'rows', message: 'the file holds no records' }]), digest);
+    }
+    const now = await lstat(arrival.file);
+    if (now.size !== arrival.size || now.mtimeMs !== arrival.mtimeMs) {
+      throw new Error('the file changed while it was being read; it will be read again');
+    }
+    // On the claim's connection: this one is still in the middle of its COPY.
+    const duplicate = await claim.client.query<{ id: string }>(
+      `SELECT id FROM ${LEDGER_SCHEMA}.files WHERE dataset = $1 AND sha256 = $2 AND status = 'loaded' LIMIT 1`,
+      [dataset.name, digest.sha256],
+    );
+    if (duplicate.rows[0]) return { rows: 0, digest, parquetPath: '', duplicateOf: duplicate.rows[0].id };
+    const copied = await copy.end();
+    if (copied !== rows) throw new Error(`COPY reported ${copied} rows, ${rows} were sent`);
+    await parquet.finish();
+    const parquetPath = path.join(parquetDir, `${baseName}-${digest.sha256.slice(0, 8)}.parquet`);
+    // Recorded (outside the transaction) before the rename, so start-up recovery can tell an
+    // orphan of an uncommitted load from a file another instance is about to commit.
+    await claim.client.query(`UPDATE ${LEDGER_SCHEMA}.files SET parquet_path = $2 WHERE id = $1`, [
+      claim.fileId,
+      path.relative(ctx.config.root, parquetPath),
+    ]);
+    await parquet.commit(parquetPath);
+    await fsyncDir(parquetDir);
+    await client.query(
+      `UPDATE ${LEDGER_SCHEMA}.files
+          SET status = 'loaded', dataset = $2, sha256 = $3, rows = $4, table_name = $5, parquet_path = $6,
+              error = NULL, updated_at = now()
+        WHERE id = $1`,
+      [claim.fileId, dataset.name, digest.sha256, rows, qualifiedTable(dataset), path.relative(ctx.config.root, parquetPath)],
+    );
+    await client.query('COMMIT');
+    healthy = true;
+    return { rows, digest, parquetPath, duplicateOf: null };
+  } finally {
+    // On any failure the connection is dropped rather than reused: the server rolls back, and no
+    // half-finished COPY can hang on a client that goes back to the pool.
+    if (!healthy) await parquet?.abort();
+    done(!healthy);
+  }
+}
+
+function withDigest(error: DataError, digest: { sha256: string; bytes: number }): DataError {
+  return Object.assign(error, { digest });
+}
+
+/** The ledger says this arrival was loaded but loadbay stopped before moving it: finish that. */
+async function finishUnsettled(ctx: PipelineContext, claim: Claim, started: number): Promise<Outcome> {
+  const row = claim.unsettled!;
+  const dataset = ctx.config.datasets.find((d) => d.name === row.dataset);
+  const sha256 = await hashFile(claim.arrival.file);
+  if (!dataset || sha256 !== row.sha256) {
+    // Not the content that was loaded: close the old record; the next claim starts a new one.
+    await markSettled(claim.client, claim.fileId, 'loaded');
+    throw new Error('the file in input/ differs from the loaded one with the same name; it will be processed anew');
+  }
+  await archive(ctx.config, dataset, claim.arrival.file, claim.arrival.relative);
+  await markSettled(claim.client, claim.fileId, 'loaded');
+  ctx.log.event('loaded', {
+    file: claim.arrival.relative,
+    file_id: claim.fileId,
+    dataset: dataset.name,
+    rows: Number(row.rows),
+    recovered: true,
+    duration_ms: Date.now() - started,
+    parquet: row.parquet_path,
+  });
+  return 'loaded';
+}
+
+async function markSettled(
+  client: pg.PoolClient,
+  fileId: string,
+  status: Outcome,
+  details: { dataset?: string | null; sha256?: string | null; error?: unknown; duplicateOf?: string } = {},
+): Promise<void> {
+  await client.query(
+    `UPDATE ${LEDGER_SCHEMA}.files
+        SET status = $2, settled_at = now(), updated_at = now(),
+            dataset = COALESCE($3, dataset), sha256 = COALESCE($4, sha256),
+            error = COALESCE($5::jsonb, error), duplicate_of = COALESCE($6, duplicate_of)
+      WHERE id = $1`,
+    [fileId, status, details.dataset ?? null, details.sha256 ?? null, details.error ? JSON.stringify(details.error) : null, details.duplicateOf ?? null],
+  );
+}
+
+function hashFile(file: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const hash = createHash('sha256');
+    createReadStream(file)
+      .on('data', (chunk) => hash.update(chunk))
+      .on('end', () => resolve(hash.digest('hex')))
+      .on('error', reject);
+  });
+}

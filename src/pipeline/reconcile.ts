@@ -1,0 +1,61 @@
+/**
+ * Start-up recovery of the Parquet folder. A Parquet file is renamed into place just before its
+ * load commits; if loadbay died in between, the file has no `loaded` ledger row. Temporary files
+ * and such orphans are removed, but only when the instance that wrote them is gone (its advisory
+ * lock is free), so a second instance running right now is never disturbed.
+ */
+import { readdir, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import type pg from 'pg';
+import { LEDGER_SCHEMA } from '../db/ledger.js';
+import type { Logger } from '../log.js';
+
+export function instanceLockKey(instanceId: string): string {
+  return `loadbay:instance:${instanceId}`;
+}
+
+async function instanceAlive(pool: pg.Pool, instanceId: string): Promise<boolean> {
+  const client = await pool.connect();
+  try {
+    const { rows } = await client.query<{ free: boolean }>('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS free', [
+      instanceLockKey(instanceId),
+    ]);
+    if (rows[0]?.free) {
+      await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [instanceLockKey(instanceId)]);
+      return false;
+    }
+    return true;
+  } finally {
+    client.release();
+  }
+}
+
+export async function reconcileParquet(pool: pg.Pool, root: string, parquetDir: string, log: Logger): Promise<number> {
+  let removed = 0;
+  const datasets = await readdir(parquetDir, { withFileTypes: true }).catch(() => []);
+  for (const entry of datasets) {
+    if (!entry.isDirectory()) continue;
+    const dir = path.join(parquetDir, entry.name);
+    for (const name of await readdir(dir)) {
+      const file = path.join(dir, name);
+      let writer: string | null = null;
+      if (name.startsWith('.') && name.endsWith('.tmp')) {
+        writer = name.split('.').at(-3) ?? null;
+      } else if (name.endsWith('.parquet')) {
+        const relative = path.relative(root, file);
+        const { rows } = await pool.query<{ status: string; instance_id: string }>(
+          `SELECT status, instance_id FROM ${LEDGER_SCHEMA}.files WHERE parquet_path = $1 ORDER BY status = 'loaded' DESC LIMIT 1`,
+          [relative],
+        );
+        if (!rows[0] || rows[0].status === 'loaded') continue;
+        writer = rows[0].instance_id;
+      }
+      if (writer && !(await instanceAlive(pool, writer))) {
+        await unlink(file).catch(() => undefined);
+        removed++;
+        log.info(`removed ${path.relative(root, file)}: written by a loadbay that stopped before its load committed`);
+      }
+    }
+  }
+  return removed;
+}

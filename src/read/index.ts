@@ -1,0 +1,26 @@
+/** Picks the reader for a dataset's format; every reader streams and yields `RawBatch`es. */
+import type { Dataset } from '../config/types.js';
+import { readCsv } from './csv.js';
+import { readJson } from './json.js';
+import { readJsonl } from './jsonl.js';
+import { openSource, type Source } from './source.js';
+import type { Locator, RawBatch } from './types.js';
+
+export interface OpenedFile {
+  source: Source;
+  batches: AsyncGenerator<RawBatch>;
+  locator: Locator;
+}
+
+export function readFile(file: string, dataset: Dataset, batchRows: number): OpenedFile {
+  const encoding = dataset.format === 'csv' ? dataset.csv.encoding : 'utf-8';
+  const source = openSource(file, encoding);
+  switch (dataset.format) {
+    case 'csv':
+      return { source, batches: readCsv(source, dataset.csv, batchRows), locator: 'line' };
+    case 'jsonl':
+      return { source, batches: readJsonl(source, batchRows), locator: 'line' };
+    case 'json':
+      return { source, batches: readJson(source, dataset.json.records, batchRows), locator: 'record' };
+  }
+}

@@ -1,0 +1,13 @@
+import type { Problem } from '../errors.js';
+
+/** What every reader yields: records with their line (CSV, JSONL) or record (JSON) numbers. */
+export interface RawBatch {
+  records: Record<string, unknown>[];
+  /** `numbers[i]` locates `records[i]` in the file. */
+  numbers: number[];
+  /** Per-record problems found while reading (a ragged CSV row, a JSONL line that is not JSON). */
+  problems: Problem[];
+}
+
+/** Whether `numbers` are line numbers or record numbers. */
+export type Locator = 'line' | 'record';

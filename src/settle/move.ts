@@ -1,0 +1,71 @@
+/**
+ * Durable file moves: rename (then fsync the destination folder), falling back to copy + fsync +
+ * unlink across file systems. Destinations never overwrite: `name.csv` becomes `name-2.csv`, …
+ */
+import { constants } from 'node:fs';
+import { copyFile, mkdir, open, rename, unlink, writeFile, lstat } from 'node:fs/promises';
+import path from 'node:path';
+
+export async function fsyncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await lstat(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** "a/b.csv.gz" → "a/b-2.csv.gz": the suffix goes before the first extension. */
+export function numbered(file: string, n: number): string {
+  if (n <= 1) return file;
+  const dir = path.dirname(file);
+  const base = path.basename(file);
+  const dot = base.indexOf('.', 1);
+  const stem = dot === -1 ? base : base.slice(0, dot);
+  const ext = dot === -1 ? '' : base.slice(dot);
+  return path.join(dir, `${stem}-${n}${ext}`);
+}
+
+/** The first of `file`, `file-2`, … that does not exist yet. */
+export async function freeName(file: string): Promise<string> {
+  for (let n = 1; ; n++) {
+    const candidate = numbered(file, n);
+    if (!(await exists(candidate))) return candidate;
+  }
+}
+
+export async function moveFile(from: string, to: string): Promise<void> {
+  await mkdir(path.dirname(to), { recursive: true });
+  try {
+    await rename(from, to);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
+    await copyFile(from, to, constants.COPYFILE_EXCL);
+    const handle = await open(to, 'r+');
+    await handle.sync();
+    await handle.close();
+    await unlink(from);
+  }
+  await fsyncDir(path.dirname(to));
+}
+
+/** Writes a file completely under a temporary name, fsyncs it, then renames it into place. */
+export async function writeFileAtomic(file: string, content: string): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, content);
+  const handle = await open(tmp, 'r+');
+  await handle.sync();
+  await handle.close();
+  await rename(tmp, file);
+  await fsyncDir(path.dirname(file));
+}

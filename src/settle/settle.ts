@@ -1,0 +1,65 @@
+/**
+ * The last stage: a loaded file goes to `archive/<dataset>/` (or is deleted); a bad file goes to
+ * `output_failed/<dataset>/` with `<name>.error.json` beside it. The report is written (fsync'd)
+ * before the file moves, so a file in `output_failed/` always has its reason next to it.
+ */
+import { unlink } from 'node:fs/promises';
+import path from 'node:path';
+import type { Config, Dataset } from '../config/types.js';
+import type { DataError } from '../errors.js';
+import { freeName, fsyncDir, moveFile, writeFileAtomic } from './move.js';
+
+export const UNMATCHED = '_unmatched';
+export const MAX_REPORTED_PROBLEMS = 20;
+
+export interface FailureReport {
+  file: string;
+  file_id: string | null;
+  dataset: string | null;
+  stage: DataError['stage'];
+  reason: string;
+  problem_count: number;
+  problems: DataError['problems'];
+  sha256: string | null;
+  bytes: number | null;
+  failed_at: string;
+  quarantined_as: string;
+}
+
+export async function archive(config: Config, dataset: Dataset, file: string, relative: string): Promise<string | null> {
+  if (dataset.onSuccess === 'delete') {
+    await unlink(file);
+    await fsyncDir(path.dirname(file));
+    return null;
+  }
+  const target = await freeName(path.join(config.folders.archive, dataset.name, relative));
+  await moveFile(file, target);
+  return target;
+}
+
+export async function quarantine(
+  config: Config,
+  datasetName: string | null,
+  file: string,
+  relative: string,
+  error: DataError,
+  details: { fileId: string | null; sha256: string | null; bytes: number | null },
+): Promise<{ path: string; report: FailureReport }> {
+  const target = await freeName(path.join(config.folders.failed, datasetName ?? UNMATCHED, relative));
+  const report: FailureReport = {
+    file: relative,
+    file_id: details.fileId,
+    dataset: datasetName,
+    stage: error.stage,
+    reason: error.message,
+    problem_count: error.problemCount,
+    problems: error.problems.slice(0, MAX_REPORTED_PROBLEMS),
+    sha256: details.sha256,
+    bytes: details.bytes,
+    failed_at: new Date().toISOString(),
+    quarantined_as: path.relative(config.folders.failed, target),
+  };
+  await writeFileAtomic(`${target}.error.json`, JSON.stringify(report, null, 2) + '\n');
+  await moveFile(file, target);
+  return { path: target, report };
+}

@@ -1,0 +1,24 @@
+/**
+ * The one place that handles signals. The first SIGINT/SIGTERM starts a graceful stop (no new files,
+ * files in progress finish or roll back); a second one exits at once — a rolled-back file is simply
+ * processed again at the next start.
+ */
+export function handleSignals(onFirst: (signal: NodeJS.Signals) => void, warn: (message: string) => void): () => void {
+  let received = 0;
+  const handler = (signal: NodeJS.Signals) => {
+    received++;
+    if (received === 1) {
+      warn(`${signal}: stopping after the files in progress (send it again to stop at once)`);
+      onFirst(signal);
+    } else {
+      warn(`${signal} again: exiting now; unfinished files stay in input/ and are processed at the next start`);
+      process.exit(130);
+    }
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return () => {
+    process.removeListener('SIGINT', handler);
+    process.removeListener('SIGTERM', handler);
+  };
+}

@@ -1,0 +1,121 @@
+/**
+ * Checks records with the dataset's compiled ajv validator, plus the limits PostgreSQL and Parquet
+ * impose that JSON Schema does not (64-bit integers, NUL characters in text), and turns every
+ * failure into a `Problem`: where (line or record), which field, the value (shortened), which rule.
+ */
+import type { ErrorObject } from 'ajv';
+import type { Column } from '../columns.js';
+import type { Dataset } from '../config/types.js';
+import type { Problem } from '../errors.js';
+import type { Locator, RawBatch } from '../read/types.js';
+
+const MAX_VALUE_CHARS = 80;
+
+export function shorten(value: unknown): string {
+  let text: string;
+  try {
+    text = typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
+  } catch {
+    text = String(value);
+  }
+  return text.length > MAX_VALUE_CHARS ? `${text.slice(0, MAX_VALUE_CHARS - 1)}…` : text;
+}
+
+function fieldOf(error: ErrorObject): string {
+  if (error.keyword === 'required') return (error.params as { missingProperty: string }).missingProperty;
+  if (error.keyword === 'additionalProperties') return (error.params as { additionalProperty: string }).additionalProperty;
+  // "/stats/goals" → "stats.goals"; JSON pointer escapes undone.
+  return error.instancePath.slice(1).split('/').map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~')).join('.');
+}
+
+function ruleOf(error: ErrorObject): string {
+  const params = error.params as Record<string, unknown>;
+  switch (error.keyword) {
+    case 'enum':
+      return `enum: must be one of ${(params['allowedValues'] as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'required':
+      return 'required: value missing';
+    default:
+      return `${error.keyword}: ${error.message ?? 'invalid'}`;
+  }
+}
+
+function valueAt(record: Record<string, unknown>, field: string): unknown {
+  if (field in record) return record[field];
+  let value: unknown = record;
+  for (const part of field.split('.')) {
+    if (typeof value !== 'object' || value === null) return undefined;
+    value = (value as Record<string, unknown>)[part];
+  }
+  return value;
+}
+
+const INT64_MAX = 9223372036854775807n;
+
+/** Limits of the targets that a schema cannot express; returns a message or null. */
+function targetLimit(column: Column, value: unknown): string | null {
+  if (column.kind === 'integer' && typeof value === 'number') {
+    if (!Number.isSafeInteger(value) && (BigInt(Math.trunc(value)) > INT64_MAX || BigInt(Math.trunc(value)) < -INT64_MAX - 1n)) {
+      return 'range: outside the 64-bit integer range';
+    }
+  } else if (typeof value === 'string' && value.includes('\u0000')) {
+    return 'text: contains a NUL character, which PostgreSQL cannot store';
+  }
+  return null;
+}
+
+export interface Validator {
+  /** Validates in place: invalid records leave the batch and become problems. */
+  (batch: RawBatch, locator: Locator): void;
+}
+
+export function makeValidator(dataset: Dataset): Validator {
+  const validate = dataset.validate;
+  const columns = dataset.columns;
+  return (batch, locator) => {
+    const keepRecords: Record<string, unknown>[] = [];
+    const keepNumbers: number[] = [];
+    for (let r = 0; r < batch.records.length; r++) {
+      const record = batch.records[r]!;
+      const number = batch.numbers[r]!;
+      let ok = true;
+      if (!validate(record)) {
+        ok = false;
+        for (const error of validate.errors ?? []) {
+          const field = fieldOf(error);
+          const value = error.keyword === 'required' ? undefined : valueAt(record, field);
+          const rule = ruleOf(error);
+          batch.problems.push({
+            [locator]: number,
+            field,
+            ...(value === undefined ? {} : { value: shorten(value) }),
+            rule,
+            message: `${locator} ${number}, field "${field}"${value === undefined ? '' : ` = ${shorten(value)}`}: ${rule}`,
+          });
+        }
+      } else {
+        for (const column of columns) {
+          const value = record[column.name];
+          if (value === undefined || value === null) continue;
+          const rule = targetLimit(column, value);
+          if (rule) {
+            ok = false;
+            batch.problems.push({
+              [locator]: number,
+              field: column.name,
+              value: shorten(value),
+              rule,
+              message: `${locator} ${number}, field "${column.name}" = ${shorten(value)}: ${rule}`,
+            });
+          }
+        }
+      }
+      if (ok) {
+        keepRecords.push(record);
+        keepNumbers.push(number);
+      }
+    }
+    batch.records = keepRecords;
+    batch.numbers = keepNumbers;
+  };
+}

@@ -1,0 +1,130 @@
+/**
+ * Builds an Arrow record batch from validated records, one typed column per schema column:
+ * int64, float64, bool, utf8, date32, timestamp(µs, UTC); JSON columns as JSON text.
+ */
+import * as arrow from 'apache-arrow';
+import type { Column } from '../columns.js';
+
+export function arrowSchema(columns: Column[]): arrow.Schema {
+  return new arrow.Schema(columns.map((c) => new arrow.Field(c.name, arrowType(c), true)));
+}
+
+function arrowType(column: Column): arrow.DataType {
+  switch (column.kind) {
+    case 'integer':
+      return new arrow.Int64();
+    case 'number':
+      return new arrow.Float64();
+    case 'boolean':
+      return new arrow.Bool();
+    case 'date':
+      return new arrow.DateDay();
+    case 'timestamp':
+      return new arrow.TimestampMicrosecond('UTC');
+    case 'string':
+    case 'json':
+      return new arrow.Utf8();
+  }
+}
+
+const MS_PER_DAY = 86_400_000;
+
+/** "2024-03-01" → days since the epoch. */
+export function dateToDays(value: string): number {
+  return Math.floor(Date.parse(value.slice(0, 10) + 'T00:00:00Z') / MS_PER_DAY);
+}
+
+/** RFC 3339 date-time → microseconds since the epoch, keeping digits below the millisecond. */
+export function timestampToMicros(value: string): bigint {
+  const ms = Date.parse(value);
+  const fraction = /[.,](\d+)/.exec(value.slice(19))?.[1] ?? '';
+  const micros = fraction.length > 3 ? Number(fraction.slice(3, 6).padEnd(3, '0')) : 0;
+  return BigInt(ms) * 1000n + BigInt(micros);
+}
+
+export function toRecordBatch(
+  schema: arrow.Schema,
+  columns: Column[],
+  records: Record<string, unknown>[],
+): arrow.RecordBatch {
+  const length = records.length;
+  const children = columns.map((column, i) => {
+    const type = schema.fields[i]!.type;
+    const values = records.map((record) => record[column.name]);
+    return columnData(column, type, values, length);
+  });
+  const data = arrow.makeData({ type: new arrow.Struct(schema.fields), length, nullCount: 0, children });
+  return new arrow.RecordBatch(schema, data);
+}
+
+function columnData(column: Column, type: arrow.DataType, values: unknown[], length: number): arrow.Data {
+  const nullBitmap = new Uint8Array((length + 7) >> 3);
+  let nullCount = 0;
+  const isValid = (i: number) => {
+    const v = values[i];
+    if (v === undefined || v === null) {
+      nullCount++;
+      return false;
+    }
+    nullBitmap[i >> 3]! |= 1 << (i & 7);
+    return true;
+  };
+  switch (column.kind) {
+    case 'integer': {
+      const data = new BigInt64Array(length);
+      for (let i = 0; i < length; i++) if (isValid(i)) data[i] = BigInt(values[i] as number);
+      return arrow.makeData({ type: type as arrow.Int64, length, nullCount, nullBitmap, data });
+    }
+    case 'number': {
+      const data = new Float64Array(length);
+      for (let i = 0; i < length; i++) if (isValid(i)) data[i] = values[i] as number;
+      return arrow.makeData({ type: type as arrow.Float64, length, nullCount, nullBitmap, data });
+    }
+    case 'boolean': {
+      const data = new Uint8Array((length + 7) >> 3);
+      for (let i = 0; i < length; i++) if (isValid(i) && values[i] === true) data[i >> 3]! |= 1 << (i & 7);
+      return arrow.makeData({ type: type as arrow.Bool, length, nullCount, nullBitmap, data });
+    }
+    case 'date': {
+      const data = new Int32Array(length);
+      for (let i = 0; i < length; i++) if (isValid(i)) data[i] = dateToDays(values[i] as string);
+      return arrow.makeData({ type: type as arrow.DateDay, length, nullCount, nullBitmap, data });
+    }
+    case 'timestamp': {
+      const data = new BigInt64Array(length);
+      for (let i = 0; i < length; i++) if (isValid(i)) data[i] = timestampToMicros(values[i] as string);
+      return arrow.makeData({ type: type as arrow.TimestampMicrosecond, length, nullCount, nullBitmap, data });
+    }
+    case 'string':
+    case 'json': {
+      const texts: (string | null)[] = new Array(length);
+      let bytes = 0;
+      for (let i = 0; i < length; i++) {
+        if (!isValid(i)) {
+          texts[i] = null;
+          continue;
+        }
+        const v = values[i];
+        const text = column.kind === 'json' || typeof v !== 'string' ? JSON.stringify(v) : v;
+        texts[i] = text;
+        bytes += Buffer.byteLength(text);
+      }
+      const valueOffsets = new Int32Array(length + 1);
+      const data = Buffer.allocUnsafe(bytes);
+      let offset = 0;
+      for (let i = 0; i < length; i++) {
+        const text = texts[i];
+        if (text) offset += data.write(text, offset);
+        valueOffsets[i + 1] = offset;
+      }
+      return arrow.makeData({
+        type: type as arrow.Utf8,
+        length,
+        nullCount,
+        nullBitmap,
+        valueOffsets,
+        data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+      });
+    }
+  }
+}

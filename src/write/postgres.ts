@@ -1,0 +1,196 @@
+/**
+ * PostgreSQL side of a load: create the target table if it is missing, check that an existing one
+ * fits the schema, and stream rows in with `COPY … FROM STDIN` (text format) inside the caller's
+ * transaction. A COPY that fails part-way never hangs: a lost connection or a server error rejects
+ * every pending write, and the caller destroys the connection (the server then rolls back).
+ */
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import type { Column } from '../columns.js';
+import type { Dataset } from '../config/types.js';
+import { quoteIdent } from '../db/database.js';
+import { HeldError } from '../errors.js';
+
+const LINEAGE_DDL = [
+  '"_file_id" bigint',
+  '"_source_file" text',
+  '"_source_record" bigint',
+  '"_loaded_at" timestamptz NOT NULL DEFAULT now()',
+];
+const LINEAGE_TYPES: Record<string, string> = {
+  _file_id: 'bigint',
+  _source_file: 'text',
+  _source_record: 'bigint',
+  _loaded_at: 'timestamp with time zone',
+};
+
+export function qualifiedTable(dataset: Dataset): string {
+  return `${quoteIdent(dataset.table.schema)}.${quoteIdent(dataset.table.name)}`;
+}
+
+/**
+ * Creates schema and table when missing (serialised across instances by an advisory lock) and
+ * throws `HeldError` naming the first column that does not fit.
+ */
+export async function ensureTable(pool: pg.Pool, dataset: Dataset): Promise<void> {
+  const table = qualifiedTable(dataset);
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`loadbay:table:${table}`]);
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(dataset.table.schema)}`);
+    const columns = dataset.columns.map((c) => `${quoteIdent(c.name)} ${c.pgType}`);
+    await client.query(`CREATE TABLE IF NOT EXISTS ${table} (${[...columns, ...LINEAGE_DDL].join(', ')})`);
+    const { rows } = await client.query<{ name: string; type: string; notnull: boolean; hasdefault: boolean }>(
+      `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type,
+              a.attnotnull AS notnull, a.atthasdef AS hasdefault
+         FROM pg_attribute a
+        WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped`,
+      [table],
+    );
+    await client.query('COMMIT');
+    checkColumns(dataset, table, rows);
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+function checkColumns(
+  dataset: Dataset,
+  table: string,
+  existing: { name: string; type: string; notnull: boolean; hasdefault: boolean }[],
+): void {
+  const byName = new Map(existing.map((c) => [c.name, c]));
+  const expected = new Map<string, string>([
+    ...dataset.columns.map((c): [string, string] => [c.name, c.pgType]),
+    ...Object.entries(LINEAGE_TYPES),
+  ]);
+  for (const [name, type] of expected) {
+    const column = byName.get(name);
+    if (!column) {
+      throw new HeldError(`table ${table} has no column ${quoteIdent(name)} (${type}) that dataset "${dataset.name}" needs`);
+    }
+    if (column.type !== type) {
+      throw new HeldError(
+        `table ${table} column ${quoteIdent(name)} is ${column.type}, but dataset "${dataset.name}" (${dataset.file}) says ${type}`,
+      );
+    }
+  }
+  for (const column of existing) {
+    if (!expected.has(column.name) && column.notnull && !column.hasdefault) {
+      throw new HeldError(
+        `table ${table} column ${quoteIdent(column.name)} is NOT NULL without a default and not in dataset "${dataset.name}"`,
+      );
+    }
+  }
+}
+
+// ---- COPY text encoding -------------------------------------------------------------------------
+
+const NEEDS_ESCAPE = /[\\\t\n\r]/;
+
+export function escapeCopyText(text: string): string {
+  if (!NEEDS_ESCAPE.test(text)) return text;
+  return text.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
+}
+
+function encodeValue(column: Column, value: unknown): string {
+  if (value === undefined || value === null) return '\\N';
+  switch (column.kind) {
+    case 'integer':
+    case 'number':
+      return String(value);
+    case 'boolean':
+      return value ? 't' : 'f';
+    case 'json':
+      return escapeCopyText(JSON.stringify(value));
+    default:
+      return escapeCopyText(typeof value === 'string' ? value : JSON.stringify(value));
+  }
+}
+
+/** One COPY text line per record, with the lineage columns at the end. */
+export function encodeCopyRows(
+  columns: Column[],
+  records: Record<string, unknown>[],
+  numbers: number[],
+  fileId: string,
+  sourceFile: string,
+): string {
+  const lineage = `\t${fileId}\t${escapeCopyText(sourceFile)}\t`;
+  let out = '';
+  for (let r = 0; r < records.length; r++) {
+    const record = records[r]!;
+    let line = '';
+    for (let c = 0; c < columns.length; c++) {
+      const column = columns[c]!;
+      line += (c === 0 ? '' : '\t') + encodeValue(column, record[column.name]);
+    }
+    out += line + lineage + numbers[r] + '\n';
+  }
+  return out;
+}
+
+// ---- COPY stream --------------------------------------------------------------------------------
+
+export interface CopyLoad {
+  write(text: string): Promise<void>;
+  /** Ends the COPY; resolves with the row count PostgreSQL reports. */
+  end(): Promise<number>;
+}
+
+export function startCopy(client: pg.PoolClient, dataset: Dataset): CopyLoad {
+  const names = [...dataset.columns.map((c) => c.name), '_file_id', '_source_file', '_source_record'];
+  const sql = `COPY ${qualifiedTable(dataset)} (${names.map(quoteIdent).join(', ')}) FROM STDIN`;
+  const stream = client.query(copyFrom(sql));
+  let failure: Error | null = null;
+  const waiters = new Set<(error: Error) => void>();
+  const fail = (error: Error) => {
+    failure ??= error;
+    for (const waiter of waiters) waiter(failure);
+    waiters.clear();
+  };
+  stream.on('error', fail);
+  // A connection that dies mid-COPY may never reach the stream: watch the client too.
+  const onClientError = (error: Error) => fail(error);
+  const onClientEnd = () => fail(Object.assign(new Error('Connection terminated during COPY'), { code: 'ECONNRESET' }));
+  client.on('error', onClientError);
+  client.on('end', onClientEnd);
+  const detach = () => {
+    client.removeListener('error', onClientError);
+    client.removeListener('end', onClientEnd);
+  };
+  const wait = (event: 'drain' | 'finish') =>
+    new Promise<void>((resolve, reject) => {
+      if (failure) return reject(failure);
+      const settle = (error?: Error) => {
+        stream.removeListener(event, ok);
+        waiters.delete(settle as (error: Error) => void);
+        if (error) reject(error);
+        else resolve();
+      };
+      const ok = () => settle();
+      stream.once(event, ok);
+      waiters.add(settle as (error: Error) => void);
+    });
+
+  return {
+    async write(text) {
+      if (failure) throw failure;
+      if (!stream.write(text)) await wait('drain');
+    },
+    async end() {
+      try {
+        const finished = wait('finish');
+        stream.end();
+        await finished;
+        return stream.rowCount;
+      } finally {
+        detach();
+      }
+    },
+  };
+}

