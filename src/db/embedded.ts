@@ -38,7 +38,8 @@ export async function startEmbedded(dataDir: string, port: number, log: Logger):
     password: 'unused-local-trust',
     port,
     persistent: true,
-    createPostgresUser: true,
+    // PostgreSQL refuses to run as root: as root, run it as a `postgres` system user (created once).
+    createPostgresUser: process.getuid?.() === 0,
     initdbFlags: ['--auth-host=trust', '--auth-local=trust', '--encoding=UTF8'],
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
     onLog: () => {},

@@ -29,13 +29,14 @@ export async function* readCsv(source: Source, options: CsvOptions, batchRows: n
   });
   pipeline(source.text, parser, () => undefined);
   let header: string[] | null = options.header ? null : (options.columns as string[]);
+  const lines = new LineCounter();
   try {
     for await (const rows of readInBatches<Row>(parser, batchRows)) {
       const records: Record<string, unknown>[] = [];
       const numbers: number[] = [];
       const problems: Problem[] = [];
       for (const { record, info } of rows) {
-        const line = startLine(record, info.lines);
+        const line = lines.startLine(record, info.lines);
         if (header === null) {
           header = checkHeader(record, line, options.columns);
           continue;
@@ -60,13 +61,25 @@ export async function* readCsv(source: Source, options: CsvOptions, batchRows: n
   }
 }
 
-/** csv-parse reports the line a record ends on; a quoted newline inside it moves the start up. */
-function startLine(record: string[], endLine: number): number {
-  let newlines = 0;
-  for (const field of record) {
-    if (field.includes('\n')) newlines += field.split('\n').length - 1;
+/**
+ * csv-parse reports the line a record ends on, and counts a CRLF inside a quoted field as two lines.
+ * This turns that into the real line the record starts on; `drift` carries the over-count forward.
+ */
+export class LineCounter {
+  private drift = 0;
+  startLine(record: string[], reportedEnd: number): number {
+    let newlines = 0;
+    let crlf = 0;
+    for (const field of record) {
+      if (!field.includes('\n')) continue;
+      for (let i = field.indexOf('\n'); i !== -1; i = field.indexOf('\n', i + 1)) {
+        newlines++;
+        if (i > 0 && field[i - 1] === '\r') crlf++;
+      }
+    }
+    this.drift += crlf;
+    return reportedEnd - this.drift - newlines;
   }
-  return endLine - newlines;
 }
 
 function checkHeader(record: string[], line: number, rename: string[] | null): string[] {

@@ -5,13 +5,15 @@
  * - the value at the path is an array → each element is a record.
  * No path means the document itself: an array of records or a single record.
  */
-import { pipeline, type Duplex } from 'node:stream';
+import { pipeline, Transform, type Duplex } from 'node:stream';
 import parser from 'stream-json/parser.js';
 import pick from 'stream-json/filters/pick.js';
 import streamValues from 'stream-json/streamers/stream-values.js';
 import { DataError, type Problem } from '../errors.js';
 import { readInBatches } from './batches.js';
-import { mapSourceError, type Source } from './source.js';
+import { readFile as readFileBytes } from 'node:fs/promises';
+import { gunzipSync } from 'node:zlib';
+import { isGzipName, mapSourceError, type Source } from './source.js';
 import type { RawBatch } from './types.js';
 
 type Stack = (string | number | null)[];
@@ -28,17 +30,26 @@ export function recordsFilter(path: string | null): (stack: Stack, chunk: { name
 }
 
 export async function* readJson(source: Source, recordsPath: string | null, batchRows: number): AsyncGenerator<RawBatch> {
-  const values = streamValues.asStream() as Duplex;
+  // Counts records as the parser completes them, so a syntax error can say how far it got.
+  let parsed = 0;
+  const counter = new Transform({
+    objectMode: true,
+    transform(item, _enc, callback) {
+      parsed++;
+      callback(null, item);
+    },
+  });
   pipeline(
     source.text,
     parser.asStream({ packKeys: true, packStrings: true, packNumbers: true }) as Duplex,
     pick.asStream({ filter: recordsFilter(recordsPath) }) as Duplex,
-    values,
+    streamValues.asStream() as Duplex,
+    counter,
     () => undefined,
   );
   let number = 0;
   try {
-    for await (const items of readInBatches<{ value: unknown }>(values, batchRows)) {
+    for await (const items of readInBatches<{ value: unknown }>(counter, batchRows)) {
       const batch: RawBatch = { records: [], numbers: [], problems: [] };
       for (const { value } of items) {
         number++;
@@ -56,11 +67,42 @@ export async function* readJson(source: Source, recordsPath: string | null, batc
     const mapped = mapSourceError(error, source.text.decodedBytes);
     if (mapped instanceof DataError || !(mapped instanceof Error) || (mapped as { code?: string }).code) throw mapped;
     // stream-json reports syntax errors as plain Errors.
-    const message = `invalid JSON after record ${number}: ${mapped.message}`;
-    throw new DataError('read', message, [{ record: number + 1, rule: 'json', message }]);
+    const where = await locateSyntaxError(source.file).catch(() => null);
+    const message = where
+      ? `invalid JSON at line ${where.line}, column ${where.column}: ${where.message}`
+      : `invalid JSON after record ${parsed}: ${mapped.message}`;
+    throw new DataError('read', message, [{ ...(where ? { line: where.line } : { record: parsed + 1 }), rule: 'json', message }]);
   }
   if (number === 0 && recordsPath) {
     const message = `no records found at "${recordsPath}"`;
     throw new DataError('read', message, [{ rule: 'records', message }]);
+  }
+}
+
+const LOCATE_LIMIT_BYTES = 32 * 1024 * 1024;
+
+/**
+ * stream-json does not say where a syntax error is. For files up to 32 MiB the error path parses
+ * the text once more with JSON.parse, whose message has the position, and turns it into a line.
+ */
+async function locateSyntaxError(file: string): Promise<{ line: number; column: number; message: string } | null> {
+  let bytes = await readFileBytes(file);
+  if (bytes.length > LOCATE_LIMIT_BYTES) return null;
+  if (isGzipName(file)) {
+    bytes = gunzipSync(bytes, { maxOutputLength: LOCATE_LIMIT_BYTES });
+  }
+  const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  try {
+    JSON.parse(text);
+    return null;
+  } catch (error) {
+    const message = (error as Error).message;
+    const position = /at position (\d+)/.exec(message);
+    if (!position) return null;
+    const offset = Number(position[1]);
+    const before = text.slice(0, offset);
+    const line = before.split('\n').length;
+    const column = offset - before.lastIndexOf('\n');
+    return { line, column, message: message.replace(/ in JSON at position \d+.*$/s, '') };
   }
 }

@@ -11,6 +11,7 @@ import { createGunzip } from 'node:zlib';
 import { DataError } from '../errors.js';
 
 export interface Source {
+  file: string;
   text: Readable & { decodedBytes: number };
   /** Valid once the text stream has ended. */
   digest(): { bytes: number; sha256: string };
@@ -40,6 +41,7 @@ export function openSource(file: string, encoding: string): Source {
   pipeline(streams as unknown as [NodeJS.ReadableStream, NodeJS.ReadWriteStream], () => undefined);
   let digest: string | null = null;
   return {
+    file,
     text: decoder,
     digest() {
       digest ??= hash.digest('hex');

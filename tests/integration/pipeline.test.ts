@@ -134,7 +134,7 @@ describe('a file with invalid records', () => {
     // Nothing of the bad file reached the table: all rows or none.
     expect(await rows('shop.items_csv', 'items-bad.csv')).toEqual([]);
 
-    await env.drop('items-after-bad.csv', ITEMS_CSV);
+    await env.drop('items-after-bad.csv', ITEMS_CSV.replace('Widget', 'Widget after'));
     expect(await env.outcome('items-after-bad.csv')).toMatchObject({ event: 'loaded', rows: 3 });
   });
 

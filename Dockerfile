@@ -1,0 +1,22 @@
+# loadbay: multi-stage build. Node matches package.json "engines" (>= 20.19) and .nvmrc.
+FROM node:20.19-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build && npm prune --omit=dev
+
+FROM node:20.19-bookworm-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+COPY config ./config
+RUN mkdir -p input output_parquet output_failed archive logs data && chown -R node:node /app
+USER node
+# Mount the drop folder and the outputs; set DATABASE_URL (or mount data/ for the embedded server).
+VOLUME ["/app/input", "/app/output_parquet", "/app/output_failed", "/app/archive", "/app/logs", "/app/data"]
+ENTRYPOINT ["node", "dist/cli.js"]
+CMD ["start", "--config", "config/loadbay.yaml"]

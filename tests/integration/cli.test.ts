@@ -1,0 +1,113 @@
+/**
+ * The built CLI as a user runs it: configuration errors, a graceful stop on SIGTERM, and a restart
+ * after SIGKILL in the middle of work.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ITEM_DATASETS } from '../helpers/datasets.js';
+import { createTestEnv, PROJECT_ROOT, waitFor, type TestEnv } from '../helpers/env.js';
+
+const CLI = path.join(PROJECT_ROOT, 'dist', 'cli.js');
+
+interface Run {
+  child: ChildProcess;
+  output: () => string;
+  exit: Promise<number | null>;
+}
+
+function run(args: string[], env: Record<string, string> = {}): Run {
+  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, output: () => output, exit };
+}
+
+let env: TestEnv | null = null;
+afterEach(async () => {
+  await env?.cleanup();
+  env = null;
+});
+
+describe('configuration errors stop loadbay with exit code 2 and name the file and the path inside it', () => {
+  it.each([
+    ['an unknown key', 'processing:\n  concurency: 2\n', /loadbay\.yaml: \/processing: unknown key "concurency"/],
+    ['a wrong type', 'processing:\n  concurrency: many\n', /loadbay\.yaml: \/processing\/concurrency: must be integer/],
+    ['broken YAML', 'processing: [\n', /loadbay\.yaml: line \d+, column \d+/],
+  ])('%s in loadbay.yaml', async (_what, text, message) => {
+    env = await createTestEnv({ datasets: ITEM_DATASETS });
+    await writeFile(env.configFile, text);
+    const result = run(['start', '--config', env.configFile]);
+    expect(await result.exit).toBe(2);
+    expect(result.output()).toMatch(message);
+  });
+
+  it.each([
+    ['a missing key', 'name: x\nformat: csv\ntable: t\nschema: {properties: {a: {type: string}}}\n', /bad\.yaml: \/: must have required property 'match'/],
+    ['a bad format', 'name: x\nmatch: "*.csv"\nformat: xml\ntable: t\nschema: {properties: {a: {type: string}}}\n', /bad\.yaml: \/format: must be equal to one of the allowed values \(csv, jsonl, json\)/],
+    ['a column without a type', 'name: x\nmatch: "*.csv"\nformat: csv\ntable: t\nschema: {properties: {a: {}}}\n', /bad\.yaml: \/schema\/properties\/a\/type: give exactly one type/],
+    ['an invalid JSON Schema', 'name: x\nmatch: "*.csv"\nformat: csv\ntable: t\nschema: {properties: {a: {type: string, minLength: -1}}}\n', /bad\.yaml: \/schema: not a valid JSON Schema/],
+  ])('%s in a dataset file', async (_what, text, message) => {
+    env = await createTestEnv({ datasets: { 'bad.yaml': text } });
+    const result = run(['check-config', '--config', env.configFile]);
+    expect(await result.exit).toBe(2);
+    expect(result.output()).toMatch(message);
+  });
+
+  it('accepts the shipped configuration', async () => {
+    const result = run(['check-config', '--config', path.join(PROJECT_ROOT, 'config', 'loadbay.yaml')]);
+    expect(await result.exit).toBe(0);
+    expect(result.output()).toMatch(/valid, \d+ dataset\(s\)/);
+  });
+
+  it('rejects an unknown option', async () => {
+    const result = run(['start', '--no-such-flag']);
+    expect(await result.exit).toBe(2);
+    expect(result.output()).toMatch(/unknown option '--no-such-flag'/);
+  });
+});
+
+describe('the daemon process', () => {
+  it('stops gracefully on SIGTERM with exit code 0 and never logs the password', async () => {
+    env = await createTestEnv({ datasets: ITEM_DATASETS });
+    const withPassword = new URL(env.url);
+    withPassword.password = 's3cret-pw';
+    const daemon = run(['start', '--config', env.configFile], { DATABASE_URL: withPassword.toString() });
+    await env.drop('items-cli.jsonl', '{"id": 1, "name": "one"}\n');
+    await env.outcome('items-cli.jsonl', 'loaded');
+    daemon.child.kill('SIGTERM');
+    expect(await daemon.exit).toBe(0);
+    expect(daemon.output()).toMatch(/loaded\s+items-cli\.jsonl → items-jsonl \(1 rows/);
+    expect(daemon.output()).not.toContain('s3cret-pw');
+  });
+
+  it('recovers after SIGKILL in the middle of a load: every file loaded exactly once', async () => {
+    env = await createTestEnv({ datasets: ITEM_DATASETS, processing: { batch_rows: 500 } });
+    const big = ['{"id": 1, "name": "first"}'];
+    for (let i = 2; i <= 200_000; i++) big.push(`{"id": ${i}, "name": "row ${i}", "price": ${i % 100}}`);
+    await mkdir(env.folders.input, { recursive: true });
+    await env.drop('items-big.jsonl', big.join('\n') + '\n');
+    const first = run(['start', '--config', env.configFile], { DATABASE_URL: env.url });
+    // Kill it while the big file's COPY is running.
+    await waitFor(
+      async () =>
+        (await env!.pool.query("SELECT 1 FROM pg_stat_activity WHERE query LIKE 'COPY%items_jsonl%' AND state = 'active'")).rowCount,
+      { message: 'the COPY to start', intervalMs: 10 },
+    );
+    first.child.kill('SIGKILL');
+    await first.exit;
+    const second = run(['start', '--config', env.configFile], { DATABASE_URL: env.url });
+    try {
+      expect(await env.outcome('items-big.jsonl', 'loaded')).toMatchObject({ rows: 200_000 });
+      const { rows } = await env.pool.query('SELECT count(*)::int AS n, count(DISTINCT id)::int AS d FROM shop.items_jsonl');
+      expect(rows[0]).toEqual({ n: 200_000, d: 200_000 });
+      expect((await env.files('parquet', 'items-jsonl')).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+      expect(await env.files('parquet', 'items-jsonl')).toHaveLength(1);
+    } finally {
+      second.child.kill('SIGTERM');
+      await second.exit;
+    }
+  });
+});

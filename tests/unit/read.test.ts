@@ -1,0 +1,158 @@
+/** Readers on real files in a temporary folder. */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import type { Dataset } from '../../src/config/types.js';
+import { DataError } from '../../src/errors.js';
+import { readFile } from '../../src/read/index.js';
+import type { RawBatch } from '../../src/read/types.js';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'loadbay-read-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function dataset(format: Dataset['format'], extra: Partial<Dataset> = {}): Dataset {
+  return {
+    format,
+    csv: { delimiter: ',', header: true, columns: null, quote: '"', encoding: 'utf-8' },
+    json: { records: null },
+    ...extra,
+  } as Dataset;
+}
+
+async function readAll(name: string, content: string | Buffer, ds: Dataset): Promise<RawBatch & { sha256: string }> {
+  const file = path.join(dir, name);
+  await writeFile(file, content);
+  const opened = readFile(file, ds, 2);
+  const all: RawBatch = { records: [], numbers: [], problems: [] };
+  for await (const batch of opened.batches) {
+    all.records.push(...batch.records);
+    all.numbers.push(...batch.numbers);
+    all.problems.push(...batch.problems);
+  }
+  return { ...all, sha256: opened.source.digest().sha256 };
+}
+
+async function readError(name: string, content: string | Buffer, ds: Dataset): Promise<DataError> {
+  try {
+    await readAll(name, content, ds);
+  } catch (error) {
+    if (error instanceof DataError) return error;
+    throw error;
+  }
+  throw new Error('expected a DataError');
+}
+
+describe('CSV', () => {
+  it('reads quoted delimiters, quotes and newlines, CRLF and a BOM, numbering records by their first line', async () => {
+    const text = '\uFEFFa,b\r\n1,"x, ""y"""\r\n2,"two\r\nlines"\r\n\r\n3,z\r\n';
+    const result = await readAll('a.csv', text, dataset('csv'));
+    expect(result.records).toEqual([
+      { a: '1', b: 'x, "y"' },
+      { a: '2', b: 'two\r\nlines' },
+      { a: '3', b: 'z' },
+    ]);
+    expect(result.numbers).toEqual([2, 3, 6]);
+    expect(result.problems).toEqual([]);
+  });
+
+  it('numbers lines right after fields with LF and CRLF inside quotes', async () => {
+    const text = 'a,b\n1,"x\ny"\n2,"p\r\nq\r\nr"\n3,z\n4,"s\nt"\n';
+    expect((await readAll('lines.csv', text, dataset('csv'))).numbers).toEqual([2, 4, 7, 8]);
+  });
+
+  it('reports a ragged row with its line and both counts', async () => {
+    const result = await readAll('ragged.csv', 'a,b\n1,2\n3\n4,5,6\n', dataset('csv'));
+    expect(result.records).toEqual([{ a: '1', b: '2' }]);
+    expect(result.problems.map((p) => p.message)).toEqual([
+      'line 3 has 1 fields, the header has 2',
+      'line 4 has 3 fields, the header has 2',
+    ]);
+  });
+
+  it('rejects an empty or duplicated header name', async () => {
+    expect((await readError('dup.csv', 'a,b,a\n1,2,3\n', dataset('csv'))).message).toBe(
+      'header "a" appears twice (columns 1 and 3)',
+    );
+    expect((await readError('empty.csv', 'a, ,c\n1,2,3\n', dataset('csv'))).message).toBe('header column 2 is empty');
+  });
+
+  it('turns an unterminated quote into a data error', async () => {
+    const error = await readError('quote.csv', 'a,b\n1,"open\n2,3\n', dataset('csv'));
+    expect(error.stage).toBe('read');
+    expect(error.message).toMatch(/Quote Not Closed/);
+  });
+
+  it('rejects bytes that are not UTF-8 and reads them under encoding: latin1', async () => {
+    const latin1 = Buffer.from('a,b\n1,caf\xe9\n', 'latin1');
+    expect((await readError('latin.csv', latin1, dataset('csv'))).message).toMatch(/not valid utf-8/);
+    const ds = dataset('csv', { csv: { delimiter: ',', header: true, columns: null, quote: '"', encoding: 'latin1' } });
+    expect((await readAll('latin-ok.csv', latin1, ds)).records).toEqual([{ a: '1', b: 'café' }]);
+  });
+
+  it('uses csv.columns for a file without a header', async () => {
+    const ds = dataset('csv', { csv: { delimiter: ';', header: false, columns: ['x', 'y'], quote: '"', encoding: 'utf-8' } });
+    expect((await readAll('nohead.csv', '1;2\n3;4\n', ds)).records).toEqual([
+      { x: '1', y: '2' },
+      { x: '3', y: '4' },
+    ]);
+  });
+
+  it('reads gzip and reports a truncated gzip file as a data error', async () => {
+    const gz = gzipSync('a,b\n' + '1,2\n'.repeat(1000));
+    expect((await readAll('ok.csv.gz', gz, dataset('csv'))).records).toHaveLength(1000);
+    const error = await readError('cut.csv.gz', gz.subarray(0, gz.length - 20), dataset('csv'));
+    expect(error.message).toMatch(/not a valid gzip file/);
+    expect((await readError('fake.csv.gz', 'a,b\n1,2\n', dataset('csv'))).message).toMatch(/not a valid gzip file/);
+  });
+});
+
+describe('JSONL', () => {
+  it('skips blank lines and reports lines that are not JSON objects', async () => {
+    const result = await readAll('a.jsonl', '{"a":1}\n\n[1]\n{"a":\n{"a":2}', dataset('jsonl'));
+    expect(result.records).toEqual([{ a: 1 }, { a: 2 }]);
+    expect(result.numbers).toEqual([1, 5]);
+    expect(result.problems.map((p) => [p.line, p.message.split(':')[0]])).toEqual([
+      [3, 'line 3 is not a JSON object'],
+      [4, 'line 4 is not valid JSON'],
+    ]);
+  });
+});
+
+describe('JSON', () => {
+  it('reads a top-level array and a single object', async () => {
+    expect((await readAll('arr.json', '[{"a":1},{"a":2}]', dataset('json'))).records).toEqual([{ a: 1 }, { a: 2 }]);
+    expect((await readAll('one.json', '{"a":1}', dataset('json'))).records).toEqual([{ a: 1 }]);
+  });
+
+  it('finds records at a path with * steps', async () => {
+    const doc = {
+      gameId: 1,
+      teams: {
+        home: { team: { id: 10 }, players: { ID1: { person: { id: 1 } }, ID2: { person: { id: 2 } } } },
+        away: { team: { id: 20 }, players: { ID3: { person: { id: 3 } } } },
+      },
+    };
+    const ds = dataset('json', { json: { records: 'teams.*.players.*' } });
+    const result = await readAll('nhl.json', JSON.stringify(doc), ds);
+    expect(result.records.map((r) => (r['person'] as { id: number }).id)).toEqual([1, 2, 3]);
+    const list = dataset('json', { json: { records: 'competitions' } });
+    expect((await readAll('comp.json', '{"count":2,"competitions":[{"id":1},{"id":2}]}', list)).records).toEqual([
+      { id: 1 },
+      { id: 2 },
+    ]);
+  });
+
+  it('reports a path that finds nothing and a syntax error mid-array', async () => {
+    const ds = dataset('json', { json: { records: 'teams' } });
+    expect((await readError('none.json', '{"competitions": []}', ds)).message).toBe('no records found at "teams"');
+    const error = await readError('broken.json', '[{"a":1},\n{"a":2},\n{"a" 3}]', dataset('json'));
+    expect(error.message).toBe("invalid JSON at line 3, column 6: Expected ':' after property name");
+    expect(error.problems[0]).toMatchObject({ line: 3, rule: 'json' });
+  });
+});

@@ -1,0 +1,177 @@
+/** Pure stages: coercion, validation, COPY encoding, naming, error handling, config resolution. */
+import { mkdtemp, rm, writeFile, appendFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { columnsFromSchema } from '../../src/columns.js';
+import { recordAjv, resolveDataset } from '../../src/config/load.js';
+import { classify, DataError, HeldError, redact } from '../../src/errors.js';
+import { makePreparer, coerceText } from '../../src/prepare/prepare.js';
+import { numbered } from '../../src/settle/move.js';
+import { makeValidator } from '../../src/validate/validate.js';
+import { Stabilizer, type StableFile } from '../../src/watch/stability.js';
+import { dateToDays, timestampToMicros } from '../../src/write/arrow.js';
+import { encodeCopyRows, escapeCopyText } from '../../src/write/postgres.js';
+import { backoffDelay } from '../../src/lib/sleep.js';
+
+const dataset = resolveDataset(
+  '/cfg/t.yaml',
+  {
+    name: 't',
+    match: '*.csv',
+    format: 'csv',
+    table: 's.t',
+    schema: {
+      type: 'object',
+      required: ['id'],
+      properties: {
+        id: { type: 'integer' },
+        score: { type: ['number', 'null'] },
+        ok: { type: 'boolean' },
+        day: { type: 'string', format: 'date' },
+        at: { type: 'string', format: 'date-time' },
+        tags: { type: 'array' },
+        note: { type: 'string', maxLength: 5 },
+      },
+    },
+  },
+  recordAjv(),
+);
+
+describe('columns', () => {
+  it('maps JSON Schema types to PostgreSQL types', () => {
+    expect(dataset.columns.map((c) => [c.name, c.pgType])).toEqual([
+      ['id', 'bigint'],
+      ['score', 'double precision'],
+      ['ok', 'boolean'],
+      ['day', 'date'],
+      ['at', 'timestamp with time zone'],
+      ['tags', 'jsonb'],
+      ['note', 'text'],
+    ]);
+  });
+
+  it('refuses lineage names and unions of types', () => {
+    expect(() => columnsFromSchema({ properties: { _source_file: { type: 'string' } } })).toThrow(/reserved/);
+    expect(() => columnsFromSchema({ properties: { a: { type: ['string', 'integer'] } } })).toThrow(/exactly one type/);
+  });
+});
+
+describe('prepare and validate', () => {
+  it('coerces CSV text to the declared types, leaving what does not parse for the validator', () => {
+    expect(coerceText('42', 'integer')).toBe(42);
+    expect(coerceText('4.5', 'integer')).toBe('4.5');
+    expect(coerceText('99999999999999999999', 'integer')).toBe('99999999999999999999');
+    expect(coerceText('-1.5e3', 'number')).toBe(-1500);
+    expect(coerceText('Yes', 'boolean')).toBe(true);
+    expect(coerceText('0', 'boolean')).toBe(false);
+    expect(coerceText('maybe', 'boolean')).toBe('maybe');
+    expect(coerceText('["a"]', 'json')).toEqual(['a']);
+  });
+
+  it('reports each problem with line, field, shortened value and rule', () => {
+    const batch = {
+      records: [
+        { id: '7', score: '', ok: 'y', day: '2024-02-30', at: '2024-01-01T00:00:00Z', note: 'fine' },
+        { id: 'x', note: 'far too long' + 'z'.repeat(200) },
+        { id: '3', extra: '1' },
+      ] as Record<string, unknown>[],
+      numbers: [2, 3, 4],
+      problems: [],
+    };
+    makePreparer(dataset)(batch, 'line');
+    expect(batch.problems).toEqual([
+      expect.objectContaining({ line: 4, field: 'extra', rule: 'extra_columns' }),
+    ]);
+    makeValidator(dataset)(batch, 'line');
+    expect(batch.records).toEqual([]);
+    const fields = batch.problems.map((p) => [p.line, p.field, p.rule]);
+    expect(fields).toEqual([
+      [4, 'extra', 'extra_columns'],
+      [2, 'day', 'format: must match format "date"'],
+      [3, 'id', 'type: must be integer'],
+      [3, 'note', 'maxLength: must NOT have more than 5 characters'],
+    ]);
+    const long = batch.problems.find((p) => p.field === 'note')!;
+    expect(long.value!.length).toBeLessThanOrEqual(80);
+    expect(long.value!.endsWith('…')).toBe(true);
+  });
+
+  it('rejects values PostgreSQL cannot store even when the schema allows them', () => {
+    const batch = { records: [{ id: 1, note: 'a\u0000b' }, { id: 1e20 }], numbers: [1, 2], problems: [] };
+    makeValidator(dataset)(batch, 'record');
+    expect(batch.problems.map((p) => [p.record, p.field, p.rule.split(':')[0]])).toEqual([
+      [1, 'note', 'text'],
+      [2, 'id', 'range'],
+    ]);
+  });
+});
+
+describe('COPY text and Arrow values', () => {
+  it('escapes backslash, tab, newline and carriage return, and writes NULL as \\N', () => {
+    expect(escapeCopyText('a\\b\tc\nd\re')).toBe('a\\\\b\\tc\\nd\\re');
+    const text = encodeCopyRows(dataset.columns, [{ id: 1, ok: false, tags: ['x\ty'], note: 'n' }], [5], '9', 'dir/f.csv');
+    expect(text).toBe('1\t\\N\tf\t\\N\t\\N\t["x\\\\ty"]\tn\t9\tdir/f.csv\t5\n');
+  });
+
+  it('converts dates to days and timestamps to microseconds', () => {
+    expect(dateToDays('1970-01-02')).toBe(1);
+    expect(dateToDays('1969-12-31')).toBe(-1);
+    expect(timestampToMicros('2024-01-01T00:00:00.123456+01:00')).toBe(BigInt(Date.UTC(2023, 11, 31, 23)) * 1000n + 123456n);
+    expect(timestampToMicros('2024-01-01T00:00:00Z')).toBe(BigInt(Date.UTC(2024, 0, 1)) * 1000n);
+  });
+});
+
+describe('small helpers', () => {
+  it('numbers quarantined names before the first extension', () => {
+    expect(numbered('/x/a.csv.gz', 1)).toBe('/x/a.csv.gz');
+    expect(numbered('/x/a.csv.gz', 2)).toBe('/x/a-2.csv.gz');
+    expect(numbered('/x/.hidden', 3)).toBe('/x/.hidden-3');
+  });
+
+  it('classifies errors and redacts passwords', () => {
+    expect(classify(new DataError('read', 'x'))).toBe('data');
+    expect(classify(new HeldError('x'))).toBe('held');
+    expect(classify(Object.assign(new Error('x'), { code: 'ECONNREFUSED' }))).toBe('transient');
+    expect(redact('connect postgres://me:pa%40ss@db:5432/x failed')).toBe('connect postgres://me:***@db:5432/x failed');
+  });
+
+  it('backs off exponentially with jitter, capped', () => {
+    for (let attempt = 1; attempt <= 10; attempt++) {
+      const delay = backoffDelay(attempt, 100, 1000);
+      const cap = Math.min(1000, 100 * 2 ** (attempt - 1));
+      expect(delay).toBeGreaterThanOrEqual(cap / 2);
+      expect(delay).toBeLessThanOrEqual(cap);
+    }
+  });
+});
+
+describe('Stabilizer', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'loadbay-stable-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('reports a file only after it stops changing for the window, once', async () => {
+    const file = path.join(dir, 'growing.txt');
+    await writeFile(file, 'a');
+    const stable: StableFile[] = [];
+    const stabilizer = new Stabilizer(300, (f) => stable.push(f), () => undefined);
+    stabilizer.notify(file);
+    for (let i = 0; i < 6; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await appendFile(file, 'b');
+      stabilizer.notify(file); // repeated events for a tracked path change nothing
+      expect(stable).toEqual([]);
+    }
+    const finished = Date.now();
+    await new Promise<void>((resolve) => {
+      const poll = setInterval(() => stable.length > 0 && (clearInterval(poll), resolve()), 10);
+    });
+    expect(Date.now() - finished).toBeGreaterThanOrEqual(250);
+    expect(stable).toEqual([expect.objectContaining({ file, size: 7 })]);
+    stabilizer.close();
+  });
+});
