@@ -140,6 +140,7 @@ async function load(ctx: PipelineContext, claim: Claim, dataset: Dataset): Promi
   const { client, done } = await checkout(ctx.pool);
   let parquet: Awaited<ReturnType<typeof openParquetWriter>> | null = null;
   let healthy = false;
+  const sent = new SentRows();
   try {
     await client.query('BEGIN');
     parquet = await openParquetWriter(tmpPath, dataset.columns);
@@ -159,6 +160,7 @@ async function load(ctx: PipelineContext, claim: Claim, dataset: Dataset): Promi
       problems.add(batch.problems, true);
       if (problems.count > 0 || batch.records.length === 0) continue; // keep reading to count problems
       const text = encodeCopyRows(dataset.columns, batch.records, batch.numbers, claim.fileId, arrival.relative);
+      sent.add(rows, batch.numbers);
       await Promise.all([parquet.write(batch.records), copy.write(text)]);
       rows += batch.records.length;
     }
@@ -204,12 +206,50 @@ async function load(ctx: PipelineContext, claim: Claim, dataset: Dataset): Promi
     await client.query('COMMIT');
     healthy = true;
     return { rows, digest, parquetPath, duplicateOf: null };
+  } catch (error) {
+    throw rejectedByDatabase(error, dataset, sent, claim.arrival.relative) ?? error;
   } finally {
     // On any failure the connection is dropped rather than reused: the server rolls back, and no
     // half-finished COPY can hang on a client that goes back to the pool.
     if (!healthy) await parquet?.abort();
     done(!healthy);
   }
+}
+
+/** Remembers where the last few batches sent to COPY came from, to name a row PostgreSQL rejects. */
+class SentRows {
+  private readonly batches: Array<{ first: number; numbers: number[] }> = [];
+  add(first: number, numbers: number[]): void {
+    this.batches.push({ first, numbers });
+    if (this.batches.length > 16) this.batches.shift();
+  }
+  /** COPY line (1-based) → line or record number in the file, when still remembered. */
+  source(copyLine: number): number | undefined {
+    const index = copyLine - 1;
+    const batch = this.batches.find((b) => index >= b.first && index < b.first + b.numbers.length);
+    return batch?.numbers[index - batch.first];
+  }
+}
+
+/**
+ * A value the table itself refuses (a CHECK or NOT NULL constraint, a unique index, a value out of
+ * range: SQLSTATE classes 22 and 23) is the file's fault: a data error at the load stage.
+ */
+function rejectedByDatabase(error: unknown, dataset: Dataset, sent: SentRows, file: string): DataError | null {
+  const pgError = error as { code?: string; message?: string; where?: string; column?: string; constraint?: string };
+  if (typeof pgError.code !== 'string' || !/^2[23]/.test(pgError.code)) return null;
+  // Another instance committed the same content first: not the file's fault; the retry skips it.
+  if (pgError.constraint === 'files_loaded_content_idx') return null;
+  const copyLine = Number(/COPY [^,]+, line (\d+)/.exec(pgError.where ?? '')?.[1]);
+  const number = Number.isFinite(copyLine) ? sent.source(copyLine) : undefined;
+  const locator = dataset.format === 'json' ? 'record' : 'line';
+  const column = pgError.column ?? /column (\S+?):/.exec(pgError.where ?? '')?.[1];
+  const rule = `postgres ${pgError.code}${pgError.constraint ? ` (${pgError.constraint})` : ''}: ${pgError.message}`;
+  const where = number !== undefined ? `${locator} ${number}` : `row ${copyLine || '?'} of ${file}`;
+  const message = `PostgreSQL rejected ${where}${column ? `, field "${column}"` : ''}: ${pgError.message}`;
+  return new DataError('load', message, [
+    { ...(number !== undefined ? { [locator]: number } : {}), ...(column ? { field: column } : {}), rule, message },
+  ]);
 }
 
 function withDigest(error: DataError, digest: { sha256: string; bytes: number }): DataError {

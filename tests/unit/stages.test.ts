@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { columnsFromSchema } from '../../src/columns.js';
 import { recordAjv, resolveDataset } from '../../src/config/load.js';
-import { classify, DataError, HeldError, redact } from '../../src/errors.js';
+import { classify, DataError, HeldError, redact, type Problem } from '../../src/errors.js';
 import { makePreparer, coerceText } from '../../src/prepare/prepare.js';
 import { numbered } from '../../src/settle/move.js';
 import { makeValidator } from '../../src/validate/validate.js';
@@ -76,7 +76,7 @@ describe('prepare and validate', () => {
         { id: '3', extra: '1' },
       ] as Record<string, unknown>[],
       numbers: [2, 3, 4],
-      problems: [],
+      problems: [] as Problem[],
     };
     makePreparer(dataset)(batch, 'line');
     expect(batch.problems).toEqual([
@@ -97,7 +97,7 @@ describe('prepare and validate', () => {
   });
 
   it('rejects values PostgreSQL cannot store even when the schema allows them', () => {
-    const batch = { records: [{ id: 1, note: 'a\u0000b' }, { id: 1e20 }], numbers: [1, 2], problems: [] };
+    const batch = { records: [{ id: 1, note: 'a\u0000b' }, { id: 1e20 }], numbers: [1, 2], problems: [] as Problem[] };
     makeValidator(dataset)(batch, 'record');
     expect(batch.problems.map((p) => [p.record, p.field, p.rule.split(':')[0]])).toEqual([
       [1, 'note', 'text'],
