@@ -53,4 +53,74 @@ for (let i = 1; i <= 120; i++) {
   lines.push(JSON.stringify(record));
 }
 writeFileSync(path.join(out, 'athlete_events_2000_2004.jsonl.gz'), gzipSync(lines.join('\n') + '\n', { level: 9 }));
+// Students: two rows with an empty field, which the dataset's drop_rows_with_nulls removes.
+{
+  const lines = students.slice();
+  lines[5] = lines[5].replace(/;"yes";/, ';;');
+  lines[9] = lines[9].replace(/^"(GP|MS)";/, ';');
+  writeFileSync(path.join(out, 'student-por.csv'), lines.join('\n') + '\n');
+}
+
+// NHL box score: one document per game, players keyed by "ID<playerId>".
+const firstNames = ['Auston', 'Mitch', 'Connor', 'Leon', 'Sidney', 'Nathan', 'Cale', 'Igor', 'Elias', 'Jack'];
+const lastNames = ['Larsen', 'Berg', 'Dahl', 'Moen', 'Holm', 'Lund', 'Vik', 'Strand', 'Nilsen', 'Bakke'];
+function player(id, goalie) {
+  const stats = goalie
+    ? { goalieStats: { timeOnIce: '60:00', saves: int(15, 40), shots: int(20, 45), decision: pick(['W', 'L']) } }
+    : { skaterStats: { timeOnIce: `${int(8, 24)}:${String(int(0, 59)).padStart(2, '0')}`, assists: int(0, 2), goals: int(0, 2), shots: int(0, 6), hits: int(0, 5), penaltyMinutes: pick([0, 0, 2]), plusMinus: int(-2, 2) } };
+  return { person: { id, fullName: `${pick(firstNames)} ${pick(lastNames)}`, shootsCatches: pick(['L', 'R']) }, jerseyNumber: String(int(1, 98)), position: { code: goalie ? 'G' : pick(['C', 'L', 'R', 'D']) }, stats };
+}
+function team(id, name, first) {
+  const players = {};
+  for (let i = 0; i < 6; i++) players[`ID${first + i}`] = player(first + i, i === 0);
+  players[`ID${first + 6}`] = { person: { id: first + 6, fullName: 'Scratched Player' }, jerseyNumber: '99', position: { code: 'N/A' }, stats: {} };
+  return { team: { id, name }, teamStats: { teamSkaterStats: { goals: 3, shots: 30 } }, players };
+}
+writeFileSync(
+  path.join(out, 'boxscore_2023020001.json'),
+  JSON.stringify({ copyright: 'sample made by loadbay', gamePk: 2023020001, teams: { away: team(10, 'Toronto', 8478000), home: team(8, 'Montreal', 8479000) }, officials: [] }, null, 1),
+);
+
+// Football API responses.
+const areas = [[2267, 'World', 'INT'], [2072, 'England', 'ENG'], [2081, 'France', 'FRA']];
+const competitions = [
+  [2000, 'FIFA World Cup', 'WC', 'CUP', 0], [2021, 'Premier League', 'PL', 'LEAGUE', 1], [2015, 'Ligue 1', 'FL1', 'LEAGUE', 2],
+].map(([id, name, code, type, a], i) => ({
+  id, area: { id: areas[a][0], name: areas[a][1], code: areas[a][2], flag: null }, name, code, type, emblem: `https://example.invalid/${code}.png`, plan: 'TIER_ONE',
+  currentSeason: { id: 1400 + i, startDate: '2024-08-16', endDate: '2025-05-25', currentMatchday: type === 'CUP' ? null : 12, winner: null },
+  numberOfAvailableSeasons: 20 + i, lastUpdated: '2024-11-20T08:00:00Z',
+}));
+for (const c of competitions) { c.area.countryCode = c.area.code; delete c.area.code; }
+writeFileSync(path.join(out, 'competitions.json'), JSON.stringify({ count: competitions.length, filters: { client: 'sample' }, competitions }, null, 1));
+const clubs = ['Arsenal', 'Chelsea', 'Everton', 'Fulham', 'Brentford', 'Burnley'];
+const footballTeams = clubs.map((club, i) => ({
+  area: { id: 2072, name: 'England' }, id: 57 + i, name: `${club} FC`, shortName: club, tla: club.slice(0, 3).toUpperCase(),
+  crest: `https://example.invalid/${57 + i}.png`, address: `${i + 1} Sample Road London`, website: `https://example.invalid/${club.toLowerCase()}`,
+  founded: 1870 + i * 7, clubColors: 'Red / White', venue: `${club} Stadium`, lastUpdated: '2024-11-01T10:00:00Z',
+}));
+writeFileSync(path.join(out, 'teams_PL.json'), JSON.stringify({ count: footballTeams.length, competition: { id: 2021, code: "PL" }, season: { id: 1400 }, teams: footballTeams }, null, 1));
+
+// Scooter track events and weather observations.
+const events = [];
+for (let i = 0; i < 60; i++) {
+  const type = pick(['trip_start', 'trip_end', 'low_battery', 'parked']);
+  const event = {
+    event_id: `ev-${1000 + i}`, scooter_id: `sc-${int(1, 12)}`, event_type: type,
+    timestamp: new Date(Date.UTC(2024, 5, 1, 8, 0, 0) + i * 97_000).toISOString(), battery_level: int(5, 100),
+    location: { lat: 59.9 + random() / 10, lon: 10.7 + random() / 10 },
+  };
+  if (type === 'trip_end') event.trip = { distance_m: int(200, 6000), duration_s: int(60, 1800) };
+  events.push(event);
+}
+writeFileSync(path.join(out, 'scooter_events_2024-06-01.json'), JSON.stringify(events, null, 1));
+const weather = [];
+for (const [city, country] of [['Oslo', 'NO'], ['Bergen', 'NO'], ['Stockholm', 'SE']]) {
+  for (let h = 0; h < 6; h++) {
+    weather.push({
+      city: { name: city, country }, observed_at: new Date(Date.UTC(2024, 5, 1, 6 + h)).toISOString(),
+      weather_data: { temperature_c: int(80, 220) / 10, wind_speed_ms: int(0, 120) / 10, precipitation_mm: pick([0, 0, 0.4, 2.1]), condition: pick(['clear', 'cloudy', 'rain']) },
+    });
+  }
+}
+writeFileSync(path.join(out, 'weather_2024-06-01.json'), JSON.stringify(weather, null, 1));
 console.log(`wrote examples to ${out}`);

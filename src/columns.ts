@@ -23,7 +23,7 @@ export const PG_TYPES: Record<ColumnKind, string> = {
 };
 
 /** Columns loadbay adds to every table; a schema may not define them. */
-export const LINEAGE_COLUMNS = ['_file_id', '_source_file', '_source_record', '_loaded_at'] as const;
+export const LINEAGE_COLUMNS = ['_file_id', '_source_file', '_source_record', '_loaded_at', '_extra'] as const;
 
 const MAX_IDENTIFIER_BYTES = 63;
 

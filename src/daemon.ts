@@ -81,7 +81,7 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
     await watcher.ready;
     await watcher.rescan();
 
-    const context = { config, pool: database.pool, log, instanceId };
+    const context = { config, pool: database.pool, log, instanceId, verifiedTables: new Set<string>() };
     const workers = Array.from({ length: config.processing.concurrency }, () => runWorker(context, queue, notice));
     log.info(
       `loadbay ${instanceId} watching ${config.folders.input} with ${config.datasets.length} dataset(s), ${config.processing.concurrency} worker(s)`,

@@ -7,7 +7,7 @@
  *   and retry with backoff. A good file is never quarantined for a reason outside the file.
  */
 
-export type Stage = 'route' | 'read' | 'validate' | 'load';
+export type Stage = 'route' | 'read' | 'prepare' | 'validate' | 'load';
 
 export interface Problem {
   /** Line number (CSV, JSONL) or record number (JSON), 1-based. */
@@ -17,6 +17,9 @@ export interface Problem {
   value?: string;
   rule: string;
   message: string;
+  /** The record as read, when no record object exists (a ragged CSV row, a line that is not JSON):
+   * written to a rejects file, never to a report. */
+  raw?: unknown;
 }
 
 export class DataError extends Error {

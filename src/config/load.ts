@@ -12,7 +12,9 @@ import picomatch from 'picomatch';
 import { parseDocument } from 'yaml';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import { columnsFromSchema } from '../columns.js';
+import { columnsFromSchema, PG_TYPES } from '../columns.js';
+import { EXTRA_COLUMN } from '../prepare/prepare.js';
+import { resolveStep } from '../prepare/steps.js';
 import { ConfigError } from '../errors.js';
 import { userConfigSchema, userDatasetSchema } from './schema.js';
 import type { Config, Dataset, UserConfig, UserDataset } from './types.js';
@@ -67,7 +69,7 @@ export async function loadConfig(configFile: string, options: LoadOptions = {}):
       },
     },
     processing: {
-      concurrency: processing.concurrency ?? 2,
+      concurrency: processing.concurrency ?? 4,
       stableWindowMs: processing.stable_window_ms ?? 250,
       rescanIntervalMs: processing.rescan_interval_ms ?? 30_000,
       batchRows: processing.batch_rows ?? 5000,
@@ -122,6 +124,20 @@ export function resolveDataset(file: string, user: UserDataset, ajv: Ajv): Datas
   } catch (error) {
     throw new ConfigError(`${file}: ${(error as Error).message}`);
   }
+  const extraColumns = user.extra_columns ?? 'error';
+  if (extraColumns === 'keep') columns.push({ name: EXTRA_COLUMN, kind: 'json', pgType: PG_TYPES.json });
+  const prepare = (user.prepare ?? []).map((step, i) => {
+    try {
+      return resolveStep(step);
+    } catch (error) {
+      throw fail(`/prepare/${i}`, (error as Error).message);
+    }
+  });
+  const textColumns = new Set<string>();
+  for (const step of user.prepare ?? []) {
+    const pattern = 'add_columns' in step ? step.add_columns.from_file_name : undefined;
+    for (const m of pattern?.matchAll(/\(\?<([A-Za-z_][A-Za-z0-9_]*)>/g) ?? []) textColumns.add(m[1]!);
+  }
   let validate: ValidateFunction;
   try {
     validate = ajv.compile(user.schema);
@@ -137,6 +153,13 @@ export function resolveDataset(file: string, user: UserDataset, ajv: Ajv): Datas
   }
   if (csv.header === false && !csv.columns) {
     throw fail('/csv/columns', 'name the columns when the file has no header row');
+  }
+  if ((user.max_invalid_rows !== undefined || user.max_invalid_ratio !== undefined) && user.on_invalid_row !== 'skip_row') {
+    throw fail('/on_invalid_row', 'max_invalid_rows and max_invalid_ratio need on_invalid_row: skip_row');
+  }
+  const wildcards = (user.json?.records ?? '').split('.').filter((s) => s === '*').length;
+  if (user.json?.path_columns && user.json.path_columns.length > wildcards) {
+    throw fail('/json/path_columns', `names ${user.json.path_columns.length} columns but json.records has ${wildcards} "*" steps`);
   }
   const [tableSchema, tableName] = user.table.includes('.') ? user.table.split('.', 2) : ['public', user.table];
   for (const [where, identifier] of [['/table', tableSchema], ['/table', tableName]] as const) {
@@ -156,19 +179,26 @@ export function resolveDataset(file: string, user: UserDataset, ajv: Ajv): Datas
     priority: user.priority ?? 100,
     format: user.format,
     csv: {
-      delimiter: csv.delimiter ?? ',',
+      delimiter: csv.delimiter ?? 'auto',
       header: csv.header ?? true,
       columns: csv.columns ?? null,
       quote: csv.quote ?? '"',
       encoding,
     },
-    json: { records: user.json?.records ?? null },
+    json: { records: user.json?.records ?? null, pathColumns: user.json?.path_columns ?? [] },
+    flatten: user.flatten ?? false,
+    prepare,
+    textColumns,
     schema: user.schema,
     validate,
     columns,
     table: { schema: tableSchema as string, name: tableName as string },
     onSuccess: user.on_success ?? 'archive',
-    extraColumns: user.extra_columns ?? 'error',
+    extraColumns,
+    onInvalidRow: user.on_invalid_row ?? 'reject_file',
+    maxInvalidRows: user.max_invalid_rows ?? null,
+    maxInvalidRatio: user.max_invalid_ratio ?? null,
+    onEmpty: user.on_empty ?? 'reject',
   };
 }
 

@@ -58,6 +58,39 @@ export const userConfigSchema: JSONSchemaType<UserConfig> = {
   },
 };
 
+const stringList = { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } } as const;
+const allOrList = { anyOf: [{ const: true }, stringList] } as const;
+
+/** One `prepare:` step: an object with exactly one of these keys. */
+export const stepSchema = {
+  type: 'object',
+  minProperties: 1,
+  maxProperties: 1,
+  additionalProperties: false,
+  properties: {
+    headers: { enum: ['lowercase', 'snake_case'] },
+    rename: { type: 'object', minProperties: 1, additionalProperties: { type: 'string', minLength: 1 } },
+    trim: allOrList,
+    null_values: { type: 'array', minItems: 1, items: { type: 'string' } },
+    lowercase_values: allOrList,
+    uppercase_values: allOrList,
+    drop_rows_with_nulls: allOrList,
+    drop_duplicate_rows: { const: true },
+    defaults: { type: 'object', minProperties: 1 },
+    add_columns: {
+      type: 'object',
+      minProperties: 1,
+      additionalProperties: false,
+      properties: {
+        from_file_name: { type: 'string', minLength: 1 },
+        values: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] } },
+      },
+    },
+    select: stringList,
+    exclude: stringList,
+  },
+} as const;
+
 export const userDatasetSchema: JSONSchemaType<UserDataset> = {
   type: 'object',
   additionalProperties: false,
@@ -78,7 +111,7 @@ export const userDatasetSchema: JSONSchemaType<UserDataset> = {
       nullable: true,
       additionalProperties: false,
       properties: {
-        delimiter: { type: 'string', nullable: true, minLength: 1, maxLength: 1 },
+        delimiter: { type: 'string', nullable: true, pattern: '^(.|auto)$' },
         header: { type: 'boolean', nullable: true },
         columns: { type: 'array', nullable: true, minItems: 1, items: { type: 'string', minLength: 1 } },
         quote: { type: 'string', nullable: true, minLength: 1, maxLength: 1 },
@@ -89,8 +122,13 @@ export const userDatasetSchema: JSONSchemaType<UserDataset> = {
       type: 'object',
       nullable: true,
       additionalProperties: false,
-      properties: { records: { type: 'string', nullable: true, minLength: 1 } },
+      properties: {
+        records: { type: 'string', nullable: true, minLength: 1 },
+        path_columns: { type: 'array', nullable: true, items: { type: 'string', minLength: 1 } },
+      },
     },
+    flatten: { type: 'boolean', nullable: true },
+    prepare: { type: 'array', nullable: true, items: stepSchema } as never,
     schema: {
       type: 'object',
       required: ['properties'],
@@ -98,6 +136,10 @@ export const userDatasetSchema: JSONSchemaType<UserDataset> = {
     } as never,
     table: { type: 'string', pattern: '^[^.]+(\\.[^.]+)?$' },
     on_success: { type: 'string', nullable: true, enum: ['archive', 'delete'] },
-    extra_columns: { type: 'string', nullable: true, enum: ['error', 'ignore'] },
+    extra_columns: { type: 'string', nullable: true, enum: ['error', 'ignore', 'keep'] },
+    on_invalid_row: { type: 'string', nullable: true, enum: ['reject_file', 'skip_row'] },
+    max_invalid_rows: { type: 'integer', nullable: true, minimum: 0 },
+    max_invalid_ratio: { type: 'number', nullable: true, minimum: 0, maximum: 1 },
+    on_empty: { type: 'string', nullable: true, enum: ['load', 'reject'] },
   },
 };

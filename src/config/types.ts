@@ -5,6 +5,7 @@
  */
 import type { ValidateFunction } from 'ajv';
 import type { Column } from '../columns.js';
+import type { Step, UserStep } from '../prepare/steps.js';
 
 export type Format = 'csv' | 'jsonl' | 'json';
 
@@ -38,17 +39,24 @@ export interface UserDataset {
   priority?: number;
   format: Format;
   csv?: {
+    /** One character, or `auto` to detect , ; tab | from the first lines. */
     delimiter?: string;
     header?: boolean;
     columns?: string[];
     quote?: string;
     encoding?: string;
   };
-  json?: { records?: string };
+  json?: { records?: string; path_columns?: string[] };
+  flatten?: boolean;
+  prepare?: UserStep[];
   schema: Record<string, unknown>;
   table: string;
   on_success?: 'archive' | 'delete';
-  extra_columns?: 'error' | 'ignore';
+  extra_columns?: 'error' | 'ignore' | 'keep';
+  on_invalid_row?: 'reject_file' | 'skip_row';
+  max_invalid_rows?: number;
+  max_invalid_ratio?: number;
+  on_empty?: 'load' | 'reject';
 }
 
 export interface Folders {
@@ -76,13 +84,21 @@ export interface Dataset {
   priority: number;
   format: Format;
   csv: CsvOptions;
-  json: { records: string | null };
+  json: { records: string | null; pathColumns: string[] };
+  flatten: boolean;
+  prepare: Step[];
+  /** Columns whose values come as text from the file name (coerced even in JSON formats). */
+  textColumns: Set<string>;
   schema: Record<string, unknown>;
   validate: ValidateFunction;
   columns: Column[];
   table: { schema: string; name: string };
   onSuccess: 'archive' | 'delete';
-  extraColumns: 'error' | 'ignore';
+  extraColumns: 'error' | 'ignore' | 'keep';
+  onInvalidRow: 'reject_file' | 'skip_row';
+  maxInvalidRows: number | null;
+  maxInvalidRatio: number | null;
+  onEmpty: 'load' | 'reject';
 }
 
 export interface Config {

@@ -28,7 +28,8 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
   }
   const pool = new pg.Pool({
     connectionString: url,
-    max: config.processing.concurrency + 3,
+    // Per file in flight: the claim's connection and the load's; plus the instance lock and one spare.
+    max: 2 * config.processing.concurrency + 2,
     connectionTimeoutMillis: 10_000,
     idleTimeoutMillis: 30_000,
     application_name: 'loadbay',

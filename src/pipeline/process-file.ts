@@ -11,12 +11,14 @@ import type pg from 'pg';
 import type { Config, Dataset } from '../config/types.js';
 import { checkout, type Claim } from '../claim/claim.js';
 import { LEDGER_SCHEMA } from '../db/ledger.js';
-import { DataError, type Problem } from '../errors.js';
+import { DataError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { makePreparer } from '../prepare/prepare.js';
 import { readFile } from '../read/index.js';
 import { route } from '../route/route.js';
-import { archive, MAX_REPORTED_PROBLEMS, quarantine } from '../settle/settle.js';
+import { openRejects, type RejectsWriter } from '../settle/rejects.js';
+import { archive, quarantine } from '../settle/settle.js';
+import { ProblemLog } from '../validate/problems.js';
 import { fsyncDir } from '../settle/move.js';
 import { makeValidator } from '../validate/validate.js';
 import { openParquetWriter } from '../write/parquet.js';
@@ -27,32 +29,14 @@ export interface PipelineContext {
   pool: pg.Pool;
   log: Logger;
   instanceId: string;
+  /** Datasets whose table was created or checked by this process; cleared when a load says otherwise. */
+  verifiedTables: Set<string>;
 }
+
+/** SQLSTATEs that mean the table changed under us: check it again before the next attempt. */
+const TABLE_CHANGED = new Set(['42P01', '42703', '42804']);
 
 export type Outcome = 'loaded' | 'failed' | 'skipped';
-
-/** Keeps the first problems and counts them all. */
-class Problems {
-  readonly first: Problem[] = [];
-  count = 0;
-  fromValidation = false;
-  fromReading = false;
-  add(problems: Problem[], fromValidation: boolean): void {
-    if (problems.length === 0) return;
-    if (fromValidation) this.fromValidation = true;
-    else this.fromReading = true;
-    this.count += problems.length;
-    for (const p of problems) if (this.first.length < MAX_REPORTED_PROBLEMS) this.first.push(p);
-  }
-  /** The earliest stage with a problem names the failure. */
-  get stage(): 'read' | 'validate' {
-    return this.fromReading ? 'read' : 'validate';
-  }
-  /** The kept problems in file order. */
-  sorted(): Problem[] {
-    return [...this.first].sort((a, b) => (a.line ?? a.record ?? 0) - (b.line ?? b.record ?? 0));
-  }
-}
 
 export async function processFile(ctx: PipelineContext, claim: Claim): Promise<Outcome> {
   const started = Date.now();
@@ -69,8 +53,17 @@ export async function processFile(ctx: PipelineContext, claim: Claim): Promise<O
       ]);
     }
     dataset = route(ctx.config.datasets, arrival.relative);
-    await ensureTable(ctx.pool, dataset);
-    const result = await load(ctx, claim, dataset);
+    if (!ctx.verifiedTables.has(dataset.name)) {
+      await ensureTable(ctx.pool, dataset);
+      ctx.verifiedTables.add(dataset.name);
+    }
+    let result: LoadResult;
+    try {
+      result = await load(ctx, claim, dataset);
+    } catch (error) {
+      if (TABLE_CHANGED.has((error as { code?: string }).code ?? '')) ctx.verifiedTables.delete(dataset.name);
+      throw error;
+    }
     digest = result.digest;
     if (result.duplicateOf) {
       await archive(ctx.config, dataset, arrival.file, arrival.relative);
@@ -91,6 +84,8 @@ export async function processFile(ctx: PipelineContext, claim: Claim): Promise<O
       ...base,
       dataset: dataset.name,
       rows: result.rows,
+      ...(result.dropped.null_rows || result.dropped.duplicate_rows ? { dropped: result.dropped } : {}),
+      ...(result.rejected.rows ? { rejected: result.rejected.rows, rejects: path.relative(ctx.config.root, result.rejected.file ?? '') } : {}),
       bytes: digest.bytes,
       duration_ms: Date.now() - started,
       parquet: path.relative(ctx.config.root, result.parquetPath),
@@ -126,6 +121,8 @@ export async function processFile(ctx: PipelineContext, claim: Claim): Promise<O
 
 interface LoadResult {
   rows: number;
+  rejected: { rows: number; file: string | null };
+  dropped: { null_rows: number; duplicate_rows: number };
   digest: { sha256: string; bytes: number };
   parquetPath: string;
   duplicateOf: string | null;
@@ -139,6 +136,7 @@ async function load(ctx: PipelineContext, claim: Claim, dataset: Dataset): Promi
   const tmpPath = path.join(parquetDir, `.${baseName}.${ctx.instanceId}.${claim.fileId}.tmp`);
   const { client, done } = await checkout(ctx.pool);
   let parquet: Awaited<ReturnType<typeof openParquetWriter>> | null = null;
+  let rejects: RejectsWriter | null = null;
   let healthy = false;
   const sent = new SentRows();
   try {
@@ -146,34 +144,55 @@ async function load(ctx: PipelineContext, claim: Claim, dataset: Dataset): Promi
     parquet = await openParquetWriter(tmpPath, dataset.columns);
     const copy = startCopy(client, dataset);
     const opened = readFile(arrival.file, dataset, ctx.config.processing.batchRows);
-    const prepare = makePreparer(dataset);
+    const prepare = makePreparer(dataset, path.basename(arrival.relative));
     const validate = makeValidator(dataset);
-    const problems = new Problems();
+    const problems = new ProblemLog(opened.locator);
+    if (dataset.onInvalidRow === 'skip_row') {
+      rejects = await openRejects(path.join(ctx.config.folders.failed, dataset.name), arrival.relative, opened.locator, `${ctx.instanceId}.${claim.fileId}`);
+    }
     let rows = 0;
     for await (const batch of opened.batches) {
-      problems.add(batch.problems, false);
+      const seen = batch.records.length + batch.problems.length;
+      // Under skip_row the rejects file shows each rejected record as it was read.
+      const originals = rejects ? new Map(batch.numbers.map((n, i) => [n, { ...batch.records[i] }])) : null;
+      const readProblems = batch.problems;
       batch.problems = [];
       prepare(batch, opened.locator);
-      problems.add(batch.problems, false);
+      const prepareProblems = batch.problems;
       batch.problems = [];
       validate(batch, opened.locator);
-      problems.add(batch.problems, true);
-      if (problems.count > 0 || batch.records.length === 0) continue; // keep reading to count problems
+      const byRecord = problems.add([['read', readProblems], ['prepare', prepareProblems], ['validate', batch.problems]], seen);
+      if (rejects && byRecord.size > 0) await rejects.write(byRecord, originals!);
+      const stop = dataset.onInvalidRow === 'reject_file' ? problems.count > 0 : problems.overRowLimit(dataset);
+      if (stop || batch.records.length === 0) continue; // keep reading to count problems
       const text = encodeCopyRows(dataset.columns, batch.records, batch.numbers, claim.fileId, arrival.relative);
       sent.add(rows, batch.numbers);
       await Promise.all([parquet.write(batch.records), copy.write(text)]);
       rows += batch.records.length;
     }
     const digest = opened.source.digest();
-    if (problems.count > 0) {
-      const sorted = problems.sorted();
-      const first = sorted[0]!;
-      const summary = problems.count === 1 ? first.message : `${problems.count} problems; first: ${first.message}`;
-      throw withDigest(new DataError(problems.stage, summary, sorted, problems.count), digest);
+    if (problems.count > 0 && (dataset.onInvalidRow === 'reject_file' || problems.overLimit(dataset))) {
+      const limit =
+        dataset.onInvalidRow === 'skip_row'
+          ? `${problems.rejected} of ${problems.seen} records invalid, over the limit (${[
+              dataset.maxInvalidRows !== null ? `max_invalid_rows: ${dataset.maxInvalidRows}` : null,
+              dataset.maxInvalidRatio !== null ? `max_invalid_ratio: ${dataset.maxInvalidRatio}` : null,
+            ]
+              .filter(Boolean)
+              .join(', ')})`
+          : undefined;
+      throw withDigest(problems.toError(limit), digest);
     }
-    if (rows === 0) {
-      throw withDigest(new DataError('validate', 'no rows', [{ rule: 'rows', message: 'the file holds no records' }]), digest);
+    if (rows === 0 && dataset.onEmpty === 'reject') {
+      const message = problems.rejected > 0 ? `no rows: all ${problems.rejected} records were invalid` : 'no rows';
+      throw withDigest(
+        Object.assign(new DataError('validate', message, [{ rule: 'on_empty', message: 'the file holds no records to load (on_empty: reject)' }, ...problems.first]), {
+          summary: problems.count ? problems.summary() : undefined,
+        }),
+        digest,
+      );
     }
+    if (rows === 0) await parquet.write([]);
     const now = await lstat(arrival.file);
     if (now.size !== arrival.size || now.mtimeMs !== arrival.mtimeMs) {
       throw new Error('the file changed while it was being read; it will be read again');
@@ -183,7 +202,9 @@ async function load(ctx: PipelineContext, claim: Claim, dataset: Dataset): Promi
       `SELECT id FROM ${LEDGER_SCHEMA}.files WHERE dataset = $1 AND sha256 = $2 AND status = 'loaded' LIMIT 1`,
       [dataset.name, digest.sha256],
     );
-    if (duplicate.rows[0]) return { rows: 0, digest, parquetPath: '', duplicateOf: duplicate.rows[0].id };
+    if (duplicate.rows[0]) {
+      return { rows: 0, rejected: { rows: 0, file: null }, dropped: droppedOf(prepare.stats), digest, parquetPath: '', duplicateOf: duplicate.rows[0].id };
+    }
     const copied = await copy.end();
     if (copied !== rows) throw new Error(`COPY reported ${copied} rows, ${rows} were sent`);
     await parquet.finish();
@@ -195,6 +216,7 @@ async function load(ctx: PipelineContext, claim: Claim, dataset: Dataset): Promi
       path.relative(ctx.config.root, parquetPath),
     ]);
     await parquet.commit(parquetPath);
+    const rejectsFile = rejects && problems.rejected > 0 ? await rejects.commit() : null;
     await fsyncDir(parquetDir);
     await client.query(
       `UPDATE ${LEDGER_SCHEMA}.files
@@ -205,13 +227,21 @@ async function load(ctx: PipelineContext, claim: Claim, dataset: Dataset): Promi
     );
     await client.query('COMMIT');
     healthy = true;
-    return { rows, digest, parquetPath, duplicateOf: null };
+    return {
+      rows,
+      rejected: { rows: problems.rejected, file: rejectsFile },
+      dropped: droppedOf(prepare.stats),
+      digest,
+      parquetPath,
+      duplicateOf: null,
+    };
   } catch (error) {
     throw rejectedByDatabase(error, dataset, sent, claim.arrival.relative) ?? error;
   } finally {
     // On any failure the connection is dropped rather than reused: the server rolls back, and no
     // half-finished COPY can hang on a client that goes back to the pool.
     if (!healthy) await parquet?.abort();
+    await rejects?.abort(); // removes the temporary file; a committed one was renamed already
     done(!healthy);
   }
 }
@@ -250,6 +280,10 @@ function rejectedByDatabase(error: unknown, dataset: Dataset, sent: SentRows, fi
   return new DataError('load', message, [
     { ...(number !== undefined ? { [locator]: number } : {}), ...(column ? { field: column } : {}), rule, message },
   ]);
+}
+
+function droppedOf(stats: { droppedNullRows: number; droppedDuplicateRows: number }) {
+  return { null_rows: stats.droppedNullRows, duplicate_rows: stats.droppedDuplicateRows };
 }
 
 function withDigest(error: DataError, digest: { sha256: string; bytes: number }): DataError {

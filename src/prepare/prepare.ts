@@ -1,18 +1,24 @@
 /**
- * Preparation between reading and validation, on whole batches:
- * - CSV text is coerced to the types the schema declares (an empty field is absent, i.e. NULL);
- *   a value that does not parse stays text, so the validator reports it with the value;
- * - columns the schema does not know are a problem unless the dataset says `extra_columns: ignore`.
+ * Preparation between reading and validation, in one place and in this order, on whole batches:
+ * 1. `flatten: true` turns nested objects into `parent_child` columns;
+ * 2. the dataset's `prepare:` steps, in the order written (see steps.ts);
+ * 3. CSV text (and values taken from file names) is coerced to the types the schema declares; an
+ *    empty field is absent (NULL); a value that does not parse stays text for the validator;
+ * 4. columns the schema does not know: a problem (`extra_columns: error`), dropped (`ignore`) or
+ *    kept together in the `_extra` jsonb column (`keep`).
  */
 import type { Column } from '../columns.js';
 import type { Dataset } from '../config/types.js';
 import type { Problem } from '../errors.js';
 import type { Locator, RawBatch } from '../read/types.js';
+import { flattenRecord, type PrepareStats } from './steps.js';
 
 const INTEGER = /^[+-]?\d+$/;
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 const TRUE = new Set(['true', 't', 'yes', 'y', '1']);
 const FALSE = new Set(['false', 'f', 'no', 'n', '0']);
+
+export const EXTRA_COLUMN = '_extra';
 
 export function coerceText(value: string, kind: Column['kind']): unknown {
   switch (kind) {
@@ -43,48 +49,62 @@ export function coerceText(value: string, kind: Column['kind']): unknown {
 export interface Preparer {
   /** Prepares the batch in place; problems are added to `batch.problems`, their records removed. */
   (batch: RawBatch, locator: Locator): void;
+  stats: PrepareStats;
 }
 
-export function makePreparer(dataset: Dataset): Preparer {
-  const known = new Map(dataset.columns.map((c) => [c.name, c]));
-  const coerce = dataset.format === 'csv';
-  const rejectExtra = dataset.extraColumns === 'error';
-  return (batch, locator) => {
+export function makePreparer(dataset: Dataset, fileName: string): Preparer {
+  const known = new Map(dataset.columns.filter((c) => c.name !== EXTRA_COLUMN).map((c) => [c.name, c]));
+  const coerceAll = dataset.format === 'csv';
+  const extra = dataset.extraColumns;
+  const stats: PrepareStats = { droppedNullRows: 0, droppedDuplicateRows: 0 };
+  const steps = dataset.prepare.map((step) => step.forFile({ fileName, stats }));
+  const preparer = ((batch, locator) => {
+    if (dataset.flatten) batch.records = batch.records.map((r) => flattenRecord(r));
+    for (const step of steps) {
+      step(batch, locator);
+      if (batch.records.length === 0) break;
+    }
     const keepRecords: Record<string, unknown>[] = [];
     const keepNumbers: number[] = [];
     for (let r = 0; r < batch.records.length; r++) {
       const record = batch.records[r]!;
-      let extra: string[] | null = null;
+      let unknown: string[] | null = null;
+      let kept: Record<string, unknown> | null = null;
       for (const key in record) {
         const column = known.get(key);
+        const value = record[key];
         if (column === undefined) {
-          if (rejectExtra) (extra ??= []).push(key);
+          if (extra === 'error') (unknown ??= []).push(key);
+          else if (extra === 'keep' && value !== undefined) (kept ??= {})[key] = value;
           delete record[key];
           continue;
         }
-        if (coerce) {
-          const value = record[key] as string;
+        if (typeof value !== 'string') continue;
+        if (coerceAll) {
           if (value === '') delete record[key];
-          else if (column.kind !== 'string' && column.kind !== 'date' && column.kind !== 'timestamp') {
-            record[key] = coerceText(value, column.kind);
-          }
+          else record[key] = coerceText(value, column.kind);
+        } else if (dataset.textColumns.has(key)) {
+          // JSON values are taken as they are, except text taken from the file name.
+          record[key] = coerceText(value, column.kind);
         }
       }
-      if (extra) {
-        const number = batch.numbers[r]!;
+      if (unknown) {
         const problem: Problem = {
-          [locator]: number,
-          field: extra[0],
+          [locator]: batch.numbers[r]!,
+          field: unknown[0],
           rule: 'extra_columns',
-          message: `unknown column${extra.length > 1 ? 's' : ''} ${extra.map((e) => `"${e}"`).join(', ')} (not in the schema; set extra_columns: ignore to drop)`,
+          message: `unknown column${unknown.length > 1 ? 's' : ''} ${unknown.map((e) => `"${e}"`).join(', ')} (not in the schema; set extra_columns: ignore or keep)`,
         };
         batch.problems.push(problem);
         continue;
       }
+      if (kept) record[EXTRA_COLUMN] = kept;
       keepRecords.push(record);
       keepNumbers.push(batch.numbers[r]!);
     }
     batch.records = keepRecords;
     batch.numbers = keepNumbers;
-  };
+  }) as Preparer;
+  preparer.stats = stats;
+  return preparer;
 }

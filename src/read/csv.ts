@@ -43,6 +43,7 @@ export async function* readCsv(source: Source, options: CsvOptions, batchRows: n
           line: start,
           rule: 'columns',
           message: `line ${start} has ${row.length} fields, the header has ${header.length}`,
+          raw: row,
         });
         continue;
       }
@@ -53,7 +54,11 @@ export async function* readCsv(source: Source, options: CsvOptions, batchRows: n
     }
   };
   const parse = (text: string, last: boolean): void => {
-    parser ??= new Papa.Parser({ delimiter: options.delimiter, quoteChar: options.quote, newline: detectNewline(text) } as never);
+    parser ??= new Papa.Parser({
+      delimiter: options.delimiter === 'auto' ? detectDelimiter(text, options.quote) : options.delimiter,
+      quoteChar: options.quote,
+      newline: detectNewline(text),
+    } as never);
     const result = parser.parse(text, 0, !last) as ParseResult;
     const quoteError = result.errors.find((e) => e.code === 'MissingQuotes' || e.code === 'InvalidQuotes');
     if (quoteError) {
@@ -92,6 +97,40 @@ function newlinesIn(row: string[]): number {
     for (let i = field.indexOf('\n'); i !== -1; i = field.indexOf('\n', i + 1)) count++;
   }
   return count;
+}
+
+const CANDIDATES = [',', ';', '\t', '|'];
+
+/**
+ * The field delimiter that splits the first lines (outside quotes) into the same number of fields,
+ * more than one; ties go to the earlier of , ; tab |.
+ */
+export function detectDelimiter(text: string, quote = '"'): string {
+  const lines = text.slice(0, 64 * 1024).split(/\r?\n/).slice(0, 20).filter((l) => l.trim() !== '');
+  if (lines.length > 1 && text.length >= 64 * 1024) lines.pop(); // possibly cut off
+  const counts = (line: string, d: string) => {
+    let n = 0;
+    let quoted = false;
+    for (const c of line) {
+      if (c === quote) quoted = !quoted;
+      else if (c === d && !quoted) n++;
+    }
+    return n;
+  };
+  let best = ',';
+  let bestScore = -1;
+  for (const d of CANDIDATES) {
+    const perLine = lines.map((l) => counts(l, d));
+    const first = perLine[0] ?? 0;
+    if (first === 0) continue;
+    const consistent = perLine.filter((n) => n === first).length;
+    const score = consistent * 1000 + first;
+    if (score > bestScore) {
+      best = d;
+      bestScore = score;
+    }
+  }
+  return best;
 }
 
 /** The record delimiter, from the first line break in the file. */

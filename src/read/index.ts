@@ -21,6 +21,6 @@ export function readFile(file: string, dataset: Dataset, batchRows: number): Ope
     case 'jsonl':
       return { source, batches: readJsonl(source, batchRows), locator: 'line' };
     case 'json':
-      return { source, batches: readJson(source, dataset.json.records, batchRows), locator: 'record' };
+      return { source, batches: readJson(source, dataset.json.records, batchRows, dataset.json.pathColumns), locator: 'record' };
   }
 }

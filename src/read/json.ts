@@ -18,18 +18,39 @@ import type { RawBatch } from './types.js';
 
 type Stack = (string | number | null)[];
 
-export function recordsFilter(path: string | null): (stack: Stack, chunk: { name: string }) => boolean {
+/**
+ * The pick filter for a records path. `onPick` receives the keys the `*` steps matched, in order,
+ * for every record picked (so they can become columns: `json.path_columns`).
+ */
+export function recordsFilter(
+  path: string | null,
+  onPick: (wildcards: string[]) => void = () => undefined,
+): (stack: Stack, chunk: { name: string }) => boolean {
   const segments = path ? path.split('.') : [];
+  const stars = segments.flatMap((segment, i) => (segment === '*' ? [i] : []));
   const prefixMatches = (stack: Stack) =>
     segments.every((segment, i) => segment === '*' || String(stack[i]) === segment);
+  const pick = (stack: Stack) => {
+    onPick(stars.map((i) => String(stack[i])));
+    return true;
+  };
   return (stack, chunk) => {
-    if (stack.length === segments.length) return chunk.name === 'startObject' && prefixMatches(stack);
-    if (stack.length === segments.length + 1) return typeof stack[segments.length] === 'number' && prefixMatches(stack);
+    if (stack.length === segments.length) return chunk.name === 'startObject' && prefixMatches(stack) && pick(stack);
+    if (stack.length === segments.length + 1) {
+      return typeof stack[segments.length] === 'number' && prefixMatches(stack) && pick(stack);
+    }
     return false;
   };
 }
 
-export async function* readJson(source: Source, recordsPath: string | null, batchRows: number): AsyncGenerator<RawBatch> {
+export async function* readJson(
+  source: Source,
+  recordsPath: string | null,
+  batchRows: number,
+  pathColumns: string[] = [],
+): AsyncGenerator<RawBatch> {
+  const wildcards: string[][] = [];
+  const onPick = pathColumns.length > 0 ? (keys: string[]) => void wildcards.push(keys) : undefined;
   // Counts records as the parser completes them, so a syntax error can say how far it got.
   let parsed = 0;
   const counter = new Transform({
@@ -42,7 +63,7 @@ export async function* readJson(source: Source, recordsPath: string | null, batc
   pipeline(
     source.text,
     parser.asStream({ packKeys: true, packStrings: true, packNumbers: true }) as Duplex,
-    pick.asStream({ filter: recordsFilter(recordsPath) }) as Duplex,
+    pick.asStream({ filter: recordsFilter(recordsPath, onPick) }) as Duplex,
     streamValues.asStream() as Duplex,
     counter,
     () => undefined,
@@ -53,12 +74,15 @@ export async function* readJson(source: Source, recordsPath: string | null, batc
       const batch: RawBatch = { records: [], numbers: [], problems: [] };
       for (const { value } of items) {
         number++;
+        const keys = onPick ? wildcards.shift() : undefined;
         if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-          const problem: Problem = { record: number, rule: 'json', message: `record ${number} is not a JSON object` };
+          const problem: Problem = { record: number, rule: 'json', message: `record ${number} is not a JSON object`, raw: value };
           batch.problems.push(problem);
           continue;
         }
-        batch.records.push(value as Record<string, unknown>);
+        const record = value as Record<string, unknown>;
+        if (keys) pathColumns.forEach((name, i) => (record[name] = keys[i]));
+        batch.records.push(record);
         batch.numbers.push(number);
       }
       yield batch;

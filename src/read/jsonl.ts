@@ -21,11 +21,16 @@ export async function* readJsonl(source: Source, batchRows: number): AsyncGenera
     try {
       value = JSON.parse(text);
     } catch (error) {
-      batch.problems.push({ line, rule: 'json', message: `line ${line} is not valid JSON: ${(error as Error).message}` });
+      batch.problems.push({
+        line,
+        rule: 'json',
+        message: `line ${line} is not valid JSON: ${(error as Error).message}`,
+        raw: text.length > 10_000 ? `${text.slice(0, 10_000)}…` : text,
+      });
       return;
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      const problem: Problem = { line, rule: 'json', message: `line ${line} is not a JSON object` };
+      const problem: Problem = { line, rule: 'json', message: `line ${line} is not a JSON object`, raw: value };
       batch.problems.push(problem);
       return;
     }

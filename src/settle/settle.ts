@@ -6,19 +6,22 @@
 import { unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config, Dataset } from '../config/types.js';
-import type { DataError } from '../errors.js';
+import type { DataError, Problem } from '../errors.js';
+import { MAX_REPORTED_PROBLEMS, type ProblemGroup } from '../validate/problems.js';
 import { freeName, fsyncDir, moveFile, writeFileAtomic } from './move.js';
 
 export const UNMATCHED = '_unmatched';
-export const MAX_REPORTED_PROBLEMS = 20;
 
 export interface FailureReport {
+  /** A few lines to read first: the problems grouped by field and rule. */
+  summary: string;
   file: string;
   file_id: string | null;
   dataset: string | null;
   stage: DataError['stage'];
   reason: string;
   problem_count: number;
+  groups: ProblemGroup[];
   problems: DataError['problems'];
   sha256: string | null;
   bytes: number | null;
@@ -46,14 +49,17 @@ export async function quarantine(
   details: { fileId: string | null; sha256: string | null; bytes: number | null },
 ): Promise<{ path: string; report: FailureReport }> {
   const target = await freeName(path.join(config.folders.failed, datasetName ?? UNMATCHED, relative));
+  const extra = error as DataError & { summary?: string; groups?: ProblemGroup[] };
   const report: FailureReport = {
+    summary: extra.summary ?? error.message,
     file: relative,
     file_id: details.fileId,
     dataset: datasetName,
     stage: error.stage,
     reason: error.message,
     problem_count: error.problemCount,
-    problems: error.problems.slice(0, MAX_REPORTED_PROBLEMS),
+    groups: extra.groups ?? [],
+    problems: error.problems.slice(0, MAX_REPORTED_PROBLEMS).map(({ raw, ...p }: Problem & { raw?: unknown }) => (void raw, p)),
     sha256: details.sha256,
     bytes: details.bytes,
     failed_at: new Date().toISOString(),

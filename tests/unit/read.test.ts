@@ -20,7 +20,7 @@ function dataset(format: Dataset['format'], extra: Partial<Dataset> = {}): Datas
   return {
     format,
     csv: { delimiter: ',', header: true, columns: null, quote: '"', encoding: 'utf-8' },
-    json: { records: null },
+    json: { records: null, pathColumns: [] },
     ...extra,
   } as Dataset;
 }
@@ -95,6 +95,13 @@ describe('CSV', () => {
     expect((await readAll('latin-ok.csv', latin1, ds)).records).toEqual([{ a: '1', b: 'café' }]);
   });
 
+  it('detects the delimiter from the first lines when none is given', async () => {
+    const auto = (d: string) => dataset('csv', { csv: { delimiter: 'auto', header: true, columns: null, quote: '"', encoding: 'utf-8' } });
+    expect((await readAll('semi.csv', 'a;b;c\n1;"x;y";3\n', auto(';'))).records).toEqual([{ a: '1', b: 'x;y', c: '3' }]);
+    expect((await readAll('tabs.tsv', 'a\tb\n1,5\t2\n', auto('\t'))).records).toEqual([{ a: '1,5', b: '2' }]);
+    expect((await readAll('pipes.csv', 'a|b\n1|2\n', auto('|'))).records).toEqual([{ a: '1', b: '2' }]);
+  });
+
   it('uses csv.columns for a file without a header', async () => {
     const ds = dataset('csv', { csv: { delimiter: ';', header: false, columns: ['x', 'y'], quote: '"', encoding: 'utf-8' } });
     expect((await readAll('nohead.csv', '1;2\n3;4\n', ds)).records).toEqual([
@@ -138,10 +145,14 @@ describe('JSON', () => {
         away: { team: { id: 20 }, players: { ID3: { person: { id: 3 } } } },
       },
     };
-    const ds = dataset('json', { json: { records: 'teams.*.players.*' } });
+    const ds = dataset('json', { json: { records: 'teams.*.players.*', pathColumns: ['side', 'player_key'] } });
     const result = await readAll('nhl.json', JSON.stringify(doc), ds);
-    expect(result.records.map((r) => (r['person'] as { id: number }).id)).toEqual([1, 2, 3]);
-    const list = dataset('json', { json: { records: 'competitions' } });
+    expect(result.records.map((r) => [(r['person'] as { id: number }).id, r['side'], r['player_key']])).toEqual([
+      [1, 'home', 'ID1'],
+      [2, 'home', 'ID2'],
+      [3, 'away', 'ID3'],
+    ]);
+    const list = dataset('json', { json: { records: 'competitions', pathColumns: [] } });
     expect((await readAll('comp.json', '{"count":2,"competitions":[{"id":1},{"id":2}]}', list)).records).toEqual([
       { id: 1 },
       { id: 2 },
@@ -149,7 +160,7 @@ describe('JSON', () => {
   });
 
   it('reports a path that finds nothing and a syntax error mid-array', async () => {
-    const ds = dataset('json', { json: { records: 'teams' } });
+    const ds = dataset('json', { json: { records: 'teams', pathColumns: [] } });
     expect((await readError('none.json', '{"competitions": []}', ds)).message).toBe('no records found at "teams"');
     const error = await readError('broken.json', '[{"a":1},\n{"a":2},\n{"a" 3}]', dataset('json'));
     expect(error.message).toBe("invalid JSON at line 3, column 6: Expected ':' after property name");

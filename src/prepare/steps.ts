@@ -1,0 +1,312 @@
+/**
+ * The `prepare:` steps of a dataset. Each step is a small unit: resolved once from its YAML form
+ * (errors name the step), then run on whole batches of records, in the order written. A step may
+ * drop records (counted, never silent) or add problems (e.g. two headers that collide).
+ */
+import { DataError, type Problem } from '../errors.js';
+
+export type UserStep =
+  | { headers: 'lowercase' | 'snake_case' }
+  | { rename: Record<string, string> }
+  | { trim: true | string[] }
+  | { null_values: string[] }
+  | { lowercase_values: true | string[] }
+  | { uppercase_values: true | string[] }
+  | { drop_rows_with_nulls: true | string[] }
+  | { drop_duplicate_rows: true }
+  | { defaults: Record<string, unknown> }
+  | { add_columns: { from_file_name?: string; values?: Record<string, string | number | boolean> } }
+  | { select: string[] }
+  | { exclude: string[] };
+
+export const STEP_NAMES = [
+  'headers',
+  'rename',
+  'trim',
+  'null_values',
+  'lowercase_values',
+  'uppercase_values',
+  'drop_rows_with_nulls',
+  'drop_duplicate_rows',
+  'defaults',
+  'add_columns',
+  'select',
+  'exclude',
+] as const;
+
+/** Counters a file's log line reports. */
+export interface PrepareStats {
+  droppedNullRows: number;
+  droppedDuplicateRows: number;
+}
+
+export interface StepContext {
+  /** The file's name without folders, for `add_columns.from_file_name`. */
+  fileName: string;
+  stats: PrepareStats;
+}
+
+export interface StepBatch {
+  records: Record<string, unknown>[];
+  numbers: number[];
+  problems: Problem[];
+}
+
+/** A resolved step: builds the per-file function that runs on batches. */
+export interface Step {
+  name: string;
+  forFile(context: StepContext): (batch: StepBatch, locator: 'line' | 'record') => void;
+}
+
+export function snakeCase(name: string): string {
+  return name
+    .trim()
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1_$2')
+    .replace(/[^A-Za-z0-9]+/g, '_')
+    .replace(/^_+|_+$/g, '')
+    .toLowerCase();
+}
+
+function isEmpty(value: unknown): boolean {
+  return value === undefined || value === null || value === '';
+}
+
+/**
+ * Renames keys with a cached mapping. Two source keys landing on one name in the same record is a
+ * problem; since that needs two such sources to exist at all, records are only checked once the
+ * mapping has seen a target with more than one source.
+ */
+function keyStep(name: string, map: (key: string) => string): Step {
+  return {
+    name,
+    forFile() {
+      const cache = new Map<string, string>();
+      const sources = new Map<string, string>();
+      const ambiguous = new Set<string>();
+      const target = (key: string) => {
+        let mapped = cache.get(key);
+        if (mapped === undefined) {
+          cache.set(key, (mapped = map(key)));
+          const earlier = sources.get(mapped);
+          if (earlier === undefined) sources.set(mapped, key);
+          else if (earlier !== key) ambiguous.add(mapped);
+        }
+        return mapped;
+      };
+      return (batch, locator) => {
+        const keep: number[] = [];
+        for (let r = 0; r < batch.records.length; r++) {
+          const record = batch.records[r]!;
+          const renamed: Record<string, unknown> = {};
+          let collision: Problem | null = null;
+          for (const key in record) {
+            const to = target(key);
+            if (ambiguous.size > 0 && ambiguous.has(to) && to in renamed && !collision) {
+              const other = Object.keys(record).find((k) => k !== key && target(k) === to)!;
+              collision = {
+                [locator]: batch.numbers[r],
+                field: to,
+                rule: name,
+                message: `columns "${other}" and "${key}" both become "${to}" after ${name}`,
+              };
+            }
+            renamed[to] = record[key];
+          }
+          if (collision) {
+            batch.problems.push(collision);
+            continue;
+          }
+          batch.records[r] = renamed;
+          keep.push(r);
+        }
+        filterInPlace(batch, keep);
+      };
+    },
+  };
+}
+
+function filterInPlace(batch: StepBatch, keep: number[]): void {
+  if (keep.length === batch.records.length) return;
+  batch.records = keep.map((i) => batch.records[i]!);
+  batch.numbers = keep.map((i) => batch.numbers[i]!);
+}
+
+/** Applies `change` to string values of the listed columns, or of all columns for `true`. */
+function valueStep(name: string, columns: true | string[], change: (value: string) => unknown): Step {
+  const apply = (record: Record<string, unknown>, key: string) => {
+    const value = record[key];
+    if (typeof value === 'string') {
+      const changed = change(value);
+      if (changed === undefined) delete record[key];
+      else if (changed !== value) record[key] = changed;
+    }
+  };
+  return {
+    name,
+    forFile() {
+      return (batch) => {
+        for (const record of batch.records) {
+          if (columns === true) for (const key in record) apply(record, key);
+          else for (const key of columns) apply(record, key);
+        }
+      };
+    },
+  };
+}
+
+/** Throws an Error whose message names the step; the caller adds file and path. */
+export function resolveStep(step: UserStep): Step {
+  const [key, value] = Object.entries(step)[0] as [string, unknown];
+  switch (key) {
+    case 'headers':
+      return keyStep(`headers: ${String(value)}`, value === 'snake_case' ? snakeCase : (k) => k.toLowerCase());
+    case 'rename': {
+      const map = value as Record<string, string>;
+      return keyStep('rename', (k) => map[k] ?? k);
+    }
+    case 'trim':
+      return valueStep('trim', value as true | string[], (v) => v.trim());
+    case 'null_values': {
+      const nulls = new Set(value as string[]);
+      return valueStep('null_values', true, (v) => (nulls.has(v) ? undefined : v));
+    }
+    case 'lowercase_values':
+      return valueStep('lowercase_values', value as true | string[], (v) => v.toLowerCase());
+    case 'uppercase_values':
+      return valueStep('uppercase_values', value as true | string[], (v) => v.toUpperCase());
+    case 'drop_rows_with_nulls': {
+      const columns = value as true | string[];
+      return {
+        name: 'drop_rows_with_nulls',
+        forFile({ stats }) {
+          return (batch) => {
+            const keep: number[] = [];
+            batch.records.forEach((record, r) => {
+              let hasNull = false;
+              if (columns === true) {
+                for (const k in record) if (isEmpty(record[k])) { hasNull = true; break; }
+              } else hasNull = columns.some((k) => isEmpty(record[k]));
+              if (hasNull) stats.droppedNullRows++;
+              else keep.push(r);
+            });
+            filterInPlace(batch, keep);
+          };
+        },
+      };
+    }
+    case 'drop_duplicate_rows':
+      return {
+        name: 'drop_duplicate_rows',
+        forFile({ stats }) {
+          // One short fingerprint per distinct row: memory grows with distinct rows, not bytes.
+          const seen = new Set<string>();
+          return (batch) => {
+            const keep: number[] = [];
+            batch.records.forEach((record, r) => {
+              const fingerprint = fingerprintOf(record);
+              if (seen.has(fingerprint)) stats.droppedDuplicateRows++;
+              else {
+                seen.add(fingerprint);
+                keep.push(r);
+              }
+            });
+            filterInPlace(batch, keep);
+          };
+        },
+      };
+    case 'defaults': {
+      const defaults = Object.entries(value as Record<string, unknown>);
+      return {
+        name: 'defaults',
+        forFile() {
+          return (batch) => {
+            for (const record of batch.records) {
+              for (const [k, v] of defaults) if (isEmpty(record[k])) record[k] = v;
+            }
+          };
+        },
+      };
+    }
+    case 'add_columns': {
+      const { from_file_name: pattern, values = {} } = value as { from_file_name?: string; values?: Record<string, unknown> };
+      let regex: RegExp | null = null;
+      if (pattern) {
+        try {
+          regex = new RegExp(pattern);
+        } catch (error) {
+          throw new Error(`add_columns.from_file_name: not a valid regular expression: ${(error as Error).message}`);
+        }
+        if (!/\(\?<[A-Za-z_][A-Za-z0-9_]*>/.test(pattern)) {
+          throw new Error('add_columns.from_file_name: use named groups, e.g. (?<year>\\d{4})');
+        }
+      }
+      return {
+        name: 'add_columns',
+        forFile({ fileName }) {
+          const added: Record<string, unknown> = { ...values };
+          if (regex) {
+            const match = regex.exec(fileName);
+            if (!match?.groups) {
+              const message = `the file name "${fileName}" does not match add_columns.from_file_name ${pattern}`;
+              throw new DataError('prepare', message, [{ rule: 'add_columns', message }]);
+            }
+            for (const [k, v] of Object.entries(match.groups)) if (v !== undefined) added[k] = v;
+          }
+          const entries = Object.entries(added);
+          return (batch) => {
+            for (const record of batch.records) for (const [k, v] of entries) record[k] = v;
+          };
+        },
+      };
+    }
+    case 'select': {
+      const wanted = new Set(value as string[]);
+      return {
+        name: 'select',
+        forFile() {
+          return (batch) => {
+            for (const record of batch.records) for (const k in record) if (!wanted.has(k)) delete record[k];
+          };
+        },
+      };
+    }
+    case 'exclude': {
+      const unwanted = value as string[];
+      return {
+        name: 'exclude',
+        forFile() {
+          return (batch) => {
+            for (const record of batch.records) for (const k of unwanted) delete record[k];
+          };
+        },
+      };
+    }
+    default:
+      throw new Error(`unknown step "${key}" (steps: ${STEP_NAMES.join(', ')})`);
+  }
+}
+
+function fingerprintOf(record: Record<string, unknown>): string {
+  // FNV-1a 64-bit over the canonical JSON: 16 hex characters per row.
+  const text = JSON.stringify(Object.keys(record).sort().map((k) => [k, record[k]]));
+  let h1 = 0x811c9dc5;
+  let h2 = 0x01000193;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193);
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+  }
+  return (h1 >>> 0).toString(16).padStart(8, '0') + (h2 >>> 0).toString(16).padStart(8, '0') + text.length.toString(36);
+}
+
+/** Nested objects become columns joined by `_`; arrays stay values (JSON). */
+export function flattenRecord(record: Record<string, unknown>, prefix = '', out: Record<string, unknown> = {}): Record<string, unknown> {
+  for (const key in record) {
+    const value = record[key];
+    const name = prefix ? `${prefix}_${key}` : key;
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) flattenRecord(value as Record<string, unknown>, name, out);
+    else out[name] = value;
+  }
+  return out;
+}

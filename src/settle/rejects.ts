@@ -1,0 +1,68 @@
+/**
+ * The rejects file of a dataset under `on_invalid_row: skip_row`: one JSON line per rejected
+ * record — its line or record number, the original record (the CSV fields or the JSON value as
+ * read), and every reason. Written under a temporary name, fsync'd, and renamed to
+ * `output_failed/<dataset>/<name>.rejects.jsonl` just before the load commits.
+ */
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { mkdir, open, rename, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import type { Problem } from '../errors.js';
+import type { Locator } from '../read/types.js';
+import { freeName, fsyncDir } from './move.js';
+
+export interface RejectsWriter {
+  write(byRecord: Map<number | string, Problem[]>, originals: Map<number, unknown>): Promise<void>;
+  /** fsync + rename into place; returns the final path. */
+  commit(): Promise<string>;
+  abort(): Promise<void>;
+}
+
+export async function openRejects(failedDir: string, relative: string, locator: Locator, tag: string): Promise<RejectsWriter> {
+  const target = path.join(failedDir, `${relative}.rejects.jsonl`);
+  await mkdir(path.dirname(target), { recursive: true });
+  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${tag}.tmp`);
+  const out: WriteStream = createWriteStream(tmp);
+  let failure: Error | null = null;
+  out.on('error', (error) => (failure ??= error));
+  const closed = new Promise<void>((resolve) => out.once('close', () => resolve()));
+  const write = (text: string) =>
+    new Promise<void>((resolve, reject) => {
+      if (failure) return reject(failure);
+      if (out.write(text)) resolve();
+      else out.once('drain', () => (failure ? reject(failure) : resolve()));
+    });
+  return {
+    async write(byRecord, originals) {
+      let text = '';
+      for (const [key, problems] of byRecord) {
+        const number = typeof key === 'number' ? key : undefined;
+        const raw = problems.find((p) => 'raw' in p) as (Problem & { raw?: unknown }) | undefined;
+        const record = raw?.raw ?? (number !== undefined ? originals.get(number) : undefined) ?? null;
+        text += JSON.stringify({ ...(number !== undefined ? { [locator]: number } : {}), record, reasons: problems.map((p) => p.message) }) + '\n';
+      }
+      if (text) await write(text);
+    },
+    async commit() {
+      if (failure) throw failure;
+      out.end();
+      await closed;
+      if (failure) throw failure;
+      const handle = await open(tmp, 'r+');
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      const final = await freeName(target);
+      await rename(tmp, final);
+      await fsyncDir(path.dirname(final));
+      return final;
+    },
+    async abort() {
+      out.destroy();
+      await closed;
+      await unlink(tmp).catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,109 @@
+/** Each prepare step on its own, then the order they run in. */
+import { recordAjv, resolveDataset } from '../../src/config/load.js';
+import type { UserDataset } from '../../src/config/types.js';
+import type { Problem } from '../../src/errors.js';
+import { makePreparer } from '../../src/prepare/prepare.js';
+import { snakeCase, type UserStep } from '../../src/prepare/steps.js';
+
+function prepare(
+  steps: UserStep[],
+  records: Record<string, unknown>[],
+  options: Partial<UserDataset> = {},
+  fileName = 'file.csv',
+) {
+  const properties = options.schema?.['properties'] ?? {
+    a: { type: 'string' },
+    b: { type: 'string' },
+    n: { type: 'integer' },
+  };
+  const dataset = resolveDataset(
+    '/cfg/d.yaml',
+    { name: 'd', match: '*', format: 'csv', table: 't', extra_columns: 'ignore', ...options, prepare: steps, schema: { properties } },
+    recordAjv(),
+  );
+  const batch = { records: records.map((r) => ({ ...r })), numbers: records.map((_, i) => i + 2), problems: [] as Problem[] };
+  const preparer = makePreparer(dataset, fileName);
+  preparer(batch, 'line');
+  return { ...batch, stats: preparer.stats };
+}
+
+it('snake_case and lowercase header normalisation', () => {
+  expect(['Pstatus', 'skaterStats', 'Full Name', 'G1', 'HTTPServer', ' a-b '].map(snakeCase)).toEqual([
+    'pstatus',
+    'skater_stats',
+    'full_name',
+    'g1',
+    'http_server',
+    'a_b',
+  ]);
+  const result = prepare([{ headers: 'lowercase' }], [{ A: 'x', B: 'y' }]);
+  expect(result.records).toEqual([{ a: 'x', b: 'y' }]);
+});
+
+it('reports two headers that collide after normalisation, naming both', () => {
+  const result = prepare([{ headers: 'lowercase' }], [{ Name: 'x', NAME: 'y' }]);
+  expect(result.records).toEqual([]);
+  expect(result.problems).toEqual([
+    expect.objectContaining({ line: 2, field: 'name', message: 'columns "Name" and "NAME" both become "name" after headers: lowercase' }),
+  ]);
+});
+
+it('renames, trims, maps null values and changes case', () => {
+  const result = prepare(
+    [{ rename: { first: 'a' } }, { trim: true }, { null_values: ['NA', '-'] }, { uppercase_values: ['a'] }, { lowercase_values: true }],
+    [{ first: '  Ab ', b: 'NA', n: ' 7 ' }, { first: 'x', b: ' Q ', n: '-' }],
+  );
+  expect(result.records).toEqual([
+    { a: 'ab', n: 7 },
+    { a: 'x', b: 'q' },
+  ]);
+});
+
+it('drops rows with nulls and duplicate rows, and counts them', () => {
+  const result = prepare(
+    [{ drop_rows_with_nulls: ['a'] }, { drop_duplicate_rows: true }],
+    [{ a: '1', b: 'x' }, { a: '', b: 'y' }, { a: '1', b: 'x' }, { a: '2', b: '' }],
+  );
+  expect(result.records).toEqual([{ a: '1', b: 'x' }, { a: '2' }]);
+  expect(result.numbers).toEqual([2, 5]);
+  expect(result.stats).toEqual({ droppedNullRows: 1, droppedDuplicateRows: 1 });
+  const all = prepare([{ drop_rows_with_nulls: true }], [{ a: '1', b: 'x' }, { a: '2', b: '' }]);
+  expect(all.records).toEqual([{ a: '1', b: 'x' }]);
+});
+
+it('fills defaults and adds columns from the file name and constants, typed by the schema', () => {
+  const schema = { properties: { a: { type: 'string' }, start_year: { type: 'integer' }, end_year: { type: 'integer' }, source: { type: 'string' } } };
+  const result = prepare(
+    [{ defaults: { a: 'none' } }, { add_columns: { from_file_name: 'events_(?<start_year>\\d{4})_(?<end_year>\\d{4})', values: { source: 'api' } } }],
+    [{ a: '' }, { a: 'x' }],
+    { schema, format: 'jsonl' },
+    'events_1896_1900.jsonl.gz',
+  );
+  expect(result.records).toEqual([
+    { a: 'none', start_year: 1896, end_year: 1900, source: 'api' },
+    { a: 'x', start_year: 1896, end_year: 1900, source: 'api' },
+  ]);
+  expect(() => prepare([{ add_columns: { from_file_name: 'x_(?<year>\\d+)' } }], [{ a: '1' }], {}, 'other.csv')).toThrow(
+    'the file name "other.csv" does not match add_columns.from_file_name x_(?<year>\\d+)',
+  );
+});
+
+it('selects and excludes columns', () => {
+  expect(prepare([{ select: ['a'] }], [{ a: '1', b: '2' }]).records).toEqual([{ a: '1' }]);
+  expect(prepare([{ exclude: ['a'] }], [{ a: '1', b: '2' }]).records).toEqual([{ b: '2' }]);
+});
+
+it('flattens nested objects before the steps, and keeps unknown columns in _extra on request', () => {
+  const schema = { properties: { stats_skaterstats_goals: { type: 'integer' }, person_id: { type: 'integer' } } };
+  const result = prepare(
+    [{ headers: 'lowercase' }],
+    [{ person: { id: 7, name: 'N' }, stats: { skaterStats: { goals: 2 } }, tags: ['a'] }],
+    { schema, format: 'json', flatten: true, extra_columns: 'keep' },
+  );
+  expect(result.records).toEqual([{ person_id: 7, stats_skaterstats_goals: 2, _extra: { person_name: 'N', tags: ['a'] } }]);
+});
+
+it('rejects an unknown step or a bad regular expression at start-up, naming the step', () => {
+  expect(() => prepare([{ lowercase_headers: true } as never], [])).toThrow(/\/prepare\/0: unknown step "lowercase_headers"/);
+  expect(() => prepare([{ add_columns: { from_file_name: '(' } }], [])).toThrow(/\/prepare\/0: add_columns.from_file_name: not a valid regular expression/);
+});
