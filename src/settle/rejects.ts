@@ -35,7 +35,9 @@ export async function openRejects(failedDir: string, relative: string, locator: 
   return {
     async write(byRecord, originals) {
       let text = '';
-      for (const [key, problems] of byRecord) {
+      // In file order: reading finds ragged rows before validation finds bad values.
+      const entries = [...byRecord].sort(([a], [b]) => (typeof a === 'number' ? a : Infinity) - (typeof b === 'number' ? b : Infinity));
+      for (const [key, problems] of entries) {
         const number = typeof key === 'number' ? key : undefined;
         const raw = problems.find((p) => 'raw' in p) as (Problem & { raw?: unknown }) | undefined;
         const record = raw?.raw ?? (number !== undefined ? originals.get(number) : undefined) ?? null;
