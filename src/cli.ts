@@ -10,6 +10,11 @@ import { StartCancelled, startDaemon } from './daemon.js';
 import { ConfigError, errorMessage } from './errors.js';
 import { createLogger } from './log.js';
 import { handleSignals } from './signals.js';
+import { failedList, failedRetry, failedShow } from './commands/failed.js';
+import { inferCommand } from './commands/infer.js';
+import { print, UsageError } from './commands/output.js';
+import { statusCommand } from './commands/status.js';
+import { validateCommand } from './commands/validate.js';
 
 const DEFAULT_CONFIG = process.env['LOADBAY_CONFIG'] ?? 'config/loadbay.yaml';
 
@@ -37,27 +42,83 @@ async function start(configPath: string): Promise<void> {
 
 async function checkConfig(configPath: string): Promise<void> {
   const config = await loadConfig(configPath, { databaseUrl: process.env['DATABASE_URL'] });
-  process.stdout.write(`${config.configFile}: valid, ${config.datasets.length} dataset(s)\n`);
-  for (const d of config.datasets) {
-    process.stdout.write(`  ${d.name}: ${d.format}, match ${d.match.join(', ')} → ${d.table.schema}.${d.table.name}\n`);
-  }
+  print(`${config.configFile}: valid, ${config.datasets.length} dataset(s)`);
+  for (const d of config.datasets) print(`  ${d.name}: ${d.format}, match ${d.match.join(', ')} → ${d.table.schema}.${d.table.name}`);
 }
+
+const config = (path: string) => loadConfig(path, { databaseUrl: process.env['DATABASE_URL'] });
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('loadbay')
     .description('Watches a drop folder and loads each finished file into PostgreSQL and Parquet, exactly once.')
     .exitOverride()
-    .showHelpAfterError();
+    .showHelpAfterError()
+    .addHelpText('after', '\nExit codes: 0 ok, 1 failure (validate: the file would not load), 2 bad usage or configuration.');
+  const configOption = ['-c, --config <path>', 'configuration file', DEFAULT_CONFIG] as const;
   program
     .command('start')
     .description('run the daemon')
-    .option('-c, --config <path>', 'configuration file', DEFAULT_CONFIG)
-    .action((options: { config: string }) => start(options.config));
+    .option(...configOption)
+    .action((o: { config: string }) => start(o.config));
   program
     .command('check-config')
     .description('validate the configuration and dataset files without starting anything')
-    .option('-c, --config <path>', 'configuration file', DEFAULT_CONFIG)
-    .action((options: { config: string }) => checkConfig(options.config));
+    .option(...configOption)
+    .action((o: { config: string }) => checkConfig(o.config));
+  program
+    .command('status')
+    .description('what the daemon has done: outcomes today and overall, files waiting or held, last error')
+    .option(...configOption)
+    .option('--json', 'machine-readable output')
+    .action(async (o: { config: string; json?: boolean }) => statusCommand(await config(o.config), o));
+  const failed = program.command('failed').description('inspect and retry quarantined files');
+  failed
+    .command('list')
+    .description('quarantined files: time, dataset, file, stage, reason')
+    .option(...configOption)
+    .option('--dataset <name>', 'only this dataset')
+    .option('--since <when>', 'only since a duration ago (45m, 2h, 3d) or a date')
+    .option('--json', 'machine-readable output')
+    .action(async (o: { config: string; dataset?: string; since?: string; json?: boolean }) => failedList(await config(o.config), o));
+  failed
+    .command('show')
+    .description("a quarantined file's summary, grouped problems and offending lines")
+    .argument('<file>', 'name or path inside output_failed/')
+    .option(...configOption)
+    .option('--json', 'machine-readable output')
+    .action(async (file: string, o: { config: string; json?: boolean }) => failedShow(await config(o.config), file, o));
+  failed
+    .command('retry')
+    .description('move quarantined files back into input/ (reports kept in .history/)')
+    .argument('[files...]', 'names or paths inside output_failed/')
+    .option(...configOption)
+    .option('--all', 'every quarantined file')
+    .option('--dataset <name>', 'with --all: only this dataset')
+    .action(async (files: string[], o: { config: string; all?: boolean; dataset?: string }) => {
+      const loaded = await config(o.config);
+      const log = createLogger({ logsDir: loaded.folders.logs, console: false });
+      try {
+        await failedRetry(loaded, log, files, o);
+      } finally {
+        await log.close();
+      }
+    });
+  program
+    .command('validate')
+    .description('dry run of route → read → prepare → validate; writes nothing; exit 0 when the file would load')
+    .argument('<file>', 'the file to check')
+    .option(...configOption)
+    .option('--dataset <name>', 'use this dataset instead of routing by name')
+    .option('--json', 'machine-readable output')
+    .action(async (file: string, o: { config: string; dataset?: string; json?: boolean }) => {
+      if (!(await validateCommand(await config(o.config), file, o))) process.exitCode = 1;
+    });
+  program
+    .command('infer')
+    .description('print a dataset definition inferred from a sample of the file, to edit and save')
+    .argument('<file>', 'a sample file (csv, tsv, jsonl, json; optionally .gz)')
+    .option('--name <name>', 'dataset name (default: from the file name)')
+    .action(async (file: string, o: { name?: string }) => print(await inferCommand(file, o)));
   await program.parseAsync(argv);
 }
 
@@ -66,5 +127,5 @@ main(process.argv).catch((error: unknown) => {
     process.exit(error.exitCode === 0 ? 0 : 2);
   }
   process.stderr.write(`loadbay: ${errorMessage(error)}\n`);
-  process.exit(error instanceof ConfigError ? 2 : 1);
+  process.exit(error instanceof ConfigError || error instanceof UsageError ? 2 : 1);
 });

@@ -13,14 +13,11 @@ import { checkout, type Claim } from '../claim/claim.js';
 import { LEDGER_SCHEMA } from '../db/ledger.js';
 import { DataError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { makePreparer } from '../prepare/prepare.js';
-import { readFile } from '../read/index.js';
 import { route } from '../route/route.js';
 import { openRejects, type RejectsWriter } from '../settle/rejects.js';
 import { archive, quarantine } from '../settle/settle.js';
-import { ProblemLog } from '../validate/problems.js';
+import { checkFile, verdict } from '../validate/check.js';
 import { fsyncDir } from '../settle/move.js';
-import { makeValidator } from '../validate/validate.js';
 import { openParquetWriter } from '../write/parquet.js';
 import { encodeCopyRows, ensureTable, qualifiedTable, startCopy } from '../write/postgres.js';
 
@@ -143,55 +140,24 @@ async function load(ctx: PipelineContext, claim: Claim, dataset: Dataset): Promi
     await client.query('BEGIN');
     parquet = await openParquetWriter(tmpPath, dataset.columns);
     const copy = startCopy(client, dataset);
-    const opened = readFile(arrival.file, dataset, ctx.config.processing.batchRows);
-    const prepare = makePreparer(dataset, path.basename(arrival.relative));
-    const validate = makeValidator(dataset);
-    const problems = new ProblemLog(opened.locator);
+    const checked = checkFile(arrival.file, arrival.relative, dataset, ctx.config.processing.batchRows, dataset.onInvalidRow === 'skip_row');
     if (dataset.onInvalidRow === 'skip_row') {
-      rejects = await openRejects(path.join(ctx.config.folders.failed, dataset.name), arrival.relative, opened.locator, `${ctx.instanceId}.${claim.fileId}`);
+      const tag = `${ctx.instanceId}.${claim.fileId}`;
+      rejects = await openRejects(path.join(ctx.config.folders.failed, dataset.name), arrival.relative, checked.locator, tag);
     }
     let rows = 0;
-    for await (const batch of opened.batches) {
-      const seen = batch.records.length + batch.problems.length;
-      // Under skip_row the rejects file shows each rejected record as it was read.
-      const originals = rejects ? new Map(batch.numbers.map((n, i) => [n, { ...batch.records[i] }])) : null;
-      const readProblems = batch.problems;
-      batch.problems = [];
-      prepare(batch, opened.locator);
-      const prepareProblems = batch.problems;
-      batch.problems = [];
-      validate(batch, opened.locator);
-      const byRecord = problems.add([['read', readProblems], ['prepare', prepareProblems], ['validate', batch.problems]], seen);
-      if (rejects && byRecord.size > 0) await rejects.write(byRecord, originals!);
-      const stop = dataset.onInvalidRow === 'reject_file' ? problems.count > 0 : problems.overRowLimit(dataset);
-      if (stop || batch.records.length === 0) continue; // keep reading to count problems
+    for await (const batch of checked.batches) {
+      if (rejects && batch.rejected.size > 0) await rejects.write(batch.rejected, batch.originals!);
+      if (!batch.loadable || batch.records.length === 0) continue; // keep reading to count problems
       const text = encodeCopyRows(dataset.columns, batch.records, batch.numbers, claim.fileId, arrival.relative);
       sent.add(rows, batch.numbers);
       await Promise.all([parquet.write(batch.records), copy.write(text)]);
       rows += batch.records.length;
     }
-    const digest = opened.source.digest();
-    if (problems.count > 0 && (dataset.onInvalidRow === 'reject_file' || problems.overLimit(dataset))) {
-      const limit =
-        dataset.onInvalidRow === 'skip_row'
-          ? `${problems.rejected} of ${problems.seen} records invalid, over the limit (${[
-              dataset.maxInvalidRows !== null ? `max_invalid_rows: ${dataset.maxInvalidRows}` : null,
-              dataset.maxInvalidRatio !== null ? `max_invalid_ratio: ${dataset.maxInvalidRatio}` : null,
-            ]
-              .filter(Boolean)
-              .join(', ')})`
-          : undefined;
-      throw withDigest(problems.toError(limit), digest);
-    }
-    if (rows === 0 && dataset.onEmpty === 'reject') {
-      const message = problems.rejected > 0 ? `no rows: all ${problems.rejected} records were invalid` : 'no rows';
-      throw withDigest(
-        Object.assign(new DataError('validate', message, [{ rule: 'on_empty', message: 'the file holds no records to load (on_empty: reject)' }, ...problems.first]), {
-          summary: problems.count ? problems.summary() : undefined,
-        }),
-        digest,
-      );
-    }
+    const digest = checked.digest();
+    const problems = checked.problems;
+    const rejection = verdict(checked, dataset, rows);
+    if (rejection) throw withDigest(rejection, digest);
     if (rows === 0) await parquet.write([]);
     const now = await lstat(arrival.file);
     if (now.size !== arrival.size || now.mtimeMs !== arrival.mtimeMs) {
@@ -203,7 +169,7 @@ async function load(ctx: PipelineContext, claim: Claim, dataset: Dataset): Promi
       [dataset.name, digest.sha256],
     );
     if (duplicate.rows[0]) {
-      return { rows: 0, rejected: { rows: 0, file: null }, dropped: droppedOf(prepare.stats), digest, parquetPath: '', duplicateOf: duplicate.rows[0].id };
+      return { rows: 0, rejected: { rows: 0, file: null }, dropped: droppedOf(checked.stats), digest, parquetPath: '', duplicateOf: duplicate.rows[0].id };
     }
     const copied = await copy.end();
     if (copied !== rows) throw new Error(`COPY reported ${copied} rows, ${rows} were sent`);
@@ -230,7 +196,7 @@ async function load(ctx: PipelineContext, claim: Claim, dataset: Dataset): Promi
     return {
       rows,
       rejected: { rows: problems.rejected, file: rejectsFile },
-      dropped: droppedOf(prepare.stats),
+      dropped: droppedOf(checked.stats),
       digest,
       parquetPath,
       duplicateOf: null,

@@ -1,0 +1,94 @@
+/**
+ * `loadbay status`: what the daemon has done, from `logs/conversion.log` and the folders, so it
+ * works while the daemon runs and without a database connection.
+ */
+import { createReadStream } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Config } from '../config/types.js';
+import { isIgnoredName } from '../watch/watcher.js';
+import { print, printJson, table } from './output.js';
+
+const OUTCOMES = ['loaded', 'failed', 'skipped'] as const;
+
+export interface Status {
+  today: Record<string, number>;
+  overall: Record<string, number>;
+  rows_loaded: { today: number; overall: number };
+  waiting: string[];
+  /** Files in input/ whose last event is `retrying` or `held`, with the reason. */
+  stuck: Array<{ file: string; event: string; reason: string; at: string }>;
+  last_error: Record<string, unknown> | null;
+}
+
+export async function readStatus(config: Config): Promise<Status> {
+  const today = new Date().toISOString().slice(0, 10);
+  const status: Status = {
+    today: Object.fromEntries(OUTCOMES.map((o) => [o, 0])),
+    overall: Object.fromEntries(OUTCOMES.map((o) => [o, 0])),
+    rows_loaded: { today: 0, overall: 0 },
+    waiting: [],
+    stuck: [],
+    last_error: null,
+  };
+  const lastEvent = new Map<string, Record<string, unknown>>();
+  const log = path.join(config.folders.logs, 'conversion.log');
+  const stream = createReadStream(log);
+  stream.on('error', () => undefined);
+  try {
+    for await (const text of createInterface({ input: stream, crlfDelay: Infinity })) {
+      let line: Record<string, unknown>;
+      try {
+        line = JSON.parse(text) as Record<string, unknown>;
+      } catch {
+        continue;
+      }
+      const event = String(line['event'] ?? '');
+      const isToday = String(line['timestamp'] ?? '').startsWith(today);
+      if ((OUTCOMES as readonly string[]).includes(event)) {
+        status.overall[event]!++;
+        if (isToday) status.today[event]!++;
+        if (event === 'loaded') {
+          status.rows_loaded.overall += Number(line['rows'] ?? 0);
+          if (isToday) status.rows_loaded.today += Number(line['rows'] ?? 0);
+        }
+      }
+      if (['failed', 'retrying', 'held', 'waiting'].includes(event)) status.last_error = line;
+      if (typeof line['file'] === 'string') lastEvent.set(line['file'], line);
+    }
+  } catch {
+    // no log yet
+  }
+  const entries = await readdir(config.folders.input, { recursive: true, withFileTypes: true }).catch(() => []);
+  for (const entry of entries) {
+    if (!entry.isFile() || isIgnoredName(entry.name)) continue;
+    const relative = path.relative(config.folders.input, path.join(entry.parentPath, entry.name)).split(path.sep).join('/');
+    const last = lastEvent.get(relative);
+    if (last && (last['event'] === 'retrying' || last['event'] === 'held')) {
+      status.stuck.push({ file: relative, event: String(last['event']), reason: String(last['reason'] ?? ''), at: String(last['timestamp']) });
+    } else {
+      status.waiting.push(relative);
+    }
+  }
+  return status;
+}
+
+export async function statusCommand(config: Config, options: { json?: boolean }): Promise<void> {
+  const status = await readStatus(config);
+  if (options.json) return printJson(status);
+  const lines = [
+    table(
+      ['', ...OUTCOMES, 'rows loaded'],
+      [
+        ['today', ...OUTCOMES.map((o) => String(status.today[o])), String(status.rows_loaded.today)],
+        ['overall', ...OUTCOMES.map((o) => String(status.overall[o])), String(status.rows_loaded.overall)],
+      ],
+    ),
+    `waiting in input/: ${status.waiting.length}${status.waiting.length ? ` (${status.waiting.slice(0, 5).join(', ')}${status.waiting.length > 5 ? ', …' : ''})` : ''}`,
+    `retrying or held: ${status.stuck.length}`,
+    ...status.stuck.slice(0, 10).map((s) => `  ${s.file}: ${s.event} since ${s.at}: ${s.reason}`),
+    `last error: ${status.last_error ? `${String(status.last_error['timestamp'])} ${String(status.last_error['event'])} ${String(status.last_error['file'] ?? '')}: ${String(status.last_error['reason'] ?? '')}` : 'none'}`,
+  ];
+  print(lines.join('\n'));
+}

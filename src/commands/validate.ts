@@ -1,0 +1,56 @@
+/**
+ * `loadbay validate FILE [--dataset D]`: a dry run of route → read → prepare → validate with the
+ * daemon's own code (validate/check.ts). Writes nothing anywhere; exit 0 when the file would load.
+ */
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Config } from '../config/types.js';
+import { DataError } from '../errors.js';
+import { route } from '../route/route.js';
+import { checkFile, verdict } from '../validate/check.js';
+import { print, printJson, UsageError } from './output.js';
+
+export async function validateCommand(config: Config, file: string, options: { dataset?: string; json?: boolean }): Promise<boolean> {
+  const info = await stat(file).catch(() => null);
+  if (!info?.isFile()) throw new UsageError(`${file}: not a file`);
+  const name = path.basename(file);
+  let result: Record<string, unknown>;
+  try {
+    const dataset = options.dataset ? config.datasets.find((d) => d.name === options.dataset) : route(config.datasets, name);
+    if (!dataset) throw new UsageError(`no dataset "${options.dataset}" (datasets: ${config.datasets.map((d) => d.name).join(', ')})`);
+    const checked = checkFile(file, name, dataset, config.processing.batchRows);
+    let rows = 0;
+    for await (const batch of checked.batches) rows += batch.loadable ? batch.records.length : 0;
+    const rejection = verdict(checked, dataset, rows);
+    const p = checked.problems;
+    result = {
+      file,
+      dataset: dataset.name,
+      would_load: rejection === null,
+      rows: rejection ? 0 : rows,
+      rejected: p.rejected,
+      dropped: { null_rows: checked.stats.droppedNullRows, duplicate_rows: checked.stats.droppedDuplicateRows },
+      ...(rejection ? { stage: rejection.stage, reason: rejection.message } : {}),
+      summary: p.count ? p.summary() : rejection ? rejection.message : 'no problems',
+      groups: p.sortedGroups(),
+      problems: p.first,
+    };
+  } catch (error) {
+    if (!(error instanceof DataError)) throw error;
+    result = { file, would_load: false, stage: error.stage, reason: error.message, summary: error.message, problems: error.problems };
+  }
+  if (options.json) printJson(result);
+  else {
+    const head = result['would_load']
+      ? `${file}: would load ${String(result['rows'])} rows into dataset ${String(result['dataset'])}${result['rejected'] ? ` (${String(result['rejected'])} rejected rows set aside)` : ''}${droppedText(result['dropped'])}`
+      : `${file}: would be rejected at ${String(result['stage'])}: ${String(result['reason'])}`;
+    print([head, '', String(result['summary'])].join('\n'));
+  }
+  return result['would_load'] === true;
+}
+
+function droppedText(dropped: unknown): string {
+  const d = dropped as { null_rows: number; duplicate_rows: number } | undefined;
+  if (!d || (!d.null_rows && !d.duplicate_rows)) return '';
+  return `; prepare steps drop ${d.null_rows} rows with nulls and ${d.duplicate_rows} duplicate rows`;
+}

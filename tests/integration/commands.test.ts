@@ -1,0 +1,120 @@
+/**
+ * The command line for people who work with the quarantine: validate, infer, failed list / show /
+ * retry, status — the built CLI against real folders and, where it loads, a real database.
+ */
+import { spawn } from 'node:child_process';
+import { copyFile, readFile, readdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Daemon } from '../../src/daemon.js';
+import { createTestEnv, PROJECT_ROOT, type TestEnv } from '../helpers/env.js';
+
+const CLI = path.join(PROJECT_ROOT, 'dist', 'cli.js');
+
+function run(args: string[], cwd = PROJECT_ROOT): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.on('exit', (code) => resolve({ code, out }));
+  });
+}
+
+const AGES = (max: number) => `name: people\nmatch: "people-*.csv"\nformat: csv\ntable: p.people\nschema:\n  type: object\n  required: [id, age]\n  properties:\n    id: { type: integer }\n    age: { type: integer, maximum: ${max} }\n`;
+
+let env: TestEnv;
+let daemon: Daemon | null = null;
+beforeEach(async () => {
+  env = await createTestEnv({ datasets: { 'people.yaml': AGES(100) } });
+});
+afterEach(async () => {
+  await env.cleanup();
+  daemon = null;
+});
+
+async function tree(): Promise<string[]> {
+  return ((await readdir(env.root, { recursive: true })) as string[]).sort();
+}
+
+it('validate: exit 0 for a file that would load, 1 for one that would not, and writes nothing', async () => {
+  const good = path.join(env.root, 'people-good.csv');
+  const bad = path.join(env.root, 'people-bad.csv');
+  await writeFile(good, 'id,age\n1,30\n2,40\n');
+  await writeFile(bad, 'id,age\n1,30\n2,140\n3,x\n');
+  const before = await tree();
+  const ok = await run(['validate', good, '--config', env.configFile]);
+  expect(ok).toMatchObject({ code: 0 });
+  expect(ok.out).toContain('would load 2 rows into dataset people');
+  const no = await run(['validate', bad, '--config', env.configFile]);
+  expect(no.code).toBe(1);
+  expect(no.out).toContain('would be rejected at validate');
+  expect(no.out).toContain('field "age": 1 row: maximum: must be <= 100 (first at line 3; e.g. 140)');
+  expect(no.out).toContain('field "age": 1 row: type: must be integer (first at line 4; e.g. "x")');
+  const json = JSON.parse((await run(['validate', bad, '--config', env.configFile, '--json'])).out);
+  expect(json).toMatchObject({ would_load: false, rejected: 2, dataset: 'people' });
+  expect(await tree()).toEqual(before);
+});
+
+it('infer: a definition that check-config accepts and that loads the same file (CSV and JSONL)', async () => {
+  const samples = [
+    ['weather-2024.csv', 'station;day;temp;wind;rain;kind\n' + Array.from({ length: 40 }, (_, i) => `S${i % 3};2024-01-${String((i % 28) + 1).padStart(2, '0')};${(i % 7) - 2.5};${i % 9};${i % 2 ? 'yes' : 'no'};${['sun', 'rain', 'snow'][i % 3]}`).join('\n') + '\n'],
+    ['events-7.jsonl', Array.from({ length: 30 }, (_, i) => JSON.stringify({ id: i + 1, at: `2024-05-01T10:00:${String(i).padStart(2, '0')}Z`, score: i / 2, tags: ['a'], note: i % 2 ? 'x' : undefined })).join('\n') + '\n'],
+  ] as const;
+  for (const [name, content] of samples) {
+    const sample = path.join(env.root, name);
+    await writeFile(sample, content);
+    const inferred = await run(['infer', sample]);
+    expect(inferred.code).toBe(0);
+    expect(inferred.out).toMatch(/^# Inferred by `loadbay infer`/);
+    await writeFile(path.join(env.root, 'config', 'datasets', `${name}.yaml`), inferred.out);
+  }
+  const text = await readFile(path.join(env.root, 'config', 'datasets', 'weather-2024.csv.yaml'), 'utf8');
+  expect(text).toContain('delimiter: ;');
+  expect(text).toMatch(/day:\n\s+type: string\n\s+format: date/);
+  expect(text).toMatch(/kind:\n\s+type: string\n\s+enum:\n\s+- rain\n\s+- snow\n\s+- sun/);
+  expect(text).toMatch(/rain:\n\s+type: boolean/);
+  const check = await run(['check-config', '--config', env.configFile]);
+  expect(check).toMatchObject({ code: 0 });
+  expect(check.out).toContain('3 dataset(s)');
+  daemon = await env.start();
+  for (const [name] of samples) {
+    await copyFile(path.join(env.root, name), path.join(env.folders.input, name));
+  }
+  expect(await env.outcome('weather-2024.csv')).toMatchObject({ event: 'loaded', rows: 40 });
+  expect(await env.outcome('events-7.jsonl')).toMatchObject({ event: 'loaded', rows: 30 });
+});
+
+it('failed list and show point at the problem; failed retry brings the file back and it loads once the dataset is fixed', async () => {
+  daemon = await env.start();
+  await env.drop('people-old.csv', 'id,age\n1,30\n2,104\n3,120\n');
+  await env.outcome('people-old.csv', 'failed');
+
+  const list = await run(['failed', 'list', '--config', env.configFile]);
+  expect(list.code).toBe(0);
+  expect(list.out).toMatch(/people\s+people\/people-old\.csv\s+validate\s+2 problems; first: line 3, field "age" = 104/);
+  const listed = JSON.parse((await run(['failed', 'list', '--config', env.configFile, '--json', '--since', '1h'])).out);
+  expect(listed).toHaveLength(1);
+
+  const show = await run(['failed', 'show', 'people-old.csv', '--config', env.configFile]);
+  expect(show.code).toBe(0);
+  expect(show.out).toContain('field "age": 2 rows: maximum: must be <= 100 (first at lines 3, 4; e.g. 104)');
+  expect(show.out).toContain('     3 | 2,»104«');
+  expect(show.out).toContain('         ^ age: maximum: must be <= 100');
+
+  // The data was right, the dataset too strict: fix it, restart, retry.
+  await daemon.stop();
+  await writeFile(path.join(env.root, 'config', 'datasets', 'people.yaml'), AGES(130));
+  daemon = await env.start();
+  const retry = await run(['failed', 'retry', 'people-old.csv', '--config', env.configFile]);
+  expect(retry).toMatchObject({ code: 0 });
+  expect(retry.out).toContain('people/people-old.csv → input/people-old.csv');
+  expect(await env.outcome('people-old.csv', 'loaded')).toMatchObject({ rows: 3 });
+  expect((await env.logLines()).some((l) => l.event === 'retried' && l.file === 'people-old.csv')).toBe(true);
+  const history = await readdir(path.join(env.folders.failed, 'people', '.history'));
+  expect(history).toEqual([expect.stringMatching(/^people-old\.csv\..+\.error\.json$/)]);
+
+  const status = JSON.parse((await run(['status', '--config', env.configFile, '--json'])).out);
+  expect(status.overall).toEqual({ loaded: 1, failed: 1, skipped: 0 });
+  expect(status.rows_loaded.overall).toBe(3);
+  expect((await run(['failed', 'retry', '--config', env.configFile])).code).toBe(2);
+});
