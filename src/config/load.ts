@@ -6,6 +6,7 @@
  * and the embedded database's `data_dir` are relative to `root`; `datasets` (a folder or a glob of
  * YAML files) is relative to the config file's folder.
  */
+import { readFileSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import picomatch from 'picomatch';
@@ -17,7 +18,7 @@ import { EXTRA_COLUMN } from '../prepare/prepare.js';
 import { resolveStep } from '../prepare/steps.js';
 import { ConfigError } from '../errors.js';
 import { userConfigSchema, userDatasetSchema } from './schema.js';
-import type { Config, Dataset, UserConfig, UserDataset } from './types.js';
+import type { Config, Dataset, TableTarget, UserCheck, UserConfig, UserDataset, UserTable } from './types.js';
 
 // ajv-formats ships CommonJS; under NodeNext its default import is the module object.
 const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
@@ -50,7 +51,7 @@ export async function loadConfig(configFile: string, options: LoadOptions = {}):
   if (retryMaxMs < retryInitialMs) {
     throw new ConfigError(`${file}: /processing/retry_max_ms must be at least retry_initial_ms`);
   }
-  const datasets = await loadDatasets(path.resolve(configDir, user.datasets ?? 'datasets'));
+  const datasets = await loadDatasets(path.resolve(configDir, user.datasets ?? 'datasets'), { configDir, root });
   const config: Config = {
     configFile: file,
     root,
@@ -82,13 +83,13 @@ export async function loadConfig(configFile: string, options: LoadOptions = {}):
   return Object.freeze(config);
 }
 
-async function loadDatasets(location: string): Promise<Dataset[]> {
+async function loadDatasets(location: string, paths: DatasetPaths): Promise<Dataset[]> {
   const files = await datasetFiles(location);
   const datasets: Dataset[] = [];
   const ajv = recordAjv();
   for (const file of files) {
     const user = await readYaml<UserDataset>(file, validateUserDataset);
-    datasets.push(resolveDataset(file, user, ajv));
+    datasets.push(resolveDataset(file, user, ajv, paths));
   }
   const seen = new Map<string, string>();
   for (const dataset of datasets) {
@@ -116,7 +117,60 @@ async function datasetFiles(location: string): Promise<string[]> {
     .sort();
 }
 
-export function resolveDataset(file: string, user: UserDataset, ajv: Ajv): Dataset {
+export interface DatasetPaths {
+  /** Folder of loadbay.yaml: after_load and export SQL files are relative to it. */
+  configDir: string;
+  /** The project root: export targets are relative to it. */
+  root: string;
+}
+
+function readSql(configDir: string, sqlFile: string, where: string): string {
+  try {
+    return readFileSync(path.resolve(configDir, sqlFile), 'utf8');
+  } catch (error) {
+    throw new ConfigError(`${where}: cannot read SQL file ${sqlFile}: ${(error as Error).message}`);
+  }
+}
+
+function resolveTable(file: string, table: UserTable, schema: string, name: string, columns: string[]): TableTarget {
+  const mode = table.mode ?? 'append';
+  const key = mode === 'upsert' ? table.key ?? [] : typeof table.replace === 'object' ? table.replace.key : [];
+  if (mode === 'upsert' && key.length === 0) throw new ConfigError(`${file}: /table/key: upsert needs the key columns`);
+  if (mode === 'replace' && !table.replace) throw new ConfigError(`${file}: /table/replace: say "table", or { key: [columns] }`);
+  if (mode !== 'replace' && table.replace) throw new ConfigError(`${file}: /table/replace: only with mode: replace`);
+  for (const column of key) {
+    if (!columns.includes(column)) throw new ConfigError(`${file}: /table: key column "${column}" is not in the schema`);
+  }
+  return {
+    schema,
+    name,
+    mode,
+    key,
+    dedupe: table.dedupe ?? 'error',
+    replaceScope: mode !== 'replace' ? null : table.replace === 'table' ? 'table' : 'key',
+  };
+}
+
+function checkColumns(file: string, checks: UserCheck[], columns: string[]): UserCheck[] {
+  const known = new Set([...columns, '_file_id', '_source_file', '_source_record', '_loaded_at']);
+  checks.forEach((check, i) => {
+    const named =
+      'unique' in check ? check.unique : 'not_null' in check ? check.not_null : 'accepted_values' in check ? Object.keys(check.accepted_values) : 'relationships' in check ? Object.keys(check.relationships) : [];
+    for (const column of named) {
+      if (!known.has(column)) throw new ConfigError(`${file}: /checks/${i}: column "${column}" is not in the schema`);
+    }
+  });
+  return checks;
+}
+
+function resolveExport(file: string, spec: UserDataset['export'], paths: DatasetPaths): Dataset['export'] {
+  if (!spec) return null;
+  if (!spec.sql === !spec.query) throw new ConfigError(`${file}: /export: give either sql (a file) or query`);
+  const sql = spec.sql ? readSql(paths.configDir, spec.sql, `${file}: /export/sql`) : spec.query!;
+  return { sql, label: spec.sql ?? 'export.query', to: path.resolve(paths.root, spec.to) };
+}
+
+export function resolveDataset(file: string, user: UserDataset, ajv: Ajv, paths: DatasetPaths = { configDir: path.dirname(file), root: path.dirname(file) }): Dataset {
   const fail = (where: string, what: string) => new ConfigError(`${file}: ${where}: ${what}`);
   let columns;
   try {
@@ -161,7 +215,8 @@ export function resolveDataset(file: string, user: UserDataset, ajv: Ajv): Datas
   if (user.json?.path_columns && user.json.path_columns.length > wildcards) {
     throw fail('/json/path_columns', `names ${user.json.path_columns.length} columns but json.records has ${wildcards} "*" steps`);
   }
-  const [tableSchema, tableName] = user.table.includes('.') ? user.table.split('.', 2) : ['public', user.table];
+  const table = typeof user.table === 'string' ? { name: user.table } : user.table;
+  const [tableSchema, tableName] = table.name.includes('.') ? table.name.split('.', 2) : ['public', table.name];
   for (const [where, identifier] of [['/table', tableSchema], ['/table', tableName]] as const) {
     if (!identifier || Buffer.byteLength(identifier) > 63) throw fail(where, 'each part must be 1 to 63 bytes');
   }
@@ -192,7 +247,11 @@ export function resolveDataset(file: string, user: UserDataset, ajv: Ajv): Datas
     schema: user.schema,
     validate,
     columns,
-    table: { schema: tableSchema as string, name: tableName as string },
+    table: resolveTable(file, table, tableSchema as string, tableName as string, columns.map((c) => c.name)),
+    evolve: user.evolve === 'add_columns',
+    afterLoad: (user.after_load ?? []).map((sqlFile, i) => ({ file: sqlFile, sql: readSql(paths.configDir, sqlFile, `${file}: /after_load/${i}`) })),
+    checks: checkColumns(file, user.checks ?? [], columns.map((c) => c.name)),
+    export: resolveExport(file, user.export, paths),
     onSuccess: user.on_success ?? 'archive',
     extraColumns,
     onInvalidRow: user.on_invalid_row ?? 'reject_file',

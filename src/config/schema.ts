@@ -91,6 +91,27 @@ export const stepSchema = {
   },
 } as const;
 
+/** One data test under `checks:`: an object with exactly one of these keys. */
+export const checkSchema = {
+  type: 'object',
+  minProperties: 1,
+  maxProperties: 1,
+  additionalProperties: false,
+  properties: {
+    unique: stringList,
+    not_null: stringList,
+    accepted_values: { type: 'object', minProperties: 1, additionalProperties: { type: 'array', minItems: 1 } },
+    relationships: { type: 'object', minProperties: 1, additionalProperties: { type: 'string', pattern: '^[^.]+(\\.[^.]+){1,2}$' } },
+    row_count: {
+      type: 'object',
+      minProperties: 1,
+      additionalProperties: false,
+      properties: { min: { type: 'integer', minimum: 0 }, max: { type: 'integer', minimum: 0 }, scope: { enum: ['file', 'table'] } },
+    },
+    sql: { type: 'string', minLength: 1 },
+  },
+} as const;
+
 export const userDatasetSchema: JSONSchemaType<UserDataset> = {
   type: 'object',
   additionalProperties: false,
@@ -134,7 +155,38 @@ export const userDatasetSchema: JSONSchemaType<UserDataset> = {
       required: ['properties'],
       properties: { properties: { type: 'object' } },
     } as never,
-    table: { type: 'string', pattern: '^[^.]+(\\.[^.]+)?$' },
+    table: {
+      anyOf: [
+        { type: 'string', pattern: '^[^.]+(\\.[^.]+)?$' },
+        {
+          type: 'object',
+          required: ['name'],
+          additionalProperties: false,
+          properties: {
+            name: { type: 'string', pattern: '^[^.]+(\\.[^.]+)?$' },
+            mode: { enum: ['append', 'upsert', 'replace'] },
+            key: stringList,
+            dedupe: { enum: ['error', 'last'] },
+            replace: {
+              anyOf: [
+                { const: 'table' },
+                { type: 'object', required: ['key'], additionalProperties: false, properties: { key: stringList } },
+              ],
+            },
+          },
+        },
+      ],
+    } as never,
+    evolve: { type: 'string', nullable: true, enum: ['add_columns'] },
+    after_load: { type: 'array', nullable: true, items: { type: 'string', minLength: 1 } },
+    checks: { type: 'array', nullable: true, items: checkSchema } as never,
+    export: {
+      type: 'object',
+      nullable: true,
+      required: ['to'],
+      additionalProperties: false,
+      properties: { sql: { type: 'string', nullable: true }, query: { type: 'string', nullable: true }, to: { type: 'string', minLength: 1 } },
+    } as never,
     on_success: { type: 'string', nullable: true, enum: ['archive', 'delete'] },
     extra_columns: { type: 'string', nullable: true, enum: ['error', 'ignore', 'keep'] },
     on_invalid_row: { type: 'string', nullable: true, enum: ['reject_file', 'skip_row'] },

@@ -50,13 +50,44 @@ export interface UserDataset {
   flatten?: boolean;
   prepare?: UserStep[];
   schema: Record<string, unknown>;
-  table: string;
+  table: string | UserTable;
+  evolve?: 'add_columns';
+  after_load?: string[];
+  checks?: UserCheck[];
+  export?: { sql?: string; query?: string; to: string };
   on_success?: 'archive' | 'delete';
   extra_columns?: 'error' | 'ignore' | 'keep';
   on_invalid_row?: 'reject_file' | 'skip_row';
   max_invalid_rows?: number;
   max_invalid_ratio?: number;
   on_empty?: 'load' | 'reject';
+}
+
+export interface UserTable {
+  name: string;
+  mode?: 'append' | 'upsert' | 'replace';
+  key?: string[];
+  dedupe?: 'error' | 'last';
+  replace?: 'table' | { key: string[] };
+}
+
+export type UserCheck =
+  | { unique: string[] }
+  | { not_null: string[] }
+  | { accepted_values: Record<string, Array<string | number | boolean>> }
+  | { relationships: Record<string, string> }
+  | { row_count: { min?: number; max?: number; scope?: 'file' | 'table' } }
+  | { sql: string };
+
+export interface TableTarget {
+  schema: string;
+  name: string;
+  mode: 'append' | 'upsert' | 'replace';
+  /** upsert: the conflict key; replace by key: the columns whose values a file replaces. */
+  key: string[];
+  dedupe: 'error' | 'last';
+  /** replace: the whole table, or the rows with the same key values as the file's. */
+  replaceScope: 'table' | 'key' | null;
 }
 
 export interface Folders {
@@ -92,7 +123,12 @@ export interface Dataset {
   schema: Record<string, unknown>;
   validate: ValidateFunction;
   columns: Column[];
-  table: { schema: string; name: string };
+  table: TableTarget;
+  evolve: boolean;
+  /** after_load SQL, read at start-up: file (for messages) and text. */
+  afterLoad: Array<{ file: string; sql: string }>;
+  checks: UserCheck[];
+  export: { sql: string; label: string; to: string } | null;
   onSuccess: 'archive' | 'delete';
   extraColumns: 'error' | 'ignore' | 'keep';
   onInvalidRow: 'reject_file' | 'skip_row';
