@@ -7,7 +7,7 @@
  *   and retry with backoff. A good file is never quarantined for a reason outside the file.
  */
 
-export type Stage = 'route' | 'read' | 'prepare' | 'validate' | 'load';
+export type Stage = 'route' | 'read' | 'prepare' | 'validate' | 'load' | 'check';
 
 export interface Problem {
   /** Line number (CSV, JSONL) or record number (JSON), 1-based. */
@@ -97,7 +97,7 @@ export type ErrorClass = 'data' | 'held' | 'transient';
 
 export function classify(error: unknown): ErrorClass {
   if (error instanceof DataError) return 'data';
-  if (error instanceof HeldError) return 'held';
+  if (error instanceof HeldError || (error as { held?: unknown } | null)?.held === true) return 'held';
   return 'transient';
 }
 

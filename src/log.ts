@@ -10,7 +10,7 @@ import path from 'node:path';
 import winston from 'winston';
 import { redact } from './errors.js';
 
-export type OutcomeEvent = 'loaded' | 'failed' | 'skipped' | 'retrying' | 'held' | 'waiting' | 'retried';
+export type OutcomeEvent = 'loaded' | 'failed' | 'skipped' | 'retrying' | 'held' | 'waiting' | 'retried' | 'export_failed';
 
 export interface Logger {
   /** A file outcome: conversion.log and console. */

@@ -11,7 +11,7 @@ import type pg from 'pg';
 import type { Config, Dataset } from '../config/types.js';
 import { checkout, type Claim } from '../claim/claim.js';
 import { LEDGER_SCHEMA } from '../db/ledger.js';
-import { DataError } from '../errors.js';
+import { DataError, errorMessage, HeldError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { route } from '../route/route.js';
 import { openRejects, type RejectsWriter } from '../settle/rejects.js';
@@ -19,7 +19,10 @@ import { archive, quarantine } from '../settle/settle.js';
 import { checkFile, verdict } from '../validate/check.js';
 import { fsyncDir } from '../settle/move.js';
 import { openParquetWriter } from '../write/parquet.js';
+import { runChecks } from '../write/checks.js';
+import { afterCopy, beforeCopy } from '../write/modes.js';
 import { encodeCopyRows, ensureTable, qualifiedTable, startCopy } from '../write/postgres.js';
+import { runExport } from '../settle/export.js';
 
 export interface PipelineContext {
   config: Config;
@@ -51,7 +54,10 @@ export async function processFile(ctx: PipelineContext, claim: Claim): Promise<O
     }
     dataset = route(ctx.config.datasets, arrival.relative);
     if (!ctx.verifiedTables.has(dataset.name)) {
-      await ensureTable(ctx.pool, dataset);
+      const added = await ensureTable(ctx.pool, dataset);
+      if (added.length > 0) {
+        ctx.log.info(`evolve: added column${added.length > 1 ? 's' : ''} ${added.join(', ')} to ${dataset.table.schema}.${dataset.table.name}`, { dataset: dataset.name });
+      }
       ctx.verifiedTables.add(dataset.name);
     }
     let result: LoadResult;
@@ -87,7 +93,15 @@ export async function processFile(ctx: PipelineContext, claim: Claim): Promise<O
       duration_ms: Date.now() - started,
       parquet: path.relative(ctx.config.root, result.parquetPath),
       table: `${dataset.table.schema}.${dataset.table.name}`,
+      ...(dataset.table.mode !== 'append' ? { mode: dataset.table.mode } : {}),
     });
+    if (dataset.export) {
+      // After the commit: a failed export is reported, the load stands.
+      await runExport(ctx.pool, dataset).then(
+        (to) => ctx.log.info(`exported ${path.relative(ctx.config.root, to ?? '')}`, { dataset: dataset!.name }),
+        (error: unknown) => ctx.log.event('export_failed', { ...base, dataset: dataset!.name, reason: errorMessage(error) }),
+      );
+    }
     return 'loaded';
   } catch (error) {
     if (!(error instanceof DataError)) throw error;
@@ -139,7 +153,7 @@ async function load(ctx: PipelineContext, claim: Claim, dataset: Dataset): Promi
   try {
     await client.query('BEGIN');
     parquet = await openParquetWriter(tmpPath, dataset.columns);
-    const copy = startCopy(client, dataset);
+    const copy = startCopy(client, dataset, await beforeCopy(client, dataset));
     const checked = checkFile(arrival.file, arrival.relative, dataset, ctx.config.processing.batchRows, dataset.onInvalidRow === 'skip_row');
     if (dataset.onInvalidRow === 'skip_row') {
       const tag = `${ctx.instanceId}.${claim.fileId}`;
@@ -173,6 +187,16 @@ async function load(ctx: PipelineContext, claim: Claim, dataset: Dataset): Promi
     }
     const copied = await copy.end();
     if (copied !== rows) throw new Error(`COPY reported ${copied} rows, ${rows} were sent`);
+    await afterCopy(client, dataset, checked.locator);
+    await runChecks(client, dataset, claim.fileId);
+    for (const step of dataset.afterLoad) {
+      try {
+        await client.query(step.sql);
+      } catch (error) {
+        // The SQL is configuration: the file is held, not blamed.
+        throw new HeldError(`after_load ${step.file} of dataset "${dataset.name}" failed: ${(error as Error).message}`);
+      }
+    }
     await parquet.finish();
     const parquetPath = path.join(parquetDir, `${baseName}-${digest.sha256.slice(0, 8)}.parquet`);
     // Recorded (outside the transaction) before the rename, so start-up recovery can tell an

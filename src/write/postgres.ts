@@ -32,7 +32,7 @@ export function qualifiedTable(dataset: Dataset): string {
  * Creates schema and table when missing (serialised across instances by an advisory lock) and
  * throws `HeldError` naming the first column that does not fit.
  */
-export async function ensureTable(pool: pg.Pool, dataset: Dataset): Promise<void> {
+export async function ensureTable(pool: pg.Pool, dataset: Dataset): Promise<string[]> {
   const table = qualifiedTable(dataset);
   const client = await pool.connect();
   try {
@@ -48,8 +48,30 @@ export async function ensureTable(pool: pg.Pool, dataset: Dataset): Promise<void
         WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped`,
       [table],
     );
-    await client.query('COMMIT');
+    const added: string[] = [];
+    if (dataset.evolve) {
+      // evolve: add_columns — a column the schema gained is added, nullable; nothing else changes.
+      const existing = new Set(rows.map((r) => r.name));
+      for (const column of dataset.columns) {
+        if (existing.has(column.name)) continue;
+        await client.query(`ALTER TABLE ${table} ADD COLUMN ${quoteIdent(column.name)} ${column.pgType}`);
+        rows.push({ name: column.name, type: column.pgType, notnull: false, hasdefault: false });
+        added.push(column.name);
+      }
+    }
     checkColumns(dataset, table, rows);
+    if (dataset.table.mode === 'upsert') {
+      const index = quoteIdent(`${dataset.table.name.slice(0, 40)}_loadbay_key`);
+      const key = dataset.table.key.map(quoteIdent).join(', ');
+      try {
+        await client.query('SAVEPOINT key_index');
+        await client.query(`CREATE UNIQUE INDEX IF NOT EXISTS ${index} ON ${table} (${key})`);
+      } catch (error) {
+        throw new HeldError(`table ${table} cannot get a unique index on (${key}) for upsert: ${(error as Error).message}`);
+      }
+    }
+    await client.query('COMMIT');
+    return added;
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
@@ -142,9 +164,13 @@ export interface CopyLoad {
   end(): Promise<number>;
 }
 
-export function startCopy(client: pg.PoolClient, dataset: Dataset): CopyLoad {
-  const names = [...dataset.columns.map((c) => c.name), '_file_id', '_source_file', '_source_record'];
-  const sql = `COPY ${qualifiedTable(dataset)} (${names.map(quoteIdent).join(', ')}) FROM STDIN`;
+/** The columns COPY fills, in the order `encodeCopyRows` writes them. */
+export function copyColumns(dataset: Dataset): string[] {
+  return [...dataset.columns.map((c) => c.name), '_file_id', '_source_file', '_source_record'];
+}
+
+export function startCopy(client: pg.PoolClient, dataset: Dataset, into = qualifiedTable(dataset)): CopyLoad {
+  const sql = `COPY ${into} (${copyColumns(dataset).map(quoteIdent).join(', ')}) FROM STDIN`;
   const stream = client.query(copyFrom(sql));
   let failure: Error | null = null;
   const waiters = new Set<(error: Error) => void>();

@@ -2,7 +2,7 @@
  * A test environment: its own temporary project folder (config, datasets, input/, output folders)
  * and its own database on the test server. Everything real: files, folders, watcher, PostgreSQL.
  */
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile, readdir } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rename, rm, writeFile, readdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -116,6 +116,7 @@ export async function createTestEnv(options: EnvOptions = {}): Promise<TestEnv> 
   await mkdir(path.join(configDir, 'datasets'), { recursive: true });
   const datasets = options.datasets ?? (await projectDatasets());
   for (const [name, text] of Object.entries(datasets)) await writeFile(path.join(configDir, 'datasets', name), text);
+  await cp(path.join(PROJECT_ROOT, 'config', 'sql'), path.join(configDir, 'sql'), { recursive: true });
   const processing = {
     concurrency: 2,
     stable_window_ms: 100,
