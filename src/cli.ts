@@ -13,6 +13,7 @@ import { handleSignals } from './signals.js';
 import { failedList, failedRetry, failedShow } from './commands/failed.js';
 import { inferCommand } from './commands/infer.js';
 import { print, UsageError } from './commands/output.js';
+import { compareTables } from './commands/tables.js';
 import { statusCommand } from './commands/status.js';
 import { validateCommand } from './commands/validate.js';
 
@@ -44,6 +45,7 @@ async function checkConfig(configPath: string): Promise<void> {
   const config = await loadConfig(configPath, { databaseUrl: process.env['DATABASE_URL'] });
   print(`${config.configFile}: valid, ${config.datasets.length} dataset(s)`);
   for (const d of config.datasets) print(`  ${d.name}: ${d.format}, match ${d.match.join(', ')} → ${d.table.schema}.${d.table.name}`);
+  print(await compareTables(config));
 }
 
 const config = (path: string) => loadConfig(path, { databaseUrl: process.env['DATABASE_URL'] });

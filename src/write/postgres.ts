@@ -41,13 +41,7 @@ export async function ensureTable(pool: pg.Pool, dataset: Dataset): Promise<stri
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(dataset.table.schema)}`);
     const columns = dataset.columns.map((c) => `${quoteIdent(c.name)} ${c.pgType}`);
     await client.query(`CREATE TABLE IF NOT EXISTS ${table} (${[...columns, ...LINEAGE_DDL].join(', ')})`);
-    const { rows } = await client.query<{ name: string; type: string; notnull: boolean; hasdefault: boolean }>(
-      `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type,
-              a.attnotnull AS notnull, a.atthasdef AS hasdefault
-         FROM pg_attribute a
-        WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped`,
-      [table],
-    );
+    const { rows } = await client.query<ExistingColumn>(COLUMNS_SQL, [table]);
     const added: string[] = [];
     if (dataset.evolve) {
       // evolve: add_columns — a column the schema gained is added, nullable; nothing else changes.
@@ -80,34 +74,54 @@ export async function ensureTable(pool: pg.Pool, dataset: Dataset): Promise<stri
   }
 }
 
-function checkColumns(
-  dataset: Dataset,
-  table: string,
-  existing: { name: string; type: string; notnull: boolean; hasdefault: boolean }[],
-): void {
+interface ExistingColumn {
+  name: string;
+  type: string;
+  notnull: boolean;
+  hasdefault: boolean;
+}
+
+const COLUMNS_SQL = `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type,
+        a.attnotnull AS notnull, a.atthasdef AS hasdefault
+   FROM pg_attribute a
+  WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped`;
+
+/** Every way the existing table does not fit the dataset; empty when it fits. */
+export function tableDifferences(dataset: Dataset, table: string, existing: ExistingColumn[]): string[] {
   const byName = new Map(existing.map((c) => [c.name, c]));
   const expected = new Map<string, string>([
     ...dataset.columns.map((c): [string, string] => [c.name, c.pgType]),
     ...Object.entries(LINEAGE_TYPES),
   ]);
+  const differences: string[] = [];
   for (const [name, type] of expected) {
     const column = byName.get(name);
     if (!column) {
-      throw new HeldError(`table ${table} has no column ${quoteIdent(name)} (${type}) that dataset "${dataset.name}" needs`);
-    }
-    if (column.type !== type) {
-      throw new HeldError(
-        `table ${table} column ${quoteIdent(name)} is ${column.type}, but dataset "${dataset.name}" (${dataset.file}) says ${type}`,
+      differences.push(
+        `table ${table} has no column ${quoteIdent(name)} (${type}) that dataset "${dataset.name}" needs` +
+          (dataset.evolve && !name.startsWith('_') ? ' (evolve: add_columns will add it)' : ''),
       );
+    } else if (column.type !== type) {
+      differences.push(`table ${table} column ${quoteIdent(name)} is ${column.type}, but dataset "${dataset.name}" (${dataset.file}) says ${type}`);
     }
   }
   for (const column of existing) {
     if (!expected.has(column.name) && column.notnull && !column.hasdefault) {
-      throw new HeldError(
-        `table ${table} column ${quoteIdent(column.name)} is NOT NULL without a default and not in dataset "${dataset.name}"`,
-      );
+      differences.push(`table ${table} column ${quoteIdent(column.name)} is NOT NULL without a default and not in dataset "${dataset.name}"`);
     }
   }
+  return differences;
+}
+
+/** The table's columns, or null when it does not exist. */
+export async function existingColumns(client: pg.ClientBase, dataset: Dataset): Promise<ExistingColumn[] | null> {
+  const { rows } = await client.query<ExistingColumn>(COLUMNS_SQL, [qualifiedTable(dataset)]);
+  return rows.length > 0 ? rows : null;
+}
+
+function checkColumns(dataset: Dataset, table: string, existing: ExistingColumn[]): void {
+  const first = tableDifferences(dataset, table, existing)[0];
+  if (first) throw new HeldError(first);
 }
 
 // ---- COPY text encoding -------------------------------------------------------------------------
