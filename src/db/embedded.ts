@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { readFile, readdir, rename, rm, mkdir } from 'node:fs/promises';
+import net from 'node:net';
 import path from 'node:path';
 import type { Logger } from '../log.js';
 
@@ -31,9 +32,12 @@ async function importEmbeddedPostgres() {
   return module.default;
 }
 
-export async function startEmbedded(dataDir: string, port: number, log: Logger): Promise<EmbeddedServer> {
-  const EmbeddedPostgres = await importEmbeddedPostgres();
-  const options = {
+/**
+ * Options for an embedded server on 127.0.0.1 that trusts local connections. Shared with the test
+ * set-up, the chaos script and the benchmark, so they run PostgreSQL exactly as loadbay does.
+ */
+export function embeddedOptions(port: number, onError: (text: string) => void = () => undefined, extraFlags: string[] = []) {
+  return {
     user: 'postgres',
     password: 'unused-local-trust',
     port,
@@ -41,13 +45,30 @@ export async function startEmbedded(dataDir: string, port: number, log: Logger):
     // PostgreSQL refuses to run as root: as root, run it as a `postgres` system user (created once).
     createPostgresUser: process.getuid?.() === 0,
     initdbFlags: ['--auth-host=trust', '--auth-local=trust', '--encoding=UTF8'],
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', ...extraFlags],
     onLog: () => {},
     onError: (message: unknown) => {
       const text = String(message).trim();
-      if (text) log.warn(`embedded postgres: ${text}`);
+      if (text) onError(text);
     },
   };
+}
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startEmbedded(dataDir: string, port: number, log: Logger): Promise<EmbeddedServer> {
+  const EmbeddedPostgres = await importEmbeddedPostgres();
+  const options = embeddedOptions(port, (text) => log.warn(`embedded postgres: ${text}`));
   await mkdir(path.dirname(dataDir), { recursive: true });
   if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
     // Initialise into a side folder and rename, so a crash mid-initdb never leaves a half cluster.

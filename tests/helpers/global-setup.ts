@@ -1,4 +1,7 @@
 /**
+ * Runs outside jest's module system (no TypeScript path mapping), so it cannot import src/ and keeps
+ * its own copy of the server options that src/db/embedded.ts uses.
+ *
  * One PostgreSQL for the whole run: `TEST_DATABASE_URL` when set, otherwise an embedded server in a
  * fresh temporary folder on a free port. Each test then creates its own database on it.
  */

