@@ -258,6 +258,7 @@ export function resolveDataset(file: string, user: UserDataset, ajv: Ajv, paths:
     maxInvalidRows: user.max_invalid_rows ?? null,
     maxInvalidRatio: user.max_invalid_ratio ?? null,
     onEmpty: user.on_empty ?? 'reject',
+    onDuplicate: user.on_duplicate ?? 'skip',
   };
 }
 

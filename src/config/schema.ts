@@ -193,5 +193,6 @@ export const userDatasetSchema: JSONSchemaType<UserDataset> = {
     max_invalid_rows: { type: 'integer', nullable: true, minimum: 0 },
     max_invalid_ratio: { type: 'number', nullable: true, minimum: 0, maximum: 1 },
     on_empty: { type: 'string', nullable: true, enum: ['load', 'reject'] },
+    on_duplicate: { type: 'string', nullable: true, enum: ['skip', 'load'] },
   },
 };

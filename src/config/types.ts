@@ -61,6 +61,7 @@ export interface UserDataset {
   max_invalid_rows?: number;
   max_invalid_ratio?: number;
   on_empty?: 'load' | 'reject';
+  on_duplicate?: 'skip' | 'load';
 }
 
 export interface UserTable {
@@ -135,6 +136,8 @@ export interface Dataset {
   maxInvalidRows: number | null;
   maxInvalidRatio: number | null;
   onEmpty: 'load' | 'reject';
+  /** The same content (sha256) as a file already loaded: skip it (default) or load it again. */
+  onDuplicate: 'skip' | 'load';
 }
 
 export interface Config {

@@ -31,6 +31,10 @@ const MIGRATIONS: string[] = [
    CREATE INDEX files_path_idx ON loadbay.files (path);
    CREATE INDEX files_status_idx ON loadbay.files (status, updated_at);
    CREATE UNIQUE INDEX files_loaded_content_idx ON loadbay.files (dataset, sha256) WHERE status = 'loaded';`,
+  // 2: on_duplicate: load — a deliberate reload records the first load in duplicate_of; only first
+  // loads of a content are unique (so two instances still cannot both load it by accident).
+  `DROP INDEX loadbay.files_loaded_content_idx;
+   CREATE UNIQUE INDEX files_first_load_idx ON loadbay.files (dataset, sha256) WHERE status = 'loaded' AND duplicate_of IS NULL;`,
 ];
 
 export async function migrate(pool: pg.Pool): Promise<number> {

@@ -94,6 +94,7 @@ export async function processFile(ctx: PipelineContext, claim: Claim): Promise<O
       parquet: path.relative(ctx.config.root, result.parquetPath),
       table: `${dataset.table.schema}.${dataset.table.name}`,
       ...(dataset.table.mode !== 'append' ? { mode: dataset.table.mode } : {}),
+      ...(result.duplicateOfLoaded ? { duplicate_of: result.duplicateOfLoaded } : {}),
     });
     if (dataset.export) {
       // After the commit: a failed export is reported, the load stands.
@@ -132,6 +133,8 @@ export async function processFile(ctx: PipelineContext, claim: Claim): Promise<O
 
 interface LoadResult {
   rows: number;
+  /** on_duplicate: load — the earlier load of the same content, loaded again on purpose. */
+  duplicateOfLoaded?: string | null;
   rejected: { rows: number; file: string | null };
   dropped: { null_rows: number; duplicate_rows: number };
   digest: { sha256: string; bytes: number };
@@ -182,8 +185,9 @@ async function load(ctx: PipelineContext, claim: Claim, dataset: Dataset): Promi
       `SELECT id FROM ${LEDGER_SCHEMA}.files WHERE dataset = $1 AND sha256 = $2 AND status = 'loaded' LIMIT 1`,
       [dataset.name, digest.sha256],
     );
-    if (duplicate.rows[0]) {
-      return { rows: 0, rejected: { rows: 0, file: null }, dropped: droppedOf(checked.stats), digest, parquetPath: '', duplicateOf: duplicate.rows[0].id };
+    const earlier = duplicate.rows[0]?.id ?? null;
+    if (earlier && dataset.onDuplicate === 'skip') {
+      return { rows: 0, rejected: { rows: 0, file: null }, dropped: droppedOf(checked.stats), digest, parquetPath: '', duplicateOf: earlier };
     }
     const copied = await copy.end();
     if (copied !== rows) throw new Error(`COPY reported ${copied} rows, ${rows} were sent`);
@@ -198,7 +202,9 @@ async function load(ctx: PipelineContext, claim: Claim, dataset: Dataset): Promi
       }
     }
     await parquet.finish();
-    const parquetPath = path.join(parquetDir, `${baseName}-${digest.sha256.slice(0, 8)}.parquet`);
+    // A deliberate second load of the same content (on_duplicate: load) must not overwrite the first's file.
+    const parquetName = `${baseName}-${digest.sha256.slice(0, 8)}${earlier ? `-${claim.fileId}` : ''}.parquet`;
+    const parquetPath = path.join(parquetDir, parquetName);
     // Recorded (outside the transaction) before the rename, so start-up recovery can tell an
     // orphan of an uncommitted load from a file another instance is about to commit.
     await claim.client.query(`UPDATE ${LEDGER_SCHEMA}.files SET parquet_path = $2 WHERE id = $1`, [
@@ -211,9 +217,9 @@ async function load(ctx: PipelineContext, claim: Claim, dataset: Dataset): Promi
     await client.query(
       `UPDATE ${LEDGER_SCHEMA}.files
           SET status = 'loaded', dataset = $2, sha256 = $3, rows = $4, table_name = $5, parquet_path = $6,
-              error = NULL, updated_at = now()
+              error = NULL, duplicate_of = $7, updated_at = now()
         WHERE id = $1`,
-      [claim.fileId, dataset.name, digest.sha256, rows, qualifiedTable(dataset), path.relative(ctx.config.root, parquetPath)],
+      [claim.fileId, dataset.name, digest.sha256, rows, qualifiedTable(dataset), path.relative(ctx.config.root, parquetPath), earlier],
     );
     await client.query('COMMIT');
     healthy = true;
@@ -224,6 +230,7 @@ async function load(ctx: PipelineContext, claim: Claim, dataset: Dataset): Promi
       digest,
       parquetPath,
       duplicateOf: null,
+      duplicateOfLoaded: earlier,
     };
   } catch (error) {
     throw rejectedByDatabase(error, dataset, sent, claim.arrival.relative) ?? error;
@@ -259,7 +266,7 @@ function rejectedByDatabase(error: unknown, dataset: Dataset, sent: SentRows, fi
   const pgError = error as { code?: string; message?: string; where?: string; column?: string; constraint?: string };
   if (typeof pgError.code !== 'string' || !/^2[23]/.test(pgError.code)) return null;
   // Another instance committed the same content first: not the file's fault; the retry skips it.
-  if (pgError.constraint === 'files_loaded_content_idx') return null;
+  if (pgError.constraint === 'files_loaded_content_idx' || pgError.constraint === 'files_first_load_idx') return null;
   const copyLine = Number(/COPY [^,]+, line (\d+)/.exec(pgError.where ?? '')?.[1]);
   const number = Number.isFinite(copyLine) ? sent.source(copyLine) : undefined;
   const locator = dataset.format === 'json' ? 'record' : 'line';

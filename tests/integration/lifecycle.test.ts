@@ -116,3 +116,16 @@ it('waits for a database that is down at start-up and loads once it is up', asyn
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+it('loads the same content again with on_duplicate: load, keeping both Parquet files and the link to the first load', async () => {
+  const again = ITEM_DATASETS['items-jsonl.yaml']!.replace('format: jsonl', 'format: jsonl\non_duplicate: load');
+  env = await createTestEnv({ datasets: { 'items-jsonl.yaml': again } });
+  await env.start();
+  await env.drop('items-a.jsonl', '{"id": 5, "name": "again"}\n');
+  const first = await env.outcome('items-a.jsonl');
+  await env.drop('items-b.jsonl', '{"id": 5, "name": "again"}\n');
+  const second = await env.outcome('items-b.jsonl');
+  expect(second).toMatchObject({ event: 'loaded', rows: 1, duplicate_of: first['file_id'] });
+  expect(await count('SELECT count(*)::int AS n FROM shop.items_jsonl WHERE id = 5')).toBe(2);
+  expect(await env.files('parquet', 'items-jsonl')).toHaveLength(2);
+});
