@@ -107,16 +107,13 @@ export async function processFile(ctx: PipelineContext, claim: Claim): Promise<O
   } catch (error) {
     if (!(error instanceof DataError)) throw error;
     digest ??= (error as DataError & { digest?: typeof digest }).digest ?? null;
-    const { path: quarantined, report } = await quarantine(ctx.config, dataset?.name ?? null, arrival.file, arrival.relative, error, {
-      fileId: claim.fileId,
-      sha256: digest?.sha256 ?? null,
-      bytes: digest?.bytes ?? null,
-    });
-    await markSettled(claim.client, claim.fileId, 'failed', {
-      dataset: dataset?.name ?? null,
-      sha256: digest?.sha256 ?? null,
-      error: report,
-    });
+    const details = { fileId: claim.fileId, sha256: digest?.sha256 ?? null, bytes: digest?.bytes ?? null };
+    // The ledger learns of the failure before the file moves: should that update fail, the file is
+    // still in input/ and simply fails again; the other order could leave a quarantined file whose
+    // ledger row says "processing" forever.
+    const { path: quarantined } = await quarantine(ctx.config, dataset?.name ?? null, arrival.file, arrival.relative, error, details, (report) =>
+      markSettled(claim.client, claim.fileId, 'failed', { dataset: dataset?.name ?? null, sha256: digest?.sha256 ?? null, error: report }),
+    );
     ctx.log.event('failed', {
       ...base,
       dataset: dataset?.name ?? null,

@@ -47,6 +47,8 @@ export async function quarantine(
   relative: string,
   error: DataError,
   details: { fileId: string | null; sha256: string | null; bytes: number | null },
+  /** Runs after the report is durable and before the file moves (the ledger update). */
+  beforeMove: (report: FailureReport) => Promise<void> = async () => undefined,
 ): Promise<{ path: string; report: FailureReport }> {
   const target = await freeName(path.join(config.folders.failed, datasetName ?? UNMATCHED, relative));
   const extra = error as DataError & { summary?: string; groups?: ProblemGroup[] };
@@ -66,6 +68,7 @@ export async function quarantine(
     quarantined_as: path.relative(config.folders.failed, target),
   };
   await writeFileAtomic(`${target}.error.json`, JSON.stringify(report, null, 2) + '\n');
+  await beforeMove(report);
   await moveFile(file, target);
   return { path: target, report };
 }

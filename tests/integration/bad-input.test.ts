@@ -19,6 +19,7 @@ const DATASETS = {
   'csv-norm.yaml': `name: csv-norm\nmatch: "norm-*.txt"\nformat: csv\nprepare:\n  - headers: lowercase\n${schema}table: bad.norm\n`,
   'jsonl.yaml': `name: jsonl\nmatch: "*.jsonl"\nformat: jsonl\n${schema}table: bad.jsonl\n`,
   'json.yaml': `name: json\nmatch: "*.json"\nformat: json\n${schema}table: bad.json\n`,
+  'named.yaml': `name: named\nmatch: "named-*.csv"\npriority: 10\nformat: csv\nprepare:\n  - add_columns: { from_file_name: 'named-(?<day>\\d{8})' }\n${schema.replace('properties:', 'properties:\n    day: { type: string }')}table: bad.named\n`,
   'json-path.yaml': `name: json-path\nmatch: "api-*.data"\nformat: json\njson: { records: teams }\n${schema}table: bad.api\n`,
 };
 
@@ -47,6 +48,8 @@ it.each([
   ['notjson.jsonl', '{"id": 1}\nnot json\n', 'read', /^line 2 is not valid JSON/],
   ['wrongtype.jsonl', '{"id": "one"}\n', 'validate', 'line 1, field "id" = "one": type: must be integer'],
   ['empty.csv', 'id,name\n', 'validate', 'no rows'],
+  ['extra.csv', 'id,name,colour\n1,a,red\n', 'prepare', 'unknown column "colour" (not in the schema; set extra_columns: ignore or keep)'],
+  ['named-latest.csv', 'id,name\n1,a\n', 'prepare', 'the file name "named-latest.csv" does not match add_columns.from_file_name named-(?<day>\\d{8})'],
 ])('%s is quarantined at %s', async (name, content, stage, reason) => {
   await env.drop(name, content);
   const line = await env.outcome(name);
