@@ -11,6 +11,7 @@ import { WorkQueue } from './claim/queue.js';
 import type { Config } from './config/types.js';
 import { openDatabase, type Database } from './db/database.js';
 import { migrate } from './db/ledger.js';
+import { ensureTable } from './write/postgres.js';
 import { errorMessage } from './errors.js';
 import { Releasers } from './lib/releasers.js';
 import type { Logger } from './log.js';
@@ -82,6 +83,18 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
     await watcher.rescan();
 
     const context = { config, pool: database.pool, log, instanceId, verifiedTables: new Set<string>() };
+    // Every dataset's table exists from the start, so SQL that joins them (after_load, checks,
+    // exports) does not depend on which file happens to arrive first. A table that does not fit is
+    // reported now and held per file later.
+    for (const dataset of config.datasets) {
+      try {
+        const added = await ensureTable(database.pool, dataset);
+        if (added.length) log.info(`evolve: added ${added.join(', ')} to ${dataset.table.schema}.${dataset.table.name}`);
+        context.verifiedTables.add(dataset.name);
+      } catch (error) {
+        log.warn(`dataset ${dataset.name}: ${errorMessage(error)}`);
+      }
+    }
     const workers = Array.from({ length: config.processing.concurrency }, () => runWorker(context, queue, notice));
     log.info(
       `loadbay ${instanceId} watching ${config.folders.input} with ${config.datasets.length} dataset(s), ${config.processing.concurrency} worker(s)`,

