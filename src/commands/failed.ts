@@ -10,7 +10,7 @@ import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../log.js';
-import { freeName, moveFile } from '../settle/move.js';
+import { fitName, freeName, moveFile } from '../settle/move.js';
 import type { FailureReport } from '../settle/settle.js';
 import { oneLine, parseSince, print, printJson, table, UsageError } from './output.js';
 
@@ -135,7 +135,7 @@ export async function failedRetry(
     const target = await freeName(path.join(config.folders.input, file.report.file));
     const dataset = file.report.dataset ?? '_unmatched';
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-    const history = path.join(config.folders.failed, dataset, '.history', `${path.basename(file.path)}.${stamp}.error.json`);
+    const history = path.join(config.folders.failed, dataset, '.history', `${fitName(path.basename(file.path), 40)}.${stamp}.error.json`);
     await moveFile(file.reportPath, history);
     await moveFile(path.join(config.folders.failed, file.path), target);
     const relative = path.relative(config.folders.input, target);

@@ -17,7 +17,7 @@ import { route } from '../route/route.js';
 import { openRejects, type RejectsWriter } from '../settle/rejects.js';
 import { archive, quarantine } from '../settle/settle.js';
 import { checkFile, verdict } from '../validate/check.js';
-import { fsyncDir } from '../settle/move.js';
+import { fitName, fsyncDir } from '../settle/move.js';
 import { openParquetWriter } from '../write/parquet.js';
 import { runChecks } from '../write/checks.js';
 import { afterCopy, beforeCopy } from '../write/modes.js';
@@ -144,7 +144,7 @@ async function load(ctx: PipelineContext, claim: Claim, dataset: Dataset): Promi
   const parquetDir = path.join(ctx.config.folders.parquet, dataset.name);
   await mkdir(parquetDir, { recursive: true });
   const baseName = path.basename(arrival.relative);
-  const tmpPath = path.join(parquetDir, `.${baseName}.${ctx.instanceId}.${claim.fileId}.tmp`);
+  const tmpPath = path.join(parquetDir, `.${fitName(baseName, 120)}.${ctx.instanceId}.${claim.fileId}.tmp`);
   const { client, done } = await checkout(ctx.pool);
   let parquet: Awaited<ReturnType<typeof openParquetWriter>> | null = null;
   let rejects: RejectsWriter | null = null;
@@ -200,7 +200,7 @@ async function load(ctx: PipelineContext, claim: Claim, dataset: Dataset): Promi
     }
     await parquet.finish();
     // A deliberate second load of the same content (on_duplicate: load) must not overwrite the first's file.
-    const parquetName = `${baseName}-${digest.sha256.slice(0, 8)}${earlier ? `-${claim.fileId}` : ''}.parquet`;
+    const parquetName = `${fitName(baseName, 40)}-${digest.sha256.slice(0, 8)}${earlier ? `-${claim.fileId}` : ''}.parquet`;
     const parquetPath = path.join(parquetDir, parquetName);
     // Recorded (outside the transaction) before the rename, so start-up recovery can tell an
     // orphan of an uncommitted load from a file another instance is about to commit.

@@ -5,6 +5,7 @@
 import { constants } from 'node:fs';
 import { copyFile, mkdir, open, rename, unlink, writeFile, lstat } from 'node:fs/promises';
 import path from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
 
 export async function fsyncDir(dir: string): Promise<void> {
   const handle = await open(dir, 'r');
@@ -24,6 +25,25 @@ async function exists(file: string): Promise<boolean> {
   }
 }
 
+const NAME_MAX = 255;
+
+/**
+ * A file name that still fits the file system's 255-byte limit once `reserve` more bytes are added
+ * (a `-2`, `.error.json`, a temporary suffix): a longer stem is cut and tagged with a hash of the
+ * whole name, so two long names stay distinct. The extensions are kept.
+ */
+export function fitName(name: string, reserve = 0): string {
+  if (Buffer.byteLength(name) + reserve <= NAME_MAX) return name;
+  const dot = name.indexOf('.', 1);
+  let ext = dot === -1 ? '' : name.slice(dot);
+  if (Buffer.byteLength(ext) > 40) ext = '';
+  const tag = `~${createHash('sha256').update(name).digest('hex').slice(0, 8)}`;
+  let stem = dot === -1 || ext === '' ? name : name.slice(0, dot);
+  const budget = NAME_MAX - reserve - Buffer.byteLength(ext) - tag.length;
+  while (Buffer.byteLength(stem) > budget) stem = stem.slice(0, -1);
+  return `${stem}${tag}${ext}`;
+}
+
 /** "a/b.csv.gz" → "a/b-2.csv.gz": the suffix goes before the first extension. */
 export function numbered(file: string, n: number): string {
   if (n <= 1) return file;
@@ -36,7 +56,9 @@ export function numbered(file: string, n: number): string {
 }
 
 /** The first of `file`, `file-2`, … that does not exist yet. */
-export async function freeName(file: string): Promise<string> {
+export async function freeName(wanted: string): Promise<string> {
+  // Room for "-NNN" and ".error.json" beside it.
+  const file = path.join(path.dirname(wanted), fitName(path.basename(wanted), 20));
   for (let n = 1; ; n++) {
     const candidate = numbered(file, n);
     if (!(await exists(candidate))) return candidate;
@@ -61,7 +83,8 @@ export async function moveFile(from: string, to: string): Promise<void> {
 /** Writes a file completely under a temporary name, fsyncs it, then renames it into place. */
 export async function writeFileAtomic(file: string, content: string): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
+  // A short temporary name: the final one may already be close to the 255-byte limit.
+  const tmp = path.join(path.dirname(file), `.loadbay-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
   await writeFile(tmp, content);
   const handle = await open(tmp, 'r+');
   await handle.sync();

@@ -9,7 +9,7 @@ import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Problem } from '../errors.js';
 import type { Locator } from '../read/types.js';
-import { freeName, fsyncDir } from './move.js';
+import { fitName, freeName, fsyncDir } from './move.js';
 
 export interface RejectsWriter {
   write(byRecord: Map<number | string, Problem[]>, originals: Map<number, unknown>): Promise<void>;
@@ -21,7 +21,7 @@ export interface RejectsWriter {
 export async function openRejects(failedDir: string, relative: string, locator: Locator, tag: string): Promise<RejectsWriter> {
   const target = path.join(failedDir, `${relative}.rejects.jsonl`);
   await mkdir(path.dirname(target), { recursive: true });
-  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${tag}.tmp`);
+  const tmp = path.join(path.dirname(target), `.${fitName(path.basename(target), 120)}.${tag}.tmp`);
   const out: WriteStream = createWriteStream(tmp);
   let failure: Error | null = null;
   out.on('error', (error) => (failure ??= error));

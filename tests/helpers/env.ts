@@ -162,7 +162,7 @@ export async function createTestEnv(options: EnvOptions = {}): Promise<TestEnv> 
     async drop(relative, content) {
       const target = path.join(folders.input, relative);
       await mkdir(path.dirname(target), { recursive: true });
-      const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(3).toString('hex')}`);
+      const tmp = path.join(path.dirname(target), `.drop-${randomBytes(6).toString('hex')}`);
       await writeFile(tmp, content);
       await rename(tmp, target);
       return target;

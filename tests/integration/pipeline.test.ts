@@ -185,6 +185,23 @@ describe('routing', () => {
   });
 });
 
+describe('long file names', () => {
+  it('loads and quarantines files whose names leave no room for suffixes', async () => {
+    const good = `items-${'g'.repeat(240)}.jsonl`;
+    const bad = `items-${'b'.repeat(240)}.jsonl`;
+    await env.drop(good, '{"id": 901, "name": "long"}\n');
+    await env.drop(bad, '{"id": "x"}\n');
+    const loaded = await env.outcome(good);
+    expect(loaded).toMatchObject({ event: 'loaded', rows: 1 });
+    expect(path.basename(String(loaded['parquet']))).toMatch(/^items-g+~[0-9a-f]{8}\.jsonl-[0-9a-f]{8}\.parquet$/);
+    const failed = await env.outcome(bad);
+    expect(failed).toMatchObject({ event: 'failed', stage: 'validate' });
+    const names = await env.files('failed', 'items-jsonl');
+    expect(names.some((n) => /^items-b+~[0-9a-f]{8}\.jsonl\.error\.json$/.test(n))).toBe(true);
+    expect(names.every((n) => Buffer.byteLength(n) <= 255)).toBe(true);
+  });
+});
+
 describe('the same content twice', () => {
   it('is loaded once; the second drop is logged as skipped with the first load id', async () => {
     await env.drop('items-dup-1.jsonl', '{"id": 77, "name": "dup"}\n');
