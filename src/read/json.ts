@@ -64,6 +64,7 @@ export async function* readJson(
     source.text,
     parser.asStream({ packKeys: true, packStrings: true, packNumbers: true }) as Duplex,
     pick.asStream({ filter: recordsFilter(recordsPath, onPick) }) as Duplex,
+    recordSizeGuard(() => parsed + 1),
     streamValues.asStream() as Duplex,
     counter,
     () => undefined,
@@ -104,6 +105,42 @@ export async function* readJson(
 }
 
 const LOCATE_LIMIT_BYTES = 32 * 1024 * 1024;
+const MAX_RECORD_CHARS = 64 * 1024 * 1024;
+
+/**
+ * A record is assembled in memory before it is validated: refuse one larger than 64 Mi characters
+ * of text while its tokens stream past, before the parser or the assembler holds all of it.
+ */
+function recordSizeGuard(recordNumber: () => number): Transform {
+  let depth = 0;
+  let size = 0;
+  return new Transform({
+    objectMode: true,
+    transform(token: { name: string; value?: string }, _enc, callback) {
+      switch (token.name) {
+        case 'startObject':
+        case 'startArray':
+          depth++;
+          break;
+        case 'endObject':
+        case 'endArray':
+          depth--;
+          break;
+        case 'stringChunk':
+        case 'numberChunk':
+        case 'keyValue':
+          size += token.value?.length ?? 0;
+          break;
+      }
+      if (size > MAX_RECORD_CHARS) {
+        const message = `record ${recordNumber()} is larger than ${MAX_RECORD_CHARS} characters`;
+        return callback(new DataError('read', message, [{ record: recordNumber(), rule: 'json', message }]));
+      }
+      if (depth === 0) size = 0;
+      callback(null, token);
+    },
+  });
+}
 
 /**
  * stream-json does not say where a syntax error is. For files up to 32 MiB the error path parses

@@ -159,6 +159,12 @@ describe('JSON', () => {
     ]);
   });
 
+  it('refuses a record larger than 64 Mi characters instead of assembling it in memory', async () => {
+    const huge = '[{"a": 1}, {"a": "' + 'x'.repeat(65 * 1024 * 1024) + '"}, {"a": 3}]';
+    const error = await readError('huge.json', huge, dataset('json'));
+    expect(error.message).toBe('record 2 is larger than 67108864 characters');
+  });
+
   it('reports a path that finds nothing and a syntax error mid-array', async () => {
     const ds = dataset('json', { json: { records: 'teams', pathColumns: [] } });
     expect((await readError('none.json', '{"competitions": []}', ds)).message).toBe('no records found at "teams"');
