@@ -6,7 +6,7 @@ import { columnsFromSchema } from '../../src/columns.js';
 import { recordAjv, resolveDataset } from '../../src/config/load.js';
 import { classify, DataError, HeldError, redact, type Problem } from '../../src/errors.js';
 import { makePreparer, coerceText } from '../../src/prepare/prepare.js';
-import { numbered } from '../../src/settle/move.js';
+import { fitName, numbered } from '../../src/settle/move.js';
 import { makeValidator } from '../../src/validate/validate.js';
 import { Stabilizer, type StableFile } from '../../src/watch/stability.js';
 import { dateToDays, timestampToMicros } from '../../src/write/arrow.js';
@@ -126,6 +126,15 @@ describe('small helpers', () => {
     expect(numbered('/x/a.csv.gz', 1)).toBe('/x/a.csv.gz');
     expect(numbered('/x/a.csv.gz', 2)).toBe('/x/a-2.csv.gz');
     expect(numbered('/x/.hidden', 3)).toBe('/x/.hidden-3');
+  });
+
+  it('shortens names that would not fit 255 bytes, keeping extensions and telling long names apart', () => {
+    expect(fitName('short.csv', 20)).toBe('short.csv');
+    const long = `${'é'.repeat(150)}.csv.gz`; // 300 bytes
+    const fitted = fitName(long, 20);
+    expect(Buffer.byteLength(fitted)).toBeLessThanOrEqual(235);
+    expect(fitted).toMatch(/^é+~[0-9a-f]{8}\.csv\.gz$/);
+    expect(fitName(`${'é'.repeat(150)}x.csv.gz`, 20)).not.toBe(fitted);
   });
 
   it('classifies errors and redacts passwords', () => {
