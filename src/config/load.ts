@@ -28,11 +28,15 @@ const validateUserConfig = configAjv.compile(userConfigSchema);
 const validateUserDataset = configAjv.compile(userDatasetSchema);
 
 /** The ajv that compiles record schemas: every problem of a record, standard formats. */
-export function recordAjv(): Ajv {
-  const ajv = new Ajv({ allErrors: true, strict: false, coerceTypes: false });
+export function recordAjv(allErrors = true): Ajv {
+  const ajv = new Ajv({ allErrors, strict: false, coerceTypes: false });
   addFormats(ajv);
   return ajv;
 }
+
+// Valid records are the common case: a validator that stops at the first error decides, and only a
+// record it rejects is checked again with `allErrors` to report every problem.
+const firstErrorAjv = recordAjv(false);
 
 export interface LoadOptions {
   /** Overrides `database.url`; the CLI passes `process.env.DATABASE_URL`. */
@@ -193,8 +197,10 @@ export function resolveDataset(file: string, user: UserDataset, ajv: Ajv, paths:
     for (const m of pattern?.matchAll(/\(\?<([A-Za-z_][A-Za-z0-9_]*)>/g) ?? []) textColumns.add(m[1]!);
   }
   let validate: ValidateFunction;
+  let isValid: ValidateFunction;
   try {
     validate = ajv.compile(user.schema);
+    isValid = firstErrorAjv.compile(user.schema);
   } catch (error) {
     throw fail('/schema', `not a valid JSON Schema: ${(error as Error).message}`);
   }
@@ -246,6 +252,7 @@ export function resolveDataset(file: string, user: UserDataset, ajv: Ajv, paths:
     textColumns,
     schema: user.schema,
     validate,
+    isValid,
     columns,
     table: resolveTable(file, table, tableSchema as string, tableName as string, columns.map((c) => c.name)),
     evolve: user.evolve === 'add_columns',

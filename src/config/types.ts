@@ -122,7 +122,10 @@ export interface Dataset {
   /** Columns whose values come as text from the file name (coerced even in JSON formats). */
   textColumns: Set<string>;
   schema: Record<string, unknown>;
+  /** Reports every problem of a record (allErrors). */
   validate: ValidateFunction;
+  /** Stops at the first problem: the fast yes/no for the common, valid record. */
+  isValid: ValidateFunction;
   columns: Column[];
   table: TableTarget;
   evolve: boolean;

@@ -81,8 +81,9 @@ export function makePreparer(dataset: Dataset, fileName: string): Preparer {
         }
         if (typeof value !== 'string') continue;
         if (coerceAll) {
-          if (value === '') delete record[key];
-          else record[key] = coerceText(value, column.kind);
+          // Empty is NULL. `undefined` rather than `delete`: ajv treats both as absent, and the
+          // record keeps its shape (a deleted key turns the object into a slow dictionary).
+          record[key] = value === '' ? undefined : coerceText(value, column.kind);
         } else if (dataset.textColumns.has(key)) {
           // JSON values are taken as they are, except text taken from the file name.
           record[key] = coerceText(value, column.kind);

@@ -27,6 +27,7 @@ export async function* readCsv(source: Source, options: CsvOptions, batchRows: n
   let partial = '';
   let header: string[] | null = options.header ? null : (options.columns as string[]);
   let line = 1; // the line the next row starts on
+  let makeRecord: ((row: string[]) => Record<string, unknown>) | null = null;
   let batch: RawBatch = { records: [], numbers: [], problems: [] };
 
   const take = (rows: string[][]) => {
@@ -47,9 +48,7 @@ export async function* readCsv(source: Source, options: CsvOptions, batchRows: n
         });
         continue;
       }
-      const record: Record<string, unknown> = {};
-      for (let i = 0; i < header.length; i++) record[header[i]!] = row[i];
-      batch.records.push(record);
+      batch.records.push((makeRecord ??= recordMaker(header))(row));
       batch.numbers.push(start);
     }
   };
@@ -89,6 +88,17 @@ export async function* readCsv(source: Source, options: CsvOptions, batchRows: n
   } catch (error) {
     throw mapSourceError(error, source.text.decodedBytes);
   }
+}
+
+/**
+ * A function that builds a record from a row as one object literal with the header's keys, so every
+ * record of a file has the same shape (fast properties, far less garbage than adding keys one by
+ * one). Keys are JSON-quoted; `__proto__` is written as a computed key, which defines an own
+ * property instead of setting the prototype.
+ */
+export function recordMaker(header: string[]): (row: string[]) => Record<string, unknown> {
+  const fields = header.map((key, i) => `${key === '__proto__' ? '["__proto__"]' : JSON.stringify(key)}: r[${i}]`);
+  return new Function('r', `return { ${fields.join(', ')} };`) as (row: string[]) => Record<string, unknown>;
 }
 
 function newlinesIn(row: string[]): number {

@@ -71,6 +71,7 @@ export interface Validator {
 
 export function makeValidator(dataset: Dataset): Validator {
   const validate = dataset.validate;
+  const isValid = dataset.isValid;
   const columns = dataset.columns;
   return (batch, locator) => {
     const keepRecords: Record<string, unknown>[] = [];
@@ -79,7 +80,7 @@ export function makeValidator(dataset: Dataset): Validator {
       const record = batch.records[r]!;
       const number = batch.numbers[r]!;
       let ok = true;
-      if (!validate(record)) {
+      if (!isValid(record) && !validate(record)) {
         ok = false;
         for (const error of validate.errors ?? []) {
           const field = fieldOf(error);

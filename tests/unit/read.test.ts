@@ -5,6 +5,7 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Dataset } from '../../src/config/types.js';
 import { DataError } from '../../src/errors.js';
+import { recordMaker } from '../../src/read/csv.js';
 import { readFile } from '../../src/read/index.js';
 import type { RawBatch } from '../../src/read/types.js';
 
@@ -64,6 +65,15 @@ describe('CSV', () => {
   it('numbers lines right after fields with LF and CRLF inside quotes', async () => {
     const text = 'a,b\n1,"x\ny"\n2,"p\r\nq\r\nr"\n3,z\n4,"s\nt"\n';
     expect((await readAll('lines.csv', text, dataset('csv'))).numbers).toEqual([2, 4, 7, 8]);
+  });
+
+  it('builds records safely whatever the header holds', () => {
+    const make = recordMaker(['__proto__', 'a"b', 'line\nbreak', '}; process.exit(1); ({']);
+    const record = make(['p', 'q', 'r', 's']);
+    expect(Object.getPrototypeOf(record)).toBe(Object.prototype);
+    expect(Object.keys(record)).toEqual(['__proto__', 'a"b', 'line\nbreak', '}; process.exit(1); ({']);
+    expect(record['__proto__']).toBe('p');
+    expect(record['}; process.exit(1); ({']).toBe('s');
   });
 
   it('reports a ragged row with its line and both counts', async () => {
