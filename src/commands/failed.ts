@@ -103,6 +103,7 @@ async function readLines(file: string, wanted: Set<number>): Promise<Map<number,
   const found = new Map<number, string>();
   const last = Math.max(...wanted);
   const source = createReadStream(file);
+  source.on('error', () => undefined);
   const input = file.endsWith('.gz') ? source.pipe(createGunzip()) : source;
   input.on('error', () => undefined);
   const reader = createInterface({ input, crlfDelay: Infinity });
