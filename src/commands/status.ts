@@ -8,7 +8,9 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Config } from '../config/types.js';
 import { isIgnoredName } from '../watch/watcher.js';
+import { errorMessage } from '../errors.js';
 import { print, printJson, table } from './output.js';
+import { connectForCommand } from './tables.js';
 
 const OUTCOMES = ['loaded', 'failed', 'skipped'] as const;
 
@@ -20,6 +22,8 @@ export interface Status {
   /** Files in input/ whose last event is `retrying` or `held`, with the reason. */
   stuck: Array<{ file: string; event: string; reason: string; at: string }>;
   last_error: Record<string, unknown> | null;
+  /** Files an instance holds right now (ledger row `processing` and its claim lock taken), or why unknown. */
+  in_progress: Array<{ file: string; attempts: number; instance: string; since: string }> | string;
 }
 
 export async function readStatus(config: Config): Promise<Status> {
@@ -31,6 +35,7 @@ export async function readStatus(config: Config): Promise<Status> {
     waiting: [],
     stuck: [],
     last_error: null,
+    in_progress: [],
   };
   const lastEvent = new Map<string, Record<string, unknown>>();
   const log = path.join(config.folders.logs, 'conversion.log');
@@ -71,7 +76,33 @@ export async function readStatus(config: Config): Promise<Status> {
       status.waiting.push(relative);
     }
   }
+  status.in_progress = await inProgress(config);
+  if (Array.isArray(status.in_progress)) {
+    const busy = new Set(status.in_progress.map((p) => p.file));
+    status.waiting = status.waiting.filter((file) => !busy.has(file));
+  }
   return status;
+}
+
+/** From the ledger: `processing` rows whose claim lock (see claim/claim.ts) some instance holds. */
+async function inProgress(config: Config): Promise<Status['in_progress']> {
+  const client = await connectForCommand(config);
+  if (typeof client === 'string') return `unknown (${client})`;
+  try {
+    const { rows } = await client.query<{ path: string; attempts: number; instance_id: string; updated_at: Date }>(
+      `SELECT f.path, f.attempts, f.instance_id, f.updated_at FROM loadbay.files f
+        WHERE f.status = 'processing' AND f.settled_at IS NULL
+          AND EXISTS (SELECT 1 FROM pg_locks l
+                       WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+                         AND ((l.classid::bigint << 32) | l.objid::bigint) = hashtextextended('loadbay:file:' || f.path, 0))
+        ORDER BY f.updated_at`,
+    );
+    return rows.map((r) => ({ file: r.path, attempts: r.attempts, instance: r.instance_id, since: r.updated_at.toISOString() }));
+  } catch (error) {
+    return (error as { code?: string }).code === '42P01' ? [] : `unknown (${errorMessage(error)})`;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
 }
 
 export async function statusCommand(config: Config, options: { json?: boolean }): Promise<void> {
@@ -85,6 +116,7 @@ export async function statusCommand(config: Config, options: { json?: boolean })
         ['overall', ...OUTCOMES.map((o) => String(status.overall[o])), String(status.rows_loaded.overall)],
       ],
     ),
+    `in progress: ${typeof status.in_progress === 'string' ? status.in_progress : `${status.in_progress.length}${status.in_progress.length ? ` (${status.in_progress.slice(0, 5).map((p) => p.file).join(', ')})` : ''}`}`,
     `waiting in input/: ${status.waiting.length}${status.waiting.length ? ` (${status.waiting.slice(0, 5).join(', ')}${status.waiting.length > 5 ? ', …' : ''})` : ''}`,
     `retrying or held: ${status.stuck.length}`,
     ...status.stuck.slice(0, 10).map((s) => `  ${s.file}: ${s.event} since ${s.at}: ${s.reason}`),

@@ -8,15 +8,25 @@ import type { Config } from '../config/types.js';
 import { errorMessage } from '../errors.js';
 import { existingColumns, qualifiedTable, tableDifferences } from '../write/postgres.js';
 
-export async function compareTables(config: Config): Promise<string> {
+/**
+ * A short-lived connection for a command: the configured database, or the embedded server if it is
+ * running. Never starts one. Returns the reason instead when nothing answers.
+ */
+export async function connectForCommand(config: Config): Promise<pg.Client | string> {
   const url = config.database.url ?? `postgres://postgres@127.0.0.1:${config.database.embedded.port}/postgres`;
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
   client.on('error', () => undefined);
   try {
     await client.connect();
+    return client;
   } catch (error) {
-    return `tables: not compared (database not reachable: ${errorMessage(error)})`;
+    return `database not reachable: ${errorMessage(error)}`;
   }
+}
+
+export async function compareTables(config: Config): Promise<string> {
+  const client = await connectForCommand(config);
+  if (typeof client === 'string') return `tables: not compared (${client})`;
   try {
     const lines = ['tables:'];
     for (const dataset of config.datasets) {

@@ -10,9 +10,9 @@ import { createTestEnv, PROJECT_ROOT, type TestEnv } from '../helpers/env.js';
 
 const CLI = path.join(PROJECT_ROOT, 'dist', 'cli.js');
 
-function run(args: string[], cwd = PROJECT_ROOT): Promise<{ code: number | null; out: string }> {
+function run(args: string[], cwd = PROJECT_ROOT, env: Record<string, string> = {}): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
@@ -117,4 +117,26 @@ it('failed list and show point at the problem; failed retry brings the file back
   expect(status.overall).toEqual({ loaded: 1, failed: 1, skipped: 0 });
   expect(status.rows_loaded.overall).toBe(3);
   expect((await run(['failed', 'retry', '--config', env.configFile])).code).toBe(2);
+});
+
+it('status shows the files an instance holds right now, from the ledger and the claim locks', async () => {
+  daemon = await env.start();
+  await daemon.stop(); // the ledger exists now
+  await writeFile(path.join(env.folders.input, 'people-busy.csv'), 'id,age\n1,2\n');
+  await writeFile(path.join(env.folders.input, 'people-next.csv'), 'id,age\n1,2\n');
+  await env.pool.query(
+    "INSERT INTO loadbay.files (path, size, mtime_ms, status, instance_id) VALUES ('people-busy.csv', 11, 0, 'processing', 'other-host-1-abc')",
+  );
+  const holder = await env.pool.connect();
+  try {
+    await holder.query("SELECT pg_advisory_lock(hashtextextended('loadbay:file:people-busy.csv', 0))");
+    const status = JSON.parse((await run(['status', '--config', env.configFile, '--json'], PROJECT_ROOT, { DATABASE_URL: env.url })).out);
+    expect(status.in_progress).toEqual([expect.objectContaining({ file: 'people-busy.csv', instance: 'other-host-1-abc', attempts: 1 })]);
+    expect(status.waiting).toEqual(['people-next.csv']);
+  } finally {
+    holder.release(true);
+  }
+  const after = JSON.parse((await run(['status', '--config', env.configFile, '--json'], PROJECT_ROOT, { DATABASE_URL: env.url })).out);
+  expect(after.in_progress).toEqual([]);
+  expect(after.waiting.sort()).toEqual(['people-busy.csv', 'people-next.csv']);
 });
