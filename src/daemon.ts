@@ -11,11 +11,11 @@ import { WorkQueue } from './claim/queue.js';
 import type { Config } from './config/types.js';
 import { openDatabase, type Database } from './db/database.js';
 import { migrate } from './db/ledger.js';
-import { ensureTable } from './write/postgres.js';
 import { errorMessage } from './errors.js';
 import { Releasers } from './lib/releasers.js';
 import type { Logger } from './log.js';
 import { instanceLockKey, reconcileParquet } from './pipeline/reconcile.js';
+import { verifyTable } from './pipeline/process-file.js';
 import { runWorker } from './pipeline/worker.js';
 import { Stabilizer } from './watch/stability.js';
 import { watchInput } from './watch/watcher.js';
@@ -87,13 +87,7 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
     // exports) does not depend on which file happens to arrive first. A table that does not fit is
     // reported now and held per file later.
     for (const dataset of config.datasets) {
-      try {
-        const added = await ensureTable(database.pool, dataset);
-        if (added.length) log.info(`evolve: added ${added.join(', ')} to ${dataset.table.schema}.${dataset.table.name}`);
-        context.verifiedTables.add(dataset.name);
-      } catch (error) {
-        log.warn(`dataset ${dataset.name}: ${errorMessage(error)}`);
-      }
+      await verifyTable(context, dataset).catch((error: unknown) => log.warn(`dataset ${dataset.name}: ${errorMessage(error)}`));
     }
     const workers = Array.from({ length: config.processing.concurrency }, () => runWorker(context, queue, notice));
     log.info(

@@ -13,7 +13,7 @@ import picomatch from 'picomatch';
 import { parseDocument } from 'yaml';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import { columnsFromSchema, PG_TYPES } from '../columns.js';
+import { columnsFromSchema, LINEAGE_COLUMNS, PG_TYPES } from '../columns.js';
 import { EXTRA_COLUMN } from '../prepare/prepare.js';
 import { resolveStep } from '../prepare/steps.js';
 import { ConfigError } from '../errors.js';
@@ -156,7 +156,7 @@ function resolveTable(file: string, table: UserTable, schema: string, name: stri
 }
 
 function checkColumns(file: string, checks: UserCheck[], columns: string[]): UserCheck[] {
-  const known = new Set([...columns, '_file_id', '_source_file', '_source_record', '_loaded_at']);
+  const known = new Set<string>([...columns, ...LINEAGE_COLUMNS]);
   checks.forEach((check, i) => {
     const named =
       'unique' in check ? check.unique : 'not_null' in check ? check.not_null : 'accepted_values' in check ? Object.keys(check.accepted_values) : 'relationships' in check ? Object.keys(check.relationships) : [];

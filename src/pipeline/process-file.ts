@@ -38,6 +38,17 @@ const TABLE_CHANGED = new Set(['42P01', '42703', '42804']);
 
 export type Outcome = 'loaded' | 'failed' | 'skipped';
 
+/** Creates or checks the dataset's table once per process (again after a load says it changed). */
+export async function verifyTable(ctx: PipelineContext, dataset: Dataset): Promise<void> {
+  if (ctx.verifiedTables.has(dataset.name)) return;
+  const added = await ensureTable(ctx.pool, dataset);
+  if (added.length > 0) {
+    const table = `${dataset.table.schema}.${dataset.table.name}`;
+    ctx.log.info(`evolve: added column${added.length > 1 ? 's' : ''} ${added.join(', ')} to ${table}`, { dataset: dataset.name });
+  }
+  ctx.verifiedTables.add(dataset.name);
+}
+
 export async function processFile(ctx: PipelineContext, claim: Claim): Promise<Outcome> {
   const started = Date.now();
   const { arrival } = claim;
@@ -53,13 +64,7 @@ export async function processFile(ctx: PipelineContext, claim: Claim): Promise<O
       ]);
     }
     dataset = route(ctx.config.datasets, arrival.relative);
-    if (!ctx.verifiedTables.has(dataset.name)) {
-      const added = await ensureTable(ctx.pool, dataset);
-      if (added.length > 0) {
-        ctx.log.info(`evolve: added column${added.length > 1 ? 's' : ''} ${added.join(', ')} to ${dataset.table.schema}.${dataset.table.name}`, { dataset: dataset.name });
-      }
-      ctx.verifiedTables.add(dataset.name);
-    }
+    await verifyTable(ctx, dataset);
     let result: LoadResult;
     try {
       result = await load(ctx, claim, dataset);

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { claimFile, type Claim } from '../claim/claim.js';
 import type { WorkQueue } from '../claim/queue.js';
 import { LEDGER_SCHEMA } from '../db/ledger.js';
-import { classify, errorMessage } from '../errors.js';
+import { classify, errorMessage, isKnownTransient } from '../errors.js';
 import { backoffDelay } from '../lib/sleep.js';
 import { processFile, type PipelineContext } from './process-file.js';
 
@@ -41,7 +41,7 @@ export async function runWorker(ctx: PipelineContext, queue: WorkQueue, requeue:
         reason,
         next_delay_ms: delay,
       });
-      if (kind === 'transient' && !(error as { code?: unknown }).code && !/connect|terminat|ECONN/i.test(reason)) {
+      if (kind === 'transient' && !isKnownTransient(error)) {
         // Not a known infrastructure error: log the stack so a bug does not hide behind retries.
         ctx.log.error(`unexpected error processing ${relative}`, { stack: (error as Error).stack });
       }

@@ -6,7 +6,7 @@
 import { unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config, Dataset } from '../config/types.js';
-import type { DataError, Problem } from '../errors.js';
+import type { DataError } from '../errors.js';
 import { MAX_REPORTED_PROBLEMS, type ProblemGroup } from '../validate/problems.js';
 import { freeName, fsyncDir, moveFile, writeFileAtomic } from './move.js';
 
@@ -61,7 +61,7 @@ export async function quarantine(
     reason: error.message,
     problem_count: error.problemCount,
     groups: extra.groups ?? [],
-    problems: error.problems.slice(0, MAX_REPORTED_PROBLEMS).map(({ raw, ...p }: Problem & { raw?: unknown }) => (void raw, p)),
+    problems: error.problems.slice(0, MAX_REPORTED_PROBLEMS), // ProblemLog keeps them without `raw`
     sha256: details.sha256,
     bytes: details.bytes,
     failed_at: new Date().toISOString(),

@@ -203,6 +203,25 @@ export async function createTestEnv(options: EnvOptions = {}): Promise<TestEnv> 
   return env;
 }
 
+/**
+ * One environment with a running daemon for a whole test file: `const env = sharedEnv(options)`,
+ * then `env()` inside the tests. Registers jest's beforeAll/afterAll.
+ */
+export function sharedEnv(options: EnvOptions = {}): () => TestEnv {
+  let env: TestEnv | null = null;
+  beforeAll(async () => {
+    env = await createTestEnv(options);
+    await env.start();
+  });
+  afterAll(async () => {
+    await env?.cleanup();
+  });
+  return () => {
+    if (!env) throw new Error('sharedEnv: used outside a test');
+    return env;
+  };
+}
+
 async function projectDatasets(): Promise<Record<string, string>> {
   const dir = path.join(PROJECT_ROOT, 'config', 'datasets');
   const result: Record<string, string> = {};

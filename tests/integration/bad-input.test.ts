@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { createTestEnv, type TestEnv } from '../helpers/env.js';
+import { sharedEnv } from '../helpers/env.js';
 
 const schema = `
 schema:
@@ -23,14 +23,7 @@ const DATASETS = {
   'json-path.yaml': `name: json-path\nmatch: "api-*.data"\nformat: json\njson: { records: teams }\n${schema}table: bad.api\n`,
 };
 
-let env: TestEnv;
-beforeAll(async () => {
-  env = await createTestEnv({ datasets: DATASETS });
-  await env.start();
-});
-afterAll(async () => {
-  await env.cleanup();
-});
+const shared = sharedEnv({ datasets: DATASETS });
 
 const halfOf = (buffer: Buffer) => buffer.subarray(0, Math.floor(buffer.length / 2));
 const bigArray = '[' + Array.from({ length: 3000 }, (_, i) => `{"id": ${i}, "name": "n${i}"}`).join(',\n');
@@ -51,16 +44,16 @@ it.each([
   ['extra.csv', 'id,name,colour\n1,a,red\n', 'prepare', 'unknown column "colour" (not in the schema; set extra_columns: ignore or keep)'],
   ['named-latest.csv', 'id,name\n1,a\n', 'prepare', 'the file name "named-latest.csv" does not match add_columns.from_file_name named-(?<day>\\d{8})'],
 ])('%s is quarantined at %s', async (name, content, stage, reason) => {
-  await env.drop(name, content);
-  const line = await env.outcome(name);
+  await shared().drop(name, content);
+  const line = await shared().outcome(name);
   expect(line).toMatchObject({ event: 'failed', stage });
   expect(line.reason).toEqual(typeof reason === 'string' ? reason : expect.stringMatching(reason));
   const dataset = String(line.dataset);
-  const report = JSON.parse(await readFile(path.join(env.folders.failed, dataset, `${name}.error.json`), 'utf8'));
+  const report = JSON.parse(await readFile(path.join(shared().folders.failed, dataset, `${name}.error.json`), 'utf8'));
   expect(report).toMatchObject({ file: name, stage, reason: line.reason });
-  expect(await env.files('failed', dataset)).toEqual(expect.arrayContaining([name, `${name}.error.json`]));
+  expect(await shared().files('failed', dataset)).toEqual(expect.arrayContaining([name, `${name}.error.json`]));
   // The daemon is still there: a good file right after loads.
   const good = `ok-after-${name.replace(/\W/g, '-')}.jsonl`;
-  await env.drop(good, `{"id": 1, "name": "${name}"}\n`);
-  expect(await env.outcome(good)).toMatchObject({ event: 'loaded', rows: 1 });
+  await shared().drop(good, `{"id": 1, "name": "${name}"}\n`);
+  expect(await shared().outcome(good)).toMatchObject({ event: 'loaded', rows: 1 });
 });

@@ -5,28 +5,21 @@
  */
 import { copyFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createTestEnv, PROJECT_ROOT, type TestEnv } from '../helpers/env.js';
+import { PROJECT_ROOT, sharedEnv } from '../helpers/env.js';
 import { columnTypes, readParquetFile } from '../helpers/parquet.js';
 
-let env: TestEnv;
-beforeAll(async () => {
-  env = await createTestEnv();
-  await env.start();
-});
-afterAll(async () => {
-  await env.cleanup();
-});
+const shared = sharedEnv();
 
 async function dropExample(name: string) {
-  const staged = path.join(env.root, name);
+  const staged = path.join(shared().root, name);
   await copyFile(path.join(PROJECT_ROOT, 'examples', name), staged);
   const { rename } = await import('node:fs/promises');
-  await rename(staged, path.join(env.folders.input, name));
-  return env.outcome(name);
+  await rename(staged, path.join(shared().folders.input, name));
+  return shared().outcome(name);
 }
 
 async function query<T = Record<string, unknown>>(sql: string): Promise<T[]> {
-  return (await env.pool.query(sql)).rows as T[];
+  return (await shared().pool.query(sql)).rows as T[];
 }
 
 it('student performance: lower-cased headers and values, rows with nulls dropped, integer grades', async () => {
@@ -52,7 +45,7 @@ it('Olympic athlete events: absent fields are NULL, years from the file name', a
   expect(row!.medals).toBeGreaterThan(0);
   expect(row!.medals).toBeLessThan(120);
   expect(row!.years).toBe('2000-2004');
-  const parquet = await readParquetFile(path.join(env.root, String(line['parquet'])));
+  const parquet = await readParquetFile(path.join(shared().root, String(line['parquet'])));
   expect(columnTypes(parquet)).toMatchObject({ athlete_id: 'Int64', height: 'Float64', start_year: 'Int64' });
 });
 

@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createTestEnv, type TestEnv } from '../helpers/env.js';
+import { sharedEnv } from '../helpers/env.js';
 
 const schema = `
 schema:
@@ -22,14 +22,7 @@ const DATASETS = {
   'empty-ok.yaml': `name: empty-ok\nmatch: "empty-*"\nformat: csv\ntable: q.empty\non_empty: load\n${schema}`,
 };
 
-let env: TestEnv;
-beforeAll(async () => {
-  env = await createTestEnv({ datasets: DATASETS });
-  await env.start();
-});
-afterAll(async () => {
-  await env.cleanup();
-});
+const shared = sharedEnv({ datasets: DATASETS });
 
 function csv(rows: number, bad: Record<number, string>): string {
   const lines = ['id,age,name'];
@@ -38,38 +31,38 @@ function csv(rows: number, bad: Record<number, string>): string {
 }
 
 async function count(table: string): Promise<number> {
-  return (await env.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`)).rows[0]!.n;
+  return (await shared().pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`)).rows[0]!.n;
 }
 
 it('skip_row loads the good rows and writes each rejected one, as read, with its reasons', async () => {
   const content = csv(100, { 10: '10,ten,n10', 50: '50,-3,n50', 77: '77,1' });
-  await env.drop('lenient-a.csv', content);
-  const line = await env.outcome('lenient-a.csv');
+  await shared().drop('lenient-a.csv', content);
+  const line = await shared().outcome('lenient-a.csv');
   expect(line).toMatchObject({ event: 'loaded', rows: 97, rejected: 3, rejects: path.join('output_failed', 'lenient', 'lenient-a.csv.rejects.jsonl') });
   expect(await count('q.lenient')).toBe(97);
-  const rejects = (await readFile(path.join(env.root, String(line['rejects'])), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+  const rejects = (await readFile(path.join(shared().root, String(line['rejects'])), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
   expect(rejects).toEqual([
     { line: 11, record: { id: '10', age: 'ten', name: 'n10' }, reasons: ['line 11, field "age" = "ten": type: must be integer'] },
     { line: 51, record: { id: '50', age: '-3', name: 'n50' }, reasons: ['line 51, field "age" = -3: minimum: must be >= 0'] },
     { line: 78, record: ['77', '1'], reasons: ['line 78 has 2 fields, the header has 3'] },
   ]);
-  expect(await env.files('input')).toEqual([]);
+  expect(await shared().files('input')).toEqual([]);
 });
 
 it('skip_row over max_invalid_rows rejects the whole file', async () => {
   const bad = Object.fromEntries([3, 4, 5, 6, 7, 8].map((i) => [i, `${i},x,n`]));
-  await env.drop('lenient-b.csv', csv(20, bad));
-  const line = await env.outcome('lenient-b.csv');
+  await shared().drop('lenient-b.csv', csv(20, bad));
+  const line = await shared().outcome('lenient-b.csv');
   expect(line).toMatchObject({ event: 'failed', stage: 'validate' });
   expect(line.reason).toBe('6 of 20 records invalid, over the limit (max_invalid_rows: 5)');
-  expect((await env.pool.query("SELECT 1 FROM q.lenient WHERE _source_file = 'lenient-b.csv'")).rowCount).toBe(0);
-  expect(await env.files('failed', 'lenient')).toEqual(['lenient-a.csv.rejects.jsonl', 'lenient-b.csv', 'lenient-b.csv.error.json']);
+  expect((await shared().pool.query("SELECT 1 FROM q.lenient WHERE _source_file = 'lenient-b.csv'")).rowCount).toBe(0);
+  expect(await shared().files('failed', 'lenient')).toEqual(['lenient-a.csv.rejects.jsonl', 'lenient-b.csv', 'lenient-b.csv.error.json']);
 });
 
 it('skip_row over max_invalid_ratio rejects the whole file', async () => {
   const lines = Array.from({ length: 40 }, (_, i) => JSON.stringify({ id: i + 1, age: i < 3 ? -1 : 30 }));
-  await env.drop('ratio-a.jsonl', lines.join('\n'));
-  const line = await env.outcome('ratio-a.jsonl');
+  await shared().drop('ratio-a.jsonl', lines.join('\n'));
+  const line = await shared().outcome('ratio-a.jsonl');
   expect(line.reason).toBe('3 of 40 records invalid, over the limit (max_invalid_ratio: 0.05)');
 });
 
@@ -77,10 +70,10 @@ it('groups repeated problems in the report summary', async () => {
   const bad: Record<number, string> = {};
   for (let i = 1; i <= 214; i++) bad[i * 2] = `${i * 2},seventeen,n`;
   bad[3] = '3,,n';
-  await env.drop('strict-many.csv', csv(430, bad));
-  const line = await env.outcome('strict-many.csv');
+  await shared().drop('strict-many.csv', csv(430, bad));
+  const line = await shared().outcome('strict-many.csv');
   expect(line).toMatchObject({ event: 'failed', stage: 'validate', problem_count: 215 });
-  const report = JSON.parse(await readFile(path.join(env.folders.failed, 'strict', 'strict-many.csv.error.json'), 'utf8'));
+  const report = JSON.parse(await readFile(path.join(shared().folders.failed, 'strict', 'strict-many.csv.error.json'), 'utf8'));
   expect(report.summary).toBe(
     [
       '215 problems in 215 records',
@@ -94,8 +87,8 @@ it('groups repeated problems in the report summary', async () => {
 });
 
 it('an empty file is rejected by default and loaded with on_empty: load', async () => {
-  await env.drop('strict-empty.csv', 'id,age,name\n');
-  expect(await env.outcome('strict-empty.csv')).toMatchObject({ event: 'failed', reason: 'no rows' });
-  await env.drop('empty-ok.csv', 'id,age,name\n');
-  expect(await env.outcome('empty-ok.csv')).toMatchObject({ event: 'loaded', rows: 0 });
+  await shared().drop('strict-empty.csv', 'id,age,name\n');
+  expect(await shared().outcome('strict-empty.csv')).toMatchObject({ event: 'failed', reason: 'no rows' });
+  await shared().drop('empty-ok.csv', 'id,age,name\n');
+  expect(await shared().outcome('empty-ok.csv')).toMatchObject({ event: 'loaded', rows: 0 });
 });
