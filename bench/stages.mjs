@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+/**
+ * Per-stage CPU time of loadbay's pipeline in one process, without a database:
+ * `node bench/stages.mjs big` (the 1M-row bench CSV) or `node bench/stages.mjs small` (one of the
+ * 999 small files, 100 times). Run `npm run bench -- --only big,small --runs 1` once first to make
+ * the data, and `npm run build`. COPY text is encoded but not sent.
+ */
+import path from 'node:path';
+import { loadConfig, recordAjv, resolveDataset } from '../dist/config/load.js';
+import { openParquetWriter } from '../dist/write/parquet.js';
+import { encodeCopyRows } from '../dist/write/postgres.js';
+import { makePreparer } from '../dist/prepare/prepare.js';
+import { makeValidator } from '../dist/validate/validate.js';
+import { readFile } from '../dist/read/index.js';
+
+const PROJECT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const WORK = process.env.BENCH_WORK ? path.resolve(process.env.BENCH_WORK) : path.join(PROJECT, 'bench', '.work');
+const which = process.argv[2] ?? 'big';
+
+const KINDS = ['click', 'view', 'buy', 'refund'];
+const bigSchema = {
+  type: 'object',
+  required: ['id', 'ts', 'kind', 'amount', 'label', 'flag'],
+  properties: {
+    id: { type: 'integer', minimum: 0 }, ts: { type: 'string', format: 'date-time' }, kind: { type: 'string', enum: KINDS },
+    amount: { type: 'number', minimum: 0, maximum: 100000 }, label: { type: 'string', maxLength: 16 }, flag: { type: 'boolean' },
+    note: { type: 'string' },
+  },
+};
+const dataset =
+  which === 'big'
+    ? resolveDataset('/bench/big.yaml', { name: 'big', match: '*', format: 'csv', table: 'b.big', schema: bigSchema }, recordAjv())
+    : (await loadConfig(path.join(PROJECT, 'config', 'loadbay.yaml'))).datasets.find((d) => d.name === 'students');
+const file = which === 'big' ? path.join(WORK, 'data', 'big-1000000.csv') : path.join(WORK, 'data', 'small-v2-999', 'student-0001.csv');
+const repeat = which === 'big' ? 1 : 100;
+
+const t = { read: 0, prepare: 0, validate: 0, 'copy text': 0, parquet: 0 };
+const started = performance.now();
+for (let k = 0; k < repeat; k++) {
+  const opened = readFile(file, dataset, 5000);
+  const prepare = makePreparer(dataset, path.basename(file));
+  const validate = makeValidator(dataset);
+  const parquet = await openParquetWriter(path.join(WORK, 'stages.parquet.tmp'), dataset.columns);
+  let t0 = performance.now();
+  for await (const batch of opened.batches) {
+    const t1 = performance.now();
+    prepare(batch, opened.locator);
+    const t2 = performance.now();
+    validate(batch, opened.locator);
+    const t3 = performance.now();
+    encodeCopyRows(dataset.columns, batch.records, batch.numbers, '1', 'x');
+    const t4 = performance.now();
+    await parquet.write(batch.records);
+    const t5 = performance.now();
+    t.read += t1 - t0;
+    t.prepare += t2 - t1;
+    t.validate += t3 - t2;
+    t['copy text'] += t4 - t3;
+    t.parquet += t5 - t4;
+    t0 = t5;
+  }
+  const t6 = performance.now();
+  await parquet.finish();
+  t.parquet += performance.now() - t6;
+}
+const unit = repeat === 1 ? 's' : 'ms per file';
+for (const [stage, ms] of Object.entries(t)) console.log(`${stage.padEnd(10)} ${(repeat === 1 ? ms / 1000 : ms / repeat).toFixed(2)} ${unit}`);
+console.log(`total      ${(repeat === 1 ? (performance.now() - started) / 1000 : (performance.now() - started) / repeat).toFixed(2)} ${unit}`);
