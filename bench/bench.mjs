@@ -171,7 +171,9 @@ async function loadbayProject(datasets) {
 }
 
 async function startLoadbay(root, url) {
-  const child = spawn(process.execPath, [CLI, 'start', '--config', path.join(root, 'config', 'loadbay.yaml')], {
+  // BENCH_NODE_ARGS: extra node flags for the daemon, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, CLI, 'start', '--config', path.join(root, 'config', 'loadbay.yaml')], {
     env: { ...process.env, DATABASE_URL: url },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

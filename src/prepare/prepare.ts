@@ -11,6 +11,7 @@ import type { Column } from '../columns.js';
 import type { Dataset } from '../config/types.js';
 import type { Problem } from '../errors.js';
 import type { Locator, RawBatch } from '../read/types.js';
+import { byShape, literal } from './shape.js';
 import { flattenRecord, type PrepareStats } from './steps.js';
 
 const INTEGER = /^[+-]?\d+$/;
@@ -58,6 +59,24 @@ export function makePreparer(dataset: Dataset, fileName: string): Preparer {
   const extra = dataset.extraColumns;
   const stats: PrepareStats = { droppedNullRows: 0, droppedDuplicateRows: 0 };
   const steps = dataset.prepare.map((step) => step.forFile({ fileName, stats }));
+  // Per key list without unknown columns: straight-line coercion of exactly the fields that need it
+  // (the same rules as the generic loop below, which handles every other shape).
+  const coercerFor = byShape((keys) => {
+    if (keys.some((key) => !known.has(key))) return null;
+    const body: string[] = [];
+    keys.forEach((key, i) => {
+      const kind = known.get(key)!.kind;
+      const k = literal(key);
+      if (coerceAll) {
+        const to = kind === 'string' || kind === 'date' || kind === 'timestamp' ? 'v' : `coerce(v, kinds[${i}])`;
+        body.push(`v = r[${k}]; if (typeof v === 'string') r[${k}] = v === '' ? undefined : ${to};`);
+      } else if (dataset.textColumns.has(key)) {
+        body.push(`v = r[${k}]; if (typeof v === 'string') r[${k}] = coerce(v, kinds[${i}]);`);
+      }
+    });
+    const kinds = keys.map((key) => known.get(key)!.kind);
+    return new Function('coerce', 'kinds', `return (r) => { let v; ${body.join('\n')} };`)(coerceText, kinds) as (r: Record<string, unknown>) => void;
+  });
   const preparer = ((batch, locator) => {
     if (dataset.flatten) batch.records = batch.records.map((r) => flattenRecord(r));
     for (const step of steps) {
@@ -68,6 +87,13 @@ export function makePreparer(dataset: Dataset, fileName: string): Preparer {
     const keepNumbers: number[] = [];
     for (let r = 0; r < batch.records.length; r++) {
       const record = batch.records[r]!;
+      const coerce = coercerFor(record);
+      if (coerce) {
+        coerce(record);
+        keepRecords.push(record);
+        keepNumbers.push(batch.numbers[r]!);
+        continue;
+      }
       let unknown: string[] | null = null;
       let kept: Record<string, unknown> | null = null;
       for (const key in record) {

@@ -1,11 +1,18 @@
 /**
- * Watches input/ with chokidar and, because watchers drop events under bulk copies, also rescans it
- * periodically. Both only report paths; the stabilizer decides when a file is finished.
+ * Watches input/ and its subfolders with `fs.watch` (one inotify watch per folder) and, because
+ * watchers can drop events (bulk copies, network filesystems, a full inotify table), also rescans
+ * the tree periodically. Both only report paths; the stabilizer decides when a file is finished.
  * Ignored: dotfiles and names ending in .part, .tmp, .crdownload (write, then rename).
+ *
+ * Why not chokidar (the stack's first choice, used until the speed work of issue 7): on every event
+ * in a folder chokidar 5 re-reads the folder and lstat's every entry in it (chokidar#1109), and it
+ * puts a watch on every file. Dropping n files at once therefore costs O(n²) stats: in the 999-file
+ * benchmark its readdirp scans took ~9 s of the daemon's ~40 s of CPU (BENCHMARKS.md). Here an
+ * event costs at most one lstat of the path it names.
  */
-import { readdir } from 'node:fs/promises';
+import { watch, type FSWatcher } from 'node:fs';
+import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import chokidar, { type FSWatcher } from 'chokidar';
 
 const IGNORED_NAME = /(^\.|\.(part|tmp|crdownload)$)/i;
 
@@ -14,8 +21,9 @@ export function isIgnoredName(file: string): boolean {
 }
 
 export interface InputWatcher {
-  /** Resolves once chokidar has read the folder. */
+  /** Resolves once the folders are watched. */
   ready: Promise<void>;
+  /** Walks the whole tree now: reports every file, watches every folder. */
   rescan(): Promise<void>;
   close(): Promise<void>;
 }
@@ -26,25 +34,98 @@ export function watchInput(
   onPath: (file: string) => void,
   onError: (error: unknown) => void,
 ): InputWatcher {
-  const watcher: FSWatcher = chokidar.watch(inputDir, {
-    ignored: (file: string) => file !== inputDir && isIgnoredName(file),
-    ignoreInitial: false,
-    followSymlinks: false,
-    awaitWriteFinish: false,
-    persistent: true,
-  });
-  watcher.on('add', onPath);
-  watcher.on('change', onPath);
-  watcher.on('error', onError);
-  const ready = new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
+  /** Watched folders, with the inode watched: a folder removed and made again is watched anew. */
+  const watchers = new Map<string, { watcher: FSWatcher; ino: number }>();
+  let closed = false;
+
+  const unwatch = (dir: string) => {
+    for (const [watched, { watcher }] of watchers) {
+      if (watched === dir || watched.startsWith(dir + path.sep)) {
+        watcher.close();
+        watchers.delete(watched);
+      }
+    }
+  };
+
+  const watchDir = (dir: string, ino: number) => {
+    const current = watchers.get(dir);
+    if (closed || current?.ino === ino) return;
+    if (current) unwatch(dir);
+    let watcher: FSWatcher;
+    try {
+      watcher = watch(dir, { persistent: true }, (event, name) => onEvent(dir, event, name));
+    } catch (error) {
+      if (!isGone(error)) onError(error);
+      return;
+    }
+    // E.g. the inotify limit or the folder vanishing: stop trusting this watch; rescans still run.
+    watcher.on('error', (error) => {
+      unwatch(dir);
+      if (!isGone(error)) onError(error);
+    });
+    watchers.set(dir, { watcher, ino });
+  };
+
+  const onEvent = (dir: string, event: string, name: string | null) => {
+    if (closed) return;
+    if (!name) {
+      void rescan(); // the OS did not say which entry changed: look at all of them
+      return;
+    }
+    const full = path.join(dir, name);
+    if (isIgnoredName(full)) return;
+    // "change": an entry's content changed, so it is a file being written; "rename": something
+    // appeared or went — find out what.
+    if (event === 'change') onPath(full);
+    else void look(full).catch(onError);
+  };
+
+  const look = async (full: string) => {
+    let stat;
+    try {
+      stat = await lstat(full);
+    } catch (error) {
+      if (!isGone(error)) throw error;
+      unwatch(full); // gone; if it was a folder, so are its watches
+      return;
+    }
+    if (stat.isDirectory()) await scan(full, stat.ino);
+    else if (stat.isFile() || stat.isSymbolicLink()) onPath(full);
+  };
+
+  /** Watches the folder first, then lists it: a file arriving in between is seen by one or the other. */
+  const scan = async (dir: string, ino: number): Promise<void> => {
+    watchDir(dir, ino);
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (error) {
+      if (isGone(error)) return;
+      throw error;
+    }
+    for (const entry of entries) {
+      if (closed) return;
+      if (isIgnoredName(entry.name)) continue;
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) await look(full);
+      else if (entry.isFile() || entry.isSymbolicLink()) onPath(full);
+    }
+  };
 
   let scanning: Promise<void> | null = null;
   const rescan = () => {
-    scanning ??= scan(inputDir, onPath)
-      .catch(onError)
+    scanning ??= lstat(inputDir)
+      .then((stat) => scan(inputDir, stat.ino))
+      .catch((error: unknown) => {
+        if (!isGone(error)) onError(error);
+      })
       .finally(() => (scanning = null));
     return scanning;
   };
+  const ready = lstat(inputDir).then(
+    (stat) => watchDir(inputDir, stat.ino),
+    (error: unknown) => onError(error),
+  );
   const timer = setInterval(() => void rescan(), rescanIntervalMs);
   timer.unref();
 
@@ -52,25 +133,16 @@ export function watchInput(
     ready,
     rescan,
     async close() {
+      closed = true;
       clearInterval(timer);
-      await watcher.close();
       await scanning;
+      for (const { watcher } of watchers.values()) watcher.close();
+      watchers.clear();
     },
   };
 }
 
-async function scan(dir: string, onPath: (file: string) => void): Promise<void> {
-  let entries;
-  try {
-    entries = await readdir(dir, { withFileTypes: true });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw error;
-  }
-  for (const entry of entries) {
-    if (isIgnoredName(entry.name)) continue;
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) await scan(full, onPath);
-    else if (entry.isFile() || entry.isSymbolicLink()) onPath(full);
-  }
+function isGone(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
 }

@@ -107,3 +107,29 @@ it('rejects an unknown step or a bad regular expression at start-up, naming the 
   expect(() => prepare([{ lowercase_headers: true } as never], [])).toThrow(/\/prepare\/0: unknown step "lowercase_headers"/);
   expect(() => prepare([{ add_columns: { from_file_name: '(' } }], [])).toThrow(/\/prepare\/0: add_columns.from_file_name: not a valid regular expression/);
 });
+
+it('gives records of different shapes in one batch the same treatment (compiled per key list)', () => {
+  // Shapes alternate, one of them collides, and odd keys (quotes, __proto__) are plain columns.
+  const records = [
+    { A: 'X', B: '1' },
+    { B: '2', A: 'Y' },
+    { Name: 'x', NAME: 'y' },
+    { A: 'Z', B: '3' },
+    { 'a"b': 'Q', ['__proto__']: 'P' },
+  ];
+  const schema = { properties: { a: { type: 'string' }, b: { type: 'integer' }, 'a"b': { type: 'string' }, ['__proto__']: { type: 'string' } } };
+  const result = prepare([{ headers: 'lowercase' }, { lowercase_values: true }], records, { schema, extra_columns: 'ignore' });
+  expect(result.records).toEqual([{ a: 'x', b: 1 }, { b: 2, a: 'y' }, { a: 'z', b: 3 }, JSON.parse('{"a\\"b":"q","__proto__":"p"}')]);
+  expect(Object.getPrototypeOf(result.records[3])).toBe(Object.prototype);
+  expect(result.numbers).toEqual([2, 3, 5, 6]);
+  expect(result.problems).toEqual([expect.objectContaining({ line: 4, field: 'name', rule: 'headers: lowercase' })]);
+});
+
+it('handles more distinct shapes than it compiles for, with the same results', () => {
+  const records = Array.from({ length: 100 }, (_, i) => ({ [`K${i}`]: ` V${i} `, N: String(i) }));
+  const properties = Object.fromEntries([...records.keys()].map((i) => [`k${i}`, { type: 'string' }]));
+  const result = prepare([{ headers: 'lowercase' }, { trim: true }, { lowercase_values: true }], records, {
+    schema: { properties: { ...properties, n: { type: 'integer' } } },
+  });
+  expect(result.records).toEqual(records.map((_, i) => ({ [`k${i}`]: `v${i}`, n: i })));
+});
