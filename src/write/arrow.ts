@@ -2,6 +2,7 @@
  * Builds an Arrow record batch from validated records, one typed column per schema column:
  * int64, float64, bool, utf8, date32, timestamp(µs, UTC); JSON columns as JSON text.
  */
+import { endianness } from 'node:os';
 import * as arrow from 'apache-arrow';
 import type { Column } from '../columns.js';
 
@@ -27,6 +28,9 @@ function arrowType(column: Column): arrow.DataType {
   }
 }
 
+// setInt64 writes the halves of int64 values in little-endian order, as Arrow requires.
+if (endianness() !== 'LE') throw new Error('loadbay writes Arrow buffers for little-endian machines only');
+
 const MS_PER_DAY = 86_400_000;
 
 /** "2024-03-01" → days since the epoch. */
@@ -37,9 +41,38 @@ export function dateToDays(value: string): number {
 /** RFC 3339 date-time → microseconds since the epoch, keeping digits below the millisecond. */
 export function timestampToMicros(value: string): bigint {
   const ms = Date.parse(value);
-  const fraction = /[.,](\d+)/.exec(value.slice(19))?.[1] ?? '';
-  const micros = fraction.length > 3 ? Number(fraction.slice(3, 6).padEnd(3, '0')) : 0;
-  return BigInt(ms) * 1000n + BigInt(micros);
+  return BigInt(ms) * 1000n + BigInt(subMillisecondMicros(value));
+}
+
+/**
+ * Digits 4–6 of the fraction of a validated date-time as microseconds (0–999). The format fixes
+ * `YYYY-MM-DD?hh:mm:ss`, so a fraction always starts at index 19.
+ */
+function subMillisecondMicros(value: string): number {
+  if (value.charCodeAt(19) !== 46) return 0; // '.'
+  let micros = 0;
+  for (let i = 23, scale = 100; i < 26; i++, scale /= 10) {
+    const digit = value.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) break;
+    micros += digit * scale;
+  }
+  return micros;
+}
+
+const TWO_32 = 4294967296;
+
+/**
+ * Writes an int64 slot through its two 32-bit halves (Arrow buffers are little-endian): no BigInt
+ * per value for the common case of a safe integer; anything else goes through BigInt.
+ */
+function setInt64(words: Int32Array, data: BigInt64Array, i: number, value: number): void {
+  if (Number.isSafeInteger(value)) {
+    const high = Math.floor(value / TWO_32);
+    words[2 * i] = (value - high * TWO_32) | 0;
+    words[2 * i + 1] = high;
+  } else {
+    data[i] = BigInt(value);
+  }
 }
 
 export function toRecordBatch(
@@ -50,7 +83,12 @@ export function toRecordBatch(
   const length = records.length;
   const children = columns.map((column, i) => {
     const type = schema.fields[i]!.type;
-    const values = records.map((record) => record[column.name]);
+    const name = column.name;
+    // `__proto__` only as an own property: a record without it has no value, not its prototype.
+    const values =
+      name === '__proto__'
+        ? records.map((record) => (Object.hasOwn(record, name) ? record[name] : undefined))
+        : records.map((record) => record[name]);
     return columnData(column, type, values, length);
   });
   const data = arrow.makeData({ type: new arrow.Struct(schema.fields), length, nullCount: 0, children });
@@ -72,7 +110,8 @@ function columnData(column: Column, type: arrow.DataType, values: unknown[], len
   switch (column.kind) {
     case 'integer': {
       const data = new BigInt64Array(length);
-      for (let i = 0; i < length; i++) if (isValid(i)) data[i] = BigInt(values[i] as number);
+      const words = new Int32Array(data.buffer);
+      for (let i = 0; i < length; i++) if (isValid(i)) setInt64(words, data, i, values[i] as number);
       return arrow.makeData({ type: type as arrow.Int64, length, nullCount, nullBitmap, data });
     }
     case 'number': {
@@ -92,7 +131,14 @@ function columnData(column: Column, type: arrow.DataType, values: unknown[], len
     }
     case 'timestamp': {
       const data = new BigInt64Array(length);
-      for (let i = 0; i < length; i++) if (isValid(i)) data[i] = timestampToMicros(values[i] as string);
+      const words = new Int32Array(data.buffer);
+      for (let i = 0; i < length; i++) {
+        if (!isValid(i)) continue;
+        const text = values[i] as string;
+        const micros = Date.parse(text) * 1000 + subMillisecondMicros(text);
+        if (Number.isSafeInteger(micros)) setInt64(words, data, i, micros);
+        else data[i] = timestampToMicros(text); // beyond ±285 years of 1970
+      }
       return arrow.makeData({ type: type as arrow.TimestampMicrosecond, length, nullCount, nullBitmap, data });
     }
     case 'string':
