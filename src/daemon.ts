@@ -17,6 +17,7 @@ import type { Logger } from './log.js';
 import { instanceLockKey, reconcileParquet } from './pipeline/reconcile.js';
 import { verifyTable } from './pipeline/process-file.js';
 import { runWorker } from './pipeline/worker.js';
+import { useParquetThread } from './write/parquet.js';
 import { Stabilizer } from './watch/stability.js';
 import { watchInput } from './watch/watcher.js';
 
@@ -64,6 +65,7 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
     releasers.add('instance lock', () => instanceLock.done(true));
     await reconcileParquet(database.pool, config.root, config.folders.parquet, log);
 
+    releasers.add('parquet thread', useParquetThread());
     const queue = new WorkQueue();
     releasers.add('queue', () => queue.close());
     const stabilizer = new Stabilizer(

@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { ITEM_DATASETS, ITEMS_CSV } from '../helpers/datasets.js';
 import { createTestEnv, PROJECT_ROOT, waitFor, type TestEnv } from '../helpers/env.js';
+import { crashParquetThread } from '../../src/write/parquet.js';
 
 let env: TestEnv;
 afterEach(async () => {
@@ -68,6 +69,20 @@ it('retries a file whose COPY connection is killed mid-stream and loads it exact
   expect(await env.outcome('items-killed.jsonl', 'loaded')).toMatchObject({ rows: 150_000 });
   expect(await count('SELECT count(*)::int AS n FROM shop.items_jsonl')).toBe(150_000);
   expect((await env.files('failed')).length).toBe(0);
+});
+
+it('retries a file whose Parquet thread dies mid-file and loads it exactly once, leaving no temporary file', async () => {
+  env = await createTestEnv({ datasets: ITEM_DATASETS, processing: { batch_rows: 500 } });
+  await env.start();
+  await env.drop('items-thread.jsonl', bigJsonl(150_000));
+  await copyBackend();
+  await crashParquetThread();
+  const retry = await env.outcome('items-thread.jsonl', 'retrying');
+  expect(retry.reason).toMatch(/Parquet (thread|file)/);
+  expect(await env.outcome('items-thread.jsonl', 'loaded')).toMatchObject({ rows: 150_000 });
+  expect(await count('SELECT count(*)::int AS n FROM shop.items_jsonl')).toBe(150_000);
+  expect((await env.files('failed')).length).toBe(0);
+  expect(await env.files('parquet')).toEqual([expect.stringMatching(/^items-jsonl\/items-thread\.jsonl-[0-9a-f]{8}\.parquet$/)]);
 });
 
 it('retries after a statement timeout and loads once the timeout is lifted', async () => {

@@ -1,0 +1,104 @@
+/**
+ * Streams Arrow IPC batches into a zstd-compressed Parquet file through parquet-wasm. Row groups
+ * are bounded, so memory stays flat however large the input. The file is written under a temporary
+ * name and fsync'd by `finish()`. This runs inside the Parquet thread (parquet-thread.ts); the
+ * pipeline talks to it through parquet.ts.
+ */
+import { createWriteStream } from 'node:fs';
+import { open, unlink } from 'node:fs/promises';
+import { Writable } from 'node:stream';
+import * as pq from 'parquet-wasm';
+
+const ROW_GROUP_ROWS = 64 * 1024;
+const QUEUED_BATCHES = 2;
+
+export interface ParquetFileWriter {
+  /** One Arrow IPC stream (schema + record batches); resolves once there is room for the next. */
+  write(ipc: Uint8Array): Promise<void>;
+  /** Ends the file, flushes it to disk; the temporary file is complete afterwards. */
+  finish(): Promise<void>;
+  /** Stops writing and removes the temporary file. Safe to call at any point, more than once. */
+  abort(): Promise<void>;
+}
+
+export function openParquetFile(tmpPath: string): ParquetFileWriter {
+  const queue: pq.RecordBatch[] = [];
+  let controller!: ReadableStreamDefaultController<pq.RecordBatch>;
+  let wakeWriter: (() => void) | null = null;
+  let wakePull: (() => void) | null = null;
+  let ended = false;
+  const batches = new ReadableStream<pq.RecordBatch>(
+    {
+      start(c) {
+        controller = c;
+      },
+      async pull(c) {
+        while (queue.length === 0 && !ended) await new Promise<void>((resolve) => (wakePull = resolve));
+        wakePull = null;
+        const next = queue.shift();
+        if (next) c.enqueue(next);
+        else c.close();
+        wakeWriter?.();
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  const properties = new pq.WriterPropertiesBuilder()
+    .setCompression(pq.Compression.ZSTD)
+    .setMaxRowGroupSize(ROW_GROUP_ROWS)
+    .setCreatedBy('loadbay')
+    .build();
+  // A path-based stream: Writable.toWeb over a FileHandle stream left FileHandle.sync() pending.
+  const out = createWriteStream(tmpPath, { mode: 0o644 });
+  const closed = new Promise<void>((resolve) => out.once('close', () => resolve()));
+  out.on('error', () => undefined);
+  // Not awaited here: parquet-wasm resolves the stream only after it has seen the first batch.
+  const done = pq
+    .transformParquetStream(batches, properties)
+    .then((bytes) => bytes.pipeTo(Writable.toWeb(out) as WritableStream<Uint8Array>));
+  let failure: unknown = null;
+  done.catch((error: unknown) => {
+    failure ??= error;
+    wakeWriter?.();
+  });
+
+  return {
+    async write(ipc) {
+      if (failure) throw failure;
+      const table = pq.Table.fromIPCStream(ipc);
+      for (const batch of table.recordBatches()) queue.push(batch);
+      table.free();
+      wakePull?.();
+      while (queue.length >= QUEUED_BATCHES && !failure) await new Promise<void>((resolve) => (wakeWriter = resolve));
+      wakeWriter = null;
+      if (failure) throw failure;
+    },
+    async finish() {
+      ended = true;
+      wakePull?.();
+      await done;
+      await closed;
+      const handle = await open(tmpPath, 'r+');
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    },
+    async abort() {
+      ended = true;
+      failure ??= new Error('aborted');
+      try {
+        controller.error(failure);
+      } catch {
+        // already closed
+      }
+      wakePull?.();
+      await done.catch(() => undefined);
+      for (const batch of queue.splice(0)) batch.free();
+      out.destroy();
+      await closed;
+      await unlink(tmpPath).catch(() => undefined);
+    },
+  };
+}
