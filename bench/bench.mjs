@@ -163,7 +163,9 @@ async function loadbayProject(datasets) {
   const root = path.join(WORK, 'project');
   await rm(root, { recursive: true, force: true });
   await mkdir(path.join(root, 'config', 'datasets'), { recursive: true });
-  await writeFile(path.join(root, 'config', 'loadbay.yaml'), 'root: ..\n');
+  // BENCH_PROCESSING: extra `processing:` settings to try, e.g. "batch_rows: 2000, concurrency: 6".
+  const processing = process.env.BENCH_PROCESSING ? `processing: { ${process.env.BENCH_PROCESSING} }\n` : '';
+  await writeFile(path.join(root, 'config', 'loadbay.yaml'), `root: ..\n${processing}`);
   for (const [name, text] of Object.entries(datasets)) await writeFile(path.join(root, 'config', 'datasets', name), text);
   await mkdir(path.join(root, 'input'), { recursive: true });
   await mkdir(path.join(root, 'staging'), { recursive: true });
