@@ -174,7 +174,8 @@ async function loadbayProject(datasets) {
 
 async function startLoadbay(root, url) {
   // BENCH_NODE_ARGS: extra node flags for the daemon, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
-  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  // The daemon runs with the node flags `npm start` and the Dockerfile use (docs/operations.md, Memory).
+  const nodeArgs = ['--max-old-space-size=1024', ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)];
   const child = spawn(process.execPath, [...nodeArgs, CLI, 'start', '--config', path.join(root, 'config', 'loadbay.yaml')], {
     env: { ...process.env, DATABASE_URL: url },
     stdio: ['ignore', 'pipe', 'inherit'],
