@@ -10,7 +10,7 @@
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { createWriteStream, existsSync } from 'node:fs';
+import { createWriteStream, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, readFile, readdir, rename, rm, writeFile, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -243,11 +243,13 @@ async function timeOneFile(url, client, root, file, name, table) {
   try {
     const staged = path.join(root, 'staging', name);
     await execCopy(file, staged);
+    const cpu0 = { loadbay: cpuSeconds(lb.pid), server: serverCpuSeconds() };
     const started = Date.now();
     await rename(staged, path.join(root, 'input', name));
     const [line] = await waitOutcomes(root, 1);
     const ms = Date.parse(line.timestamp) - started;
-    return { ms, rows: line.rows, rss: await lb.peakRssMb() };
+    const cpu = { loadbay: cpuSeconds(lb.pid) - cpu0.loadbay, server: serverCpuSeconds() - cpu0.server };
+    return { ms, rows: line.rows, rss: await lb.peakRssMb(), cpu };
   } finally {
     await lb.stop();
     await rm(path.join(root, 'logs'), { recursive: true, force: true });
@@ -255,6 +257,33 @@ async function timeOneFile(url, client, root, file, name, table) {
     await rm(path.join(root, 'output_parquet'), { recursive: true, force: true });
     await resetDatabase(client, [table]);
   }
+}
+
+/** CPU seconds (user + system) of a process, its threads included; `children`: of its waited-for children. */
+function cpuSeconds(pid, children = false) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const [user, system] = children ? [fields[13], fields[14]] : [fields[11], fields[12]];
+    return (Number(user) + Number(system)) / CLOCK_TICKS;
+  } catch {
+    return 0; // the process is gone
+  }
+}
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100;
+
+/** CPU seconds of every PostgreSQL process on this machine (the server's share of a load). */
+function serverCpuSeconds() {
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'postgres') total += cpuSeconds(entry);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
 }
 
 async function execCopy(from, to) {
@@ -294,24 +323,36 @@ async function main() {
       const base = [];
       const mine = [];
       const rss = [];
+      const cpu = { loadbay: [], server: [], baseServer: [], psql: [] };
       for (let run = 0; run < RUNS; run++) {
         await client.query('CREATE SCHEMA IF NOT EXISTS bench_base');
         await client.query(`DROP TABLE IF EXISTS bench_base.big; CREATE TABLE bench_base.big (${BIG_DDL}); CHECKPOINT`);
         if (psql) {
+          const server0 = serverCpuSeconds();
+          const psql0 = cpuSeconds(process.pid, true);
           const t = Date.now();
           psqlCopy(psql, db.url, 'bench_base.big', bigCsv, 'FORMAT csv, HEADER');
           base.push(Date.now() - t);
+          cpu.baseServer.push(serverCpuSeconds() - server0);
+          cpu.psql.push(cpuSeconds(process.pid, true) - psql0);
         }
         await client.query('DROP TABLE bench_base.big; CHECKPOINT');
         const r = await timeOneFile(db.url, client, root, bigCsv, path.basename(bigCsv), 'bench.big');
         if (r.rows !== BIG_ROWS) throw new Error(`loaded ${r.rows} rows, expected ${BIG_ROWS}`);
         mine.push(r.ms);
         rss.push(r.rss);
+        cpu.loadbay.push(r.cpu.loadbay);
+        cpu.server.push(r.cpu.server);
       }
       const size = (await stat(bigCsv)).size / 2 ** 20;
+      const cpuRows = [
+        ['CPU: loadbay process (all threads)', `${median(cpu.loadbay).toFixed(2)} s`, `PostgreSQL during its load: ${median(cpu.server).toFixed(2)} s`],
+        ...(cpu.psql.length ? [['CPU: psql', `${median(cpu.psql).toFixed(2)} s`, `PostgreSQL during \\copy: ${median(cpu.baseServer).toFixed(2)} s`]] : []),
+      ];
       report(`1. Big CSV: ${BIG_ROWS.toLocaleString('en')} rows, ${size.toFixed(0)} MB (arrival → committed + Parquet + settled)`, [
         ['loadbay', fmt(median(mine)), `${Math.round(BIG_ROWS / (median(mine) / 1000)).toLocaleString('en')} rows/s`],
         ...baselineRows('psql \\copy', base, mine, 'target ≤ 1.3×', (ms) => `${Math.round(BIG_ROWS / (ms / 1000)).toLocaleString('en')} rows/s`),
+        ...cpuRows,
       ]);
       results.at(-1).rssBig = median(rss);
     }
@@ -324,6 +365,7 @@ async function main() {
         'school text, sex text, age bigint, address text, famsize text, "Pstatus" text, "Medu" bigint, "Fedu" bigint, "Mjob" text, "Fjob" text, reason text, guardian text, traveltime bigint, studytime bigint, failures bigint, schoolsup text, famsup text, paid text, activities text, nursery text, higher text, internet text, romantic text, famrel bigint, freetime bigint, goout bigint, "Dalc" bigint, "Walc" bigint, health bigint, absences bigint, "G1" bigint, "G2" bigint, "G3" bigint';
       const studentsYaml = await readFile(path.join(PROJECT, 'config', 'datasets', 'students.yaml'), 'utf8');
       const root = await loadbayProject({ 'students.yaml': studentsYaml.replace('public.student_data', 'bench.students') });
+      const smallCpu = { loadbay: [], server: [], baseServer: [] };
       const base = [];
       const mine = [];
       for (let run = 0; run < RUNS; run++) {
@@ -332,19 +374,24 @@ async function main() {
         const script = names.map((n) => `\\copy bench_base.students FROM '${path.join(smallDir, n)}' WITH (FORMAT csv, HEADER, DELIMITER ';')`).join('\n');
         await writeFile(path.join(WORK, 'small.sql'), script + '\n');
         if (psql) {
+          const server0 = serverCpuSeconds();
           const t = Date.now();
           execFileSync(psql, [db.url, '-v', 'ON_ERROR_STOP=1', '-q', '-f', path.join(WORK, 'small.sql')]);
           base.push(Date.now() - t);
+          smallCpu.baseServer.push(serverCpuSeconds() - server0);
         }
         await client.query('DROP TABLE bench_base.students; CHECKPOINT');
 
         const lb = await startLoadbay(root, db.url);
         try {
           for (const n of names) await execCopy(path.join(smallDir, n), path.join(root, 'staging', n));
+          const cpu0 = { loadbay: cpuSeconds(lb.pid), server: serverCpuSeconds() };
           const t = Date.now();
           for (const n of names) await rename(path.join(root, 'staging', n), path.join(root, 'input', n));
           const lines = await waitOutcomes(root, names.length);
           mine.push(Math.max(...lines.map((l) => Date.parse(l.timestamp))) - t);
+          smallCpu.loadbay.push(cpuSeconds(lb.pid) - cpu0.loadbay);
+          smallCpu.server.push(serverCpuSeconds() - cpu0.server);
         } finally {
           await lb.stop();
           for (const d of ['logs', 'archive', 'output_parquet']) await rm(path.join(root, d), { recursive: true, force: true });
@@ -354,6 +401,8 @@ async function main() {
       report(`2. Many small files: ${names.length} × 400 rows × 33 columns, dropped at once (until all settled)`, [
         ['loadbay', fmt(median(mine)), `${(names.length / (median(mine) / 1000)).toFixed(0)} files/s`],
         ...baselineRows('psql, one session, one \\copy per file', base, mine, 'target ≤ 1.2×', (ms) => `${(names.length / (ms / 1000)).toFixed(0)} files/s`),
+        ['CPU: loadbay process (all threads)', `${median(smallCpu.loadbay).toFixed(2)} s`, `PostgreSQL during its loads: ${median(smallCpu.server).toFixed(2)} s`],
+        ...(smallCpu.baseServer.length ? [['CPU: PostgreSQL during the 999 \\copy', `${median(smallCpu.baseServer).toFixed(2)} s`, '']] : []),
       ]);
     }
 
