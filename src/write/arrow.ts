@@ -143,25 +143,25 @@ function columnData(column: Column, type: arrow.DataType, values: unknown[], len
     }
     case 'string':
     case 'json': {
-      const texts: (string | null)[] = new Array(length);
-      let bytes = 0;
+      const texts: string[] = new Array(length);
       for (let i = 0; i < length; i++) {
         if (!isValid(i)) {
-          texts[i] = null;
+          texts[i] = '';
           continue;
         }
         const v = values[i];
-        const text = column.kind === 'json' || typeof v !== 'string' ? JSON.stringify(v) : v;
-        texts[i] = text;
-        bytes += Buffer.byteLength(text);
+        texts[i] = column.kind === 'json' || typeof v !== 'string' ? JSON.stringify(v) : v;
       }
       const valueOffsets = new Int32Array(length + 1);
-      const data = Buffer.allocUnsafe(bytes);
-      let offset = 0;
-      for (let i = 0; i < length; i++) {
-        const text = texts[i];
-        if (text) offset += data.write(text, offset);
-        valueOffsets[i + 1] = offset;
+      // One UTF-8 encoding per column, not two native calls per value. When the bytes are as many as
+      // the characters, every character is ASCII and the offsets are the string lengths.
+      const joined = texts.join('');
+      let data: Buffer = Buffer.from(joined, 'utf8');
+      if (data.length === joined.length) {
+        let offset = 0;
+        for (let i = 0; i < length; i++) valueOffsets[i + 1] = offset += texts[i]!.length;
+      } else {
+        data = encodeEach(texts, valueOffsets);
       }
       return arrow.makeData({
         type: type as arrow.Utf8,
@@ -173,4 +173,17 @@ function columnData(column: Column, type: arrow.DataType, values: unknown[], len
       });
     }
   }
+}
+
+/** UTF-8 of each text, one after the other, with its end offsets (texts with non-ASCII characters). */
+function encodeEach(texts: string[], valueOffsets: Int32Array): Buffer {
+  let bytes = 0;
+  for (const text of texts) bytes += Buffer.byteLength(text);
+  const data = Buffer.allocUnsafe(bytes);
+  let offset = 0;
+  for (let i = 0; i < texts.length; i++) {
+    offset += data.write(texts[i]!, offset);
+    valueOffsets[i + 1] = offset;
+  }
+  return data;
 }

@@ -1,4 +1,4 @@
-/** The fast date-time and date formats accept exactly what ajv-formats' full formats accept. */
+/** Value-level conversions: the fast date-time and date formats (same accepted set as ajv-formats) and values into Arrow. */
 import { fullFormats } from 'ajv-formats/dist/formats.js';
 import { dateFormat, dateTimeFormat } from '../../src/validate/formats.js';
 import { timestampToMicros } from '../../src/write/arrow.js';
@@ -65,4 +65,23 @@ it('writes 64-bit integers and timestamps into Arrow exactly, including negative
   expect(expected[1]).toBe(-1n);
   const words = batch.getChild('t')!.data[0]!.values as BigInt64Array;
   expect([...words].map((v, i) => (times[i] === null ? null : v))).toEqual(expected);
+});
+
+it('writes text columns into Arrow exactly: ASCII, non-ASCII, empty, null and JSON values', async () => {
+  const { arrowSchema, toRecordBatch } = await import('../../src/write/arrow.js');
+  const columns = [
+    { name: 's', kind: 'string' as const, pgType: 'text' },
+    { name: 'j', kind: 'json' as const, pgType: 'jsonb' },
+  ];
+  const ascii = ['a', '', 'bc', null, 'd,e'];
+  const mixed = ['a', 'größe', '', null, '😀 emoji', '\ud800 lone', 'z'];
+  for (const texts of [ascii, mixed]) {
+    const records = texts.map((s, i) => ({ s: s ?? undefined, j: s === null ? undefined : { i, s } }));
+    const batch = toRecordBatch(arrowSchema(columns), columns, records);
+    const expected = texts.map((s) => (s === null ? null : Buffer.from(s).toString()));
+    expect([...batch.getChild('s')!]).toEqual(expected);
+    expect([...batch.getChild('j')!].map((v) => (v === null ? null : JSON.parse(v as string)))).toEqual(
+      texts.map((s, i) => (s === null ? null : { i, s })), // JSON text escapes a lone surrogate, so it survives
+    );
+  }
 });
