@@ -3,7 +3,7 @@
  * The common canonical shapes (`2024-03-01T12:34:56.789Z`, `…+01:00`, `2024-03-01`) are checked
  * character by character; anything else goes to ajv-formats' own function. On the 1M-row benchmark
  * file ajv-formats' `date-time` (split on a regular expression, two more regular expressions) took
- * ~0.85 s of CPU; the canonical path takes a fraction of that. tests/unit/formats.test.ts compares
+ * ~0.85 s of CPU; the canonical path takes a fraction of that. tests/unit/values.test.ts compares
  * both on valid, invalid and edge-case strings.
  */
 import type { FormatDefinition } from 'ajv';
@@ -33,38 +33,35 @@ function canonicalDate(s: string, at: number): boolean | null {
 }
 
 /**
- * Parts of a canonical RFC 3339 date-time, or null when `s` is not in the canonical shape
- * `YYYY-MM-DD[Tt ]hh:mm:ss[.fraction](Z|z|±hh:mm)` with every field in range (leap seconds and other
- * shapes are not canonical).
+ * Is `s` a canonical RFC 3339 date-time — `YYYY-MM-DD[Tt ]hh:mm:ss[.fraction](Z|z|±hh:mm)` with every
+ * field in range? False also for valid strings of other shapes (a leap second, `+0100`), which the
+ * caller hands to ajv-formats.
  */
-export function canonicalDateTime(s: string): { fractionAt: number; fractionDigits: number; offsetMinutes: number } | null {
+function isCanonicalDateTime(s: string): boolean {
   const length = s.length;
-  if (length < 20 || canonicalDate(s, 0) !== true) return null;
+  if (length < 20 || canonicalDate(s, 0) !== true) return false;
   const t = s.charCodeAt(10);
-  if (t !== 84 && t !== 116 && t !== 32) return null; // T t space
-  if (s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58) return null; // ':'
+  if (t !== 84 && t !== 116 && t !== 32) return false; // T t space
+  if (s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58) return false; // ':'
   const hour = digits(s, 11, 2);
   const minute = digits(s, 14, 2);
   const second = digits(s, 17, 2);
-  if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) return null;
+  if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) return false;
   let i = 19;
-  let fractionDigits = 0;
   if (s.charCodeAt(i) === 46) {
-    // '.'
+    // '.' and at least one digit
     i++;
     while (i < length && s.charCodeAt(i) >= 48 && s.charCodeAt(i) <= 57) i++;
-    fractionDigits = i - 20;
-    if (fractionDigits === 0) return null;
+    if (i === 20) return false;
   }
   const zone = s.charCodeAt(i);
-  if ((zone === 90 || zone === 122) && i + 1 === length) return { fractionAt: 20, fractionDigits, offsetMinutes: 0 }; // Z z
+  if (zone === 90 || zone === 122) return i + 1 === length; // Z z
   if ((zone === 43 || zone === 45) && i + 6 === length && s.charCodeAt(i + 3) === 58) {
     const zh = digits(s, i + 1, 2);
     const zm = digits(s, i + 4, 2);
-    if (zh < 0 || zh > 23 || zm < 0 || zm > 59) return null;
-    return { fractionAt: 20, fractionDigits, offsetMinutes: (zone === 45 ? -1 : 1) * (zh * 60 + zm) };
+    return zh >= 0 && zh <= 23 && zm >= 0 && zm <= 59;
   }
-  return null;
+  return false;
 }
 
 const fullDateTime = fullFormats['date-time'] as { validate: (s: string) => boolean; compare: FormatDefinition<string>['compare'] };
@@ -72,7 +69,7 @@ const fullDate = fullFormats.date as { validate: (s: string) => boolean; compare
 
 export const dateTimeFormat: FormatDefinition<string> = {
   type: 'string',
-  validate: (s: string) => canonicalDateTime(s) !== null || fullDateTime.validate(s),
+  validate: (s: string) => isCanonicalDateTime(s) || fullDateTime.validate(s),
   compare: fullDateTime.compare,
 };
 

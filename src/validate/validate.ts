@@ -6,7 +6,6 @@
 import type { ErrorObject } from 'ajv';
 import type { Column } from '../columns.js';
 import type { Dataset } from '../config/types.js';
-import type { Problem } from '../errors.js';
 import type { Locator, RawBatch } from '../read/types.js';
 
 const MAX_VALUE_CHARS = 80;

@@ -1,5 +1,5 @@
 /**
- * The core pipeline through the running daemon: real folders, chokidar, PostgreSQL and Parquet.
+ * The core pipeline through the running daemon: real folders, the fs.watch watcher, PostgreSQL and Parquet.
  */
 import { readFile, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';

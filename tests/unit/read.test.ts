@@ -106,10 +106,10 @@ describe('CSV', () => {
   });
 
   it('detects the delimiter from the first lines when none is given', async () => {
-    const auto = (d: string) => dataset('csv', { csv: { delimiter: 'auto', header: true, columns: null, quote: '"', encoding: 'utf-8' } });
-    expect((await readAll('semi.csv', 'a;b;c\n1;"x;y";3\n', auto(';'))).records).toEqual([{ a: '1', b: 'x;y', c: '3' }]);
-    expect((await readAll('tabs.tsv', 'a\tb\n1,5\t2\n', auto('\t'))).records).toEqual([{ a: '1,5', b: '2' }]);
-    expect((await readAll('pipes.csv', 'a|b\n1|2\n', auto('|'))).records).toEqual([{ a: '1', b: '2' }]);
+    const auto = () => dataset('csv', { csv: { delimiter: 'auto', header: true, columns: null, quote: '"', encoding: 'utf-8' } });
+    expect((await readAll('semi.csv', 'a;b;c\n1;"x;y";3\n', auto())).records).toEqual([{ a: '1', b: 'x;y', c: '3' }]);
+    expect((await readAll('tabs.tsv', 'a\tb\n1,5\t2\n', auto())).records).toEqual([{ a: '1,5', b: '2' }]);
+    expect((await readAll('pipes.csv', 'a|b\n1|2\n', auto())).records).toEqual([{ a: '1', b: '2' }]);
   });
 
   it('uses csv.columns for a file without a header', async () => {
