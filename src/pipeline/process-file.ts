@@ -178,6 +178,9 @@ async function load(ctx: PipelineContext, claim: Claim, dataset: Dataset): Promi
     const rejection = verdict(checked, dataset, rows);
     if (rejection) throw withDigest(rejection, digest);
     if (rows === 0) await parquet.write([]);
+    // The Parquet thread finishes the file while the COPY ends and the checks run.
+    const parquetFinished = parquet.finish();
+    parquetFinished.catch(() => undefined); // awaited below; abort() waits for it on any failure
     const now = await lstat(arrival.file);
     if (now.size !== arrival.size || now.mtimeMs !== arrival.mtimeMs) {
       throw new Error('the file changed while it was being read; it will be read again');
@@ -203,7 +206,7 @@ async function load(ctx: PipelineContext, claim: Claim, dataset: Dataset): Promi
         throw new HeldError(`after_load ${step.file} of dataset "${dataset.name}" failed: ${(error as Error).message}`);
       }
     }
-    await parquet.finish();
+    await parquetFinished;
     // A deliberate second load of the same content (on_duplicate: load) must not overwrite the first's file.
     const parquetName = `${fitName(baseName, 40)}-${digest.sha256.slice(0, 8)}${earlier ? `-${claim.fileId}` : ''}.parquet`;
     const parquetPath = path.join(parquetDir, parquetName);

@@ -6,10 +6,13 @@
 import { parentPort } from 'node:worker_threads';
 import { openParquetFile, type ParquetFileWriter } from './parquet-file.js';
 
+/**
+ * One message per step of a file, to keep thread wake-ups few (each costs ~0.35 ms here): `write`
+ * opens the file when it carries `tmpPath` (the first one does), adds a batch when it carries `ipc`,
+ * and ends the file when `finish` is set — a small file is a single message.
+ */
 export type ThreadRequest =
-  | { seq: number; op: 'open'; id: number; tmpPath: string }
-  | { seq: number; op: 'write'; id: number; ipc: Uint8Array }
-  | { seq: number; op: 'finish'; id: number }
+  | { seq: number; op: 'write'; id: number; tmpPath?: string; ipc?: Uint8Array; finish: boolean }
   | { seq: number; op: 'abort'; id: number };
 
 export type ThreadReply = { seq: number; ok: true } | { seq: number; ok: false; error: SerializedError };
@@ -25,20 +28,17 @@ export interface SerializedError {
 const writers = new Map<number, ParquetFileWriter>();
 
 async function handle(request: ThreadRequest): Promise<void> {
-  if (request.op === 'open') {
-    writers.set(request.id, openParquetFile(request.tmpPath));
-    return;
-  }
-  const writer = writers.get(request.id);
   if (request.op === 'abort') {
+    const writer = writers.get(request.id);
     writers.delete(request.id);
     await writer?.abort();
     return;
   }
+  if (request.tmpPath !== undefined) writers.set(request.id, openParquetFile(request.tmpPath));
+  const writer = writers.get(request.id);
   if (!writer) throw new Error(`no open Parquet file #${request.id} in this thread (it was restarted)`);
-  if (request.op === 'write') {
-    await writer.write(request.ipc);
-  } else {
+  if (request.ipc) await writer.write(request.ipc);
+  if (request.finish) {
     writers.delete(request.id);
     await writer.finish();
   }

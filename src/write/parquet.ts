@@ -122,22 +122,41 @@ function deserialize(error: SerializedError): Error {
 export async function openParquetWriter(tmpPath: string, columns: Column[]): Promise<ParquetWriter> {
   const schema = arrowSchema(columns);
   const id = thread.newId();
-  await thread.request({ op: 'open', id, tmpPath });
+  // Each batch is held until the next one (or finish) comes, and goes with it: the file is opened
+  // by its first message, and a one-batch file costs a single message to the thread.
+  let held: Uint8Array | null = null;
+  let opened = false;
+  let inflight: Promise<void> = Promise.resolve();
+  const send = (finish: boolean): Promise<void> => {
+    const ipc = held;
+    held = null;
+    const first = !opened;
+    opened = true;
+    inflight = thread.request(
+      { op: 'write', id, finish, ...(first ? { tmpPath } : {}), ...(ipc ? { ipc } : {}) },
+      ipc ? [ipc.buffer as ArrayBuffer] : [],
+    );
+    return inflight;
+  };
   return {
     async write(records) {
       const ipc = arrow.tableToIPC(new arrow.Table([toRecordBatch(schema, columns, records)]), 'stream');
       // Transfer the bytes: the buffer must be exactly this message, or a copy is sent instead.
       const own = ipc.byteOffset === 0 && ipc.byteLength === ipc.buffer.byteLength ? ipc : ipc.slice();
-      await thread.request({ op: 'write', id, ipc: own }, [own.buffer as ArrayBuffer]);
+      // The previous batch goes now; waiting for the thread to take it keeps memory bounded.
+      if (held) await send(false);
+      held = own;
     },
     finish() {
-      return thread.request({ op: 'finish', id });
+      return send(true);
     },
     async commit(finalPath) {
       await rename(tmpPath, finalPath);
     },
     async abort() {
-      await thread.request({ op: 'abort', id }).catch(() => undefined);
+      held = null;
+      await inflight.catch(() => undefined); // a finish in flight would recreate the file otherwise
+      if (opened) await thread.request({ op: 'abort', id }).catch(() => undefined);
       await unlink(tmpPath).catch(() => undefined); // also when the thread is gone
     },
   };

@@ -75,7 +75,11 @@ it('retries a file whose Parquet thread dies mid-file and loads it exactly once,
   env = await createTestEnv({ datasets: ITEM_DATASETS, processing: { batch_rows: 500 } });
   await env.start();
   await env.drop('items-thread.jsonl', bigJsonl(150_000));
-  await copyBackend();
+  // The thread has the file open once its temporary file exists.
+  await waitFor(async () => (await env.files('parquet')).some((f) => f.endsWith('.tmp')), {
+    message: 'a Parquet file being written',
+    intervalMs: 5,
+  });
   await crashParquetThread();
   const retry = await env.outcome('items-thread.jsonl', 'retrying');
   expect(retry.reason).toMatch(/Parquet (thread|file)/);

@@ -212,6 +212,9 @@ describe('the same content twice', () => {
     expect(second).toMatchObject({ event: 'skipped', duplicate_of: first['file_id'] });
     const { rows: count } = await env.pool.query('SELECT count(*)::int AS n FROM shop.items_jsonl WHERE id = 77');
     expect(count[0].n).toBe(1);
+    // The skipped file's Parquet (finished while its duplicate was being checked) is removed.
+    const parquet = (await env.files('parquet', 'items-jsonl')).filter((f) => f.includes('items-dup') || f.endsWith('.tmp'));
+    expect(parquet).toEqual([expect.stringMatching(/^items-dup-1\.jsonl-[0-9a-f]{8}\.parquet$/)]);
   });
 });
 
