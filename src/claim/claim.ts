@@ -53,10 +53,11 @@ export async function claimFile(pool: pg.Pool, arrival: Arrival, instanceId: str
   const key = `loadbay:file:${arrival.relative}`;
   let locked = false;
   try {
-    const { rows } = await client.query<{ locked: boolean }>(
-      'SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked',
-      [key],
-    );
+    const { rows } = await client.query<{ locked: boolean }>({
+      name: 'loadbay-lock',
+      text: 'SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked',
+      values: [key],
+    });
     locked = rows[0]?.locked === true;
     if (!locked) {
       done();
@@ -69,38 +70,34 @@ export async function claimFile(pool: pg.Pool, arrival: Arrival, instanceId: str
       done();
       return null;
     }
-    const found = await client.query<LedgerRow>(
-      `SELECT * FROM ${LEDGER_SCHEMA}.files
-        WHERE path = $1 AND size = $2 AND mtime_ms = $3
-          AND (status = 'processing' OR (status = 'loaded' AND settled_at IS NULL))
-        ORDER BY id DESC LIMIT 1`,
-      [arrival.relative, arrival.size, arrival.mtimeMs],
-    );
-    const existing = found.rows[0];
-    let fileId: string;
-    let attempts: number;
-    let unsettled: LedgerRow | null = null;
-    if (existing?.status === 'loaded') {
-      fileId = existing.id;
-      attempts = existing.attempts;
-      unsettled = existing;
-    } else if (existing) {
-      const updated = await client.query<{ attempts: number }>(
-        `UPDATE ${LEDGER_SCHEMA}.files SET attempts = attempts + 1, instance_id = $2, updated_at = now()
-          WHERE id = $1 RETURNING attempts`,
-        [existing.id, instanceId],
-      );
-      fileId = existing.id;
-      attempts = updated.rows[0]!.attempts;
-    } else {
-      const inserted = await client.query<{ id: string }>(
-        `INSERT INTO ${LEDGER_SCHEMA}.files (path, size, mtime_ms, status, instance_id)
-         VALUES ($1, $2, $3, 'processing', $4) RETURNING id`,
-        [arrival.relative, arrival.size, arrival.mtimeMs, instanceId],
-      );
-      fileId = inserted.rows[0]!.id;
-      attempts = 1;
-    }
+    // One round trip: an unsettled load of this very arrival is returned as it is, an attempt in
+    // progress is counted again, anything else starts a new row (all under the advisory lock).
+    const { rows: claimed } = await client.query<LedgerRow>({
+      name: 'loadbay-claim',
+      text: `WITH found AS (
+               SELECT * FROM ${LEDGER_SCHEMA}.files
+                WHERE path = $1 AND size = $2 AND mtime_ms = $3
+                  AND (status = 'processing' OR (status = 'loaded' AND settled_at IS NULL))
+                ORDER BY id DESC LIMIT 1
+             ), bumped AS (
+               UPDATE ${LEDGER_SCHEMA}.files f SET attempts = f.attempts + 1, instance_id = $4, updated_at = now()
+                 FROM found WHERE f.id = found.id AND found.status = 'processing'
+               RETURNING f.*
+             ), inserted AS (
+               INSERT INTO ${LEDGER_SCHEMA}.files (path, size, mtime_ms, status, instance_id)
+               SELECT $1, $2, $3, 'processing', $4 WHERE NOT EXISTS (SELECT 1 FROM found)
+               RETURNING *
+             )
+             SELECT * FROM found WHERE status = 'loaded'
+             UNION ALL SELECT * FROM bumped
+             UNION ALL SELECT * FROM inserted`,
+      values: [arrival.relative, arrival.size, arrival.mtimeMs, instanceId],
+    });
+    const row = claimed[0];
+    if (!row) throw new Error(`the ledger returned no row for ${arrival.relative}`);
+    const fileId = row.id;
+    const attempts = row.attempts;
+    const unsettled = row.status === 'loaded' ? row : null;
     let released = false;
     return {
       arrival,
@@ -112,7 +109,7 @@ export async function claimFile(pool: pg.Pool, arrival: Arrival, instanceId: str
         if (released) return;
         released = true;
         try {
-          await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [key]);
+          await client.query({ name: 'loadbay-unlock', text: 'SELECT pg_advisory_unlock(hashtextextended($1, 0))', values: [key] });
           done();
         } catch {
           // The connection is broken: dropping it releases the lock on the server.

@@ -186,10 +186,11 @@ async function load(ctx: PipelineContext, claim: Claim, dataset: Dataset): Promi
       throw new Error('the file changed while it was being read; it will be read again');
     }
     // On the claim's connection: this one is still in the middle of its COPY.
-    const duplicate = await claim.client.query<{ id: string }>(
-      `SELECT id FROM ${LEDGER_SCHEMA}.files WHERE dataset = $1 AND sha256 = $2 AND status = 'loaded' LIMIT 1`,
-      [dataset.name, digest.sha256],
-    );
+    const duplicate = await claim.client.query<{ id: string }>({
+      name: 'loadbay-duplicate',
+      text: `SELECT id FROM ${LEDGER_SCHEMA}.files WHERE dataset = $1 AND sha256 = $2 AND status = 'loaded' LIMIT 1`,
+      values: [dataset.name, digest.sha256],
+    });
     const earlier = duplicate.rows[0]?.id ?? null;
     if (earlier && dataset.onDuplicate === 'skip') {
       return { rows: 0, rejected: { rows: 0, file: null }, dropped: droppedOf(checked.stats), digest, parquetPath: '', duplicateOf: earlier };
@@ -212,20 +213,22 @@ async function load(ctx: PipelineContext, claim: Claim, dataset: Dataset): Promi
     const parquetPath = path.join(parquetDir, parquetName);
     // Recorded (outside the transaction) before the rename, so start-up recovery can tell an
     // orphan of an uncommitted load from a file another instance is about to commit.
-    await claim.client.query(`UPDATE ${LEDGER_SCHEMA}.files SET parquet_path = $2 WHERE id = $1`, [
-      claim.fileId,
-      path.relative(ctx.config.root, parquetPath),
-    ]);
+    await claim.client.query({
+      name: 'loadbay-parquet-path',
+      text: `UPDATE ${LEDGER_SCHEMA}.files SET parquet_path = $2 WHERE id = $1`,
+      values: [claim.fileId, path.relative(ctx.config.root, parquetPath)],
+    });
     await parquet.commit(parquetPath);
     const rejectsFile = rejects && problems.rejected > 0 ? await rejects.commit() : null;
     await fsyncDir(parquetDir);
-    await client.query(
-      `UPDATE ${LEDGER_SCHEMA}.files
-          SET status = 'loaded', dataset = $2, sha256 = $3, rows = $4, table_name = $5, parquet_path = $6,
-              error = NULL, duplicate_of = $7, updated_at = now()
-        WHERE id = $1`,
-      [claim.fileId, dataset.name, digest.sha256, rows, qualifiedTable(dataset), path.relative(ctx.config.root, parquetPath), earlier],
-    );
+    await client.query({
+      name: 'loadbay-loaded',
+      text: `UPDATE ${LEDGER_SCHEMA}.files
+                SET status = 'loaded', dataset = $2, sha256 = $3, rows = $4, table_name = $5, parquet_path = $6,
+                    error = NULL, duplicate_of = $7, updated_at = now()
+              WHERE id = $1`,
+      values: [claim.fileId, dataset.name, digest.sha256, rows, qualifiedTable(dataset), path.relative(ctx.config.root, parquetPath), earlier],
+    });
     await client.query('COMMIT');
     healthy = true;
     return {
@@ -322,14 +325,15 @@ async function markSettled(
   status: Outcome,
   details: { dataset?: string | null; sha256?: string | null; error?: unknown; duplicateOf?: string } = {},
 ): Promise<void> {
-  await client.query(
-    `UPDATE ${LEDGER_SCHEMA}.files
-        SET status = $2, settled_at = now(), updated_at = now(),
-            dataset = COALESCE($3, dataset), sha256 = COALESCE($4, sha256),
-            error = COALESCE($5::jsonb, error), duplicate_of = COALESCE($6, duplicate_of)
-      WHERE id = $1`,
-    [fileId, status, details.dataset ?? null, details.sha256 ?? null, details.error ? JSON.stringify(details.error) : null, details.duplicateOf ?? null],
-  );
+  await client.query({
+    name: 'loadbay-settled',
+    text: `UPDATE ${LEDGER_SCHEMA}.files
+              SET status = $2, settled_at = now(), updated_at = now(),
+                  dataset = COALESCE($3, dataset), sha256 = COALESCE($4, sha256),
+                  error = COALESCE($5::jsonb, error), duplicate_of = COALESCE($6, duplicate_of)
+            WHERE id = $1`,
+    values: [fileId, status, details.dataset ?? null, details.sha256 ?? null, details.error ? JSON.stringify(details.error) : null, details.duplicateOf ?? null],
+  });
 }
 
 function hashFile(file: string): Promise<string> {

@@ -71,7 +71,15 @@ it('holds a file whose table does not fit the schema, then loads it once the tab
   expect(await env.files('failed')).toEqual([]);
 
   await env.pool.query('ALTER TABLE shop.items_csv ALTER COLUMN id TYPE bigint USING id::bigint');
-  expect(await env.outcome('items-held.csv', 'loaded')).toMatchObject({ rows: 3 });
+  const loaded = await env.outcome('items-held.csv', 'loaded');
+  expect(loaded).toMatchObject({ rows: 3 });
+  // Every attempt was counted on the one ledger row of this arrival.
+  const { rows } = await env.pool.query<{ n: number; attempts: number }>(
+    "SELECT count(*)::int AS n, max(attempts) AS attempts FROM loadbay.files WHERE path = 'items-held.csv'",
+  );
+  expect(rows[0]!.n).toBe(1);
+  expect(rows[0]!.attempts).toBe(loaded['attempt']);
+  expect(rows[0]!.attempts).toBeGreaterThanOrEqual(2);
 });
 
 it('finishes a load whose file could not be moved after the commit, without loading it twice', async () => {
