@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import { stringify } from 'yaml';
+import { DEFAULT_LIMITS } from '../config/load.js';
 import type { CsvOptions, Dataset, Format } from '../config/types.js';
 import { detectDelimiter } from '../read/csv.js';
 import { readFile } from '../read/index.js';
@@ -27,7 +28,7 @@ function formatOf(file: string): Format {
 }
 
 async function firstText(file: string): Promise<string> {
-  const source = openSource(file, 'utf-8');
+  const source = openSource(file, 'utf-8', DEFAULT_LIMITS);
   let text = '';
   for await (const chunk of source.text) {
     text += chunk as string;
@@ -68,8 +69,8 @@ export async function inferCommand(file: string, options: { name?: string }): Pr
   const name = (options.name ?? base.replace(/\..*$/, '')).toLowerCase().replace(/[^a-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '') || 'dataset';
   const csv: CsvOptions = { delimiter: ',', header: true, columns: null, quote: '"', encoding: 'utf-8' };
   if (format === 'csv') csv.delimiter = detectDelimiter(await firstText(file));
-  const reading = { format, csv, json: { records: null, pathColumns: [] } } as unknown as Dataset;
-  const opened = readFile(file, reading, SAMPLE);
+  const reading: Pick<Dataset, 'format' | 'csv' | 'json'> = { format, csv, json: { records: null, pathColumns: [] } };
+  const opened = readFile(file, reading, { batchRows: SAMPLE, limits: DEFAULT_LIMITS });
   const columns = new Map<string, { kind?: Kind; present: number; values: Map<string, number> }>();
   let records = 0;
   for await (const batch of opened.batches) {

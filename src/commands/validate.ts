@@ -18,7 +18,7 @@ export async function validateCommand(config: Config, file: string, options: { d
   try {
     const dataset = options.dataset ? config.datasets.find((d) => d.name === options.dataset) : route(config.datasets, name);
     if (!dataset) throw new UsageError(`no dataset "${options.dataset}" (datasets: ${config.datasets.map((d) => d.name).join(', ')})`);
-    const checked = checkFile(file, name, dataset, config.processing.batchRows);
+    const checked = checkFile(file, name, dataset, { batchRows: config.processing.batchRows, limits: config.limits });
     let rows = 0;
     for await (const batch of checked.batches) rows += batch.loadable ? batch.records.length : 0;
     const rejection = verdict(checked, dataset, rows);

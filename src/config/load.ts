@@ -19,7 +19,7 @@ import { resolveStep } from '../prepare/steps.js';
 import { dateFormat, dateTimeFormat } from '../validate/formats.js';
 import { ConfigError } from '../errors.js';
 import { userConfigSchema, userDatasetSchema } from './schema.js';
-import type { Config, Dataset, TableTarget, UserCheck, UserConfig, UserDataset, UserTable } from './types.js';
+import type { Config, Dataset, Limits, TableTarget, UserCheck, UserConfig, UserDataset, UserTable } from './types.js';
 
 // ajv-formats ships CommonJS; under NodeNext its default import is the module object.
 const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
@@ -85,10 +85,31 @@ export async function loadConfig(configFile: string, options: LoadOptions = {}):
       retryInitialMs,
       retryMaxMs,
     },
+    limits: resolveLimits(user.limits ?? {}),
     datasets,
   };
   checkFolders(file, config);
   return Object.freeze(config);
+}
+
+export const DEFAULT_LIMITS: Limits = Object.freeze({
+  maxRecordBytes: 16 * 1024 * 1024,
+  maxRecordValues: 1_000_000,
+  maxDepth: 64,
+  maxColumns: 4096,
+  maxDecompressedBytes: 16 * 1024 * 1024 * 1024,
+  maxGzipRatio: 200,
+});
+
+function resolveLimits(user: NonNullable<UserConfig['limits']>): Limits {
+  return Object.freeze({
+    maxRecordBytes: user.max_record_bytes ?? DEFAULT_LIMITS.maxRecordBytes,
+    maxRecordValues: user.max_record_values ?? DEFAULT_LIMITS.maxRecordValues,
+    maxDepth: user.max_depth ?? DEFAULT_LIMITS.maxDepth,
+    maxColumns: user.max_columns ?? DEFAULT_LIMITS.maxColumns,
+    maxDecompressedBytes: user.max_decompressed_bytes ?? DEFAULT_LIMITS.maxDecompressedBytes,
+    maxGzipRatio: user.max_gzip_ratio ?? DEFAULT_LIMITS.maxGzipRatio,
+  });
 }
 
 async function loadDatasets(location: string, paths: DatasetPaths): Promise<Dataset[]> {

@@ -54,6 +54,19 @@ export const userConfigSchema: JSONSchemaType<UserConfig> = {
         retry_max_ms: positiveInt,
       },
     },
+    limits: {
+      type: 'object',
+      nullable: true,
+      additionalProperties: false,
+      properties: {
+        max_record_bytes: { type: 'integer', nullable: true, minimum: 1024, maximum: 512 * 1024 * 1024 },
+        max_record_values: { type: 'integer', nullable: true, minimum: 16, maximum: 50_000_000 },
+        max_depth: { type: 'integer', nullable: true, minimum: 1, maximum: 1000 },
+        max_columns: { type: 'integer', nullable: true, minimum: 1, maximum: 100_000 },
+        max_decompressed_bytes: { type: 'integer', nullable: true, minimum: 1024 },
+        max_gzip_ratio: { type: 'integer', nullable: true, minimum: 2 },
+      },
+    },
     datasets: { type: 'string', nullable: true, minLength: 1 },
   },
 };

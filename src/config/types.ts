@@ -30,6 +30,14 @@ export interface UserConfig {
     retry_initial_ms?: number;
     retry_max_ms?: number;
   };
+  limits?: {
+    max_record_bytes?: number;
+    max_record_values?: number;
+    max_depth?: number;
+    max_columns?: number;
+    max_decompressed_bytes?: number;
+    max_gzip_ratio?: number;
+  };
   datasets?: string;
 }
 
@@ -160,5 +168,25 @@ export interface Config {
     retryInitialMs: number;
     retryMaxMs: number;
   };
+  limits: Limits;
   datasets: Dataset[];
+}
+
+/**
+ * What one file may make loadbay hold or do, enforced while it streams; a file over a limit is a
+ * data error naming the limit (see docs/operations.md, Limits).
+ */
+export interface Limits {
+  /** Characters of one record as written: a CSV row, a JSONL line, a JSON record's text. */
+  maxRecordBytes: number;
+  /** Values (scalars, objects, arrays) in one JSON or JSONL record. */
+  maxRecordValues: number;
+  /** Nesting of objects and arrays in one JSON or JSONL record. */
+  maxDepth: number;
+  /** Fields of one CSV row (and the header), keys of one JSON record. */
+  maxColumns: number;
+  /** Bytes a `.gz` file may decompress to. */
+  maxDecompressedBytes: number;
+  /** Decompressed bytes per compressed byte, checked once past 16 MiB decompressed. */
+  maxGzipRatio: number;
 }

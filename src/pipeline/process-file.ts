@@ -159,7 +159,7 @@ async function load(ctx: PipelineContext, claim: Claim, dataset: Dataset): Promi
     await client.query('BEGIN');
     parquet = await openParquetWriter(tmpPath, dataset.columns);
     const copy = startCopy(client, dataset, await beforeCopy(client, dataset));
-    const checked = checkFile(arrival.file, arrival.relative, dataset, ctx.config.processing.batchRows, dataset.onInvalidRow === 'skip_row');
+    const checked = checkFile(arrival.file, arrival.relative, dataset, { batchRows: ctx.config.processing.batchRows, limits: ctx.config.limits }, dataset.onInvalidRow === 'skip_row');
     if (dataset.onInvalidRow === 'skip_row') {
       const tag = `${ctx.instanceId}.${claim.fileId}`;
       rejects = await openRejects(path.join(ctx.config.folders.failed, dataset.name), arrival.relative, checked.locator, tag);

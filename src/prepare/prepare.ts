@@ -11,6 +11,7 @@ import type { Column } from '../columns.js';
 import type { Dataset } from '../config/types.js';
 import type { Problem } from '../errors.js';
 import type { Locator, RawBatch } from '../read/types.js';
+import { defineKey } from './keys.js';
 import { byShape, literal } from './shape.js';
 import { flattenRecord, type PrepareStats } from './steps.js';
 
@@ -26,10 +27,15 @@ export function coerceText(value: string, kind: Column['kind']): unknown {
     case 'integer': {
       if (!INTEGER.test(value)) return value;
       const n = Number(value);
-      return Number.isSafeInteger(n) ? n : value;
+      // Beyond 2^53 a double is not exact: a BigInt keeps every digit (validate.ts checks int64).
+      return Number.isSafeInteger(n) ? n : BigInt(value);
     }
-    case 'number':
-      return NUMBER.test(value) ? Number(value) : value;
+    case 'number': {
+      if (!NUMBER.test(value)) return value;
+      const n = Number(value);
+      // "1e999" is not a JSON Schema number: left as text, the validator says "must be number".
+      return Number.isFinite(n) ? n : value;
+    }
     case 'boolean': {
       const lower = value.toLowerCase();
       if (TRUE.has(lower)) return true;
@@ -101,7 +107,7 @@ export function makePreparer(dataset: Dataset, fileName: string): Preparer {
         const value = record[key];
         if (column === undefined) {
           if (extra === 'error') (unknown ??= []).push(key);
-          else if (extra === 'keep' && value !== undefined) (kept ??= {})[key] = value;
+          else if (extra === 'keep' && value !== undefined) defineKey((kept ??= {}), key, value);
           delete record[key];
           continue;
         }

@@ -8,6 +8,8 @@
  */
 
 const MAX_SHAPES = 32;
+/** Wider records take the generic path: compiling a function per key would cost more than it saves. */
+const MAX_COMPILED_KEYS = 2000;
 
 /** A JavaScript expression for the string. */
 export function literal(text: string): string {
@@ -40,6 +42,10 @@ export function byShape<F>(compile: (keys: string[]) => F | null): (record: Reco
       if (same && i === keys.length) return compiled;
     }
     keys = Object.keys(record);
+    if (keys.length > MAX_COMPILED_KEYS) {
+      keys = null;
+      return (compiled = null);
+    }
     const signature = keys.join('\u0000');
     if (shapes.has(signature)) {
       compiled = shapes.get(signature)!;

@@ -3,7 +3,10 @@
  * (errors name the step), then run on whole batches of records, in the order written. A step may
  * drop records (counted, never silent) or add problems (e.g. two headers that collide).
  */
+import { createHash } from 'node:crypto';
 import { DataError, type Problem } from '../errors.js';
+import { jsonText } from '../read/json-values.js';
+import { defineKey } from './keys.js';
 import { byShape, literal, literalKey } from './shape.js';
 
 export type UserStep =
@@ -125,7 +128,7 @@ function keyStep(name: string, map: (key: string) => string): Step {
                 message: `columns "${other}" and "${key}" both become "${to}" after ${name}`,
               };
             }
-            renamed[to] = record[key];
+            defineKey(renamed, to, record[key]);
           }
           if (collision) {
             batch.problems.push(collision);
@@ -227,7 +230,8 @@ export function resolveStep(step: UserStep): Step {
       return {
         name: 'drop_duplicate_rows',
         forFile({ stats }) {
-          // One short fingerprint per distinct row: memory grows with distinct rows, not bytes.
+          // One SHA-256 digest (32 bytes) per distinct row: memory grows with distinct rows, not bytes,
+          // and two distinct rows never collide in practice (a 64-bit hash could drop one silently).
           const seen = new Set<string>();
           return (batch) => {
             const keep: number[] = [];
@@ -315,17 +319,10 @@ export function resolveStep(step: UserStep): Step {
   }
 }
 
-function fingerprintOf(record: Record<string, unknown>): string {
-  // FNV-1a 64-bit over the canonical JSON: 16 hex characters per row.
-  const text = JSON.stringify(Object.keys(record).sort().map((k) => [k, record[k]]));
-  let h1 = 0x811c9dc5;
-  let h2 = 0x01000193;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    h1 = Math.imul(h1 ^ c, 0x01000193);
-    h2 = Math.imul(h2 ^ c, 0x5bd1e995);
-  }
-  return (h1 >>> 0).toString(16).padStart(8, '0') + (h2 >>> 0).toString(16).padStart(8, '0') + text.length.toString(36);
+/** SHA-256 of the row's canonical JSON (keys sorted, BigInts as digits), as a 32-character string. */
+export function fingerprintOf(record: Record<string, unknown>): string {
+  const text = jsonText(Object.keys(record).sort().map((k) => [k, record[k]]));
+  return createHash('sha256').update(text).digest().toString('latin1');
 }
 
 /** Nested objects become columns joined by `_`; arrays stay values (JSON). */
@@ -334,7 +331,7 @@ export function flattenRecord(record: Record<string, unknown>, prefix = '', out:
     const value = record[key];
     const name = prefix ? `${prefix}_${key}` : key;
     if (value !== null && typeof value === 'object' && !Array.isArray(value)) flattenRecord(value as Record<string, unknown>, name, out);
-    else out[name] = value;
+    else defineKey(out, name, value);
   }
   return out;
 }

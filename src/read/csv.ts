@@ -10,11 +10,12 @@
 import Papa from 'papaparse';
 import type { CsvOptions } from '../config/types.js';
 import { DataError, type Problem } from '../errors.js';
+import { literalKey } from '../prepare/shape.js';
 import { readInBatches } from './batches.js';
+import type { ReadOptions } from './index.js';
+import { limitError, limitProblem, MAX_BATCH_CHARS } from './limits.js';
 import { mapSourceError, type Source } from './source.js';
 import type { RawBatch } from './types.js';
-
-const MAX_RECORD_CHARS = 16 * 1024 * 1024;
 
 interface ParseResult {
   data: string[][];
@@ -22,19 +23,35 @@ interface ParseResult {
   meta: { cursor: number };
 }
 
-export async function* readCsv(source: Source, options: CsvOptions, batchRows: number): AsyncGenerator<RawBatch> {
+export async function* readCsv(source: Source, options: CsvOptions, { batchRows, limits }: ReadOptions): AsyncGenerator<RawBatch> {
   let parser: Papa.Parser | null = null;
   let partial = '';
   let header: string[] | null = options.header ? null : (options.columns as string[]);
   let line = 1; // the line the next row starts on
   let makeRecord: ((row: string[]) => Record<string, unknown>) | null = null;
   let batch: RawBatch = { records: [], numbers: [], problems: [] };
+  let chars = 0;
+  /** The line break the file started with; a row ending otherwise would keep a CR in its last field. */
+  let lf = false;
 
   const take = (rows: string[][]) => {
     for (const row of rows) {
       const start = line;
       line += 1 + newlinesIn(row);
       if (row.length === 1 && row[0] === '') continue; // a blank line
+      if (row.length > limits.maxColumns) {
+        const what = `${row.length} fields`;
+        if (header === null) throw limitError('read', 'max_columns', limits.maxColumns, `the header has ${what}`, { locator: 'line', number: start });
+        batch.problems.push(limitProblem('line', start, 'max_columns', limits.maxColumns, `the row has ${what}`));
+        continue;
+      }
+      if (lf && row[row.length - 1]!.endsWith('\r')) {
+        const field = header?.[row.length - 1] ?? `column ${row.length}`;
+        const message = `line ${start} ends with CR LF, but the file's first line ends with LF alone: mixed line endings would leave a CR in field "${field}"`;
+        if (header === null) throw new DataError('read', message, [{ line: start, field, rule: 'csv: mixed line endings', message }]);
+        batch.problems.push({ line: start, field, rule: 'csv: mixed line endings', message, raw: row });
+        continue;
+      }
       if (header === null) {
         header = checkHeader(row, start, options.columns);
         continue;
@@ -53,11 +70,15 @@ export async function* readCsv(source: Source, options: CsvOptions, batchRows: n
     }
   };
   const parse = (text: string, last: boolean): void => {
-    parser ??= new Papa.Parser({
-      delimiter: options.delimiter === 'auto' ? detectDelimiter(text, options.quote) : options.delimiter,
-      quoteChar: options.quote,
-      newline: detectNewline(text),
-    } as never);
+    if (!parser) {
+      const newline = detectNewline(text);
+      lf = newline === '\n';
+      parser = new Papa.Parser({
+        delimiter: options.delimiter === 'auto' ? detectDelimiter(text, options.quote) : options.delimiter,
+        quoteChar: options.quote,
+        newline,
+      } as never);
+    }
     const result = parser.parse(text, 0, !last) as ParseResult;
     const quoteError = result.errors.find((e) => e.code === 'MissingQuotes' || e.code === 'InvalidQuotes');
     if (quoteError) {
@@ -69,24 +90,28 @@ export async function* readCsv(source: Source, options: CsvOptions, batchRows: n
     }
     take(result.data);
     partial = last ? '' : text.substring(result.meta.cursor);
-    if (partial.length > MAX_RECORD_CHARS) {
-      const message = `line ${line}: a record longer than ${MAX_RECORD_CHARS} characters (an unterminated quote?)`;
-      throw new DataError('read', message, [{ line, rule: 'csv', message }]);
+    if (partial.length > limits.maxRecordBytes) {
+      const what = `a record longer than ${limits.maxRecordBytes} characters (an unterminated quote?)`;
+      throw limitError('read', 'max_record_bytes', limits.maxRecordBytes, what, { locator: 'line', number: line });
     }
   };
 
   try {
     for await (const chunks of readInBatches<string>(source.text, 4)) {
-      for (const chunk of chunks) parse(partial + chunk, false);
-      if (batch.records.length >= batchRows || batch.problems.length > 0) {
+      for (const chunk of chunks) {
+        chars += chunk.length;
+        parse(partial + chunk, false);
+      }
+      if (batch.records.length >= batchRows || chars >= MAX_BATCH_CHARS || batch.problems.length > 0) {
         yield batch;
         batch = { records: [], numbers: [], problems: [] };
+        chars = 0;
       }
     }
     if (partial !== '') parse(partial, true);
     if (batch.records.length > 0 || batch.problems.length > 0) yield batch;
   } catch (error) {
-    throw mapSourceError(error, source.text.decodedBytes);
+    throw mapSourceError(error, source.text);
   }
 }
 
@@ -97,7 +122,7 @@ export async function* readCsv(source: Source, options: CsvOptions, batchRows: n
  * property instead of setting the prototype.
  */
 export function recordMaker(header: string[]): (row: string[]) => Record<string, unknown> {
-  const fields = header.map((key, i) => `${key === '__proto__' ? '["__proto__"]' : JSON.stringify(key)}: r[${i}]`);
+  const fields = header.map((key, i) => `${literalKey(key)}: r[${i}]`);
   return new Function('r', `return { ${fields.join(', ')} };`) as (row: string[]) => Record<string, unknown>;
 }
 

@@ -1,5 +1,5 @@
 /** Picks the reader for a dataset's format; every reader streams and yields `RawBatch`es. */
-import type { Dataset } from '../config/types.js';
+import type { Dataset, Limits } from '../config/types.js';
 import { readCsv } from './csv.js';
 import { readJson } from './json.js';
 import { readJsonl } from './jsonl.js';
@@ -12,15 +12,20 @@ export interface OpenedFile {
   locator: Locator;
 }
 
-export function readFile(file: string, dataset: Dataset, batchRows: number): OpenedFile {
+export interface ReadOptions {
+  batchRows: number;
+  limits: Limits;
+}
+
+export function readFile(file: string, dataset: Pick<Dataset, 'format' | 'csv' | 'json'>, options: ReadOptions): OpenedFile {
   const encoding = dataset.format === 'csv' ? dataset.csv.encoding : 'utf-8';
-  const source = openSource(file, encoding);
+  const source = openSource(file, encoding, options.limits);
   switch (dataset.format) {
     case 'csv':
-      return { source, batches: readCsv(source, dataset.csv, batchRows), locator: 'line' };
+      return { source, batches: readCsv(source, dataset.csv, options), locator: 'line' };
     case 'jsonl':
-      return { source, batches: readJsonl(source, batchRows), locator: 'line' };
+      return { source, batches: readJsonl(source, options), locator: 'line' };
     case 'json':
-      return { source, batches: readJson(source, dataset.json.records, batchRows, dataset.json.pathColumns), locator: 'record' };
+      return { source, batches: readJson(source, dataset.json.records, options, dataset.json.pathColumns), locator: 'record' };
   }
 }

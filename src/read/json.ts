@@ -4,15 +4,23 @@
  * - the value at the path is an object → it is one record;
  * - the value at the path is an array → each element is a record.
  * No path means the document itself: an array of records or a single record.
+ *
+ * Records are assembled here from the tokens (not by stream-json's Assembler) so that, while the
+ * tokens stream past, each record is held to `limits` (text size, number of values, nesting, keys)
+ * before it exists in memory, and numbers keep their exact value (json-values.ts). A record over a
+ * limit is skipped and reported with its number; the rest of the file is read.
  */
 import { pipeline, Transform, type Duplex } from 'node:stream';
 import parser from 'stream-json/parser.js';
 import pick from 'stream-json/filters/pick.js';
-import streamValues from 'stream-json/streamers/stream-values.js';
 import { DataError, type Problem } from '../errors.js';
+import { defineKey } from '../prepare/keys.js';
 import { readInBatches } from './batches.js';
 import { readFile as readFileBytes } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
+import type { ReadOptions } from './index.js';
+import { NumberRangeError, parseJsonNumber } from './json-values.js';
+import { limitProblem, MAX_BATCH_CHARS, type LimitName, type Limits } from './limits.js';
 import { isGzipName, mapSourceError, type Source } from './source.js';
 import type { RawBatch } from './types.js';
 
@@ -43,39 +51,49 @@ export function recordsFilter(
   };
 }
 
+/** What the assembler hands on: a record (any JSON value) and its text size, or why it was skipped. */
+interface Assembled {
+  value?: unknown;
+  chars: number;
+  problem?: { limit: LimitName | 'number'; value: number; what: string };
+}
+
 export async function* readJson(
   source: Source,
   recordsPath: string | null,
-  batchRows: number,
+  options: ReadOptions,
   pathColumns: string[] = [],
 ): AsyncGenerator<RawBatch> {
   const wildcards: string[][] = [];
   const onPick = pathColumns.length > 0 ? (keys: string[]) => void wildcards.push(keys) : undefined;
-  // Counts records as the parser completes them, so a syntax error can say how far it got.
-  let parsed = 0;
-  const counter = new Transform({
-    objectMode: true,
-    transform(item, _enc, callback) {
-      parsed++;
-      callback(null, item);
-    },
-  });
+  const assembler = recordAssembler(options.limits);
   pipeline(
     source.text,
     parser.asStream({ packKeys: true, packStrings: true, packNumbers: true }) as Duplex,
+    ...(recordsPath === null ? [documentShape()] : []),
     pick.asStream({ filter: recordsFilter(recordsPath, onPick) }) as Duplex,
-    recordSizeGuard(() => parsed + 1),
-    streamValues.asStream() as Duplex,
-    counter,
+    assembler,
     () => undefined,
   );
   let number = 0;
   try {
-    for await (const items of readInBatches<{ value: unknown }>(counter, batchRows)) {
-      const batch: RawBatch = { records: [], numbers: [], problems: [] };
-      for (const { value } of items) {
+    let batch: RawBatch = { records: [], numbers: [], problems: [] };
+    let chars = 0;
+    for await (const items of readInBatches<Assembled>(assembler, 256)) {
+      for (const item of items) {
         number++;
         const keys = onPick ? wildcards.shift() : undefined;
+        chars += item.chars;
+        if (item.problem) {
+          const { limit, value, what } = item.problem;
+          batch.problems.push(
+            limit === 'number'
+              ? { record: number, rule: 'number: outside the range of a 64-bit float', message: `record ${number}: ${what}` }
+              : limitProblem('record', number, limit, value, what),
+          );
+          continue;
+        }
+        const value = item.value;
         if (typeof value !== 'object' || value === null || Array.isArray(value)) {
           const problem: Problem = { record: number, rule: 'json', message: `record ${number} is not a JSON object`, raw: value };
           batch.problems.push(problem);
@@ -86,17 +104,22 @@ export async function* readJson(
         batch.records.push(record);
         batch.numbers.push(number);
       }
-      yield batch;
+      if (batch.records.length >= options.batchRows || chars >= MAX_BATCH_CHARS || batch.problems.length > 0) {
+        yield batch;
+        batch = { records: [], numbers: [], problems: [] };
+        chars = 0;
+      }
     }
+    if (batch.records.length > 0 || batch.problems.length > 0) yield batch;
   } catch (error) {
-    const mapped = mapSourceError(error, source.text.decodedBytes);
+    const mapped = mapSourceError(error, source.text);
     if (mapped instanceof DataError || !(mapped instanceof Error) || (mapped as { code?: string }).code) throw mapped;
     // stream-json reports syntax errors as plain Errors.
     const where = await locateSyntaxError(source.file).catch(() => null);
     const message = where
       ? `invalid JSON at line ${where.line}, column ${where.column}: ${where.message}`
-      : `invalid JSON after record ${parsed}: ${mapped.message}`;
-    throw new DataError('read', message, [{ ...(where ? { line: where.line } : { record: parsed + 1 }), rule: 'json', message }]);
+      : `invalid JSON after record ${assembler.records}: ${mapped.message}`;
+    throw new DataError('read', message, [{ ...(where ? { line: where.line } : { record: assembler.records + 1 }), rule: 'json', message }]);
   }
   if (number === 0 && recordsPath) {
     const message = `no records found at "${recordsPath}"`;
@@ -104,48 +127,176 @@ export async function* readJson(
   }
 }
 
-const LOCATE_LIMIT_BYTES = 32 * 1024 * 1024;
-const MAX_RECORD_CHARS = 64 * 1024 * 1024;
+const SCALARS: Record<string, string> = { stringValue: 'a string', numberValue: 'a number', nullValue: 'null', trueValue: 'true', falseValue: 'false' };
 
-/**
- * A record is assembled in memory before it is validated: refuse one larger than 64 Mi characters
- * of text while its tokens stream past, before the parser or the assembler holds all of it.
- */
-function recordSizeGuard(recordNumber: () => number): Transform {
-  let depth = 0;
-  let size = 0;
+/** Without a records path the document must be an object (one record) or an array (of records). */
+function documentShape(): Transform {
+  let first = true;
   return new Transform({
     objectMode: true,
-    transform(token: { name: string; value?: string }, _enc, callback) {
+    transform(token: { name: string }, _enc, callback) {
+      if (first && (token.name in SCALARS || token.name === 'startString' || token.name === 'startNumber')) {
+        const kind = SCALARS[token.name] ?? (token.name === 'startString' ? 'a string' : 'a number');
+        const message = `the document is ${kind}, not an object (one record) or an array of records`;
+        return callback(new DataError('read', message, [{ rule: 'json', message }]));
+      }
+      first = false;
+      callback(null, token);
+    },
+  });
+}
+
+interface Token {
+  name: string;
+  value?: string;
+}
+
+type Container = Record<string, unknown> | unknown[];
+
+/**
+ * Builds records from the picked tokens, one at a time, holding each to the limits while its tokens
+ * arrive. No recursion: a deep record costs a stack of containers, bounded by `max_depth`.
+ */
+function recordAssembler(limits: Limits): Transform & { records: number } {
+  let stack: Container[] = [];
+  let keys: Array<string | null> = [];
+  let key: string | null = null;
+  let chars = 0;
+  let values = 0;
+  let depth = 0;
+  let topKeys = 0;
+  let skipping: Assembled['problem'] | null = null;
+  const reset = () => {
+    stack = [];
+    keys = [];
+    key = null;
+    chars = 0;
+    values = 0;
+    topKeys = 0;
+    skipping = null;
+  };
+  const stream = new Transform({
+    objectMode: true,
+    highWaterMark: 64,
+    transform(token: Token, _enc, callback) {
       switch (token.name) {
         case 'startObject':
         case 'startArray':
           depth++;
+          chars++;
+          if (skipping) break;
+          if (depth > limits.maxDepth) {
+            skipping = { limit: 'max_depth', value: limits.maxDepth, what: `nesting deeper than ${limits.maxDepth} levels` };
+            break;
+          }
+          if (++values > limits.maxRecordValues) {
+            skipping = { limit: 'max_record_values', value: limits.maxRecordValues, what: `more than ${limits.maxRecordValues} values` };
+            break;
+          }
+          if (depth > 1) keys.push(key);
+          stack.push(token.name === 'startObject' ? {} : []);
+          key = null;
           break;
         case 'endObject':
-        case 'endArray':
+        case 'endArray': {
           depth--;
+          chars++;
+          if (skipping) break;
+          const done = stack.pop()!;
+          if (depth === 0) {
+            stream.push({ value: done, chars } satisfies Assembled);
+            stream.records++;
+            reset();
+            break;
+          }
+          key = keys.pop() ?? null;
+          save(done);
+          break;
+        }
+        case 'keyValue':
+          chars += token.value!.length + 1;
+          if (skipping) break;
+          key = token.value!;
+          if (depth === 1 && ++topKeys > limits.maxColumns) {
+            skipping = { limit: 'max_columns', value: limits.maxColumns, what: `more than ${limits.maxColumns} keys` };
+          }
           break;
         case 'stringChunk':
         case 'numberChunk':
-        case 'keyValue':
-          size += token.value?.length ?? 0;
+          chars += token.value!.length;
+          break;
+        case 'stringValue':
+          if (!skipping) save(token.value!);
+          break;
+        case 'numberValue':
+          if (!skipping) {
+            let number: number | bigint;
+            try {
+              number = parseJsonNumber(token.value!);
+            } catch (error) {
+              if (!(error instanceof NumberRangeError)) throw error;
+              skipping = { limit: 'number', value: 0, what: error.message };
+              break;
+            }
+            save(number);
+          }
+          break;
+        case 'nullValue':
+          chars += 4;
+          if (!skipping) save(null);
+          break;
+        case 'trueValue':
+          chars += 4;
+          if (!skipping) save(true);
+          break;
+        case 'falseValue':
+          chars += 5;
+          if (!skipping) save(false);
           break;
       }
-      if (size > MAX_RECORD_CHARS) {
-        const message = `record ${recordNumber()} is larger than ${MAX_RECORD_CHARS} characters`;
-        return callback(new DataError('read', message, [{ record: recordNumber(), rule: 'json', message }]));
+      if (!skipping && chars > limits.maxRecordBytes) {
+        skipping = { limit: 'max_record_bytes', value: limits.maxRecordBytes, what: `larger than ${limits.maxRecordBytes} characters` };
       }
-      if (depth === 0) size = 0;
-      callback(null, token);
+      if (skipping && depth === 0 && isValueEnd(token.name)) {
+        stream.push({ chars, problem: skipping } satisfies Assembled);
+        stream.records++;
+        reset();
+      }
+      callback();
     },
-  });
+  }) as Transform & { records: number };
+  stream.records = 0;
+  const save = (value: unknown) => {
+    if (stack.length === 0) {
+      // A scalar where a record was expected: handed on, the reader says it is not an object.
+      stream.push({ value, chars } satisfies Assembled);
+      stream.records++;
+      reset();
+      return;
+    }
+    if (typeof value !== 'object' || value === null) values++;
+    if (values > limits.maxRecordValues) {
+      skipping = { limit: 'max_record_values', value: limits.maxRecordValues, what: `more than ${limits.maxRecordValues} values` };
+      return;
+    }
+    const top = stack[stack.length - 1]!;
+    if (Array.isArray(top)) top.push(value);
+    else defineKey(top, key!, value); // like JSON.parse: `__proto__` is an own key
+
+  };
+  return stream;
+}
+
+function isValueEnd(name: string): boolean {
+  return name === 'endObject' || name === 'endArray' || name in SCALARS;
 }
 
 /**
  * stream-json does not say where a syntax error is. For files up to 32 MiB the error path parses
  * the text once more with JSON.parse, whose message has the position, and turns it into a line.
  */
+const LOCATE_LIMIT_BYTES = 32 * 1024 * 1024;
+
 async function locateSyntaxError(file: string): Promise<{ line: number; column: number; message: string } | null> {
   let bytes = await readFileBytes(file);
   if (bytes.length > LOCATE_LIMIT_BYTES) return null;

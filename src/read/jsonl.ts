@@ -1,60 +1,168 @@
 /**
  * JSONL: one JSON object per line. Blank lines are skipped; a line that is not JSON, or not an
- * object, is a problem with its line number. A line longer than the limit is a data error rather
- * than a reason to buffer without end.
+ * object, is a problem with its line number. Each line is held to `limits` before it is parsed: a
+ * scan outside strings counts nesting, values and keys (so no line can exhaust the stack or memory),
+ * and spots numbers that JSON.parse would change (integers beyond 2^53, exponents that overflow);
+ * only such lines are parsed again number-exactly (lossless-json). A line longer than
+ * `max_record_bytes` is skipped as it streams, without being held whole.
  */
-import { DataError, type Problem } from '../errors.js';
+import { parse as parseLossless } from 'lossless-json';
+import type { Problem } from '../errors.js';
 import { readInBatches } from './batches.js';
+import type { ReadOptions } from './index.js';
+import { NumberRangeError, parseJsonNumber } from './json-values.js';
+import { limitProblem, MAX_BATCH_CHARS, type LimitName, type Limits } from './limits.js';
 import { mapSourceError, type Source } from './source.js';
 import type { RawBatch } from './types.js';
 
-const MAX_LINE_CHARS = 64 * 1024 * 1024;
-
-export async function* readJsonl(source: Source, batchRows: number): AsyncGenerator<RawBatch> {
+export async function* readJsonl(source: Source, { batchRows, limits }: ReadOptions): AsyncGenerator<RawBatch> {
   let rest = '';
   let line = 0;
+  /** The line being skipped because it is over `max_record_bytes`; its end has not come yet. */
+  let skipping = false;
   let batch: RawBatch = { records: [], numbers: [], problems: [] };
+  let chars = 0;
   const take = (text: string) => {
     line++;
+    chars += text.length;
     if (text.trim() === '') return;
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch (error) {
-      batch.problems.push({
-        line,
-        rule: 'json',
-        message: `line ${line} is not valid JSON: ${(error as Error).message}`,
-        raw: text.length > 10_000 ? `${text.slice(0, 10_000)}…` : text,
-      });
+    const problem = parseLine(text, line, limits);
+    if ('problem' in problem) {
+      batch.problems.push(problem.problem);
       return;
     }
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      const problem: Problem = { line, rule: 'json', message: `line ${line} is not a JSON object`, raw: value };
-      batch.problems.push(problem);
-      return;
-    }
-    batch.records.push(value as Record<string, unknown>);
+    batch.records.push(problem.record);
     batch.numbers.push(line);
   };
+  const tooLong = () =>
+    batch.problems.push(limitProblem('line', line, 'max_record_bytes', limits.maxRecordBytes, `the line is longer than ${limits.maxRecordBytes} characters`));
   try {
     for await (const chunks of readInBatches<string>(source.text, 16)) {
       for (const chunk of chunks) {
-        const parts = (rest + chunk).split('\n');
-        rest = parts.pop() ?? '';
-        if (rest.length > MAX_LINE_CHARS) {
-          throw new DataError('read', `line ${line + 1} is longer than ${MAX_LINE_CHARS} characters`);
+        let text = chunk;
+        if (skipping) {
+          const end = text.indexOf('\n');
+          if (end === -1) continue;
+          skipping = false;
+          text = text.slice(end + 1);
         }
+        const parts = (rest + text).split('\n');
+        rest = parts.pop() ?? '';
         for (const part of parts) take(part.endsWith('\r') ? part.slice(0, -1) : part);
+        if (rest.length > limits.maxRecordBytes) {
+          line++;
+          tooLong();
+          rest = '';
+          skipping = true;
+        }
       }
-      if (batch.records.length >= batchRows || batch.problems.length > 0) {
+      if (batch.records.length >= batchRows || chars >= MAX_BATCH_CHARS || batch.problems.length > 0) {
         yield batch;
         batch = { records: [], numbers: [], problems: [] };
+        chars = 0;
       }
     }
     if (rest !== '') take(rest.endsWith('\r') ? rest.slice(0, -1) : rest);
     if (batch.records.length > 0 || batch.problems.length > 0) yield batch;
   } catch (error) {
-    throw mapSourceError(error, source.text.decodedBytes);
+    throw mapSourceError(error, source.text);
   }
 }
+
+type Parsed = { record: Record<string, unknown> } | { problem: Problem };
+
+/** One line → a record, or the problem that keeps it out. Exported for the differential test. */
+export function parseLine(text: string, line: number, limits: Limits): Parsed {
+  const scan = scanLine(text, limits);
+  if (scan.limit) return { problem: limitProblem('line', line, scan.limit, scan.value, scan.what) };
+  let value: unknown;
+  try {
+    value = scan.exact ? parseExact(text) : JSON.parse(text);
+  } catch (error) {
+    if (error instanceof NumberRangeError) {
+      return { problem: { line, rule: 'number: outside the range of a 64-bit float', message: `line ${line}: ${error.message}` } };
+    }
+    return {
+      problem: {
+        line,
+        rule: 'json',
+        message: `line ${line} is not valid JSON: ${(error as Error).message}`,
+        raw: text.length > 10_000 ? `${text.slice(0, 10_000)}…` : text,
+      },
+    };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { problem: { line, rule: 'json', message: `line ${line} is not a JSON object`, raw: value } };
+  }
+  return { record: value as Record<string, unknown> };
+}
+
+function parseExact(text: string): unknown {
+  return parseLossless(text, null, {
+    parseNumber: parseJsonNumber,
+    // JSON.parse's rule: the last of a repeated key wins.
+    onDuplicateKey: ({ newValue }) => newValue,
+  });
+}
+
+interface Scan {
+  /** Holds a number JSON.parse would not keep exactly (a long digit run, an exponent). */
+  exact: boolean;
+  limit?: LimitName;
+  value: number;
+  what: string;
+}
+
+/**
+ * One pass over the line outside strings: nesting depth, values (openers and commas), keys of the
+ * top-level object, and numbers that need an exact parse. Stops at the first limit broken.
+ */
+function scanLine(text: string, limits: Limits): Scan {
+  let depth = 0;
+  let values = 1;
+  let keys = 0;
+  let digits = 0;
+  let exact = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34) {
+      // a string: skip to its closing quote
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 92) i++;
+        else if (d === 34) break;
+      }
+      digits = 0;
+      continue;
+    }
+    if (c >= 48 && c <= 57) {
+      if (++digits >= 16) exact = true;
+      continue;
+    }
+    if ((c === 101 || c === 69) && digits > 0) exact = true; // an exponent
+    digits = 0;
+    switch (c) {
+      case 123: // {
+      case 91: // [
+        if (++depth > limits.maxDepth) return { exact, limit: 'max_depth', value: limits.maxDepth, what: `nesting deeper than ${limits.maxDepth} levels` };
+        if (++values > limits.maxRecordValues) return tooManyValues(limits);
+        break;
+      case 125: // }
+      case 93: // ]
+        depth--;
+        break;
+      case 44: // ,
+        if (++values > limits.maxRecordValues) return tooManyValues(limits);
+        break;
+      case 58: // :
+        if (depth === 1 && ++keys > limits.maxColumns) return { exact, limit: 'max_columns', value: limits.maxColumns, what: `more than ${limits.maxColumns} keys` };
+        break;
+    }
+  }
+  return { exact, value: 0, what: '' };
+}
+
+function tooManyValues(limits: Limits): Scan {
+  return { exact: false, limit: 'max_record_values', value: limits.maxRecordValues, what: `more than ${limits.maxRecordValues} values` };
+}
+

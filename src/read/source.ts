@@ -1,18 +1,21 @@
 /**
  * Opens an input file as a stream of text: bytes are counted and hashed (sha256) as they are read,
- * gunzipped when the name ends in `.gz`, and decoded with a strict TextDecoder (a UTF-8 BOM is
- * dropped; invalid bytes are a data error, never silently replaced).
+ * gunzipped when the name ends in `.gz` (the decompressed size and ratio held to `limits`), and
+ * decoded with a strict TextDecoder (a UTF-8 BOM is dropped; invalid bytes are a data error that
+ * names the line and byte, never silently replaced).
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
+import type { Limits } from '../config/types.js';
 import { DataError } from '../errors.js';
+import { limitError } from './limits.js';
 
 export interface Source {
   file: string;
-  text: Readable & { decodedBytes: number };
+  text: Readable & { decodedBytes: number; lineBreaks: number };
   /** Valid once the text stream has ended. */
   digest(): { bytes: number; sha256: string };
 }
@@ -21,7 +24,10 @@ export function isGzipName(file: string): boolean {
   return /\.gz$/i.test(file);
 }
 
-export function openSource(file: string, encoding: string): Source {
+/** Below this many decompressed bytes the ratio is not checked: a small file may compress very well. */
+const RATIO_FLOOR_BYTES = 16 * 1024 * 1024;
+
+export function openSource(file: string, encoding: string, limits: Limits): Source {
   const hash = createHash('sha256');
   let bytes = 0;
   const tap = new Transform({
@@ -33,7 +39,7 @@ export function openSource(file: string, encoding: string): Source {
   });
   const decoder = new DecodeStream(encoding);
   const stages: NodeJS.ReadWriteStream[] = [tap];
-  if (isGzipName(file)) stages.push(createGunzip());
+  if (isGzipName(file)) stages.push(createGunzip(), gzipGuard(() => bytes, limits));
   stages.push(decoder);
   // pipeline() destroys every stage with the first error, so the reader sees it on `text` and maps
   // it with `mapSourceError`; the callback only keeps the error from going unhandled.
@@ -50,9 +56,30 @@ export function openSource(file: string, encoding: string): Source {
   };
 }
 
+/** Stops a decompression bomb while it inflates: total size, and size per compressed byte. */
+function gzipGuard(compressedBytes: () => number, limits: Limits): Transform {
+  let inflated = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, callback) {
+      inflated += chunk.length;
+      if (inflated > limits.maxDecompressedBytes) {
+        return callback(limitError('read', 'max_decompressed_bytes', limits.maxDecompressedBytes, `the gzip data inflates to more than ${limits.maxDecompressedBytes} bytes`));
+      }
+      const ratio = inflated / Math.max(1, compressedBytes());
+      if (inflated > RATIO_FLOOR_BYTES && ratio > limits.maxGzipRatio) {
+        const what = `the gzip data inflates ${Math.floor(ratio)} times its compressed size (${inflated} bytes from ${compressedBytes()})`;
+        return callback(limitError('read', 'max_gzip_ratio', limits.maxGzipRatio, what));
+      }
+      callback(null, chunk);
+    },
+  });
+}
+
 class DecodeStream extends Transform {
   readonly decoder: TextDecoder;
   decodedBytes = 0;
+  /** Line breaks decoded so far, to say on which line undecodable bytes are. */
+  lineBreaks = 0;
   constructor(readonly encoding: string) {
     super({ readableObjectMode: true, highWaterMark: 4 });
     this.decoder = new TextDecoder(encoding, { fatal: true });
@@ -61,9 +88,10 @@ class DecodeStream extends Transform {
     try {
       const text = this.decoder.decode(chunk, { stream: true });
       this.decodedBytes += chunk.length;
+      this.lineBreaks += countLineBreaks(text);
       callback(null, text.length > 0 ? text : undefined);
     } catch {
-      callback(invalidEncoding(this.encoding, this.decodedBytes));
+      callback(this.invalidAt(chunk));
     }
   }
   override _flush(callback: TransformCallback): void {
@@ -71,24 +99,60 @@ class DecodeStream extends Transform {
       const rest = this.decoder.decode();
       callback(null, rest.length > 0 ? rest : undefined);
     } catch {
-      callback(invalidEncoding(this.encoding, this.decodedBytes));
+      callback(invalidEncoding(this.encoding, this.lineBreaks + 1, this.decodedBytes));
     }
+  }
+  /** On the error path only: the longest prefix of the chunk that decodes says where the bad byte is. */
+  private invalidAt(chunk: Buffer): DataError {
+    const decodes = (length: number) => {
+      try {
+        new TextDecoder(this.encoding, { fatal: true }).decode(chunk.subarray(0, length), { stream: true });
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    let low = 0;
+    let high = chunk.length;
+    while (low < high) {
+      const middle = (low + high + 1) >> 1;
+      if (decodes(middle)) low = middle;
+      else high = middle - 1;
+    }
+    // A lead byte whose sequence the bad byte broke is where the trouble starts (UTF-8).
+    for (let k = 1; k <= 3 && low - k >= 0; k++) {
+      const byte = chunk[low - k]!;
+      if (byte < 0x80) break;
+      if (byte >= 0xc0) {
+        low -= k;
+        break;
+      }
+    }
+    const before = new TextDecoder(this.encoding).decode(chunk.subarray(0, low));
+    return invalidEncoding(this.encoding, this.lineBreaks + countLineBreaks(before) + 1, this.decodedBytes + low);
   }
 }
 
-function invalidEncoding(encoding: string, offset: number): DataError {
-  return new DataError('read', `the file is not valid ${encoding}: undecodable bytes after byte ${offset}`, [
-    { rule: 'encoding', message: `not valid ${encoding} (set csv.encoding, e.g. latin1, if the file uses another)` },
+function countLineBreaks(text: string): number {
+  let count = 0;
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) count++;
+  return count;
+}
+
+function invalidEncoding(encoding: string, line: number, offset: number): DataError {
+  const message = `line ${line}: the file is not valid ${encoding}: undecodable bytes at byte offset ${offset}`;
+  return new DataError('read', message, [
+    { line, rule: 'encoding', message: `${message} (set csv.encoding, e.g. latin1, if the file uses another)` },
   ]);
 }
 
-export function mapSourceError(error: unknown, offset = 0): unknown {
+export function mapSourceError(error: unknown, at: { decodedBytes: number; lineBreaks: number }): unknown {
   if (error instanceof DataError) return error;
   const code = (error as { code?: string }).code ?? '';
   if (code.startsWith('Z_') || code === 'ERR_ZLIB_INIT_FAILED') {
     const message = `not a valid gzip file: ${(error as Error).message}`;
     return new DataError('read', message, [{ rule: 'gzip', message }]);
   }
-  if (code === 'ERR_ENCODING_INVALID_ENCODED_DATA') return invalidEncoding('utf-8', offset);
+  if (code === 'ERR_ENCODING_INVALID_ENCODED_DATA') return invalidEncoding('utf-8', at.lineBreaks + 1, at.decodedBytes);
   return error;
 }

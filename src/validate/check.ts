@@ -8,7 +8,7 @@ import type { Dataset } from '../config/types.js';
 import { DataError, type Problem } from '../errors.js';
 import { makePreparer } from '../prepare/prepare.js';
 import type { PrepareStats } from '../prepare/steps.js';
-import { readFile } from '../read/index.js';
+import { readFile, type ReadOptions } from '../read/index.js';
 import type { Locator } from '../read/types.js';
 import { ProblemLog } from './problems.js';
 import { makeValidator } from './validate.js';
@@ -32,8 +32,8 @@ export interface CheckedFile {
   digest(): { bytes: number; sha256: string };
 }
 
-export function checkFile(file: string, relative: string, dataset: Dataset, batchRows: number, keepOriginals = false): CheckedFile {
-  const opened = readFile(file, dataset, batchRows);
+export function checkFile(file: string, relative: string, dataset: Dataset, options: ReadOptions, keepOriginals = false): CheckedFile {
+  const opened = readFile(file, dataset, options);
   const prepare = makePreparer(dataset, path.basename(relative));
   const validate = makeValidator(dataset);
   const problems = new ProblemLog(opened.locator);

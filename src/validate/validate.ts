@@ -1,11 +1,14 @@
 /**
  * Checks records with the dataset's compiled ajv validator, plus the limits PostgreSQL and Parquet
- * impose that JSON Schema does not (64-bit integers, NUL characters in text), and turns every
- * failure into a `Problem`: where (line or record), which field, the value (shortened), which rule.
+ * impose that JSON Schema does not (64-bit integers, NUL characters and lone surrogates in text),
+ * and turns every failure into a `Problem`: where (line or record), which field, the value
+ * (shortened), which rule. An integer beyond 2^53 arrives as a BigInt: ajv (whose numbers are
+ * doubles) is shown the nearest double, the exact value is what is range-checked and loaded.
  */
 import type { ErrorObject } from 'ajv';
 import type { Column } from '../columns.js';
 import type { Dataset } from '../config/types.js';
+import { containsBigInt, jsonText, withPlainNumbers } from '../read/json-values.js';
 import type { Locator, RawBatch } from '../read/types.js';
 
 const MAX_VALUE_CHARS = 80;
@@ -13,7 +16,7 @@ const MAX_VALUE_CHARS = 80;
 export function shorten(value: unknown): string {
   let text: string;
   try {
-    text = typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
+    text = typeof value === 'string' ? JSON.stringify(value) : (jsonText(value) ?? String(value));
   } catch {
     text = String(value);
   }
@@ -50,17 +53,24 @@ function valueAt(record: Record<string, unknown>, field: string): unknown {
 }
 
 const INT64_MAX = 9223372036854775807n;
+const INT64_MIN = -9223372036854775808n;
 
 /** Limits of the targets that a schema cannot express; returns a message or null. */
 function targetLimit(column: Column, value: unknown): string | null {
-  if (column.kind === 'integer' && typeof value === 'number') {
-    if (!Number.isSafeInteger(value) && (BigInt(Math.trunc(value)) > INT64_MAX || BigInt(Math.trunc(value)) < -INT64_MAX - 1n)) {
-      return 'range: outside the 64-bit integer range';
+  if (column.kind === 'integer') {
+    if (typeof value === 'bigint' ? value > INT64_MAX || value < INT64_MIN : typeof value === 'number' && !Number.isSafeInteger(value) && outsideInt64(value)) {
+      return 'range: outside the 64-bit integer range (-9223372036854775808 to 9223372036854775807)';
     }
-  } else if (typeof value === 'string' && value.includes('\u0000')) {
-    return 'text: contains a NUL character, which PostgreSQL cannot store';
+  } else if (typeof value === 'string') {
+    if (value.includes('\u0000')) return 'text: contains a NUL character, which PostgreSQL cannot store';
+    if (!value.isWellFormed()) return 'text: contains a lone UTF-16 surrogate (not a Unicode character), which cannot be stored as UTF-8';
   }
   return null;
+}
+
+function outsideInt64(value: number): boolean {
+  const exact = BigInt(Math.trunc(value));
+  return exact > INT64_MAX || exact < INT64_MIN;
 }
 
 export interface Validator {
@@ -72,6 +82,9 @@ export function makeValidator(dataset: Dataset): Validator {
   const validate = dataset.validate;
   const isValid = dataset.isValid;
   const columns = dataset.columns;
+  /** The full validator; a record holding a BigInt is shown with plain numbers (rare: on failure only). */
+  const validExactly = (record: Record<string, unknown>) =>
+    validate(record) || (containsBigInt(record) && validate(withPlainNumbers(record)));
   return (batch, locator) => {
     const keepRecords: Record<string, unknown>[] = [];
     const keepNumbers: number[] = [];
@@ -79,7 +92,7 @@ export function makeValidator(dataset: Dataset): Validator {
       const record = batch.records[r]!;
       const number = batch.numbers[r]!;
       let ok = true;
-      if (!isValid(record) && !validate(record)) {
+      if (!isValid(record) && !validExactly(record)) {
         ok = false;
         for (const error of validate.errors ?? []) {
           const field = fieldOf(error);
@@ -97,6 +110,8 @@ export function makeValidator(dataset: Dataset): Validator {
         for (const column of columns) {
           const value = record[column.name];
           if (value === undefined || value === null) continue;
+          // A double column holds the nearest double, as PostgreSQL's float8 would.
+          if (column.kind === 'number' && typeof value === 'bigint') record[column.name] = Number(value);
           const rule = targetLimit(column, value);
           if (rule) {
             ok = false;

@@ -5,6 +5,7 @@
 import { endianness } from 'node:os';
 import * as arrow from 'apache-arrow';
 import type { Column } from '../columns.js';
+import { jsonText } from '../read/json-values.js';
 
 export function arrowSchema(columns: Column[]): arrow.Schema {
   return new arrow.Schema(columns.map((c) => new arrow.Field(c.name, arrowType(c), true)));
@@ -40,8 +41,22 @@ export function dateToDays(value: string): number {
 
 /** RFC 3339 date-time → microseconds since the epoch, keeping digits below the millisecond. */
 export function timestampToMicros(value: string): bigint {
+  return BigInt(epochMillis(value)) * 1000n + BigInt(subMillisecondMicros(value));
+}
+
+/**
+ * Milliseconds since the epoch. A leap second (`23:59:60`, which the date-time format accepts) is
+ * the first instant of the next minute, as PostgreSQL reads it; Date.parse alone says NaN.
+ */
+export function epochMillis(value: string): number {
   const ms = Date.parse(value);
-  return BigInt(ms) * 1000n + BigInt(subMillisecondMicros(value));
+  if (ms === ms) return ms; // not NaN
+  if (value.charCodeAt(17) === 54 && value.charCodeAt(18) === 48) {
+    // "…:60": parse as :59 and add the second.
+    const rolled = Date.parse(`${value.slice(0, 17)}59${value.slice(19)}`);
+    if (rolled === rolled) return rolled + 1000;
+  }
+  throw new RangeError(`not a date-time loadbay can convert: ${JSON.stringify(value.slice(0, 40))}`);
 }
 
 /**
@@ -65,8 +80,10 @@ const TWO_32 = 4294967296;
  * Writes an int64 slot through its two 32-bit halves (Arrow buffers are little-endian): no BigInt
  * per value for the common case of a safe integer; anything else goes through BigInt.
  */
-function setInt64(words: Int32Array, data: BigInt64Array, i: number, value: number): void {
-  if (Number.isSafeInteger(value)) {
+function setInt64(words: Int32Array, data: BigInt64Array, i: number, value: number | bigint): void {
+  if (typeof value === 'bigint') {
+    data[i] = value;
+  } else if (Number.isSafeInteger(value)) {
     const high = Math.floor(value / TWO_32);
     words[2 * i] = (value - high * TWO_32) | 0;
     words[2 * i + 1] = high;
@@ -111,7 +128,7 @@ function columnData(column: Column, type: arrow.DataType, values: unknown[], len
     case 'integer': {
       const data = new BigInt64Array(length);
       const words = new Int32Array(data.buffer);
-      for (let i = 0; i < length; i++) if (isValid(i)) setInt64(words, data, i, values[i] as number);
+      for (let i = 0; i < length; i++) if (isValid(i)) setInt64(words, data, i, values[i] as number | bigint);
       return arrow.makeData({ type: type as arrow.Int64, length, nullCount, nullBitmap, data });
     }
     case 'number': {
@@ -135,7 +152,7 @@ function columnData(column: Column, type: arrow.DataType, values: unknown[], len
       for (let i = 0; i < length; i++) {
         if (!isValid(i)) continue;
         const text = values[i] as string;
-        const micros = Date.parse(text) * 1000 + subMillisecondMicros(text);
+        const micros = epochMillis(text) * 1000 + subMillisecondMicros(text);
         if (Number.isSafeInteger(micros)) setInt64(words, data, i, micros);
         else data[i] = timestampToMicros(text); // beyond ±285 years of 1970
       }
@@ -150,7 +167,7 @@ function columnData(column: Column, type: arrow.DataType, values: unknown[], len
           continue;
         }
         const v = values[i];
-        texts[i] = column.kind === 'json' || typeof v !== 'string' ? JSON.stringify(v) : v;
+        texts[i] = column.kind === 'json' || typeof v !== 'string' ? jsonText(v) : v;
       }
       const valueOffsets = new Int32Array(length + 1);
       // One UTF-8 encoding per column, not two native calls per value. When the bytes are as many as

@@ -10,6 +10,7 @@ import type { Column } from '../columns.js';
 import type { Dataset } from '../config/types.js';
 import { quoteIdent } from '../db/database.js';
 import { HeldError } from '../errors.js';
+import { jsonText } from '../read/json-values.js';
 
 const LINEAGE_DDL = [
   '"_file_id" bigint',
@@ -161,15 +162,15 @@ function rowEncoder(columns: Column[]): RowEncoder {
         value = "(v ? 't' : 'f')";
         break;
       case 'json':
-        value = 'e(JSON.stringify(v))';
+        value = 'e(json(v))';
         break;
       default:
-        value = "e(typeof v === 'string' ? v : JSON.stringify(v))";
+        value = "e(typeof v === 'string' ? v : json(v))";
     }
     return `${read} s += ${c === 0 ? '' : 'TAB + '}(v === undefined || v === null ? NULL : ${value});`;
   });
   const body = `let v; let s = ''; ${parts.join('\n')} return s;`;
-  encoder = new Function('TAB', 'NULL', `return (r, e) => { ${body} };`)('\t', '\\N') as RowEncoder;
+  encoder = new Function('TAB', 'NULL', 'json', `return (r, e) => { ${body} };`)('\t', '\\N', jsonText) as RowEncoder;
   encoders.set(columns, encoder);
   return encoder;
 }

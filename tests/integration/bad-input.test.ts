@@ -31,7 +31,7 @@ const bigArray = '[' + Array.from({ length: 3000 }, (_, i) => `{"id": ${i}, "nam
 it.each([
   ['ragged.csv', 'id,name\n1,a\n2,b,extra\n', 'read', 'line 3 has 3 fields, the header has 2'],
   ['quote.csv', 'id,name\n1,"a\n2,b\n', 'read', 'line 2: Quoted field unterminated'],
-  ['latin1.csv', Buffer.from('id,name\n1,Jos\xe9\n', 'latin1'), 'read', 'the file is not valid utf-8: undecodable bytes after byte 0'],
+  ['latin1.csv', Buffer.from('id,name\n1,Jos\xe9\n', 'latin1'), 'read', 'line 2: the file is not valid utf-8: undecodable bytes at byte offset 13'],
   ['cut.csv.gz', halfOf(gzipSync('id,name\n' + Array.from({ length: 5000 }, (_, i) => `${i},n${(i * 7919) % 10007}`).join('\n'))), 'read', /^not a valid gzip file: unexpected end of file/],
   ['broken.json', bigArray + ',\n{"id": 3001 "name": "x"}]', 'read', /^invalid JSON at line 3001, column 13: /],
   ['api-empty.data', '{"count": 0, "competitions": []}', 'read', 'no records found at "teams"'],

@@ -3,7 +3,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import type { Dataset } from '../../src/config/types.js';
+import { DEFAULT_LIMITS } from '../../src/config/load.js';
+import type { Dataset, Limits } from '../../src/config/types.js';
 import { DataError } from '../../src/errors.js';
 import { recordMaker } from '../../src/read/csv.js';
 import { readFile } from '../../src/read/index.js';
@@ -26,10 +27,10 @@ function dataset(format: Dataset['format'], extra: Partial<Dataset> = {}): Datas
   } as Dataset;
 }
 
-async function readAll(name: string, content: string | Buffer, ds: Dataset): Promise<RawBatch & { sha256: string }> {
+async function readAll(name: string, content: string | Buffer, ds: Dataset, limits: Partial<Limits> = {}): Promise<RawBatch & { sha256: string }> {
   const file = path.join(dir, name);
   await writeFile(file, content);
-  const opened = readFile(file, ds, 2);
+  const opened = readFile(file, ds, { batchRows: 2, limits: { ...DEFAULT_LIMITS, ...limits } });
   const all: RawBatch = { records: [], numbers: [], problems: [] };
   for await (const batch of opened.batches) {
     all.records.push(...batch.records);
@@ -39,9 +40,9 @@ async function readAll(name: string, content: string | Buffer, ds: Dataset): Pro
   return { ...all, sha256: opened.source.digest().sha256 };
 }
 
-async function readError(name: string, content: string | Buffer, ds: Dataset): Promise<DataError> {
+async function readError(name: string, content: string | Buffer, ds: Dataset, limits: Partial<Limits> = {}): Promise<DataError> {
   try {
-    await readAll(name, content, ds);
+    await readAll(name, content, ds, limits);
   } catch (error) {
     if (error instanceof DataError) return error;
     throw error;
@@ -169,10 +170,41 @@ describe('JSON', () => {
     ]);
   });
 
-  it('refuses a record larger than 64 Mi characters instead of assembling it in memory', async () => {
-    const huge = '[{"a": 1}, {"a": "' + 'x'.repeat(65 * 1024 * 1024) + '"}, {"a": 3}]';
-    const error = await readError('huge.json', huge, dataset('json'));
-    expect(error.message).toBe('record 2 is larger than 67108864 characters');
+  it('sets aside a record over max_record_bytes while its tokens stream past, and reads on', async () => {
+    const huge = '[{"a": 1}, {"a": "' + 'x'.repeat(2 * 1024 * 1024) + '"}, {"a": 3}]';
+    const result = await readAll('huge.json', huge, dataset('json'), { maxRecordBytes: 1024 * 1024 });
+    expect(result.records).toEqual([{ a: 1 }, { a: 3 }]);
+    expect(result.problems).toEqual([
+      { record: 2, rule: 'limit: max_record_bytes', message: 'record 2: larger than 1048576 characters, over limits.max_record_bytes (1048576)' },
+    ]);
+  });
+
+  it('holds each record to max_depth, max_record_values and max_columns, without recursion', async () => {
+    const deep = '['.repeat(100_000) + ']'.repeat(100_000);
+    const flood = '[' + Array.from({ length: 5000 }, () => '{}').join(',') + ']';
+    const wide = '{' + Array.from({ length: 50 }, (_, i) => `"k${i}": ${i}`).join(',') + '}';
+    const doc = `[{"id": 1, "zz": ${deep}}, {"id": 2, "zz": ${flood}}, ${wide}, {"id": 4}]`;
+    const result = await readAll('nested.json', doc, dataset('json'), { maxDepth: 10, maxRecordValues: 1000, maxColumns: 20 });
+    expect(result.records).toEqual([{ id: 4 }]);
+    expect(result.problems.map((p) => [p.record, p.rule])).toEqual([
+      [1, 'limit: max_depth'],
+      [2, 'limit: max_record_values'],
+      [3, 'limit: max_columns'],
+    ]);
+  });
+
+  it('keeps integers beyond 2^53 exact, refuses numbers that overflow a double, keeps __proto__ as a key', async () => {
+    const doc = '[{"a": 9007199254740993, "b": -9223372036854775808, "c": 1.5, "d": [12345678901234567890]}, {"a": 1e999}, {"__proto__": {"x": 1}, "a": 2}]';
+    const result = await readAll('numbers.json', doc, dataset('json'));
+    expect(result.records[0]).toEqual({ a: 9007199254740993n, b: -9223372036854775808n, c: 1.5, d: [12345678901234567890n] });
+    expect(result.problems).toEqual([expect.objectContaining({ record: 2, rule: 'number: outside the range of a 64-bit float' })]);
+    expect(Object.keys(result.records[1]!)).toEqual(['__proto__', 'a']);
+    expect(Object.getPrototypeOf(result.records[1])).toBe(Object.prototype);
+  });
+
+  it('says a top-level scalar is not a record instead of "no rows"', async () => {
+    const error = await readError('scalar.json', '42', dataset('json'));
+    expect(error.message).toBe('the document is a number, not an object (one record) or an array of records');
   });
 
   it('reports a path that finds nothing and a syntax error mid-array', async () => {
@@ -181,5 +213,64 @@ describe('JSON', () => {
     const error = await readError('broken.json', '[{"a":1},\n{"a":2},\n{"a" 3}]', dataset('json'));
     expect(error.message).toBe("invalid JSON at line 3, column 6: Expected ':' after property name");
     expect(error.problems[0]).toMatchObject({ line: 3, rule: 'json' });
+  });
+});
+
+describe('JSONL limits and exact values', () => {
+  it('reads int64 exactly, refuses 1e999, keeps __proto__, and sets aside deep, wide and long lines', async () => {
+    const lines = [
+      '{"a": 9223372036854775807, "b": 1234567890123456789, "c": 2.5e3}',
+      '{"a": 1e999}',
+      '{"a": ' + '['.repeat(50_000) + ']'.repeat(50_000) + '}',
+      '{"__proto__": 1, "a": 3}',
+      '{"a": "' + 'x'.repeat(3 * 1024 * 1024) + '"}',
+      '{' + Array.from({ length: 30 }, (_, i) => `"k${i}": 1`).join(',') + '}',
+      '{"a": 7}',
+    ].join('\n');
+    const result = await readAll('limits.jsonl', lines, dataset('jsonl'), { maxDepth: 16, maxRecordBytes: 1024 * 1024, maxColumns: 20 });
+    expect(result.records).toEqual([{ a: 9223372036854775807n, b: 1234567890123456789n, c: 2500 }, expect.anything(), { a: 7 }]);
+    expect(Object.keys(result.records[1]!)).toEqual(['__proto__', 'a']);
+    expect(result.numbers).toEqual([1, 4, 7]);
+    expect(result.problems.map((p) => [p.line, p.rule])).toEqual([
+      [2, 'number: outside the range of a 64-bit float'],
+      [3, 'limit: max_depth'],
+      [5, 'limit: max_record_bytes'],
+      [6, 'limit: max_columns'],
+    ]);
+  });
+});
+
+describe('CSV limits', () => {
+  it('refuses a header over max_columns and sets aside a row over it', async () => {
+    const wide = Array.from({ length: 30 }, (_, i) => `c${i}`).join(',');
+    expect((await readError('wide.csv', `${wide}\n`, dataset('csv'), { maxColumns: 20 })).message).toBe(
+      'line 1: the header has 30 fields, over limits.max_columns (20)',
+    );
+    const result = await readAll('row.csv', `a,b\n1,2\n${wide}\n3,4\n`, dataset('csv'), { maxColumns: 20 });
+    expect(result.numbers).toEqual([2, 4]);
+    expect(result.problems.map((p) => [p.line, p.rule])).toEqual([[3, 'limit: max_columns']]);
+  });
+
+  it('refuses a row whose CR LF would leave a CR in a file that started with LF', async () => {
+    const result = await readAll('mixed.csv', 'a,b\n1,x\n2,y\r\n3,z\n', dataset('csv'));
+    expect(result.numbers).toEqual([2, 4]);
+    expect(result.problems).toEqual([expect.objectContaining({ line: 3, field: 'b', rule: 'csv: mixed line endings' })]);
+  });
+
+  it('names the line and byte of undecodable bytes', async () => {
+    const error = await readError('latin.csv', Buffer.concat([Buffer.from('a,b\n1,x\n2,'), Buffer.from([0xe9]), Buffer.from('\n')]), dataset('csv'));
+    expect(error.message).toBe('line 3: the file is not valid utf-8: undecodable bytes at byte offset 10');
+  });
+});
+
+describe('gzip limits', () => {
+  it('stops a file that inflates beyond max_decompressed_bytes or max_gzip_ratio', async () => {
+    const bomb = gzipSync('id\n' + '\n'.repeat(40 * 1024 * 1024));
+    expect((await readError('bomb.csv.gz', bomb, dataset('csv'), { maxDecompressedBytes: 1024 * 1024 })).message).toMatch(
+      /^the gzip data inflates to more than 1048576 bytes, over limits.max_decompressed_bytes \(1048576\)$/,
+    );
+    expect((await readError('bomb2.csv.gz', bomb, dataset('csv'))).message).toMatch(
+      /^the gzip data inflates \d+ times its compressed size \(\d+ bytes from \d+\), over limits.max_gzip_ratio \(200\)$/,
+    );
   });
 });

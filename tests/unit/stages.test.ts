@@ -60,7 +60,9 @@ describe('prepare and validate', () => {
   it('coerces CSV text to the declared types, leaving what does not parse for the validator', () => {
     expect(coerceText('42', 'integer')).toBe(42);
     expect(coerceText('4.5', 'integer')).toBe('4.5');
-    expect(coerceText('99999999999999999999', 'integer')).toBe('99999999999999999999');
+    expect(coerceText('99999999999999999999', 'integer')).toBe(99999999999999999999n);
+    expect(coerceText('9007199254740993', 'integer')).toBe(9007199254740993n);
+    expect(coerceText('1e999', 'number')).toBe('1e999');
     expect(coerceText('-1.5e3', 'number')).toBe(-1500);
     expect(coerceText('Yes', 'boolean')).toBe(true);
     expect(coerceText('0', 'boolean')).toBe(false);
