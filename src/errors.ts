@@ -113,7 +113,26 @@ export function errorMessage(error: unknown): string {
   return redact(error instanceof Error ? error.message : String(error));
 }
 
-/** Removes the password from anything that looks like a connection URL. */
+const URL_IN_TEXT = /postgres(?:ql)?:\/\/[^\s'"<>]+/gi;
+const KEY_VALUE_PASSWORD = /\b((?:ssl)?password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]+)/gi;
+
+/**
+ * Removes passwords from text: in connection URLs (userinfo, parsed as PostgreSQL reads it, so a
+ * password holding `@` or `:` goes whole; `password=` in the query) and in key/value connection
+ * strings (`password=… ` or `password='…'`).
+ */
 export function redact(text: string): string {
-  return text.replace(/(postgres(?:ql)?:\/\/[^:/@\s]*:)[^@\s]*@/gi, '$1***@');
+  return text.replace(URL_IN_TEXT, redactUrl).replace(KEY_VALUE_PASSWORD, '$1***');
+}
+
+function redactUrl(raw: string): string {
+  try {
+    const url = new URL(raw);
+    if (url.password) url.password = '***';
+    url.search = url.search.replace(/([?&](?:ssl)?password=)[^&]*/gi, '$1***');
+    return url.toString();
+  } catch {
+    // Not parseable: everything between "user:" and the last "@" of the authority goes.
+    return raw.replace(/^(postgres(?:ql)?:\/\/[^:/@?#]*:)[^/?#]*@/i, '$1***@').replace(/([?&](?:ssl)?password=)[^&]*/gi, '$1***');
+  }
 }

@@ -13,7 +13,7 @@ export interface Database {
   pool: pg.Pool;
   /** The URL without its password, safe to print. */
   displayUrl: string;
-  /** Resolves once `SELECT 1` succeeds; logs a `waiting` event while it does not. */
+  /** Resolves once `SELECT 1` succeeds or the signal aborts; logs a `waiting` event while neither. */
   waitUntilReachable(signal: AbortSignal): Promise<void>;
   close(): Promise<void>;
 }
@@ -42,7 +42,8 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
     pool,
     displayUrl,
     async waitUntilReachable(signal) {
-      for (let attempt = 1; ; attempt++) {
+      // Returns as soon as the signal aborts: the caller checks it (a stop while waiting ends the start).
+      for (let attempt = 1; !signal.aborted; attempt++) {
         try {
           await pool.query('SELECT 1');
           if (attempt > 1) log.info('database reachable again', { url: displayUrl });

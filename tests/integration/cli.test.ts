@@ -83,6 +83,18 @@ describe('the daemon process', () => {
     expect(daemon.output()).not.toContain('s3cret-pw');
   });
 
+  it('stops at once on SIGTERM while it waits for an unreachable database, and redacts every password shape', async () => {
+    env = await createTestEnv({ datasets: ITEM_DATASETS, processing: { retry_initial_ms: 50, retry_max_ms: 200 } });
+    const daemon = run(['start', '--config', env.configFile], { DATABASE_URL: 'postgres://alice:p@ssS3cretC@127.0.0.1:1/db?sslmode=disable' });
+    await waitFor(() => (daemon.output().match(/waiting/g) ?? []).length >= 3, { message: 'a few waiting lines', timeoutMs: 30_000 });
+    daemon.child.kill('SIGTERM');
+    expect(await daemon.exit).toBe(0);
+    const waiting = (await env.logLines()).filter((l) => l.event === 'waiting').length;
+    expect(waiting).toBeLessThan(50);
+    expect(daemon.output()).not.toMatch(/ssS3cretC|p@ss/);
+    expect(daemon.output()).toContain('database: postgres://alice:***@127.0.0.1:1/db?sslmode=disable');
+  });
+
   it('recovers after SIGKILL in the middle of a load: every file loaded exactly once', async () => {
     env = await createTestEnv({ datasets: ITEM_DATASETS, processing: { batch_rows: 500 } });
     const big = ['{"id": 1, "name": "first"}'];

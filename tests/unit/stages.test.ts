@@ -146,6 +146,20 @@ describe('small helpers', () => {
     expect(redact('connect postgres://me:pa%40ss@db:5432/x failed')).toBe('connect postgres://me:***@db:5432/x failed');
   });
 
+  it.each([
+    ['postgres://alice:p@ssS3cretC@host/db', 'postgres://alice:***@host/db'],
+    ['postgresql://alice:a:b:c@host:5432/db', 'postgresql://alice:***@host:5432/db'],
+    ['postgres://al%40ice:p%3Ass%2Fw@host/db', 'postgres://al%40ice:***@host/db'],
+    ['postgres://alice@host/db?password=S3cret&sslmode=require', 'postgres://alice@host/db?password=***&sslmode=require'],
+    ['postgres://host/db?sslmode=require&sslpassword=S3cret', 'postgres://host/db?sslmode=require&sslpassword=***'],
+    ["host=db user=alice password='S3 cret' dbname=x", 'host=db user=alice password=*** dbname=x'],
+    ['host=db password=S3cret dbname=x', 'host=db password=*** dbname=x'],
+    ['error: connect ECONNREFUSED (url postgres://u:S3cret@10.0.0.1:1/db)', 'error: connect ECONNREFUSED (url postgres://u:***@10.0.0.1:1/db)'],
+  ])('redacts %s', (text, expected) => {
+    expect(redact(text)).toBe(expected);
+    expect(redact(text)).not.toMatch(/S3|cret|p@ss|a:b:c|p%3A/);
+  });
+
   it('backs off exponentially with jitter, capped', () => {
     for (let attempt = 1; attempt <= 10; attempt++) {
       const delay = backoffDelay(attempt, 100, 1000);
