@@ -7,7 +7,7 @@
  *   and retry with backoff. A good file is never quarantined for a reason outside the file.
  */
 
-export type Stage = 'route' | 'read' | 'prepare' | 'validate' | 'load' | 'check';
+export type Stage = 'route' | 'read' | 'prepare' | 'validate' | 'load' | 'check' | 'settle';
 
 export interface Problem {
   /** Line number (CSV, JSONL) or record number (JSON), 1-based. */
@@ -34,6 +34,20 @@ export class DataError extends Error {
     this.problems = problems;
     this.problemCount = problemCount;
   }
+}
+
+/**
+ * An error that a file's content provoked in loadbay's own processing (a RangeError, TypeError or
+ * SyntaxError without a system code) becomes a data error, so the file is quarantined with the
+ * reason instead of being retried for ever; anything else (a system or database error) is returned
+ * as it is. `where` says which records were being processed.
+ */
+export function contentError(error: unknown, stage: Stage, where: string): unknown {
+  if (error instanceof DataError || error instanceof HeldError) return error;
+  const isContent = (error instanceof RangeError || error instanceof TypeError || error instanceof SyntaxError) && (error as { code?: unknown }).code === undefined;
+  if (!isContent) return error;
+  const message = `${where}: the content could not be processed: ${(error as Error).message}`;
+  return new DataError(stage, message, [{ rule: 'content', message }]);
 }
 
 export class HeldError extends Error {
@@ -107,6 +121,12 @@ export function isKnownTransient(error: unknown): boolean {
   if (typeof code === 'string' && TRANSIENT_CODES.has(code)) return true;
   const message = error instanceof Error ? error.message : String(error);
   return /Connection terminated|connection timeout|Client has encountered a connection error/i.test(message);
+}
+
+/** An error from the file system about a path (Node sets `syscall` and `path`): EACCES, EROFS, ENOSPC … */
+export function isFileSystemError(error: unknown): boolean {
+  const e = error as { code?: unknown; syscall?: unknown; path?: unknown } | null;
+  return typeof e?.code === 'string' && typeof e.syscall === 'string' && typeof e.path === 'string';
 }
 
 export function errorMessage(error: unknown): string {

@@ -8,9 +8,11 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import winston from 'winston';
+import { AuditLog } from './audit-log.js';
 import { redact } from './errors.js';
+import { jsonText } from './read/json-values.js';
 
-export type OutcomeEvent = 'loaded' | 'failed' | 'skipped' | 'retrying' | 'held' | 'waiting' | 'retried' | 'export_failed';
+export type OutcomeEvent = 'loaded' | 'failed' | 'skipped' | 'retrying' | 'held' | 'waiting' | 'retried' | 'exported' | 'export_failed';
 
 export interface Logger {
   /** A file outcome: conversion.log and console. */
@@ -18,6 +20,8 @@ export interface Logger {
   info(message: string, fields?: Record<string, unknown>): void;
   warn(message: string, fields?: Record<string, unknown>): void;
   error(message: string, fields?: Record<string, unknown>): void;
+  /** Shown only with LOADBAY_LOG_LEVEL=debug: stack traces and other detail for a bug report. */
+  debug(message: string, fields?: Record<string, unknown>): void;
   /** Flushes and closes the log files. */
   close(): Promise<void>;
 }
@@ -41,9 +45,8 @@ function consoleLine(info: winston.Logform.TransformableInfo): string {
     string,
     unknown
   >;
-  void rest;
   const time = String(timestamp ?? '').replace(/\.\d+Z$/, 'Z');
-  if (!event) return `${time} ${String(level).padEnd(5)} ${String(message)}`;
+  if (!event) return `${time} ${String(level).padEnd(5)} ${String(message)}${typeof rest['stack'] === 'string' ? `\n${rest['stack']}` : ''}`;
   const parts = [`${time} ${String(event).padEnd(8)} ${file ?? ''}`];
   if (dataset) parts.push(`→ ${dataset}`);
   const details = [
@@ -58,42 +61,51 @@ function consoleLine(info: winston.Logform.TransformableInfo): string {
 
 export function createLogger(options: LoggerOptions): Logger {
   mkdirSync(options.logsDir, { recursive: true });
-  const conversion = new winston.transports.File({
-    filename: path.join(options.logsDir, 'conversion.log'),
-    format: winston.format.combine(winston.format.timestamp(), redactFormat(), winston.format.json()),
-  });
-  const transports: winston.transport[] = [conversion];
   const consoleTransport =
     options.console === false
       ? null
       : new winston.transports.Console({
           format: winston.format.combine(winston.format.timestamp(), redactFormat(), winston.format.printf(consoleLine)),
         });
-  const outcomes = winston.createLogger({ transports });
-  const operational = winston.createLogger({ transports: consoleTransport ? [consoleTransport] : [] });
-  if (consoleTransport) outcomes.add(consoleTransport);
+  const operational = winston.createLogger({
+    level: process.env['LOADBAY_LOG_LEVEL'] === 'debug' ? 'debug' : 'info',
+    transports: consoleTransport ? [consoleTransport] : [],
+  });
   // An unhandled transport error would crash the process; report it on stderr instead.
-  outcomes.on('error', (error) => process.stderr.write(`loadbay: log write failed: ${String(error)}\n`));
   operational.on('error', (error) => process.stderr.write(`loadbay: log write failed: ${String(error)}\n`));
   if (!consoleTransport) operational.silent = true;
+  const trouble = (message: string) => {
+    if (consoleTransport) operational.warn(message);
+    else process.stderr.write(`loadbay: ${message}\n`);
+  };
+  const audit = new AuditLog(path.join(options.logsDir, 'conversion.log'), {
+    onTrouble: trouble,
+    onRecovered: (message) => operational.info(message),
+  });
 
   let closing: Promise<void> | null = null;
   return {
     event(event, fields) {
-      const level = event === 'failed' || event === 'held' ? 'warn' : event === 'loaded' || event === 'skipped' ? 'info' : 'warn';
-      outcomes.log({ level, message: event, event, ...fields });
+      const level = event === 'loaded' || event === 'skipped' || event === 'exported' ? 'info' : 'warn';
+      const line: Record<string, unknown> = { level, message: event, event, ...fields, timestamp: new Date().toISOString() };
+      for (const key of Object.keys(line)) if (typeof line[key] === 'string') line[key] = redact(line[key] as string);
+      audit.write(jsonText(line));
+      if (consoleTransport) operational.log({ ...line, level, message: event });
     },
     info: (message, fields) => operational.info(message, fields),
     warn: (message, fields) => operational.warn(message, fields),
     error: (message, fields) => operational.error(message, fields),
+    debug: (message, fields) => operational.debug(message, fields),
     close() {
-      closing ??= new Promise<void>((resolve) => {
-        conversion.once('finish', () => resolve());
-        outcomes.end();
-        operational.end();
-        // The file transport emits 'finish' once its stream is flushed; do not wait forever.
-        setTimeout(resolve, 2000).unref();
-      });
+      closing ??= (async () => {
+        await audit.close();
+        await new Promise<void>((resolve) => {
+          if (!consoleTransport) return resolve();
+          operational.once('finish', () => resolve());
+          operational.end();
+          setTimeout(resolve, 2000).unref();
+        });
+      })();
       return closing;
     },
   };

@@ -70,8 +70,9 @@ export async function claimFile(pool: pg.Pool, arrival: Arrival, instanceId: str
       done();
       return null;
     }
-    // One round trip: an unsettled load of this very arrival is returned as it is, an attempt in
-    // progress is counted again, anything else starts a new row (all under the advisory lock).
+    // One round trip: an unsettled load of this very arrival or an attempt in progress is counted
+    // again (so a file that cannot be moved backs off like any other), anything else starts a new
+    // row (all under the advisory lock).
     const { rows: claimed } = await client.query<LedgerRow>({
       name: 'loadbay-claim',
       text: `WITH found AS (
@@ -81,15 +82,14 @@ export async function claimFile(pool: pg.Pool, arrival: Arrival, instanceId: str
                 ORDER BY id DESC LIMIT 1
              ), bumped AS (
                UPDATE ${LEDGER_SCHEMA}.files f SET attempts = f.attempts + 1, instance_id = $4, updated_at = now()
-                 FROM found WHERE f.id = found.id AND found.status = 'processing'
+                 FROM found WHERE f.id = found.id
                RETURNING f.*
              ), inserted AS (
                INSERT INTO ${LEDGER_SCHEMA}.files (path, size, mtime_ms, status, instance_id)
                SELECT $1, $2, $3, 'processing', $4 WHERE NOT EXISTS (SELECT 1 FROM found)
                RETURNING *
              )
-             SELECT * FROM found WHERE status = 'loaded'
-             UNION ALL SELECT * FROM bumped
+             SELECT * FROM bumped
              UNION ALL SELECT * FROM inserted`,
       values: [arrival.relative, arrival.size, arrival.mtimeMs, instanceId],
     });

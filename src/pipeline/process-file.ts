@@ -11,12 +11,12 @@ import type pg from 'pg';
 import type { Config, Dataset } from '../config/types.js';
 import { checkout, type Claim } from '../claim/claim.js';
 import { LEDGER_SCHEMA } from '../db/ledger.js';
-import { DataError, errorMessage, HeldError } from '../errors.js';
+import { contentError, DataError, errorMessage, HeldError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { route } from '../route/route.js';
 import { openRejects, type RejectsWriter } from '../settle/rejects.js';
 import { archive, quarantine } from '../settle/settle.js';
-import { checkFile, verdict } from '../validate/check.js';
+import { checkFile, verdict, type CheckedBatch } from '../validate/check.js';
 import { fitName, fsyncDir } from '../settle/move.js';
 import { openParquetWriter } from '../write/parquet.js';
 import { runChecks } from '../write/checks.js';
@@ -86,7 +86,7 @@ export async function processFile(ctx: PipelineContext, claim: Claim): Promise<O
       });
       return 'skipped';
     }
-    await archive(ctx.config, dataset, arrival.file, arrival.relative);
+    const changed = await settleLoaded(ctx, dataset, arrival);
     await markSettled(claim.client, claim.fileId, 'loaded');
     ctx.log.event('loaded', {
       ...base,
@@ -100,7 +100,9 @@ export async function processFile(ctx: PipelineContext, claim: Claim): Promise<O
       table: `${dataset.table.schema}.${dataset.table.name}`,
       ...(dataset.table.mode !== 'append' ? { mode: dataset.table.mode } : {}),
       ...(result.duplicateOfLoaded ? { duplicate_of: result.duplicateOfLoaded } : {}),
+      ...(changed ? { changed_after_read: true } : {}),
     });
+    if (changed) await quarantineChanged(ctx, dataset, changed, result, base);
     if (dataset.export) {
       // After the commit: a failed export is reported, the load stands.
       await runExport(ctx.pool, dataset).then(
@@ -165,12 +167,32 @@ async function load(ctx: PipelineContext, claim: Claim, dataset: Dataset): Promi
       rejects = await openRejects(path.join(ctx.config.folders.failed, dataset.name), arrival.relative, checked.locator, tag);
     }
     let rows = 0;
-    for await (const batch of checked.batches) {
+    let last = 0;
+    const locator = checked.locator;
+    const batches = checked.batches[Symbol.asyncIterator]();
+    for (;;) {
+      let next: IteratorResult<CheckedBatch>;
+      try {
+        next = await batches.next();
+      } catch (error) {
+        throw contentError(error, 'read', `after ${locator} ${last}`);
+      }
+      if (next.done) break;
+      const batch = next.value;
       if (rejects && batch.rejected.size > 0) await rejects.write(batch.rejected, batch.originals!);
       if (!batch.loadable || batch.records.length === 0) continue; // keep reading to count problems
-      const text = encodeCopyRows(dataset.columns, batch.records, batch.numbers, claim.fileId, arrival.relative);
+      const span = `${locator}s ${batch.numbers[0]}–${batch.numbers[batch.numbers.length - 1]}`;
+      last = batch.numbers[batch.numbers.length - 1]!;
+      let text: string;
+      let written: Promise<void>;
+      try {
+        text = encodeCopyRows(dataset.columns, batch.records, batch.numbers, claim.fileId, arrival.relative);
+        written = parquet.write(batch.records);
+      } catch (error) {
+        throw contentError(error, 'load', span);
+      }
       sent.add(rows, batch.numbers);
-      await Promise.all([parquet.write(batch.records), copy.write(text)]);
+      await Promise.all([written.catch((error: unknown) => Promise.reject(contentError(error, 'load', span))), copy.write(text)]);
       rows += batch.records.length;
     }
     const digest = checked.digest();
@@ -249,6 +271,42 @@ async function load(ctx: PipelineContext, claim: Claim, dataset: Dataset): Promi
     await rejects?.abort(); // removes the temporary file; a committed one was renamed already
     done(!healthy);
   }
+}
+
+/**
+ * Archives (or deletes) a loaded file, unless it changed after it was read: a producer that went on
+ * writing after the file had stood still for the stability window. Its size and mtime are checked
+ * right before the move and again on the moved file. A changed file is returned (where it is now)
+ * instead of being archived as if all of it had been loaded.
+ */
+async function settleLoaded(ctx: PipelineContext, dataset: Dataset, arrival: Claim['arrival']): Promise<string | null> {
+  const differs = async (file: string) => {
+    const now = await lstat(file);
+    return now.size !== arrival.size || now.mtimeMs !== arrival.mtimeMs;
+  };
+  if (await differs(arrival.file)) return arrival.file;
+  const target = await archive(ctx.config, dataset, arrival.file, arrival.relative);
+  return target && (await differs(target)) ? target : null;
+}
+
+/** The loaded part stands; the grown file goes to output_failed/ with what was and was not loaded. */
+async function quarantineChanged(ctx: PipelineContext, dataset: Dataset, file: string, result: LoadResult, base: { file: string; file_id: string }) {
+  const now = await lstat(file);
+  const message =
+    `the file changed after it was read: its first ${result.digest.bytes} bytes (sha256 ${result.digest.sha256.slice(0, 12)}…, ` +
+    `${result.rows} rows) were loaded as file ${base.file_id}; it now has ${now.size} bytes, and what was added was not loaded. ` +
+    'Deliver new data as a new file, written under a temporary name and renamed into input/ when complete';
+  const error = new DataError('settle', message, [{ rule: 'changed after it was read', message }]);
+  const details = { fileId: base.file_id, sha256: result.digest.sha256, bytes: result.digest.bytes };
+  const { path: quarantined } = await quarantine(ctx.config, dataset.name, file, base.file, error, details);
+  ctx.log.event('failed', {
+    ...base,
+    dataset: dataset.name,
+    stage: 'settle',
+    reason: message,
+    problem_count: 1,
+    quarantined_as: path.relative(ctx.config.root, quarantined),
+  });
 }
 
 /** Remembers where the last few batches sent to COPY came from, to name a row PostgreSQL rejects. */

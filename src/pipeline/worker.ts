@@ -7,9 +7,16 @@ import path from 'node:path';
 import { claimFile, type Claim } from '../claim/claim.js';
 import type { WorkQueue } from '../claim/queue.js';
 import { LEDGER_SCHEMA } from '../db/ledger.js';
-import { classify, errorMessage, isKnownTransient } from '../errors.js';
+import { classify, errorMessage, isKnownTransient, isFileSystemError } from '../errors.js';
 import { backoffDelay } from '../lib/sleep.js';
 import { processFile, type PipelineContext } from './process-file.js';
+
+/**
+ * A file the system will not let loadbay read or move (permissions, a read-only or full target) is
+ * retried with backoff like any infrastructure error, and from this attempt on reported as `held`
+ * with the reason, at the slow interval, until someone fixes it.
+ */
+export const HOLD_AFTER_ATTEMPTS = 5;
 
 export function relativeToInput(inputDir: string, file: string): string {
   return path.relative(inputDir, file).split(path.sep).join('/');
@@ -28,9 +35,10 @@ export async function runWorker(ctx: PipelineContext, queue: WorkQueue, requeue:
       failures.delete(item.file);
       queue.done(item.file);
     } catch (error) {
-      const kind = classify(error);
-      const attempt = claim?.attempts ?? (failures.get(item.file) ?? 0) + 1;
+      const attempt = Math.max(claim?.attempts ?? 0, (failures.get(item.file) ?? 0) + 1);
       failures.set(item.file, attempt);
+      let kind = classify(error);
+      if (kind === 'transient' && isFileSystemError(error) && attempt >= HOLD_AFTER_ATTEMPTS) kind = 'held';
       const { retryInitialMs, retryMaxMs } = ctx.config.processing;
       const delay = kind === 'held' ? retryMaxMs : backoffDelay(attempt, retryInitialMs, retryMaxMs);
       const reason = errorMessage(error);
@@ -41,9 +49,9 @@ export async function runWorker(ctx: PipelineContext, queue: WorkQueue, requeue:
         reason,
         next_delay_ms: delay,
       });
-      if (kind === 'transient' && !isKnownTransient(error)) {
-        // Not a known infrastructure error: log the stack so a bug does not hide behind retries.
-        ctx.log.error(`unexpected error processing ${relative}`, { stack: (error as Error).stack });
+      if (kind === 'transient' && !isKnownTransient(error) && !isFileSystemError(error)) {
+        // Not a known infrastructure error: the stack helps find a bug (LOADBAY_LOG_LEVEL=debug).
+        ctx.log.debug(`unexpected error processing ${relative}`, { stack: (error as Error).stack });
       }
       if (claim) {
         await claim.client

@@ -85,10 +85,18 @@ export async function writeFileAtomic(file: string, content: string): Promise<vo
   await mkdir(path.dirname(file), { recursive: true });
   // A short temporary name: the final one may already be close to the 255-byte limit.
   const tmp = path.join(path.dirname(file), `.loadbay-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
-  await writeFile(tmp, content);
-  const handle = await open(tmp, 'r+');
-  await handle.sync();
-  await handle.close();
-  await rename(tmp, file);
+  try {
+    await writeFile(tmp, content);
+    const handle = await open(tmp, 'r+');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(tmp, file);
+  } catch (error) {
+    await unlink(tmp).catch(() => undefined); // a full disk must not leave temporary files behind
+    throw error;
+  }
   await fsyncDir(path.dirname(file));
 }

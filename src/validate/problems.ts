@@ -21,7 +21,7 @@ export interface ProblemGroup {
   example: string | null;
 }
 
-const STAGE_ORDER: Stage[] = ['route', 'read', 'prepare', 'validate', 'load', 'check'];
+const STAGE_ORDER: Stage[] = ['route', 'read', 'prepare', 'validate', 'load', 'check', 'settle'];
 
 export class ProblemLog {
   readonly first: Problem[] = [];
