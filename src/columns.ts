@@ -28,7 +28,7 @@ export const LINEAGE_COLUMNS = ['_file_id', '_source_file', '_source_record', '_
 const MAX_IDENTIFIER_BYTES = 63;
 
 /** Throws an Error whose message names the offending property; the caller adds the file. */
-export function columnsFromSchema(schema: Record<string, unknown>): Column[] {
+export function columnsFromSchema(schema: Record<string, unknown>, format: 'csv' | 'jsonl' | 'json' = 'json'): Column[] {
   if (schema['type'] !== undefined && schema['type'] !== 'object') {
     throw new Error('/schema/type: a record schema must have type "object"');
   }
@@ -49,17 +49,24 @@ export function columnsFromSchema(schema: Record<string, unknown>): Column[] {
     if (typeof definition !== 'object' || definition === null) {
       throw new Error(`${where}: must be an object`);
     }
-    const kind = kindOf(definition as Record<string, unknown>, where);
+    const kind = kindOf(definition as Record<string, unknown>, where, format);
     columns.push({ name, kind, pgType: PG_TYPES[kind] });
   }
   if (columns.length === 0) throw new Error('/schema/properties: define at least one column');
   return columns;
 }
 
-function kindOf(definition: Record<string, unknown>, where: string): ColumnKind {
-  const declared = definition['type'];
-  const types = (Array.isArray(declared) ? declared : [declared]).filter((t) => t !== 'null');
-  if (declared === undefined || types.length !== 1) {
+/**
+ * The column type a property declares: its `type` (one, optionally with "null"; `object` and `array`
+ * together are JSON); without one, the type its `enum` or `const` values all share; a property with
+ * neither (`{}`) holds any value: text in CSV, where every value is text, JSON otherwise.
+ */
+function kindOf(definition: Record<string, unknown>, where: string, format: 'csv' | 'jsonl' | 'json'): ColumnKind {
+  const declared = definition['type'] ?? typeOfValues(definition, where);
+  if (declared === undefined) return format === 'csv' ? 'string' : 'json';
+  let types = (Array.isArray(declared) ? declared : [declared]).filter((t) => t !== 'null');
+  if (types.length > 1 && types.every((t) => t === 'object' || t === 'array')) types = ['object'];
+  if (types.length !== 1) {
     throw new Error(
       `${where}/type: give exactly one type (integer, number, boolean, string, object, array), optionally with "null"`,
     );
@@ -83,4 +90,23 @@ function kindOf(definition: Record<string, unknown>, where: string): ColumnKind 
     default:
       throw new Error(`${where}/type: unsupported type ${JSON.stringify(types[0])}`);
   }
+}
+
+/** The JSON Schema type shared by all `enum` / `const` values; undefined when there are none. */
+function typeOfValues(definition: Record<string, unknown>, where: string): string[] | undefined {
+  const values = Array.isArray(definition['enum']) ? (definition['enum'] as unknown[]) : 'const' in definition ? [definition['const']] : null;
+  if (!values || values.length === 0) return undefined;
+  const types = new Set<string>();
+  for (const value of values) {
+    if (value === null) types.add('null');
+    else if (typeof value === 'number') types.add(Number.isInteger(value) ? 'integer' : 'number');
+    else if (Array.isArray(value)) types.add('array');
+    else types.add(typeof value === 'object' ? 'object' : typeof value);
+  }
+  if (types.has('integer') && types.has('number')) types.delete('integer');
+  const named = [...types].filter((t) => t !== 'null');
+  if (named.length !== 1) {
+    throw new Error(`${where}: the enum/const values are of several types (${named.join(', ')}); give a "type"`);
+  }
+  return [...types];
 }

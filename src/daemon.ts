@@ -84,7 +84,7 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
     await watcher.ready;
     await watcher.rescan();
 
-    const context = { config, pool: database.pool, log, instanceId, verifiedTables: new Set<string>() };
+    const context = { config, pool: database.pool, log, instanceId, verifiedTables: new Set<string>(), signal: stopping.signal };
     // Every dataset's table exists from the start, so SQL that joins them (after_load, checks,
     // exports) does not depend on which file happens to arrive first. A table that does not fit is
     // reported now and held per file later.

@@ -203,7 +203,7 @@ export function resolveDataset(file: string, user: UserDataset, ajv: Ajv, paths:
   const fail = (where: string, what: string) => new ConfigError(`${file}: ${where}: ${what}`);
   let columns;
   try {
-    columns = columnsFromSchema(user.schema);
+    columns = columnsFromSchema(user.schema, user.format);
   } catch (error) {
     throw new ConfigError(`${file}: ${(error as Error).message}`);
   }

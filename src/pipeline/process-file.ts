@@ -31,6 +31,8 @@ export interface PipelineContext {
   instanceId: string;
   /** Datasets whose table was created or checked by this process; cleared when a load says otherwise. */
   verifiedTables: Set<string>;
+  /** Aborts when the daemon stops: checks scheduled after a settle are dropped. */
+  signal: AbortSignal;
 }
 
 /** SQLSTATEs that mean the table changed under us: check it again before the next attempt. */
@@ -86,7 +88,7 @@ export async function processFile(ctx: PipelineContext, claim: Claim): Promise<O
       });
       return 'skipped';
     }
-    const changed = await settleLoaded(ctx, dataset, arrival);
+    const { changed, archived } = await settleLoaded(ctx, dataset, arrival);
     await markSettled(claim.client, claim.fileId, 'loaded');
     ctx.log.event('loaded', {
       ...base,
@@ -103,6 +105,7 @@ export async function processFile(ctx: PipelineContext, claim: Claim): Promise<O
       ...(changed ? { changed_after_read: true } : {}),
     });
     if (changed) await quarantineChanged(ctx, dataset, changed, result, base);
+    else if (archived) watchArchived(ctx, dataset, archived, arrival, result, base);
     if (dataset.export) {
       // After the commit: a failed export is reported, the load stands.
       await runExport(ctx.pool, dataset).then(
@@ -279,14 +282,36 @@ async function load(ctx: PipelineContext, claim: Claim, dataset: Dataset): Promi
  * right before the move and again on the moved file. A changed file is returned (where it is now)
  * instead of being archived as if all of it had been loaded.
  */
-async function settleLoaded(ctx: PipelineContext, dataset: Dataset, arrival: Claim['arrival']): Promise<string | null> {
-  const differs = async (file: string) => {
-    const now = await lstat(file);
-    return now.size !== arrival.size || now.mtimeMs !== arrival.mtimeMs;
-  };
-  if (await differs(arrival.file)) return arrival.file;
-  const target = await archive(ctx.config, dataset, arrival.file, arrival.relative);
-  return target && (await differs(target)) ? target : null;
+async function settleLoaded(ctx: PipelineContext, dataset: Dataset, arrival: Claim['arrival']): Promise<{ changed: string | null; archived: string | null }> {
+  if (await changedSince(arrival.file, arrival)) return { changed: arrival.file, archived: null };
+  const archived = await archive(ctx.config, dataset, arrival.file, arrival.relative);
+  if (archived && (await changedSince(archived, arrival))) return { changed: archived, archived: null };
+  return { changed: null, archived };
+}
+
+async function changedSince(file: string, arrival: Claim['arrival']): Promise<boolean> {
+  const now = await lstat(file);
+  return now.size !== arrival.size || now.mtimeMs !== arrival.mtimeMs;
+}
+
+/**
+ * A producer that still holds the file open writes on into the archived copy (a rename does not
+ * close its descriptor). The archived file is looked at once more a little later; grown, it leaves
+ * archive/ for output_failed/ with the report of what was and was not loaded.
+ */
+export const ARCHIVE_RECHECK_MS = 2000;
+
+function watchArchived(ctx: PipelineContext, dataset: Dataset, archived: string, arrival: Claim['arrival'], result: LoadResult, base: { file: string; file_id: string }): void {
+  const delay = Math.max(ARCHIVE_RECHECK_MS, 4 * ctx.config.processing.stableWindowMs);
+  const timer = setTimeout(() => {
+    ctx.signal.removeEventListener('abort', cancel);
+    void (async () => {
+      if (!(await changedSince(archived, arrival))) return;
+      await quarantineChanged(ctx, dataset, archived, result, base);
+    })().catch((error: unknown) => ctx.log.warn(`checking ${path.relative(ctx.config.root, archived)} again: ${errorMessage(error)}`));
+  }, delay);
+  const cancel = () => clearTimeout(timer);
+  ctx.signal.addEventListener('abort', cancel, { once: true });
 }
 
 /** The loaded part stands; the grown file goes to output_failed/ with what was and was not loaded. */

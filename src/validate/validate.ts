@@ -62,10 +62,24 @@ function targetLimit(column: Column, value: unknown): string | null {
       return 'range: outside the 64-bit integer range (-9223372036854775808 to 9223372036854775807)';
     }
   } else if (typeof value === 'string') {
+    if (column.kind === 'timestamp' && isFractionalLeapSecond(value)) {
+      return 'range: a leap second with a fraction of a second, which PostgreSQL does not accept (:60 alone is read as the next minute)';
+    }
     if (value.includes('\u0000')) return 'text: contains a NUL character, which PostgreSQL cannot store';
     if (!value.isWellFormed()) return 'text: contains a lone UTF-16 surrogate (not a Unicode character), which cannot be stored as UTF-8';
   }
   return null;
+}
+
+/** "…:60.5Z": seconds 60 followed by a fraction that is not all zeros. */
+function isFractionalLeapSecond(value: string): boolean {
+  if (value.charCodeAt(17) !== 54 || value.charCodeAt(18) !== 48 || value.charCodeAt(19) !== 46) return false;
+  for (let i = 20; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+    if (c !== 48) return true;
+  }
+  return false;
 }
 
 function outsideInt64(value: number): boolean {

@@ -107,6 +107,8 @@ export interface EnvOptions {
   datasets?: Record<string, string>;
   /** Extra lines for the `processing:` section. */
   processing?: Record<string, number>;
+  /** Lines for the `limits:` section. */
+  limits?: Record<string, number>;
 }
 
 export async function createTestEnv(options: EnvOptions = {}): Promise<TestEnv> {
@@ -130,7 +132,8 @@ export async function createTestEnv(options: EnvOptions = {}): Promise<TestEnv> 
     configFile,
     `root: ..\nprocessing:\n${Object.entries(processing)
       .map(([k, v]) => `  ${k}: ${v}`)
-      .join('\n')}\n`,
+      .join('\n')}\n` +
+      (options.limits ? `limits:\n${Object.entries(options.limits).map(([k, v]) => `  ${k}: ${v}`).join('\n')}\n` : ''),
   );
   const pool = new pg.Pool({ connectionString: database.url, max: 3 });
   pool.on('error', () => undefined);

@@ -47,7 +47,8 @@ describe('configuration errors stop loadbay with exit code 2 and name the file a
   it.each([
     ['a missing key', 'name: x\nformat: csv\ntable: t\nschema: {properties: {a: {type: string}}}\n', /bad\.yaml: \/: must have required property 'match'/],
     ['a bad format', 'name: x\nmatch: "*.csv"\nformat: xml\ntable: t\nschema: {properties: {a: {type: string}}}\n', /bad\.yaml: \/format: must be equal to one of the allowed values \(csv, jsonl, json\)/],
-    ['a column without a type', 'name: x\nmatch: "*.csv"\nformat: csv\ntable: t\nschema: {properties: {a: {}}}\n', /bad\.yaml: \/schema\/properties\/a\/type: give exactly one type/],
+    ['a column of two types', 'name: x\nmatch: "*.csv"\nformat: csv\ntable: t\nschema: {properties: {a: {type: [string, integer]}}}\n', /bad\.yaml: \/schema\/properties\/a\/type: give exactly one type/],
+    ['an enum of mixed types', 'name: x\nmatch: "*.csv"\nformat: csv\ntable: t\nschema: {properties: {a: {enum: [1, "one"]}}}\n', /bad\.yaml: \/schema\/properties\/a: the enum\/const values are of several types \(integer, string\); give a "type"/],
     ['an invalid JSON Schema', 'name: x\nmatch: "*.csv"\nformat: csv\ntable: t\nschema: {properties: {a: {type: string, minLength: -1}}}\n', /bad\.yaml: \/schema: not a valid JSON Schema/],
   ])('%s in a dataset file', async (_what, text, message) => {
     env = await createTestEnv({ datasets: { 'bad.yaml': text } });

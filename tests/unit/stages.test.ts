@@ -54,6 +54,14 @@ describe('columns', () => {
     expect(() => columnsFromSchema({ properties: { _source_file: { type: 'string' } } })).toThrow(/reserved/);
     expect(() => columnsFromSchema({ properties: { a: { type: ['string', 'integer'] } } })).toThrow(/exactly one type/);
   });
+
+  it('infers a column type from enum or const, and maps an untyped property to text (CSV) or JSON', () => {
+    const schema = { properties: { e: { enum: ['S', 'M'] }, n: { enum: [1, 2.5, null] }, c: { const: 3 }, any: {}, both: { type: ['object', 'array', 'null'] } } };
+    const kinds = (format: 'csv' | 'json') => Object.fromEntries(columnsFromSchema(schema, format).map((c) => [c.name, c.kind]));
+    expect(kinds('csv')).toEqual({ e: 'string', n: 'number', c: 'integer', any: 'string', both: 'json' });
+    expect(kinds('json')).toMatchObject({ any: 'json' });
+    expect(() => columnsFromSchema({ properties: { a: { enum: [1, 'one'] } } })).toThrow('/schema/properties/a: the enum/const values are of several types (integer, string); give a "type"');
+  });
 });
 
 describe('prepare and validate', () => {

@@ -1,0 +1,111 @@
+/** Values that must arrive exactly as written, or be refused with the field and the rule. */
+import assert from 'node:assert/strict';
+import type { HostileCase } from '../corpus.js';
+
+const INT64 = ['9007199254740993', '1234567890123456789', '9223372036854775807', '-9223372036854775808'];
+
+/** The ids in PostgreSQL and in the Parquet file, as text: exactly the digits that were sent. */
+function exactInts(table: string, dataset: string, file: string): HostileCase['verify'] {
+  return async ({ pool, parquetFile }) => {
+    const { rows } = await pool.query(`SELECT id::text AS id FROM ${table} WHERE _source_file = $1 ORDER BY _source_record`, [file]);
+    assert.deepEqual(rows.map((r: { id: string }) => r.id), INT64);
+    const { readParquetFile } = await import('../../helpers/parquet.js');
+    const parquet = await readParquetFile(await parquetFile(dataset, file));
+    assert.deepEqual([...parquet.getChild('id')!].map(String), INT64);
+  };
+}
+
+export const cases: HostileCase[] = [
+  {
+    file: 'int64.jsonl',
+    why: 'integers beyond 2^53 were stored rounded (…993 as …992) and the int64 maximum was refused',
+    content: () => INT64.map((id) => `{"id": ${id}}`).join('\n') + '\n',
+    expect: { event: 'loaded', rows: 4 },
+    verify: exactInts('hostile.jsonl_rows', 'h-jsonl', 'int64.jsonl'),
+  },
+  {
+    file: 'int64.json',
+    why: 'the same through the streaming JSON reader',
+    content: () => `[${INT64.map((id) => `{"id": ${id}}`).join(',')}]`,
+    expect: { event: 'loaded', rows: 4 },
+    verify: exactInts('hostile.json_rows', 'h-json', 'int64.json'),
+  },
+  {
+    file: 'int64.csv',
+    why: 'in CSV every integer above 2^53 was refused as "must be integer"',
+    content: () => `id\n${INT64.join('\n')}\n`,
+    expect: { event: 'loaded', rows: 4 },
+    verify: exactInts('hostile.csv_rows', 'h-csv', 'int64.csv'),
+  },
+  {
+    file: 'int64-nested.jsonl',
+    why: 'a big integer inside a jsonb value must keep its digits too',
+    content: () => '{"id": 1, "doc": {"big": 12345678901234567890, "list": [9007199254740993]}}\n',
+    expect: { event: 'loaded', rows: 1 },
+    verify: async ({ pool }) => {
+      const { rows } = await pool.query(`SELECT doc->>'big' AS big, doc->'list'->>0 AS first FROM hostile.jsonl_rows WHERE _source_file = 'int64-nested.jsonl'`);
+      assert.deepEqual(rows, [{ big: '12345678901234567890', first: '9007199254740993' }]);
+    },
+  },
+  {
+    file: 'int64-over.csv',
+    why: 'only what is outside int64 is refused, and the message says so',
+    content: () => 'id\n9223372036854775808\n',
+    expect: { event: 'failed', stage: 'validate', reason: 'line 2, field "id" = 9223372036854775808: range: outside the 64-bit integer range (-9223372036854775808 to 9223372036854775807)' },
+  },
+  {
+    file: 'int64-over.jsonl',
+    why: 'the same below int64 in JSONL',
+    content: () => '{"id": -9223372036854775809}\n',
+    expect: { event: 'failed', stage: 'validate', reason: /^line 1, field "id" = -9223372036854775809: range: outside the 64-bit integer range/ },
+  },
+  {
+    file: 'infinity.jsonl',
+    why: '1e999 became Infinity',
+    content: () => '{"id": 1, "amount": 1e999}\n',
+    expect: { event: 'failed', stage: 'read', reason: 'line 1: number 1e999 is outside the range of a 64-bit float' },
+  },
+  {
+    file: 'infinity.json',
+    why: 'the same in JSON',
+    content: () => '[{"id": 1, "amount": -1e400}]',
+    expect: { event: 'failed', stage: 'read', reason: 'record 1: number -1e400 is outside the range of a 64-bit float' },
+  },
+  {
+    file: 'infinity.csv',
+    why: 'the same in CSV: not a number a JSON Schema accepts',
+    content: () => 'id,amount\n1,1e999\n',
+    expect: { event: 'failed', stage: 'validate', reason: 'line 2, field "amount" = "1e999": type: must be number' },
+  },
+  {
+    file: 'leap-second.jsonl',
+    why: 'a valid leap second failed in the Parquet conversion and was retried for ever',
+    content: () =>
+      ['{"id": 1, "seen": "2016-12-31T23:59:60Z"}', '{"id": 2, "seen": "2017-01-01T00:59:60.000+01:00"}'].join('\n') + '\n',
+    expect: { event: 'loaded', rows: 2 },
+    verify: async ({ pool, parquetFile }) => {
+      // PostgreSQL reads :60 as the first instant of the next minute; the Parquet file says the same.
+      const { rows } = await pool.query(
+        `SELECT round(extract(epoch FROM seen) * 1000)::bigint::text AS ms FROM hostile.jsonl_rows WHERE _source_file = 'leap-second.jsonl' ORDER BY id`,
+      );
+      const expected = [String(Date.UTC(2017, 0, 1)), String(Date.UTC(2017, 0, 1))];
+      assert.deepEqual(rows.map((r: { ms: string }) => r.ms), expected);
+      const { readParquetFile } = await import('../../helpers/parquet.js');
+      const parquet = await readParquetFile(await parquetFile('h-jsonl', 'leap-second.jsonl'));
+      // apache-arrow hands timestamp(µs) values back as milliseconds.
+      assert.deepEqual([...parquet.getChild('seen')!].map((v) => String(Number(v))), expected);
+    },
+  },
+  {
+    file: 'leap-fraction.jsonl',
+    why: 'ajv accepts 23:59:60.5Z, PostgreSQL does not: refused at validation with the field, not at COPY',
+    content: () => '{"id": 1, "seen": "2016-12-31T23:59:60.5Z"}\n',
+    expect: { event: 'failed', stage: 'validate', reason: /^line 1, field "seen" = "2016-12-31T23:59:60.5Z": range: a leap second with a fraction/ },
+  },
+  {
+    file: 'dedupe-rows.csv',
+    why: 'drop_duplicate_rows dropped rows on a 64-bit hash; now a SHA-256 digest decides',
+    content: () => 'id,name\n1,a\n1,a\n2,b\n1,a\n',
+    expect: { event: 'loaded', rows: 2 },
+  },
+];
