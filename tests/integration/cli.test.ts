@@ -82,6 +82,7 @@ describe('the daemon process', () => {
     expect(await daemon.exit).toBe(0);
     expect(daemon.output()).toMatch(/loaded\s+items-cli\.jsonl → items-jsonl \(1 rows/);
     expect(daemon.output()).not.toContain('s3cret-pw');
+    expect(daemon.output()).not.toMatch(/connection lost|Error/);
   });
 
   it('stops at once on SIGTERM while it waits for an unreachable database, and redacts every password shape', async () => {
@@ -122,6 +123,8 @@ describe('the daemon process', () => {
       second.child.kill('SIGTERM');
       await second.exit;
     }
+    // A graceful stop is quiet: no "connection lost" from the server going down with loadbay.
+    expect(second.output()).not.toMatch(/connection lost|Error/);
   });
 });
 
@@ -141,6 +144,13 @@ describe('the embedded database (no DATABASE_URL)', () => {
     expect(first.output()).toContain(`database: ${url}`);
     await env.drop('items-embedded.jsonl', '{"id": 1, "name": "kept"}\n');
     await env.outcome('items-embedded.jsonl', 'loaded');
+    // The server dies under loadbay: it is started again and loading resumes without a restart.
+    const { readFile } = await import('node:fs/promises');
+    const postmaster = Number((await readFile(path.join(env.root, 'data', 'postgres', 'postmaster.pid'), 'utf8')).split('\n')[0]);
+    process.kill(postmaster, 'SIGKILL');
+    await waitFor(() => /embedded PostgreSQL is running again/.test(first.output()), { message: 'the server to be restarted', timeoutMs: 60_000 });
+    await env.drop('items-after-restart.jsonl', '{"id": 2, "name": "after"}\n');
+    await env.outcome('items-after-restart.jsonl', 'loaded');
     first.child.kill('SIGTERM');
     expect(await first.exit).toBe(0);
     expect(first.output()).not.toMatch(/TypeError|Error:/);
@@ -154,12 +164,14 @@ describe('the embedded database (no DATABASE_URL)', () => {
       await waitFor(() => /watching/.test(second.output()), { message: 'the second start', timeoutMs: 60_000 });
       const client = new pg.Client({ connectionString: url });
       await client.connect();
-      const { rows } = await client.query('SELECT name FROM shop.items_jsonl');
+      const { rows } = await client.query('SELECT name FROM shop.items_jsonl ORDER BY id');
       await client.end();
-      expect(rows).toEqual([{ name: 'kept' }]);
+      expect(rows).toEqual([{ name: 'kept' }, { name: 'after' }]);
     } finally {
       second.child.kill('SIGTERM');
       await second.exit;
     }
+    // A graceful stop is quiet: no "connection lost" from the server going down with loadbay.
+    expect(second.output()).not.toMatch(/connection lost|Error/);
   });
 });
