@@ -12,7 +12,7 @@ import { AuditLog } from './audit-log.js';
 import { redact } from './errors.js';
 import { jsonText } from './read/json-values.js';
 
-export type OutcomeEvent = 'loaded' | 'failed' | 'skipped' | 'retrying' | 'held' | 'waiting' | 'retried' | 'exported' | 'export_failed';
+export type OutcomeEvent = 'loaded' | 'failed' | 'skipped' | 'retrying' | 'held' | 'waiting' | 'retried' | 'exported' | 'export_failed' | 'vanished';
 
 export interface Logger {
   /** A file outcome: conversion.log and console. */

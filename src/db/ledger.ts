@@ -35,6 +35,9 @@ const MIGRATIONS: string[] = [
   // loads of a content are unique (so two instances still cannot both load it by accident).
   `DROP INDEX loadbay.files_loaded_content_idx;
    CREATE UNIQUE INDEX files_first_load_idx ON loadbay.files (dataset, sha256) WHERE status = 'loaded' AND duplicate_of IS NULL;`,
+  // 3: a file deleted from input/ before it was settled is closed as `vanished`, not left `processing`.
+  `ALTER TABLE loadbay.files DROP CONSTRAINT files_status_check;
+   ALTER TABLE loadbay.files ADD CONSTRAINT files_status_check CHECK (status IN ('processing', 'loaded', 'failed', 'skipped', 'vanished'));`,
 ];
 
 export async function migrate(pool: pg.Pool): Promise<number> {
@@ -63,7 +66,7 @@ export async function migrate(pool: pg.Pool): Promise<number> {
   }
 }
 
-export type FileStatus = 'processing' | 'loaded' | 'failed' | 'skipped';
+export type FileStatus = 'processing' | 'loaded' | 'failed' | 'skipped' | 'vanished';
 
 export interface LedgerRow {
   id: string;

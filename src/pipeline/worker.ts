@@ -3,6 +3,7 @@
  * an infrastructure or held error parks it with jittered exponential backoff (the file itself is
  * not touched). After pg-boss's worker: no hot loop, nothing thrown out of it.
  */
+import { lstat } from 'node:fs/promises';
 import path from 'node:path';
 import { claimFile, type Claim } from '../claim/claim.js';
 import type { WorkQueue } from '../claim/queue.js';
@@ -17,6 +18,13 @@ import { processFile, type PipelineContext } from './process-file.js';
  * with the reason, at the slow interval, until someone fixes it.
  */
 export const HOLD_AFTER_ATTEMPTS = 5;
+
+async function vanished(file: string): Promise<boolean> {
+  return lstat(file).then(
+    () => false,
+    (error: NodeJS.ErrnoException) => error.code === 'ENOENT',
+  );
+}
 
 export function relativeToInput(inputDir: string, file: string): string {
   return path.relative(inputDir, file).split(path.sep).join('/');
@@ -35,6 +43,29 @@ export async function runWorker(ctx: PipelineContext, queue: WorkQueue, requeue:
       failures.delete(item.file);
       queue.done(item.file);
     } catch (error) {
+      if (claim && (await vanished(item.file))) {
+        // Deleted from input/ while in hand. Before the commit nothing was loaded (the transaction
+        // rolled back): the row is closed as vanished. After it, the load stands: the row is settled.
+        const closed = await claim.client
+          .query<{ status: string }>(
+            `UPDATE ${LEDGER_SCHEMA}.files
+                SET status = CASE WHEN status = 'processing' THEN 'vanished' ELSE status END,
+                    settled_at = now(), updated_at = now(), error = COALESCE(error, $2)
+              WHERE id = $1 RETURNING status`,
+            [claim.fileId, JSON.stringify({ kind: 'vanished', reason: errorMessage(error) })],
+          )
+          .catch(() => null);
+        const loaded = closed?.rows[0]?.status === 'loaded';
+        ctx.log.event('vanished', {
+          file: relative,
+          file_id: claim.fileId,
+          reason: loaded ? 'deleted from input/ after its rows were loaded; nothing to archive' : 'deleted from input/ before it was loaded; nothing was loaded',
+        });
+        failures.delete(item.file);
+        queue.done(item.file);
+        await claim.release();
+        continue;
+      }
       const attempt = Math.max(claim?.attempts ?? 0, (failures.get(item.file) ?? 0) + 1);
       failures.set(item.file, attempt);
       let kind = classify(error);

@@ -100,6 +100,23 @@ describe('unlucky producers and folders', () => {
     expect(rows[0].n).toBe(1); // loaded once, whatever the number of attempts
   });
 
+  it('a file deleted while it is being loaded: nothing loaded, its ledger row closed as vanished', async () => {
+    const env = shared();
+    const lines = Array.from({ length: 300_000 }, (_, i) => `{"id": ${i + 1}, "name": "row ${i + 1} of a file that goes away"}`);
+    const file = await env.drop('deleted-mid-load.jsonl', lines.join('\n') + '\n');
+    await waitFor(
+      async () => (await env.pool.query("SELECT 1 FROM pg_stat_activity WHERE query LIKE 'COPY%jsonl_rows%' AND state = 'active'")).rowCount,
+      { message: 'the COPY to start', intervalMs: 10 },
+    );
+    await rm(file);
+    const line = await env.outcome('deleted-mid-load.jsonl', 'vanished');
+    expect(line.reason).toBe('deleted from input/ before it was loaded; nothing was loaded');
+    const { rows } = await env.pool.query(`SELECT status FROM loadbay.files WHERE path = 'deleted-mid-load.jsonl'`);
+    expect(rows).toEqual([{ status: 'vanished' }]);
+    const loaded = await env.pool.query(`SELECT count(*)::int AS n FROM hostile.jsonl_rows WHERE _source_file = 'deleted-mid-load.jsonl'`);
+    expect(loaded.rows[0].n).toBe(0);
+  });
+
   it('the conversion log survives a failed write: lines wait and are written when it works again', async () => {
     const env = shared();
     const log = path.join(env.folders.logs, 'conversion.log');
