@@ -4,8 +4,9 @@
  * `process.exit` with a failure code is in `main().catch`. Exit codes: 0 ok, 1 runtime failure,
  * 2 invalid configuration or usage.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { loadConfig } from './config/load.js';
+import { DEFAULT_LIMITS, loadConfig } from './config/load.js';
 import { StartCancelled, startDaemon } from './daemon.js';
 import { ConfigError, errorMessage } from './errors.js';
 import { createLogger } from './log.js';
@@ -18,6 +19,15 @@ import { statusCommand } from './commands/status.js';
 import { validateCommand } from './commands/validate.js';
 
 const DEFAULT_CONFIG = process.env['LOADBAY_CONFIG'] ?? 'config/loadbay.yaml';
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+// Output piped into a reader that stops early (`loadbay check-config | head`): stop quietly.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+}
 
 async function start(configPath: string): Promise<void> {
   const config = await loadConfig(configPath, { databaseUrl: process.env['DATABASE_URL'] });
@@ -50,9 +60,16 @@ async function checkConfig(configPath: string): Promise<void> {
 
 const config = (path: string) => loadConfig(path, { databaseUrl: process.env['DATABASE_URL'] });
 
+/** infer reads with the configuration's limits; without a configuration file, with the defaults. */
+async function inferLimits(path: string) {
+  if (path === DEFAULT_CONFIG && !existsSync(path)) return DEFAULT_LIMITS;
+  return (await config(path)).limits;
+}
+
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('loadbay')
     .description('Watches a drop folder and loads each finished file into PostgreSQL and Parquet, exactly once.')
+    .version(VERSION, '-V, --version', 'print the version')
     .exitOverride()
     .showHelpAfterError()
     .addHelpText('after', '\nExit codes: 0 ok, 1 failure (validate: the file would not load), 2 bad usage or configuration.');
@@ -120,7 +137,8 @@ export async function main(argv: string[]): Promise<void> {
     .description('print a dataset definition inferred from a sample of the file, to edit and save')
     .argument('<file>', 'a sample file (csv, tsv, jsonl, json; optionally .gz)')
     .option('--name <name>', 'dataset name (default: from the file name)')
-    .action(async (file: string, o: { name?: string }) => print(await inferCommand(file, o)));
+    .option(...configOption)
+    .action(async (file: string, o: { name?: string; config: string }) => print(await inferCommand(file, { ...o, limits: await inferLimits(o.config) })));
   await program.parseAsync(argv);
 }
 

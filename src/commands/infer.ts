@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { DEFAULT_LIMITS } from '../config/load.js';
-import type { CsvOptions, Dataset, Format } from '../config/types.js';
+import type { CsvOptions, Dataset, Format, Limits } from '../config/types.js';
 import { detectDelimiter } from '../read/csv.js';
 import { readFile } from '../read/index.js';
 import { openSource } from '../read/source.js';
@@ -63,14 +63,15 @@ function merge(a: Kind | undefined, b: Kind): Kind {
   return 'string';
 }
 
-export async function inferCommand(file: string, options: { name?: string }): Promise<string> {
+export async function inferCommand(file: string, options: { name?: string; limits?: Limits }): Promise<string> {
+  const limits = options.limits ?? DEFAULT_LIMITS;
   const format = formatOf(file);
   const base = path.basename(file);
   const name = (options.name ?? base.replace(/\..*$/, '')).toLowerCase().replace(/[^a-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '') || 'dataset';
   const csv: CsvOptions = { delimiter: ',', header: true, columns: null, quote: '"', encoding: 'utf-8' };
   if (format === 'csv') csv.delimiter = detectDelimiter(await firstText(file));
   const reading: Pick<Dataset, 'format' | 'csv' | 'json'> = { format, csv, json: { records: null, pathColumns: [] } };
-  const opened = readFile(file, reading, { batchRows: SAMPLE, limits: DEFAULT_LIMITS });
+  const opened = readFile(file, reading, { batchRows: SAMPLE, limits });
   const columns = new Map<string, { kind?: Kind; present: number; values: Map<string, number> }>();
   let records = 0;
   for await (const batch of opened.batches) {

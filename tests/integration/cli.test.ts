@@ -70,6 +70,35 @@ describe('configuration errors stop loadbay with exit code 2 and name the file a
   });
 });
 
+describe('small commands', () => {
+  it('prints its version', async () => {
+    const result = run(['--version']);
+    expect(await result.exit).toBe(0);
+    expect(result.output().trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
+  it('stops quietly when its output is closed early (check-config | head -1)', async () => {
+    const child = spawn(process.execPath, [CLI, 'check-config', '--config', path.join(PROJECT_ROOT, 'config', 'loadbay.yaml')], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr!.on('data', (d) => (stderr += d));
+    child.stdout!.once('data', () => child.stdout!.destroy());
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    expect(stderr).not.toMatch(/EPIPE|Error/);
+    expect(code).toBe(0);
+  });
+
+  it('infer takes --config like every other command', async () => {
+    env = await createTestEnv({ datasets: ITEM_DATASETS, limits: { max_columns: 2 } });
+    const sample = path.join(env.root, 'wide.csv');
+    await writeFile(sample, 'a,b,c\n1,2,3\n');
+    const result = run(['infer', sample, '--config', env.configFile]);
+    expect(await result.exit).toBe(1);
+    expect(result.output()).toContain('line 1: the header has 3 fields, over limits.max_columns (2)');
+  });
+});
+
 describe('the daemon process', () => {
   it('stops gracefully on SIGTERM with exit code 0 and never logs the password', async () => {
     env = await createTestEnv({ datasets: ITEM_DATASETS });
