@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { DEFAULT_LIMITS, loadConfig } from './config/load.js';
-import { StartCancelled, startDaemon } from './daemon.js';
+import { StartCancelled, startDaemon, type Daemon } from './daemon.js';
 import { ConfigError, errorMessage } from './errors.js';
 import { createLogger } from './log.js';
 import { handleSignals } from './signals.js';
@@ -33,14 +33,25 @@ async function start(configPath: string): Promise<void> {
   const config = await loadConfig(configPath, { databaseUrl: process.env['DATABASE_URL'] });
   const log = createLogger({ logsDir: config.folders.logs });
   const abort = new AbortController();
-  let stop: (() => Promise<void>) | null = null;
-  const removeSignals = handleSignals(() => {
-    abort.abort();
-    void stop?.();
-  }, (message) => log.warn(message));
+  let daemon: Daemon | null = null;
+  const reload = async () => {
+    if (!daemon) return;
+    try {
+      await daemon.reload(await loadConfig(configPath, { databaseUrl: process.env['DATABASE_URL'] }));
+    } catch (error) {
+      log.warn(`SIGHUP: configuration not reloaded, the running one stays: ${errorMessage(error)}`);
+    }
+  };
+  const removeSignals = handleSignals(
+    () => {
+      abort.abort();
+      void daemon?.stop();
+    },
+    (message) => log.warn(message),
+    () => void reload(),
+  );
   try {
-    const daemon = await startDaemon(config, log, { signal: abort.signal });
-    stop = daemon.stop;
+    daemon = await startDaemon(config, log, { signal: abort.signal });
     if (abort.signal.aborted) void daemon.stop();
     await daemon.done;
   } catch (error) {

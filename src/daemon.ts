@@ -15,7 +15,7 @@ import { errorMessage } from './errors.js';
 import { Releasers } from './lib/releasers.js';
 import type { Logger } from './log.js';
 import { instanceLockKey, reconcileParquet } from './pipeline/reconcile.js';
-import { verifyTable } from './pipeline/process-file.js';
+import { verifyTable, type PipelineContext } from './pipeline/process-file.js';
 import { runWorker } from './pipeline/worker.js';
 import { useParquetThread } from './write/parquet.js';
 import { Stabilizer } from './watch/stability.js';
@@ -26,6 +26,12 @@ export interface Daemon {
   database: Database;
   /** Look at input/ now instead of at the next periodic rescan. */
   rescan(): Promise<void>;
+  /**
+   * Takes the datasets of a newly loaded configuration (SIGHUP): files claimed from now on are
+   * routed by them. Folders, database and processing settings need a restart; a change to them is
+   * refused with the reason.
+   */
+  reload(next: Config): Promise<void>;
   /** Stops taking files, lets those in progress finish, releases everything. Idempotent. */
   stop(): Promise<void>;
   /** Settles when the daemon has stopped (by `stop()` or a fatal error). */
@@ -84,7 +90,7 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
     await watcher.ready;
     await watcher.rescan();
 
-    const context = { config, pool: database.pool, log, instanceId, verifiedTables: new Set<string>(), signal: stopping.signal };
+    const context: PipelineContext = { config, pool: database.pool, log, instanceId, verifiedTables: new Set<string>(), signal: stopping.signal };
     // Every dataset's table exists from the start, so SQL that joins them (after_load, checks,
     // exports) does not depend on which file happens to arrive first. A table that does not fit is
     // reported now and held per file later.
@@ -112,7 +118,20 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
     let resolveDone!: () => void;
     const done = new Promise<void>((resolve) => (resolveDone = resolve));
     void Promise.all(workers).then(() => stop().then(resolveDone, resolveDone));
-    return { instanceId, database, rescan: () => watcher.rescan(), stop, done };
+    const reload = async (next: Config) => {
+      const fixed = (c: Config) => JSON.stringify([c.folders, c.database, c.processing, c.limits]);
+      if (fixed(next) !== fixed(context.config)) {
+        throw new Error('folders, database, processing and limits take effect at the next start; only dataset files are reloaded');
+      }
+      for (const dataset of next.datasets) context.verifiedTables.delete(dataset.name);
+      context.config = next;
+      for (const dataset of next.datasets) {
+        await verifyTable(context, dataset).catch((error: unknown) => log.warn(`dataset ${dataset.name}: ${errorMessage(error)}`));
+      }
+      log.info(`reloaded ${next.datasets.length} dataset(s): ${next.datasets.map((d) => d.name).join(', ')}`);
+      await watcher.rescan(); // files that matched nothing may match now
+    };
+    return { instanceId, database, rescan: () => watcher.rescan(), reload, stop, done };
   } catch (error) {
     stopping.abort();
     await releasers.release().catch(() => undefined);

@@ -1,9 +1,14 @@
 /**
  * The one place that handles signals. The first SIGINT/SIGTERM starts a graceful stop (no new files,
  * files in progress finish or roll back); a second one exits at once — a rolled-back file is simply
- * processed again at the next start.
+ * processed again at the next start. SIGHUP reloads the dataset files.
  */
-export function handleSignals(onFirst: (signal: NodeJS.Signals) => void, warn: (message: string) => void): () => void {
+export function handleSignals(
+  onFirst: (signal: NodeJS.Signals) => void,
+  warn: (message: string) => void,
+  /** SIGHUP: read the dataset files again. */
+  onReload: () => void = () => undefined,
+): () => void {
   let received = 0;
   const handler = (signal: NodeJS.Signals) => {
     received++;
@@ -15,10 +20,13 @@ export function handleSignals(onFirst: (signal: NodeJS.Signals) => void, warn: (
       process.exit(130);
     }
   };
+  const reload = () => onReload();
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
+  process.on('SIGHUP', reload);
   return () => {
     process.removeListener('SIGINT', handler);
     process.removeListener('SIGTERM', handler);
+    process.removeListener('SIGHUP', reload);
   };
 }

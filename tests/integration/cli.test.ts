@@ -126,6 +126,28 @@ describe('the daemon process', () => {
     expect(daemon.output()).toContain('database: postgres://alice:***@127.0.0.1:1/db?sslmode=disable');
   });
 
+  it('reloads the dataset files on SIGHUP, and keeps the running ones when the new files are invalid', async () => {
+    env = await createTestEnv({ datasets: ITEM_DATASETS });
+    const daemon = run(['start', '--config', env.configFile], { DATABASE_URL: env.url });
+    try {
+      await waitFor(() => /watching/.test(daemon.output()), { message: 'the daemon to start' });
+      await env.drop('notes-1.jsonl', '{"note": "before the dataset existed"}\n');
+      expect(await env.outcome('notes-1.jsonl')).toMatchObject({ event: 'failed', stage: 'route' });
+      const datasets = path.join(env.root, 'config', 'datasets');
+      await writeFile(path.join(datasets, 'broken.yaml'), 'name: [\n');
+      daemon.child.kill('SIGHUP');
+      await waitFor(() => /SIGHUP: configuration not reloaded, the running one stays: .*broken\.yaml/.test(daemon.output()), { message: 'the refusal' });
+      await writeFile(path.join(datasets, 'broken.yaml'), 'name: notes\nmatch: "notes-*.jsonl"\nformat: jsonl\ntable: shop.notes\nschema: {properties: {note: {type: string}}}\n');
+      daemon.child.kill('SIGHUP');
+      await waitFor(() => /reloaded 4 dataset\(s\)/.test(daemon.output()), { message: 'the reload' });
+      await env.drop('notes-2.jsonl', '{"note": "after"}\n');
+      expect(await env.outcome('notes-2.jsonl')).toMatchObject({ event: 'loaded', dataset: 'notes', rows: 1 });
+    } finally {
+      daemon.child.kill('SIGTERM');
+      expect(await daemon.exit).toBe(0);
+    }
+  });
+
   it('recovers after SIGKILL in the middle of a load: every file loaded exactly once', async () => {
     env = await createTestEnv({ datasets: ITEM_DATASETS, processing: { batch_rows: 500 } });
     const big = ['{"id": 1, "name": "first"}'];
