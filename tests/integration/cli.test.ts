@@ -16,8 +16,8 @@ interface Run {
   exit: Promise<number | null>;
 }
 
-function run(args: string[], env: Record<string, string> = {}): Run {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+function run(args: string[], env: Record<string, string> = {}, nodeArgs: string[] = []): Run {
+  const child = spawn(process.execPath, [...nodeArgs, CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
@@ -142,6 +142,32 @@ describe('the daemon process', () => {
       await waitFor(() => /reloaded 4 dataset\(s\)/.test(daemon.output()), { message: 'the reload' });
       await env.drop('notes-2.jsonl', '{"note": "after"}\n');
       expect(await env.outcome('notes-2.jsonl')).toMatchObject({ event: 'loaded', dataset: 'notes', rows: 1 });
+    } finally {
+      daemon.child.kill('SIGTERM');
+      expect(await daemon.exit).toBe(0);
+    }
+  });
+
+  it('survives, at the default limits and with npm start\'s heap, the files that crashed it out of memory', async () => {
+    env = await createTestEnv({ datasets: ITEM_DATASETS, processing: { concurrency: 4 } });
+    const daemon = run(['start', '--config', env.configFile], { DATABASE_URL: env.url }, ['--max-old-space-size=1024']);
+    try {
+      await waitFor(() => /watching/.test(daemon.output()), { message: 'the daemon to start' });
+      // Four CSVs at once whose header has 1.5M columns, and a JSONL line of 5M {}.
+      const header = Array.from({ length: 1_500_000 }, (_, i) => `c${i}`).join(',');
+      const names = ['items-wide-1.csv', 'items-wide-2.csv', 'items-wide-3.csv', 'items-wide-4.csv'];
+      await Promise.all(names.map((name) => env!.drop(name, `${header}\n${name}\n`)));
+      await env.drop('items-flood.jsonl', `{"id": 1, "name": [${Array.from({ length: 5_000_000 }, () => '{}').join(',')}]}\n`);
+      for (const name of names) {
+        expect(await env.outcome(name)).toMatchObject({ event: 'failed', reason: 'line 1: the header has 1500000 fields, over limits.max_columns (4096)' });
+      }
+      expect(await env.outcome('items-flood.jsonl')).toMatchObject({
+        event: 'failed',
+        reason: 'line 1: more than 1000000 values, over limits.max_record_values (1000000)',
+      });
+      await env.drop('items-after-flood.jsonl', '{"id": 1, "name": "still here"}\n');
+      expect(await env.outcome('items-after-flood.jsonl')).toMatchObject({ event: 'loaded' });
+      expect(daemon.child.exitCode).toBeNull();
     } finally {
       daemon.child.kill('SIGTERM');
       expect(await daemon.exit).toBe(0);
