@@ -6,7 +6,7 @@
  * the data, and `npm run build`. COPY text is encoded but not sent.
  */
 import path from 'node:path';
-import { loadConfig, recordAjv, resolveDataset } from '../dist/config/load.js';
+import { DEFAULT_LIMITS, loadConfig, recordAjv, resolveDataset } from '../dist/config/load.js';
 import { openParquetWriter } from '../dist/write/parquet.js';
 import { encodeCopyRows } from '../dist/write/postgres.js';
 import { makePreparer } from '../dist/prepare/prepare.js';
@@ -37,8 +37,8 @@ const repeat = which === 'big' ? 1 : 100;
 const t = { read: 0, prepare: 0, validate: 0, 'copy text': 0, parquet: 0 };
 const started = performance.now();
 for (let k = 0; k < repeat; k++) {
-  const opened = readFile(file, dataset, 5000);
-  const prepare = makePreparer(dataset, path.basename(file));
+  const opened = readFile(file, dataset, { batchRows: 5000, limits: DEFAULT_LIMITS });
+  const prepare = makePreparer(dataset, path.basename(file), DEFAULT_LIMITS.maxDistinctRows);
   const validate = makeValidator(dataset);
   const parquet = await openParquetWriter(path.join(WORK, 'stages.parquet.tmp'), dataset.columns);
   let t0 = performance.now();

@@ -99,6 +99,7 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   maxColumns: 4096,
   maxDecompressedBytes: 16 * 1024 * 1024 * 1024,
   maxGzipRatio: 200,
+  maxDistinctRows: 2_000_000,
 });
 
 function resolveLimits(user: NonNullable<UserConfig['limits']>): Limits {
@@ -109,6 +110,7 @@ function resolveLimits(user: NonNullable<UserConfig['limits']>): Limits {
     maxColumns: user.max_columns ?? DEFAULT_LIMITS.maxColumns,
     maxDecompressedBytes: user.max_decompressed_bytes ?? DEFAULT_LIMITS.maxDecompressedBytes,
     maxGzipRatio: user.max_gzip_ratio ?? DEFAULT_LIMITS.maxGzipRatio,
+    maxDistinctRows: user.max_distinct_rows ?? DEFAULT_LIMITS.maxDistinctRows,
   });
 }
 

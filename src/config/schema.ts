@@ -65,6 +65,7 @@ export const userConfigSchema: JSONSchemaType<UserConfig> = {
         max_columns: { type: 'integer', nullable: true, minimum: 1, maximum: 100_000 },
         max_decompressed_bytes: { type: 'integer', nullable: true, minimum: 1024 },
         max_gzip_ratio: { type: 'integer', nullable: true, minimum: 2 },
+        max_distinct_rows: { type: 'integer', nullable: true, minimum: 1 },
       },
     },
     datasets: { type: 'string', nullable: true, minLength: 1 },

@@ -37,6 +37,7 @@ export interface UserConfig {
     max_columns?: number;
     max_decompressed_bytes?: number;
     max_gzip_ratio?: number;
+    max_distinct_rows?: number;
   };
   datasets?: string;
 }
@@ -189,4 +190,6 @@ export interface Limits {
   maxDecompressedBytes: number;
   /** Decompressed bytes per compressed byte, checked once past 16 MiB decompressed. */
   maxGzipRatio: number;
+  /** Distinct rows `drop_duplicate_rows` remembers in one file (~80 bytes each). */
+  maxDistinctRows: number;
 }

@@ -11,6 +11,7 @@ import type { Column } from '../columns.js';
 import type { Dataset } from '../config/types.js';
 import type { Problem } from '../errors.js';
 import type { Locator, RawBatch } from '../read/types.js';
+import { shortName } from '../validate/validate.js';
 import { defineKey } from './keys.js';
 import { byShape, literal } from './shape.js';
 import { flattenRecord, type PrepareStats } from './steps.js';
@@ -59,12 +60,12 @@ export interface Preparer {
   stats: PrepareStats;
 }
 
-export function makePreparer(dataset: Dataset, fileName: string): Preparer {
+export function makePreparer(dataset: Dataset, fileName: string, maxDistinctRows: number): Preparer {
   const known = new Map(dataset.columns.filter((c) => c.name !== EXTRA_COLUMN).map((c) => [c.name, c]));
   const coerceAll = dataset.format === 'csv';
   const extra = dataset.extraColumns;
   const stats: PrepareStats = { droppedNullRows: 0, droppedDuplicateRows: 0 };
-  const steps = dataset.prepare.map((step) => step.forFile({ fileName, stats }));
+  const steps = dataset.prepare.map((step) => step.forFile({ fileName, stats, maxDistinctRows }));
   // Per key list without unknown columns: straight-line coercion of exactly the fields that need it
   // (the same rules as the generic loop below, which handles every other shape).
   const coercerFor = byShape((keys) => {
@@ -122,11 +123,12 @@ export function makePreparer(dataset: Dataset, fileName: string): Preparer {
         }
       }
       if (unknown) {
+        const named = unknown.slice(0, 5).map((e) => `"${shortName(e)}"`).join(', ') + (unknown.length > 5 ? ` and ${unknown.length - 5} more` : '');
         const problem: Problem = {
           [locator]: batch.numbers[r]!,
-          field: unknown[0],
+          field: shortName(unknown[0]!),
           rule: 'extra_columns',
-          message: `unknown column${unknown.length > 1 ? 's' : ''} ${unknown.map((e) => `"${e}"`).join(', ')} (not in the schema; set extra_columns: ignore or keep)`,
+          message: `unknown column${unknown.length > 1 ? 's' : ''} ${named} (not in the schema; set extra_columns: ignore or keep)`,
         };
         batch.problems.push(problem);
         continue;

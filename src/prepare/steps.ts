@@ -6,6 +6,8 @@
 import { createHash } from 'node:crypto';
 import { DataError, type Problem } from '../errors.js';
 import { jsonText } from '../read/json-values.js';
+import { limitError } from '../read/limits.js';
+import { shortName } from '../validate/validate.js';
 import { defineKey } from './keys.js';
 import { byShape, literal, literalKey } from './shape.js';
 
@@ -48,6 +50,8 @@ export interface StepContext {
   /** The file's name without folders, for `add_columns.from_file_name`. */
   fileName: string;
   stats: PrepareStats;
+  /** `max_distinct_rows` bounds what `drop_duplicate_rows` remembers. */
+  maxDistinctRows: number;
 }
 
 export interface StepBatch {
@@ -123,9 +127,9 @@ function keyStep(name: string, map: (key: string) => string): Step {
               const other = Object.keys(record).find((k) => k !== key && target(k) === to)!;
               collision = {
                 [locator]: batch.numbers[r],
-                field: to,
+                field: shortName(to),
                 rule: name,
-                message: `columns "${other}" and "${key}" both become "${to}" after ${name}`,
+                message: `columns "${shortName(other)}" and "${shortName(key)}" both become "${shortName(to)}" after ${name}`,
               };
             }
             defineKey(renamed, to, record[key]);
@@ -229,16 +233,21 @@ export function resolveStep(step: UserStep): Step {
     case 'drop_duplicate_rows':
       return {
         name: 'drop_duplicate_rows',
-        forFile({ stats }) {
+        forFile({ stats, maxDistinctRows }) {
           // One SHA-256 digest (32 bytes) per distinct row: memory grows with distinct rows, not bytes,
           // and two distinct rows never collide in practice (a 64-bit hash could drop one silently).
+          // The number of distinct rows is the file's to choose, so it is bounded.
           const seen = new Set<string>();
-          return (batch) => {
+          return (batch, locator) => {
             const keep: number[] = [];
             batch.records.forEach((record, r) => {
               const fingerprint = fingerprintOf(record);
               if (seen.has(fingerprint)) stats.droppedDuplicateRows++;
               else {
+                if (seen.size >= maxDistinctRows) {
+                  const what = `drop_duplicate_rows: more than ${maxDistinctRows} distinct rows to remember`;
+                  throw limitError('prepare', 'max_distinct_rows', maxDistinctRows, what, { locator, number: batch.numbers[r]! });
+                }
                 seen.add(fingerprint);
                 keep.push(r);
               }

@@ -11,6 +11,7 @@ import Papa from 'papaparse';
 import type { CsvOptions } from '../config/types.js';
 import { DataError, type Problem } from '../errors.js';
 import { literalKey } from '../prepare/shape.js';
+import { shortName } from '../validate/validate.js';
 import { readInBatches } from './batches.js';
 import type { ReadOptions } from './index.js';
 import { limitError, limitProblem, MAX_BATCH_CHARS } from './limits.js';
@@ -46,7 +47,7 @@ export async function* readCsv(source: Source, options: CsvOptions, { batchRows,
         continue;
       }
       if (lf && row[row.length - 1]!.endsWith('\r')) {
-        const field = header?.[row.length - 1] ?? `column ${row.length}`;
+        const field = shortName(header?.[row.length - 1] ?? `column ${row.length}`);
         const message = `line ${start} ends with CR LF, but the file's first line ends with LF alone: mixed line endings would leave a CR in field "${field}"`;
         if (header === null) throw new DataError('read', message, [{ line: start, field, rule: 'csv: mixed line endings', message }]);
         batch.problems.push({ line: start, field, rule: 'csv: mixed line endings', message, raw: row });
@@ -191,9 +192,9 @@ function checkHeader(record: string[], line: number, rename: string[] | null): s
     } else if (seen.has(name)) {
       problems.push({
         line,
-        field: name,
+        field: shortName(name),
         rule: 'header',
-        message: `header "${name}" appears twice (columns ${seen.get(name)} and ${position})`,
+        message: `header "${shortName(name)}" appears twice (columns ${seen.get(name)} and ${position})`,
       });
     } else {
       seen.set(name, position);

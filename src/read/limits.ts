@@ -10,7 +10,14 @@ import type { Locator } from './types.js';
 
 export type { Limits };
 
-export type LimitName = 'max_record_bytes' | 'max_record_values' | 'max_depth' | 'max_columns' | 'max_decompressed_bytes' | 'max_gzip_ratio';
+export type LimitName =
+  | 'max_record_bytes'
+  | 'max_record_values'
+  | 'max_depth'
+  | 'max_columns'
+  | 'max_decompressed_bytes'
+  | 'max_gzip_ratio'
+  | 'max_distinct_rows';
 
 /** Text of a record accumulated in a batch before the batch is handed on, whatever `batch_rows` says. */
 export const MAX_BATCH_CHARS = 8 * 1024 * 1024;

@@ -34,7 +34,7 @@ export interface CheckedFile {
 
 export function checkFile(file: string, relative: string, dataset: Dataset, options: ReadOptions, keepOriginals = false): CheckedFile {
   const opened = readFile(file, dataset, options);
-  const prepare = makePreparer(dataset, path.basename(relative));
+  const prepare = makePreparer(dataset, path.basename(relative), options.limits.maxDistinctRows);
   const validate = makeValidator(dataset);
   const problems = new ProblemLog(opened.locator);
   async function* batches(): AsyncGenerator<CheckedBatch> {

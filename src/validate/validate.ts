@@ -23,9 +23,14 @@ export function shorten(value: unknown): string {
   return text.length > MAX_VALUE_CHARS ? `${text.slice(0, MAX_VALUE_CHARS - 1)}…` : text;
 }
 
+/** A name from the file (a header, a key) as messages show it: at most 80 characters. */
+export function shortName(name: string): string {
+  return name.length > MAX_VALUE_CHARS ? `${name.slice(0, MAX_VALUE_CHARS - 1)}…` : name;
+}
+
 function fieldOf(error: ErrorObject): string {
   if (error.keyword === 'required') return (error.params as { missingProperty: string }).missingProperty;
-  if (error.keyword === 'additionalProperties') return (error.params as { additionalProperty: string }).additionalProperty;
+  if (error.keyword === 'additionalProperties') return shortName((error.params as { additionalProperty: string }).additionalProperty);
   // "/stats/goals" → "stats.goals"; JSON pointer escapes undone.
   return error.instancePath.slice(1).split('/').map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~')).join('.');
 }

@@ -58,6 +58,7 @@ export const CORPUS_LIMITS = {
   max_columns: 100,
   max_decompressed_bytes: 64 * 1024 * 1024,
   max_gzip_ratio: 50,
+  max_distinct_rows: 100,
 };
 
 export const CASE_MODULES = ['limits', 'values', 'text'] as const;

@@ -22,7 +22,7 @@ function prepare(
     recordAjv(),
   );
   const batch = { records: records.map((r) => ({ ...r })), numbers: records.map((_, i) => i + 2), problems: [] as Problem[] };
-  const preparer = makePreparer(dataset, fileName);
+  const preparer = makePreparer(dataset, fileName, 1_000_000);
   preparer(batch, 'line');
   return { ...batch, stats: preparer.stats };
 }

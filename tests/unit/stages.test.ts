@@ -88,7 +88,7 @@ describe('prepare and validate', () => {
       numbers: [2, 3, 4],
       problems: [] as Problem[],
     };
-    makePreparer(dataset, 't.csv')(batch, 'line');
+    makePreparer(dataset, 't.csv', 1_000_000)(batch, 'line');
     expect(batch.problems).toEqual([
       expect.objectContaining({ line: 4, field: 'extra', rule: 'extra_columns' }),
     ]);

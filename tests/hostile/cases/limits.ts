@@ -71,4 +71,20 @@ export const cases: HostileCase[] = [
     content: () => '"just a string"',
     expect: { event: 'failed', stage: 'read', reason: 'the document is a string, not an object (one record) or an array of records' },
   },
+  {
+    file: 'dedupe-many.csv',
+    why: 'drop_duplicate_rows remembers every distinct row: the number of them is the file\'s to choose',
+    content: () => 'id\n' + Array.from({ length: 300 }, (_, i) => i).join('\n') + '\n',
+    expect: {
+      event: 'failed',
+      stage: 'prepare',
+      reason: 'line 102: drop_duplicate_rows: more than 100 distinct rows to remember, over limits.max_distinct_rows (100)',
+    },
+  },
+  {
+    file: 'dedupe-long-name.csv',
+    why: 'a header name of 100,000 characters must not make every message and report that long',
+    content: () => `id,${'n'.repeat(100_000)}\n1,x\n`,
+    expect: { event: 'failed', stage: 'prepare', reason: /^unknown column "n{79}…" \(not in the schema; set extra_columns: ignore or keep\)$/ },
+  },
 ];
