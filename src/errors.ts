@@ -15,6 +15,8 @@ export interface Problem {
   record?: number;
   field?: string;
   value?: string;
+  /** The value as the file had it, when a prepare step changed it (trim, lowercase_values …). */
+  value_in_file?: string;
   rule: string;
   message: string;
   /** The record as read, when no record object exists (a ragged CSV row, a line that is not JSON):

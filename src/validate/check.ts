@@ -7,11 +7,12 @@ import path from 'node:path';
 import type { Dataset } from '../config/types.js';
 import { DataError, type Problem } from '../errors.js';
 import { makePreparer } from '../prepare/prepare.js';
+import { snakeCase } from '../prepare/steps.js';
 import type { PrepareStats } from '../prepare/steps.js';
 import { readFile, type ReadOptions } from '../read/index.js';
 import type { Locator } from '../read/types.js';
 import { ProblemLog } from './problems.js';
-import { makeValidator } from './validate.js';
+import { makeValidator, shorten } from './validate.js';
 
 export interface CheckedBatch {
   records: Record<string, unknown>[];
@@ -37,22 +38,47 @@ export function checkFile(file: string, relative: string, dataset: Dataset, opti
   const prepare = makePreparer(dataset, path.basename(relative), options.limits.maxDistinctRows);
   const validate = makeValidator(dataset);
   const problems = new ProblemLog(opened.locator);
+  // Steps that change values: a problem then also shows the value as it was in the file.
+  const snapshot = keepOriginals || dataset.prepare.some((step) => VALUE_STEPS.has(step.name));
   async function* batches(): AsyncGenerator<CheckedBatch> {
     for await (const batch of opened.batches) {
       const seen = batch.records.length + batch.problems.length;
-      const originals = keepOriginals ? new Map(batch.numbers.map((n, i) => [n, { ...batch.records[i] }])) : null;
+      const originals = snapshot ? new Map(batch.numbers.map((n, i) => [n, { ...batch.records[i] }])) : null;
       const readProblems = batch.problems;
       batch.problems = [];
       prepare(batch, opened.locator);
       const prepareProblems = batch.problems;
       batch.problems = [];
       validate(batch, opened.locator);
+      if (originals) for (const problem of batch.problems) withValueInFile(problem, originals, opened.locator);
       const rejected = problems.add([['read', readProblems], ['prepare', prepareProblems], ['validate', batch.problems]], seen);
       const loadable = dataset.onInvalidRow === 'reject_file' ? problems.count === 0 : !problems.overRowLimit(dataset);
-      yield { records: batch.records, numbers: batch.numbers, rejected, originals, loadable };
+      yield { records: batch.records, numbers: batch.numbers, rejected, originals: keepOriginals ? originals : null, loadable };
     }
   }
   return { locator: opened.locator, problems, stats: prepare.stats, batches: batches(), digest: () => opened.source.digest() };
+}
+
+const VALUE_STEPS = new Set(['trim', 'null_values', 'lowercase_values', 'uppercase_values', 'defaults']);
+
+/**
+ * Adds the value as the file had it, when a prepare step changed it: the field under its own name,
+ * or under the name it had before `headers:` (case or snake_case) changed it.
+ */
+function withValueInFile(problem: Problem, originals: Map<number, Record<string, unknown>>, locator: Locator): void {
+  const number = problem[locator];
+  if (number === undefined || problem.field === undefined || problem.value === undefined) return;
+  const original = originals.get(number);
+  if (!original) return;
+  const field = problem.field;
+  const key = Object.hasOwn(original, field) ? field : Object.keys(original).find((k) => k.toLowerCase() === field || snakeCase(k) === field);
+  if (key === undefined) return;
+  const before = original[key];
+  if (before === undefined) return;
+  const shown = shorten(before);
+  if (shown === problem.value) return;
+  problem.value_in_file = shown;
+  problem.message += ` (in the file: ${shown})`;
 }
 
 /** After the last batch: the data error that rejects the whole file, or null when it loads. */

@@ -47,6 +47,7 @@ export const CORPUS_DATASETS: Record<string, string> = {
   'h-jsonl.yaml': `name: h-jsonl\nmatch: ["*.jsonl", "*.jsonl.gz"]\nformat: jsonl\ntable: hostile.jsonl_rows\nextra_columns: keep\n${columns}    doc: { type: [object, array, "null"] }\n`,
   'h-json.yaml': `name: h-json\nmatch: ["*.json", "*.json.gz"]\nformat: json\ntable: hostile.json_rows\nextra_columns: keep\n${columns}    doc: { type: [object, array, "null"] }\n`,
   'h-dedupe.yaml': `name: h-dedupe\nmatch: "dedupe-*.csv"\npriority: 10\nformat: csv\ntable: hostile.dedupe_rows\nprepare:\n  - drop_duplicate_rows: true\n${columns}`,
+  'h-prepared.yaml': `name: h-prepared\nmatch: "prepared-*.csv"\npriority: 10\nformat: csv\ntable: hostile.prepared_rows\nprepare:\n  - headers: lowercase\n  - trim: true\n  - lowercase_values: true\nschema:\n  type: object\n  properties:\n    id: { type: integer }\n    size: { enum: [s, m, l] }\n`,
   'h-flat.yaml': `name: h-flat\nmatch: "flat-*.jsonl"\npriority: 10\nformat: jsonl\nflatten: true\ntable: hostile.flat_rows\nextra_columns: keep\n${columns}`,
 };
 

@@ -59,4 +59,10 @@ export const cases: HostileCase[] = [
     content: () => Buffer.concat([Buffer.from('id,name\n1,ok\n2,Jos'), Buffer.from([0xe9]), Buffer.from('\n')]),
     expect: { event: 'failed', stage: 'read', reason: 'line 3: the file is not valid utf-8: undecodable bytes at byte offset 18' },
   },
+  {
+    file: 'prepared-size.csv',
+    why: 'a report showed the value after preprocessing, which an analyst cannot find in the file',
+    content: () => 'ID,Size\n1, XL \n',
+    expect: { event: 'failed', stage: 'validate', reason: 'line 2, field "size" = "xl": enum: must be one of "s", "m", "l" (in the file: " XL ")' },
+  },
 ];
