@@ -71,10 +71,19 @@ export async function moveFile(from: string, to: string): Promise<void> {
     await rename(from, to);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
-    await copyFile(from, to, constants.COPYFILE_EXCL);
-    const handle = await open(to, 'r+');
-    await handle.sync();
-    await handle.close();
+    try {
+      await copyFile(from, to, constants.COPYFILE_EXCL);
+      const handle = await open(to, 'r+');
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    } catch (copyError) {
+      // A full target must not keep a partial copy (the next attempt would pick another name).
+      if ((copyError as NodeJS.ErrnoException).code !== 'EEXIST') await unlink(to).catch(() => undefined);
+      throw copyError;
+    }
     await unlink(from);
   }
   await fsyncDir(path.dirname(to));

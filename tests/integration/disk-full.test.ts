@@ -1,0 +1,110 @@
+/**
+ * A full disk, for real: the archive, the failed folder and the logs each on a small tmpfs of their
+ * own (a mount needs root; without it the tests are skipped and say why). A full target is an
+ * infrastructure error: the file stays where it is, is retried with a growing attempt count and then
+ * held, no partial or temporary file is left behind, and everything completes once space is back.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { createTestEnv, waitFor, type TestEnv } from '../helpers/env.js';
+
+const DATASET = {
+  'rows.yaml': 'name: rows\nmatch: "*.csv"\nformat: csv\ntable: diskfull.rows\nschema:\n  type: object\n  properties:\n    id: { type: integer }\n    text: { type: string }\n',
+};
+
+function tryMount(dir: string, size: string): string | null {
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'pipe' });
+    return null;
+  } catch (error) {
+    return String((error as { stderr?: Buffer }).stderr ?? error).trim();
+  }
+}
+
+const probe = `/tmp/loadbay-mount-probe-${process.pid}`;
+await mkdir(probe, { recursive: true });
+const cannotMount = tryMount(probe, '64k');
+if (!cannotMount) execFileSync('umount', [probe]);
+await rm(probe, { recursive: true, force: true });
+if (cannotMount) console.log(`disk-full tests skipped: cannot mount a tmpfs here (${cannotMount})`);
+const maybe = cannotMount ? it.skip : it;
+
+let env: TestEnv | null = null;
+const mounted: string[] = [];
+
+/** Mounts a small tmpfs on a folder of the environment and fills it up but for `free` bytes. */
+async function smallDisk(folder: string, free: number): Promise<string> {
+  await mkdir(folder, { recursive: true });
+  const error = tryMount(folder, '512k');
+  if (error) throw new Error(`mount: ${error}`);
+  mounted.push(folder);
+  const filler = path.join(folder, '.filler');
+  let size = 512 * 1024;
+  // tmpfs counts in pages: shrink the filler until the write fits, leaving about `free` bytes.
+  for (;;) {
+    try {
+      await writeFile(filler, Buffer.alloc(size - free));
+      return filler;
+    } catch {
+      size -= 4096;
+    }
+  }
+}
+
+afterEach(async () => {
+  // Lazily unmounted first, so that removing the environment's folders does not meet a mount point.
+  for (const dir of mounted.splice(0)) execFileSync('umount', ['-l', dir]);
+  await env?.cleanup();
+  env = null;
+});
+
+const rows = (n: number) => 'id,text\n' + Array.from({ length: n }, (_, i) => `${i + 1},${'x'.repeat(90)}`).join('\n') + '\n';
+
+maybe('a full archive disk: the loaded file is held, not moved or copied in part, and archived once there is space', async () => {
+  env = await createTestEnv({ datasets: DATASET });
+  const filler = await smallDisk(env.folders.archive, 16 * 1024);
+  await env.start();
+  await env.drop('big.csv', rows(2000)); // ~190 KB: does not fit
+  const held = await waitFor(async () => (await env!.logLines()).find((l) => l.file === 'big.csv' && l.event === 'held'), {
+    message: 'the file to be held',
+    timeoutMs: 30_000,
+  });
+  expect(held.reason).toMatch(/ENOSPC/);
+  expect(await env.files('input')).toEqual(['big.csv']);
+  expect((await readdir(env.folders.archive, { recursive: true })).filter((f) => !f.includes('.filler') && f.endsWith('.csv'))).toEqual([]);
+  await rm(filler);
+  expect(await env.outcome('big.csv', 'loaded')).toMatchObject({ recovered: true, rows: 2000 });
+  const { rows: loaded } = await env.pool.query('SELECT count(*)::int AS n FROM diskfull.rows');
+  expect(loaded[0].n).toBe(2000);
+  expect(await env.files('archive', 'rows')).toEqual(['big.csv']);
+});
+
+maybe('a full failed folder: no temporary report left behind, the bad file quarantined once there is space', async () => {
+  env = await createTestEnv({ datasets: DATASET });
+  const filler = await smallDisk(env.folders.failed, 4 * 1024);
+  await env.start();
+  await env.drop('bad.csv', rows(2000).replace('\n1,', '\none,'));
+  await waitFor(async () => (await env!.logLines()).filter((l) => l.file === 'bad.csv' && l.event === 'retrying').length >= 2, {
+    message: 'two retries',
+    timeoutMs: 30_000,
+  });
+  const leftovers = (await readdir(env.folders.failed, { recursive: true })).filter((f) => f.endsWith('.tmp') || f.endsWith('.csv'));
+  expect(leftovers).toEqual([]);
+  await rm(filler);
+  expect(await env.outcome('bad.csv', 'failed')).toMatchObject({ stage: 'validate' });
+  expect(await env.files('failed', 'rows')).toEqual(['bad.csv', 'bad.csv.error.json']);
+});
+
+maybe('a full log disk: loading goes on, and the lines are written once there is space', async () => {
+  env = await createTestEnv({ datasets: DATASET });
+  const filler = await smallDisk(env.folders.logs, 0);
+  await env.start();
+  await env.drop('while-full.csv', rows(3));
+  await waitFor(async () => (await env!.files('archive', 'rows')).includes('while-full.csv'), { message: 'the load' });
+  expect(await env.logLines()).toEqual([]);
+  await rm(filler);
+  expect(await env.outcome('while-full.csv', 'loaded')).toMatchObject({ rows: 3 });
+  await env.drop('after.csv', rows(4).replace(/x{90}/g, 'y'.repeat(90)));
+  expect(await env.outcome('after.csv', 'loaded')).toMatchObject({ rows: 4 });
+});
