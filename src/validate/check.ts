@@ -39,7 +39,8 @@ export function checkFile(file: string, relative: string, dataset: Dataset, opti
   const validate = makeValidator(dataset);
   const problems = new ProblemLog(opened.locator);
   // Steps that change values: a problem then also shows the value as it was in the file.
-  const snapshot = keepOriginals || dataset.prepare.some((step) => VALUE_STEPS.has(step.name));
+  const changesValues = dataset.prepare.some((step) => VALUE_STEPS.has(step.name));
+  const snapshot = keepOriginals || changesValues;
   async function* batches(): AsyncGenerator<CheckedBatch> {
     for await (const batch of opened.batches) {
       const seen = batch.records.length + batch.problems.length;
@@ -50,7 +51,7 @@ export function checkFile(file: string, relative: string, dataset: Dataset, opti
       const prepareProblems = batch.problems;
       batch.problems = [];
       validate(batch, opened.locator);
-      if (originals) for (const problem of batch.problems) withValueInFile(problem, originals, opened.locator);
+      if (originals && changesValues) for (const problem of batch.problems) withValueInFile(problem, originals, opened.locator);
       const rejected = problems.add([['read', readProblems], ['prepare', prepareProblems], ['validate', batch.problems]], seen);
       const loadable = dataset.onInvalidRow === 'reject_file' ? problems.count === 0 : !problems.overRowLimit(dataset);
       yield { records: batch.records, numbers: batch.numbers, rejected, originals: keepOriginals ? originals : null, loadable };
@@ -76,7 +77,8 @@ function withValueInFile(problem: Problem, originals: Map<number, Record<string,
   const before = original[key];
   if (before === undefined) return;
   const shown = shorten(before);
-  if (shown === problem.value) return;
+  // The same value, only converted from CSV text ("-3" → -3), is not a change worth showing.
+  if (shown === problem.value || before === problem.value) return;
   problem.value_in_file = shown;
   problem.message += ` (in the file: ${shown})`;
 }
