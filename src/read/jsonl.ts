@@ -113,11 +113,34 @@ interface Scan {
   what: string;
 }
 
+/** A digit run of 16 or more (beyond what a double holds exactly) or an exponent: parse exactly. */
+const EXACT_HINT = /\d{16}|\d[eE]/;
+
+/**
+ * Holds the line to the limits and says whether it needs the exact parse. Most lines cannot break a
+ * limit at all — fewer characters than values or keys allowed, fewer `{` and `[` than the depth
+ * allowed — and only need a (native) regular expression for their numbers; the others are scanned.
+ */
+function scanLine(text: string, limits: Limits): Scan {
+  if (text.length <= limits.maxRecordValues && text.length < 4 * limits.maxColumns && openers(text, limits.maxDepth) <= limits.maxDepth) {
+    return { exact: EXACT_HINT.test(text), value: 0, what: '' };
+  }
+  return fullScan(text, limits);
+}
+
+/** `{` and `[` in the text, counted up to `atMost + 1` with native searches. */
+function openers(text: string, atMost: number): number {
+  let count = 0;
+  for (let i = text.indexOf('{'); i !== -1 && count <= atMost; i = text.indexOf('{', i + 1)) count++;
+  for (let i = text.indexOf('['); i !== -1 && count <= atMost; i = text.indexOf('[', i + 1)) count++;
+  return count;
+}
+
 /**
  * One pass over the line outside strings: nesting depth, values (openers and commas), keys of the
  * top-level object, and numbers that need an exact parse. Stops at the first limit broken.
  */
-function scanLine(text: string, limits: Limits): Scan {
+function fullScan(text: string, limits: Limits): Scan {
   let depth = 0;
   let values = 1;
   let keys = 0;

@@ -42,6 +42,18 @@ describe('parseLine agrees with JSON.parse', () => {
     );
   });
 
+  it('through the full scan too (lines that could break a limit are scanned character by character)', () => {
+    // maxColumns: 1 sends every line of 4 characters or more through the full scan.
+    const scanned = { ...limits, maxColumns: 1 };
+    fc.assert(
+      fc.property(fc.string(), plainJson, (key, value) => {
+        const text = JSON.stringify({ [key]: value });
+        expect(parseLine(text, 1, scanned)).toEqual({ record: expected(text) });
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it('on lines JSON.parse refuses: a problem, never a record', () => {
     fc.assert(
       fc.property(fc.string(), (text) => {
