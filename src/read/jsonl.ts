@@ -78,6 +78,7 @@ export function parseLine(text: string, line: number, limits: Limits): Parsed {
   let value: unknown;
   try {
     value = scan.exact ? parseExact(text) : JSON.parse(text);
+    if (!scan.exact && needsExact(value)) value = parseExact(text);
   } catch (error) {
     if (error instanceof NumberRangeError) {
       return { problem: { line, rule: 'number: outside the range of a 64-bit float', message: `line ${line}: ${error.message}` } };
@@ -113,19 +114,34 @@ interface Scan {
   what: string;
 }
 
-/** A digit run of 16 or more (beyond what a double holds exactly) or an exponent: parse exactly. */
-const EXACT_HINT = /\d{16}|\d[eE]/;
-
 /**
- * Holds the line to the limits and says whether it needs the exact parse. Most lines cannot break a
- * limit at all — fewer characters than values or keys allowed, fewer `{` and `[` than the depth
- * allowed — and only need a (native) regular expression for their numbers; the others are scanned.
+ * Holds the line to the limits. Most lines cannot break a limit at all — fewer characters than
+ * values or keys allowed, fewer `{` and `[` than the depth allowed — and are not scanned; the others
+ * are, character by character. (Whether the numbers need the exact parse is then seen on the parsed
+ * value, `needsExact`, which costs far less than a pass over the text.)
  */
 function scanLine(text: string, limits: Limits): Scan {
   if (text.length <= limits.maxRecordValues && text.length < 4 * limits.maxColumns && openers(text, limits.maxDepth) <= limits.maxDepth) {
-    return { exact: EXACT_HINT.test(text), value: 0, what: '' };
+    return NOTHING_FOUND;
   }
   return fullScan(text, limits);
+}
+
+const NOTHING_FOUND: Scan = Object.freeze({ exact: false, value: 0, what: '' });
+
+/**
+ * True when JSON.parse may have changed a number: an integer beyond ±2^53 (the literal may have had
+ * digits a double cannot hold) or an overflow to Infinity. Then the line is parsed again exactly.
+ */
+export function needsExact(value: unknown): boolean {
+  if (typeof value === 'number') return !Number.isSafeInteger(value) && (Number.isInteger(value) || !Number.isFinite(value));
+  if (typeof value !== 'object' || value === null) return false;
+  if (Array.isArray(value)) {
+    for (const item of value) if (needsExact(item)) return true;
+    return false;
+  }
+  for (const key in value) if (needsExact((value as Record<string, unknown>)[key])) return true;
+  return false;
 }
 
 /** `{` and `[` in the text, counted up to `atMost + 1` with native searches. */
