@@ -64,27 +64,33 @@ writeFileSync(path.join(out, 'athlete_events_2000_2004.jsonl.gz'), gzipSync(line
 // NHL box score: one document per game, players keyed by "ID<playerId>".
 const firstNames = ['Auston', 'Mitch', 'Connor', 'Leon', 'Sidney', 'Nathan', 'Cale', 'Igor', 'Elias', 'Jack'];
 const lastNames = ['Larsen', 'Berg', 'Dahl', 'Moen', 'Holm', 'Lund', 'Vik', 'Strand', 'Nilsen', 'Bakke'];
-function player(id, goalie) {
+function player(id, goalie, club) {
   const stats = goalie
     ? { goalieStats: { timeOnIce: '60:00', saves: int(15, 40), shots: int(20, 45), decision: pick(['W', 'L']) } }
     : { skaterStats: { timeOnIce: `${int(8, 24)}:${String(int(0, 59)).padStart(2, '0')}`, assists: int(0, 2), goals: int(0, 2), shots: int(0, 6), hits: int(0, 5), penaltyMinutes: pick([0, 0, 2]), plusMinus: int(-2, 2) } };
-  return { person: { id, fullName: `${pick(firstNames)} ${pick(lastNames)}`, shootsCatches: pick(['L', 'R']) }, jerseyNumber: String(int(1, 98)), position: { code: goalie ? 'G' : pick(['C', 'L', 'R', 'D']) }, stats };
+  return {
+    person: { id, fullName: `${pick(firstNames)} ${pick(lastNames)}`, shootsCatches: pick(['L', 'R']), currentTeam: { id: club.id, name: club.name } },
+    jerseyNumber: String(int(1, 98)), position: { code: goalie ? 'G' : pick(['C', 'L', 'R', 'D']) }, stats,
+  };
 }
 function team(id, name, first) {
   const players = {};
-  for (let i = 0; i < 6; i++) players[`ID${first + i}`] = player(first + i, i === 0);
-  players[`ID${first + 6}`] = { person: { id: first + 6, fullName: 'Scratched Player' }, jerseyNumber: '99', position: { code: 'N/A' }, stats: {} };
+  for (let i = 0; i < 6; i++) players[`ID${first + i}`] = player(first + i, i === 0, { id, name });
+  // Every team has a scorer, so the sample's points_leaders lists both teams.
+  players[`ID${first + 1}`].stats.skaterStats.goals = 2;
+  players[`ID${first + 6}`] = { person: { id: first + 6, fullName: 'Scratched Player', currentTeam: { id, name } }, jerseyNumber: '99', position: { code: 'N/A' }, stats: {} };
   return { team: { id, name }, teamStats: { teamSkaterStats: { goals: 3, shots: 30 } }, players };
 }
 writeFileSync(
   path.join(out, 'boxscore_2023020001.json'),
-  JSON.stringify({ copyright: 'sample made by loadbay', gamePk: 2023020001, teams: { away: team(10, 'Toronto', 8478000), home: team(8, 'Montreal', 8479000) }, officials: [] }, null, 1),
+  JSON.stringify({ copyright: 'sample made by loadbay', gamePk: 2023020001, teams: { away: team(10, 'Toronto Maple Leafs', 8478000), home: team(8, 'Montreal Canadiens', 8479000) }, officials: [] }, null, 1),
 );
 
 // Football API responses.
-const areas = [[2267, 'World', 'INT'], [2072, 'England', 'ENG'], [2081, 'France', 'FRA']];
+const areas = [[2267, 'World', 'INT'], [2072, 'England', 'ENG'], [2081, 'France', 'FRA'], [2077, 'Europe', 'EUR']];
 const competitions = [
   [2000, 'FIFA World Cup', 'WC', 'CUP', 0], [2021, 'Premier League', 'PL', 'LEAGUE', 1], [2015, 'Ligue 1', 'FL1', 'LEAGUE', 2],
+  [2001, 'UEFA Champions League', 'CL', 'CUP', 3],
 ].map(([id, name, code, type, a], i) => ({
   id, area: { id: areas[a][0], name: areas[a][1], code: areas[a][2], flag: null }, name, code, type, emblem: `https://example.invalid/${code}.png`, plan: 'TIER_ONE',
   currentSeason: { id: 1400 + i, startDate: '2024-08-16', endDate: '2025-05-25', currentMatchday: type === 'CUP' ? null : 12, winner: null },
@@ -99,6 +105,14 @@ const footballTeams = clubs.map((club, i) => ({
   founded: 1870 + i * 7, clubColors: 'Red / White', venue: `${club} Stadium`, lastUpdated: '2024-11-01T10:00:00Z',
 }));
 writeFileSync(path.join(out, 'teams_PL.json'), JSON.stringify({ count: footballTeams.length, competition: { id: 2021, code: "PL" }, season: { id: 1400 }, teams: footballTeams }, null, 1));
+// The Champions League: two Premier League clubs (a team in two competitions) and a French one.
+const clTeams = [footballTeams[0], footballTeams[1], {
+  area: { id: 2081, name: 'France' }, id: 524, name: 'Paris Saint-Germain FC', shortName: 'PSG', tla: 'PSG', crest: 'https://example.invalid/524.png',
+  address: '24 Rue du Commandant Guilbaud Paris', website: 'https://example.invalid/psg', founded: 1970, clubColors: 'Red / Blue / White', venue: 'Parc des Princes', lastUpdated: '2024-11-01T10:00:00Z',
+}];
+writeFileSync(path.join(out, 'teams_CL.json'), JSON.stringify({ count: clTeams.length, competition: { id: 2001, code: 'CL' }, season: { id: 1403 }, teams: clTeams }, null, 1));
+// A competition whose teams response is empty: it must show 0 teams, not vanish.
+writeFileSync(path.join(out, 'teams_FL1.json'), JSON.stringify({ count: 0, competition: { id: 2015, code: 'FL1' }, season: { id: 1402 }, teams: [] }, null, 1));
 
 // Scooter track events and weather observations.
 const events = [];

@@ -18,6 +18,7 @@ import { instanceLockKey, reconcileParquet } from './pipeline/reconcile.js';
 import { verifyTable, type PipelineContext } from './pipeline/process-file.js';
 import { runWorker } from './pipeline/worker.js';
 import { useParquetThread } from './write/parquet.js';
+import { Exports } from './settle/export.js';
 import { Stabilizer } from './watch/stability.js';
 import { watchInput } from './watch/watcher.js';
 
@@ -90,7 +91,17 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
     await watcher.ready;
     await watcher.rescan();
 
-    const context: PipelineContext = { config, pool: database.pool, log, instanceId, verifiedTables: new Set<string>(), signal: stopping.signal };
+    const exports = new Exports(database.pool, log, config.root);
+    releasers.add('exports', () => exports.idle()); // a stop lets running exports finish
+    const context: PipelineContext = {
+      config,
+      pool: database.pool,
+      log,
+      instanceId,
+      verifiedTables: new Set<string>(),
+      signal: stopping.signal,
+      exports,
+    };
     // Every dataset's table exists from the start, so SQL that joins them (after_load, checks,
     // exports) does not depend on which file happens to arrive first. A table that does not fit is
     // reported now and held per file later.

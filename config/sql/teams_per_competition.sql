@@ -1,6 +1,7 @@
--- Exported as CSV after each football load: teams per competition, for people who want a spreadsheet.
-SELECT c.code AS competition_code, c.name AS competition, count(t.id) AS teams
-  FROM football.competitions c
-  LEFT JOIN football.teams t ON t.competition_code = c.code
- GROUP BY c.code, c.name
- ORDER BY c.code
+-- Exported as CSV after each football load: the original pipeline's report, "Competition, Number of
+-- Teams", most teams first; a competition without teams is listed with 0.
+SELECT c.name AS "Competition", count(f.team_id) AS "Number of Teams"
+  FROM football.dim_competitions c
+  LEFT JOIN football.fact_competitions f ON f.competition_id = c.id
+ GROUP BY c.id, c.name
+ ORDER BY count(f.team_id) DESC, c.name

@@ -19,7 +19,7 @@ import { resolveStep } from '../prepare/steps.js';
 import { dateFormat, dateTimeFormat } from '../validate/formats.js';
 import { ConfigError } from '../errors.js';
 import { userConfigSchema, userDatasetSchema } from './schema.js';
-import type { Config, Dataset, Limits, TableTarget, UserCheck, UserConfig, UserDataset, UserTable } from './types.js';
+import type { Config, Dataset, ExportSpec, Limits, TableTarget, UserCheck, UserConfig, UserDataset, UserTable } from './types.js';
 
 // ajv-formats ships CommonJS; under NodeNext its default import is the module object.
 const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
@@ -87,6 +87,7 @@ export async function loadConfig(configFile: string, options: LoadOptions = {}):
     },
     limits: resolveLimits(user.limits ?? {}),
     datasets,
+    exports: collectExports(datasets),
   };
   checkFolders(file, config);
   return Object.freeze(config);
@@ -194,11 +195,30 @@ function checkColumns(file: string, checks: UserCheck[], columns: string[]): Use
   return checks;
 }
 
-function resolveExport(file: string, spec: UserDataset['export'], paths: DatasetPaths): Dataset['export'] {
+function resolveExport(file: string, name: string, spec: UserDataset['export'], paths: DatasetPaths): Dataset['export'] {
   if (!spec) return null;
   if (!spec.sql === !spec.query) throw new ConfigError(`${file}: /export: give either sql (a file) or query`);
   const sql = spec.sql ? readSql(paths.configDir, spec.sql, `${file}: /export/sql`) : spec.query!;
-  return { sql, label: spec.sql ?? 'export.query', to: path.resolve(paths.root, spec.to) };
+  return { sql, label: spec.sql ?? 'export.query', to: path.resolve(paths.root, spec.to), after: spec.after ?? [name], declaredIn: file };
+}
+
+/** Every dataset's export, checked across datasets: known trigger names, one export per target file. */
+function collectExports(datasets: Dataset[]): ExportSpec[] {
+  const names = new Set(datasets.map((d) => d.name));
+  const byTarget = new Map<string, ExportSpec>();
+  for (const dataset of datasets) {
+    const spec = dataset.export;
+    if (!spec) continue;
+    spec.after.forEach((name, i) => {
+      if (!names.has(name)) throw new ConfigError(`${dataset.file}: /export/after/${i}: no dataset is named "${name}"`);
+    });
+    const earlier = byTarget.get(spec.to);
+    if (earlier) {
+      throw new ConfigError(`${dataset.file}: /export/to: ${spec.to} is also written by the export in ${earlier.declaredIn}; declare it once, with after: [the datasets that trigger it]`);
+    }
+    byTarget.set(spec.to, spec);
+  }
+  return [...byTarget.values()];
 }
 
 export function resolveDataset(file: string, user: UserDataset, ajv: Ajv, paths: DatasetPaths = { configDir: path.dirname(file), root: path.dirname(file) }): Dataset {
@@ -285,7 +305,7 @@ export function resolveDataset(file: string, user: UserDataset, ajv: Ajv, paths:
     evolve: user.evolve === 'add_columns',
     afterLoad: (user.after_load ?? []).map((sqlFile, i) => ({ file: sqlFile, sql: readSql(paths.configDir, sqlFile, `${file}: /after_load/${i}`) })),
     checks: checkColumns(file, user.checks ?? [], columns.map((c) => c.name)),
-    export: resolveExport(file, user.export, paths),
+    export: resolveExport(file, user.name, user.export, paths),
     onSuccess: user.on_success ?? 'archive',
     extraColumns,
     onInvalidRow: user.on_invalid_row ?? 'reject_file',

@@ -199,7 +199,12 @@ export const userDatasetSchema: JSONSchemaType<UserDataset> = {
       nullable: true,
       required: ['to'],
       additionalProperties: false,
-      properties: { sql: { type: 'string', nullable: true }, query: { type: 'string', nullable: true }, to: { type: 'string', minLength: 1 } },
+      properties: {
+        sql: { type: 'string', nullable: true },
+        query: { type: 'string', nullable: true },
+        to: { type: 'string', minLength: 1 },
+        after: { type: 'array', nullable: true, minItems: 1, items: { type: 'string', minLength: 1 } },
+      },
     } as never,
     on_success: { type: 'string', nullable: true, enum: ['archive', 'delete'] },
     extra_columns: { type: 'string', nullable: true, enum: ['error', 'ignore', 'keep'] },

@@ -63,7 +63,8 @@ export interface UserDataset {
   evolve?: 'add_columns';
   after_load?: string[];
   checks?: UserCheck[];
-  export?: { sql?: string; query?: string; to: string };
+  /** `after`: the datasets whose loads trigger the export (default: this one). */
+  export?: { sql?: string; query?: string; to: string; after?: string[] };
   on_success?: 'archive' | 'delete';
   extra_columns?: 'error' | 'ignore' | 'keep';
   on_invalid_row?: 'reject_file' | 'skip_row';
@@ -141,7 +142,8 @@ export interface Dataset {
   /** after_load SQL, read at start-up: file (for messages) and text. */
   afterLoad: Array<{ file: string; sql: string }>;
   checks: UserCheck[];
-  export: { sql: string; label: string; to: string } | null;
+  /** The export this dataset declares (it may be triggered by others too: `Config.exports`). */
+  export: ExportSpec | null;
   onSuccess: 'archive' | 'delete';
   extraColumns: 'error' | 'ignore' | 'keep';
   onInvalidRow: 'reject_file' | 'skip_row';
@@ -171,6 +173,20 @@ export interface Config {
   };
   limits: Limits;
   datasets: Dataset[];
+  /** Every dataset's `export:`, each with the datasets whose loads trigger it. */
+  exports: ExportSpec[];
+}
+
+/** A CSV written from a query after loads of the datasets in `after`. */
+export interface ExportSpec {
+  sql: string;
+  /** The SQL file (or `export.query`), for messages. */
+  label: string;
+  /** Absolute path of the CSV. */
+  to: string;
+  after: string[];
+  /** The dataset file that declares it. */
+  declaredIn: string;
 }
 
 /**

@@ -21,8 +21,9 @@ import { fitName, fsyncDir } from '../settle/move.js';
 import { openParquetWriter } from '../write/parquet.js';
 import { runChecks } from '../write/checks.js';
 import { afterCopy, beforeCopy } from '../write/modes.js';
+import { fileConstants } from '../prepare/prepare.js';
 import { encodeCopyRows, ensureTable, qualifiedTable, startCopy } from '../write/postgres.js';
-import { runExport } from '../settle/export.js';
+import type { Exports } from '../settle/export.js';
 
 export interface PipelineContext {
   config: Config;
@@ -33,6 +34,8 @@ export interface PipelineContext {
   verifiedTables: Set<string>;
   /** Aborts when the daemon stops: checks scheduled after a settle are dropped. */
   signal: AbortSignal;
+  /** Runs the exports a load triggers. */
+  exports: Exports;
 }
 
 /** SQLSTATEs that mean the table changed under us: check it again before the next attempt. */
@@ -106,13 +109,8 @@ export async function processFile(ctx: PipelineContext, claim: Claim): Promise<O
     });
     if (changed) await quarantineChanged(ctx, dataset, changed, result, base);
     else if (archived) watchArchived(ctx, dataset, archived, arrival, result, base);
-    if (dataset.export) {
-      // After the commit: a failed export is reported, the load stands.
-      await runExport(ctx.pool, dataset).then(
-        (to) => ctx.log.info(`exported ${path.relative(ctx.config.root, to ?? '')}`, { dataset: dataset!.name }),
-        (error: unknown) => ctx.log.event('export_failed', { ...base, dataset: dataset!.name, reason: errorMessage(error) }),
-      );
-    }
+    // After the commit, not awaited: exports of one target coalesce, and a failure does not undo the load.
+    void ctx.exports.after(ctx.config.exports, { dataset: dataset.name, file: arrival.relative, file_id: claim.fileId });
     return 'loaded';
   } catch (error) {
     if (!(error instanceof DataError)) throw error;
@@ -222,8 +220,8 @@ async function load(ctx: PipelineContext, claim: Claim, dataset: Dataset): Promi
     }
     const copied = await copy.end();
     if (copied !== rows) throw new Error(`COPY reported ${copied} rows, ${rows} were sent`);
-    await afterCopy(client, dataset, checked.locator);
-    await runChecks(client, dataset, claim.fileId);
+    await afterCopy(client, dataset, checked.locator, fileConstants(dataset, baseName));
+    // Models first, then the tests, as in dbt: a check may look at what after_load built.
     for (const step of dataset.afterLoad) {
       try {
         await client.query(step.sql);
@@ -232,6 +230,7 @@ async function load(ctx: PipelineContext, claim: Claim, dataset: Dataset): Promi
         throw new HeldError(`after_load ${step.file} of dataset "${dataset.name}" failed: ${(error as Error).message}`);
       }
     }
+    await runChecks(client, dataset, claim.fileId);
     await parquetFinished;
     // A deliberate second load of the same content (on_duplicate: load) must not overwrite the first's file.
     const parquetName = `${fitName(baseName, 40)}-${digest.sha256.slice(0, 8)}${earlier ? `-${claim.fileId}` : ''}.parquet`;
@@ -399,6 +398,8 @@ async function finishUnsettled(ctx: PipelineContext, claim: Claim, started: numb
     duration_ms: Date.now() - started,
     parquet: row.parquet_path,
   });
+  // The load's exports may not have run before the crash: run them now.
+  void ctx.exports.after(ctx.config.exports, { dataset: dataset.name, file: claim.arrival.relative, file_id: claim.fileId });
   return 'loaded';
 }
 

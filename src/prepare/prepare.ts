@@ -143,3 +143,21 @@ export function makePreparer(dataset: Dataset, fileName: string, maxDistinctRows
   preparer.stats = stats;
   return preparer;
 }
+
+/**
+ * The values every record of the file gets from its name (`add_columns`), converted to the columns'
+ * types as the records' are: they say which key a `replace` by key covers even when the file has no
+ * records at all.
+ */
+export function fileConstants(dataset: Dataset, fileName: string): Record<string, unknown> {
+  const constants: Record<string, unknown> = {};
+  const kinds = new Map(dataset.columns.map((c) => [c.name, c.kind]));
+  for (const step of dataset.prepare) {
+    if (!step.constants) continue;
+    for (const [key, value] of Object.entries(step.constants(fileName))) {
+      const kind = kinds.get(key);
+      defineKey(constants, key, typeof value === 'string' && kind && dataset.textColumns.has(key) ? coerceText(value, kind) : value);
+    }
+  }
+  return constants;
+}

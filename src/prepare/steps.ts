@@ -63,6 +63,8 @@ export interface StepBatch {
 /** A resolved step: builds the per-file function that runs on batches. */
 export interface Step {
   name: string;
+  /** Values the step gives every record of a file, known from its name alone (add_columns). */
+  constants?(fileName: string): Record<string, unknown>;
   forFile(context: StepContext): (batch: StepBatch, locator: 'line' | 'record') => void;
 }
 
@@ -282,19 +284,23 @@ export function resolveStep(step: UserStep): Step {
           throw new Error('add_columns.from_file_name: use named groups, e.g. (?<year>\\d{4})');
         }
       }
+      const constants = (fileName: string) => {
+        const added: Record<string, unknown> = { ...values };
+        if (regex) {
+          const match = regex.exec(fileName);
+          if (!match?.groups) {
+            const message = `the file name "${fileName}" does not match add_columns.from_file_name ${pattern}`;
+            throw new DataError('prepare', message, [{ rule: 'add_columns', message }]);
+          }
+          for (const [k, v] of Object.entries(match.groups)) if (v !== undefined) added[k] = v;
+        }
+        return added;
+      };
       return {
         name: 'add_columns',
+        constants,
         forFile({ fileName }) {
-          const added: Record<string, unknown> = { ...values };
-          if (regex) {
-            const match = regex.exec(fileName);
-            if (!match?.groups) {
-              const message = `the file name "${fileName}" does not match add_columns.from_file_name ${pattern}`;
-              throw new DataError('prepare', message, [{ rule: 'add_columns', message }]);
-            }
-            for (const [k, v] of Object.entries(match.groups)) if (v !== undefined) added[k] = v;
-          }
-          const entries = Object.entries(added);
+          const entries = Object.entries(constants(fileName));
           return (batch) => {
             for (const record of batch.records) for (const [k, v] of entries) record[k] = v;
           };

@@ -33,6 +33,8 @@ type Stack = (string | number | null)[];
 export function recordsFilter(
   path: string | null,
   onPick: (wildcards: string[]) => void = () => undefined,
+  /** Called when the path leads to an array (which may be empty: a file of no records, not a wrong path). */
+  onArray: () => void = () => undefined,
 ): (stack: Stack, chunk: { name: string }) => boolean {
   const segments = path ? path.split('.') : [];
   const stars = segments.flatMap((segment, i) => (segment === '*' ? [i] : []));
@@ -43,7 +45,10 @@ export function recordsFilter(
     return true;
   };
   return (stack, chunk) => {
-    if (stack.length === segments.length) return chunk.name === 'startObject' && prefixMatches(stack) && pick(stack);
+    if (stack.length === segments.length) {
+      if (chunk.name === 'startArray' && prefixMatches(stack)) onArray();
+      return chunk.name === 'startObject' && prefixMatches(stack) && pick(stack);
+    }
     if (stack.length === segments.length + 1) {
       return typeof stack[segments.length] === 'number' && prefixMatches(stack) && pick(stack);
     }
@@ -67,11 +72,12 @@ export async function* readJson(
   const wildcards: string[][] = [];
   const onPick = pathColumns.length > 0 ? (keys: string[]) => void wildcards.push(keys) : undefined;
   const assembler = recordAssembler(options.limits);
+  let arrayFound = false;
   pipeline(
     source.text,
     parser.asStream({ packKeys: true, packStrings: true, packNumbers: true }) as Duplex,
     ...(recordsPath === null ? [documentShape()] : []),
-    pick.asStream({ filter: recordsFilter(recordsPath, onPick) }) as Duplex,
+    pick.asStream({ filter: recordsFilter(recordsPath, onPick, () => (arrayFound = true)) }) as Duplex,
     assembler,
     () => undefined,
   );
@@ -121,7 +127,8 @@ export async function* readJson(
       : `invalid JSON after record ${assembler.records}: ${mapped.message}`;
     throw new DataError('read', message, [{ ...(where ? { line: where.line } : { record: assembler.records + 1 }), rule: 'json', message }]);
   }
-  if (number === 0 && recordsPath) {
+  if (number === 0 && recordsPath && !arrayFound) {
+    // An empty array at the path is a file of no records (on_empty decides); no array at all is not.
     const message = `no records found at "${recordsPath}"`;
     throw new DataError('read', message, [{ rule: 'records', message }]);
   }

@@ -4,7 +4,8 @@
  * - replace (table): DELETE every row, then COPY — readers see the old rows until the commit;
  * - upsert: COPY into a temporary stage, refuse (or, with `dedupe: last`, collapse) duplicate keys
  *   within the file, then INSERT … ON CONFLICT (key) DO UPDATE;
- * - replace (key): COPY into the stage, delete the table's rows whose key values the file brings,
+ * - replace (key): COPY into the stage, delete the table's rows whose key values the file brings
+ *   (or, when the file's name gives the key, the rows of that key, even for a file without rows),
  *   insert the file's rows.
  */
 import type pg from 'pg';
@@ -28,8 +29,17 @@ export async function beforeCopy(client: pg.PoolClient, dataset: Dataset): Promi
   return STAGE;
 }
 
-/** Moves staged rows into the table; `locator` names lines or records in errors. */
-export async function afterCopy(client: pg.PoolClient, dataset: Dataset, locator: 'line' | 'record'): Promise<void> {
+/**
+ * Moves staged rows into the table; `locator` names lines or records in errors. `constants` are the
+ * values every record of the file has from its name: a replace whose key they cover replaces that key
+ * even when the file brings no rows (a competition whose team list is now empty).
+ */
+export async function afterCopy(
+  client: pg.PoolClient,
+  dataset: Dataset,
+  locator: 'line' | 'record',
+  constants: Record<string, unknown> = {},
+): Promise<void> {
   const { mode, replaceScope, key, dedupe } = dataset.table;
   if (mode === 'append' || (mode === 'replace' && replaceScope === 'table')) return;
   const table = qualifiedTable(dataset);
@@ -59,6 +69,10 @@ export async function afterCopy(client: pg.PoolClient, dataset: Dataset, locator
     return;
   }
   // replace by key
+  if (key.every((k) => Object.hasOwn(constants, k))) {
+    const byName = key.map((k, i) => `${quoteIdent(k)} IS NOT DISTINCT FROM $${i + 1}`).join(' AND ');
+    await client.query(`DELETE FROM ${table} WHERE ${byName}`, key.map((k) => constants[k]));
+  }
   const same = key.map((k) => `t.${quoteIdent(k)} IS NOT DISTINCT FROM s.${quoteIdent(k)}`).join(' AND ');
   await client.query(`DELETE FROM ${table} t WHERE EXISTS (SELECT 1 FROM ${STAGE} s WHERE ${same})`);
   await client.query(`INSERT INTO ${table} (${columns}) SELECT ${columns} FROM ${STAGE}`);

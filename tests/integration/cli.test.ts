@@ -57,6 +57,19 @@ describe('configuration errors stop loadbay with exit code 2 and name the file a
     expect(result.output()).toMatch(message);
   });
 
+  it.each([
+    ['an export triggered by a dataset that does not exist', { 'a.yaml': 'name: a\nmatch: "a*.csv"\nformat: csv\ntable: t.a\nschema: {properties: {x: {type: string}}}\nexport: {query: "SELECT 1", to: exports/x.csv, after: [a, nope]}\n' }, /a\.yaml: \/export\/after\/1: no dataset is named "nope"/],
+    ['one export target declared twice', {
+      'a.yaml': 'name: a\nmatch: "a*.csv"\nformat: csv\ntable: t.a\nschema: {properties: {x: {type: string}}}\nexport: {query: "SELECT 1", to: exports/x.csv}\n',
+      'b.yaml': 'name: b\nmatch: "b*.csv"\nformat: csv\ntable: t.b\nschema: {properties: {x: {type: string}}}\nexport: {query: "SELECT 2", to: exports/x.csv}\n',
+    }, /b\.yaml: \/export\/to: .*exports\/x\.csv is also written by the export in .*a\.yaml; declare it once, with after: \[the datasets that trigger it\]/],
+  ])('%s', async (_what, datasets, message) => {
+    env = await createTestEnv({ datasets });
+    const result = run(['check-config', '--config', env.configFile]);
+    expect(await result.exit).toBe(2);
+    expect(result.output()).toMatch(message);
+  });
+
   it('accepts the shipped configuration', async () => {
     const result = run(['check-config', '--config', path.join(PROJECT_ROOT, 'config', 'loadbay.yaml')]);
     expect(await result.exit).toBe(0);

@@ -49,32 +49,36 @@ it('Olympic athlete events: absent fields are NULL, years from the file name', a
   expect(columnTypes(parquet)).toMatchObject({ athlete_id: 'Int64', height: 'Float64', start_year: 'Int64' });
 });
 
-it('NHL box score: one row per player per game, stats flattened', async () => {
-  expect(await dropExample('boxscore_2023020001.json')).toMatchObject({ event: 'loaded', dataset: 'nhl-boxscore', rows: 14 });
-  const rows = await query<{ side: string; n: number; goalies: number; goals: number }>(
-    `SELECT side, count(*)::int AS n, count(stats_goaliestats_saves)::int AS goalies,
-            coalesce(sum(stats_skaterstats_goals), 0)::int AS goals
-       FROM nhl.player_game_stats WHERE game_id = 2023020001 GROUP BY side ORDER BY side`,
+it('NHL box score: skaters only, one row per player per game; players and points leaders built', async () => {
+  // 7 entries per side: 1 goalie and 1 scratched player are dropped (no skater stats), 5 skaters stay.
+  expect(await dropExample('boxscore_2023020001.json')).toMatchObject({
+    event: 'loaded',
+    dataset: 'nhl-boxscore',
+    rows: 10,
+    dropped: { null_rows: 4, duplicate_rows: 0 },
+  });
+  const rows = await query<{ side: string; n: number; team: string }>(
+    `SELECT side, count(*)::int AS n, max(team_name) AS team FROM nhl.game_stats WHERE game_id = 2023020001 GROUP BY side ORDER BY side`,
   );
-  expect(rows.map((r) => [r.side, r.n, r.goalies])).toEqual([
-    ['away', 7, 1],
-    ['home', 7, 1],
+  expect(rows).toEqual([
+    { side: 'away', n: 5, team: 'Toronto Maple Leafs' },
+    { side: 'home', n: 5, team: 'Montreal Canadiens' },
   ]);
-  const [scratched] = await query(`SELECT person_fullname, stats_skaterstats_goals FROM nhl.player_game_stats WHERE position_code = 'N/A' LIMIT 1`);
-  expect(scratched).toEqual({ person_fullname: 'Scratched Player', stats_skaterstats_goals: null });
-  const [player] = await query(`SELECT player_key, person_id FROM nhl.player_game_stats WHERE side = 'home' ORDER BY person_id LIMIT 1`);
-  expect(player).toEqual({ player_key: 'ID8479000', person_id: '8479000' });
+  const [players] = await query(`SELECT count(*)::int AS n, bool_and(points = goals + assists) AS sums FROM nhl.nhl_players`);
+  expect(players).toEqual({ n: 10, sums: true });
+  const leaders = await query<{ team_name: string }>('SELECT team_name FROM nhl.points_leaders ORDER BY team_name');
+  expect(new Set(leaders.map((l) => l.team_name))).toEqual(new Set(['Montreal Canadiens', 'Toronto Maple Leafs']));
 });
 
-it('football competitions and teams: records inside the API response, unknown fields kept in _extra', async () => {
-  expect(await dropExample('competitions.json')).toMatchObject({ event: 'loaded', rows: 3 });
+it('football competitions and teams: records inside the API responses, unknown fields kept in _extra', async () => {
+  expect(await dropExample('competitions.json')).toMatchObject({ event: 'loaded', rows: 4 });
   expect(await dropExample('teams_PL.json')).toMatchObject({ event: 'loaded', rows: 6 });
   const competitions = await query(
     `SELECT code, area_country_code, current_season_start_date::text AS start, current_season_current_matchday AS matchday, _extra->>'emblem' AS emblem
        FROM football.competitions ORDER BY id`,
   );
   expect(competitions[0]).toEqual({ code: 'WC', area_country_code: 'INT', start: '2024-08-16', matchday: null, emblem: 'https://example.invalid/WC.png' });
-  const teams = await query(`SELECT competition_code, tla, founded, _extra->'area'->>'name' AS area FROM football.teams ORDER BY id`);
+  const teams = await query(`SELECT competition_code, tla, founded, _extra->'area'->>'name' AS area FROM football.competition_teams ORDER BY id`);
   expect(teams).toHaveLength(6);
   expect(teams[0]).toEqual({ competition_code: 'PL', tla: 'ARS', founded: '1870', area: 'England' });
 });

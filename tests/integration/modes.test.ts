@@ -3,7 +3,7 @@
  * kind of data check, after-load SQL that fails, and the three shipped examples over several loads.
  */
 import { spawn } from 'node:child_process';
-import { copyFile, readFile, rename, writeFile } from 'node:fs/promises';
+import { copyFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { createTestEnv, PROJECT_ROOT, waitFor, type TestEnv } from '../helpers/env.js';
@@ -198,37 +198,4 @@ describe('the shipped examples over several loads', () => {
     ]);
   });
 
-  it('football: competitions and teams upserted by id, teams per competition exported as CSV', async () => {
-    env = await createTestEnv();
-    await env.start();
-    await drop('competitions.json');
-    await drop('teams_PL.json');
-    const original = JSON.parse(await readFile(path.join(PROJECT_ROOT, 'examples', 'competitions.json'), 'utf8'));
-    original.competitions[1].name = 'Premier League (renamed)';
-    await drop('competitions-2.json', JSON.stringify(original));
-    expect(await rows("SELECT count(*)::int AS n, max(name) FILTER (WHERE code = 'PL') AS pl FROM football.competitions")).toEqual([
-      { n: 3, pl: 'Premier League (renamed)' },
-    ]);
-    const csv = await readFile(path.join(env.root, 'exports', 'teams_per_competition.csv'), 'utf8');
-    expect(csv.trim().split('\n')).toEqual([
-      'competition_code,competition,teams',
-      'FL1,Ligue 1,0',
-      'PL,Premier League (renamed),6',
-      'WC,FIFA World Cup,0',
-    ]);
-  });
-
-  it('NHL: the same game loaded twice fails the unique (game, player) check', async () => {
-    env = await createTestEnv();
-    await env.start();
-    expect(await drop('boxscore_2023020001.json')).toMatchObject({ event: 'loaded', rows: 14 });
-    const again = JSON.parse(await readFile(path.join(PROJECT_ROOT, 'examples', 'boxscore_2023020001.json'), 'utf8'));
-    again.copyright = 'a re-sent copy';
-    await writeFile(path.join(env.root, 'boxscore_2023020001.json'), JSON.stringify(again));
-    await rename(path.join(env.folders.archive, 'nhl-boxscore', 'boxscore_2023020001.json'), path.join(env.root, 'first.json'));
-    await rename(path.join(env.root, 'boxscore_2023020001.json'), path.join(env.folders.input, 'boxscore_2023020001.json'));
-    const failed = await env.outcome('boxscore_2023020001.json', 'failed');
-    expect(failed).toMatchObject({ stage: 'check', reason: 'check unique (game_id, person_id) failed: 14 violations' });
-    expect(await rows('SELECT count(*)::int AS n FROM nhl.player_game_stats')).toEqual([{ n: 14 }]);
-  });
 });

@@ -210,6 +210,8 @@ describe('JSON', () => {
   it('reports a path that finds nothing and a syntax error mid-array', async () => {
     const ds = dataset('json', { json: { records: 'teams', pathColumns: [] } });
     expect((await readError('none.json', '{"competitions": []}', ds)).message).toBe('no records found at "teams"');
+    // The path leads to an empty array: a file of no records, for on_empty to judge.
+    expect((await readAll('empty.json', '{"count": 0, "teams": []}', ds)).records).toEqual([]);
     const error = await readError('broken.json', '[{"a":1},\n{"a":2},\n{"a" 3}]', dataset('json'));
     expect(error.message).toBe("invalid JSON at line 3, column 6: Expected ':' after property name");
     expect(error.problems[0]).toMatchObject({ line: 3, rule: 'json' });
