@@ -156,7 +156,7 @@ async function loadbayProject(datasets) {
   await mkdir(path.join(root, 'config', 'datasets'), { recursive: true });
   // BENCH_PROCESSING: extra `processing:` settings to try, e.g. "batch_rows: 2000, concurrency: 6".
   const processing = process.env.BENCH_PROCESSING ? `processing: { ${process.env.BENCH_PROCESSING} }\n` : '';
-  await writeFile(path.join(root, 'config', 'loadbay.yaml'), `root: ..\n${processing}`);
+  await writeFile(path.join(root, 'config', 'loadbay.yaml'), `root: ..\nhttp: { port: 0 }\n${processing}`);
   for (const [name, text] of Object.entries(datasets)) await writeFile(path.join(root, 'config', 'datasets', name), text);
   await mkdir(path.join(root, 'input'), { recursive: true });
   await mkdir(path.join(root, 'staging'), { recursive: true });

@@ -40,7 +40,7 @@ await mkdir(path.join(root, 'config', 'datasets'), { recursive: true });
 await mkdir(input, { recursive: true });
 await writeFile(
   path.join(root, 'config', 'loadbay.yaml'),
-  'root: ..\nprocessing:\n  concurrency: 2\n  stable_window_ms: 100\n  rescan_interval_ms: 1000\n  retry_initial_ms: 200\n  retry_max_ms: 2000\n',
+  'root: ..\nhttp: { port: 0 }\nprocessing:\n  concurrency: 2\n  stable_window_ms: 100\n  rescan_interval_ms: 1000\n  retry_initial_ms: 200\n  retry_max_ms: 2000\n',
 );
 await writeFile(
   path.join(root, 'config', 'datasets', 'events.yaml'),

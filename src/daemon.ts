@@ -16,15 +16,23 @@ import { Releasers } from './lib/releasers.js';
 import type { Logger } from './log.js';
 import { instanceLockKey, reconcileParquet } from './pipeline/reconcile.js';
 import { verifyTable, type PipelineContext } from './pipeline/process-file.js';
-import { runWorker } from './pipeline/worker.js';
+import { relativeToInput, runWorker } from './pipeline/worker.js';
 import { useParquetThread } from './write/parquet.js';
 import { Exports } from './settle/export.js';
+import type { LoadbayEvents } from './events.js';
+import { Health } from './http/health.js';
+import { createMetrics } from './http/metrics.js';
+import { startHttp } from './http/server.js';
 import { Stabilizer } from './watch/stability.js';
 import { watchInput } from './watch/watcher.js';
 
 export interface Daemon {
   instanceId: string;
   database: Database;
+  /** The event stream (the same as the logger's). */
+  events: LoadbayEvents;
+  /** The HTTP listener's address, or null when `http: false`. */
+  httpUrl: string | null;
   /** Look at input/ now instead of at the next periodic rescan. */
   rescan(): Promise<void>;
   /**
@@ -77,7 +85,11 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
     releasers.add('queue', () => queue.close());
     const stabilizer = new Stabilizer(
       config.processing.stableWindowMs,
-      (file) => queue.push(file),
+      (file) => {
+        if (queue.has(file.file)) return;
+        queue.push(file);
+        log.event('discovered', { file: relativeToInput(config.folders.input, file.file), bytes: file.size });
+      },
       (file, error) => log.warn(`cannot stat ${file}: ${errorMessage(error)}`),
     );
     releasers.add('stabilizer', () => stabilizer.close());
@@ -91,6 +103,37 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
     await watcher.ready;
     await watcher.rescan();
 
+    const health = new Health({
+      pool: database.pool,
+      watcher: () => watcher.health(),
+      rescanIntervalMs: config.processing.rescanIntervalMs,
+      folders: [config.folders.parquet, config.folders.failed, config.folders.archive, config.folders.logs],
+      minFreeBytes: config.processing.minFreeBytes,
+      onChange: (ready, reasons) => {
+        if (ready) {
+          log.info('ready again: taking files');
+          queue.resume();
+        } else {
+          log.warn(`not ready, no new files taken until it is: ${reasons.join('; ')}`);
+          queue.pause();
+        }
+      },
+    });
+    releasers.add('health', () => health.close());
+    await health.readiness();
+    const registry = createMetrics({
+      events: log.events,
+      backlog: () => ({ ...queue.backlog(), inProgress: queue.stats.inFlight }),
+      failedDir: config.folders.failed,
+      ready: () => health.ready,
+    });
+    let httpUrl: string | null = null;
+    if (config.http) {
+      const server = await startHttp(config, database.pool, registry, health, (message) => log.warn(message));
+      releasers.add('http', () => server.close());
+      httpUrl = server.url;
+      log.info(`http: ${server.url}/metrics, /livez, /readyz, /api/status`);
+    }
     const exports = new Exports(database.pool, log, config.root);
     releasers.add('exports', () => exports.idle()); // a stop lets running exports finish
     const context: PipelineContext = {
@@ -142,7 +185,7 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
       log.info(`reloaded ${next.datasets.length} dataset(s): ${next.datasets.map((d) => d.name).join(', ')}`);
       await watcher.rescan(); // files that matched nothing may match now
     };
-    return { instanceId, database, rescan: () => watcher.rescan(), reload, stop, done };
+    return { instanceId, database, events: log.events, httpUrl, rescan: () => watcher.rescan(), reload, stop, done };
   } catch (error) {
     stopping.abort();
     await releasers.release().catch(() => undefined);

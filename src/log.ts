@@ -10,13 +10,16 @@ import path from 'node:path';
 import winston from 'winston';
 import { AuditLog } from './audit-log.js';
 import { redact } from './errors.js';
+import { LOGGED_EVENTS, LoadbayEvents, type LoadbayEventMap, type LoadbayEventName } from './events.js';
 import { jsonText } from './read/json-values.js';
 
-export type OutcomeEvent = 'loaded' | 'failed' | 'skipped' | 'retrying' | 'held' | 'waiting' | 'retried' | 'exported' | 'export_failed' | 'vanished';
+export type OutcomeEvent = LoadbayEventName;
 
 export interface Logger {
-  /** A file outcome: conversion.log and console. */
-  event(event: OutcomeEvent, fields: Record<string, unknown>): void;
+  /** The daemon's event stream (src/events.ts); the conversion log and the console subscribe to it. */
+  readonly events: LoadbayEvents;
+  /** Emits an event: a file outcome becomes a conversion.log line and a console line. */
+  event<E extends LoadbayEventName>(event: E, fields: LoadbayEventMap[E]): void;
   info(message: string, fields?: Record<string, unknown>): void;
   warn(message: string, fields?: Record<string, unknown>): void;
   error(message: string, fields?: Record<string, unknown>): void;
@@ -28,6 +31,8 @@ export interface Logger {
 
 export interface LoggerOptions {
   logsDir: string;
+  /** The event stream to write from; a new one by default. */
+  events?: LoadbayEvents;
   /** Console output; off in tests that only read the log file. */
   console?: boolean;
 }
@@ -83,14 +88,23 @@ export function createLogger(options: LoggerOptions): Logger {
     onRecovered: (message) => operational.info(message),
   });
 
+  const events =
+    options.events ??
+    new LoadbayEvents((event, error) => operational.error(`a listener of "${event}" failed: ${error instanceof Error ? error.message : String(error)}`));
+  events.onAny((event, fields) => {
+    if (!LOGGED_EVENTS.has(event)) return;
+    const level = event === 'loaded' || event === 'skipped' || event === 'exported' ? 'info' : 'warn';
+    const line: Record<string, unknown> = { level, message: event, event, ...fields, timestamp: new Date().toISOString() };
+    for (const key of Object.keys(line)) if (typeof line[key] === 'string') line[key] = redact(line[key] as string);
+    audit.write(jsonText(line));
+    if (consoleTransport) operational.log({ ...line, level, message: event });
+  });
+
   let closing: Promise<void> | null = null;
   return {
+    events,
     event(event, fields) {
-      const level = event === 'loaded' || event === 'skipped' || event === 'exported' ? 'info' : 'warn';
-      const line: Record<string, unknown> = { level, message: event, event, ...fields, timestamp: new Date().toISOString() };
-      for (const key of Object.keys(line)) if (typeof line[key] === 'string') line[key] = redact(line[key] as string);
-      audit.write(jsonText(line));
-      if (consoleTransport) operational.log({ ...line, level, message: event });
+      events.safeEmit(event, fields);
     },
     info: (message, fields) => operational.info(message, fields),
     warn: (message, fields) => operational.warn(message, fields),

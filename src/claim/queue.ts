@@ -7,9 +7,10 @@ import type { StableFile } from '../watch/stability.js';
 export class WorkQueue {
   private readonly waiting = new Map<string, StableFile>();
   private readonly inFlight = new Set<string>();
-  private readonly parked = new Map<string, NodeJS.Timeout>();
+  private readonly parked = new Map<string, { timer: NodeJS.Timeout; item: StableFile | null }>();
   private takers: Array<(file: StableFile | null) => void> = [];
   private closed = false;
+  private paused = false;
 
   /** True when the path is already queued, in flight or parked: no need to look at it again. */
   has(file: string): boolean {
@@ -20,9 +21,42 @@ export class WorkQueue {
     return { waiting: this.waiting.size, inFlight: this.inFlight.size, parked: this.parked.size };
   }
 
+  /** Finished files waiting or parked for a retry: how many, their bytes, the oldest's mtime. */
+  backlog(): { files: number; bytes: number; oldestMtimeMs: number | null } {
+    let bytes = 0;
+    let oldest: number | null = null;
+    const items = [...this.waiting.values(), ...[...this.parked.values()].map((p) => p.item)];
+    for (const item of items) {
+      if (!item) continue;
+      bytes += item.size;
+      if (oldest === null || item.mtimeMs < oldest) oldest = item.mtimeMs;
+    }
+    return { files: this.waiting.size + this.parked.size, bytes, oldestMtimeMs: oldest };
+  }
+
+  /** While paused (not ready: see http/health.ts) no file is handed out; they wait. */
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    while (this.takers.length > 0 && this.waiting.size > 0) {
+      const next = this.waiting.values().next().value!;
+      this.waiting.delete(next.file);
+      this.inFlight.add(next.file);
+      this.takers.shift()!(next);
+    }
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
   push(item: StableFile): void {
     if (this.closed || this.has(item.file)) return;
-    const taker = this.takers.shift();
+    const taker = this.paused ? undefined : this.takers.shift();
     if (taker) {
       this.inFlight.add(item.file);
       taker(item);
@@ -35,7 +69,7 @@ export class WorkQueue {
   take(): Promise<StableFile | null> {
     if (this.closed) return Promise.resolve(null);
     const next = this.waiting.values().next();
-    if (!next.done) {
+    if (!next.done && !this.paused) {
       this.waiting.delete(next.value.file);
       this.inFlight.add(next.value.file);
       return Promise.resolve(next.value);
@@ -48,7 +82,7 @@ export class WorkQueue {
   }
 
   /** Finish with the file now and let `requeue` look at it again after the delay. */
-  retryLater(file: string, delayMs: number, requeue: (file: string) => void): void {
+  retryLater(file: string, delayMs: number, requeue: (file: string) => void, item: StableFile | null = null): void {
     this.inFlight.delete(file);
     if (this.closed) return;
     const timer = setTimeout(() => {
@@ -56,12 +90,12 @@ export class WorkQueue {
       requeue(file);
     }, delayMs);
     timer.unref();
-    this.parked.set(file, timer);
+    this.parked.set(file, { timer, item });
   }
 
   close(): void {
     this.closed = true;
-    for (const timer of this.parked.values()) clearTimeout(timer);
+    for (const { timer } of this.parked.values()) clearTimeout(timer);
     this.parked.clear();
     this.waiting.clear();
     for (const taker of this.takers.splice(0)) taker(null);

@@ -6,6 +6,7 @@ import { createReadStream } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import type pg from 'pg';
 import type { Config } from '../config/types.js';
 import { isIgnoredName } from '../watch/watcher.js';
 import { errorMessage } from '../errors.js';
@@ -26,7 +27,8 @@ export interface Status {
   in_progress: Array<{ file: string; attempts: number; instance: string; since: string }> | string;
 }
 
-export async function readStatus(config: Config): Promise<Status> {
+/** `pool`: the daemon's own connections (for /api/status); without it a short-lived connection. */
+export async function readStatus(config: Config, pool?: pg.Pool): Promise<Status> {
   const today = new Date().toISOString().slice(0, 10);
   const status: Status = {
     today: Object.fromEntries(OUTCOMES.map((o) => [o, 0])),
@@ -76,7 +78,7 @@ export async function readStatus(config: Config): Promise<Status> {
       status.waiting.push(relative);
     }
   }
-  status.in_progress = await inProgress(config);
+  status.in_progress = await inProgress(config, pool);
   if (Array.isArray(status.in_progress)) {
     const busy = new Set(status.in_progress.map((p) => p.file));
     status.waiting = status.waiting.filter((file) => !busy.has(file));
@@ -85,8 +87,8 @@ export async function readStatus(config: Config): Promise<Status> {
 }
 
 /** From the ledger: `processing` rows whose claim lock (see claim/claim.ts) some instance holds. */
-async function inProgress(config: Config): Promise<Status['in_progress']> {
-  const client = await connectForCommand(config);
+async function inProgress(config: Config, pool?: pg.Pool): Promise<Status['in_progress']> {
+  const client = pool ?? (await connectForCommand(config));
   if (typeof client === 'string') return `unknown (${client})`;
   try {
     const { rows } = await client.query<{ path: string; attempts: number; instance_id: string; updated_at: Date }>(
@@ -101,7 +103,7 @@ async function inProgress(config: Config): Promise<Status['in_progress']> {
   } catch (error) {
     return (error as { code?: string }).code === '42P01' ? [] : `unknown (${errorMessage(error)})`;
   } finally {
-    await client.end().catch(() => undefined);
+    if (!pool) await (client as pg.Client).end().catch(() => undefined);
   }
 }
 

@@ -84,13 +84,29 @@ export async function loadConfig(configFile: string, options: LoadOptions = {}):
       batchRows: processing.batch_rows ?? 5000,
       retryInitialMs,
       retryMaxMs,
+      minFreeBytes: processing.min_free_bytes ?? 64 * 1024 * 1024,
     },
     limits: resolveLimits(user.limits ?? {}),
+    http: resolveHttp(file, user.http),
     datasets,
     exports: collectExports(datasets),
   };
   checkFolders(file, config);
   return Object.freeze(config);
+}
+
+export const DEFAULT_HTTP_PORT = 9477;
+
+/** Loopback by default; any other address only with a token (requests must carry it). */
+function resolveHttp(file: string, user: UserConfig['http']): Config['http'] {
+  if (user === false) return null;
+  const host = user?.host ?? '127.0.0.1';
+  const token = user?.token ?? process.env['LOADBAY_HTTP_TOKEN'] ?? null;
+  const loopback = host === 'localhost' || host === '::1' || /^127\./.test(host);
+  if (!loopback && !token) {
+    throw new ConfigError(`${file}: /http/host: listening on ${host} needs http.token (or LOADBAY_HTTP_TOKEN), at least 16 characters, sent as a bearer token`);
+  }
+  return Object.freeze({ host, port: user?.port ?? DEFAULT_HTTP_PORT, token });
 }
 
 export const DEFAULT_LIMITS: Limits = Object.freeze({

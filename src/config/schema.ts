@@ -52,8 +52,23 @@ export const userConfigSchema: JSONSchemaType<UserConfig> = {
         batch_rows: { type: 'integer', nullable: true, minimum: 1, maximum: 1000000 },
         retry_initial_ms: positiveInt,
         retry_max_ms: positiveInt,
+        min_free_bytes: { type: 'integer', nullable: true, minimum: 0 },
       },
     },
+    http: {
+      anyOf: [
+        { const: false },
+        {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            host: { type: 'string', minLength: 1 },
+            port: { type: 'integer', minimum: 0, maximum: 65535 },
+            token: { type: 'string', minLength: 16 },
+          },
+        },
+      ],
+    } as never,
     limits: {
       type: 'object',
       nullable: true,

@@ -29,7 +29,10 @@ export interface UserConfig {
     batch_rows?: number;
     retry_initial_ms?: number;
     retry_max_ms?: number;
+    min_free_bytes?: number;
   };
+  /** The HTTP listener (metrics, probes, status); `false` turns it off. */
+  http?: false | { host?: string; port?: number; token?: string };
   limits?: {
     max_record_bytes?: number;
     max_record_values?: number;
@@ -170,8 +173,12 @@ export interface Config {
     batchRows: number;
     retryInitialMs: number;
     retryMaxMs: number;
+    /** Below this many free bytes in an output folder loadbay is not ready and takes no new file. */
+    minFreeBytes: number;
   };
   limits: Limits;
+  /** null: no listener. */
+  http: { host: string; port: number; token: string | null } | null;
   datasets: Dataset[];
   /** Every dataset's `export:`, each with the datasets whose loads trigger it. */
   exports: ExportSpec[];

@@ -40,6 +40,9 @@ const MIGRATIONS: string[] = [
    ALTER TABLE loadbay.files ADD CONSTRAINT files_status_check CHECK (status IN ('processing', 'loaded', 'failed', 'skipped', 'vanished'));`,
 ];
 
+/** The ledger version this loadbay needs (readiness checks it). */
+export const MIGRATION_COUNT = MIGRATIONS.length;
+
 export async function migrate(pool: pg.Pool): Promise<number> {
   const client = await pool.connect();
   try {

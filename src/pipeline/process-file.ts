@@ -106,6 +106,7 @@ export async function processFile(ctx: PipelineContext, claim: Claim): Promise<O
       ...(dataset.table.mode !== 'append' ? { mode: dataset.table.mode } : {}),
       ...(result.duplicateOfLoaded ? { duplicate_of: result.duplicateOfLoaded } : {}),
       ...(changed ? { changed_after_read: true } : {}),
+      stage_seconds: result.stageSeconds,
     });
     if (changed) await quarantineChanged(ctx, dataset, changed, result, base);
     else if (archived) watchArchived(ctx, dataset, archived, arrival, result, base);
@@ -138,6 +139,8 @@ export async function processFile(ctx: PipelineContext, claim: Claim): Promise<O
 
 interface LoadResult {
   rows: number;
+  /** Seconds per stage, for the `loaded` event (and the stage-duration histograms). */
+  stageSeconds: StageSeconds;
   /** on_duplicate: load — the earlier load of the same content, loaded again on purpose. */
   duplicateOfLoaded?: string | null;
   rejected: { rows: number; file: string | null };
@@ -158,6 +161,7 @@ async function load(ctx: PipelineContext, claim: Claim, dataset: Dataset): Promi
   let rejects: RejectsWriter | null = null;
   let healthy = false;
   const sent = new SentRows();
+  const clock = stageClock();
   try {
     await client.query('BEGIN');
     parquet = await openParquetWriter(tmpPath, dataset.columns);
@@ -197,6 +201,7 @@ async function load(ctx: PipelineContext, claim: Claim, dataset: Dataset): Promi
       rows += batch.records.length;
     }
     const digest = checked.digest();
+    clock.lap('read_validate');
     const problems = checked.problems;
     const rejection = verdict(checked, dataset, rows);
     if (rejection) throw withDigest(rejection, digest);
@@ -216,7 +221,7 @@ async function load(ctx: PipelineContext, claim: Claim, dataset: Dataset): Promi
     });
     const earlier = duplicate.rows[0]?.id ?? null;
     if (earlier && dataset.onDuplicate === 'skip') {
-      return { rows: 0, rejected: { rows: 0, file: null }, dropped: droppedOf(checked.stats), digest, parquetPath: '', duplicateOf: earlier };
+      return { rows: 0, stageSeconds: clock.seconds, rejected: { rows: 0, file: null }, dropped: droppedOf(checked.stats), digest, parquetPath: '', duplicateOf: earlier };
     }
     const copied = await copy.end();
     if (copied !== rows) throw new Error(`COPY reported ${copied} rows, ${rows} were sent`);
@@ -231,7 +236,9 @@ async function load(ctx: PipelineContext, claim: Claim, dataset: Dataset): Promi
       }
     }
     await runChecks(client, dataset, claim.fileId);
+    clock.lap('copy');
     await parquetFinished;
+    clock.lap('parquet');
     // A deliberate second load of the same content (on_duplicate: load) must not overwrite the first's file.
     const parquetName = `${fitName(baseName, 40)}-${digest.sha256.slice(0, 8)}${earlier ? `-${claim.fileId}` : ''}.parquet`;
     const parquetPath = path.join(parquetDir, parquetName);
@@ -254,9 +261,11 @@ async function load(ctx: PipelineContext, claim: Claim, dataset: Dataset): Promi
       values: [claim.fileId, dataset.name, digest.sha256, rows, qualifiedTable(dataset), path.relative(ctx.config.root, parquetPath), earlier],
     });
     await client.query('COMMIT');
+    clock.lap('commit');
     healthy = true;
     return {
       rows,
+      stageSeconds: clock.seconds,
       rejected: { rows: problems.rejected, file: rejectsFile },
       dropped: droppedOf(checked.stats),
       digest,
@@ -333,6 +342,18 @@ async function quarantineChanged(ctx: PipelineContext, dataset: Dataset, file: s
   });
 }
 
+/** Where a load's time went: read → prepare → validate → COPY write (overlapping), then the ends. */
+export interface StageSeconds {
+  /** Reading, preparing, validating and sending the rows (COPY and Parquet run alongside). */
+  read_validate: number;
+  /** Waiting for COPY to end and the after-load SQL and checks. */
+  copy: number;
+  /** Waiting for the Parquet file to be finished. */
+  parquet: number;
+  /** Ledger update and COMMIT. */
+  commit: number;
+}
+
 /** Remembers where the last few batches sent to COPY came from, to name a row PostgreSQL rejects. */
 class SentRows {
   private readonly batches: Array<{ first: number; numbers: number[] }> = [];
@@ -367,6 +388,19 @@ function rejectedByDatabase(error: unknown, dataset: Dataset, sent: SentRows, fi
   return new DataError('load', message, [
     { ...(number !== undefined ? { [locator]: number } : {}), ...(column ? { field: column } : {}), rule, message },
   ]);
+}
+
+function stageClock() {
+  const seconds: StageSeconds = { read_validate: 0, copy: 0, parquet: 0, commit: 0 };
+  let last = performance.now();
+  return {
+    seconds,
+    lap(stage: keyof StageSeconds) {
+      const now = performance.now();
+      seconds[stage] = Math.round(now - last) / 1000;
+      last = now;
+    },
+  };
 }
 
 function droppedOf(stats: { droppedNullRows: number; droppedDuplicateRows: number }) {

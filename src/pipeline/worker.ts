@@ -39,7 +39,10 @@ export async function runWorker(ctx: PipelineContext, queue: WorkQueue, requeue:
     let claim: Claim | null = null;
     try {
       claim = await claimFile(ctx.pool, { file: item.file, relative, size: item.size, mtimeMs: item.mtimeMs }, ctx.instanceId);
-      if (claim) await processFile(ctx, claim);
+      if (claim) {
+        ctx.log.event('claimed', { file: relative, file_id: claim.fileId, attempt: claim.attempts });
+        await processFile(ctx, claim);
+      }
       failures.delete(item.file);
       queue.done(item.file);
     } catch (error) {
@@ -92,7 +95,7 @@ export async function runWorker(ctx: PipelineContext, queue: WorkQueue, requeue:
           ])
           .catch(() => undefined);
       }
-      queue.retryLater(item.file, delay, requeue);
+      queue.retryLater(item.file, delay, requeue, item);
     } finally {
       await claim?.release();
     }

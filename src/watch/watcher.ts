@@ -26,6 +26,8 @@ export interface InputWatcher {
   /** Walks the whole tree now: reports every file, watches every folder. */
   rescan(): Promise<void>;
   close(): Promise<void>;
+  /** When the last full rescan ended (ms since the epoch; 0 before the first), and whether it runs. */
+  health(): { lastRescanAt: number; closed: boolean };
 }
 
 export function watchInput(
@@ -113,13 +115,17 @@ export function watchInput(
   };
 
   let scanning: Promise<void> | null = null;
+  let lastRescanAt = 0;
   const rescan = () => {
     scanning ??= lstat(inputDir)
       .then((stat) => scan(inputDir, stat.ino))
       .catch((error: unknown) => {
         if (!isGone(error)) onError(error);
       })
-      .finally(() => (scanning = null));
+      .finally(() => {
+        scanning = null;
+        lastRescanAt = Date.now();
+      });
     return scanning;
   };
   const ready = lstat(inputDir).then(
@@ -132,6 +138,7 @@ export function watchInput(
   return {
     ready,
     rescan,
+    health: () => ({ lastRescanAt, closed }),
     async close() {
       closed = true;
       clearInterval(timer);

@@ -133,7 +133,9 @@ export async function createTestEnv(options: EnvOptions = {}): Promise<TestEnv> 
     `root: ..\nprocessing:\n${Object.entries(processing)
       .map(([k, v]) => `  ${k}: ${v}`)
       .join('\n')}\n` +
-      (options.limits ? `limits:\n${Object.entries(options.limits).map(([k, v]) => `  ${k}: ${v}`).join('\n')}\n` : ''),
+      (options.limits ? `limits:\n${Object.entries(options.limits).map(([k, v]) => `  ${k}: ${v}`).join('\n')}\n` : '') +
+      // Many daemons run at once in the tests: each listens on a port of its own choosing.
+      'http:\n  port: 0\n',
   );
   const pool = new pg.Pool({ connectionString: database.url, max: 3 });
   pool.on('error', () => undefined);

@@ -36,6 +36,7 @@ describe('configuration errors stop loadbay with exit code 2 and name the file a
     ['an unknown key', 'processing:\n  concurency: 2\n', /loadbay\.yaml: \/processing: unknown key "concurency"/],
     ['a wrong type', 'processing:\n  concurrency: many\n', /loadbay\.yaml: \/processing\/concurrency: must be integer/],
     ['broken YAML', 'processing: [\n', /loadbay\.yaml: line \d+, column \d+/],
+    ['a listener on all interfaces without a token', 'http:\n  host: 0.0.0.0\n', /loadbay\.yaml: \/http\/host: listening on 0\.0\.0\.0 needs http\.token \(or LOADBAY_HTTP_TOKEN\)/],
   ])('%s in loadbay.yaml', async (_what, text, message) => {
     env = await createTestEnv({ datasets: ITEM_DATASETS });
     await writeFile(env.configFile, text);

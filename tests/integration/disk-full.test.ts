@@ -62,7 +62,7 @@ afterEach(async () => {
 const rows = (n: number) => 'id,text\n' + Array.from({ length: n }, (_, i) => `${i + 1},${'x'.repeat(90)}`).join('\n') + '\n';
 
 maybe('a full archive disk: the loaded file is held, not moved or copied in part, and archived once there is space', async () => {
-  env = await createTestEnv({ datasets: DATASET });
+  env = await createTestEnv({ datasets: DATASET, processing: { min_free_bytes: 0 } });
   const filler = await smallDisk(env.folders.archive, 16 * 1024);
   await env.start();
   await env.drop('big.csv', rows(2000)); // ~190 KB: does not fit
@@ -81,7 +81,7 @@ maybe('a full archive disk: the loaded file is held, not moved or copied in part
 });
 
 maybe('a full failed folder: no temporary report left behind, the bad file quarantined once there is space', async () => {
-  env = await createTestEnv({ datasets: DATASET });
+  env = await createTestEnv({ datasets: DATASET, processing: { min_free_bytes: 0 } });
   const filler = await smallDisk(env.folders.failed, 4 * 1024);
   await env.start();
   await env.drop('bad.csv', rows(2000).replace('\n1,', '\none,'));
@@ -97,7 +97,7 @@ maybe('a full failed folder: no temporary report left behind, the bad file quara
 });
 
 maybe('a full log disk: loading goes on, and the lines are written once there is space', async () => {
-  env = await createTestEnv({ datasets: DATASET });
+  env = await createTestEnv({ datasets: DATASET, processing: { min_free_bytes: 0 } });
   const filler = await smallDisk(env.folders.logs, 0);
   await env.start();
   await env.drop('while-full.csv', rows(3));
@@ -107,4 +107,19 @@ maybe('a full log disk: loading goes on, and the lines are written once there is
   expect(await env.outcome('while-full.csv', 'loaded')).toMatchObject({ rows: 3 });
   await env.drop('after.csv', rows(4).replace(/x{90}/g, 'y'.repeat(90)));
   expect(await env.outcome('after.csv', 'loaded')).toMatchObject({ rows: 4 });
+});
+
+maybe('an output folder short of space: not ready (the folder named), no file taken, loading resumes when there is room', async () => {
+  env = await createTestEnv({ datasets: DATASET, processing: { min_free_bytes: 128 * 1024 } });
+  const filler = await smallDisk(env.folders.archive, 16 * 1024);
+  const daemon = await env.start();
+  const ready = await fetch(`${daemon.httpUrl}/readyz`);
+  expect(ready.status).toBe(503);
+  const body = (await ready.json()) as { checks: Array<{ name: string; ok: boolean; detail?: string }> };
+  expect(body.checks.find((c) => !c.ok)).toMatchObject({ name: `free_space ${env.folders.archive}`, detail: expect.stringContaining('less than processing.min_free_bytes') });
+  await env.drop('later.csv', rows(10));
+  await waitFor(async () => (await env!.logLines()).length === 0 && (await env!.files('input')).includes('later.csv'), { message: 'the file to wait' });
+  await rm(filler);
+  expect(await env.outcome('later.csv', 'loaded')).toMatchObject({ rows: 10 });
+  expect((await fetch(`${daemon.httpUrl}/readyz`)).status).toBe(200);
 });

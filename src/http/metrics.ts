@@ -1,0 +1,127 @@
+/**
+ * Prometheus metrics (prom-client), fed by the daemon's events and, at scrape time, by the queue
+ * and the folders. Prometheus naming: base units (seconds, bytes), `_total` counters, no file names
+ * as labels (a label per file would grow without bound); tables and outcomes are bounded sets.
+ */
+import { readdir } from 'node:fs/promises';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { LoadbayEvents } from '../events.js';
+
+export interface MetricsSources {
+  events: LoadbayEvents;
+  /** Finished files waiting (or parked for a retry) and files in progress, from the queue. */
+  backlog(): { files: number; bytes: number; oldestMtimeMs: number | null; inProgress: number };
+  failedDir: string;
+  ready(): boolean;
+}
+
+const QUARANTINE_CACHE_MS = 15_000;
+
+export function createMetrics(sources: MetricsSources): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'loadbay_' });
+  const discovered = new Counter({ name: 'loadbay_files_discovered_total', help: 'Files that stood still for the stability window and were queued', registers: [registry] });
+  const processed = new Counter({ name: 'loadbay_files_processed_total', help: 'Files by outcome', labelNames: ['outcome'], registers: [registry] });
+  const rowsLoaded = new Counter({ name: 'loadbay_rows_loaded_total', help: 'Rows committed, per table', labelNames: ['table'], registers: [registry] });
+  const rowsRejected = new Counter({ name: 'loadbay_rows_rejected_total', help: 'Rows set aside under on_invalid_row: skip_row, per table', labelNames: ['table'], registers: [registry] });
+  const bytes = new Counter({ name: 'loadbay_bytes_processed_total', help: 'Bytes of input files that reached an outcome', registers: [registry] });
+  const retries = new Counter({ name: 'loadbay_retries_total', help: 'Retries after an infrastructure error (retrying) or of a held file (held)', labelNames: ['kind'], registers: [registry] });
+  const errors = new Counter({ name: 'loadbay_errors_total', help: 'Quarantined files by the stage that rejected them, and failed exports (stage="export")', labelNames: ['stage'], registers: [registry] });
+  const stages = new Histogram({
+    name: 'loadbay_stage_duration_seconds',
+    help: 'Time a load spent per stage: read_validate (read, prepare, validate, send), copy (COPY end, after_load, checks), parquet (finishing the file), commit',
+    labelNames: ['stage'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+    registers: [registry],
+  });
+  const fileSeconds = new Histogram({
+    name: 'loadbay_file_duration_seconds',
+    help: 'From claim to outcome, per file',
+    labelNames: ['outcome'],
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+    registers: [registry],
+  });
+  const lastSuccess = new Gauge({ name: 'loadbay_last_success_timestamp_seconds', help: 'When the last file was loaded (0: none since start)', registers: [registry] });
+  lastSuccess.set(0);
+  new Gauge({
+    name: 'loadbay_backlog_files',
+    help: 'Finished files waiting to be processed (including those parked for a retry)',
+    registers: [registry],
+    collect() {
+      this.set(sources.backlog().files);
+    },
+  });
+  new Gauge({
+    name: 'loadbay_backlog_bytes',
+    help: 'Bytes of the finished files waiting',
+    registers: [registry],
+    collect() {
+      this.set(sources.backlog().bytes);
+    },
+  });
+  new Gauge({
+    name: 'loadbay_oldest_pending_file_timestamp_seconds',
+    help: 'Modification time of the oldest file waiting (0: none)',
+    registers: [registry],
+    collect() {
+      const oldest = sources.backlog().oldestMtimeMs;
+      this.set(oldest === null ? 0 : oldest / 1000);
+    },
+  });
+  new Gauge({
+    name: 'loadbay_files_in_progress',
+    help: 'Files being processed right now',
+    registers: [registry],
+    collect() {
+      this.set(sources.backlog().inProgress);
+    },
+  });
+  new Gauge({
+    name: 'loadbay_ready',
+    help: '1 when ready (database, ledger, watcher, free space), else 0; see /readyz',
+    registers: [registry],
+    collect() {
+      this.set(sources.ready() ? 1 : 0);
+    },
+  });
+  let quarantined = { at: 0, count: 0 };
+  new Gauge({
+    name: 'loadbay_quarantined_files',
+    help: 'Files in output_failed/ (reports and rejects files not counted)',
+    registers: [registry],
+    async collect() {
+      if (Date.now() - quarantined.at > QUARANTINE_CACHE_MS) quarantined = { at: Date.now(), count: await countQuarantined(sources.failedDir) };
+      this.set(quarantined.count);
+    },
+  });
+
+  const { events } = sources;
+  events.on('discovered', () => discovered.inc());
+  for (const outcome of ['loaded', 'failed', 'skipped', 'vanished'] as const) {
+    events.on(outcome, (fields) => {
+      processed.inc({ outcome });
+      if (typeof fields['bytes'] === 'number') bytes.inc(fields['bytes']);
+      if (typeof fields['duration_ms'] === 'number') fileSeconds.observe({ outcome }, fields['duration_ms'] / 1000);
+    });
+  }
+  events.on('loaded', (fields) => {
+    const table = typeof fields['table'] === 'string' ? fields['table'] : 'unknown';
+    if (typeof fields['rows'] === 'number') rowsLoaded.inc({ table }, fields['rows']);
+    if (typeof fields['rejected'] === 'number') rowsRejected.inc({ table }, fields['rejected']);
+    const seconds = fields['stage_seconds'] as Record<string, number> | undefined;
+    if (seconds) for (const [stage, value] of Object.entries(seconds)) stages.observe({ stage }, value);
+    lastSuccess.set(Date.now() / 1000);
+  });
+  events.on('failed', (fields) => errors.inc({ stage: String(fields['stage'] ?? 'unknown') }));
+  events.on('export_failed', () => errors.inc({ stage: 'export' }));
+  events.on('retrying', () => retries.inc({ kind: 'retrying' }));
+  events.on('held', () => retries.inc({ kind: 'held' }));
+  return registry;
+}
+
+async function countQuarantined(dir: string): Promise<number> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+  return entries.filter(
+    (e) => e.isFile() && !e.name.startsWith('.') && !e.name.endsWith('.error.json') && !e.name.endsWith('.rejects.jsonl') && !e.parentPath.includes('.history'),
+  ).length;
+}
