@@ -23,6 +23,8 @@ import type { LoadbayEvents } from './events.js';
 import { Health } from './http/health.js';
 import { createMetrics } from './http/metrics.js';
 import { startHttp } from './http/server.js';
+import { Notifier } from './notify/notifier.js';
+import { StallWatch } from './notify/stall.js';
 import { Stabilizer } from './watch/stability.js';
 import { watchInput } from './watch/watcher.js';
 
@@ -134,6 +136,11 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
       httpUrl = server.url;
       log.info(`http: ${server.url}/metrics, /livez, /readyz, /api/status`);
     }
+    const stalls = new StallWatch(log.events, log, config.notify.stalledAfterMs, () => queue.backlog().files);
+    releasers.add('stall watch', () => stalls.close());
+    const notifier = new Notifier(database.pool, config, log.events, log, instanceId);
+    notifier.start();
+    releasers.add('notifier', () => notifier.close());
     const exports = new Exports(database.pool, log, config.root);
     releasers.add('exports', () => exports.idle()); // a stop lets running exports finish
     const context: PipelineContext = {

@@ -88,6 +88,11 @@ export async function loadConfig(configFile: string, options: LoadOptions = {}):
     },
     limits: resolveLimits(user.limits ?? {}),
     http: resolveHttp(file, user.http),
+    notify: {
+      webhooks: (user.notify?.webhooks ?? []).map((w) => ({ url: w.url, events: w.events ?? ['failed', 'held', 'stalled'], format: w.format ?? 'json' })),
+      heldAfterMs: (user.notify?.held_after_minutes ?? 60) * 60_000,
+      stalledAfterMs: (user.notify?.stalled_after_minutes ?? 15) * 60_000,
+    },
     datasets,
     exports: collectExports(datasets),
   };

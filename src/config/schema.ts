@@ -55,6 +55,30 @@ export const userConfigSchema: JSONSchemaType<UserConfig> = {
         min_free_bytes: { type: 'integer', nullable: true, minimum: 0 },
       },
     },
+    notify: {
+      type: 'object',
+      nullable: true,
+      additionalProperties: false,
+      required: ['webhooks'],
+      properties: {
+        webhooks: {
+          type: 'array',
+          minItems: 1,
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['url'],
+            properties: {
+              url: { type: 'string', pattern: '^https?://' },
+              events: { type: 'array', nullable: true, minItems: 1, items: { type: 'string', enum: ['failed', 'held', 'stalled', 'loaded', 'export_failed', 'vanished'] } },
+              format: { type: 'string', nullable: true, enum: ['json', 'slack'] },
+            },
+          },
+        },
+        held_after_minutes: { type: 'number', nullable: true, exclusiveMinimum: 0 },
+        stalled_after_minutes: { type: 'number', nullable: true, exclusiveMinimum: 0 },
+      },
+    } as never,
     http: {
       anyOf: [
         { const: false },

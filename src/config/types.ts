@@ -9,6 +9,9 @@ import type { Step, UserStep } from '../prepare/steps.js';
 
 export type Format = 'csv' | 'jsonl' | 'json';
 
+/** What a webhook can be told about. */
+export type NotifyEvent = 'failed' | 'held' | 'stalled' | 'loaded' | 'export_failed' | 'vanished';
+
 export interface UserConfig {
   root?: string;
   folders?: {
@@ -30,6 +33,12 @@ export interface UserConfig {
     retry_initial_ms?: number;
     retry_max_ms?: number;
     min_free_bytes?: number;
+  };
+  /** Webhooks told about failures, long-held files and stalls. */
+  notify?: {
+    webhooks: Array<{ url: string; events?: NotifyEvent[]; format?: 'json' | 'slack' }>;
+    held_after_minutes?: number;
+    stalled_after_minutes?: number;
   };
   /** The HTTP listener (metrics, probes, status); `false` turns it off. */
   http?: false | { host?: string; port?: number; token?: string };
@@ -177,6 +186,11 @@ export interface Config {
     minFreeBytes: number;
   };
   limits: Limits;
+  notify: {
+    webhooks: Array<{ url: string; events: NotifyEvent[]; format: 'json' | 'slack' }>;
+    heldAfterMs: number;
+    stalledAfterMs: number;
+  };
   /** null: no listener. */
   http: { host: string; port: number; token: string | null } | null;
   datasets: Dataset[];

@@ -38,6 +38,19 @@ const MIGRATIONS: string[] = [
   // 3: a file deleted from input/ before it was settled is closed as `vanished`, not left `processing`.
   `ALTER TABLE loadbay.files DROP CONSTRAINT files_status_check;
    ALTER TABLE loadbay.files ADD CONSTRAINT files_status_check CHECK (status IN ('processing', 'loaded', 'failed', 'skipped', 'vanished'));`,
+  // 4: the notification outbox: an event to deliver to a webhook, until it is delivered (at least once).
+  `CREATE TABLE loadbay.notifications (
+     id           bigserial PRIMARY KEY,
+     webhook      integer NOT NULL,
+     event        text NOT NULL,
+     payload      jsonb NOT NULL,
+     attempts     integer NOT NULL DEFAULT 0,
+     last_error   text,
+     next_at      timestamptz NOT NULL DEFAULT now(),
+     created_at   timestamptz NOT NULL DEFAULT now(),
+     delivered_at timestamptz
+   );
+   CREATE INDEX notifications_due_idx ON loadbay.notifications (next_at) WHERE delivered_at IS NULL;`,
 ];
 
 /** The ledger version this loadbay needs (readiness checks it). */
