@@ -2,7 +2,9 @@
  * The HTTP listener of a running daemon: Prometheus metrics after real loads, the probes (readiness
  * following the database), the status API, and the bearer token. Tests wait on the daemon's events.
  */
-import { createTestEnv, waitFor, type TestEnv } from '../helpers/env.js';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { createTestEnv, PROJECT_ROOT, waitFor, type TestEnv } from '../helpers/env.js';
 import { ITEM_DATASETS } from '../helpers/datasets.js';
 import type { Daemon } from '../../src/daemon.js';
 import pg from 'pg';
@@ -50,6 +52,14 @@ it('serves Prometheus metrics from real loads: counters, stage histograms, backl
   expect(sample(text, 'loadbay_last_success_timestamp_seconds')).toBeGreaterThan(Date.now() / 1000 - 60);
   expect(text).toMatch(/^loadbay_process_resident_memory_bytes \d+/m);
   expect(text).not.toMatch(/items-m1|items-m2/);
+  // The shipped dashboard and alert rules use only metrics that exist.
+  const exposed = new Set([...text.matchAll(/^# TYPE (loadbay_\w+) /gm)].map((m) => m[1]));
+  for (const file of ['grafana-dashboard.json', 'prometheus-alerts.yml']) {
+    const shipped = await readFile(path.join(PROJECT_ROOT, 'docs', 'monitoring', file), 'utf8');
+    for (const [name] of shipped.matchAll(/loadbay_[a-z_]+/g)) {
+      expect([file, name, exposed.has(name.replace(/_(bucket|count|sum)$/, '')) || exposed.has(name)]).toEqual([file, name, true]);
+    }
+  }
 });
 
 it('probes: live and ready; not ready while the database refuses connections, ready when it is back; status as JSON', async () => {
