@@ -14,6 +14,7 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY config ./config
+COPY console ./console
 RUN mkdir -p input output_parquet output_failed archive logs data && chown -R node:node /app
 USER node
 # Mount the drop folder and the outputs; set DATABASE_URL (or mount data/ for the embedded server).

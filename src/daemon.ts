@@ -23,6 +23,7 @@ import type { LoadbayEvents } from './events.js';
 import { Health } from './http/health.js';
 import { createMetrics } from './http/metrics.js';
 import { startHttp } from './http/server.js';
+import { WebConsole } from './http/console.js';
 import { Notifier } from './notify/notifier.js';
 import { StallWatch } from './notify/stall.js';
 import { Stabilizer } from './watch/stability.js';
@@ -129,13 +130,6 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
       failedDir: config.folders.failed,
       ready: () => health.ready,
     });
-    let httpUrl: string | null = null;
-    if (config.http) {
-      const server = await startHttp(config, database.pool, registry, health, (message) => log.warn(message));
-      releasers.add('http', () => server.close());
-      httpUrl = server.url;
-      log.info(`http: ${server.url}/metrics, /livez, /readyz, /api/status`);
-    }
     const stalls = new StallWatch(log.events, log, config.notify.stalledAfterMs, () => queue.backlog().files);
     releasers.add('stall watch', () => stalls.close());
     const notifier = new Notifier(database.pool, config, log.events, log, instanceId);
@@ -152,6 +146,21 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
       signal: stopping.signal,
       exports,
     };
+    let httpUrl: string | null = null;
+    if (config.http) {
+      const web = new WebConsole({
+        config: () => context.config,
+        pool: database.pool,
+        log,
+        events: log.events,
+        health,
+        backlog: () => ({ ...queue.backlog(), inProgress: queue.stats.inFlight }),
+      });
+      const server = await startHttp(config, database.pool, registry, health, web, (message) => log.warn(message));
+      releasers.add('http', () => server.close());
+      httpUrl = server.url;
+      log.info(`http: ${server.url}/metrics, /livez, /readyz, /api/status`);
+    }
     // Every dataset's table exists from the start, so SQL that joins them (after_load, checks,
     // exports) does not depend on which file happens to arrive first. A table that does not fit is
     // reported now and held per file later.

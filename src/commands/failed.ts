@@ -75,28 +75,52 @@ export async function failedShow(config: Config, name: string, options: { json?:
     '',
     report.summary ?? report.reason,
   ];
-  const located = report.problems.filter((p) => p.line !== undefined);
-  if (located.length > 0) {
+  const offending = await offendingLines(config, file);
+  if (offending.length > 0) {
     lines.push('', 'first offending lines:');
-    const wanted = new Map<number, typeof located>();
-    for (const p of located) if (wanted.size < 5 || wanted.has(p.line!)) wanted.set(p.line!, [...(wanted.get(p.line!) ?? []), p]);
-    const text = await readLines(path.join(config.folders.failed, file.path), new Set(wanted.keys()));
-    for (const [number, problems] of wanted) {
-      let shown = text.get(number) ?? '(line not found)';
-      for (const p of problems) shown = mark(shown, p.field, p.value);
-      lines.push(`  ${String(number).padStart(6)} | ${shown}`, ...problems.map((p) => `         ^ ${p.field ? `${p.field}: ` : ''}${p.rule}`));
+    for (const { line, text, problems, marked } of offending) {
+      const shown = text === null ? '(line not found)' : marked ? `${text.slice(0, marked.start)}»${text.slice(marked.start, marked.end)}«${text.slice(marked.end)}` : text;
+      lines.push(`  ${String(line).padStart(6)} | ${shown}`, ...problems.map((p) => `         ^ ${p.field ? `${p.field}: ` : ''}${p.rule}`));
     }
   }
   print(lines.join('\n'));
 }
 
-/** Marks the offending value in a line: »value«. */
-function mark(line: string, field: string | undefined, value: string | undefined): string {
-  if (value === undefined) return line;
-  const raw = value.startsWith('"') ? (JSON.parse(value) as string) : value;
+export interface OffendingLine {
+  line: number;
+  /** The line as it is in the quarantined file (cut at 300 characters), or null when not found. */
+  text: string | null;
+  problems: FailureReport['problems'];
+  /** Where the first problem's value is in `text`. */
+  marked: { start: number; end: number } | null;
+}
+
+/** The first five lines with problems, read from the quarantined file, with the bad value located. */
+export async function offendingLines(config: Config, file: QuarantinedFile): Promise<OffendingLine[]> {
+  const located = file.report.problems.filter((p) => p.line !== undefined);
+  if (located.length === 0) return [];
+  const wanted = new Map<number, typeof located>();
+  for (const p of located) if (wanted.size < 5 || wanted.has(p.line!)) wanted.set(p.line!, [...(wanted.get(p.line!) ?? []), p]);
+  const text = await readLines(path.join(config.folders.failed, file.path), new Set(wanted.keys()));
+  return [...wanted].map(([line, problems]) => {
+    const shown = text.get(line) ?? null;
+    const first = problems.find((p) => p.value !== undefined);
+    return { line, text: shown, problems, marked: shown === null || !first ? null : locate(shown, first.field, first.value_in_file ?? first.value) };
+  });
+}
+
+/** Where the offending value is in a line. */
+function locate(line: string, field: string | undefined, value: string | undefined): { start: number; end: number } | null {
+  if (value === undefined) return null;
+  let raw = value;
+  try {
+    if (value.startsWith('"')) raw = JSON.parse(value) as string;
+  } catch {
+    // a shortened value: search as it is
+  }
   const key = field ? line.indexOf(`"${field}"`) : -1;
   const at = line.indexOf(raw, key === -1 ? 0 : key + field!.length + 2);
-  return at === -1 ? line : `${line.slice(0, at)}»${raw}«${line.slice(at + raw.length)}`;
+  return at === -1 ? null : { start: at, end: at + raw.length };
 }
 
 async function readLines(file: string, wanted: Set<number>): Promise<Map<number, string>> {
@@ -132,16 +156,19 @@ export async function failedRetry(
   if (!options.all && names.length === 0) throw new UsageError('name the files to retry, or use --all');
   if (options.all && names.length > 0) throw new UsageError('give file names or --all, not both');
   const files = options.all ? await listQuarantined(config, { dataset: options.dataset }) : await Promise.all(names.map((n) => findOne(config, n)));
-  for (const file of files) {
-    const target = await freeName(path.join(config.folders.input, file.report.file));
-    const dataset = file.report.dataset ?? '_unmatched';
-    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-    const history = path.join(config.folders.failed, dataset, '.history', `${fitName(path.basename(file.path), 40)}.${stamp}.error.json`);
-    await moveFile(file.reportPath, history);
-    await moveFile(path.join(config.folders.failed, file.path), target);
-    const relative = path.relative(config.folders.input, target);
-    log.event('retried', { file: relative, dataset: file.report.dataset, file_id: file.report.file_id, from: file.path, report: path.relative(config.root, history) });
-    print(`${file.path} → input/${relative}`);
-  }
+  for (const file of files) print(`${file.path} → input/${await retryOne(config, log, file)}`);
   if (files.length === 0) print('nothing to retry');
+}
+
+/** Moves one quarantined file back into input/ (its report kept in .history/); returns where, inside input/. */
+export async function retryOne(config: Config, log: Logger, file: QuarantinedFile): Promise<string> {
+  const target = await freeName(path.join(config.folders.input, file.report.file));
+  const dataset = file.report.dataset ?? '_unmatched';
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const history = path.join(config.folders.failed, dataset, '.history', `${fitName(path.basename(file.path), 40)}.${stamp}.error.json`);
+  await moveFile(file.reportPath, history);
+  await moveFile(path.join(config.folders.failed, file.path), target);
+  const relative = path.relative(config.folders.input, target);
+  log.event('retried', { file: relative, dataset: file.report.dataset, file_id: file.report.file_id, from: file.path, report: path.relative(config.root, history) });
+  return relative;
 }

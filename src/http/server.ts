@@ -1,8 +1,9 @@
 /**
  * The HTTP listener: `/metrics` (Prometheus), `/livez`, `/readyz`, `/api/status` (what `loadbay
- * status` shows, same code). Loopback by default; on any other address a bearer token is required
- * (config refuses to start without one), and when a token is set every request must carry it.
- * GET only; nothing from a request names a file or a path.
+ * status` shows, same code) and the web console (console.ts). Loopback by default; on any other
+ * address a bearer token is required (config refuses to start without one), and when a token is set
+ * every request must carry it (pages may carry it as the cookie /login sets; an action, a POST,
+ * only as the bearer header). Nothing from a request names a file or a path.
  */
 import { timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
@@ -13,6 +14,7 @@ import { readStatus } from '../commands/status.js';
 import type { Config } from '../config/types.js';
 import { errorMessage } from '../errors.js';
 import type { Check, Health } from './health.js';
+import { sendReply, type WebConsole } from './console.js';
 
 export interface HttpServer {
   /** e.g. http://127.0.0.1:9477 */
@@ -25,10 +27,11 @@ export async function startHttp(
   pool: pg.Pool,
   registry: Registry,
   health: Health,
+  web: WebConsole,
   onError: (message: string) => void,
 ): Promise<HttpServer> {
   const settings = config.http!;
-  const expected = settings.token ? Buffer.from(`Bearer ${settings.token}`) : null;
+  const token = settings.token;
   const server = http.createServer((request, response) => {
     void handle(request, response).catch((error: unknown) => {
       onError(`http ${request.method} ${request.url}: ${errorMessage(error)}`);
@@ -38,34 +41,74 @@ export async function startHttp(
   });
   server.on('clientError', (_error, socket) => socket.destroy());
 
+  /** The bearer token in the Authorization header (every request, and the only way for an action). */
+  const bearer = (request: http.IncomingMessage) => token !== null && sameSecret(request.headers.authorization ?? '', `Bearer ${token}`);
+  /** Or, for pages a browser loads, the cookie /login sets. */
+  const cookie = (request: http.IncomingMessage) =>
+    token !== null && (request.headers.cookie ?? '').split(/;\s*/).some((c) => sameSecret(c, `${COOKIE}=${encodeURIComponent(token)}`));
+
   async function handle(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
-    if (expected) {
-      const given = Buffer.from(request.headers.authorization ?? '');
-      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-        response.setHeader('WWW-Authenticate', 'Bearer');
-        return send(response, 401, { error: 'a bearer token is required' });
+    const method = request.method ?? 'GET';
+    const route = new URL(request.url ?? '/', 'http://loadbay').pathname;
+    if (route === '/login') return login(request, response);
+    if (token !== null && !bearer(request) && !(method === 'GET' && cookie(request))) {
+      if (method === 'GET' && request.headers.accept?.includes('text/html')) {
+        response.writeHead(303, { Location: '/login', 'Cache-Control': 'no-store' });
+        return void response.end();
+      }
+      response.setHeader('WWW-Authenticate', 'Bearer');
+      return send(response, 401, { error: 'a bearer token is required' });
+    }
+    if (method !== 'GET' && method !== 'HEAD' && method !== 'POST') {
+      response.setHeader('Allow', 'GET, HEAD, POST');
+      return send(response, 405, { error: 'method not allowed' });
+    }
+    if (method === 'GET' || method === 'HEAD') {
+      switch (route) {
+        case '/metrics': {
+          const text = await registry.metrics();
+          response.writeHead(200, { 'Content-Type': registry.contentType, 'Cache-Control': 'no-store' });
+          return void response.end(text);
+        }
+        case '/livez':
+          return probe(response, health.liveness());
+        case '/readyz':
+          return probe(response, await health.readiness());
+        case '/api/status':
+          return send(response, 200, { ready: health.ready, checks: health.checks, ...(await readStatus(config, pool)) });
       }
     }
-    if (request.method !== 'GET' && request.method !== 'HEAD') {
+    const reply = await web.route(method === 'HEAD' ? 'GET' : method, route, bearer(request));
+    if (reply) return sendReply(response, reply);
+    if (method === 'POST') {
       response.setHeader('Allow', 'GET, HEAD');
       return send(response, 405, { error: 'method not allowed' });
     }
-    const route = new URL(request.url ?? '/', 'http://loadbay').pathname;
-    switch (route) {
-      case '/metrics': {
-        const text = await registry.metrics();
-        response.writeHead(200, { 'Content-Type': registry.contentType, 'Cache-Control': 'no-store' });
-        return void response.end(text);
-      }
-      case '/livez':
-        return probe(response, health.liveness());
-      case '/readyz':
-        return probe(response, await health.readiness());
-      case '/api/status':
-        return send(response, 200, { ready: health.ready, checks: health.checks, ...(await readStatus(config, pool)) });
-      default:
-        return send(response, 404, { error: 'not found', routes: ['/metrics', '/livez', '/readyz', '/api/status'] });
+    return send(response, 404, { error: 'not found', routes: ['/', '/metrics', '/livez', '/readyz', '/api/status'] });
+  }
+
+  /** GET: a form for the token; POST: the token, checked, as an HttpOnly cookie for the pages. */
+  async function login(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
+    if (token === null) {
+      response.writeHead(303, { Location: '/', 'Cache-Control': 'no-store' });
+      return void response.end();
     }
+    if (request.method === 'POST') {
+      let body = '';
+      for await (const chunk of request) {
+        body += chunk;
+        if (body.length > 4096) return send(response, 413, { error: 'too long' });
+      }
+      const given = new URLSearchParams(body).get('token') ?? '';
+      if (!sameSecret(given, token)) return sendReply(response, { status: 401, body: loginPage('That token is not right.'), headers: { 'Content-Type': 'text/html; charset=utf-8' } });
+      response.writeHead(303, {
+        Location: '/',
+        'Set-Cookie': `${COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`,
+        'Cache-Control': 'no-store',
+      });
+      return void response.end();
+    }
+    return sendReply(response, { status: 200, body: loginPage(''), headers: { 'Content-Type': 'text/html; charset=utf-8' } });
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -91,6 +134,20 @@ export async function startHttp(
         server.closeAllConnections();
       }),
   };
+}
+
+const COOKIE = 'loadbay_token';
+
+function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function loginPage(message: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>loadbay: sign in</title><link rel="stylesheet" href="/assets/style.css"></head>
+<body><main class="login"><h1>loadbay</h1><form method="post" action="/login"><label>Token <input type="password" name="token" autocomplete="current-password" required></label>
+<button type="submit">Sign in</button></form><p class="error">${message}</p></main></body></html>`;
 }
 
 function probe(response: http.ServerResponse, checks: Check[]): void {

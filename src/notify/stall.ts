@@ -52,7 +52,11 @@ export class StallWatch {
       });
     } else if (waiting > 0 && now - this.lastLoadAt > this.afterMs) {
       this.stalled = true;
-      this.log.event('stalled', { reason: `${waiting} file(s) waiting and nothing loaded for ${minutes(now - this.lastLoadAt)} min`, waiting });
+      this.log.event('stalled', {
+        ...(oldestFile !== null ? { file: oldestFile } : {}),
+        reason: `${waiting} file(s) waiting and nothing loaded for ${minutes(now - this.lastLoadAt)} min`,
+        waiting,
+      });
     }
   }
 

@@ -5,6 +5,8 @@
  * One PostgreSQL for the whole run: `TEST_DATABASE_URL` when set, otherwise an embedded server in a
  * fresh temporary folder on a free port. Each test then creates its own database on it.
  */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { chmod, mkdtemp } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -22,7 +24,31 @@ async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * The browser tests use Debian's Chromium. When it is missing and this machine can install it (root,
+ * apt-get), install it now: a fresh machine needs nothing but `npm ci && npm test`. Otherwise the
+ * browser tests skip and say why.
+ */
+function ensureChromium(): void {
+  const present = ['/usr/bin/chromium', '/usr/bin/chromium-browser', process.env['CHROMIUM_PATH'] ?? ''].some((p) => p !== '' && existsSync(p));
+  if (present || process.env['LOADBAY_NO_BROWSER_INSTALL']) return;
+  if (process.getuid?.() !== 0 || !existsSync('/usr/bin/apt-get')) {
+    process.stdout.write('\nbrowser tests: Chromium is missing and cannot be installed here (needs root and apt-get); they will be skipped\n');
+    return;
+  }
+  process.stdout.write('\nbrowser tests: installing Debian\'s chromium (apt-get) …\n');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  for (const args of [['update'], ['install', '-y', '--no-install-recommends', 'chromium']]) {
+    const result = spawnSync('apt-get', args, { env, stdio: 'ignore', timeout: 600_000 });
+    if (result.status !== 0) {
+      process.stdout.write(`browser tests: apt-get ${args.join(' ')} failed (exit ${result.status ?? result.signal}); they will be skipped\n`);
+      return;
+    }
+  }
+}
+
 export default async function globalSetup(): Promise<void> {
+  ensureChromium();
   if (process.env['TEST_DATABASE_URL']) return;
   const dir = await mkdtemp(path.join(os.tmpdir(), 'loadbay-test-pg-'));
   await chmod(dir, 0o755); // the server runs as the `postgres` user, which must reach the folder

@@ -99,6 +99,19 @@ it('probes: live and ready; not ready while the database refuses connections, re
   await load(daemon, 'items-s2.jsonl', '{"id": 2, "name": "b"}\n');
 });
 
+it('without a token the console is read-only: an action is refused and says how to enable it', async () => {
+  env = await createTestEnv({ datasets: ITEM_DATASETS });
+  const daemon = await env.start();
+  const failed = daemon.events.next('failed', (f) => f.file === 'items-r.csv');
+  await env.drop('items-r.csv', 'id,name\nx,a\n');
+  const { file_id } = await failed;
+  expect((await fetch(`${daemon.httpUrl}/api/quarantine/${String(file_id)}`)).status).toBe(200);
+  const retry = await fetch(`${daemon.httpUrl}/api/quarantine/${String(file_id)}/retry`, { method: 'POST' });
+  expect(retry.status).toBe(403);
+  expect(await retry.json()).toEqual({ error: 'actions need the token: set http.token (or LOADBAY_HTTP_TOKEN) and send it as a bearer token' });
+  expect(await env.files('failed', 'items-csv')).toEqual(['items-r.csv', 'items-r.csv.error.json']);
+});
+
 it('answers only GET, says which routes exist, and requires the token when one is set', async () => {
   env = await createTestEnv({ datasets: ITEM_DATASETS });
   const { appendFile } = await import('node:fs/promises');
@@ -109,7 +122,11 @@ it('answers only GET, says which routes exist, and requires the token when one i
   expect((await fetch(`${daemon.httpUrl}/metrics`, { headers: { Authorization: 'Bearer wrong-token-of-the-same-size!' } })).status).toBe(401);
   expect((await fetch(`${daemon.httpUrl}/metrics`, { headers: auth })).status).toBe(200);
   expect((await fetch(`${daemon.httpUrl}/livez`, { method: 'POST', headers: auth })).status).toBe(405);
+  expect((await fetch(`${daemon.httpUrl}/livez`, { method: 'DELETE', headers: auth })).status).toBe(405);
   const missing = await fetch(`${daemon.httpUrl}/../../etc/passwd`, { headers: auth });
   expect(missing.status).toBe(404);
-  expect(await missing.json()).toEqual({ error: 'not found', routes: ['/metrics', '/livez', '/readyz', '/api/status'] });
+  expect(await missing.json()).toEqual({ error: 'not found', routes: ['/', '/metrics', '/livez', '/readyz', '/api/status'] });
+  // A browser without the token is sent to sign in.
+  const page = await fetch(`${daemon.httpUrl}/quarantine`, { headers: { Accept: 'text/html' }, redirect: 'manual' });
+  expect([page.status, page.headers.get('location')]).toEqual([303, '/login']);
 });
