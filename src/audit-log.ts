@@ -39,7 +39,15 @@ export class AuditLog {
       this.pending.shift();
       this.dropped++;
     }
-    if (!this.failing) this.flush();
+    if (!this.failing) this.startWriting();
+  }
+
+  /** Resolves once every line written so far is in the file (or the file cannot be written now). */
+  async flush(): Promise<void> {
+    while (this.writing || (this.pending.length > 0 && !this.failing)) {
+      if (!this.writing) this.startWriting();
+      await this.writing;
+    }
   }
 
   /** Writes what is pending (one attempt when the file cannot be written), then stops taking lines. */
@@ -50,10 +58,10 @@ export class AuditLog {
     this.closed = true;
   }
 
-  private flush(): void {
+  private startWriting(): void {
     this.writing ??= this.flushOnce().finally(() => {
       this.writing = null;
-      if (this.pending.length > 0 && !this.failing) this.flush();
+      if (this.pending.length > 0 && !this.failing) this.startWriting();
     });
   }
 
@@ -85,7 +93,7 @@ export class AuditLog {
         this.retry = setTimeout(() => {
           this.retry = null;
           this.failing = true; // stays set until a write succeeds
-          this.flush();
+          this.startWriting();
         }, RETRY_MS);
         this.retry.unref();
       }

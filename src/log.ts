@@ -25,6 +25,8 @@ export interface Logger {
   error(message: string, fields?: Record<string, unknown>): void;
   /** Shown only with LOADBAY_LOG_LEVEL=debug: stack traces and other detail for a bug report. */
   debug(message: string, fields?: Record<string, unknown>): void;
+  /** Resolves once every event so far is in conversion.log (unless it cannot be written now). */
+  flush(): Promise<void>;
   /** Flushes and closes the log files. */
   close(): Promise<void>;
 }
@@ -110,6 +112,7 @@ export function createLogger(options: LoggerOptions): Logger {
     warn: (message, fields) => operational.warn(message, fields),
     error: (message, fields) => operational.error(message, fields),
     debug: (message, fields) => operational.debug(message, fields),
+    flush: () => audit.flush(),
     close() {
       closing ??= (async () => {
         await audit.close();

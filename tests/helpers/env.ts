@@ -141,6 +141,8 @@ export async function createTestEnv(options: EnvOptions = {}): Promise<TestEnv> 
   pool.on('error', () => undefined);
   const daemons: Daemon[] = [];
   const loggers: Logger[] = [];
+  const captured: LogLine[] = [];
+  const waiters = new Set<() => void>();
   const folders = {
     input: path.join(root, 'input'),
     parquet: path.join(root, 'output_parquet'),
@@ -160,6 +162,11 @@ export async function createTestEnv(options: EnvOptions = {}): Promise<TestEnv> 
       const config = await env.loadConfig();
       const log = createLogger({ logsDir: config.folders.logs, console: false });
       loggers.push(log);
+      // Every event of an in-process daemon, as the log line it becomes: outcome() waits on these.
+      log.events.onAny((event, fields) => {
+        captured.push({ ...fields, event } as LogLine);
+        for (const waiter of [...waiters]) waiter();
+      });
       const daemon = await startDaemon(config, log);
       daemons.push(daemon);
       return daemon;
@@ -173,6 +180,7 @@ export async function createTestEnv(options: EnvOptions = {}): Promise<TestEnv> 
       return target;
     },
     async logLines() {
+      for (const log of loggers) await log.flush(); // what an in-process daemon said is in the file
       const text = await readFile(path.join(folders.logs, 'conversion.log'), 'utf8').catch(() => '');
       return text
         .split('\n')
@@ -180,13 +188,27 @@ export async function createTestEnv(options: EnvOptions = {}): Promise<TestEnv> 
         .map((line) => JSON.parse(line) as LogLine);
     },
     async outcome(relative, event) {
-      return waitFor(
-        async () =>
-          (await env.logLines()).find(
-            (l) => l.file === relative && (event ? l.event === event : ['loaded', 'failed', 'skipped'].includes(l.event)),
-          ),
-        { message: `an outcome for ${relative}`, timeoutMs: 30_000 },
-      );
+      const wanted = (l: LogLine) => l.file === relative && (event ? l.event === event : ['loaded', 'failed', 'skipped'].includes(l.event));
+      if (loggers.length === 0) {
+        // A daemon in another process (the CLI tests): its conversion.log is what there is.
+        return waitFor(async () => (await env.logLines()).find(wanted), { message: `an outcome for ${relative}`, timeoutMs: 30_000 });
+      }
+      // An in-process daemon: wait for the event itself, no polling.
+      return new Promise<LogLine>((resolve, reject) => {
+        const check = () => {
+          const found = captured.find(wanted);
+          if (!found) return;
+          clearTimeout(timer);
+          waiters.delete(check);
+          resolve(found);
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`timed out waiting for an outcome for ${relative}${event ? ` (${event})` : ''}`));
+        }, 30_000);
+        waiters.add(check);
+        check();
+      });
     },
     async files(folder, sub = '') {
       const entries = await readdir(path.join(folders[folder], sub), { recursive: true, withFileTypes: true }).catch(
