@@ -11,11 +11,12 @@ import type pg from 'pg';
 import type { Config, Dataset } from '../config/types.js';
 import { checkout, type Claim } from '../claim/claim.js';
 import { LEDGER_SCHEMA } from '../db/ledger.js';
-import { contentError, DataError, errorMessage, HeldError } from '../errors.js';
+import { contentError, DataError, HeldError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { route } from '../route/route.js';
 import { openRejects, type RejectsWriter } from '../settle/rejects.js';
 import { archive, quarantine } from '../settle/settle.js';
+import { quarantineChanged, settleLoaded, watchArchived } from '../settle/changed.js';
 import { checkFile, verdict, type CheckedBatch } from '../validate/check.js';
 import { fitName, fsyncDir } from '../settle/move.js';
 import { openParquetWriter } from '../write/parquet.js';
@@ -282,64 +283,6 @@ async function load(ctx: PipelineContext, claim: Claim, dataset: Dataset): Promi
     await rejects?.abort(); // removes the temporary file; a committed one was renamed already
     done(!healthy);
   }
-}
-
-/**
- * Archives (or deletes) a loaded file, unless it changed after it was read: a producer that went on
- * writing after the file had stood still for the stability window. Its size and mtime are checked
- * right before the move and again on the moved file. A changed file is returned (where it is now)
- * instead of being archived as if all of it had been loaded.
- */
-async function settleLoaded(ctx: PipelineContext, dataset: Dataset, arrival: Claim['arrival']): Promise<{ changed: string | null; archived: string | null }> {
-  if (await changedSince(arrival.file, arrival)) return { changed: arrival.file, archived: null };
-  const archived = await archive(ctx.config, dataset, arrival.file, arrival.relative);
-  if (archived && (await changedSince(archived, arrival))) return { changed: archived, archived: null };
-  return { changed: null, archived };
-}
-
-async function changedSince(file: string, arrival: Claim['arrival']): Promise<boolean> {
-  const now = await lstat(file);
-  return now.size !== arrival.size || now.mtimeMs !== arrival.mtimeMs;
-}
-
-/**
- * A producer that still holds the file open writes on into the archived copy (a rename does not
- * close its descriptor). The archived file is looked at once more a little later; grown, it leaves
- * archive/ for output_failed/ with the report of what was and was not loaded.
- */
-export const ARCHIVE_RECHECK_MS = 2000;
-
-function watchArchived(ctx: PipelineContext, dataset: Dataset, archived: string, arrival: Claim['arrival'], result: LoadResult, base: { file: string; file_id: string }): void {
-  const delay = Math.max(ARCHIVE_RECHECK_MS, 4 * ctx.config.processing.stableWindowMs);
-  const timer = setTimeout(() => {
-    ctx.signal.removeEventListener('abort', cancel);
-    void (async () => {
-      if (!(await changedSince(archived, arrival))) return;
-      await quarantineChanged(ctx, dataset, archived, result, base);
-    })().catch((error: unknown) => ctx.log.warn(`checking ${path.relative(ctx.config.root, archived)} again: ${errorMessage(error)}`));
-  }, delay);
-  const cancel = () => clearTimeout(timer);
-  ctx.signal.addEventListener('abort', cancel, { once: true });
-}
-
-/** The loaded part stands; the grown file goes to output_failed/ with what was and was not loaded. */
-async function quarantineChanged(ctx: PipelineContext, dataset: Dataset, file: string, result: LoadResult, base: { file: string; file_id: string }) {
-  const now = await lstat(file);
-  const message =
-    `the file changed after it was read: its first ${result.digest.bytes} bytes (sha256 ${result.digest.sha256.slice(0, 12)}…, ` +
-    `${result.rows} rows) were loaded as file ${base.file_id}; it now has ${now.size} bytes, and what was added was not loaded. ` +
-    'Deliver new data as a new file, written under a temporary name and renamed into input/ when complete';
-  const error = new DataError('settle', message, [{ rule: 'changed after it was read', message }]);
-  const details = { fileId: base.file_id, sha256: result.digest.sha256, bytes: result.digest.bytes };
-  const { path: quarantined } = await quarantine(ctx.config, dataset.name, file, base.file, error, details);
-  ctx.log.event('failed', {
-    ...base,
-    dataset: dataset.name,
-    stage: 'settle',
-    reason: message,
-    problem_count: 1,
-    quarantined_as: path.relative(ctx.config.root, quarantined),
-  });
 }
 
 /** Where a load's time went: read → prepare → validate → COPY write (overlapping), then the ends. */
