@@ -4,6 +4,7 @@
  * resource registers a releaser; `stop()` is idempotent and lets files in progress finish.
  */
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import { checkout } from './claim/claim.js';
@@ -64,6 +65,8 @@ export class StartCancelled extends Error {}
 export async function startDaemon(config: Config, log: Logger, options: StartOptions = {}): Promise<Daemon> {
   const releasers = new Releasers();
   const stopping = new AbortController();
+  // Each archived file's later look (settle/changed.ts) listens for the stop until it has run.
+  setMaxListeners(0, stopping.signal);
   const cancel = () => stopping.abort();
   options.signal?.addEventListener('abort', cancel, { once: true });
   releasers.add('start signal', () => options.signal?.removeEventListener('abort', cancel));
