@@ -24,17 +24,40 @@ export interface Problem {
   raw?: unknown;
 }
 
+/** Problems of one field and rule, counted (a report's `groups`). */
+export interface ProblemGroup {
+  field: string | null;
+  rule: string;
+  count: number;
+  /** Line or record numbers of the first few. */
+  first_at: number[];
+  example: string | null;
+}
+
 export class DataError extends Error {
   readonly stage: Stage;
   readonly problems: Problem[];
   /** How many problems there were in all; `problems` keeps only the first few. */
   readonly problemCount: number;
-  constructor(stage: Stage, message: string, problems: Problem[] = [], problemCount = problems.length) {
+  /** A few lines to read first (the report's `summary`); the message when not given. */
+  readonly summary: string | null;
+  readonly groups: ProblemGroup[];
+  /** What was read of the file before it was rejected, when it was read to the end. */
+  digest: { sha256: string; bytes: number } | null = null;
+  constructor(
+    stage: Stage,
+    message: string,
+    problems: Problem[] = [],
+    problemCount = problems.length,
+    details: { summary?: string; groups?: ProblemGroup[] } = {},
+  ) {
     super(message);
     this.name = 'DataError';
     this.stage = stage;
     this.problems = problems;
     this.problemCount = problemCount;
+    this.summary = details.summary ?? null;
+    this.groups = details.groups ?? [];
   }
 }
 

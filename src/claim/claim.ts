@@ -5,7 +5,8 @@
  */
 import { lstat } from 'node:fs/promises';
 import type pg from 'pg';
-import { LEDGER_SCHEMA, type LedgerRow } from '../db/ledger.js';
+import { claimRow, tryLockFile, unlockFile } from '../db/files.js';
+import type { LedgerRow } from '../db/ledger.js';
 
 export interface Arrival {
   /** Absolute path in input/. */
@@ -50,51 +51,19 @@ export async function checkout(pool: pg.Pool): Promise<{ client: pg.PoolClient; 
  */
 export async function claimFile(pool: pg.Pool, arrival: Arrival, instanceId: string): Promise<Claim | null> {
   const { client, done } = await checkout(pool);
-  const key = `loadbay:file:${arrival.relative}`;
-  let locked = false;
   try {
-    const { rows } = await client.query<{ locked: boolean }>({
-      name: 'loadbay-lock',
-      text: 'SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked',
-      values: [key],
-    });
-    locked = rows[0]?.locked === true;
-    if (!locked) {
+    if (!(await tryLockFile(client, arrival.relative))) {
       done();
       return null;
     }
     // Under the lock, the file must still be what we saw: another instance may have settled it.
     const stat = await lstat(arrival.file).catch(() => null);
     if (!stat || stat.size !== arrival.size || stat.mtimeMs !== arrival.mtimeMs) {
-      await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [key]);
+      await unlockFile(client, arrival.relative);
       done();
       return null;
     }
-    // One round trip: an unsettled load of this very arrival or an attempt in progress is counted
-    // again (so a file that cannot be moved backs off like any other), anything else starts a new
-    // row (all under the advisory lock).
-    const { rows: claimed } = await client.query<LedgerRow>({
-      name: 'loadbay-claim',
-      text: `WITH found AS (
-               SELECT * FROM ${LEDGER_SCHEMA}.files
-                WHERE path = $1 AND size = $2 AND mtime_ms = $3
-                  AND (status = 'processing' OR (status = 'loaded' AND settled_at IS NULL))
-                ORDER BY id DESC LIMIT 1
-             ), bumped AS (
-               UPDATE ${LEDGER_SCHEMA}.files f SET attempts = f.attempts + 1, instance_id = $4, updated_at = now()
-                 FROM found WHERE f.id = found.id
-               RETURNING f.*
-             ), inserted AS (
-               INSERT INTO ${LEDGER_SCHEMA}.files (path, size, mtime_ms, status, instance_id)
-               SELECT $1, $2, $3, 'processing', $4 WHERE NOT EXISTS (SELECT 1 FROM found)
-               RETURNING *
-             )
-             SELECT * FROM bumped
-             UNION ALL SELECT * FROM inserted`,
-      values: [arrival.relative, arrival.size, arrival.mtimeMs, instanceId],
-    });
-    const row = claimed[0];
-    if (!row) throw new Error(`the ledger returned no row for ${arrival.relative}`);
+    const row = await claimRow(client, arrival, instanceId);
     const fileId = row.id;
     const attempts = row.attempts;
     const unsettled = row.status === 'loaded' ? row : null;
@@ -109,7 +78,7 @@ export async function claimFile(pool: pg.Pool, arrival: Arrival, instanceId: str
         if (released) return;
         released = true;
         try {
-          await client.query({ name: 'loadbay-unlock', text: 'SELECT pg_advisory_unlock(hashtextextended($1, 0))', values: [key] });
+          await unlockFile(client, arrival.relative);
           done();
         } catch {
           // The connection is broken: dropping it releases the lock on the server.

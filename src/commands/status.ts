@@ -12,6 +12,7 @@ import { isIgnoredName } from '../watch/watcher.js';
 import { errorMessage } from '../errors.js';
 import { print, printJson, table } from './output.js';
 import { connectForCommand } from './tables.js';
+import { filesInProgress } from '../db/files.js';
 
 const OUTCOMES = ['loaded', 'failed', 'skipped'] as const;
 
@@ -91,14 +92,7 @@ async function inProgress(config: Config, pool?: pg.Pool): Promise<Status['in_pr
   const client = pool ?? (await connectForCommand(config));
   if (typeof client === 'string') return `unknown (${client})`;
   try {
-    const { rows } = await client.query<{ path: string; attempts: number; instance_id: string; updated_at: Date }>(
-      `SELECT f.path, f.attempts, f.instance_id, f.updated_at FROM loadbay.files f
-        WHERE f.status = 'processing' AND f.settled_at IS NULL
-          AND EXISTS (SELECT 1 FROM pg_locks l
-                       WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
-                         AND ((l.classid::bigint << 32) | l.objid::bigint) = hashtextextended('loadbay:file:' || f.path, 0))
-        ORDER BY f.updated_at`,
-    );
+    const rows = await filesInProgress(client);
     return rows.map((r) => ({ file: r.path, attempts: r.attempts, instance: r.instance_id, since: r.updated_at.toISOString() }));
   } catch (error) {
     return (error as { code?: string }).code === '42P01' ? [] : `unknown (${errorMessage(error)})`;

@@ -35,7 +35,19 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
     application_name: 'loadbay',
   });
   // An idle client losing its connection emits on the pool; without a listener the process dies.
-  pool.on('error', (error) => log.warn(`database connection lost: ${errorMessage(error)}`));
+  let closing = false;
+  pool.on('error', (error) => {
+    if (closing) log.debug(`database connection closed while stopping: ${errorMessage(error)}`);
+    else log.warn(`database connection lost: ${errorMessage(error)}`);
+  });
+  // pool.end() resolves once its clients are told to end, not once their sockets are closed: the
+  // embedded server is stopped only after every connection has really gone, so none of them sees
+  // the server's shutdown as a lost connection.
+  const open = new Set<pg.Client>();
+  pool.on('connect', (client) => {
+    open.add(client);
+    client.once('end', () => open.delete(client));
+  });
   const displayUrl = redact(url);
 
   return {
@@ -57,7 +69,12 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
       }
     },
     async close() {
+      closing = true;
       await pool.end().catch(() => undefined);
+      const ended = Promise.all([...open].map((client) => new Promise<void>((resolve) => client.once('end', () => resolve()))));
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([ended, new Promise<void>((resolve) => (timer = setTimeout(resolve, 5000)))]);
+      clearTimeout(timer);
       if (stopEmbedded) await stopEmbedded();
     },
   };

@@ -16,7 +16,7 @@ import type pg from 'pg';
 import { listQuarantined, offendingLines, retryOne, type QuarantinedFile } from '../commands/failed.js';
 import type { Config } from '../config/types.js';
 import { quoteIdent } from '../db/database.js';
-import { LEDGER_SCHEMA } from '../db/ledger.js';
+import { loadsByDataset, loadsPerMinute, recentLoads } from '../db/files.js';
 import type { LoadbayEventName, LoadbayEvents } from '../events.js';
 import type { Logger } from '../log.js';
 import type { Health } from './health.js';
@@ -101,18 +101,13 @@ export class WebConsole {
   private async overview() {
     const { health } = this.ctx;
     const backlog = this.ctx.backlog();
-    const { rows } = await this.ctx.pool
-      .query<{ minute: Date; files: number; rows: string }>(
-        `SELECT date_trunc('minute', settled_at) AS minute, count(*)::int AS files, coalesce(sum(rows), 0)::text AS rows
-           FROM ${LEDGER_SCHEMA}.files WHERE status = 'loaded' AND settled_at > now() - interval '1 hour' GROUP BY 1 ORDER BY 1`,
-      )
-      .catch(() => ({ rows: [] }));
+    const rows = await loadsPerMinute(this.ctx.pool).catch(() => []);
     return {
       ready: health.ready,
       checks: health.checks,
       backlog: { files: backlog.files, bytes: backlog.bytes, oldest_waiting_since: backlog.oldestMtimeMs ? new Date(backlog.oldestMtimeMs).toISOString() : null },
       in_progress: backlog.inProgress,
-      throughput: rows.map((r) => ({ minute: r.minute.toISOString(), files: r.files, rows: Number(r.rows) })),
+      throughput: rows.map((r) => ({ minute: r.minute.toISOString(), files: r.files, rows: r.rows })),
       recent: this.recent,
     };
   }
@@ -139,13 +134,7 @@ export class WebConsole {
 
   private async datasets() {
     const config = this.ctx.config();
-    const { rows } = await this.ctx.pool
-      .query<{ dataset: string; loads: number; rows: string; last: Date | null }>(
-        `SELECT dataset, count(*)::int AS loads, coalesce(sum(rows), 0)::text AS rows, max(settled_at) AS last
-           FROM ${LEDGER_SCHEMA}.files WHERE status = 'loaded' GROUP BY dataset`,
-      )
-      .catch(() => ({ rows: [] }));
-    const byName = new Map(rows.map((r) => [r.dataset, r]));
+    const byName = await loadsByDataset(this.ctx.pool).catch(() => new Map<string, { loads: number; rows: number; last: Date | null }>());
     return config.datasets.map((d) => ({
       name: d.name,
       table: `${d.table.schema}.${d.table.name}`,
@@ -153,7 +142,7 @@ export class WebConsole {
       format: d.format,
       match: d.match,
       loads: byName.get(d.name)?.loads ?? 0,
-      rows_loaded: Number(byName.get(d.name)?.rows ?? 0),
+      rows_loaded: byName.get(d.name)?.rows ?? 0,
       last_load: byName.get(d.name)?.last?.toISOString() ?? null,
     }));
   }
@@ -162,11 +151,7 @@ export class WebConsole {
     const dataset = this.ctx.config().datasets.find((d) => d.name === name);
     if (!dataset) return { status: 404, json: { error: `no dataset ${name}` } };
     const table = `${quoteIdent(dataset.table.schema)}.${quoteIdent(dataset.table.name)}`;
-    const loads = await this.ctx.pool.query<{ id: string; path: string; rows: string; settled_at: Date; seconds: number }>(
-      `SELECT id::text, path, rows::text, settled_at, extract(epoch FROM settled_at - created_at)::float8 AS seconds
-         FROM ${LEDGER_SCHEMA}.files WHERE dataset = $1 AND status = 'loaded' AND settled_at IS NOT NULL ORDER BY id DESC LIMIT 50`,
-      [name],
-    );
+    const loads = await recentLoads(this.ctx.pool, name);
     const client = await this.ctx.pool.connect();
     let count: number | null = null;
     let preview: { columns: string[]; rows: unknown[][] } = { columns: [], rows: [] };
@@ -191,7 +176,7 @@ export class WebConsole {
         name,
         table: `${dataset.table.schema}.${dataset.table.name}`,
         row_count: count,
-        loads: loads.rows.map((l) => ({ id: l.id, file: l.path, rows: Number(l.rows), at: l.settled_at.toISOString(), seconds: Math.round(l.seconds * 1000) / 1000 })),
+        loads: loads.map((l) => ({ id: l.id, file: l.file, rows: l.rows, at: l.at.toISOString(), seconds: Math.round(l.seconds * 1000) / 1000 })),
         preview,
       },
     };

@@ -10,7 +10,7 @@ import path from 'node:path';
 import type pg from 'pg';
 import type { Config, Dataset } from '../config/types.js';
 import { checkout, type Claim } from '../claim/claim.js';
-import { LEDGER_SCHEMA } from '../db/ledger.js';
+import { loadedWithContent, markLoaded, markSettled, recordParquetPath } from '../db/files.js';
 import { contentError, DataError, HeldError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { route } from '../route/route.js';
@@ -116,7 +116,7 @@ export async function processFile(ctx: PipelineContext, claim: Claim): Promise<O
     return 'loaded';
   } catch (error) {
     if (!(error instanceof DataError)) throw error;
-    digest ??= (error as DataError & { digest?: typeof digest }).digest ?? null;
+    digest ??= error.digest;
     const details = { fileId: claim.fileId, sha256: digest?.sha256 ?? null, bytes: digest?.bytes ?? null };
     // The ledger learns of the failure before the file moves: should that update fail, the file is
     // still in input/ and simply fails again; the other order could leave a quarantined file whose
@@ -205,7 +205,10 @@ async function load(ctx: PipelineContext, claim: Claim, dataset: Dataset): Promi
     clock.lap('read_validate');
     const problems = checked.problems;
     const rejection = verdict(checked, dataset, rows);
-    if (rejection) throw withDigest(rejection, digest);
+    if (rejection) {
+      rejection.digest = digest;
+      throw rejection;
+    }
     if (rows === 0) await parquet.write([]);
     // The Parquet thread finishes the file while the COPY ends and the checks run.
     const parquetFinished = parquet.finish();
@@ -215,12 +218,7 @@ async function load(ctx: PipelineContext, claim: Claim, dataset: Dataset): Promi
       throw new Error('the file changed while it was being read; it will be read again');
     }
     // On the claim's connection: this one is still in the middle of its COPY.
-    const duplicate = await claim.client.query<{ id: string }>({
-      name: 'loadbay-duplicate',
-      text: `SELECT id FROM ${LEDGER_SCHEMA}.files WHERE dataset = $1 AND sha256 = $2 AND status = 'loaded' LIMIT 1`,
-      values: [dataset.name, digest.sha256],
-    });
-    const earlier = duplicate.rows[0]?.id ?? null;
+    const earlier = await loadedWithContent(claim.client, dataset.name, digest.sha256);
     if (earlier && dataset.onDuplicate === 'skip') {
       return { rows: 0, stageSeconds: clock.seconds, rejected: { rows: 0, file: null }, dropped: droppedOf(checked.stats), digest, parquetPath: '', duplicateOf: earlier };
     }
@@ -245,21 +243,17 @@ async function load(ctx: PipelineContext, claim: Claim, dataset: Dataset): Promi
     const parquetPath = path.join(parquetDir, parquetName);
     // Recorded (outside the transaction) before the rename, so start-up recovery can tell an
     // orphan of an uncommitted load from a file another instance is about to commit.
-    await claim.client.query({
-      name: 'loadbay-parquet-path',
-      text: `UPDATE ${LEDGER_SCHEMA}.files SET parquet_path = $2 WHERE id = $1`,
-      values: [claim.fileId, path.relative(ctx.config.root, parquetPath)],
-    });
+    await recordParquetPath(claim.client, claim.fileId, path.relative(ctx.config.root, parquetPath));
     await parquet.commit(parquetPath);
     const rejectsFile = rejects && problems.rejected > 0 ? await rejects.commit() : null;
     await fsyncDir(parquetDir);
-    await client.query({
-      name: 'loadbay-loaded',
-      text: `UPDATE ${LEDGER_SCHEMA}.files
-                SET status = 'loaded', dataset = $2, sha256 = $3, rows = $4, table_name = $5, parquet_path = $6,
-                    error = NULL, duplicate_of = $7, updated_at = now()
-              WHERE id = $1`,
-      values: [claim.fileId, dataset.name, digest.sha256, rows, qualifiedTable(dataset), path.relative(ctx.config.root, parquetPath), earlier],
+    await markLoaded(client, claim.fileId, {
+      dataset: dataset.name,
+      sha256: digest.sha256,
+      rows,
+      table: qualifiedTable(dataset),
+      parquetPath: path.relative(ctx.config.root, parquetPath),
+      duplicateOf: earlier,
     });
     await client.query('COMMIT');
     clock.lap('commit');
@@ -350,10 +344,6 @@ function droppedOf(stats: { droppedNullRows: number; droppedDuplicateRows: numbe
   return { null_rows: stats.droppedNullRows, duplicate_rows: stats.droppedDuplicateRows };
 }
 
-function withDigest(error: DataError, digest: { sha256: string; bytes: number }): DataError {
-  return Object.assign(error, { digest });
-}
-
 /** The ledger says this arrival was loaded but loadbay stopped before moving it: finish that. */
 async function finishUnsettled(ctx: PipelineContext, claim: Claim, started: number): Promise<Outcome> {
   const row = claim.unsettled!;
@@ -380,22 +370,6 @@ async function finishUnsettled(ctx: PipelineContext, claim: Claim, started: numb
   return 'loaded';
 }
 
-async function markSettled(
-  client: pg.PoolClient,
-  fileId: string,
-  status: Outcome,
-  details: { dataset?: string | null; sha256?: string | null; error?: unknown; duplicateOf?: string } = {},
-): Promise<void> {
-  await client.query({
-    name: 'loadbay-settled',
-    text: `UPDATE ${LEDGER_SCHEMA}.files
-              SET status = $2, settled_at = now(), updated_at = now(),
-                  dataset = COALESCE($3, dataset), sha256 = COALESCE($4, sha256),
-                  error = COALESCE($5::jsonb, error), duplicate_of = COALESCE($6, duplicate_of)
-            WHERE id = $1`,
-    values: [fileId, status, details.dataset ?? null, details.sha256 ?? null, details.error ? JSON.stringify(details.error) : null, details.duplicateOf ?? null],
-  });
-}
 
 function hashFile(file: string): Promise<string> {
   return new Promise((resolve, reject) => {

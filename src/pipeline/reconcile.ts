@@ -7,7 +7,7 @@
 import { readdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type pg from 'pg';
-import { LEDGER_SCHEMA } from '../db/ledger.js';
+import { parquetWriter } from '../db/files.js';
 import type { Logger } from '../log.js';
 
 export function instanceLockKey(instanceId: string): string {
@@ -43,12 +43,9 @@ export async function reconcileParquet(pool: pg.Pool, root: string, parquetDir: 
         writer = name.split('.').at(-3) ?? null;
       } else if (name.endsWith('.parquet')) {
         const relative = path.relative(root, file);
-        const { rows } = await pool.query<{ status: string; instance_id: string }>(
-          `SELECT status, instance_id FROM ${LEDGER_SCHEMA}.files WHERE parquet_path = $1 ORDER BY status = 'loaded' DESC LIMIT 1`,
-          [relative],
-        );
-        if (!rows[0] || rows[0].status === 'loaded') continue;
-        writer = rows[0].instance_id;
+        const row = await parquetWriter(pool, relative);
+        if (!row || row.status === 'loaded') continue;
+        writer = row.instance_id;
       }
       if (writer && !(await instanceAlive(pool, writer))) {
         await unlink(file).catch(() => undefined);

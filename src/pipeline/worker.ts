@@ -7,7 +7,7 @@ import { lstat } from 'node:fs/promises';
 import path from 'node:path';
 import { claimFile, type Claim } from '../claim/claim.js';
 import type { WorkQueue } from '../claim/queue.js';
-import { LEDGER_SCHEMA } from '../db/ledger.js';
+import { closeVanished, recordAttemptError } from '../db/files.js';
 import { classify, errorMessage, isKnownTransient, isFileSystemError } from '../errors.js';
 import { backoffDelay } from '../lib/sleep.js';
 import { processFile, type PipelineContext } from './process-file.js';
@@ -49,16 +49,8 @@ export async function runWorker(ctx: PipelineContext, queue: WorkQueue, requeue:
       if (claim && (await vanished(item.file))) {
         // Deleted from input/ while in hand. Before the commit nothing was loaded (the transaction
         // rolled back): the row is closed as vanished. After it, the load stands: the row is settled.
-        const closed = await claim.client
-          .query<{ status: string }>(
-            `UPDATE ${LEDGER_SCHEMA}.files
-                SET status = CASE WHEN status = 'processing' THEN 'vanished' ELSE status END,
-                    settled_at = now(), updated_at = now(), error = COALESCE(error, $2)
-              WHERE id = $1 RETURNING status`,
-            [claim.fileId, JSON.stringify({ kind: 'vanished', reason: errorMessage(error) })],
-          )
-          .catch(() => null);
-        const loaded = closed?.rows[0]?.status === 'loaded';
+        const closed = await closeVanished(claim.client, claim.fileId, errorMessage(error)).catch(() => null);
+        const loaded = closed === 'loaded';
         ctx.log.event('vanished', {
           file: relative,
           file_id: claim.fileId,
@@ -88,12 +80,7 @@ export async function runWorker(ctx: PipelineContext, queue: WorkQueue, requeue:
         ctx.log.debug(`unexpected error processing ${relative}`, { stack: (error as Error).stack });
       }
       if (claim) {
-        await claim.client
-          .query(`UPDATE ${LEDGER_SCHEMA}.files SET error = $2, updated_at = now() WHERE id = $1`, [
-            claim.fileId,
-            JSON.stringify({ kind, reason }),
-          ])
-          .catch(() => undefined);
+        await recordAttemptError(claim.client, claim.fileId, kind, reason).catch(() => undefined);
       }
       queue.retryLater(item.file, delay, requeue, item);
     } finally {

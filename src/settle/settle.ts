@@ -51,16 +51,15 @@ export async function quarantine(
   beforeMove: (report: FailureReport) => Promise<void> = async () => undefined,
 ): Promise<{ path: string; report: FailureReport }> {
   const target = await freeName(path.join(config.folders.failed, datasetName ?? UNMATCHED, relative));
-  const extra = error as DataError & { summary?: string; groups?: ProblemGroup[] };
   const report: FailureReport = {
-    summary: extra.summary ?? error.message,
+    summary: error.summary ?? error.message,
     file: relative,
     file_id: details.fileId,
     dataset: datasetName,
     stage: error.stage,
     reason: error.message,
     problem_count: error.problemCount,
-    groups: extra.groups ?? [],
+    groups: error.groups,
     problems: error.problems.slice(0, MAX_REPORTED_PROBLEMS), // ProblemLog keeps them without `raw`
     sha256: details.sha256,
     bytes: details.bytes,

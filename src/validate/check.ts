@@ -97,9 +97,7 @@ export function verdict(checked: CheckedFile, dataset: Dataset, rows: number): D
   if (rows === 0 && dataset.onEmpty === 'reject') {
     const message = problems.rejected > 0 ? `no rows: all ${problems.rejected} records were invalid` : 'no rows';
     const problem: Problem = { rule: 'on_empty', message: 'the file holds no records to load (on_empty: reject)' };
-    return Object.assign(new DataError('validate', message, [problem, ...problems.first]), {
-      summary: problems.count ? problems.summary() : message,
-    });
+    return new DataError('validate', message, [problem, ...problems.first], undefined, { summary: problems.count ? problems.summary() : message });
   }
   return null;
 }

@@ -5,21 +5,14 @@
  * had one remembered. Memory is bounded by the number of distinct (field, rule) pairs.
  */
 import type { Dataset } from '../config/types.js';
-import { DataError, type Problem, type Stage } from '../errors.js';
+import { DataError, type Problem, type ProblemGroup, type Stage } from '../errors.js';
 import type { Locator } from '../read/types.js';
 
 export const MAX_REPORTED_PROBLEMS = 20;
 const MAX_GROUPS = 50;
 const GROUP_EXAMPLES = 3;
 
-export interface ProblemGroup {
-  field: string | null;
-  rule: string;
-  count: number;
-  /** Line or record numbers of the first few. */
-  first_at: number[];
-  example: string | null;
-}
+export type { ProblemGroup };
 
 const STAGE_ORDER: Stage[] = ['route', 'read', 'prepare', 'validate', 'load', 'check', 'settle'];
 
@@ -114,10 +107,7 @@ export class ProblemLog {
     const first = sorted[0];
     const message =
       reason ?? (this.count === 1 && first ? first.message : `${this.count} problems; first: ${first?.message ?? 'unknown'}`);
-    return Object.assign(new DataError(this.stage, message, sorted, this.count), {
-      summary: this.summary(),
-      groups: this.sortedGroups(),
-    });
+    return new DataError(this.stage, message, sorted, this.count, { summary: this.summary(), groups: this.sortedGroups() });
   }
 }
 
