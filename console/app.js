@@ -95,7 +95,7 @@ async function overview() {
     h('div', { class: 'cards' },
       card('waiting', data.backlog.files, 'backlog'),
       card('waiting, bytes', bytes(data.backlog.bytes)),
-      card('oldest waiting since', when(data.backlog.oldest_waiting_since)),
+      card(data.backlog.oldest_waiting_file ? `oldest waiting: ${data.backlog.oldest_waiting_file}` : 'oldest waiting', when(data.backlog.oldest_waiting_since), 'oldest'),
       card('in progress', data.in_progress, 'in-progress'),
     ),
     h('h2', {}, 'Rows loaded per minute, last hour'),

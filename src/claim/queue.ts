@@ -21,17 +21,17 @@ export class WorkQueue {
     return { waiting: this.waiting.size, inFlight: this.inFlight.size, parked: this.parked.size };
   }
 
-  /** Finished files waiting or parked for a retry: how many, their bytes, the oldest's mtime. */
-  backlog(): { files: number; bytes: number; oldestMtimeMs: number | null } {
+  /** Finished files waiting or parked for a retry: how many, their bytes, the oldest (path and mtime). */
+  backlog(): { files: number; bytes: number; oldestMtimeMs: number | null; oldestFile: string | null } {
     let bytes = 0;
-    let oldest: number | null = null;
+    let oldest: StableFile | null = null;
     const items = [...this.waiting.values(), ...[...this.parked.values()].map((p) => p.item)];
     for (const item of items) {
       if (!item) continue;
       bytes += item.size;
-      if (oldest === null || item.mtimeMs < oldest) oldest = item.mtimeMs;
+      if (oldest === null || item.mtimeMs < oldest.mtimeMs) oldest = item;
     }
-    return { files: this.waiting.size + this.parked.size, bytes, oldestMtimeMs: oldest };
+    return { files: this.waiting.size + this.parked.size, bytes, oldestMtimeMs: oldest?.mtimeMs ?? null, oldestFile: oldest?.file ?? null };
   }
 
   /** While paused (not ready: see http/health.ts) no file is handed out; they wait. */

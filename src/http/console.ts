@@ -38,7 +38,7 @@ export interface ConsoleContext {
   log: Logger;
   events: LoadbayEvents;
   health: Health;
-  backlog: () => { files: number; bytes: number; oldestMtimeMs: number | null; inProgress: number };
+  backlog: () => { files: number; bytes: number; oldestMtimeMs: number | null; oldestFile: string | null; inProgress: number };
 }
 
 export interface Reply {
@@ -105,7 +105,12 @@ export class WebConsole {
     return {
       ready: health.ready,
       checks: health.checks,
-      backlog: { files: backlog.files, bytes: backlog.bytes, oldest_waiting_since: backlog.oldestMtimeMs ? new Date(backlog.oldestMtimeMs).toISOString() : null },
+      backlog: {
+        files: backlog.files,
+        bytes: backlog.bytes,
+        oldest_waiting_since: backlog.oldestMtimeMs ? new Date(backlog.oldestMtimeMs).toISOString() : null,
+        oldest_waiting_file: backlog.oldestFile ? path.relative(this.ctx.config().folders.input, backlog.oldestFile).split(path.sep).join('/') : null,
+      },
       in_progress: backlog.inProgress,
       throughput: rows.map((r) => ({ minute: r.minute.toISOString(), files: r.files, rows: r.rows })),
       recent: this.recent,

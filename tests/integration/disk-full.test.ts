@@ -121,6 +121,12 @@ maybe('an output folder short of space: not ready (the folder named), no file ta
   expect(body.checks.find((c) => !c.ok)).toMatchObject({ name: `free_space ${env.folders.archive}`, detail: expect.stringContaining('less than processing.min_free_bytes') });
   await env.drop('later.csv', rows(10));
   await waitFor(async () => (await env!.logLines()).length === 0 && (await env!.files('input')).includes('later.csv'), { message: 'the file to wait' });
+  // The console's overview names it as the oldest waiting file.
+  const overview = await waitFor(async () => {
+    const body = (await (await fetch(`${daemon.httpUrl}/api/overview`)).json()) as { ready: boolean; backlog: { files: number; oldest_waiting_file: string | null } };
+    return body.backlog.files === 1 ? body : null;
+  }, { message: 'the backlog to show the file' });
+  expect(overview).toMatchObject({ ready: false, backlog: { files: 1, oldest_waiting_file: 'later.csv' } });
   await rm(filler);
   expect(await env.outcome('later.csv', 'loaded')).toMatchObject({ rows: 10 });
   expect((await fetch(`${daemon.httpUrl}/readyz`)).status).toBe(200);
