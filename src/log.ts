@@ -13,8 +13,6 @@ import { redact } from './errors.js';
 import { LOGGED_EVENTS, LoadbayEvents, type LoadbayEventMap, type LoadbayEventName } from './events.js';
 import { jsonText } from './read/json-values.js';
 
-export type OutcomeEvent = LoadbayEventName;
-
 export interface Logger {
   /** The daemon's event stream (src/events.ts); the conversion log and the console subscribe to it. */
   readonly events: LoadbayEvents;

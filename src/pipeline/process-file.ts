@@ -16,7 +16,7 @@ import type { Logger } from '../log.js';
 import { route } from '../route/route.js';
 import { openRejects, type RejectsWriter } from '../settle/rejects.js';
 import { archive, quarantine } from '../settle/settle.js';
-import { quarantineChanged, settleLoaded, watchArchived } from '../settle/changed.js';
+import { changedSince, quarantineChanged, settleLoaded, watchArchived } from '../settle/changed.js';
 import { checkFile, verdict, type CheckedBatch } from '../validate/check.js';
 import { fitName, fsyncDir } from '../settle/move.js';
 import { openParquetWriter } from '../write/parquet.js';
@@ -190,15 +190,14 @@ async function load(ctx: PipelineContext, claim: Claim, dataset: Dataset): Promi
       const span = `${locator}s ${batch.numbers[0]}–${batch.numbers[batch.numbers.length - 1]}`;
       last = batch.numbers[batch.numbers.length - 1]!;
       let text: string;
-      let written: Promise<void>;
       try {
         text = encodeCopyRows(dataset.columns, batch.records, batch.numbers, claim.fileId, arrival.relative);
-        written = parquet.write(batch.records);
       } catch (error) {
         throw contentError(error, 'load', span);
       }
       sent.add(rows, batch.numbers);
-      await Promise.all([written.catch((error: unknown) => Promise.reject(contentError(error, 'load', span))), copy.write(text)]);
+      const written = parquet.write(batch.records).catch((error: unknown) => Promise.reject(contentError(error, 'load', span)));
+      await Promise.all([written, copy.write(text)]);
       rows += batch.records.length;
     }
     const digest = checked.digest();
@@ -213,10 +212,7 @@ async function load(ctx: PipelineContext, claim: Claim, dataset: Dataset): Promi
     // The Parquet thread finishes the file while the COPY ends and the checks run.
     const parquetFinished = parquet.finish();
     parquetFinished.catch(() => undefined); // awaited below; abort() waits for it on any failure
-    const now = await lstat(arrival.file);
-    if (now.size !== arrival.size || now.mtimeMs !== arrival.mtimeMs) {
-      throw new Error('the file changed while it was being read; it will be read again');
-    }
+    if (await changedSince(arrival.file, arrival)) throw new Error('the file changed while it was being read; it will be read again');
     // On the claim's connection: this one is still in the middle of its COPY.
     const earlier = await loadedWithContent(claim.client, dataset.name, digest.sha256);
     if (earlier && dataset.onDuplicate === 'skip') {

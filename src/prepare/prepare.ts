@@ -11,7 +11,7 @@ import type { Column } from '../columns.js';
 import type { Dataset } from '../config/types.js';
 import type { Problem } from '../errors.js';
 import type { Locator, RawBatch } from '../read/types.js';
-import { shortName } from '../validate/validate.js';
+import { shortName } from '../lib/shorten.js';
 import { defineKey } from './keys.js';
 import { byShape, literal } from './shape.js';
 import { flattenRecord, type PrepareStats } from './steps.js';

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { DataError, type Problem } from '../errors.js';
 import { jsonText } from '../read/json-values.js';
 import { limitError } from '../read/limits.js';
-import { shortName } from '../validate/validate.js';
+import { shortName } from '../lib/shorten.js';
 import { defineKey } from './keys.js';
 import { byShape, literal, literalKey } from './shape.js';
 

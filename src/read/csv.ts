@@ -11,7 +11,7 @@ import Papa from 'papaparse';
 import type { CsvOptions } from '../config/types.js';
 import { DataError, type Problem } from '../errors.js';
 import { literalKey } from '../prepare/shape.js';
-import { shortName } from '../validate/validate.js';
+import { shortName } from '../lib/shorten.js';
 import { readInBatches } from './batches.js';
 import type { ReadOptions } from './index.js';
 import { limitError, limitProblem, MAX_BATCH_CHARS } from './limits.js';

@@ -8,6 +8,8 @@
  * the nearest doubles (`withPlainNumbers`), while the exact value is what gets loaded.
  */
 import { randomBytes } from 'node:crypto';
+import type { Problem } from '../errors.js';
+import type { Locator } from './types.js';
 
 /** True when a BigInt is anywhere inside (the reader bounds the nesting). */
 export function containsBigInt(value: unknown): boolean {
@@ -22,6 +24,11 @@ export class NumberRangeError extends Error {
     super(`number ${text.length > 40 ? `${text.slice(0, 40)}…` : text} is outside the range of a 64-bit float`);
     this.name = 'NumberRangeError';
   }
+}
+
+/** The problem of a record holding a number a double cannot hold. */
+export function numberRangeProblem(locator: Locator, number: number, error: NumberRangeError): Problem {
+  return { [locator]: number, rule: 'number: outside the range of a 64-bit float', message: `${locator} ${number}: ${error.message}` };
 }
 
 const INTEGER_LITERAL = /^-?\d+$/;

@@ -19,7 +19,7 @@ import { readInBatches } from './batches.js';
 import { readFile as readFileBytes } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
 import type { ReadOptions } from './index.js';
-import { NumberRangeError, parseJsonNumber } from './json-values.js';
+import { NumberRangeError, numberRangeProblem, parseJsonNumber } from './json-values.js';
 import { limitProblem, MAX_BATCH_CHARS, type LimitName, type Limits } from './limits.js';
 import { isGzipName, mapSourceError, type Source } from './source.js';
 import type { RawBatch } from './types.js';
@@ -60,7 +60,7 @@ export function recordsFilter(
 interface Assembled {
   value?: unknown;
   chars: number;
-  problem?: { limit: LimitName | 'number'; value: number; what: string };
+  problem?: { limit: LimitName; value: number; what: string } | { limit: 'number'; value: number; what: NumberRangeError };
 }
 
 export async function* readJson(
@@ -92,11 +92,7 @@ export async function* readJson(
         chars += item.chars;
         if (item.problem) {
           const { limit, value, what } = item.problem;
-          batch.problems.push(
-            limit === 'number'
-              ? { record: number, rule: 'number: outside the range of a 64-bit float', message: `record ${number}: ${what}` }
-              : limitProblem('record', number, limit, value, what),
-          );
+          batch.problems.push(limit === 'number' ? numberRangeProblem('record', number, what) : limitProblem('record', number, limit, value, what));
           continue;
         }
         const value = item.value;
@@ -242,7 +238,7 @@ function recordAssembler(limits: Limits): Transform & { records: number } {
               number = parseJsonNumber(token.value!);
             } catch (error) {
               if (!(error instanceof NumberRangeError)) throw error;
-              skipping = { limit: 'number', value: 0, what: error.message };
+              skipping = { limit: 'number', value: 0, what: error };
               break;
             }
             save(number);

@@ -1,16 +1,16 @@
 /**
  * JSONL: one JSON object per line. Blank lines are skipped; a line that is not JSON, or not an
- * object, is a problem with its line number. Each line is held to `limits` before it is parsed: a
- * scan outside strings counts nesting, values and keys (so no line can exhaust the stack or memory),
- * and spots numbers that JSON.parse would change (integers beyond 2^53, exponents that overflow);
- * only such lines are parsed again number-exactly (lossless-json). A line longer than
- * `max_record_bytes` is skipped as it streams, without being held whole.
+ * object, is a problem with its line number. Each line is held to `limits` before it is parsed (a
+ * line that could break one is scanned outside strings for nesting, values and keys, so no line can
+ * exhaust the stack or memory). A line whose parsed value shows that JSON.parse may have changed a
+ * number (an integer beyond 2^53, an overflow) is parsed again number-exactly (lossless-json). A line
+ * longer than `max_record_bytes` is skipped as it streams, without being held whole.
  */
 import { parse as parseLossless } from 'lossless-json';
 import type { Problem } from '../errors.js';
 import { readInBatches } from './batches.js';
 import type { ReadOptions } from './index.js';
-import { NumberRangeError, parseJsonNumber } from './json-values.js';
+import { NumberRangeError, numberRangeProblem, parseJsonNumber } from './json-values.js';
 import { limitProblem, MAX_BATCH_CHARS, type LimitName, type Limits } from './limits.js';
 import { mapSourceError, type Source } from './source.js';
 import type { RawBatch } from './types.js';
@@ -26,12 +26,12 @@ export async function* readJsonl(source: Source, { batchRows, limits }: ReadOpti
     line++;
     chars += text.length;
     if (text.trim() === '') return;
-    const problem = parseLine(text, line, limits);
-    if ('problem' in problem) {
-      batch.problems.push(problem.problem);
+    const parsed = parseLine(text, line, limits);
+    if ('problem' in parsed) {
+      batch.problems.push(parsed.problem);
       return;
     }
-    batch.records.push(problem.record);
+    batch.records.push(parsed.record);
     batch.numbers.push(line);
   };
   const tooLong = () =>
@@ -73,16 +73,14 @@ type Parsed = { record: Record<string, unknown> } | { problem: Problem };
 
 /** One line → a record, or the problem that keeps it out. Exported for the differential test. */
 export function parseLine(text: string, line: number, limits: Limits): Parsed {
-  const scan = scanLine(text, limits);
-  if (scan.limit) return { problem: limitProblem('line', line, scan.limit, scan.value, scan.what) };
+  const breach = scanLine(text, limits);
+  if (breach) return { problem: limitProblem('line', line, breach.limit, breach.value, breach.what) };
   let value: unknown;
   try {
-    value = scan.exact ? parseExact(text) : JSON.parse(text);
-    if (!scan.exact && needsExact(value)) value = parseExact(text);
+    value = JSON.parse(text);
+    if (needsExact(value)) value = parseExact(text);
   } catch (error) {
-    if (error instanceof NumberRangeError) {
-      return { problem: { line, rule: 'number: outside the range of a 64-bit float', message: `line ${line}: ${error.message}` } };
-    }
+    if (error instanceof NumberRangeError) return { problem: numberRangeProblem('line', line, error) };
     return {
       problem: {
         line,
@@ -106,28 +104,24 @@ function parseExact(text: string): unknown {
   });
 }
 
-interface Scan {
-  /** Holds a number JSON.parse would not keep exactly (a long digit run, an exponent). */
-  exact: boolean;
-  limit?: LimitName;
+/** A limit the line breaks. */
+interface Breach {
+  limit: LimitName;
   value: number;
   what: string;
 }
 
 /**
- * Holds the line to the limits. Most lines cannot break a limit at all — fewer characters than
+ * The limit the line breaks, if any. Most lines cannot break one at all — fewer characters than
  * values or keys allowed, fewer `{` and `[` than the depth allowed — and are not scanned; the others
- * are, character by character. (Whether the numbers need the exact parse is then seen on the parsed
- * value, `needsExact`, which costs far less than a pass over the text.)
+ * are, character by character.
  */
-function scanLine(text: string, limits: Limits): Scan {
+function scanLine(text: string, limits: Limits): Breach | null {
   if (text.length <= limits.maxRecordValues && text.length < 4 * limits.maxColumns && openers(text, limits.maxDepth) <= limits.maxDepth) {
-    return NOTHING_FOUND;
+    return null;
   }
   return fullScan(text, limits);
 }
-
-const NOTHING_FOUND: Scan = Object.freeze({ exact: false, value: 0, what: '' });
 
 /**
  * True when JSON.parse may have changed a number: an integer beyond ±2^53 (the literal may have had
@@ -152,16 +146,11 @@ function openers(text: string, atMost: number): number {
   return count;
 }
 
-/**
- * One pass over the line outside strings: nesting depth, values (openers and commas), keys of the
- * top-level object, and numbers that need an exact parse. Stops at the first limit broken.
- */
-function fullScan(text: string, limits: Limits): Scan {
+/** One pass over the line outside strings: nesting depth, values (openers and commas), keys of the top-level object. */
+function fullScan(text: string, limits: Limits): Breach | null {
   let depth = 0;
   let values = 1;
   let keys = 0;
-  let digits = 0;
-  let exact = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === 34) {
@@ -171,19 +160,12 @@ function fullScan(text: string, limits: Limits): Scan {
         if (d === 92) i++;
         else if (d === 34) break;
       }
-      digits = 0;
       continue;
     }
-    if (c >= 48 && c <= 57) {
-      if (++digits >= 16) exact = true;
-      continue;
-    }
-    if ((c === 101 || c === 69) && digits > 0) exact = true; // an exponent
-    digits = 0;
     switch (c) {
       case 123: // {
       case 91: // [
-        if (++depth > limits.maxDepth) return { exact, limit: 'max_depth', value: limits.maxDepth, what: `nesting deeper than ${limits.maxDepth} levels` };
+        if (++depth > limits.maxDepth) return { limit: 'max_depth', value: limits.maxDepth, what: `nesting deeper than ${limits.maxDepth} levels` };
         if (++values > limits.maxRecordValues) return tooManyValues(limits);
         break;
       case 125: // }
@@ -194,14 +176,14 @@ function fullScan(text: string, limits: Limits): Scan {
         if (++values > limits.maxRecordValues) return tooManyValues(limits);
         break;
       case 58: // :
-        if (depth === 1 && ++keys > limits.maxColumns) return { exact, limit: 'max_columns', value: limits.maxColumns, what: `more than ${limits.maxColumns} keys` };
+        if (depth === 1 && ++keys > limits.maxColumns) return { limit: 'max_columns', value: limits.maxColumns, what: `more than ${limits.maxColumns} keys` };
         break;
     }
   }
-  return { exact, value: 0, what: '' };
+  return null;
 }
 
-function tooManyValues(limits: Limits): Scan {
-  return { exact: false, limit: 'max_record_values', value: limits.maxRecordValues, what: `more than ${limits.maxRecordValues} values` };
+function tooManyValues(limits: Limits): Breach {
+  return { limit: 'max_record_values', value: limits.maxRecordValues, what: `more than ${limits.maxRecordValues} values` };
 }
 

@@ -38,7 +38,8 @@ export async function settleLoaded(ctx: SettleContext, dataset: Dataset, arrival
   return { changed: null, archived };
 }
 
-async function changedSince(file: string, arrival: Arrival): Promise<boolean> {
+/** True when the file's size or mtime is no longer what it was when it was read. */
+export async function changedSince(file: string, arrival: Arrival): Promise<boolean> {
   const now = await lstat(file);
   return now.size !== arrival.size || now.mtimeMs !== arrival.mtimeMs;
 }

@@ -12,7 +12,8 @@ import type { PrepareStats } from '../prepare/steps.js';
 import { readFile, type ReadOptions } from '../read/index.js';
 import type { Locator } from '../read/types.js';
 import { ProblemLog } from './problems.js';
-import { makeValidator, shorten } from './validate.js';
+import { shorten } from '../lib/shorten.js';
+import { makeValidator } from './validate.js';
 
 export interface CheckedBatch {
   records: Record<string, unknown>[];

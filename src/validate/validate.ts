@@ -8,25 +8,11 @@
 import type { ErrorObject } from 'ajv';
 import type { Column } from '../columns.js';
 import type { Dataset } from '../config/types.js';
-import { containsBigInt, jsonText, withPlainNumbers } from '../read/json-values.js';
+import { shortName, shorten } from '../lib/shorten.js';
+import { containsBigInt, withPlainNumbers } from '../read/json-values.js';
 import type { Locator, RawBatch } from '../read/types.js';
 
-const MAX_VALUE_CHARS = 80;
 
-export function shorten(value: unknown): string {
-  let text: string;
-  try {
-    text = typeof value === 'string' ? JSON.stringify(value) : (jsonText(value) ?? String(value));
-  } catch {
-    text = String(value);
-  }
-  return text.length > MAX_VALUE_CHARS ? `${text.slice(0, MAX_VALUE_CHARS - 1)}…` : text;
-}
-
-/** A name from the file (a header, a key) as messages show it: at most 80 characters. */
-export function shortName(name: string): string {
-  return name.length > MAX_VALUE_CHARS ? `${name.slice(0, MAX_VALUE_CHARS - 1)}…` : name;
-}
 
 function fieldOf(error: ErrorObject): string {
   if (error.keyword === 'required') return (error.params as { missingProperty: string }).missingProperty;

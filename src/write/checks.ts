@@ -7,7 +7,7 @@ import type pg from 'pg';
 import type { Dataset, UserCheck } from '../config/types.js';
 import { quoteIdent } from '../db/database.js';
 import { DataError, type Problem } from '../errors.js';
-import { shorten } from '../validate/validate.js';
+import { shorten } from '../lib/shorten.js';
 import { qualifiedTable } from './postgres.js';
 
 const EXAMPLES = 20;

@@ -16,10 +16,12 @@ const executable = chromiumPath();
 if (!executable) console.log('console tests skipped: no Chromium (install Debian\'s chromium, or set CHROMIUM_PATH)');
 const maybe = executable ? it : it.skip;
 const TOKEN = 'console-test-token-0123456789';
-const SHOTS = path.join(PROJECT_ROOT, 'docs', 'screenshots');
+/** The docs' screenshots are refreshed with LOADBAY_SCREENSHOTS=1 npm test; otherwise they go to the test's folder. */
+const docsShots = process.env['LOADBAY_SCREENSHOTS'] === '1';
 
 let env: TestEnv;
 let daemon: Daemon;
+let SHOTS: string;
 let browser: Browser;
 let page: Page;
 
@@ -31,6 +33,7 @@ beforeAll(async () => {
   daemon = await env.start();
   browser = await chromium.launch({ executablePath: executable, args: ['--no-sandbox'] });
   page = await browser.newPage({ viewport: { width: 1200, height: 820 } });
+  SHOTS = docsShots ? path.join(PROJECT_ROOT, 'docs', 'screenshots') : path.join(env.root, 'screenshots');
   await mkdir(SHOTS, { recursive: true });
   // A good file, and a hostile one that is quarantined: markup in its values must stay text.
   await env.drop('items-console.jsonl', Array.from({ length: 5 }, (_, i) => `{"id": ${i + 1}, "name": "item ${i + 1}", "price": ${i * 2.5}, "size": "M"}`).join('\n') + '\n');
