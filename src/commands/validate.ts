@@ -20,7 +20,7 @@ export async function validateCommand(config: Config, file: string, options: { d
     if (!dataset) throw new UsageError(`no dataset "${options.dataset}" (datasets: ${config.datasets.map((d) => d.name).join(', ')})`);
     const checked = checkFile(file, name, dataset, { batchRows: config.processing.batchRows, limits: config.limits });
     let rows = 0;
-    for await (const batch of checked.batches) rows += batch.loadable ? batch.records.length : 0;
+    for await (const batch of checked.batches) rows += batch.loadable ? batch.typed.length : 0;
     const rejection = verdict(checked, dataset, rows);
     const p = checked.problems;
     result = {

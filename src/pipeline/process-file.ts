@@ -23,7 +23,9 @@ import { openParquetWriter } from '../write/parquet.js';
 import { runChecks } from '../write/checks.js';
 import { afterCopy, beforeCopy } from '../write/modes.js';
 import { fileConstants } from '../prepare/prepare.js';
-import { encodeCopyRows, ensureTable, qualifiedTable, startCopy } from '../write/postgres.js';
+import { ensureTable, qualifiedTable, startCopy } from '../write/postgres.js';
+import { encodeCopyBinary } from '../write/copy-binary.js';
+import { emptyVector } from '../write/vectors.js';
 import type { Exports } from '../settle/export.js';
 
 export interface PipelineContext {
@@ -165,7 +167,8 @@ async function load(ctx: PipelineContext, claim: Claim, dataset: Dataset): Promi
   const clock = stageClock();
   try {
     await client.query('BEGIN');
-    parquet = await openParquetWriter(tmpPath, dataset.columns);
+    const lineage = { fileId: claim.fileId, sourceFile: arrival.relative };
+    parquet = await openParquetWriter(tmpPath, dataset.columns, lineage);
     const copy = startCopy(client, dataset, await beforeCopy(client, dataset));
     const checked = checkFile(arrival.file, arrival.relative, dataset, { batchRows: ctx.config.processing.batchRows, limits: ctx.config.limits }, dataset.onInvalidRow === 'skip_row');
     if (dataset.onInvalidRow === 'skip_row') {
@@ -186,19 +189,20 @@ async function load(ctx: PipelineContext, claim: Claim, dataset: Dataset): Promi
       if (next.done) break;
       const batch = next.value;
       if (rejects && batch.rejected.size > 0) await rejects.write(batch.rejected, batch.originals!);
-      if (!batch.loadable || batch.records.length === 0) continue; // keep reading to count problems
-      const span = `${locator}s ${batch.numbers[0]}–${batch.numbers[batch.numbers.length - 1]}`;
-      last = batch.numbers[batch.numbers.length - 1]!;
-      let text: string;
+      const { typed } = batch;
+      if (!batch.loadable || typed.length === 0) continue; // keep reading to count problems
+      const span = `${locator}s ${typed.numbers[0]}–${typed.numbers[typed.length - 1]}`;
+      last = typed.numbers[typed.length - 1]!;
+      let encoded: Buffer;
       try {
-        text = encodeCopyRows(dataset.columns, batch.records, batch.numbers, claim.fileId, arrival.relative);
+        encoded = encodeCopyBinary(typed, lineage);
       } catch (error) {
         throw contentError(error, 'load', span);
       }
-      sent.add(rows, batch.numbers);
-      const written = parquet.write(batch.records).catch((error: unknown) => Promise.reject(contentError(error, 'load', span)));
-      await Promise.all([written, copy.write(text)]);
-      rows += batch.records.length;
+      sent.add(rows, typed.numbers);
+      const written = parquet.write(typed).catch((error: unknown) => Promise.reject(contentError(error, 'load', span)));
+      await Promise.all([written, copy.write(encoded)]);
+      rows += typed.length;
     }
     const digest = checked.digest();
     clock.lap('read_validate');
@@ -208,7 +212,7 @@ async function load(ctx: PipelineContext, claim: Claim, dataset: Dataset): Promi
       rejection.digest = digest;
       throw rejection;
     }
-    if (rows === 0) await parquet.write([]);
+    if (rows === 0) await parquet.write({ length: 0, numbers: [], vectors: dataset.columns.map((c) => emptyVector(c.kind, 0)) });
     // The Parquet thread finishes the file while the COPY ends and the checks run.
     const parquetFinished = parquet.finish();
     parquetFinished.catch(() => undefined); // awaited below; abort() waits for it on any failure

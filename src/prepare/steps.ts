@@ -63,6 +63,8 @@ export interface StepBatch {
 /** A resolved step: builds the per-file function that runs on batches. */
 export interface Step {
   name: string;
+  /** The step as written, for the columnar path (prepare/cells.ts), which runs the same steps on cells. */
+  user?: UserStep;
   /** Values the step gives every record of a file, known from its name alone (add_columns). */
   constants?(fileName: string): Record<string, unknown>;
   forFile(context: StepContext): (batch: StepBatch, locator: 'line' | 'record') => void;
@@ -194,6 +196,10 @@ function valueStep(name: string, columns: true | string[], change: (value: strin
 
 /** Throws an Error whose message names the step; the caller adds file and path. */
 export function resolveStep(step: UserStep): Step {
+  return { ...resolveStepOf(step), user: step };
+}
+
+function resolveStepOf(step: UserStep): Step {
   const [key, value] = Object.entries(step)[0] as [string, unknown];
   switch (key) {
     case 'headers':

@@ -170,13 +170,13 @@ export function detectDelimiter(text: string, quote = '"'): string {
 }
 
 /** The record delimiter, from the first line break in the file. */
-function detectNewline(text: string): string {
+export function detectNewline(text: string): string {
   const lf = text.indexOf('\n');
   if (lf === -1) return text.includes('\r') ? '\r' : '\n';
   return lf > 0 && text[lf - 1] === '\r' ? '\r\n' : '\n';
 }
 
-function checkHeader(record: string[], line: number, rename: string[] | null): string[] {
+export function checkHeader(record: string[], line: number, rename: string[] | null): string[] {
   if (rename) {
     if (rename.length !== record.length) {
       throw new DataError('read', `the header has ${record.length} columns, csv.columns names ${rename.length}`);

@@ -1,7 +1,9 @@
 /**
- * read → prepare → validate for one file, as a stream of checked batches: the one code path that
- * both the daemon (which loads the batches) and `loadbay validate` (which only counts) run.
- * `verdict()` says, after the last batch, whether the file as a whole must be rejected.
+ * read → prepare → validate for one file, as a stream of checked batches of typed columns: the one
+ * code path that both the daemon (which loads the batches) and `loadbay validate` (which only
+ * counts) run. Two engines behind it (plan.ts says which): the columnar path — CSV bytes → cells →
+ * prepare on columns → column kernels, ajv only for the rows a kernel failed — and the record path
+ * for everything else. `verdict()` says, after the last batch, whether the file must be rejected.
  */
 import path from 'node:path';
 import type { Dataset } from '../config/types.js';
@@ -14,10 +16,19 @@ import type { Locator } from '../read/types.js';
 import { ProblemLog } from './problems.js';
 import { shorten } from '../lib/shorten.js';
 import { makeValidator } from './validate.js';
+import { openSource } from '../read/source.js';
+import { readCsvCells, cellText, type CellBatch } from '../read/csv-cells.js';
+import { makeCellPreparer, viewText, type CellView } from '../prepare/cells.js';
+import { coerceText } from '../prepare/prepare.js';
+import { defineKey } from '../prepare/keys.js';
+import { runKernels, type Kernel } from './kernels.js';
+import { planOf } from './plan.js';
+import { vectorsFromRecords, type TypedBatch } from '../write/vectors.js';
+import type { Column } from '../columns.js';
 
 export interface CheckedBatch {
-  records: Record<string, unknown>[];
-  numbers: number[];
+  /** The rows to load, as typed columns with their line or record numbers. */
+  typed: TypedBatch;
   /** This batch's problems by record number. */
   rejected: Map<number | string, Problem[]>;
   /** The records as read, by number (only when asked for: for a rejects file). */
@@ -35,6 +46,8 @@ export interface CheckedFile {
 }
 
 export function checkFile(file: string, relative: string, dataset: Dataset, options: ReadOptions, keepOriginals = false): CheckedFile {
+  const plan = planOf(dataset);
+  if (plan.engine === 'columnar') return checkCells(file, relative, dataset, plan.kernels, options, keepOriginals);
   const opened = readFile(file, dataset, options);
   const prepare = makePreparer(dataset, path.basename(relative), options.limits.maxDistinctRows);
   const validate = makeValidator(dataset);
@@ -55,10 +68,95 @@ export function checkFile(file: string, relative: string, dataset: Dataset, opti
       if (originals && changesValues) for (const problem of batch.problems) withValueInFile(problem, originals, opened.locator);
       const rejected = problems.add([['read', readProblems], ['prepare', prepareProblems], ['validate', batch.problems]], seen);
       const loadable = dataset.onInvalidRow === 'reject_file' ? problems.count === 0 : !problems.overRowLimit(dataset);
-      yield { records: batch.records, numbers: batch.numbers, rejected, originals: keepOriginals ? originals : null, loadable };
+      const typed = vectorsFromRecords(dataset.columns, batch.records, batch.numbers);
+      yield { typed, rejected, originals: keepOriginals ? originals : null, loadable };
     }
   }
   return { locator: opened.locator, problems, stats: prepare.stats, batches: batches(), digest: () => opened.source.digest() };
+}
+
+/** The columnar path: as above, with cells instead of records until a row fails. */
+function checkCells(file: string, relative: string, dataset: Dataset, kernels: Kernel[], options: ReadOptions, keepOriginals: boolean): CheckedFile {
+  const source = openSource(file, dataset.csv.encoding, options.limits);
+  const prepare = makeCellPreparer(dataset, path.basename(relative), options.limits.maxDistinctRows);
+  const validate = makeValidator(dataset);
+  const problems = new ProblemLog('line');
+  const changesValues = dataset.prepare.some((step) => VALUE_STEPS.has(step.name));
+  const kinds = new Map<string, Column['kind']>(dataset.columns.map((c) => [c.name, c.kind]));
+  async function* batches(): AsyncGenerator<CheckedBatch> {
+    for await (const batch of readCsvCells(source, dataset.csv, options)) {
+      const seen = batch.rows + batch.problems.length;
+      // Value steps change bytes in place: keep the cells as read for reports, when asked for.
+      const before = keepOriginals || changesValues ? snapshot(batch) : null;
+      const readProblems = batch.problems;
+      batch.problems = [];
+      const view = prepare(batch);
+      const prepareProblems = batch.problems;
+      batch.problems = [];
+      const { typed, failed } = runKernels(view, kernels);
+      const validateProblems = failed.length > 0 ? ajvProblems(view, failed, kinds, validate) : [];
+      const originals = before && (prepareProblems.length > 0 || validateProblems.length > 0) ? originalsOf(before, [...prepareProblems, ...validateProblems]) : null;
+      if (originals && changesValues) for (const problem of validateProblems) withValueInFile(problem, originals, 'line');
+      const rejected = problems.add([['read', readProblems], ['prepare', prepareProblems], ['validate', validateProblems]], seen);
+      const loadable = dataset.onInvalidRow === 'reject_file' ? problems.count === 0 : !problems.overRowLimit(dataset);
+      yield { typed, rejected, originals: keepOriginals ? (originals ?? new Map()) : null, loadable };
+    }
+  }
+  return { locator: 'line', problems, stats: prepare.stats, batches: batches(), digest: () => source.digest() };
+}
+
+/** The failed rows as records (as the record path would have them), checked by ajv for the report. */
+function ajvProblems(view: CellView, failed: number[], kinds: Map<string, Column['kind']>, validate: ReturnType<typeof makeValidator>): Problem[] {
+  const records: Record<string, unknown>[] = [];
+  const numbers: number[] = [];
+  for (const i of failed) {
+    const row = view.rows[i]!;
+    const record: Record<string, unknown> = {};
+    view.names.forEach((name, c) => {
+      const text = viewText(view, c, row);
+      if (text !== undefined) defineKey(record, name, text === '' ? undefined : coerceText(text, kinds.get(name) ?? 'string'));
+    });
+    records.push(record);
+    numbers.push(view.batch.lines[row]!);
+  }
+  const batch = { records, numbers, problems: [] as Problem[] };
+  validate(batch, 'line');
+  // ajv passing a row a kernel failed would be a bug in a kernel: the row is not loaded, and says so.
+  batch.records.forEach((_, k) => {
+    const line = batch.numbers[k]!;
+    const message = `line ${line}: loadbay's column check refused this row but ajv accepts it; please report this (LOADBAY_ENGINE=records loads it)`;
+    batch.problems.push({ line, rule: 'internal: column kernel', message });
+  });
+  return batch.problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+}
+
+interface Snapshot {
+  batch: CellBatch;
+  buf: Buffer;
+  starts: Int32Array;
+  ends: Int32Array;
+}
+
+function snapshot(batch: CellBatch): Snapshot {
+  return { batch, buf: Buffer.from(batch.buf), starts: batch.starts.slice(0, batch.rows * batch.width), ends: batch.ends.slice(0, batch.rows * batch.width) };
+}
+
+/** The rows the problems name, as read (header names, text values), by line. */
+function originalsOf(before: Snapshot, problems: Problem[]): Map<number, Record<string, unknown>> {
+  const { batch } = before;
+  const wanted = new Set(problems.map((p) => p.line).filter((l): l is number => l !== undefined));
+  const originals = new Map<number, Record<string, unknown>>();
+  for (let row = 0; row < batch.rows && originals.size < wanted.size; row++) {
+    const line = batch.lines[row]!;
+    if (!wanted.has(line)) continue;
+    const record: Record<string, unknown> = {};
+    batch.header.forEach((name, f) => {
+      const at = row * batch.width + f;
+      defineKey(record, name, cellText({ buf: before.buf, quote: batch.quote }, before.starts[at]!, before.ends[at]!, batch.escaped[at]!));
+    });
+    originals.set(line, record);
+  }
+  return originals;
 }
 
 const VALUE_STEPS = new Set(['trim', 'null_values', 'lowercase_values', 'uppercase_values', 'defaults']);

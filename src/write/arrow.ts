@@ -1,14 +1,25 @@
 /**
- * Builds an Arrow record batch from validated records, one typed column per schema column:
- * int64, float64, bool, utf8, date32, timestamp(µs, UTC); JSON columns as JSON text.
+ * Builds an Arrow record batch from a batch of vectors (vectors.ts), one typed column per schema
+ * column — int64, float64, bool, utf8, date32, timestamp(µs, UTC), JSON columns as JSON text — and
+ * the lineage columns PostgreSQL gets too: `_file_id`, `_source_file`, `_source_record`, so a lake
+ * reader can trace a row to its file and line. The vectors' buffers become Arrow's as they are;
+ * only validity is repacked into bitmaps.
  */
 import { endianness } from 'node:os';
 import * as arrow from 'apache-arrow';
 import type { Column } from '../columns.js';
-import { jsonText } from '../read/json-values.js';
+import type { TypedBatch, Vector } from './vectors.js';
+
+/** Lineage columns at the end of every Parquet file, as in the table. */
+export const PARQUET_LINEAGE = ['_file_id', '_source_file', '_source_record'] as const;
 
 export function arrowSchema(columns: Column[]): arrow.Schema {
-  return new arrow.Schema(columns.map((c) => new arrow.Field(c.name, arrowType(c), true)));
+  return new arrow.Schema([
+    ...columns.map((c) => new arrow.Field(c.name, arrowType(c), true)),
+    new arrow.Field('_file_id', new arrow.Int64(), false),
+    new arrow.Field('_source_file', new arrow.Utf8(), false),
+    new arrow.Field('_source_record', new arrow.Int64(), false),
+  ]);
 }
 
 function arrowType(column: Column): arrow.DataType {
@@ -29,178 +40,67 @@ function arrowType(column: Column): arrow.DataType {
   }
 }
 
-// setInt64 writes the halves of int64 values in little-endian order, as Arrow requires.
+// Vectors hold int64 halves in little-endian order, as Arrow requires.
 if (endianness() !== 'LE') throw new Error('loadbay writes Arrow buffers for little-endian machines only');
 
-const MS_PER_DAY = 86_400_000;
-
-/** "2024-03-01" → days since the epoch. */
-export function dateToDays(value: string): number {
-  return Math.floor(Date.parse(value.slice(0, 10) + 'T00:00:00Z') / MS_PER_DAY);
+/** The file a batch comes from, for the lineage columns. */
+export interface Lineage {
+  fileId: string;
+  sourceFile: string;
 }
 
-/** RFC 3339 date-time → microseconds since the epoch, keeping digits below the millisecond. */
-export function timestampToMicros(value: string): bigint {
-  return BigInt(epochMillis(value)) * 1000n + BigInt(subMillisecondMicros(value));
-}
-
-/**
- * Milliseconds since the epoch. A leap second (`23:59:60`, which the date-time format accepts) is
- * the first instant of the next minute, as PostgreSQL reads it; Date.parse alone says NaN.
- */
-export function epochMillis(value: string): number {
-  const ms = Date.parse(value);
-  if (ms === ms) return ms; // not NaN
-  if (value.charCodeAt(17) === 54 && value.charCodeAt(18) === 48) {
-    // "…:60": parse as :59 and add the second.
-    const rolled = Date.parse(`${value.slice(0, 17)}59${value.slice(19)}`);
-    if (rolled === rolled) return rolled + 1000;
+export function toRecordBatch(schema: arrow.Schema, batch: TypedBatch, lineage: Lineage): arrow.RecordBatch {
+  const length = batch.length;
+  const children = batch.vectors.map((vector, i) => vectorData(vector, schema.fields[i]!.type, length));
+  const n = batch.vectors.length;
+  const fileIds = new BigInt64Array(length).fill(BigInt(lineage.fileId));
+  const records = new BigInt64Array(length);
+  const words = new Int32Array(records.buffer);
+  for (let i = 0; i < length; i++) {
+    const v = batch.numbers[i]!;
+    words[2 * i] = v % 4294967296;
+    words[2 * i + 1] = Math.floor(v / 4294967296);
   }
-  throw new RangeError(`not a date-time loadbay can convert: ${JSON.stringify(value.slice(0, 40))}`);
-}
-
-/**
- * Digits 4–6 of the fraction of a validated date-time as microseconds (0–999). The format fixes
- * `YYYY-MM-DD?hh:mm:ss`, so a fraction always starts at index 19.
- */
-function subMillisecondMicros(value: string): number {
-  if (value.charCodeAt(19) !== 46) return 0; // '.'
-  let micros = 0;
-  for (let i = 23, scale = 100; i < 26; i++, scale /= 10) {
-    const digit = value.charCodeAt(i) - 48;
-    if (digit < 0 || digit > 9) break;
-    micros += digit * scale;
+  const name = Buffer.from(lineage.sourceFile, 'utf8');
+  const names = new Uint8Array(name.length * length);
+  const nameOffsets = new Int32Array(length + 1);
+  for (let i = 0; i < length; i++) {
+    names.set(name, i * name.length);
+    nameOffsets[i + 1] = (i + 1) * name.length;
   }
-  return micros;
-}
-
-const TWO_32 = 4294967296;
-
-/**
- * Writes an int64 slot through its two 32-bit halves (Arrow buffers are little-endian): no BigInt
- * per value for the common case of a safe integer; anything else goes through BigInt.
- */
-function setInt64(words: Int32Array, data: BigInt64Array, i: number, value: number | bigint): void {
-  if (typeof value === 'bigint') {
-    data[i] = value;
-  } else if (Number.isSafeInteger(value)) {
-    const high = Math.floor(value / TWO_32);
-    words[2 * i] = (value - high * TWO_32) | 0;
-    words[2 * i + 1] = high;
-  } else {
-    data[i] = BigInt(value);
-  }
-}
-
-export function toRecordBatch(
-  schema: arrow.Schema,
-  columns: Column[],
-  records: Record<string, unknown>[],
-): arrow.RecordBatch {
-  const length = records.length;
-  const children = columns.map((column, i) => {
-    const type = schema.fields[i]!.type;
-    const name = column.name;
-    // `__proto__` only as an own property: a record without it has no value, not its prototype.
-    const values =
-      name === '__proto__'
-        ? records.map((record) => (Object.hasOwn(record, name) ? record[name] : undefined))
-        : records.map((record) => record[name]);
-    return columnData(column, type, values, length);
-  });
+  children.push(
+    arrow.makeData({ type: schema.fields[n]!.type as arrow.Int64, length, nullCount: 0, data: fileIds }),
+    arrow.makeData({ type: schema.fields[n + 1]!.type as arrow.Utf8, length, nullCount: 0, valueOffsets: nameOffsets, data: names }),
+    arrow.makeData({ type: schema.fields[n + 2]!.type as arrow.Int64, length, nullCount: 0, data: records }),
+  );
   const data = arrow.makeData({ type: new arrow.Struct(schema.fields), length, nullCount: 0, children });
   return new arrow.RecordBatch(schema, data);
 }
 
-function columnData(column: Column, type: arrow.DataType, values: unknown[], length: number): arrow.Data {
+function vectorData(vector: Vector, type: arrow.DataType, length: number): arrow.Data {
   const nullBitmap = new Uint8Array((length + 7) >> 3);
   let nullCount = 0;
-  const isValid = (i: number) => {
-    const v = values[i];
-    if (v === undefined || v === null) {
-      nullCount++;
-      return false;
-    }
-    nullBitmap[i >> 3]! |= 1 << (i & 7);
-    return true;
-  };
-  switch (column.kind) {
-    case 'integer': {
-      const data = new BigInt64Array(length);
-      const words = new Int32Array(data.buffer);
-      for (let i = 0; i < length; i++) if (isValid(i)) setInt64(words, data, i, values[i] as number | bigint);
-      return arrow.makeData({ type: type as arrow.Int64, length, nullCount, nullBitmap, data });
-    }
-    case 'number': {
-      const data = new Float64Array(length);
-      for (let i = 0; i < length; i++) if (isValid(i)) data[i] = values[i] as number;
-      return arrow.makeData({ type: type as arrow.Float64, length, nullCount, nullBitmap, data });
-    }
+  const valid = vector.valid;
+  for (let i = 0; i < length; i++) {
+    if (valid[i]) nullBitmap[i >> 3]! |= 1 << (i & 7);
+    else nullCount++;
+  }
+  switch (vector.kind) {
+    case 'integer':
+      return arrow.makeData({ type: type as arrow.Int64, length, nullCount, nullBitmap, data: vector.data });
+    case 'timestamp':
+      return arrow.makeData({ type: type as arrow.TimestampMicrosecond, length, nullCount, nullBitmap, data: vector.data });
+    case 'number':
+      return arrow.makeData({ type: type as arrow.Float64, length, nullCount, nullBitmap, data: vector.data });
     case 'boolean': {
       const data = new Uint8Array((length + 7) >> 3);
-      for (let i = 0; i < length; i++) if (isValid(i) && values[i] === true) data[i >> 3]! |= 1 << (i & 7);
+      for (let i = 0; i < length; i++) if (vector.data[i]) data[i >> 3]! |= 1 << (i & 7);
       return arrow.makeData({ type: type as arrow.Bool, length, nullCount, nullBitmap, data });
     }
-    case 'date': {
-      const data = new Int32Array(length);
-      for (let i = 0; i < length; i++) if (isValid(i)) data[i] = dateToDays(values[i] as string);
-      return arrow.makeData({ type: type as arrow.DateDay, length, nullCount, nullBitmap, data });
-    }
-    case 'timestamp': {
-      const data = new BigInt64Array(length);
-      const words = new Int32Array(data.buffer);
-      for (let i = 0; i < length; i++) {
-        if (!isValid(i)) continue;
-        const text = values[i] as string;
-        const micros = epochMillis(text) * 1000 + subMillisecondMicros(text);
-        if (Number.isSafeInteger(micros)) setInt64(words, data, i, micros);
-        else data[i] = timestampToMicros(text); // beyond ±285 years of 1970
-      }
-      return arrow.makeData({ type: type as arrow.TimestampMicrosecond, length, nullCount, nullBitmap, data });
-    }
+    case 'date':
+      return arrow.makeData({ type: type as arrow.DateDay, length, nullCount, nullBitmap, data: vector.data });
     case 'string':
-    case 'json': {
-      const texts: string[] = new Array(length);
-      for (let i = 0; i < length; i++) {
-        if (!isValid(i)) {
-          texts[i] = '';
-          continue;
-        }
-        const v = values[i];
-        texts[i] = column.kind === 'json' || typeof v !== 'string' ? jsonText(v) : v;
-      }
-      const valueOffsets = new Int32Array(length + 1);
-      // One UTF-8 encoding per column, not two native calls per value. When the bytes are as many as
-      // the characters, every character is ASCII and the offsets are the string lengths.
-      const joined = texts.join('');
-      let data: Buffer = Buffer.from(joined, 'utf8');
-      if (data.length === joined.length) {
-        let offset = 0;
-        for (let i = 0; i < length; i++) valueOffsets[i + 1] = offset += texts[i]!.length;
-      } else {
-        data = encodeEach(texts, valueOffsets);
-      }
-      return arrow.makeData({
-        type: type as arrow.Utf8,
-        length,
-        nullCount,
-        nullBitmap,
-        valueOffsets,
-        data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
-      });
-    }
+    case 'json':
+      return arrow.makeData({ type: type as arrow.Utf8, length, nullCount, nullBitmap, valueOffsets: vector.offsets, data: vector.bytes });
   }
-}
-
-/** UTF-8 of each text, one after the other, with its end offsets (texts with non-ASCII characters). */
-function encodeEach(texts: string[], valueOffsets: Int32Array): Buffer {
-  let bytes = 0;
-  for (const text of texts) bytes += Buffer.byteLength(text);
-  const data = Buffer.allocUnsafe(bytes);
-  let offset = 0;
-  for (let i = 0; i < texts.length; i++) {
-    offset += data.write(texts[i]!, offset);
-    valueOffsets[i + 1] = offset;
-  }
-  return data;
 }

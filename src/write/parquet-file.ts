@@ -46,6 +46,9 @@ export function openParquetFile(tmpPath: string): ParquetFileWriter {
   const properties = new pq.WriterPropertiesBuilder()
     .setCompression(pq.Compression.ZSTD)
     .setMaxRowGroupSize(ROW_GROUP_ROWS)
+    // Line numbers rise by small steps: delta-encoded, not hashed into a dictionary first.
+    .setColumnDictionaryEnabled('_source_record', false)
+    .setColumnEncoding('_source_record', pq.Encoding.DELTA_BINARY_PACKED)
     .setCreatedBy('loadbay')
     .build();
   // A path-based stream: Writable.toWeb over a FileHandle stream left FileHandle.sync() pending.

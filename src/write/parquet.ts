@@ -1,6 +1,6 @@
 /**
- * Parquet output as the pipeline sees it: `openParquetWriter` takes batches of validated records,
- * builds Arrow columns on the calling thread (arrow.ts) and hands the IPC bytes — transferred, not
+ * Parquet output as the pipeline sees it: `openParquetWriter` takes batches of vectors (vectors.ts),
+ * builds Arrow columns from them on the calling thread (arrow.ts) and hands the IPC bytes — transferred, not
  * copied — to the Parquet thread (parquet-thread.ts), which encodes and writes them. Measured on the
  * 1M-row benchmark file: parquet-wasm's encoding is ~1.8 s of CPU that now overlaps the reading,
  * validation and COPY on the main thread.
@@ -13,11 +13,12 @@ import { rename, unlink } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import * as arrow from 'apache-arrow';
 import type { Column } from '../columns.js';
-import { arrowSchema, toRecordBatch } from './arrow.js';
+import { arrowSchema, toRecordBatch, type Lineage } from './arrow.js';
+import type { TypedBatch } from './vectors.js';
 import type { SerializedError, ThreadReply, ThreadRequest } from './parquet-thread.js';
 
 export interface ParquetWriter {
-  write(records: Record<string, unknown>[]): Promise<void>;
+  write(batch: TypedBatch): Promise<void>;
   /** Ends the file, flushes it to disk; the temporary file is complete afterwards. */
   finish(): Promise<void>;
   /** Renames the finished file into place. */
@@ -119,7 +120,7 @@ function deserialize(error: SerializedError): Error {
   return result;
 }
 
-export async function openParquetWriter(tmpPath: string, columns: Column[]): Promise<ParquetWriter> {
+export async function openParquetWriter(tmpPath: string, columns: Column[], lineage: Lineage): Promise<ParquetWriter> {
   const schema = arrowSchema(columns);
   const id = thread.newId();
   // Each batch is held until the next one (or finish) comes, and goes with it: the file is opened
@@ -139,8 +140,8 @@ export async function openParquetWriter(tmpPath: string, columns: Column[]): Pro
     return inflight;
   };
   return {
-    async write(records) {
-      const ipc = arrow.tableToIPC(new arrow.Table([toRecordBatch(schema, columns, records)]), 'stream');
+    async write(batch) {
+      const ipc = arrow.tableToIPC(new arrow.Table([toRecordBatch(schema, batch, lineage)]), 'stream');
       // Transfer the bytes: the buffer must be exactly this message, or a copy is sent instead.
       const own = ipc.byteOffset === 0 && ipc.byteLength === ipc.buffer.byteLength ? ipc : ipc.slice();
       // The previous batch goes now; waiting for the thread to take it keeps memory bounded.

@@ -1,16 +1,15 @@
 /**
  * PostgreSQL side of a load: create the target table if it is missing, check that an existing one
- * fits the schema, and stream rows in with `COPY … FROM STDIN` (text format) inside the caller's
+ * fits the schema, and stream rows in with `COPY … FROM STDIN` (binary format, copy-binary.ts) inside the caller's
  * transaction. A COPY that fails part-way never hangs: a lost connection or a server error rejects
  * every pending write, and the caller destroys the connection (the server then rolls back).
  */
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import type { Column } from '../columns.js';
 import type { Dataset } from '../config/types.js';
 import { quoteIdent } from '../db/database.js';
 import { HeldError } from '../errors.js';
-import { jsonText } from '../read/json-values.js';
+import { COPY_BINARY_HEADER, COPY_BINARY_TRAILER } from './copy-binary.js';
 
 const LINEAGE_DDL = [
   '"_file_id" bigint',
@@ -125,87 +124,24 @@ function checkColumns(dataset: Dataset, table: string, existing: ExistingColumn[
   if (first) throw new HeldError(first);
 }
 
-// ---- COPY text encoding -------------------------------------------------------------------------
-
-const NEEDS_ESCAPE = /[\\\t\n\r]/;
-
-export function escapeCopyText(text: string): string {
-  if (!NEEDS_ESCAPE.test(text)) return text;
-  return text.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
-}
-
-type RowEncoder = (record: Record<string, unknown>, escape: (text: string) => string) => string;
-const encoders = new WeakMap<Column[], RowEncoder>();
-
-/**
- * A function that encodes one record's columns as COPY text, compiled once per column list:
- * straight-line code with each property named (fast, monomorphic loads) instead of a loop over
- * columns with a keyed lookup and a switch per value. NULL is `\N`; numbers as JavaScript prints
- * them; booleans `t`/`f`; JSON columns (and non-text values of text columns) as JSON; text escaped.
- */
-function rowEncoder(columns: Column[]): RowEncoder {
-  let encoder = encoders.get(columns);
-  if (encoder) return encoder;
-  const parts = columns.map((column, c) => {
-    // `__proto__` only as an own property: a record without it has no value, not its prototype.
-    const read =
-      column.name === '__proto__'
-        ? "v = Object.hasOwn(r, '__proto__') ? r['__proto__'] : undefined;"
-        : `v = r[${JSON.stringify(column.name)}];`;
-    let value: string;
-    switch (column.kind) {
-      case 'integer':
-      case 'number':
-        value = 'String(v)';
-        break;
-      case 'boolean':
-        value = "(v ? 't' : 'f')";
-        break;
-      case 'json':
-        value = 'e(json(v))';
-        break;
-      default:
-        value = "e(typeof v === 'string' ? v : json(v))";
-    }
-    return `${read} s += ${c === 0 ? '' : 'TAB + '}(v === undefined || v === null ? NULL : ${value});`;
-  });
-  const body = `let v; let s = ''; ${parts.join('\n')} return s;`;
-  encoder = new Function('TAB', 'NULL', 'json', `return (r, e) => { ${body} };`)('\t', '\\N', jsonText) as RowEncoder;
-  encoders.set(columns, encoder);
-  return encoder;
-}
-
-/** One COPY text line per record, with the lineage columns at the end. */
-export function encodeCopyRows(
-  columns: Column[],
-  records: Record<string, unknown>[],
-  numbers: number[],
-  fileId: string,
-  sourceFile: string,
-): string {
-  const lineage = `\t${fileId}\t${escapeCopyText(sourceFile)}\t`;
-  const encode = rowEncoder(columns);
-  let out = '';
-  for (let r = 0; r < records.length; r++) out += encode(records[r]!, escapeCopyText) + lineage + numbers[r] + '\n';
-  return out;
-}
-
 // ---- COPY stream --------------------------------------------------------------------------------
 
 export interface CopyLoad {
-  write(text: string): Promise<void>;
+  /** Rows encoded by `encodeCopyBinary`. */
+  write(rows: Buffer): Promise<void>;
   /** Ends the COPY; resolves with the row count PostgreSQL reports. */
   end(): Promise<number>;
 }
 
-/** The columns COPY fills, in the order `encodeCopyRows` writes them. */
+/** The columns COPY fills, in the order `encodeCopyBinary` writes them. */
 export function copyColumns(dataset: Dataset): string[] {
   return [...dataset.columns.map((c) => c.name), '_file_id', '_source_file', '_source_record'];
 }
 
 export function startCopy(client: pg.PoolClient, dataset: Dataset, into = qualifiedTable(dataset)): CopyLoad {
-  const sql = `COPY ${into} (${copyColumns(dataset).map(quoteIdent).join(', ')}) FROM STDIN`;
+  const sql = `COPY ${into} (${copyColumns(dataset).map(quoteIdent).join(', ')}) FROM STDIN WITH (FORMAT binary)`;
   const stream = client.query(copyFrom(sql));
+  stream.write(COPY_BINARY_HEADER);
   let failure: Error | null = null;
   const waiters = new Set<(error: Error) => void>();
   const fail = (error: Error) => {
@@ -238,14 +174,17 @@ export function startCopy(client: pg.PoolClient, dataset: Dataset, into = qualif
     });
 
   return {
-    async write(text) {
+    async write(rows) {
       if (failure) throw failure;
-      if (!stream.write(text)) await wait('drain');
+      if (!stream.write(rows)) await wait('drain');
     },
     async end() {
       try {
+        // A server error already in means the COPY is over: writing the trailer now would go to a
+        // query that no longer exists (pg-copy-streams then throws outside any promise).
+        if (failure) throw failure;
         const finished = wait('finish');
-        stream.end();
+        stream.end(COPY_BINARY_TRAILER);
         await finished;
         return stream.rowCount;
       } finally {

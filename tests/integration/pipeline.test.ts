@@ -86,6 +86,9 @@ describe.each([
       born: 'Date32<DAY>',
       seen: 'Timestamp<MICROSECOND, UTC>',
       size: 'Utf8',
+      _file_id: 'Int64',
+      _source_file: 'Utf8',
+      _source_record: 'Int64',
     });
     const first = parquet.get(0)!.toJSON();
     expect(first['id']).toBe(1n);
@@ -95,6 +98,10 @@ describe.each([
     // Arrow returns timestamps as float milliseconds; the microseconds survive in the fraction.
     expect(Math.round((first['seen'] as number) * 1000)).toBe(Date.UTC(2024, 0, 2, 3, 4, 5) * 1000 + 123456);
     expect(parquet.get(1)!.toJSON()['born']).toBeNull();
+    // The lineage PostgreSQL has, in the lake too.
+    expect([...parquet.getChild('_source_record')!].map(Number)).toEqual([...sourceRecords]);
+    expect(String(parquet.get(0)!.toJSON()['_file_id'])).toBe(String(loaded[0]!._file_id));
+    expect(parquet.get(2)!.toJSON()['_source_file']).toBe(file);
     expect(parquet.numRows).toBe(3);
   });
 });

@@ -9,8 +9,9 @@ import { makePreparer, coerceText } from '../../src/prepare/prepare.js';
 import { fitName, numbered } from '../../src/settle/move.js';
 import { makeValidator } from '../../src/validate/validate.js';
 import { Stabilizer, type StableFile } from '../../src/watch/stability.js';
-import { dateToDays, timestampToMicros } from '../../src/write/arrow.js';
-import { encodeCopyRows, escapeCopyText } from '../../src/write/postgres.js';
+import { dateToDays, timestampMicros } from '../../src/write/time.js';
+import { COPY_BINARY_HEADER, encodeCopyBinary } from '../../src/write/copy-binary.js';
+import { vectorsFromRecords } from '../../src/write/vectors.js';
 import { backoffDelay } from '../../src/lib/sleep.js';
 
 const dataset = resolveDataset(
@@ -116,18 +117,39 @@ describe('prepare and validate', () => {
   });
 });
 
-describe('COPY text and Arrow values', () => {
-  it('escapes backslash, tab, newline and carriage return, and writes NULL as \\N', () => {
-    expect(escapeCopyText('a\\b\tc\nd\re')).toBe('a\\\\b\\tc\\nd\\re');
-    const text = encodeCopyRows(dataset.columns, [{ id: 1, ok: false, tags: ['x\ty'], note: 'n' }], [5], '9', 'dir/f.csv');
-    expect(text).toBe('1\t\\N\tf\t\\N\t\\N\t["x\\\\ty"]\tn\t9\tdir/f.csv\t5\n');
+describe('COPY binary and Arrow values', () => {
+  it('encodes a row as COPY binary: 8-byte integers, NULL as length -1, jsonb version 1, text as UTF-8, lineage last', () => {
+    expect(COPY_BINARY_HEADER.subarray(0, 11).toString('latin1')).toBe('PGCOPY\n\xff\r\n\0');
+    const typed = vectorsFromRecords(dataset.columns, [{ id: 1, ok: false, tags: ['x\ty'], note: 'n' }], [5]);
+    const out = encodeCopyBinary(typed, { fileId: '9', sourceFile: 'dir/f.csv' });
+    let o = 0;
+    const int16 = () => ((o += 2), out.readInt16BE(o - 2));
+    const int32 = () => ((o += 4), out.readInt32BE(o - 4));
+    const bytes = (n: number) => ((o += n), out.subarray(o - n, o));
+    expect(int16()).toBe(dataset.columns.length + 3);
+    const fields: Array<Buffer | null> = [];
+    for (let f = 0; f < dataset.columns.length + 3; f++) {
+      const n = int32();
+      fields.push(n < 0 ? null : bytes(n));
+    }
+    expect(o).toBe(out.length);
+    const byName = Object.fromEntries([...dataset.columns.map((c) => c.name), '_file_id', '_source_file', '_source_record'].map((name, i) => [name, fields[i]]));
+    expect(byName['id']!.readBigInt64BE()).toBe(1n);
+    expect(byName['ok']).toEqual(Buffer.from([0]));
+    expect(byName['tags']![0]).toBe(1);
+    expect(JSON.parse(byName['tags']!.subarray(1).toString())).toEqual(['x\ty']);
+    expect(byName['note']!.toString()).toBe('n');
+    expect(byName['_file_id']!.readBigInt64BE()).toBe(9n);
+    expect(byName['_source_file']!.toString()).toBe('dir/f.csv');
+    expect(byName['_source_record']!.readBigInt64BE()).toBe(5n);
+    expect(Object.values(byName).filter((v) => v === null).length).toBe(dataset.columns.length - 4);
   });
 
   it('converts dates to days and timestamps to microseconds', () => {
     expect(dateToDays('1970-01-02')).toBe(1);
     expect(dateToDays('1969-12-31')).toBe(-1);
-    expect(timestampToMicros('2024-01-01T00:00:00.123456+01:00')).toBe(BigInt(Date.UTC(2023, 11, 31, 23)) * 1000n + 123456n);
-    expect(timestampToMicros('2024-01-01T00:00:00Z')).toBe(BigInt(Date.UTC(2024, 0, 1)) * 1000n);
+    expect(timestampMicros('2024-01-01T00:00:00.123456+01:00')).toBe(Date.UTC(2023, 11, 31, 23) * 1000 + 123456);
+    expect(timestampMicros('2024-01-01T00:00:00Z')).toBe(Date.UTC(2024, 0, 1) * 1000);
   });
 });
 

@@ -1,7 +1,11 @@
 /** Value-level conversions: the fast date-time and date formats (same accepted set as ajv-formats) and values into Arrow. */
 import { fullFormats } from 'ajv-formats/dist/formats.js';
 import { dateFormat, dateTimeFormat } from '../../src/validate/formats.js';
-import { timestampToMicros } from '../../src/write/arrow.js';
+import { timestampMicros } from '../../src/write/time.js';
+import { vectorsFromRecords } from '../../src/write/vectors.js';
+
+const timestampToMicros = (value: string) => BigInt(timestampMicros(value));
+const LINEAGE = { fileId: '1', sourceFile: 'f.csv' };
 
 const fullDateTime = (fullFormats['date-time'] as { validate: (s: string) => boolean }).validate;
 const fullDate = (fullFormats.date as { validate: (s: string) => boolean }).validate;
@@ -44,7 +48,11 @@ it('agrees with ajv-formats on random mutations of valid strings', () => {
 it('converts date-times to microseconds, keeping digits below the millisecond and the offset', () => {
   expect(timestampToMicros('1970-01-01T00:00:00Z')).toBe(0n);
   expect(timestampToMicros('2024-03-01T12:34:56.123456Z')).toBe(BigInt(Date.UTC(2024, 2, 1, 12, 34, 56, 123)) * 1000n + 456n);
-  expect(timestampToMicros('2024-03-01T12:34:56.1234567+01:30')).toBe(BigInt(Date.UTC(2024, 2, 1, 11, 4, 56, 123)) * 1000n + 456n);
+  // Below the microsecond: rounded half to even, as PostgreSQL rounds.
+  expect(timestampToMicros('2024-03-01T12:34:56.1234567+01:30')).toBe(BigInt(Date.UTC(2024, 2, 1, 11, 4, 56, 123)) * 1000n + 457n);
+  expect(timestampToMicros('2024-03-01T12:34:56.1234565Z')).toBe(BigInt(Date.UTC(2024, 2, 1, 12, 34, 56, 123)) * 1000n + 456n);
+  expect(timestampToMicros('2024-03-01T12:34:56.12345651Z')).toBe(BigInt(Date.UTC(2024, 2, 1, 12, 34, 56, 123)) * 1000n + 457n);
+  expect(timestampToMicros('2024-03-01T12:34:56.9999996Z')).toBe(BigInt(Date.UTC(2024, 2, 1, 12, 34, 57)) * 1000n);
   expect(timestampToMicros('1969-12-31T23:59:59.999999Z')).toBe(-1n);
   expect(timestampToMicros('2024-03-01 12:34:56-05:00')).toBe(BigInt(Date.UTC(2024, 2, 1, 17, 34, 56)) * 1000n);
   expect(timestampToMicros('2024-03-01T12:34:56+0100')).toBe(BigInt(Date.UTC(2024, 2, 1, 11, 34, 56)) * 1000n);
@@ -59,7 +67,7 @@ it('writes 64-bit integers and timestamps into Arrow exactly, including negative
   const ints = [-1, 0, 1, 2 ** 31, -(2 ** 31) - 1, 2 ** 32 + 5, -(2 ** 53 - 1), 2 ** 53 - 1, 2 ** 60, null];
   const times = ['1970-01-01T00:00:00Z', '1969-12-31T23:59:59.999999Z', '2024-03-01T12:34:56.123456+01:00', '9999-12-31T23:59:59.999999Z', '0001-01-01T00:00:00Z', null, null, null, null, null];
   const records = ints.map((n, i) => ({ n: n ?? undefined, t: times[i] ?? undefined }));
-  const batch = toRecordBatch(arrowSchema(columns), columns, records);
+  const batch = toRecordBatch(arrowSchema(columns), vectorsFromRecords(columns, records, records.map((_, i) => i + 1)), LINEAGE);
   expect([...batch.getChild('n')!].map((v) => (v === null ? null : BigInt(v as bigint)))).toEqual(ints.map((n) => (n === null ? null : BigInt(n))));
   const expected = times.map((t) => (t === null ? null : timestampToMicros(t)));
   expect(expected[1]).toBe(-1n);
@@ -77,7 +85,7 @@ it('writes text columns into Arrow exactly: ASCII, non-ASCII, empty, null and JS
   const mixed = ['a', 'größe', '', null, '😀 emoji', '\ud800 lone', 'z'];
   for (const texts of [ascii, mixed]) {
     const records = texts.map((s, i) => ({ s: s ?? undefined, j: s === null ? undefined : { i, s } }));
-    const batch = toRecordBatch(arrowSchema(columns), columns, records);
+    const batch = toRecordBatch(arrowSchema(columns), vectorsFromRecords(columns, records, records.map((_, i) => i + 1)), LINEAGE);
     const expected = texts.map((s) => (s === null ? null : Buffer.from(s).toString()));
     expect([...batch.getChild('s')!]).toEqual(expected);
     expect([...batch.getChild('j')!].map((v) => (v === null ? null : JSON.parse(v as string)))).toEqual(

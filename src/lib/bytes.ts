@@ -1,0 +1,27 @@
+/**
+ * Node's own Buffer slicing and writing methods, which `toString(encoding, start, end)` and
+ * `write()` wrap (with argument checks per call); typed here because @types/node does not list them.
+ */
+interface Slicing {
+  utf8Slice(start: number, end: number): string;
+  latin1Slice(start: number, end: number): string;
+  utf8Write(text: string, offset: number): number;
+}
+
+export function utf8Slice(buf: Buffer, start: number, end: number): string {
+  return (buf as unknown as Slicing).utf8Slice(start, end);
+}
+
+export function latin1Slice(buf: Buffer, start: number, end: number): string {
+  return (buf as unknown as Slicing).latin1Slice(start, end);
+}
+
+/** Writes `text` as UTF-8 at `offset`; the caller made room (3 bytes per UTF-16 unit). */
+export function utf8Write(buf: Buffer, text: string, offset: number): number {
+  return (buf as unknown as Slicing).utf8Write(text, offset);
+}
+
+/** A Buffer over the same memory as `bytes`. */
+export function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}

@@ -1,0 +1,328 @@
+/**
+ * The `prepare:` steps on a batch of CSV cells (the columnar path): the same steps as steps.ts, with
+ * the same results, but run per column over byte ranges instead of per record over objects.
+ * Renames relabel columns, `select`/`exclude` drop them, `add_columns` adds a constant column, value
+ * steps change cells (ASCII in place, anything else as a replacement text), row-dropping steps
+ * shrink the selection of rows. Which datasets come here is decided in validate/plan.ts.
+ */
+import { createHash } from 'node:crypto';
+import type { Dataset } from '../config/types.js';
+import type { Problem } from '../errors.js';
+import { shortName } from '../lib/shorten.js';
+import { cellText, type CellBatch } from '../read/csv-cells.js';
+import { limitError } from '../read/limits.js';
+import { EXTRA_COLUMN } from './prepare.js';
+import { snakeCase, type PrepareStats, type UserStep } from './steps.js';
+
+/** A batch after preparation: named columns over the batch's cells, and the rows still in. */
+export interface CellView {
+  batch: CellBatch;
+  names: string[];
+  /** Per column: the field it reads, or -1 for a constant (`constants`). */
+  fields: number[];
+  constants: Array<string | undefined>;
+  /** Replacement texts by cell (`row * width + field`); `undefined`: the value was removed. */
+  overrides: Map<number, string | undefined>;
+  /** Rows still in, in file order. */
+  rows: Int32Array;
+  count: number;
+}
+
+/** The text of a cell, or undefined when it is absent (removed, or a column the file lacks). */
+export function viewText(view: CellView, column: number, row: number): string | undefined {
+  const field = view.fields[column]!;
+  if (field < 0) return view.constants[column];
+  const cell = row * view.batch.width + field;
+  if (view.overrides.size > 0 && view.overrides.has(cell)) return view.overrides.get(cell);
+  const b = view.batch;
+  return cellText(b, b.starts[cell]!, b.ends[cell]!, b.escaped[cell]!);
+}
+
+const ASCII_SPACE = (c: number) => c === 0x20 || (c >= 0x09 && c <= 0x0d);
+
+export interface CellPreparer {
+  (batch: CellBatch): CellView;
+  stats: PrepareStats;
+}
+
+export function makeCellPreparer(dataset: Dataset, fileName: string, maxDistinctRows: number): CellPreparer {
+  const stats: PrepareStats = { droppedNullRows: 0, droppedDuplicateRows: 0 };
+  const known = new Set(dataset.columns.map((c) => c.name).filter((n) => n !== EXTRA_COLUMN));
+  const seen = new Set<string>();
+  const steps = dataset.prepare.map((s) => s.user!);
+  // Values from the file name, once per file (a name that does not match is a data error now, as in steps.ts).
+  const constants = dataset.prepare.map((s) => (s.constants ? (s.constants(fileName) as Record<string, string>) : null));
+  const preparer = ((batch: CellBatch): CellView => {
+    const rows = new Int32Array(batch.rows);
+    for (let r = 0; r < batch.rows; r++) rows[r] = r;
+    const view: CellView = {
+      batch,
+      names: [...batch.header],
+      fields: batch.header.map((_, i) => i),
+      constants: batch.header.map(() => undefined),
+      overrides: new Map(),
+      rows,
+      count: batch.rows,
+    };
+    steps.forEach((step, i) => runStep(view, step, { constants: constants[i]!, stats, seen, maxDistinctRows }));
+    extraColumns(view, dataset.extraColumns, known);
+    return view;
+  }) as CellPreparer;
+  preparer.stats = stats;
+  return preparer;
+}
+
+interface Context {
+  /** add_columns: the values this file's rows get. */
+  constants: Record<string, string> | null;
+  stats: PrepareStats;
+  seen: Set<string>;
+  maxDistinctRows: number;
+}
+
+function runStep(view: CellView, step: UserStep, context: Context): void {
+  const [key, value] = Object.entries(step)[0] as [string, unknown];
+  switch (key) {
+    case 'headers':
+      return relabel(view, `headers: ${String(value)}`, value === 'snake_case' ? snakeCase : (k) => k.toLowerCase());
+    case 'rename': {
+      const map = value as Record<string, string>;
+      return relabel(view, 'rename', (k) => (Object.hasOwn(map, k) ? map[k]! : k));
+    }
+    case 'select': {
+      const wanted = new Set(value as string[]);
+      return keepColumns(view, (name) => wanted.has(name));
+    }
+    case 'exclude': {
+      const unwanted = new Set(value as string[]);
+      return keepColumns(view, (name) => !unwanted.has(name));
+    }
+    case 'add_columns':
+      return addColumns(view, context.constants ?? {});
+    case 'trim':
+      return changeValues(view, value as true | string[], trimCell, (v) => v.trim());
+    case 'lowercase_values':
+      return changeValues(view, value as true | string[], caseCell(true), (v) => v.toLowerCase());
+    case 'uppercase_values':
+      return changeValues(view, value as true | string[], caseCell(false), (v) => v.toUpperCase());
+    case 'null_values': {
+      const nulls = new Set(value as string[]);
+      return changeValues(view, true, null, (v) => (nulls.has(v) ? undefined : v));
+    }
+    case 'drop_rows_with_nulls':
+      return dropRows(view, value as true | string[], context.stats);
+    case 'drop_duplicate_rows':
+      return dropDuplicates(view, context);
+    default:
+      throw new Error(`the columnar path cannot run step "${key}" (validate/plan.ts should have sent this dataset elsewhere)`);
+  }
+}
+
+/** headers / rename: new names; two columns landing on one name is a problem for every row, as per record. */
+function relabel(view: CellView, step: string, map: (name: string) => string): void {
+  const targets = view.names.map(map);
+  const first = new Map<string, number>();
+  let collision: { other: string; key: string; to: string } | null = null;
+  targets.forEach((to, i) => {
+    const earlier = first.get(to);
+    if (earlier === undefined) first.set(to, i);
+    else collision ??= { other: view.names[earlier]!, key: view.names[i]!, to };
+  });
+  if (collision) {
+    const { other, key, to } = collision;
+    for (let i = 0; i < view.count; i++) {
+      const line = view.batch.lines[view.rows[i]!]!;
+      view.batch.problems.push({
+        line,
+        field: shortName(to),
+        rule: step,
+        message: `columns "${shortName(other)}" and "${shortName(key)}" both become "${shortName(to)}" after ${step}`,
+      });
+    }
+    view.count = 0;
+    return;
+  }
+  view.names = targets;
+}
+
+function keepColumns(view: CellView, keep: (name: string) => boolean): void {
+  const indexes = view.names.map((_, i) => i).filter((i) => keep(view.names[i]!));
+  view.names = indexes.map((i) => view.names[i]!);
+  view.fields = indexes.map((i) => view.fields[i]!);
+  view.constants = indexes.map((i) => view.constants[i]);
+}
+
+function addColumns(view: CellView, added: Record<string, string>): void {
+  for (const [name, value] of Object.entries(added)) {
+    const at = view.names.indexOf(name);
+    if (at >= 0) {
+      view.fields[at] = -1;
+      view.constants[at] = value;
+    } else {
+      view.names.push(name);
+      view.fields.push(-1);
+      view.constants.push(value);
+    }
+  }
+}
+
+/** Columns a step applies to: all, or the listed ones the view has. */
+function columnsOf(view: CellView, which: true | string[]): number[] {
+  if (which === true) return view.names.map((_, i) => i);
+  return which.map((name) => view.names.indexOf(name)).filter((i) => i >= 0);
+}
+
+/**
+ * A change of one cell's bytes that keeps them in the buffer (narrowing the range or rewriting in
+ * place); returns false when the cell needs the text path instead (non-ASCII, say).
+ */
+type InPlace = (batch: CellBatch, cell: number) => boolean;
+
+function changeValues(view: CellView, which: true | string[], inPlace: InPlace | null, change: (value: string) => string | undefined): void {
+  const b = view.batch;
+  for (const c of columnsOf(view, which)) {
+    const field = view.fields[c]!;
+    if (field < 0) {
+      const value = view.constants[c];
+      if (value !== undefined) view.constants[c] = change(value);
+      continue;
+    }
+    for (let i = 0; i < view.count; i++) {
+      const cell = view.rows[i]! * b.width + field;
+      const replaced = view.overrides.size > 0 && view.overrides.has(cell);
+      if (!replaced && inPlace !== null && inPlace(b, cell)) continue;
+      const text = replaced ? view.overrides.get(cell) : cellText(b, b.starts[cell]!, b.ends[cell]!, b.escaped[cell]!);
+      if (text === undefined) continue;
+      const changed = change(text);
+      if (changed !== text) view.overrides.set(cell, changed);
+    }
+  }
+}
+
+function trimCell(b: CellBatch, cell: number): boolean {
+  let s = b.starts[cell]!;
+  let e = b.ends[cell]!;
+  while (s < e && ASCII_SPACE(b.buf[s]!)) s++;
+  while (e > s && ASCII_SPACE(b.buf[e - 1]!)) e--;
+  // Unicode spaces (U+00A0 …) at either end: the text path decides.
+  if (s < e && (b.buf[s]! >= 0x80 || b.buf[e - 1]! >= 0x80)) return false;
+  b.starts[cell] = s;
+  b.ends[cell] = e;
+  return true;
+}
+
+function caseCell(lower: boolean): InPlace {
+  const [from, to] = lower ? [0x41, 0x5a] : [0x61, 0x7a];
+  return (b, cell) => {
+    const s = b.starts[cell]!;
+    const e = b.ends[cell]!;
+    const buf = b.buf;
+    for (let i = s; i < e; i++) if (buf[i]! >= 0x80) return false;
+    for (let i = s; i < e; i++) {
+      const c = buf[i]!;
+      if (c >= from && c <= to) buf[i] = c ^ 0x20;
+    }
+    return true;
+  };
+}
+
+/**
+ * Is the cell empty, as steps.ts's isEmpty says of a CSV value? A removed value counts only when
+ * `absent` says so: for `drop_rows_with_nulls: true` the record path looks at the keys a record
+ * still has, and a value `null_values` removed is no longer one of them.
+ */
+export function isEmptyCell(view: CellView, column: number, row: number, absent = true): boolean {
+  const field = view.fields[column]!;
+  if (field < 0) {
+    const value = view.constants[column];
+    return value === undefined ? absent : value === '';
+  }
+  const cell = row * view.batch.width + field;
+  if (view.overrides.size > 0 && view.overrides.has(cell)) {
+    const value = view.overrides.get(cell);
+    return value === undefined ? absent : value === '';
+  }
+  return view.batch.ends[cell] === view.batch.starts[cell];
+}
+
+function dropRows(view: CellView, which: true | string[], stats: PrepareStats): void {
+  const listed = which === true ? null : which.map((name) => view.names.indexOf(name));
+  // A listed column the rows do not have is empty in every row.
+  if (listed?.includes(-1)) {
+    stats.droppedNullRows += view.count;
+    view.count = 0;
+    return;
+  }
+  const columns = listed ?? view.names.map((_, i) => i);
+  let kept = 0;
+  for (let i = 0; i < view.count; i++) {
+    const row = view.rows[i]!;
+    let empty = false;
+    for (const c of columns) {
+      if (isEmptyCell(view, c, row, listed !== null)) {
+        empty = true;
+        break;
+      }
+    }
+    if (empty) stats.droppedNullRows++;
+    else view.rows[kept++] = row;
+  }
+  view.count = kept;
+}
+
+function dropDuplicates(view: CellView, context: Context): void {
+  const order = view.names.map((_, i) => i).sort((x, y) => (view.names[x]! < view.names[y]! ? -1 : view.names[x]! > view.names[y]! ? 1 : 0));
+  let kept = 0;
+  for (let i = 0; i < view.count; i++) {
+    const row = view.rows[i]!;
+    const hash = createHash('sha256');
+    for (const c of order) {
+      const text = viewText(view, c, row);
+      hash.update(view.names[c]!);
+      hash.update(text === undefined ? '\u0000' : `\u0001${text.length}:${text}`);
+    }
+    const fingerprint = hash.digest().toString('latin1');
+    if (context.seen.has(fingerprint)) {
+      context.stats.droppedDuplicateRows++;
+      continue;
+    }
+    if (context.seen.size >= context.maxDistinctRows) {
+      const what = `drop_duplicate_rows: more than ${context.maxDistinctRows} distinct rows to remember`;
+      throw limitError('prepare', 'max_distinct_rows', context.maxDistinctRows, what, { locator: 'line', number: view.batch.lines[row]! });
+    }
+    context.seen.add(fingerprint);
+    view.rows[kept++] = row;
+  }
+  view.count = kept;
+}
+
+/** Columns the schema does not know: a problem per row (`error`) or dropped (`ignore`). */
+function extraColumns(view: CellView, policy: Dataset['extraColumns'], known: Set<string>): void {
+  const unknown = view.names.map((_, i) => i).filter((i) => !known.has(view.names[i]!));
+  if (unknown.length === 0) return;
+  if (policy !== 'error') {
+    keepColumns(view, (name) => known.has(name));
+    return;
+  }
+  let kept = 0;
+  for (let i = 0; i < view.count; i++) {
+    const row = view.rows[i]!;
+    // A value removed by a step is no longer a key of the record: not unknown there.
+    const present = unknown.filter((c) => view.fields[c]! < 0 ? view.constants[c] !== undefined : !(view.overrides.has(row * view.batch.width + view.fields[c]!) && view.overrides.get(row * view.batch.width + view.fields[c]!) === undefined));
+    if (present.length === 0) {
+      view.rows[kept++] = row;
+      continue;
+    }
+    const names = present.map((c) => view.names[c]!);
+    const named = names.slice(0, 5).map((e) => `"${shortName(e)}"`).join(', ') + (names.length > 5 ? ` and ${names.length - 5} more` : '');
+    const problem: Problem = {
+      line: view.batch.lines[row]!,
+      field: shortName(names[0]!),
+      rule: 'extra_columns',
+      message: `unknown column${names.length > 1 ? 's' : ''} ${named} (not in the schema; set extra_columns: ignore or keep)`,
+    };
+    view.batch.problems.push(problem);
+  }
+  view.count = kept;
+  keepColumns(view, (name) => known.has(name));
+}

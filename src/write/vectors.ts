@@ -1,0 +1,186 @@
+/**
+ * What the writers take: a batch of validated rows as typed columns ("vectors"), one per schema
+ * column — int64 and timestamps (µs since 1970) in BigInt64Arrays, doubles in Float64Arrays,
+ * booleans and validity one byte per row, dates as days since 1970, text and JSON as one UTF-8
+ * buffer with offsets. Arrow (arrow.ts) and COPY binary (copy-binary.ts) are encoded from these
+ * without a call per value. The columnar path fills them straight from the file's bytes
+ * (validate/kernels.ts); the record path converts its validated records (`vectorsFromRecords`).
+ */
+import { asBuffer, utf8Write } from '../lib/bytes.js';
+import type { Column, ColumnKind } from '../columns.js';
+import { jsonText } from '../read/json-values.js';
+import { dateToDays, timestampMicros } from './time.js';
+
+export type Vector =
+  | { kind: 'integer' | 'timestamp'; valid: Uint8Array; data: BigInt64Array; words: Int32Array }
+  | { kind: 'number'; valid: Uint8Array; data: Float64Array }
+  | { kind: 'boolean'; valid: Uint8Array; data: Uint8Array }
+  | { kind: 'date'; valid: Uint8Array; data: Int32Array }
+  | { kind: 'string' | 'json'; valid: Uint8Array; bytes: Uint8Array; offsets: Int32Array };
+
+export interface TypedBatch {
+  length: number;
+  /** The line or record number of each row in the file. */
+  numbers: number[];
+  /** In the order of the dataset's columns. */
+  vectors: Vector[];
+}
+
+const TWO_32 = 4294967296;
+
+/** Writes an int64 slot through its 32-bit halves (little-endian): no BigInt for a safe integer. */
+export function setInt64(v: { data: BigInt64Array; words: Int32Array }, i: number, value: number | bigint): void {
+  if (typeof value === 'bigint') {
+    v.data[i] = value;
+  } else if (Number.isSafeInteger(value)) {
+    const high = Math.floor(value / TWO_32);
+    v.words[2 * i] = (value - high * TWO_32) | 0;
+    v.words[2 * i + 1] = high;
+  } else {
+    v.data[i] = BigInt(value);
+  }
+}
+
+/** Appends UTF-8 text to one growing buffer, with an end offset per row. */
+export class TextBuilder {
+  bytes: Uint8Array;
+  offsets: Int32Array;
+  valid: Uint8Array;
+  length = 0;
+  size = 0;
+  constructor(rows: number, bytesGuess = rows * 16) {
+    this.bytes = new Uint8Array(Math.max(64, bytesGuess));
+    this.offsets = new Int32Array(rows + 1);
+    this.valid = new Uint8Array(rows);
+  }
+  private room(extra: number): void {
+    if (this.size + extra <= this.bytes.length) return;
+    let capacity = this.bytes.length * 2;
+    while (capacity < this.size + extra) capacity *= 2;
+    const grown = new Uint8Array(capacity);
+    grown.set(this.bytes.subarray(0, this.size));
+    this.bytes = grown;
+  }
+  /** Bytes `from … to` of `source`; with `quote`, a doubled quote is written once. */
+  appendBytes(source: Uint8Array, from: number, to: number, quote = -1): void {
+    const n = to - from;
+    this.room(n);
+    const out = this.bytes;
+    let o = this.size;
+    if (quote >= 0) {
+      for (let i = from; i < to; i++) {
+        const c = source[i]!;
+        out[o++] = c;
+        if (c === quote) i++;
+      }
+    } else if (n < 24) {
+      for (let i = from; i < to; i++) out[o++] = source[i]!;
+    } else {
+      out.set(source.subarray(from, to), o);
+      o += n;
+    }
+    this.size = o;
+    this.valid[this.length] = 1;
+    this.offsets[++this.length] = o;
+  }
+  appendString(text: string): void {
+    this.room(text.length * 3);
+    const written = utf8Write(asBuffer(this.bytes), text, this.size);
+    this.size += written;
+    this.valid[this.length] = 1;
+    this.offsets[++this.length] = this.size;
+  }
+  appendNull(): void {
+    this.offsets[++this.length] = this.size;
+  }
+  vector(kind: 'string' | 'json'): Vector {
+    return { kind, valid: this.valid.subarray(0, this.length), bytes: this.bytes.subarray(0, this.size), offsets: this.offsets.subarray(0, this.length + 1) };
+  }
+}
+
+export function emptyVector(kind: ColumnKind, rows: number): Vector {
+  const valid = new Uint8Array(rows);
+  switch (kind) {
+    case 'integer':
+    case 'timestamp': {
+      const data = new BigInt64Array(rows);
+      return { kind, valid, data, words: new Int32Array(data.buffer) };
+    }
+    case 'number':
+      return { kind, valid, data: new Float64Array(rows) };
+    case 'boolean':
+      return { kind, valid, data: new Uint8Array(rows) };
+    case 'date':
+      return { kind, valid, data: new Int32Array(rows) };
+    case 'string':
+    case 'json':
+      return { kind, valid, bytes: new Uint8Array(0), offsets: new Int32Array(rows + 1) };
+  }
+}
+
+/** The rows `keep` (ascending indexes) of a vector, in a new one. */
+export function selectRows(vector: Vector, keep: Int32Array | number[]): Vector {
+  const n = keep.length;
+  const valid = new Uint8Array(n);
+  for (let i = 0; i < n; i++) valid[i] = vector.valid[keep[i]!]!;
+  if (vector.kind === 'string' || vector.kind === 'json') {
+    const text = new TextBuilder(n, vector.bytes.length);
+    for (let i = 0; i < n; i++) {
+      const r = keep[i]!;
+      if (vector.valid[r]) text.appendBytes(vector.bytes, vector.offsets[r]!, vector.offsets[r + 1]!);
+      else text.appendNull();
+    }
+    return text.vector(vector.kind);
+  }
+  if (vector.kind === 'integer' || vector.kind === 'timestamp') {
+    const data = new BigInt64Array(n);
+    for (let i = 0; i < n; i++) data[i] = vector.data[keep[i]!]!;
+    return { kind: vector.kind, valid, data, words: new Int32Array(data.buffer) };
+  }
+  const source = (vector as Extract<Vector, { kind: 'number' | 'boolean' | 'date' }>).data;
+  const data = new (source.constructor as new (n: number) => typeof source)(n);
+  for (let i = 0; i < n; i++) data[i] = source[keep[i]!]!;
+  return { kind: vector.kind, valid, data } as Vector;
+}
+
+/** Validated records as vectors (the record path). `__proto__` counts only as an own property. */
+export function vectorsFromRecords(columns: Column[], records: Record<string, unknown>[], numbers: number[]): TypedBatch {
+  const length = records.length;
+  const vectors = columns.map((column): Vector => {
+    const name = column.name;
+    const values = name === '__proto__' ? records.map((r) => (Object.hasOwn(r, name) ? r[name] : undefined)) : records.map((r) => r[name]);
+    if (column.kind === 'string' || column.kind === 'json') {
+      const text = new TextBuilder(length);
+      for (const v of values) {
+        if (v === undefined || v === null) text.appendNull();
+        else text.appendString(column.kind === 'json' || typeof v !== 'string' ? jsonText(v) : v);
+      }
+      return text.vector(column.kind);
+    }
+    const vector = emptyVector(column.kind, length);
+    for (let i = 0; i < length; i++) {
+      const v = values[i];
+      if (v === undefined || v === null) continue;
+      vector.valid[i] = 1;
+      switch (vector.kind) {
+        case 'integer':
+          setInt64(vector, i, v as number | bigint);
+          break;
+        case 'timestamp':
+          setInt64(vector, i, timestampMicros(v as string));
+          break;
+        case 'number':
+          vector.data[i] = Number(v);
+          break;
+        case 'boolean':
+          vector.data[i] = v === true ? 1 : 0;
+          break;
+        case 'date':
+          vector.data[i] = dateToDays(v as string);
+          break;
+      }
+    }
+    return vector;
+  });
+  return { length, numbers, vectors };
+}
