@@ -19,6 +19,6 @@ RUN mkdir -p input output_parquet output_failed archive logs data && chown -R no
 USER node
 # Mount the drop folder and the outputs; set DATABASE_URL (or mount data/ for the embedded server).
 VOLUME ["/app/input", "/app/output_parquet", "/app/output_failed", "/app/archive", "/app/logs", "/app/data"]
-# --max-old-space-size: see docs/operations.md (Memory); the same flag as `npm start`.
-ENTRYPOINT ["node", "--max-old-space-size=1024", "dist/cli.js"]
+# --max-old-space-size, --single-threaded-gc: see docs/operations.md (Memory, CPU); the same flags as `npm start`.
+ENTRYPOINT ["node", "--max-old-space-size=1024", "--single-threaded-gc", "dist/cli.js"]
 CMD ["start", "--config", "config/loadbay.yaml"]

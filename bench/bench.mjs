@@ -166,7 +166,7 @@ async function loadbayProject(datasets) {
 async function startLoadbay(root, url) {
   // BENCH_NODE_ARGS: extra node flags for the daemon, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
   // The daemon runs with the node flags `npm start` and the Dockerfile use (docs/operations.md, Memory).
-  const nodeArgs = ['--max-old-space-size=1024', ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)];
+  const nodeArgs = ['--max-old-space-size=1024', '--single-threaded-gc', ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)];
   const child = spawn(process.execPath, [...nodeArgs, CLI, 'start', '--config', path.join(root, 'config', 'loadbay.yaml')], {
     env: { ...process.env, DATABASE_URL: url },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -234,12 +234,14 @@ async function timeOneFile(url, client, root, file, name, table) {
   try {
     const staged = path.join(root, 'staging', name);
     await execCopy(file, staged);
-    const cpu0 = { loadbay: cpuSeconds(lb.pid), server: serverCpuSeconds() };
+    const cpu0 = { loadbay: cpuSeconds(lb.pid), server: serverCpuSeconds(), threads: threadCpu(lb.pid) };
     const started = Date.now();
     await rename(staged, path.join(root, 'input', name));
     const [line] = await waitOutcomes(root, 1);
     const ms = Date.parse(line.timestamp) - started;
-    const cpu = { loadbay: cpuSeconds(lb.pid) - cpu0.loadbay, server: serverCpuSeconds() - cpu0.server };
+    const threads = threadCpu(lb.pid);
+    for (const [tid, t] of threads) t.cpu -= cpu0.threads.get(tid)?.cpu ?? 0;
+    const cpu = { loadbay: cpuSeconds(lb.pid) - cpu0.loadbay, server: serverCpuSeconds() - cpu0.server, threads };
     return { ms, rows: line.rows, rss: await lb.peakRssMb(), cpu };
   } finally {
     await lb.stop();
@@ -263,13 +265,37 @@ function cpuSeconds(pid, children = false) {
 }
 const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100;
 
-/** CPU seconds of every PostgreSQL process on this machine (the server's share of a load). */
+/** CPU seconds per thread of a process: thread id → name and seconds (the main thread is named after the process). */
+function threadCpu(pid) {
+  const threads = new Map();
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      threads.set(tid, { comm: tid === String(pid) ? 'main' : comm, cpu: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS });
+    }
+  } catch {
+    // the process is gone
+  }
+  return threads;
+}
+
+/** The busiest threads of a load, e.g. "main 2.1 s, node 1.2 s, V8 DefaultWorke 0.3 s" (Node names its worker threads `node`). */
+function threadSummary(threads) {
+  return [...threads.values()].filter(({ cpu }) => cpu >= 0.05).sort((a, b) => b.cpu - a.cpu).map(({ comm, cpu }) => `${comm} ${cpu.toFixed(2)} s`).join(', ');
+}
+
+/**
+ * CPU seconds of every PostgreSQL process on this machine (the server's share of a load), with the
+ * backends that have exited since (psql's ends with it): the postmaster counts them as its children.
+ */
 function serverCpuSeconds() {
   let total = 0;
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'postgres') total += cpuSeconds(entry);
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'postgres') total += cpuSeconds(entry) + cpuSeconds(entry, true);
     } catch {
       // gone meanwhile
     }
@@ -314,7 +340,7 @@ async function main() {
       const base = [];
       const mine = [];
       const rss = [];
-      const cpu = { loadbay: [], server: [], baseServer: [], psql: [] };
+      const cpu = { loadbay: [], server: [], baseServer: [], psql: [], threads: [] };
       for (let run = 0; run < RUNS; run++) {
         await client.query('CREATE SCHEMA IF NOT EXISTS bench_base');
         await client.query(`DROP TABLE IF EXISTS bench_base.big; CREATE TABLE bench_base.big (${BIG_DDL}); CHECKPOINT`);
@@ -334,11 +360,13 @@ async function main() {
         rss.push(r.rss);
         cpu.loadbay.push(r.cpu.loadbay);
         cpu.server.push(r.cpu.server);
+        cpu.threads.push(threadSummary(r.cpu.threads));
       }
       const size = (await stat(bigCsv)).size / 2 ** 20;
       const cpuRows = [
         ['CPU: loadbay process (all threads)', `${median(cpu.loadbay).toFixed(2)} s`, `PostgreSQL during its load: ${median(cpu.server).toFixed(2)} s`],
         ...(cpu.psql.length ? [['CPU: psql', `${median(cpu.psql).toFixed(2)} s`, `PostgreSQL during \\copy: ${median(cpu.baseServer).toFixed(2)} s`]] : []),
+        ['CPU by thread (last run)', cpu.threads.at(-1) ?? '', ''],
       ];
       report(`1. Big CSV: ${BIG_ROWS.toLocaleString('en')} rows, ${size.toFixed(0)} MB (arrival → committed + Parquet + settled)`, [
         ['loadbay', fmt(median(mine)), `${Math.round(BIG_ROWS / (median(mine) / 1000)).toLocaleString('en')} rows/s`],

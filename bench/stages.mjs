@@ -3,12 +3,19 @@
  * Per-stage CPU time of loadbay's pipeline in one process, without a database:
  * `node bench/stages.mjs big` (the 1M-row bench CSV) or `node bench/stages.mjs small` (one of the
  * 999 small files, 100 times). Run `npm run bench -- --only big,small --runs 1` once first to make
- * the data, and `npm run build`. COPY text is encoded but not sent.
+ * the data, and `npm run build`. COPY binary is encoded but not sent. The engine the dataset gets
+ * (columnar for both), or the record path with LOADBAY_ENGINE=records.
  */
 import path from 'node:path';
 import { DEFAULT_LIMITS, loadConfig, recordAjv, resolveDataset } from '../dist/config/load.js';
 import { openParquetWriter } from '../dist/write/parquet.js';
-import { encodeCopyRows } from '../dist/write/postgres.js';
+import { encodeCopyBinary } from '../dist/write/copy-binary.js';
+import { vectorsFromRecords } from '../dist/write/vectors.js';
+import { readCsvCells } from '../dist/read/csv-cells.js';
+import { openSource } from '../dist/read/source.js';
+import { makeCellPreparer } from '../dist/prepare/cells.js';
+import { runKernels } from '../dist/validate/kernels.js';
+import { planOf } from '../dist/validate/plan.js';
 import { makePreparer } from '../dist/prepare/prepare.js';
 import { makeValidator } from '../dist/validate/validate.js';
 import { readFile } from '../dist/read/index.js';
@@ -34,35 +41,56 @@ const dataset =
 const file = which === 'big' ? path.join(WORK, 'data', 'big-1000000.csv') : path.join(WORK, 'data', 'small-v2-999', 'student-0001.csv');
 const repeat = which === 'big' ? 1 : 100;
 
-const t = { read: 0, prepare: 0, validate: 0, 'copy text': 0, parquet: 0 };
+const engine = process.env.LOADBAY_ENGINE === 'records' ? 'records' : planOf(dataset).engine;
+const t = { read: 0, prepare: 0, validate: 0, vectors: 0, 'copy binary': 0, parquet: 0 };
+const lineage = { fileId: '1', sourceFile: path.basename(file) };
 const started = performance.now();
 for (let k = 0; k < repeat; k++) {
-  const opened = readFile(file, dataset, { batchRows: 5000, limits: DEFAULT_LIMITS });
-  const prepare = makePreparer(dataset, path.basename(file), DEFAULT_LIMITS.maxDistinctRows);
-  const validate = makeValidator(dataset);
-  const parquet = await openParquetWriter(path.join(WORK, 'stages.parquet.tmp'), dataset.columns);
+  const parquet = await openParquetWriter(path.join(WORK, 'stages.parquet.tmp'), dataset.columns, lineage);
   let t0 = performance.now();
-  for await (const batch of opened.batches) {
-    const t1 = performance.now();
-    prepare(batch, opened.locator);
-    const t2 = performance.now();
-    validate(batch, opened.locator);
-    const t3 = performance.now();
-    encodeCopyRows(dataset.columns, batch.records, batch.numbers, '1', 'x');
+  const stage = async (typed, t1, t2, t3) => {
     const t4 = performance.now();
-    await parquet.write(batch.records);
+    encodeCopyBinary(typed, lineage);
     const t5 = performance.now();
+    await parquet.write(typed);
+    const t6 = performance.now();
     t.read += t1 - t0;
     t.prepare += t2 - t1;
     t.validate += t3 - t2;
-    t['copy text'] += t4 - t3;
-    t.parquet += t5 - t4;
-    t0 = t5;
+    t.vectors += t4 - t3;
+    t['copy binary'] += t5 - t4;
+    t.parquet += t6 - t5;
+    t0 = t6;
+  };
+  if (engine === 'columnar') {
+    const prepare = makeCellPreparer(dataset, path.basename(file), DEFAULT_LIMITS.maxDistinctRows);
+    const kernels = planOf(dataset).kernels;
+    for await (const batch of readCsvCells(openSource(file, 'utf-8', DEFAULT_LIMITS, true), dataset.csv, { batchRows: 5000, limits: DEFAULT_LIMITS })) {
+      const t1 = performance.now();
+      const view = prepare(batch);
+      const t2 = performance.now();
+      const { typed } = runKernels(view, kernels); // kernels convert and check at once: "validate"
+      const t3 = performance.now();
+      await stage(typed, t1, t2, t3);
+    }
+  } else {
+    const opened = readFile(file, dataset, { batchRows: 5000, limits: DEFAULT_LIMITS });
+    const prepare = makePreparer(dataset, path.basename(file), DEFAULT_LIMITS.maxDistinctRows);
+    const validate = makeValidator(dataset);
+    for await (const batch of opened.batches) {
+      const t1 = performance.now();
+      prepare(batch, opened.locator);
+      const t2 = performance.now();
+      validate(batch, opened.locator);
+      const t3 = performance.now();
+      await stage(vectorsFromRecords(dataset.columns, batch.records, batch.numbers), t1, t2, t3);
+    }
   }
   const t6 = performance.now();
   await parquet.finish();
   t.parquet += performance.now() - t6;
 }
 const unit = repeat === 1 ? 's' : 'ms per file';
-for (const [stage, ms] of Object.entries(t)) console.log(`${stage.padEnd(10)} ${(repeat === 1 ? ms / 1000 : ms / repeat).toFixed(2)} ${unit}`);
-console.log(`total      ${(repeat === 1 ? (performance.now() - started) / 1000 : (performance.now() - started) / repeat).toFixed(2)} ${unit}`);
+console.log(`engine: ${engine}`);
+for (const [stage, ms] of Object.entries(t)) console.log(`${stage.padEnd(11)} ${(repeat === 1 ? ms / 1000 : ms / repeat).toFixed(2)} ${unit}`);
+console.log(`total       ${(repeat === 1 ? (performance.now() - started) / 1000 : (performance.now() - started) / repeat).toFixed(2)} ${unit}`);

@@ -15,6 +15,7 @@ import { limitError } from './limits.js';
 
 export interface Source {
   file: string;
+  /** Decoded text chunks; with `raw`, the file's (inflated) bytes as Buffers, checked by the reader. */
   text: Readable & { decodedBytes: number; lineBreaks: number };
   /** Valid once the text stream has ended. */
   digest(): { bytes: number; sha256: string };
@@ -27,7 +28,7 @@ export function isGzipName(file: string): boolean {
 /** Below this many decompressed bytes the ratio is not checked: a small file may compress very well. */
 const RATIO_FLOOR_BYTES = 16 * 1024 * 1024;
 
-export function openSource(file: string, encoding: string, limits: Limits): Source {
+export function openSource(file: string, encoding: string, limits: Limits, raw = false): Source {
   const hash = createHash('sha256');
   let bytes = 0;
   const tap = new Transform({
@@ -37,10 +38,10 @@ export function openSource(file: string, encoding: string, limits: Limits): Sour
       callback(null, chunk);
     },
   });
-  const decoder = new DecodeStream(encoding);
   const stages: NodeJS.ReadWriteStream[] = [tap];
   if (isGzipName(file)) stages.push(createGunzip(), gzipGuard(() => bytes, limits));
-  stages.push(decoder);
+  const decoder = raw ? Object.assign(stages[stages.length - 1] as Transform, { decodedBytes: 0, lineBreaks: 0 }) : new DecodeStream(encoding);
+  if (!raw) stages.push(decoder);
   // pipeline() destroys every stage with the first error, so the reader sees it on `text` and maps
   // it with `mapSourceError`; the callback only keeps the error from going unhandled.
   const streams = [createReadStream(file, { highWaterMark: 256 * 1024 }), ...stages];
@@ -102,11 +103,20 @@ class DecodeStream extends Transform {
       callback(invalidEncoding(this.encoding, this.lineBreaks + 1, this.decodedBytes));
     }
   }
-  /** On the error path only: the longest prefix of the chunk that decodes says where the bad byte is. */
   private invalidAt(chunk: Buffer): DataError {
+    return invalidIn(chunk, this.encoding, this.lineBreaks, this.decodedBytes);
+  }
+}
+
+/**
+ * On the error path only: the longest prefix of `chunk` that decodes says where the bad byte is.
+ * `lineBreaks` and `offset` count what came before the chunk.
+ */
+export function invalidIn(chunk: Buffer, encoding: string, lineBreaks: number, offset: number): DataError {
+  {
     const decodes = (length: number) => {
       try {
-        new TextDecoder(this.encoding, { fatal: true }).decode(chunk.subarray(0, length), { stream: true });
+        new TextDecoder(encoding, { fatal: true }).decode(chunk.subarray(0, length), { stream: true });
         return true;
       } catch {
         return false;
@@ -128,8 +138,8 @@ class DecodeStream extends Transform {
         break;
       }
     }
-    const before = new TextDecoder(this.encoding).decode(chunk.subarray(0, low));
-    return invalidEncoding(this.encoding, this.lineBreaks + countLineBreaks(before) + 1, this.decodedBytes + low);
+    const before = new TextDecoder(encoding).decode(chunk.subarray(0, low));
+    return invalidEncoding(encoding, lineBreaks + countLineBreaks(before) + 1, offset + low);
   }
 }
 

@@ -17,7 +17,7 @@ import { ProblemLog } from './problems.js';
 import { shorten } from '../lib/shorten.js';
 import { makeValidator } from './validate.js';
 import { openSource } from '../read/source.js';
-import { readCsvCells, cellText, type CellBatch } from '../read/csv-cells.js';
+import { readCsvCells, cellText, isUtf8Encoding, type CellBatch } from '../read/csv-cells.js';
 import { makeCellPreparer, viewText, type CellView } from '../prepare/cells.js';
 import { coerceText } from '../prepare/prepare.js';
 import { defineKey } from '../prepare/keys.js';
@@ -77,7 +77,7 @@ export function checkFile(file: string, relative: string, dataset: Dataset, opti
 
 /** The columnar path: as above, with cells instead of records until a row fails. */
 function checkCells(file: string, relative: string, dataset: Dataset, kernels: Kernel[], options: ReadOptions, keepOriginals: boolean): CheckedFile {
-  const source = openSource(file, dataset.csv.encoding, options.limits);
+  const source = openSource(file, dataset.csv.encoding, options.limits, isUtf8Encoding(dataset.csv.encoding));
   const prepare = makeCellPreparer(dataset, path.basename(relative), options.limits.maxDistinctRows);
   const validate = makeValidator(dataset);
   const problems = new ProblemLog('line');

@@ -181,82 +181,86 @@ function isFractionalLeapSecond(text: string): boolean {
   return false;
 }
 
-/** Where a cell's bytes are: the view's buffer, or a replacement text's own bytes. */
-interface Cell {
-  b: Uint8Array;
-  s: number;
-  e: number;
-  /** The quote byte when the cell holds doubled quotes, else -1. */
-  quote: number;
-}
-
 /**
- * Calls `each` for every row of the view with the cell's bytes (undefined when absent: an empty
- * field, a removed value, a column the file lacks).
+ * Walks one column of a view: `at(i)` points `b[s … e)` at row i's cell (the batch's buffer, or the
+ * bytes of a replacement text or constant) and says whether it has a value — an empty field, a
+ * removed value and a column the file lacks have none. `quote` is the quote byte when the cell
+ * holds doubled quotes, else -1. One object per column and batch, no call per cell beyond `at`.
  */
-function forEachCell(view: CellView, column: number, each: (i: number, cell: Cell | undefined) => void): void {
-  const cell: Cell = { b: view.batch.buf, s: 0, e: 0, quote: -1 };
-  const field = column < 0 ? -2 : view.fields[column]!;
-  const constant = field === -1 ? view.constants[column] : undefined;
-  const constantBytes = constant !== undefined && constant !== '' ? Buffer.from(constant, 'utf8') : null;
-  const { width, starts, ends, escaped, buf, quote } = view.batch;
-  const overrides = view.overrides.size > 0 ? view.overrides : null;
-  for (let i = 0; i < view.count; i++) {
-    if (field < 0) {
-      if (constantBytes === null) each(i, undefined);
-      else {
-        cell.b = constantBytes;
-        cell.s = 0;
-        cell.e = constantBytes.length;
-        cell.quote = -1;
-        each(i, cell);
-      }
-      continue;
+class CellCursor {
+  b: Uint8Array;
+  s = 0;
+  e = 0;
+  quote = -1;
+  private readonly field: number;
+  private readonly constant: Buffer | null;
+  private readonly overrides: Map<number, string | undefined> | null;
+  constructor(private readonly view: CellView, column: number) {
+    this.b = view.batch.buf;
+    this.field = column < 0 ? -2 : view.fields[column]!;
+    const constant = this.field === -1 ? view.constants[column] : undefined;
+    this.constant = constant !== undefined && constant !== '' ? Buffer.from(constant, 'utf8') : null;
+    this.overrides = view.overrides.size > 0 ? view.overrides : null;
+  }
+  at(i: number): boolean {
+    const field = this.field;
+    if (field < 0) return this.bytes(this.constant);
+    const batch = this.view.batch;
+    const cell = this.view.rows[i]! * batch.width + field;
+    if (this.overrides !== null && this.overrides.has(cell)) {
+      const text = this.overrides.get(cell);
+      return this.bytes(text === undefined || text === '' ? null : Buffer.from(text, 'utf8'));
     }
-    const at = view.rows[i]! * width + field;
-    if (overrides !== null && overrides.has(at)) {
-      const text = overrides.get(at);
-      if (text === undefined || text === '') each(i, undefined);
-      else {
-        const bytes = Buffer.from(text, 'utf8');
-        cell.b = bytes;
-        cell.s = 0;
-        cell.e = bytes.length;
-        cell.quote = -1;
-        each(i, cell);
-      }
-      continue;
-    }
-    const s = starts[at]!;
-    const e = ends[at]!;
-    if (s === e) {
-      each(i, undefined);
-      continue;
-    }
-    cell.b = buf;
-    cell.s = s;
-    cell.e = e;
-    cell.quote = escaped[at] ? quote : -1;
-    each(i, cell);
+    this.b = batch.buf;
+    this.s = batch.starts[cell]!;
+    this.e = batch.ends[cell]!;
+    this.quote = batch.escaped[cell] ? batch.quote : -1;
+    return this.e > this.s;
+  }
+  private bytes(bytes: Buffer | null): boolean {
+    if (bytes === null) return false;
+    this.b = bytes;
+    this.s = 0;
+    this.e = bytes.length;
+    this.quote = -1;
+    return true;
+  }
+  /** The cell as text, doubled quotes undone. */
+  text(): string {
+    const buf = asBuffer(this.b);
+    return this.quote >= 0 ? cellText({ buf, quote: this.quote }, this.s, this.e, 1) : utf8Slice(buf, this.s, this.e);
   }
 }
 
-function decode(cell: Cell): string {
-  const buf = asBuffer(cell.b);
-  return cell.quote >= 0 ? cellText({ buf, quote: cell.quote }, cell.s, cell.e, 1) : utf8Slice(buf, cell.s, cell.e);
+/** Byte-wise membership in a small set of strings (an enum), without making a string per cell. */
+function byteSet(values: string[]): ((b: Uint8Array, s: number, e: number) => boolean) | null {
+  if (values.length === 0 || values.length > 32) return null;
+  const encoded = values.map((v) => Buffer.from(v, 'utf8'));
+  return (b, s, e) => {
+    const n = e - s;
+    outer: for (const v of encoded) {
+      if (v.length !== n) continue;
+      for (let k = 0; k < n; k++) if (v[k] !== b[s + k]) continue outer;
+      return true;
+    }
+    return false;
+  };
 }
 
 export function compileKernel(column: Column, rules: PropertyRules, required: boolean): Kernel {
   const numeric = numberCheck(rules);
-  // Dates and date-times check their format while converting.
-  const text = textCheck(rules, column.kind === 'string');
   const { minLength, maxLength } = rules;
   const lengths = minLength !== undefined || maxLength !== undefined;
   const booleans = rules.enum || rules.hasConst ? (v: boolean) => (rules.enum ? rules.enum.includes(v) : true) && (rules.hasConst ? rules.const === v : true) : null;
+  // An enum of text alone is matched on bytes; the other text keywords need the text.
+  const enumStrings = rules.enum?.filter((v): v is string => typeof v === 'string') ?? [];
+  const inEnum = rules.enum && !rules.hasConst && !rules.pattern && !(rules.format && column.kind === 'string') ? byteSet(enumStrings) : null;
+  // Dates and date-times check their format while converting.
+  const text = textCheck(inEnum ? { ...rules, enum: undefined } : rules, column.kind === 'string');
+  const plain = !lengths && text === null && inEnum === null;
 
   /** Text keywords on a string value; false when one fails (or NUL, which PostgreSQL cannot store). */
-  const stringOk = (cell: Cell): boolean => {
-    if (!lengths && text === null && column.kind !== 'string') return true; // a valid date has no NUL
+  const stringOk = (cell: CellCursor): boolean => {
     const { b, s, e } = cell;
     let points = 0;
     for (let i = s; i < e; i++) {
@@ -264,84 +268,119 @@ export function compileKernel(column: Column, rules: PropertyRules, required: bo
       if (c === 0) return false;
       if ((c & 0xc0) !== 0x80) points++;
     }
+    if (cell.quote >= 0) {
+      if (lengths) points = [...cell.text()].length;
+      if (inEnum !== null && !enumStrings.includes(cell.text())) return false;
+    } else if (inEnum !== null && !inEnum(b, s, e)) return false;
     if (lengths) {
-      if (cell.quote >= 0) points = [...decode(cell)].length;
       if (minLength !== undefined && points < minLength) return false;
       if (maxLength !== undefined && points > maxLength) return false;
     }
-    return text === null || text(decode(cell));
+    return text === null || text(cell.text());
   };
 
   const run = (view: CellView, viewColumn: number, failed: Uint8Array): Vector => {
     const rows = view.count;
+    const cell = new CellCursor(view, viewColumn);
     if (column.kind === 'string') {
       const out = new TextBuilder(rows, rows * 24);
-      forEachCell(view, viewColumn, (i, cell) => {
-        if (cell === undefined) {
+      for (let i = 0; i < rows; i++) {
+        if (!cell.at(i)) {
           if (required) failed[i] = 1;
           out.appendNull();
         } else if (!stringOk(cell)) {
           failed[i] = 1;
           out.appendNull();
         } else out.appendBytes(cell.b, cell.s, cell.e, cell.quote);
-      });
+      }
       return out.vector('string');
     }
     const vector = emptyVector(column.kind, rows);
-    forEachCell(view, viewColumn, (i, cell) => {
-      if (cell === undefined) {
-        if (required) failed[i] = 1;
-        return;
-      }
-      const { b, s, e } = cell;
-      let ok = true;
-      switch (vector.kind) {
-        case 'integer': {
-          const n = parseInteger(b, s, e);
-          if (typeof n === 'bigint') {
-            ok = n <= INT64_MAX && n >= INT64_MIN && (numeric === null || numeric(Number(n)));
-          } else ok = n === n && (numeric === null || numeric(n));
-          if (ok) setInt64(vector, i, n);
-          break;
+    const valid = vector.valid;
+    const absent = (i: number) => {
+      if (required) failed[i] = 1;
+    };
+    switch (vector.kind) {
+      case 'integer':
+        for (let i = 0; i < rows; i++) {
+          if (!cell.at(i)) {
+            absent(i);
+            continue;
+          }
+          const n = parseInteger(cell.b, cell.s, cell.e);
+          const ok = typeof n === 'bigint' ? n <= INT64_MAX && n >= INT64_MIN && (numeric === null || numeric(Number(n))) : n === n && (numeric === null || numeric(n));
+          if (!ok) failed[i] = 1;
+          else {
+            setInt64(vector, i, n);
+            valid[i] = 1;
+          }
         }
-        case 'number': {
-          const n = parseNumber(b, s, e);
-          ok = n === n && (numeric === null || numeric(n));
-          if (ok) vector.data[i] = n;
-          break;
+        break;
+      case 'number':
+        for (let i = 0; i < rows; i++) {
+          if (!cell.at(i)) {
+            absent(i);
+            continue;
+          }
+          const n = parseNumber(cell.b, cell.s, cell.e);
+          if (n !== n || (numeric !== null && !numeric(n))) failed[i] = 1;
+          else {
+            vector.data[i] = n;
+            valid[i] = 1;
+          }
         }
-        case 'boolean': {
-          const v = parseBoolean(b, s, e);
-          ok = v >= 0 && (booleans === null || booleans(v === 1));
-          if (ok) vector.data[i] = v;
-          break;
+        break;
+      case 'boolean':
+        for (let i = 0; i < rows; i++) {
+          if (!cell.at(i)) {
+            absent(i);
+            continue;
+          }
+          const v = parseBoolean(cell.b, cell.s, cell.e);
+          if (v < 0 || (booleans !== null && !booleans(v === 1))) failed[i] = 1;
+          else {
+            vector.data[i] = v;
+            valid[i] = 1;
+          }
         }
-        case 'date': {
-          let days = e - s === 10 ? canonicalDays(b, s) : NaN;
+        break;
+      case 'date':
+        for (let i = 0; i < rows; i++) {
+          if (!cell.at(i)) {
+            absent(i);
+            continue;
+          }
+          let days = cell.e - cell.s === 10 ? canonicalDays(cell.b, cell.s) : NaN;
           if (days !== days) {
-            const value = decode(cell);
+            const value = cell.text();
             if (rules.format!(value)) days = dateToDays(value);
           }
-          ok = days === days && stringOk(cell);
-          if (ok) vector.data[i] = days;
-          break;
+          if (days !== days || (!plain && !stringOk(cell))) failed[i] = 1;
+          else {
+            vector.data[i] = days;
+            valid[i] = 1;
+          }
         }
-        case 'timestamp': {
-          let micros: number | bigint = canonicalMicros(b, s, e);
+        break;
+      case 'timestamp':
+        for (let i = 0; i < rows; i++) {
+          if (!cell.at(i)) {
+            absent(i);
+            continue;
+          }
+          let micros: number | bigint = canonicalMicros(cell.b, cell.s, cell.e);
           if (micros !== micros) {
-            const value = decode(cell);
+            const value = cell.text();
             if (rules.format!(value) && !isFractionalLeapSecond(value)) micros = timestampMicros(value);
           }
-          ok = micros === micros && stringOk(cell);
-          if (ok) setInt64(vector, i, micros);
-          break;
+          if (micros !== micros || (!plain && !stringOk(cell))) failed[i] = 1;
+          else {
+            setInt64(vector, i, micros);
+            valid[i] = 1;
+          }
         }
-        default:
-          ok = false;
-      }
-      if (ok) vector.valid[i] = 1;
-      else failed[i] = 1;
-    });
+        break;
+    }
     return vector;
   };
   return { column, required, run };

@@ -21,7 +21,8 @@ export interface ParquetFileWriter {
   abort(): Promise<void>;
 }
 
-export function openParquetFile(tmpPath: string): ParquetFileWriter {
+/** `dictionary`: the columns worth dictionary encoding; the others are written plain. */
+export function openParquetFile(tmpPath: string, dictionary: string[]): ParquetFileWriter {
   const queue: pq.RecordBatch[] = [];
   let controller!: ReadableStreamDefaultController<pq.RecordBatch>;
   let wakeWriter: (() => void) | null = null;
@@ -43,14 +44,15 @@ export function openParquetFile(tmpPath: string): ParquetFileWriter {
     },
     { highWaterMark: 0 },
   );
-  const properties = new pq.WriterPropertiesBuilder()
+  let builder = new pq.WriterPropertiesBuilder()
     .setCompression(pq.Compression.ZSTD)
     .setMaxRowGroupSize(ROW_GROUP_ROWS)
-    // Line numbers rise by small steps: delta-encoded, not hashed into a dictionary first.
-    .setColumnDictionaryEnabled('_source_record', false)
+    .setDictionaryEnabled(false)
+    // Line numbers rise by small steps: delta-encoded.
     .setColumnEncoding('_source_record', pq.Encoding.DELTA_BINARY_PACKED)
-    .setCreatedBy('loadbay')
-    .build();
+    .setCreatedBy('loadbay');
+  for (const name of dictionary) builder = builder.setColumnDictionaryEnabled(name, true);
+  const properties = builder.build();
   // A path-based stream: Writable.toWeb over a FileHandle stream left FileHandle.sync() pending.
   const out = createWriteStream(tmpPath, { mode: 0o644 });
   const closed = new Promise<void>((resolve) => out.once('close', () => resolve()));

@@ -12,7 +12,7 @@ import { openParquetFile, type ParquetFileWriter } from './parquet-file.js';
  * and ends the file when `finish` is set — a small file is a single message.
  */
 export type ThreadRequest =
-  | { seq: number; op: 'write'; id: number; tmpPath?: string; ipc?: Uint8Array; finish: boolean }
+  | { seq: number; op: 'write'; id: number; tmpPath?: string; dictionary?: string[]; ipc?: Uint8Array; finish: boolean }
   | { seq: number; op: 'abort'; id: number };
 
 export type ThreadReply = { seq: number; ok: true } | { seq: number; ok: false; error: SerializedError };
@@ -34,7 +34,7 @@ async function handle(request: ThreadRequest): Promise<void> {
     await writer?.abort();
     return;
   }
-  if (request.tmpPath !== undefined) writers.set(request.id, openParquetFile(request.tmpPath));
+  if (request.tmpPath !== undefined) writers.set(request.id, openParquetFile(request.tmpPath, request.dictionary ?? []));
   const writer = writers.get(request.id);
   if (!writer) throw new Error(`no open Parquet file #${request.id} in this thread (it was restarted)`);
   if (request.ipc) await writer.write(request.ipc);

@@ -122,6 +122,9 @@ function deserialize(error: SerializedError): Error {
 
 export async function openParquetWriter(tmpPath: string, columns: Column[], lineage: Lineage): Promise<ParquetWriter> {
   const schema = arrowSchema(columns);
+  // Text repeats (categories, codes, the file name); numbers and times rarely do, and hashing them
+  // into a dictionary that is then dropped costs the Parquet thread ~10-15 % (BENCHMARKS.md).
+  const dictionary = [...columns.filter((c) => c.kind === 'string').map((c) => c.name), '_file_id', '_source_file'];
   const id = thread.newId();
   // Each batch is held until the next one (or finish) comes, and goes with it: the file is opened
   // by its first message, and a one-batch file costs a single message to the thread.
@@ -134,7 +137,7 @@ export async function openParquetWriter(tmpPath: string, columns: Column[], line
     const first = !opened;
     opened = true;
     inflight = thread.request(
-      { op: 'write', id, finish, ...(first ? { tmpPath } : {}), ...(ipc ? { ipc } : {}) },
+      { op: 'write', id, finish, ...(first ? { tmpPath, dictionary } : {}), ...(ipc ? { ipc } : {}) },
       ipc ? [ipc.buffer as ArrayBuffer] : [],
     );
     return inflight;

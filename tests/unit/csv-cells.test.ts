@@ -56,7 +56,7 @@ async function viaPapaparse(file: string, options: CsvOptions, batchRows: number
 async function viaCells(file: string, options: CsvOptions, batchRows: number): Promise<Outcome> {
   const out: Outcome = { rows: [], problems: [], error: null };
   try {
-    for await (const b of readCsvCells(openSource(file, 'utf-8', LIMITS), options, { batchRows, limits: LIMITS })) {
+    for await (const b of readCsvCells(openSource(file, 'utf-8', LIMITS, true), options, { batchRows, limits: LIMITS })) {
       for (let r = 0; r < b.rows; r++) {
         const fields: string[] = [];
         for (let f = 0; f < b.width; f++) fields.push(cellText(b, b.starts[r * b.width + f]!, b.ends[r * b.width + f]!, b.escaped[r * b.width + f]!));
