@@ -4,6 +4,7 @@
  * `process.exit` with a failure code is in `main().catch`. Exit codes: 0 ok, 1 runtime failure,
  * 2 invalid configuration or usage.
  */
+import { describePlan } from './validate/plan.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { DEFAULT_LIMITS, loadConfig } from './config/load.js';
@@ -65,7 +66,10 @@ async function start(configPath: string): Promise<void> {
 async function checkConfig(configPath: string): Promise<void> {
   const config = await loadConfig(configPath, { databaseUrl: process.env['DATABASE_URL'] });
   print(`${config.configFile}: valid, ${config.datasets.length} dataset(s)`);
-  for (const d of config.datasets) print(`  ${d.name}: ${d.format}, match ${d.match.join(', ')} → ${d.table.schema}.${d.table.name}`);
+  for (const d of config.datasets) {
+    print(`  ${d.name}: ${d.format}, match ${d.match.join(', ')} → ${d.table.schema}.${d.table.name}`);
+    print(`    engine: ${describePlan(d)}`);
+  }
   print(await compareTables(config));
 }
 

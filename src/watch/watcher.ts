@@ -49,9 +49,13 @@ export function watchInput(
     }
   };
 
-  const watchDir = (dir: string, ino: number) => {
+  /**
+   * `renewed`: the folder's entry was just reported as (re)made, so it is watched anew even with the
+   * same inode — a folder removed and made again at once often gets its old inode number back.
+   */
+  const watchDir = (dir: string, ino: number, renewed = false) => {
     const current = watchers.get(dir);
-    if (closed || current?.ino === ino) return;
+    if (closed || (current?.ino === ino && !renewed)) return;
     if (current) unwatch(dir);
     let watcher: FSWatcher;
     try {
@@ -79,10 +83,10 @@ export function watchInput(
     // "change": an entry's content changed, so it is a file being written; "rename": something
     // appeared or went — find out what.
     if (event === 'change') onPath(full);
-    else void look(full).catch(onError);
+    else void look(full, true).catch(onError);
   };
 
-  const look = async (full: string) => {
+  const look = async (full: string, renewed = false) => {
     let stat;
     try {
       stat = await lstat(full);
@@ -91,13 +95,13 @@ export function watchInput(
       unwatch(full); // gone; if it was a folder, so are its watches
       return;
     }
-    if (stat.isDirectory()) await scan(full, stat.ino);
+    if (stat.isDirectory()) await scan(full, stat.ino, renewed);
     else if (stat.isFile() || stat.isSymbolicLink()) onPath(full);
   };
 
   /** Watches the folder first, then lists it: a file arriving in between is seen by one or the other. */
-  const scan = async (dir: string, ino: number): Promise<void> => {
-    watchDir(dir, ino);
+  const scan = async (dir: string, ino: number, renewed = false): Promise<void> => {
+    watchDir(dir, ino, renewed);
     let entries;
     try {
       entries = await readdir(dir, { withFileTypes: true });

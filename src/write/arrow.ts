@@ -49,24 +49,37 @@ export interface Lineage {
   sourceFile: string;
 }
 
-export function toRecordBatch(schema: arrow.Schema, batch: TypedBatch, lineage: Lineage): arrow.RecordBatch {
+/** The constant lineage columns of a file, built once per file and batch size and shared by its batches. */
+const constants = new WeakMap<Lineage, { length: number; fileIds: BigInt64Array; names: Uint8Array; offsets: Int32Array }>();
+
+function lineageConstants(lineage: Lineage, length: number) {
+  let c = constants.get(lineage);
+  if (!c || c.length < length) {
+    const name = Buffer.from(lineage.sourceFile, 'utf8');
+    const names = new Uint8Array(name.length * length);
+    const offsets = new Int32Array(length + 1);
+    for (let i = 0; i < length; i++) {
+      names.set(name, i * name.length);
+      offsets[i + 1] = (i + 1) * name.length;
+    }
+    c = { length, fileIds: new BigInt64Array(length).fill(BigInt(lineage.fileId)), names, offsets };
+    constants.set(lineage, c);
+  }
+  const bytes = (c.offsets[length]! - c.offsets[0]!);
+  return { fileIds: c.fileIds.subarray(0, length), names: c.names.subarray(0, bytes), offsets: c.offsets.subarray(0, length + 1) };
+}
+
+export function toRecordBatch(schema: arrow.Schema, batch: Omit<TypedBatch, 'numbers'> & { numbers: ArrayLike<number> }, lineage: Lineage): arrow.RecordBatch {
   const length = batch.length;
   const children = batch.vectors.map((vector, i) => vectorData(vector, schema.fields[i]!.type, length));
   const n = batch.vectors.length;
-  const fileIds = new BigInt64Array(length).fill(BigInt(lineage.fileId));
+  const { fileIds, names, offsets: nameOffsets } = lineageConstants(lineage, length);
   const records = new BigInt64Array(length);
   const words = new Int32Array(records.buffer);
   for (let i = 0; i < length; i++) {
     const v = batch.numbers[i]!;
     words[2 * i] = v % 4294967296;
     words[2 * i + 1] = Math.floor(v / 4294967296);
-  }
-  const name = Buffer.from(lineage.sourceFile, 'utf8');
-  const names = new Uint8Array(name.length * length);
-  const nameOffsets = new Int32Array(length + 1);
-  for (let i = 0; i < length; i++) {
-    names.set(name, i * name.length);
-    nameOffsets[i + 1] = (i + 1) * name.length;
   }
   children.push(
     arrow.makeData({ type: schema.fields[n]!.type as arrow.Int64, length, nullCount: 0, data: fileIds }),

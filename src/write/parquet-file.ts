@@ -10,7 +10,11 @@ import { Writable } from 'node:stream';
 import * as pq from 'parquet-wasm';
 
 const ROW_GROUP_ROWS = 64 * 1024;
-const QUEUED_BATCHES = 2;
+/**
+ * Arrow bytes waiting for the encoder before `write()` makes the sender wait: enough that the main
+ * thread and this one rarely wait on each other (a few 5,000-row batches), small next to the heap.
+ */
+const QUEUED_BYTES = 8 * 1024 * 1024;
 
 export interface ParquetFileWriter {
   /** One Arrow IPC stream (schema + record batches); resolves once there is room for the next. */
@@ -24,6 +28,8 @@ export interface ParquetFileWriter {
 /** `dictionary`: the columns worth dictionary encoding; the others are written plain. */
 export function openParquetFile(tmpPath: string, dictionary: string[]): ParquetFileWriter {
   const queue: pq.RecordBatch[] = [];
+  let queuedBytes = 0;
+  const sizes = new Map<pq.RecordBatch, number>();
   let controller!: ReadableStreamDefaultController<pq.RecordBatch>;
   let wakeWriter: (() => void) | null = null;
   let wakePull: (() => void) | null = null;
@@ -37,7 +43,11 @@ export function openParquetFile(tmpPath: string, dictionary: string[]): ParquetF
         while (queue.length === 0 && !ended) await new Promise<void>((resolve) => (wakePull = resolve));
         wakePull = null;
         const next = queue.shift();
-        if (next) c.enqueue(next);
+        if (next) {
+          queuedBytes -= sizes.get(next) ?? 0;
+          sizes.delete(next);
+          c.enqueue(next);
+        }
         else c.close();
         wakeWriter?.();
       },
@@ -71,10 +81,15 @@ export function openParquetFile(tmpPath: string, dictionary: string[]): ParquetF
     async write(ipc) {
       if (failure) throw failure;
       const table = pq.Table.fromIPCStream(ipc);
-      for (const batch of table.recordBatches()) queue.push(batch);
+      const batches = table.recordBatches();
+      for (const batch of batches) {
+        sizes.set(batch, ipc.byteLength / batches.length);
+        queue.push(batch);
+      }
+      queuedBytes += ipc.byteLength;
       table.free();
       wakePull?.();
-      while (queue.length >= QUEUED_BATCHES && !failure) await new Promise<void>((resolve) => (wakeWriter = resolve));
+      while (queuedBytes >= QUEUED_BYTES && !failure) await new Promise<void>((resolve) => (wakeWriter = resolve));
       wakeWriter = null;
       if (failure) throw failure;
     },

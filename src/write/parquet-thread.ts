@@ -1,10 +1,22 @@
 /**
- * The Parquet thread: a worker thread that turns Arrow IPC batches into Parquet files with
- * parquet-wasm (zstd), so that encoding runs on another core while the main thread reads,
- * validates and feeds COPY. Requests come from parquet.ts, one reply per request, in order per file.
+ * The Parquet thread: a worker thread that turns batches of vectors (their buffers transferred,
+ * not copied) into Arrow and then Parquet files with parquet-wasm (zstd), so that this work runs on
+ * another core while the main thread reads, validates and feeds COPY. Requests come from
+ * parquet.ts, one reply per request, in order per file.
  */
 import { parentPort } from 'node:worker_threads';
+import * as arrow from 'apache-arrow';
+import type { Column } from '../columns.js';
+import { arrowSchema, toRecordBatch, type Lineage } from './arrow.js';
 import { openParquetFile, type ParquetFileWriter } from './parquet-file.js';
+import type { Vector } from './vectors.js';
+
+/** A batch as it crosses to the thread: line numbers in a typed array, so that it can be transferred. */
+export interface ThreadBatch {
+  length: number;
+  numbers: Float64Array;
+  vectors: Vector[];
+}
 
 /**
  * One message per step of a file, to keep thread wake-ups few (each costs ~0.35 ms here): `write`
@@ -12,7 +24,7 @@ import { openParquetFile, type ParquetFileWriter } from './parquet-file.js';
  * and ends the file when `finish` is set — a small file is a single message.
  */
 export type ThreadRequest =
-  | { seq: number; op: 'write'; id: number; tmpPath?: string; dictionary?: string[]; ipc?: Uint8Array; finish: boolean }
+  | { seq: number; op: 'write'; id: number; tmpPath?: string; dictionary?: string[]; columns?: Column[]; lineage?: Lineage; batch?: ThreadBatch; finish: boolean }
   | { seq: number; op: 'abort'; id: number };
 
 export type ThreadReply = { seq: number; ok: true } | { seq: number; ok: false; error: SerializedError };
@@ -25,22 +37,29 @@ export interface SerializedError {
   stack?: string;
 }
 
-const writers = new Map<number, ParquetFileWriter>();
+const writers = new Map<number, { file: ParquetFileWriter; schema: arrow.Schema; lineage: Lineage }>();
 
 async function handle(request: ThreadRequest): Promise<void> {
   if (request.op === 'abort') {
     const writer = writers.get(request.id);
     writers.delete(request.id);
-    await writer?.abort();
+    await writer?.file.abort();
     return;
   }
-  if (request.tmpPath !== undefined) writers.set(request.id, openParquetFile(request.tmpPath, request.dictionary ?? []));
+  if (request.tmpPath !== undefined) {
+    const file = openParquetFile(request.tmpPath, request.dictionary ?? []);
+    writers.set(request.id, { file, schema: arrowSchema(request.columns!), lineage: request.lineage! });
+  }
   const writer = writers.get(request.id);
   if (!writer) throw new Error(`no open Parquet file #${request.id} in this thread (it was restarted)`);
-  if (request.ipc) await writer.write(request.ipc);
+  if (request.batch) {
+    const { length, numbers, vectors } = request.batch;
+    const batch = toRecordBatch(writer.schema, { length, numbers, vectors }, writer.lineage);
+    await writer.file.write(arrow.tableToIPC(new arrow.Table([batch]), 'stream'));
+  }
   if (request.finish) {
     writers.delete(request.id);
-    await writer.finish();
+    await writer.file.finish();
   }
 }
 

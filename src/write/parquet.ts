@@ -11,13 +11,13 @@
  */
 import { rename, unlink } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
-import * as arrow from 'apache-arrow';
 import type { Column } from '../columns.js';
-import { arrowSchema, toRecordBatch, type Lineage } from './arrow.js';
+import type { Lineage } from './arrow.js';
 import type { TypedBatch } from './vectors.js';
-import type { SerializedError, ThreadReply, ThreadRequest } from './parquet-thread.js';
+import type { SerializedError, ThreadBatch, ThreadReply, ThreadRequest } from './parquet-thread.js';
 
 export interface ParquetWriter {
+  /** Takes the batch's buffers over (they are transferred to the Parquet thread). */
   write(batch: TypedBatch): Promise<void>;
   /** Ends the file, flushes it to disk; the temporary file is complete afterwards. */
   finish(): Promise<void>;
@@ -71,6 +71,11 @@ class ParquetThread {
     await this.worker?.terminate();
   }
 
+  /** Starts the thread now (it loads and compiles parquet-wasm), so the first file does not wait for it. */
+  warm(): void {
+    this.start();
+  }
+
   private start(): Worker {
     if (this.worker) return this.worker;
     const worker = new Worker(THREAD_ENTRY);
@@ -103,6 +108,7 @@ const thread = new ParquetThread();
 /** Registers a user of the Parquet thread; the returned function lets go (the last one stops it). */
 export function useParquetThread(): () => Promise<void> {
   thread.users++;
+  thread.warm();
   let released = false;
   return async () => {
     if (released) return;
@@ -120,33 +126,45 @@ function deserialize(error: SerializedError): Error {
   return result;
 }
 
+/** Every ArrayBuffer a batch's vectors use, once each. */
+function transferList(batch: ThreadBatch): ArrayBuffer[] {
+  const buffers = new Set<ArrayBuffer>([batch.numbers.buffer as ArrayBuffer]);
+  for (const v of batch.vectors) {
+    buffers.add(v.valid.buffer as ArrayBuffer);
+    if ('bytes' in v) {
+      buffers.add(v.bytes.buffer as ArrayBuffer);
+      buffers.add(v.offsets.buffer as ArrayBuffer);
+    } else buffers.add(v.data.buffer as ArrayBuffer);
+  }
+  return [...buffers];
+}
+
 export async function openParquetWriter(tmpPath: string, columns: Column[], lineage: Lineage): Promise<ParquetWriter> {
-  const schema = arrowSchema(columns);
   // Text repeats (categories, codes, the file name); numbers and times rarely do, and hashing them
   // into a dictionary that is then dropped costs the Parquet thread ~10-15 % (BENCHMARKS.md).
   const dictionary = [...columns.filter((c) => c.kind === 'string').map((c) => c.name), '_file_id', '_source_file'];
   const id = thread.newId();
   // Each batch is held until the next one (or finish) comes, and goes with it: the file is opened
   // by its first message, and a one-batch file costs a single message to the thread.
-  let held: Uint8Array | null = null;
+  let held: ThreadBatch | null = null;
   let opened = false;
   let inflight: Promise<void> = Promise.resolve();
   const send = (finish: boolean): Promise<void> => {
-    const ipc = held;
+    const batch = held;
     held = null;
     const first = !opened;
     opened = true;
     inflight = thread.request(
-      { op: 'write', id, finish, ...(first ? { tmpPath, dictionary } : {}), ...(ipc ? { ipc } : {}) },
-      ipc ? [ipc.buffer as ArrayBuffer] : [],
+      { op: 'write', id, finish, ...(first ? { tmpPath, dictionary, columns, lineage } : {}), ...(batch ? { batch } : {}) },
+      batch ? transferList(batch) : [],
     );
     return inflight;
   };
   return {
     async write(batch) {
-      const ipc = arrow.tableToIPC(new arrow.Table([toRecordBatch(schema, batch, lineage)]), 'stream');
-      // Transfer the bytes: the buffer must be exactly this message, or a copy is sent instead.
-      const own = ipc.byteOffset === 0 && ipc.byteLength === ipc.buffer.byteLength ? ipc : ipc.slice();
+      // The vectors' buffers move to the thread (transferred, not copied), which builds the Arrow
+      // batch there: the caller must be done with them (COPY is encoded first).
+      const own: ThreadBatch = { length: batch.length, numbers: Float64Array.from(batch.numbers), vectors: batch.vectors };
       // The previous batch goes now; waiting for the thread to take it keeps memory bounded.
       if (held) await send(false);
       held = own;
