@@ -15,7 +15,8 @@ import { readFile, type ReadOptions } from '../read/index.js';
 import type { Locator } from '../read/types.js';
 import { ProblemLog } from './problems.js';
 import { shorten } from '../lib/shorten.js';
-import { makeValidator } from './validate.js';
+import { makeValidator, type Validator } from './validate.js';
+import { runValueKernels } from './value-kernels.js';
 import { openSource } from '../read/source.js';
 import { readCsvCells, cellText, isUtf8Encoding, type CellBatch } from '../read/csv-cells.js';
 import { makeCellPreparer, viewText, type CellView } from '../prepare/cells.js';
@@ -64,11 +65,19 @@ export function checkFile(file: string, relative: string, dataset: Dataset, opti
       prepare(batch, opened.locator);
       const prepareProblems = batch.problems;
       batch.problems = [];
-      validate(batch, opened.locator);
+      let typed: TypedBatch;
+      if (plan.engine === 'values') {
+        const result = runValueKernels(batch.records, batch.numbers, dataset.columns, plan.kernels);
+        typed = result.typed;
+        const failed = result.failed;
+        batch.problems = failed.length === 0 ? [] : reportFailed(failed.map((i) => batch.records[i]!), failed.map((i) => batch.numbers[i]!), opened.locator, validate);
+      } else {
+        validate(batch, opened.locator);
+        typed = vectorsFromRecords(dataset.columns, batch.records, batch.numbers);
+      }
       if (originals && changesValues) for (const problem of batch.problems) withValueInFile(problem, originals, opened.locator);
       const rejected = problems.add([['read', readProblems], ['prepare', prepareProblems], ['validate', batch.problems]], seen);
       const loadable = dataset.onInvalidRow === 'reject_file' ? problems.count === 0 : !problems.overRowLimit(dataset);
-      const typed = vectorsFromRecords(dataset.columns, batch.records, batch.numbers);
       yield { typed, rejected, originals: keepOriginals ? originals : null, loadable };
     }
   }
@@ -106,7 +115,7 @@ function checkCells(file: string, relative: string, dataset: Dataset, kernels: K
 }
 
 /** The failed rows as records (as the record path would have them), checked by ajv for the report. */
-function ajvProblems(view: CellView, failed: number[], kinds: Map<string, Column['kind']>, validate: ReturnType<typeof makeValidator>): Problem[] {
+function ajvProblems(view: CellView, failed: number[], kinds: Map<string, Column['kind']>, validate: Validator): Problem[] {
   const records: Record<string, unknown>[] = [];
   const numbers: number[] = [];
   for (const i of failed) {
@@ -119,15 +128,22 @@ function ajvProblems(view: CellView, failed: number[], kinds: Map<string, Column
     records.push(record);
     numbers.push(view.batch.lines[row]!);
   }
+  return reportFailed(records, numbers, 'line', validate);
+}
+
+/**
+ * ajv's problems for records a kernel failed. ajv passing one would be a bug in a kernel: the row is
+ * not loaded, and its problem says so.
+ */
+function reportFailed(records: Record<string, unknown>[], numbers: number[], locator: Locator, validate: Validator): Problem[] {
   const batch = { records, numbers, problems: [] as Problem[] };
-  validate(batch, 'line');
-  // ajv passing a row a kernel failed would be a bug in a kernel: the row is not loaded, and says so.
+  validate(batch, locator);
   batch.records.forEach((_, k) => {
-    const line = batch.numbers[k]!;
-    const message = `line ${line}: loadbay's column check refused this row but ajv accepts it; please report this (LOADBAY_ENGINE=records loads it)`;
-    batch.problems.push({ line, rule: 'internal: column kernel', message });
+    const number = batch.numbers[k]!;
+    const message = `${locator} ${number}: loadbay's column check refused this record but ajv accepts it; please report this (LOADBAY_ENGINE=records loads it)`;
+    batch.problems.push({ [locator]: number, rule: 'internal: column kernel', message });
   });
-  return batch.problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+  return batch.problems.sort((a, b) => (a[locator] ?? 0) - (b[locator] ?? 0));
 }
 
 interface Snapshot {

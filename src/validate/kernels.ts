@@ -34,6 +34,11 @@ export interface PropertyRules {
   pattern?: RegExp;
   /** The property's format, as ajv checks it (string formats only). */
   format?: TextTest;
+  /** `type` is given (JSON values are checked against it); null passes when it lists "null" or is absent. */
+  typed: boolean;
+  nullable: boolean;
+  /** JSON columns: the types `type` allows (object, array); undefined when there is no `type`. */
+  jsonTypes?: Set<string>;
 }
 
 export interface Kernel {
@@ -43,11 +48,11 @@ export interface Kernel {
   run(view: CellView, viewColumn: number, failed: Uint8Array): Vector;
 }
 
-const INT64_MAX = 9223372036854775807n;
-const INT64_MIN = -9223372036854775808n;
+export const INT64_MAX = 9223372036854775807n;
+export const INT64_MIN = -9223372036854775808n;
 
 /** A check of a number against the numeric keywords, or null when there are none. */
-function numberCheck(rules: PropertyRules): ((n: number) => boolean) | null {
+export function numberCheck(rules: PropertyRules): ((n: number) => boolean) | null {
   const tests: Array<(n: number) => boolean> = [];
   const { minimum, maximum, exclusiveMinimum, exclusiveMaximum, multipleOf } = rules;
   if (minimum !== undefined) tests.push((n) => n >= minimum);
@@ -70,7 +75,7 @@ function numberCheck(rules: PropertyRules): ((n: number) => boolean) | null {
 }
 
 /** A check of a string against the string keywords that need the text (enum, const, pattern, format). */
-function textCheck(rules: PropertyRules, withFormat: boolean): TextTest | null {
+export function textCheck(rules: PropertyRules, withFormat: boolean): TextTest | null {
   const tests: TextTest[] = [];
   if (rules.enum) {
     const allowed = new Set(rules.enum.filter((v) => typeof v === 'string'));
@@ -171,7 +176,7 @@ function parseBoolean(b: Uint8Array, s: number, e: number): number {
 }
 
 /** "…:60.5": a leap second with a fraction that is not all zeros (validate.ts refuses those). */
-function isFractionalLeapSecond(text: string): boolean {
+export function isFractionalLeapSecond(text: string): boolean {
   if (text.charCodeAt(17) !== 54 || text.charCodeAt(18) !== 48 || text.charCodeAt(19) !== 46) return false;
   for (let i = 20; i < text.length; i++) {
     const c = text.charCodeAt(i);

@@ -1,7 +1,8 @@
 /**
- * Which engine runs a dataset, and why: the columnar path (CSV cells → column kernels → vectors)
- * when everything about the dataset is in its compiled set, the record path (an object per record,
- * ajv per record) otherwise — correct either way, the record path slower. Built once per dataset
+ * Which engine runs a dataset, and why: for CSV the columnar path (cells → column kernels →
+ * vectors), for JSON and JSONL the value kernels (records → column kernels → vectors), when the
+ * schema and steps are in the compiled set; the record path (ajv per record) otherwise — correct
+ * either way, the record path slower. Built once per dataset
  * from its resolved configuration (the config loader does not import the stages); `loadbay
  * check-config` prints the verdict.
  */
@@ -9,16 +10,23 @@ import type { Ajv } from 'ajv';
 import { recordAjv } from '../config/load.js';
 import type { Dataset } from '../config/types.js';
 import { asciiByte } from '../read/csv-cells.js';
+import type { Column } from '../columns.js';
+import { EXTRA_COLUMN } from '../prepare/prepare.js';
 import { compileKernel, type Kernel, type PropertyRules, type TextTest } from './kernels.js';
+import { compileValueKernel, type ValueKernel } from './value-kernels.js';
 
-export type Plan = { engine: 'columnar'; kernels: Kernel[] } | { engine: 'records'; reason: string };
+export type Plan =
+  | { engine: 'columnar'; kernels: Kernel[] }
+  | { engine: 'values'; kernels: ValueKernel[] }
+  | { engine: 'records'; reason: string };
 
-/** Keywords a property may use on the columnar path (the rest only describe). */
+/** Keywords a property may use on the columnar paths (the rest only describe). */
 const PROPERTY_KEYWORDS = new Set([
   'type', 'enum', 'const', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf',
   'minLength', 'maxLength', 'pattern', 'format',
   'title', 'description', 'default', 'examples', '$comment', 'deprecated', 'readOnly', 'writeOnly',
 ]);
+const DESCRIPTIVE = new Set(['title', 'description', 'default', 'examples', '$comment', 'deprecated', 'readOnly', 'writeOnly']);
 const SCHEMA_KEYWORDS = new Set(['type', 'properties', 'required', 'additionalProperties', '$schema', '$id', 'title', 'description', 'default', 'examples', '$comment']);
 const STEPS = new Set(['headers', 'rename', 'select', 'exclude', 'add_columns', 'trim', 'lowercase_values', 'uppercase_values', 'null_values', 'drop_rows_with_nulls', 'drop_duplicate_rows']);
 
@@ -38,9 +46,16 @@ function records(reason: string): Plan {
   return { engine: 'records', reason };
 }
 
+type Compiled = { column: Column; rules: PropertyRules; required: boolean };
+
 function compile(dataset: Dataset): Plan {
   if (process.env['LOADBAY_ENGINE'] === 'records') return records('LOADBAY_ENGINE=records');
-  if (dataset.format !== 'csv') return records(`format ${dataset.format} (the columnar path reads CSV)`);
+  const rules = compileRules(dataset);
+  if (typeof rules === 'string') return records(rules);
+  if (dataset.format !== 'csv') {
+    // JSON values: the records exist (JSON.parse made them); the kernels replace ajv per record.
+    return { engine: 'values', kernels: rules.map((r) => compileValueKernel(r.column, r.rules, r.required)) };
+  }
   if (dataset.csv.delimiter !== 'auto' && asciiByte(dataset.csv.delimiter) === null) return records('the delimiter is not one ASCII character');
   if (asciiByte(dataset.csv.quote) === null) return records('the quote is not one ASCII character');
   if (dataset.extraColumns === 'keep') return records('extra_columns: keep (the _extra JSON column)');
@@ -53,44 +68,68 @@ function compile(dataset: Dataset): Plan {
       if (Object.values(values).some((v) => typeof v !== 'string')) return records('add_columns with values that are not text');
     }
   }
+  for (const r of rules) if (r.column.kind === 'json') return records(`property "${r.column.name}" is JSON (object or array) in a CSV file`);
+  return { engine: 'columnar', kernels: rules.map((r) => compileKernel(r.column, r.rules, r.required)) };
+}
+
+/** The schema's rules per column, or why they are outside the compiled set. */
+function compileRules(dataset: Dataset): Compiled[] | string {
   const schema = dataset.schema;
-  for (const key of Object.keys(schema)) if (!SCHEMA_KEYWORDS.has(key)) return records(`schema keyword ${key}`);
-  if (schema['type'] !== undefined && schema['type'] !== 'object') return records('schema type other than object');
-  if (schema['additionalProperties'] !== undefined && typeof schema['additionalProperties'] !== 'boolean') return records('additionalProperties with a schema');
+  for (const key of Object.keys(schema)) if (!SCHEMA_KEYWORDS.has(key)) return `schema keyword ${key}`;
+  if (schema['type'] !== undefined && schema['type'] !== 'object') return 'schema type other than object';
+  const additional = schema['additionalProperties'];
+  if (additional !== undefined && typeof additional !== 'boolean') return 'additionalProperties with a schema';
+  if (additional === false && dataset.extraColumns === 'keep') return 'additionalProperties: false with extra_columns: keep';
   const required = new Set(Array.isArray(schema['required']) ? (schema['required'] as string[]) : []);
   const properties = schema['properties'] as Record<string, Record<string, unknown>>;
-  for (const name of required) if (!Object.hasOwn(properties, name)) return records(`required names "${name}", which is not a property`);
-  const kernels: Kernel[] = [];
+  for (const name of required) if (!Object.hasOwn(properties, name)) return `required names "${name}", which is not a property`;
+  const compiled: Compiled[] = [];
   for (const column of dataset.columns) {
+    if (column.name === EXTRA_COLUMN && !Object.hasOwn(properties, EXTRA_COLUMN)) {
+      // Built by prepare from the fields the schema does not name: any JSON object, unchecked.
+      compiled.push({ column, rules: { hasConst: false, typed: false, nullable: true }, required: false });
+      continue;
+    }
     const where = `property "${column.name}"`;
-    if (column.kind === 'json') return records(`${where} is JSON (object or array)`);
     const property = properties[column.name]!;
-    for (const key of Object.keys(property)) if (!PROPERTY_KEYWORDS.has(key)) return records(`${where} uses ${key}`);
-    const rules: PropertyRules = { hasConst: Object.hasOwn(property, 'const') };
+    for (const key of Object.keys(property)) if (!PROPERTY_KEYWORDS.has(key)) return `${where} uses ${key}`;
+    const type = property['type'];
+    const types = type === undefined ? null : Array.isArray(type) ? (type as string[]) : [type as string];
+    const rules: PropertyRules = { hasConst: Object.hasOwn(property, 'const'), typed: types !== null, nullable: types === null || types.includes('null') };
+    if (column.kind === 'json') {
+      if (Object.keys(property).some((k) => k !== 'type' && !DESCRIPTIVE.has(k))) return `${where} is JSON with keywords beyond type`;
+      if (types) rules.jsonTypes = new Set(types.filter((t) => t !== 'null'));
+      compiled.push({ column, rules, required: required.has(column.name) });
+      continue;
+    }
     for (const key of ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf', 'minLength', 'maxLength'] as const) {
       const value = property[key];
       if (value === undefined) continue;
-      if (typeof value !== 'number') return records(`${where}: ${key} is not a number`);
+      if (typeof value !== 'number') return `${where}: ${key} is not a number`;
       rules[key] = value;
     }
     if (property['enum'] !== undefined) {
-      if (!Array.isArray(property['enum'])) return records(`${where}: enum is not an array`);
+      if (!Array.isArray(property['enum'])) return `${where}: enum is not an array`;
+      if (property['enum'].some((v) => typeof v === 'object' && v !== null)) return `${where}: enum holds objects or arrays`;
       rules.enum = property['enum'];
     }
-    if (rules.hasConst) rules.const = property['const'];
+    if (rules.hasConst) {
+      if (typeof property['const'] === 'object' && property['const'] !== null) return `${where}: const is an object or array`;
+      rules.const = property['const'];
+    }
     if (property['pattern'] !== undefined) {
-      if (typeof property['pattern'] !== 'string') return records(`${where}: pattern is not text`);
+      if (typeof property['pattern'] !== 'string') return `${where}: pattern is not text`;
       rules.pattern = new RegExp(property['pattern'], 'u'); // as ajv compiles it (unicodeRegExp)
     }
     if (property['format'] !== undefined) {
       const format = formatTest(property['format']);
-      if (typeof format === 'string') return records(`${where}: ${format}`);
+      if (typeof format === 'string') return `${where}: ${format}`;
       rules.format = format;
     }
-    if ((column.kind === 'date' || column.kind === 'timestamp') && !rules.format) return records(`${where}: no format`);
-    kernels.push(compileKernel(column, rules, required.has(column.name)));
+    if ((column.kind === 'date' || column.kind === 'timestamp') && !rules.format) return `${where}: no format`;
+    compiled.push({ column, rules, required: required.has(column.name) });
   }
-  return { engine: 'columnar', kernels };
+  return compiled;
 }
 
 /** The format's check exactly as ajv runs it, or why it cannot be used. */
@@ -112,5 +151,7 @@ function formatTest(name: unknown): TextTest | string {
 /** One line per dataset for check-config: the engine and, for the record path, why. */
 export function describePlan(dataset: Dataset): string {
   const plan = planOf(dataset);
-  return plan.engine === 'columnar' ? 'columnar (CSV cells → column kernels)' : `records (${plan.reason})`;
+  if (plan.engine === 'columnar') return 'columnar (CSV cells → column kernels)';
+  if (plan.engine === 'values') return 'column kernels on the records\' values (ajv for failed rows only)';
+  return `records, ajv per record (${plan.reason})`;
 }

@@ -92,6 +92,31 @@ export function canonicalDays(b: Uint8Array, at: number): number {
   return daysFromCivil(year, month, day);
 }
 
+const scratch = new Uint8Array(40);
+
+/** `canonicalMicros` / `canonicalDays` of a string: its characters as bytes when all are ASCII. */
+function asciiBytes(text: string): number {
+  const n = text.length;
+  if (n > scratch.length) return -1;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 0x7f) return -1;
+    scratch[i] = c;
+  }
+  return n;
+}
+
+/** Microseconds of a canonical date-time string, NaN for any other (see canonicalMicros). */
+export function canonicalMicrosOf(text: string): number {
+  const n = asciiBytes(text);
+  return n < 0 ? NaN : canonicalMicros(scratch, 0, n);
+}
+
+/** Days of a canonical `YYYY-MM-DD` string that exists, NaN for any other. */
+export function canonicalDaysOf(text: string): number {
+  return text.length === 10 && asciiBytes(text) === 10 ? canonicalDays(scratch, 0) : NaN;
+}
+
 /**
  * Microseconds of a canonical date-time in `b[s … e)`: `YYYY-MM-DD[Tt ]hh:mm:ss[.fraction](Z|z|±hh:mm)`
  * with every field in range (the same shapes as validate/formats.ts's canonical check, which

@@ -44,12 +44,15 @@ export function setInt64(v: { data: BigInt64Array; words: Int32Array }, i: numbe
 /** Appends UTF-8 text to one growing buffer, with an end offset per row. */
 export class TextBuilder {
   bytes: Uint8Array;
+  /** `bytes` as a Buffer, for writing strings (made once per allocation, not per value). */
+  private buf: Buffer;
   offsets: Int32Array;
   valid: Uint8Array;
   length = 0;
   size = 0;
   constructor(rows: number, bytesGuess = rows * 16) {
     this.bytes = new Uint8Array(Math.max(64, bytesGuess));
+    this.buf = asBuffer(this.bytes);
     this.offsets = new Int32Array(rows + 1);
     this.valid = new Uint8Array(rows);
   }
@@ -60,6 +63,7 @@ export class TextBuilder {
     const grown = new Uint8Array(capacity);
     grown.set(this.bytes.subarray(0, this.size));
     this.bytes = grown;
+    this.buf = asBuffer(grown);
   }
   /** Bytes `from … to` of `source`; with `quote`, a doubled quote is written once. */
   appendBytes(source: Uint8Array, from: number, to: number, quote = -1): void {
@@ -85,7 +89,7 @@ export class TextBuilder {
   }
   appendString(text: string): void {
     this.room(text.length * 3);
-    const written = utf8Write(asBuffer(this.bytes), text, this.size);
+    const written = utf8Write(this.buf, text, this.size);
     this.size += written;
     this.valid[this.length] = 1;
     this.offsets[++this.length] = this.size;

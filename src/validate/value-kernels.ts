@@ -1,0 +1,164 @@
+/**
+ * The column kernels for JSON and JSONL records (after reading, flattening and the prepare steps):
+ * the same compiled keyword set as kernels.ts, checked on the records' values one column at a time
+ * and written straight into vectors — instead of ajv per record and a second pass to build the
+ * vectors. JSON values come typed, so the checks include what ajv's `type` says of each (an integer
+ * is a number without fraction, or a BigInt within int64; null only where the type allows it).
+ * A failed row goes to ajv for its report, as on the CSV path; tests/unit/kernels.test.ts checks
+ * the verdicts against ajv on generated values.
+ */
+import type { Column } from '../columns.js';
+import { jsonText } from '../read/json-values.js';
+import { canonicalDaysOf, canonicalMicrosOf, dateToDays, timestampMicros } from '../write/time.js';
+import { emptyVector, selectRows, setInt64, TextBuilder, type TypedBatch, type Vector } from '../write/vectors.js';
+import { INT64_MAX, INT64_MIN, isFractionalLeapSecond, numberCheck, textCheck, type PropertyRules } from './kernels.js';
+
+export type ValueKernel = (values: unknown[], failed: Uint8Array) => Vector;
+
+/** ajv's deep equality is `===` for the scalars an enum of this set may hold. */
+function nullAllowed(rules: PropertyRules): boolean {
+  if (!rules.nullable) return false;
+  if (rules.enum && !rules.enum.includes(null)) return false;
+  if (rules.hasConst && rules.const !== null) return false;
+  return true;
+}
+
+export function compileValueKernel(column: Column, rules: PropertyRules, required: boolean): ValueKernel {
+  const numeric = numberCheck(rules);
+  const text = textCheck(rules, column.kind === 'string');
+  const { minLength, maxLength } = rules;
+  const nullOk = nullAllowed(rules);
+  // Dates and date-times without other text keywords: the conversion is the whole check.
+  const plain = minLength === undefined && maxLength === undefined && !rules.enum && !rules.hasConst && !rules.pattern;
+  const booleans = rules.enum || rules.hasConst ? (v: boolean) => (rules.enum ? rules.enum.includes(v) : true) && (rules.hasConst ? rules.const === v : true) : null;
+  const stringOk = (s: string): boolean => {
+    if (s.includes('\u0000') || !s.isWellFormed()) return false;
+    if (minLength !== undefined || maxLength !== undefined) {
+      let points = 0;
+      for (let i = 0; i < s.length; i++) {
+        const c = s.charCodeAt(i);
+        if (c < 0xd800 || c > 0xdbff) points++; // a high surrogate's pair counts once, at its low half
+      }
+      if (minLength !== undefined && points < minLength) return false;
+      if (maxLength !== undefined && points > maxLength) return false;
+    }
+    return text === null || text(s);
+  };
+  // A value of another JSON type than the column's fails: `type` says so, or — without `type` — the
+  // enum/const that gave the column its kind (they hold values of that type only, columns.ts).
+  const jsonTypes = rules.jsonTypes;
+
+  return (values, failed) => {
+    const rows = values.length;
+    if (column.kind === 'string' || column.kind === 'json') {
+      const out = new TextBuilder(rows, rows * 24);
+      for (let i = 0; i < rows; i++) {
+        const v = values[i];
+        if (v === undefined) {
+          if (required) failed[i] = 1;
+          out.appendNull();
+        } else if (v === null) {
+          if (!nullOk) failed[i] = 1;
+          out.appendNull();
+        } else if (column.kind === 'json') {
+          // Only `type: object`, `array`, both or none reach here (plan.ts).
+          // A text value gets the text limits (validate.ts's targetLimit: NUL, lone surrogates).
+          const ok =
+            jsonTypes === undefined
+              ? typeof v !== 'string' || (!v.includes('\u0000') && v.isWellFormed())
+              : Array.isArray(v) ? jsonTypes.has('array') : typeof v === 'object' && jsonTypes.has('object');
+          if (!ok) {
+            failed[i] = 1;
+            out.appendNull();
+          } else out.appendString(jsonText(v));
+        } else if (typeof v === 'string' && stringOk(v)) out.appendString(v);
+        else {
+          failed[i] = 1;
+          out.appendNull();
+        }
+      }
+      return out.vector(column.kind);
+    }
+    const vector = emptyVector(column.kind, rows);
+    const valid = vector.valid;
+    for (let i = 0; i < rows; i++) {
+      const v = values[i];
+      if (v === undefined) {
+        if (required) failed[i] = 1;
+        continue;
+      }
+      if (v === null) {
+        if (!nullOk) failed[i] = 1;
+        continue;
+      }
+      let ok = false;
+      switch (vector.kind) {
+        case 'integer':
+          // A double beyond 2^53 that is an integer within int64 passes, as in validate.ts.
+          if (typeof v === 'number') ok = Number.isInteger(v) && (Number.isSafeInteger(v) || inInt64(v)) && (numeric === null || numeric(v));
+          else if (typeof v === 'bigint') ok = v <= INT64_MAX && v >= INT64_MIN && (numeric === null || numeric(Number(v)));
+          if (ok) setInt64(vector, i, v as number | bigint);
+          break;
+        case 'number':
+          if (typeof v === 'number') ok = numeric === null || numeric(v);
+          else if (typeof v === 'bigint') ok = numeric === null || numeric(Number(v));
+          if (ok) vector.data[i] = Number(v);
+          break;
+        case 'boolean':
+          if (typeof v === 'boolean') ok = booleans === null || booleans(v);
+          if (ok) vector.data[i] = v ? 1 : 0;
+          break;
+        case 'date': {
+          if (typeof v !== 'string') break;
+          // The canonical shape (which the format accepts) straight to days; others through the format.
+          let days = canonicalDaysOf(v);
+          if (days !== days && rules.format!(v)) days = dateToDays(v);
+          if (days === days && (plain || stringOk(v))) {
+            ok = true;
+            vector.data[i] = days;
+          }
+          break;
+        }
+        case 'timestamp': {
+          if (typeof v !== 'string') break;
+          let micros: number | bigint = canonicalMicrosOf(v);
+          if (micros !== micros && rules.format!(v) && !isFractionalLeapSecond(v)) micros = timestampMicros(v);
+          if (micros === micros && (plain || stringOk(v))) {
+            ok = true;
+            setInt64(vector, i, micros);
+          }
+          break;
+        }
+      }
+      if (ok) valid[i] = 1;
+      else failed[i] = 1;
+    }
+    return vector;
+  };
+}
+
+/** A double that is an integer beyond 2^53 and still within int64 (as JSON.parse may give when exactness was not asked for). */
+function inInt64(v: number): boolean {
+  return v >= -9223372036854775808 && v < 9223372036854775808;
+}
+
+/** The records' values through every kernel: the rows that pass as vectors, and the indexes that failed. */
+export function runValueKernels(
+  records: Record<string, unknown>[],
+  numbers: number[],
+  columns: Column[],
+  kernels: ValueKernel[],
+): { typed: TypedBatch; failed: number[] } {
+  const failed = new Uint8Array(records.length);
+  const vectors = columns.map((column, c) => {
+    const name = column.name;
+    const values = name === '__proto__' ? records.map((r) => (Object.hasOwn(r, name) ? r[name] : undefined)) : records.map((r) => r[name]);
+    return kernels[c]!(values, failed);
+  });
+  const bad: number[] = [];
+  for (let i = 0; i < records.length; i++) if (failed[i]) bad.push(i);
+  if (bad.length === 0) return { typed: { length: records.length, numbers, vectors }, failed: bad };
+  const keep: number[] = [];
+  for (let i = 0; i < records.length; i++) if (!failed[i]) keep.push(i);
+  return { typed: { length: keep.length, numbers: keep.map((i) => numbers[i]!), vectors: vectors.map((v) => selectRows(v, keep)) }, failed: bad };
+}
