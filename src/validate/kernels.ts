@@ -176,6 +176,15 @@ function parseBoolean(b: Uint8Array, s: number, e: number): number {
 }
 
 /** "…:60.5": a leap second with a fraction that is not all zeros (validate.ts refuses those). */
+/** The microseconds of a date-time the format accepted, NaN when no clock shows it (validate.ts names why). */
+export function convertedMicros(text: string): number | bigint {
+  try {
+    return timestampMicros(text);
+  } catch {
+    return NaN;
+  }
+}
+
 export function isFractionalLeapSecond(text: string): boolean {
   if (text.charCodeAt(17) !== 54 || text.charCodeAt(18) !== 48 || text.charCodeAt(19) !== 46) return false;
   for (let i = 20; i < text.length; i++) {
@@ -376,7 +385,7 @@ export function compileKernel(column: Column, rules: PropertyRules, required: bo
           let micros: number | bigint = canonicalMicros(cell.b, cell.s, cell.e);
           if (micros !== micros) {
             const value = cell.text();
-            if (rules.format!(value) && !isFractionalLeapSecond(value)) micros = timestampMicros(value);
+            if (rules.format!(value) && !isFractionalLeapSecond(value)) micros = convertedMicros(value);
           }
           if (micros !== micros || (!plain && !stringOk(cell))) failed[i] = 1;
           else {

@@ -5,6 +5,7 @@
  * (shortened), which rule. An integer beyond 2^53 arrives as a BigInt: ajv (whose numbers are
  * doubles) is shown the nearest double, the exact value is what is range-checked and loaded.
  */
+import { timestampMicros } from '../write/time.js';
 import type { ErrorObject } from 'ajv';
 import type { Column } from '../columns.js';
 import type { Dataset } from '../config/types.js';
@@ -56,10 +57,23 @@ function targetLimit(column: Column, value: unknown): string | null {
     if (column.kind === 'timestamp' && isFractionalLeapSecond(value)) {
       return 'range: a leap second with a fraction of a second, which PostgreSQL does not accept (:60 alone is read as the next minute)';
     }
+    if (column.kind === 'timestamp' && !convertible(value)) {
+      // ajv-formats takes e.g. "24:59:00+01:00" for a leap second (23:59 UTC); no clock shows it.
+      return 'range: not a time of day (an hour of 24 or a leap second outside 23:59:60 UTC), which PostgreSQL does not accept';
+    }
     if (value.includes('\u0000')) return 'text: contains a NUL character, which PostgreSQL cannot store';
     if (!value.isWellFormed()) return 'text: contains a lone UTF-16 surrogate (not a Unicode character), which cannot be stored as UTF-8';
   }
   return null;
+}
+
+function convertible(value: string): boolean {
+  try {
+    timestampMicros(value);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** "…:60.5Z": seconds 60 followed by a fraction that is not all zeros. */

@@ -9,9 +9,9 @@
  */
 import type { Column } from '../columns.js';
 import { jsonText } from '../read/json-values.js';
-import { canonicalDaysOf, canonicalMicrosOf, dateToDays, timestampMicros } from '../write/time.js';
+import { canonicalDaysOf, canonicalMicrosOf, dateToDays } from '../write/time.js';
 import { emptyVector, selectRows, setInt64, TextBuilder, type TypedBatch, type Vector } from '../write/vectors.js';
-import { INT64_MAX, INT64_MIN, isFractionalLeapSecond, numberCheck, textCheck, type PropertyRules } from './kernels.js';
+import { convertedMicros, INT64_MAX, INT64_MIN, isFractionalLeapSecond, numberCheck, textCheck, type PropertyRules } from './kernels.js';
 
 export type ValueKernel = (values: unknown[], failed: Uint8Array) => Vector;
 
@@ -122,7 +122,7 @@ export function compileValueKernel(column: Column, rules: PropertyRules, require
         case 'timestamp': {
           if (typeof v !== 'string') break;
           let micros: number | bigint = canonicalMicrosOf(v);
-          if (micros !== micros && rules.format!(v) && !isFractionalLeapSecond(v)) micros = timestampMicros(v);
+          if (micros !== micros && rules.format!(v) && !isFractionalLeapSecond(v)) micros = convertedMicros(v);
           if (micros === micros && (plain || stringOk(v))) {
             ok = true;
             setInt64(vector, i, micros);
