@@ -5,27 +5,27 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { lstat, mkdir } from 'node:fs/promises';
+import { lstat } from 'node:fs/promises';
 import path from 'node:path';
 import type pg from 'pg';
 import type { Config, Dataset } from '../config/types.js';
-import { checkout, type Claim } from '../claim/claim.js';
+import type { Claim } from '../claim/claim.js';
 import { loadedWithContent, markLoaded, markSettled, recordParquetPath } from '../db/files.js';
 import { contentError, DataError, HeldError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { route } from '../route/route.js';
-import { openRejects, type RejectsWriter } from '../settle/rejects.js';
 import { archive, quarantine } from '../settle/settle.js';
 import { changedSince, quarantineChanged, settleLoaded, watchArchived } from '../settle/changed.js';
-import { checkFile, verdict, type CheckedBatch } from '../validate/check.js';
-import { fitName, fsyncDir } from '../settle/move.js';
-import { openParquetWriter } from '../write/parquet.js';
+import { checkFile, verdict, type CheckedBatch, type CheckedFile } from '../validate/check.js';
+import type { Locator } from '../read/types.js';
+import type { Lineage } from '../write/arrow.js';
+import { FileOutputs } from '../write/outputs.js';
+import { LoadTransaction } from '../write/transaction.js';
 import { runChecks } from '../write/checks.js';
 import { afterCopy, beforeCopy } from '../write/modes.js';
 import { fileConstants } from '../prepare/prepare.js';
-import { ensureTable, qualifiedTable, startCopy } from '../write/postgres.js';
+import { ensureTable, qualifiedTable, startCopy, type CopyLoad } from '../write/postgres.js';
 import { encodeCopyBinary } from '../write/copy-binary.js';
-import { emptyVector } from '../write/vectors.js';
 import type { Exports } from '../settle/export.js';
 
 export interface PipelineContext {
@@ -153,101 +153,60 @@ interface LoadResult {
   duplicateOf: string | null;
 }
 
+/**
+ * The load itself, as its stages: open the transaction and the outputs → stream the checked
+ * batches into COPY and Parquet → the file's verdict → end COPY, table modes, after-load SQL and
+ * checks → outputs into place and the ledger → COMMIT. Anything thrown aborts both.
+ */
 async function load(ctx: PipelineContext, claim: Claim, dataset: Dataset): Promise<LoadResult> {
   const { arrival } = claim;
-  const parquetDir = path.join(ctx.config.folders.parquet, dataset.name);
-  await mkdir(parquetDir, { recursive: true });
-  const baseName = path.basename(arrival.relative);
-  const tmpPath = path.join(parquetDir, `.${fitName(baseName, 120)}.${ctx.instanceId}.${claim.fileId}.tmp`);
-  const { client, done } = await checkout(ctx.pool);
-  let parquet: Awaited<ReturnType<typeof openParquetWriter>> | null = null;
-  let rejects: RejectsWriter | null = null;
-  let healthy = false;
-  const sent = new SentRows();
   const clock = stageClock();
+  const sent = new SentRows();
+  const tx = await LoadTransaction.begin(ctx.pool);
+  let outputs: FileOutputs | null = null;
+  let committed = false;
   try {
-    await client.query('BEGIN');
     const lineage = { fileId: claim.fileId, sourceFile: arrival.relative };
-    parquet = await openParquetWriter(tmpPath, dataset.columns, lineage);
-    const copy = startCopy(client, dataset, await beforeCopy(client, dataset));
-    const checked = checkFile(arrival.file, arrival.relative, dataset, { batchRows: ctx.config.processing.batchRows, limits: ctx.config.limits }, dataset.onInvalidRow === 'skip_row');
-    if (dataset.onInvalidRow === 'skip_row') {
-      const tag = `${ctx.instanceId}.${claim.fileId}`;
-      rejects = await openRejects(path.join(ctx.config.folders.failed, dataset.name), arrival.relative, checked.locator, tag);
-    }
-    let rows = 0;
-    let last = 0;
-    const locator = checked.locator;
-    const batches = checked.batches[Symbol.asyncIterator]();
-    for (;;) {
-      let next: IteratorResult<CheckedBatch>;
-      try {
-        next = await batches.next();
-      } catch (error) {
-        throw contentError(error, 'read', `after ${locator} ${last}`);
-      }
-      if (next.done) break;
-      const batch = next.value;
-      if (rejects && batch.rejected.size > 0) await rejects.write(batch.rejected, batch.originals!);
-      const { typed } = batch;
-      if (!batch.loadable || typed.length === 0) continue; // keep reading to count problems
-      const span = `${locator}s ${typed.numbers[0]}–${typed.numbers[typed.length - 1]}`;
-      last = typed.numbers[typed.length - 1]!;
-      let encoded: Buffer;
-      try {
-        encoded = encodeCopyBinary(typed, lineage);
-      } catch (error) {
-        throw contentError(error, 'load', span);
-      }
-      sent.add(rows, typed.numbers);
-      const written = parquet.write(typed).catch((error: unknown) => Promise.reject(contentError(error, 'load', span)));
-      await Promise.all([written, copy.write(encoded)]);
-      rows += typed.length;
-    }
+    const skipRows = dataset.onInvalidRow === 'skip_row';
+    const checked = checkFile(arrival.file, arrival.relative, dataset, { batchRows: ctx.config.processing.batchRows, limits: ctx.config.limits }, skipRows);
+    outputs = await FileOutputs.open({
+      parquetDir: path.join(ctx.config.folders.parquet, dataset.name),
+      rejectsDir: skipRows ? path.join(ctx.config.folders.failed, dataset.name) : null,
+      relative: arrival.relative,
+      columns: dataset.columns,
+      lineage,
+      locator: checked.locator,
+      tag: `${ctx.instanceId}.${claim.fileId}`,
+    });
+    const copy = startCopy(tx.client, dataset, await beforeCopy(tx.client, dataset));
+    const rows = await streamRows(checked, copy, outputs, sent, lineage);
     const digest = checked.digest();
     clock.lap('read_validate');
-    const problems = checked.problems;
+
     const rejection = verdict(checked, dataset, rows);
     if (rejection) {
       rejection.digest = digest;
       throw rejection;
     }
-    if (rows === 0) await parquet.write({ length: 0, numbers: [], vectors: dataset.columns.map((c) => emptyVector(c.kind, 0)) });
-    // The Parquet thread finishes the file while the COPY ends and the checks run.
-    const parquetFinished = parquet.finish();
-    parquetFinished.catch(() => undefined); // awaited below; abort() waits for it on any failure
+    void outputs.finish(); // the Parquet thread ends the file while COPY ends and the checks run
     if (await changedSince(arrival.file, arrival)) throw new Error('the file changed while it was being read; it will be read again');
     // On the claim's connection: this one is still in the middle of its COPY.
     const earlier = await loadedWithContent(claim.client, dataset.name, digest.sha256);
     if (earlier && dataset.onDuplicate === 'skip') {
       return { rows: 0, stageSeconds: clock.seconds, rejected: { rows: 0, file: null }, dropped: droppedOf(checked.stats), digest, parquetPath: '', duplicateOf: earlier };
     }
-    const copied = await copy.end();
-    if (copied !== rows) throw new Error(`COPY reported ${copied} rows, ${rows} were sent`);
-    await afterCopy(client, dataset, checked.locator, fileConstants(dataset, baseName));
-    // Models first, then the tests, as in dbt: a check may look at what after_load built.
-    for (const step of dataset.afterLoad) {
-      try {
-        await client.query(step.sql);
-      } catch (error) {
-        // The SQL is configuration: the file is held, not blamed.
-        throw new HeldError(`after_load ${step.file} of dataset "${dataset.name}" failed: ${(error as Error).message}`);
-      }
-    }
-    await runChecks(client, dataset, claim.fileId);
+    await finishTable(tx, copy, dataset, claim, checked.locator, rows);
     clock.lap('copy');
-    await parquetFinished;
+    await outputs.finish();
     clock.lap('parquet');
+
     // A deliberate second load of the same content (on_duplicate: load) must not overwrite the first's file.
-    const parquetName = `${fitName(baseName, 40)}-${digest.sha256.slice(0, 8)}${earlier ? `-${claim.fileId}` : ''}.parquet`;
-    const parquetPath = path.join(parquetDir, parquetName);
+    const parquetPath = outputs.parquetPath(digest.sha256, earlier ? claim.fileId : null);
     // Recorded (outside the transaction) before the rename, so start-up recovery can tell an
     // orphan of an uncommitted load from a file another instance is about to commit.
     await recordParquetPath(claim.client, claim.fileId, path.relative(ctx.config.root, parquetPath));
-    await parquet.commit(parquetPath);
-    const rejectsFile = rejects && problems.rejected > 0 ? await rejects.commit() : null;
-    await fsyncDir(parquetDir);
-    await markLoaded(client, claim.fileId, {
+    const rejectsFile = await outputs.commit(parquetPath, checked.problems.rejected);
+    await markLoaded(tx.client, claim.fileId, {
       dataset: dataset.name,
       sha256: digest.sha256,
       rows,
@@ -255,13 +214,13 @@ async function load(ctx: PipelineContext, claim: Claim, dataset: Dataset): Promi
       parquetPath: path.relative(ctx.config.root, parquetPath),
       duplicateOf: earlier,
     });
-    await client.query('COMMIT');
+    await tx.commit();
+    committed = true;
     clock.lap('commit');
-    healthy = true;
     return {
       rows,
       stageSeconds: clock.seconds,
-      rejected: { rows: problems.rejected, file: rejectsFile },
+      rejected: { rows: checked.problems.rejected, file: rejectsFile },
       dropped: droppedOf(checked.stats),
       digest,
       parquetPath,
@@ -271,12 +230,66 @@ async function load(ctx: PipelineContext, claim: Claim, dataset: Dataset): Promi
   } catch (error) {
     throw rejectedByDatabase(error, dataset, sent, claim.arrival.relative) ?? error;
   } finally {
-    // On any failure the connection is dropped rather than reused: the server rolls back, and no
-    // half-finished COPY can hang on a client that goes back to the pool.
-    if (!healthy) await parquet?.abort();
-    await rejects?.abort(); // removes the temporary file; a committed one was renamed already
-    done(!healthy);
+    if (!committed) {
+      tx.abort();
+      await outputs?.abort();
+    }
   }
+}
+
+/**
+ * read → prepare → validate, batch by batch, into COPY and Parquet at once (rejected records to
+ * the rejects file); returns the rows sent. Reading goes on after the file is known to be rejected,
+ * to count its problems.
+ */
+async function streamRows(checked: CheckedFile, copy: CopyLoad, outputs: FileOutputs, sent: SentRows, lineage: Lineage): Promise<number> {
+  const locator = checked.locator;
+  const batches = checked.batches[Symbol.asyncIterator]();
+  let rows = 0;
+  let last = 0;
+  for (;;) {
+    let next: IteratorResult<CheckedBatch>;
+    try {
+      next = await batches.next();
+    } catch (error) {
+      throw contentError(error, 'read', `after ${locator} ${last}`);
+    }
+    if (next.done) return rows;
+    const batch = next.value;
+    await outputs.reject(batch.rejected, batch.originals);
+    const { typed } = batch;
+    if (!batch.loadable || typed.length === 0) continue;
+    const span = `${locator}s ${typed.numbers[0]}–${typed.numbers[typed.length - 1]}`;
+    last = typed.numbers[typed.length - 1]!;
+    let encoded: Buffer;
+    try {
+      encoded = encodeCopyBinary(typed, lineage);
+    } catch (error) {
+      throw contentError(error, 'load', span);
+    }
+    sent.add(rows, typed.numbers);
+    rows += typed.length;
+    // COPY is encoded first: the Parquet thread takes the vectors' buffers over.
+    const written = outputs.write(typed).catch((error: unknown) => Promise.reject(contentError(error, 'load', span)));
+    await Promise.all([written, copy.write(encoded)]);
+  }
+}
+
+/** The table's side after the rows: COPY ends, the table mode applies, after-load SQL (models), checks. */
+async function finishTable(tx: LoadTransaction, copy: CopyLoad, dataset: Dataset, claim: Claim, locator: Locator, rows: number): Promise<void> {
+  const copied = await copy.end();
+  if (copied !== rows) throw new Error(`COPY reported ${copied} rows, ${rows} were sent`);
+  await afterCopy(tx.client, dataset, locator, fileConstants(dataset, path.basename(claim.arrival.relative)));
+  // Models first, then the tests, as in dbt: a check may look at what after_load built.
+  for (const step of dataset.afterLoad) {
+    try {
+      await tx.client.query(step.sql);
+    } catch (error) {
+      // The SQL is configuration: the file is held, not blamed.
+      throw new HeldError(`after_load ${step.file} of dataset "${dataset.name}" failed: ${(error as Error).message}`);
+    }
+  }
+  await runChecks(tx.client, dataset, claim.fileId);
 }
 
 /** Where a load's time went: read → prepare → validate → COPY write (overlapping), then the ends. */
