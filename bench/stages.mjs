@@ -7,7 +7,8 @@
  * (columnar for both), or the record path with LOADBAY_ENGINE=records.
  */
 import path from 'node:path';
-import { DEFAULT_LIMITS, loadConfig, recordAjv, resolveDataset } from '../dist/config/load.js';
+import { DEFAULT_LIMITS, loadConfig, resolveDataset } from '../dist/config/load.js';
+import { engineOf } from '../dist/compile.js';
 import { openParquetWriter } from '../dist/write/parquet.js';
 import { encodeCopyBinary } from '../dist/write/copy-binary.js';
 import { vectorsFromRecords } from '../dist/write/vectors.js';
@@ -15,7 +16,6 @@ import { readCsvCells } from '../dist/read/csv-cells.js';
 import { openSource } from '../dist/read/source.js';
 import { makeCellPreparer } from '../dist/prepare/cells.js';
 import { runKernels } from '../dist/validate/kernels.js';
-import { planOf } from '../dist/validate/plan.js';
 import { makePreparer } from '../dist/prepare/prepare.js';
 import { makeValidator } from '../dist/validate/validate.js';
 import { readFile } from '../dist/read/index.js';
@@ -36,12 +36,12 @@ const bigSchema = {
 };
 const dataset =
   which === 'big'
-    ? resolveDataset('/bench/big.yaml', { name: 'big', match: '*', format: 'csv', table: 'b.big', schema: bigSchema }, recordAjv())
+    ? resolveDataset('/bench/big.yaml', { name: 'big', match: '*', format: 'csv', table: 'b.big', schema: bigSchema })
     : (await loadConfig(path.join(PROJECT, 'config', 'loadbay.yaml'))).datasets.find((d) => d.name === 'students');
 const file = which === 'big' ? path.join(WORK, 'data', 'big-1000000.csv') : path.join(WORK, 'data', 'small-v2-999', 'student-0001.csv');
 const repeat = which === 'big' ? 1 : 100;
 
-const engine = process.env.LOADBAY_ENGINE === 'records' ? 'records' : planOf(dataset).engine;
+const engine = process.env.LOADBAY_ENGINE === 'records' ? 'records' : engineOf(dataset).plan.engine;
 const t = { read: 0, prepare: 0, validate: 0, vectors: 0, 'copy binary': 0, parquet: 0 };
 const lineage = { fileId: '1', sourceFile: path.basename(file) };
 const started = performance.now();
@@ -64,7 +64,7 @@ for (let k = 0; k < repeat; k++) {
   };
   if (engine === 'columnar') {
     const prepare = makeCellPreparer(dataset, path.basename(file), DEFAULT_LIMITS.maxDistinctRows);
-    const kernels = planOf(dataset).kernels;
+    const kernels = engineOf(dataset).plan.kernels;
     for await (const batch of readCsvCells(openSource(file, 'utf-8', DEFAULT_LIMITS, true), dataset.csv, { batchRows: 5000, limits: DEFAULT_LIMITS })) {
       const t1 = performance.now();
       const view = prepare(batch);

@@ -5,6 +5,7 @@
  * 2 invalid configuration or usage.
  */
 import { describePlan } from './validate/plan.js';
+import { compileConfig, engineOf } from './compile.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { DEFAULT_LIMITS, loadConfig } from './config/load.js';
@@ -30,15 +31,18 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
+/** The configuration, resolved and compiled: a bad step or schema fails here, naming its file. */
+const config = async (path: string) => compileConfig(await loadConfig(path, { databaseUrl: process.env['DATABASE_URL'] }));
+
 async function start(configPath: string): Promise<void> {
-  const config = await loadConfig(configPath, { databaseUrl: process.env['DATABASE_URL'] });
-  const log = createLogger({ logsDir: config.folders.logs });
+  const loaded = await config(configPath);
+  const log = createLogger({ logsDir: loaded.folders.logs });
   const abort = new AbortController();
   let daemon: Daemon | null = null;
   const reload = async () => {
     if (!daemon) return;
     try {
-      await daemon.reload(await loadConfig(configPath, { databaseUrl: process.env['DATABASE_URL'] }));
+      await daemon.reload(await config(configPath));
     } catch (error) {
       log.warn(`SIGHUP: configuration not reloaded, the running one stays: ${errorMessage(error)}`);
     }
@@ -52,7 +56,7 @@ async function start(configPath: string): Promise<void> {
     () => void reload(),
   );
   try {
-    daemon = await startDaemon(config, log, { signal: abort.signal });
+    daemon = await startDaemon(loaded, log, { signal: abort.signal });
     if (abort.signal.aborted) void daemon.stop();
     await daemon.done;
   } catch (error) {
@@ -64,16 +68,14 @@ async function start(configPath: string): Promise<void> {
 }
 
 async function checkConfig(configPath: string): Promise<void> {
-  const config = await loadConfig(configPath, { databaseUrl: process.env['DATABASE_URL'] });
-  print(`${config.configFile}: valid, ${config.datasets.length} dataset(s)`);
-  for (const d of config.datasets) {
+  const checked = await config(configPath);
+  print(`${checked.configFile}: valid, ${checked.datasets.length} dataset(s)`);
+  for (const d of checked.datasets) {
     print(`  ${d.name}: ${d.format}, match ${d.match.join(', ')} → ${d.table.schema}.${d.table.name}`);
-    print(`    engine: ${describePlan(d)}`);
+    print(`    engine: ${describePlan(engineOf(d).plan)}`);
   }
-  print(await compareTables(config));
+  print(await compareTables(checked));
 }
-
-const config = (path: string) => loadConfig(path, { databaseUrl: process.env['DATABASE_URL'] });
 
 /** infer reads with the configuration's limits; without a configuration file, with the defaults. */
 async function inferLimits(path: string) {

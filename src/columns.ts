@@ -22,6 +22,9 @@ export const PG_TYPES: Record<ColumnKind, string> = {
   json: 'jsonb',
 };
 
+/** The jsonb column that keeps fields the schema does not name (`extra_columns: keep`). */
+export const EXTRA_COLUMN = '_extra';
+
 /** Columns loadbay adds to every table; a schema may not define them. */
 export const LINEAGE_COLUMNS = ['_file_id', '_source_file', '_source_record', '_loaded_at', '_extra'] as const;
 

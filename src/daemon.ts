@@ -3,6 +3,7 @@
  * from an earlier crash, then runs watcher → stabilizer → queue → workers until stopped. Every
  * resource registers a releaser; `stop()` is idempotent and lets files in progress finish.
  */
+import { compileConfig } from './compile.js';
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { mkdir } from 'node:fs/promises';
@@ -63,6 +64,7 @@ export interface StartOptions {
 export class StartCancelled extends Error {}
 
 export async function startDaemon(config: Config, log: Logger, options: StartOptions = {}): Promise<Daemon> {
+  compileConfig(config); // a step or schema that cannot compile stops the start, naming its file
   const releasers = new Releasers();
   const stopping = new AbortController();
   // Each archived file's later look (settle/changed.ts) listens for the stop until it has run.
@@ -192,6 +194,7 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
     const done = new Promise<void>((resolve) => (resolveDone = resolve));
     void Promise.all(workers).then(() => stop().then(resolveDone, resolveDone));
     const reload = async (next: Config) => {
+      compileConfig(next);
       const fixed = (c: Config) => JSON.stringify([c.folders, c.database, c.processing, c.limits]);
       if (fixed(next) !== fixed(context.config)) {
         throw new Error('folders, database, processing and limits take effect at the next start; only dataset files are reloaded');

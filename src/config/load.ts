@@ -12,35 +12,14 @@ import path from 'node:path';
 import picomatch from 'picomatch';
 import { parseDocument } from 'yaml';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import addFormatsModule from 'ajv-formats';
-import { columnsFromSchema, LINEAGE_COLUMNS, PG_TYPES } from '../columns.js';
-import { EXTRA_COLUMN } from '../prepare/prepare.js';
-import { resolveStep } from '../prepare/steps.js';
-import { dateFormat, dateTimeFormat } from '../validate/formats.js';
+import { columnsFromSchema, EXTRA_COLUMN, LINEAGE_COLUMNS, PG_TYPES } from '../columns.js';
 import { ConfigError } from '../errors.js';
 import { userConfigSchema, userDatasetSchema } from './schema.js';
 import type { Config, Dataset, ExportSpec, Limits, TableTarget, UserCheck, UserConfig, UserDataset, UserTable } from './types.js';
 
-// ajv-formats ships CommonJS; under NodeNext its default import is the module object.
-const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
-
 const configAjv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
 const validateUserConfig = configAjv.compile(userConfigSchema);
 const validateUserDataset = configAjv.compile(userDatasetSchema);
-
-/** The ajv that compiles record schemas: every problem of a record, standard formats. */
-export function recordAjv(allErrors = true): Ajv {
-  const ajv = new Ajv({ allErrors, strict: false, coerceTypes: false });
-  addFormats(ajv);
-  // The same sets of strings as ajv-formats' date-time and date, checked faster (validate/formats.ts).
-  ajv.addFormat('date-time', dateTimeFormat);
-  ajv.addFormat('date', dateFormat);
-  return ajv;
-}
-
-// Valid records are the common case: a validator that stops at the first error decides, and only a
-// record it rejects is checked again with `allErrors` to report every problem.
-const firstErrorAjv = recordAjv(false);
 
 export interface LoadOptions {
   /** Overrides `database.url`; the CLI passes `process.env.DATABASE_URL`. */
@@ -139,10 +118,9 @@ function resolveLimits(user: NonNullable<UserConfig['limits']>): Limits {
 async function loadDatasets(location: string, paths: DatasetPaths): Promise<Dataset[]> {
   const files = await datasetFiles(location);
   const datasets: Dataset[] = [];
-  const ajv = recordAjv();
   for (const file of files) {
     const user = await readYaml<UserDataset>(file, validateUserDataset);
-    datasets.push(resolveDataset(file, user, ajv, paths));
+    datasets.push(resolveDataset(file, user, paths));
   }
   const seen = new Map<string, string>();
   for (const dataset of datasets) {
@@ -242,7 +220,11 @@ function collectExports(datasets: Dataset[]): ExportSpec[] {
   return [...byTarget.values()];
 }
 
-export function resolveDataset(file: string, user: UserDataset, ajv: Ajv, paths: DatasetPaths = { configDir: path.dirname(file), root: path.dirname(file) }): Dataset {
+/**
+ * A dataset file's settings, resolved: defaults filled, paths absolute, columns and table derived.
+ * Plain data: its steps and schema are compiled by compile.ts, which also reports what cannot be.
+ */
+export function resolveDataset(file: string, user: UserDataset, paths: DatasetPaths = { configDir: path.dirname(file), root: path.dirname(file) }): Dataset {
   const fail = (where: string, what: string) => new ConfigError(`${file}: ${where}: ${what}`);
   let columns;
   try {
@@ -252,25 +234,10 @@ export function resolveDataset(file: string, user: UserDataset, ajv: Ajv, paths:
   }
   const extraColumns = user.extra_columns ?? 'error';
   if (extraColumns === 'keep') columns.push({ name: EXTRA_COLUMN, kind: 'json', pgType: PG_TYPES.json });
-  const prepare = (user.prepare ?? []).map((step, i) => {
-    try {
-      return resolveStep(step);
-    } catch (error) {
-      throw fail(`/prepare/${i}`, (error as Error).message);
-    }
-  });
   const textColumns = new Set<string>();
   for (const step of user.prepare ?? []) {
     const pattern = 'add_columns' in step ? step.add_columns.from_file_name : undefined;
     for (const m of pattern?.matchAll(/\(\?<([A-Za-z_][A-Za-z0-9_]*)>/g) ?? []) textColumns.add(m[1]!);
-  }
-  let validate: ValidateFunction;
-  let isValid: ValidateFunction;
-  try {
-    validate = ajv.compile(user.schema);
-    isValid = firstErrorAjv.compile(user.schema);
-  } catch (error) {
-    throw fail('/schema', `not a valid JSON Schema: ${(error as Error).message}`);
   }
   const csv = user.csv ?? {};
   const encoding = csv.encoding ?? 'utf-8';
@@ -316,11 +283,9 @@ export function resolveDataset(file: string, user: UserDataset, ajv: Ajv, paths:
     },
     json: { records: user.json?.records ?? null, pathColumns: user.json?.path_columns ?? [] },
     flatten: user.flatten ?? false,
-    prepare,
+    prepare: user.prepare ?? [],
     textColumns,
     schema: user.schema,
-    validate,
-    isValid,
     columns,
     table: resolveTable(file, table, tableSchema as string, tableName as string, columns.map((c) => c.name)),
     evolve: user.evolve === 'add_columns',

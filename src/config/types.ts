@@ -3,11 +3,25 @@
  * and what the program runs with (`Config`, `Dataset`: absolute paths, defaults filled, validators
  * compiled). `load.ts` turns the first into the second once, at start-up.
  */
-import type { ValidateFunction } from 'ajv';
 import type { Column } from '../columns.js';
-import type { Step, UserStep } from '../prepare/steps.js';
 
 export type Format = 'csv' | 'jsonl' | 'json';
+
+/** One `prepare:` step as written (prepare/steps.ts runs them). */
+export type UserStep =
+  | { headers: 'lowercase' | 'snake_case' }
+  | { rename: Record<string, string> }
+  | { trim: true | string[] }
+  | { null_values: string[] }
+  | { lowercase_values: true | string[] }
+  | { uppercase_values: true | string[] }
+  | { drop_rows_with_nulls: true | string[] }
+  | { drop_duplicate_rows: true }
+  | { defaults: Record<string, unknown> }
+  | { add_columns: { from_file_name?: string; values?: Record<string, string | number | boolean> } }
+  | { select: string[] }
+  | { exclude: string[] };
+
 
 /** What a webhook can be told about. */
 export type NotifyEvent = 'failed' | 'held' | 'stalled' | 'loaded' | 'export_failed' | 'vanished';
@@ -140,14 +154,12 @@ export interface Dataset {
   csv: CsvOptions;
   json: { records: string | null; pathColumns: string[] };
   flatten: boolean;
-  prepare: Step[];
+  /** The steps as written; compile.ts makes them functions. */
+  prepare: UserStep[];
   /** Columns whose values come as text from the file name (coerced even in JSON formats). */
   textColumns: Set<string>;
+  /** The record schema as written; compile.ts compiles it (ajv) and plans its engine. */
   schema: Record<string, unknown>;
-  /** Reports every problem of a record (allErrors). */
-  validate: ValidateFunction;
-  /** Stops at the first problem: the fast yes/no for the common, valid record. */
-  isValid: ValidateFunction;
   columns: Column[];
   table: TableTarget;
   evolve: boolean;

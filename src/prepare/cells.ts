@@ -11,7 +11,8 @@ import type { Problem } from '../errors.js';
 import { shortName } from '../lib/shorten.js';
 import { cellText, type CellBatch } from '../read/csv-cells.js';
 import { limitError } from '../read/limits.js';
-import { EXTRA_COLUMN } from './prepare.js';
+import { EXTRA_COLUMN } from '../columns.js';
+import { engineOf } from '../compile.js';
 import { snakeCase, type PrepareStats, type UserStep } from './steps.js';
 
 /** A batch after preparation: named columns over the batch's cells, and the rows still in. */
@@ -49,9 +50,9 @@ export function makeCellPreparer(dataset: Dataset, fileName: string, maxDistinct
   const stats: PrepareStats = { droppedNullRows: 0, droppedDuplicateRows: 0 };
   const known = new Set(dataset.columns.map((c) => c.name).filter((n) => n !== EXTRA_COLUMN));
   const seen = new Set<string>();
-  const steps = dataset.prepare.map((s) => s.user!);
+  const steps = dataset.prepare;
   // Values from the file name, once per file (a name that does not match is a data error now, as in steps.ts).
-  const constants = dataset.prepare.map((s) => (s.constants ? (s.constants(fileName) as Record<string, string>) : null));
+  const constants = engineOf(dataset).steps.map((s) => (s.constants ? (s.constants(fileName) as Record<string, string>) : null));
   const preparer = ((batch: CellBatch): CellView => {
     const rows = new Int32Array(batch.rows);
     for (let r = 0; r < batch.rows; r++) rows[r] = r;

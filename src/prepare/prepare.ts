@@ -7,7 +7,8 @@
  * 4. columns the schema does not know: a problem (`extra_columns: error`), dropped (`ignore`) or
  *    kept together in the `_extra` jsonb column (`keep`).
  */
-import type { Column } from '../columns.js';
+import { engineOf } from '../compile.js';
+import { EXTRA_COLUMN, type Column } from '../columns.js';
 import type { Dataset } from '../config/types.js';
 import type { Problem } from '../errors.js';
 import type { Locator, RawBatch } from '../read/types.js';
@@ -21,7 +22,7 @@ const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 const TRUE = new Set(['true', 't', 'yes', 'y', '1']);
 const FALSE = new Set(['false', 'f', 'no', 'n', '0']);
 
-export const EXTRA_COLUMN = '_extra';
+export { EXTRA_COLUMN };
 
 export function coerceText(value: string, kind: Column['kind']): unknown {
   switch (kind) {
@@ -65,7 +66,7 @@ export function makePreparer(dataset: Dataset, fileName: string, maxDistinctRows
   const coerceAll = dataset.format === 'csv';
   const extra = dataset.extraColumns;
   const stats: PrepareStats = { droppedNullRows: 0, droppedDuplicateRows: 0 };
-  const steps = dataset.prepare.map((step) => step.forFile({ fileName, stats, maxDistinctRows }));
+  const steps = engineOf(dataset).steps.map((step) => step.forFile({ fileName, stats, maxDistinctRows }));
   // Per key list without unknown columns: straight-line coercion of exactly the fields that need it
   // (the same rules as the generic loop below, which handles every other shape).
   const coercerFor = byShape((keys) => {
@@ -152,7 +153,7 @@ export function makePreparer(dataset: Dataset, fileName: string, maxDistinctRows
 export function fileConstants(dataset: Dataset, fileName: string): Record<string, unknown> {
   const constants: Record<string, unknown> = {};
   const kinds = new Map(dataset.columns.map((c) => [c.name, c.kind]));
-  for (const step of dataset.prepare) {
+  for (const step of engineOf(dataset).steps) {
     if (!step.constants) continue;
     for (const [key, value] of Object.entries(step.constants(fileName))) {
       const kind = kinds.get(key);

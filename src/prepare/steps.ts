@@ -3,6 +3,7 @@
  * (errors name the step), then run on whole batches of records, in the order written. A step may
  * drop records (counted, never silent) or add problems (e.g. two headers that collide).
  */
+import type { UserStep } from '../config/types.js';
 import { createHash } from 'node:crypto';
 import { DataError, type Problem } from '../errors.js';
 import { jsonText } from '../read/json-values.js';
@@ -11,19 +12,7 @@ import { shortName } from '../lib/shorten.js';
 import { defineKey } from './keys.js';
 import { byShape, literal, literalKey } from './shape.js';
 
-export type UserStep =
-  | { headers: 'lowercase' | 'snake_case' }
-  | { rename: Record<string, string> }
-  | { trim: true | string[] }
-  | { null_values: string[] }
-  | { lowercase_values: true | string[] }
-  | { uppercase_values: true | string[] }
-  | { drop_rows_with_nulls: true | string[] }
-  | { drop_duplicate_rows: true }
-  | { defaults: Record<string, unknown> }
-  | { add_columns: { from_file_name?: string; values?: Record<string, string | number | boolean> } }
-  | { select: string[] }
-  | { exclude: string[] };
+export type { UserStep };
 
 export const STEP_NAMES = [
   'headers',

@@ -23,7 +23,7 @@ import { makeCellPreparer, viewText, type CellView } from '../prepare/cells.js';
 import { coerceText } from '../prepare/prepare.js';
 import { defineKey } from '../prepare/keys.js';
 import { runKernels, type Kernel } from './kernels.js';
-import { planOf } from './plan.js';
+import { engineOf } from '../compile.js';
 import { vectorsFromRecords, type TypedBatch } from '../write/vectors.js';
 import type { Column } from '../columns.js';
 
@@ -47,14 +47,14 @@ export interface CheckedFile {
 }
 
 export function checkFile(file: string, relative: string, dataset: Dataset, options: ReadOptions, keepOriginals = false): CheckedFile {
-  const plan = planOf(dataset);
+  const plan = engineOf(dataset).plan;
   if (plan.engine === 'columnar') return checkCells(file, relative, dataset, plan.kernels, options, keepOriginals);
   const opened = readFile(file, dataset, options);
   const prepare = makePreparer(dataset, path.basename(relative), options.limits.maxDistinctRows);
   const validate = makeValidator(dataset);
   const problems = new ProblemLog(opened.locator);
   // Steps that change values: a problem then also shows the value as it was in the file.
-  const changesValues = dataset.prepare.some((step) => VALUE_STEPS.has(step.name));
+  const changesValues = dataset.prepare.some((step) => VALUE_STEPS.has(Object.keys(step)[0]!));
   const snapshot = keepOriginals || changesValues;
   async function* batches(): AsyncGenerator<CheckedBatch> {
     for await (const batch of opened.batches) {
@@ -90,7 +90,7 @@ function checkCells(file: string, relative: string, dataset: Dataset, kernels: K
   const prepare = makeCellPreparer(dataset, path.basename(relative), options.limits.maxDistinctRows);
   const validate = makeValidator(dataset);
   const problems = new ProblemLog('line');
-  const changesValues = dataset.prepare.some((step) => VALUE_STEPS.has(step.name));
+  const changesValues = dataset.prepare.some((step) => VALUE_STEPS.has(Object.keys(step)[0]!));
   const kinds = new Map<string, Column['kind']>(dataset.columns.map((c) => [c.name, c.kind]));
   async function* batches(): AsyncGenerator<CheckedBatch> {
     for await (const batch of readCsvCells(source, dataset.csv, options)) {

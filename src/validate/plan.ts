@@ -7,11 +7,11 @@
  * check-config` prints the verdict.
  */
 import type { Ajv } from 'ajv';
-import { recordAjv } from '../config/load.js';
+import { recordAjv } from './ajv.js';
 import type { Dataset } from '../config/types.js';
 import { asciiByte } from '../read/csv-cells.js';
 import type { Column } from '../columns.js';
-import { EXTRA_COLUMN } from '../prepare/prepare.js';
+import { EXTRA_COLUMN } from '../columns.js';
 import { compileKernel, type Kernel, type PropertyRules, type TextTest } from './kernels.js';
 import { compileValueKernel, type ValueKernel } from './value-kernels.js';
 
@@ -30,16 +30,11 @@ const DESCRIPTIVE = new Set(['title', 'description', 'default', 'examples', '$co
 const SCHEMA_KEYWORDS = new Set(['type', 'properties', 'required', 'additionalProperties', '$schema', '$id', 'title', 'description', 'default', 'examples', '$comment']);
 const STEPS = new Set(['headers', 'rename', 'select', 'exclude', 'add_columns', 'trim', 'lowercase_values', 'uppercase_values', 'null_values', 'drop_rows_with_nulls', 'drop_duplicate_rows']);
 
-const plans = new WeakMap<Dataset, Plan>();
 let formatsAjv: Ajv | null = null;
 
-export function planOf(dataset: Dataset): Plan {
-  let plan = plans.get(dataset);
-  if (!plan) {
-    plan = compile(dataset);
-    plans.set(dataset, plan);
-  }
-  return plan;
+/** The engine for a dataset (compile.ts keeps it with the dataset: `engineOf(dataset).plan`). */
+export function planDataset(dataset: Dataset): Plan {
+  return compile(dataset);
 }
 
 function records(reason: string): Plan {
@@ -59,10 +54,9 @@ function compile(dataset: Dataset): Plan {
   if (dataset.csv.delimiter !== 'auto' && asciiByte(dataset.csv.delimiter) === null) return records('the delimiter is not one ASCII character');
   if (asciiByte(dataset.csv.quote) === null) return records('the quote is not one ASCII character');
   if (dataset.extraColumns === 'keep') return records('extra_columns: keep (the _extra JSON column)');
-  for (const step of dataset.prepare) {
-    const user = step.user;
-    const name = user ? Object.keys(user)[0]! : step.name;
-    if (!user || !STEPS.has(name)) return records(`prepare step ${name}`);
+  for (const user of dataset.prepare) {
+    const name = Object.keys(user)[0]!;
+    if (!STEPS.has(name)) return records(`prepare step ${name}`);
     if (name === 'add_columns') {
       const values = (user as { add_columns: { values?: Record<string, unknown> } }).add_columns.values ?? {};
       if (Object.values(values).some((v) => typeof v !== 'string')) return records('add_columns with values that are not text');
@@ -149,8 +143,7 @@ function formatTest(name: unknown): TextTest | string {
 }
 
 /** One line per dataset for check-config: the engine and, for the record path, why. */
-export function describePlan(dataset: Dataset): string {
-  const plan = planOf(dataset);
+export function describePlan(plan: Plan): string {
   if (plan.engine === 'columnar') return 'columnar (CSV cells → column kernels)';
   if (plan.engine === 'values') return 'column kernels on the records\' values (ajv for failed rows only)';
   return `records, ajv per record (${plan.reason})`;

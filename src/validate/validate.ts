@@ -5,6 +5,7 @@
  * (shortened), which rule. An integer beyond 2^53 arrives as a BigInt: ajv (whose numbers are
  * doubles) is shown the nearest double, the exact value is what is range-checked and loaded.
  */
+import { engineOf } from '../compile.js';
 import { timestampMicros } from '../write/time.js';
 import type { ErrorObject } from 'ajv';
 import type { Column } from '../columns.js';
@@ -98,8 +99,7 @@ export interface Validator {
 }
 
 export function makeValidator(dataset: Dataset): Validator {
-  const validate = dataset.validate;
-  const isValid = dataset.isValid;
+  const { validate, isValid } = engineOf(dataset);
   const columns = dataset.columns;
   /** The full validator; a record holding a BigInt is shown with plain numbers (rare: on failure only). */
   const validExactly = (record: Record<string, unknown>) =>

@@ -6,18 +6,19 @@
  * ajv validator + the target limits) passes it, and must produce the same typed value.
  */
 import fc from 'fast-check';
-import { recordAjv, resolveDataset } from '../../src/config/load.js';
+import { resolveDataset } from '../../src/config/load.js';
 import type { UserDataset } from '../../src/config/types.js';
 import type { CellView } from '../../src/prepare/cells.js';
 import { coerceText } from '../../src/prepare/prepare.js';
 import type { CellBatch } from '../../src/read/csv-cells.js';
 import { runKernels } from '../../src/validate/kernels.js';
 import { runValueKernels } from '../../src/validate/value-kernels.js';
-import { planOf } from '../../src/validate/plan.js';
+import { engineOf } from '../../src/compile.js';
+
+const planOf = (dataset: Parameters<typeof engineOf>[0]) => engineOf(dataset).plan;
 import { makeValidator } from '../../src/validate/validate.js';
 import { vectorsFromRecords, type Vector } from '../../src/write/vectors.js';
 
-const ajv = recordAjv();
 
 function datasetFor(property: Record<string, unknown>, required: boolean) {
   const user: UserDataset = {
@@ -27,7 +28,7 @@ function datasetFor(property: Record<string, unknown>, required: boolean) {
     table: 'public.k',
     schema: { type: 'object', ...(required ? { required: ['v'] } : {}), properties: { v: property } },
   };
-  return resolveDataset('/virtual/k.yaml', user, ajv);
+  return resolveDataset('/virtual/k.yaml', user);
 }
 
 function viewOf(values: string[]): CellView {
@@ -59,14 +60,14 @@ function viewOf(values: string[]): CellView {
 function valueAt(v: Vector, i: number): unknown {
   if (!v.valid[i]) return null;
   if (v.kind === 'string' || v.kind === 'json') return Buffer.from(v.bytes.subarray(v.offsets[i]!, v.offsets[i + 1]!)).toString();
-  const x = v.data[i]!;
+  const x = (v as { data: ArrayLike<number | bigint> }).data[i]!;
   return typeof x === 'bigint' ? x : Object.is(x, -0) ? 0 : x;
 }
 
 function compare(property: Record<string, unknown>, required: boolean, values: string[]): void {
   const dataset = datasetFor(property, required);
   const plan = planOf(dataset);
-  if (plan.engine !== 'columnar') throw new Error(`not columnar: ${plan.reason}`);
+  if (plan.engine !== 'columnar') throw new Error(`not columnar: ${'reason' in plan ? plan.reason : plan.engine}`);
   const { typed, failed } = runKernels(viewOf(values), plan.kernels);
   const kind = dataset.columns[0]!.kind;
   const records = values.map((text) => ({ v: text === '' ? undefined : coerceText(text, kind) }));
@@ -203,7 +204,7 @@ function jsonDatasetFor(property: Record<string, unknown>, required: boolean) {
     table: 'public.j',
     schema: { type: 'object', ...(required ? { required: ['v'] } : {}), properties: { v: property } },
   };
-  return resolveDataset('/virtual/j.yaml', user, ajv);
+  return resolveDataset('/virtual/j.yaml', user);
 }
 
 function compareValues(property: Record<string, unknown>, required: boolean, values: unknown[]): void {

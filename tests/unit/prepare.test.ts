@@ -1,5 +1,5 @@
 /** Each prepare step on its own, then the order they run in. */
-import { recordAjv, resolveDataset } from '../../src/config/load.js';
+import { resolveDataset } from '../../src/config/load.js';
 import type { UserDataset } from '../../src/config/types.js';
 import type { Problem } from '../../src/errors.js';
 import { makePreparer } from '../../src/prepare/prepare.js';
@@ -19,7 +19,6 @@ function prepare(
   const dataset = resolveDataset(
     '/cfg/d.yaml',
     { name: 'd', match: '*', format: 'csv', table: 't', extra_columns: 'ignore', ...options, prepare: steps, schema: { properties } },
-    recordAjv(),
   );
   const batch = { records: records.map((r) => ({ ...r })), numbers: records.map((_, i) => i + 2), problems: [] as Problem[] };
   const preparer = makePreparer(dataset, fileName, 1_000_000);

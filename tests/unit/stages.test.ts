@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile, appendFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { columnsFromSchema } from '../../src/columns.js';
-import { recordAjv, resolveDataset } from '../../src/config/load.js';
+import { resolveDataset } from '../../src/config/load.js';
 import { classify, DataError, HeldError, redact, type Problem } from '../../src/errors.js';
 import { makePreparer, coerceText } from '../../src/prepare/prepare.js';
 import { fitName, numbered } from '../../src/settle/move.js';
@@ -35,7 +35,6 @@ const dataset = resolveDataset(
       },
     },
   },
-  recordAjv(),
 );
 
 describe('columns', () => {

@@ -1,0 +1,20 @@
+/**
+ * The ajv that compiles datasets' record schemas: strict off (a user's schema may carry keywords
+ * ajv does not know), no type coercion, the standard formats — with `date-time` and `date` checked
+ * faster on their canonical shapes (formats.ts, the same sets of strings as ajv-formats').
+ */
+import { Ajv } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import { dateFormat, dateTimeFormat } from './formats.js';
+
+// ajv-formats ships CommonJS; under NodeNext its default import is the module object.
+const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
+
+/** `allErrors`: every problem of a record (reports); without, ajv stops at the first (yes/no). */
+export function recordAjv(allErrors = true): Ajv {
+  const ajv = new Ajv({ allErrors, strict: false, coerceTypes: false });
+  addFormats(ajv);
+  ajv.addFormat('date-time', dateTimeFormat);
+  ajv.addFormat('date', dateFormat);
+  return ajv;
+}
