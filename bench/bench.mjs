@@ -14,6 +14,7 @@ import { createWriteStream, existsSync, readdirSync, readFileSync } from 'node:f
 import { mkdir, readFile, readdir, rename, rm, writeFile, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { createGzip } from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
@@ -228,6 +229,29 @@ function psqlCopy(psql, url, table, file, options) {
   execFileSync(psql, [url, '-v', 'ON_ERROR_STOP=1', '-q', '-c', `\\copy ${table} FROM '${file}' WITH (${options})`]);
 }
 
+/**
+ * The second baseline a data engineer would script: DuckDB converts the CSV to zstd Parquet, then
+ * psql \copy loads it. @duckdb/node-api is installed on demand under bench/.work/duckdb (it is not
+ * a dependency of loadbay). Returns null when it cannot be installed.
+ */
+async function duckdbConverter() {
+  const dir = path.join(WORK, 'duckdb');
+  const entry = path.join(dir, 'node_modules', '@duckdb', 'node-api', 'lib', 'index.js');
+  if (!existsSync(entry)) {
+    console.log('bench: installing @duckdb/node-api for the DuckDB baseline (bench/.work/duckdb)');
+    await mkdir(dir, { recursive: true });
+    const npm = spawnSync('npm', ['install', '--prefix', dir, '--no-save', '--no-audit', '--no-fund', '--loglevel=error', '@duckdb/node-api'], { stdio: 'inherit' });
+    if (npm.status !== 0 || !existsSync(entry)) return null;
+  }
+  const { DuckDBInstance } = await import(pathToFileURL(entry).href);
+  return async (csv, parquet) => {
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    await connection.run(`COPY (SELECT * FROM read_csv('${csv}')) TO '${parquet}' (FORMAT parquet, COMPRESSION zstd)`);
+    connection.closeSync?.();
+  };
+}
+
 // ---- workloads ----------------------------------------------------------------------------------
 /**
  * One file through a freshly started daemon. With `warmup` (a smaller file of the same dataset),
@@ -352,6 +376,8 @@ async function main() {
       const warm = [];
       const rss = [];
       const cpu = { loadbay: [], server: [], baseServer: [], psql: [], threads: [], stages: [] };
+      const duck = [];
+      const duckdb = psql ? await duckdbConverter() : null;
       const warmupCsv = path.join(WORK, 'data', 'big-warmup.csv');
       if (!existsSync(warmupCsv)) await writeFile(warmupCsv, (await readFile(bigCsv, 'utf8').then((t) => t.split('\n').slice(0, 20_001).join('\n'))) + '\n');
       for (let run = 0; run < RUNS; run++) {
@@ -365,6 +391,13 @@ async function main() {
           base.push(Date.now() - t);
           cpu.baseServer.push(serverCpuSeconds() - server0);
           cpu.psql.push(cpuSeconds(process.pid, true) - psql0);
+        }
+        if (duckdb) {
+          await client.query(`DROP TABLE bench_base.big; CREATE TABLE bench_base.big (${BIG_DDL}); CHECKPOINT`);
+          const t = Date.now();
+          await duckdb(bigCsv, path.join(WORK, 'data', 'big-duckdb.parquet'));
+          psqlCopy(psql, db.url, 'bench_base.big', bigCsv, 'FORMAT csv, HEADER');
+          duck.push(Date.now() - t);
         }
         await client.query('DROP TABLE bench_base.big; CHECKPOINT');
         const r = await timeOneFile(db.url, client, root, bigCsv, path.basename(bigCsv), 'bench.big');
@@ -394,6 +427,12 @@ async function main() {
         ...(base.length ? [['psql \\copy', fmt(median(base)), rate(median(base))]] : [['psql \\copy', 'skipped (--no-baseline)', '']]),
         ...ratio('ratio, first file after start', mine),
         ...ratio('ratio, running daemon', warm),
+        ...(duck.length
+          ? [
+              ['DuckDB CSV → zstd Parquet, then psql \\copy', fmt(median(duck)), rate(median(duck))],
+              ['ratio to DuckDB + psql, running daemon', `${(median(warm) / median(duck)).toFixed(2)}×`, 'a script that validates nothing'],
+            ]
+          : []),
         ...cpuRows,
       ]);
       results.at(-1).rssBig = median(rss);

@@ -14,7 +14,7 @@ const ROW_GROUP_ROWS = 64 * 1024;
  * Arrow bytes waiting for the encoder before `write()` makes the sender wait: enough that the main
  * thread and this one rarely wait on each other (a few 5,000-row batches), small next to the heap.
  */
-const QUEUED_BYTES = 8 * 1024 * 1024;
+const QUEUED_BYTES = 4 * 1024 * 1024;
 
 export interface ParquetFileWriter {
   /** One Arrow IPC stream (schema + record batches); resolves once there is room for the next. */

@@ -126,6 +126,9 @@ function deserialize(error: SerializedError): Error {
   return result;
 }
 
+/** Batches sent to the Parquet thread and not yet taken by it, before `write()` waits. */
+const MAX_IN_FLIGHT = 4;
+
 /** Every ArrayBuffer a batch's vectors use, once each. */
 function transferList(batch: ThreadBatch): ArrayBuffer[] {
   const buffers = new Set<ArrayBuffer>([batch.numbers.buffer as ArrayBuffer]);
@@ -149,6 +152,9 @@ export async function openParquetWriter(tmpPath: string, columns: Column[], line
   let held: ThreadBatch | null = null;
   let opened = false;
   let inflight: Promise<void> = Promise.resolve();
+  /** Requests the thread has not answered yet, oldest first. */
+  const pending: Array<Promise<void>> = [];
+  let failure: unknown = null;
   const send = (finish: boolean): Promise<void> => {
     const batch = held;
     held = null;
@@ -158,25 +164,32 @@ export async function openParquetWriter(tmpPath: string, columns: Column[], line
       { op: 'write', id, finish, ...(first ? { tmpPath, dictionary, columns, lineage } : {}), ...(batch ? { batch } : {}) },
       batch ? transferList(batch) : [],
     );
+    inflight.catch((error: unknown) => (failure ??= error));
     return inflight;
   };
   return {
     async write(batch) {
+      if (failure) throw failure;
       // The vectors' buffers move to the thread (transferred, not copied), which builds the Arrow
       // batch there: the caller must be done with them (COPY is encoded first).
       const own: ThreadBatch = { length: batch.length, numbers: Float64Array.from(batch.numbers), vectors: batch.vectors };
-      // The previous batch goes now; waiting for the thread to take it keeps memory bounded.
-      if (held) await send(false);
+      // The previous batch goes now. Up to MAX_IN_FLIGHT batches may wait in the thread, so neither
+      // side waits for the other batch by batch; beyond that, the caller waits (memory stays bounded).
+      if (held) pending.push(send(false));
       held = own;
+      while (pending.length > MAX_IN_FLIGHT) await pending.shift();
     },
-    finish() {
-      return send(true);
+    async finish() {
+      const finished = send(true);
+      await Promise.all(pending.splice(0));
+      await finished;
     },
     async commit(finalPath) {
       await rename(tmpPath, finalPath);
     },
     async abort() {
       held = null;
+      await Promise.all(pending.splice(0).map((p) => p.catch(() => undefined)));
       await inflight.catch(() => undefined); // a finish in flight would recreate the file otherwise
       if (opened) await thread.request({ op: 'abort', id }).catch(() => undefined);
       await unlink(tmpPath).catch(() => undefined); // also when the thread is gone
