@@ -195,8 +195,10 @@ async function startLoadbay(root, url) {
 
 async function loadedLines(root) {
   const text = await readFile(path.join(root, 'logs', 'conversion.log'), 'utf8').catch(() => '');
+  // Only complete lines: the daemon may be in the middle of writing the last one.
   return text
     .split('\n')
+    .slice(0, -1)
     .filter(Boolean)
     .map((l) => JSON.parse(l))
     .filter((l) => l.event === 'loaded' || l.event === 'failed' || l.event === 'skipped');
