@@ -302,6 +302,12 @@ export function compileKernel(column: Column, rules: PropertyRules, required: bo
         if (!cell.at(i)) {
           if (required) failed[i] = 1;
           out.appendNull();
+        } else if (plain) {
+          // No keyword to check: one pass copies and looks for NUL.
+          if (!out.appendText(cell.b, cell.s, cell.e, cell.quote)) {
+            failed[i] = 1;
+            out.appendNull();
+          }
         } else if (!stringOk(cell)) {
           failed[i] = 1;
           out.appendNull();

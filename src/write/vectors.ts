@@ -87,6 +87,28 @@ export class TextBuilder {
     this.valid[this.length] = 1;
     this.offsets[++this.length] = o;
   }
+  /**
+   * As `appendBytes`, checking on the way that no byte is NUL (which PostgreSQL cannot store in
+   * text); with one, nothing is appended and the answer is false.
+   */
+  appendText(source: Uint8Array, from: number, to: number, quote = -1): boolean {
+    this.room(to - from);
+    const out = this.bytes;
+    const start = this.size;
+    let o = start;
+    let nul = false;
+    for (let i = from; i < to; i++) {
+      const c = source[i]!;
+      out[o++] = c;
+      if (c === 0) nul = true;
+      else if (c === quote) i++;
+    }
+    if (nul) return false;
+    this.size = o;
+    this.valid[this.length] = 1;
+    this.offsets[++this.length] = o;
+    return true;
+  }
   appendString(text: string): void {
     this.room(text.length * 3);
     const written = utf8Write(this.buf, text, this.size);
