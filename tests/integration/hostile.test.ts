@@ -127,12 +127,13 @@ describe('unlucky producers and folders', () => {
     await env.drop('while-log-broken.jsonl', '{"id": 1}\n');
     await waitFor(async () => (await env.files('archive', 'h-jsonl')).includes('while-log-broken.jsonl'), { message: 'the load to finish' });
     await rm(log, { recursive: true });
-    await writeFile(log, before);
+    // Appended, not written: the log's retry (every second) may already have made the file and put
+    // the waiting line in it; writing the old content over it would lose that line.
+    await appendFile(log, before);
     await env.drop('after-log-fixed.jsonl', '{"id": 2}\n');
     // The lines themselves, in the file: the one that waited and the one after.
     const inFile = (name: string) => waitFor(async () => (await env.logLines()).find((l) => l.file === name && l.event === 'loaded'), { message: `${name} in the log` });
     expect(await inFile('while-log-broken.jsonl')).toMatchObject({ rows: 1 });
     expect(await inFile('after-log-fixed.jsonl')).toMatchObject({ rows: 1 });
-    void appendFile;
   });
 });
