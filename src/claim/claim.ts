@@ -91,3 +91,57 @@ export async function claimFile(pool: pg.Pool, arrival: Arrival, instanceId: str
     throw error;
   }
 }
+
+/**
+ * Claims several files on one connection (a session holds all their advisory locks): for a group
+ * loaded in one transaction, without a connection per file. Entries are null where another
+ * instance holds the file or it changed since it was seen. Each claim's `release()` unlocks its
+ * file; the group's `release()` unlocks what is left and returns the connection.
+ */
+export async function claimFiles(pool: pg.Pool, arrivals: Arrival[], instanceId: string): Promise<{ claims: Array<Claim | null>; release(): Promise<void> }> {
+  const { client, done } = await checkout(pool);
+  const claims: Array<Claim | null> = [];
+  let broken = false;
+  try {
+    for (const arrival of arrivals) {
+      if (!(await tryLockFile(client, arrival.relative))) {
+        claims.push(null);
+        continue;
+      }
+      const stat = await lstat(arrival.file).catch(() => null);
+      if (!stat || stat.size !== arrival.size || stat.mtimeMs !== arrival.mtimeMs) {
+        await unlockFile(client, arrival.relative);
+        claims.push(null);
+        continue;
+      }
+      const row = await claimRow(client, arrival, instanceId);
+      let released = false;
+      claims.push({
+        arrival,
+        client,
+        fileId: row.id,
+        attempts: row.attempts,
+        unsettled: row.status === 'loaded' ? row : null,
+        async release() {
+          if (released || broken) return;
+          released = true;
+          try {
+            await unlockFile(client, arrival.relative);
+          } catch {
+            broken = true; // dropping the connection below releases every lock on the server
+          }
+        },
+      });
+    }
+  } catch (error) {
+    done(true);
+    throw error;
+  }
+  return {
+    claims,
+    async release() {
+      for (const claim of claims) await claim?.release();
+      done(broken);
+    },
+  };
+}

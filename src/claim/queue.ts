@@ -11,6 +11,8 @@ export class WorkQueue {
   private takers: Array<(file: StableFile | null) => void> = [];
   private closed = false;
   private paused = false;
+  /** Files to take alone next time, not in a group (see pipeline/process-group.ts). */
+  readonly alone = new Set<string>();
 
   /** True when the path is already queued, in flight or parked: no need to look at it again. */
   has(file: string): boolean {
@@ -75,6 +77,25 @@ export class WorkQueue {
       return Promise.resolve(next.value);
     }
     return new Promise((resolve) => this.takers.push(resolve));
+  }
+
+  /**
+   * More waiting files that `fits` accepts, without waiting for any: up to `limit`, in arrival order.
+   * They count as in flight until `done`, like a taken file.
+   */
+  takeMore(fits: (item: StableFile) => boolean, limit: number): StableFile[] {
+    const taken: StableFile[] = [];
+    if (this.paused || this.closed) return taken;
+    for (const item of this.waiting.values()) {
+      if (taken.length >= limit) break;
+      if (!fits(item)) continue;
+      taken.push(item);
+    }
+    for (const item of taken) {
+      this.waiting.delete(item.file);
+      this.inFlight.add(item.file);
+    }
+    return taken;
   }
 
   done(file: string): void {

@@ -53,6 +53,10 @@ export const userConfigSchema: JSONSchemaType<UserConfig> = {
         retry_initial_ms: positiveInt,
         retry_max_ms: positiveInt,
         min_free_bytes: { type: 'integer', nullable: true, minimum: 0 },
+        group_max_files: { type: 'integer', nullable: true, minimum: 1, maximum: 10000 },
+        group_max_bytes: { type: 'integer', nullable: true, minimum: 0 },
+        group_file_max_bytes: { type: 'integer', nullable: true, minimum: 0 },
+        group_wait_ms: { type: 'integer', nullable: true, minimum: 0, maximum: 60000 },
       },
     },
     notify: {

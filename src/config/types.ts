@@ -47,6 +47,10 @@ export interface UserConfig {
     retry_initial_ms?: number;
     retry_max_ms?: number;
     min_free_bytes?: number;
+    group_max_files?: number;
+    group_max_bytes?: number;
+    group_file_max_bytes?: number;
+    group_wait_ms?: number;
   };
   /** Webhooks told about failures, long-held files and stalls. */
   notify?: {
@@ -196,6 +200,15 @@ export interface Config {
     retryMaxMs: number;
     /** Below this many free bytes in an output folder loadbay is not ready and takes no new file. */
     minFreeBytes: number;
+    /**
+     * Small files of one dataset that wait at the same time share a transaction: at most this many
+     * files, this many bytes together, each at most `groupFileMaxBytes` (1 file: no groups).
+     */
+    groupMaxFiles: number;
+    groupMaxBytes: number;
+    groupFileMaxBytes: number;
+    /** How long the first small file waits for others of its dataset to join its group. */
+    groupWaitMs: number;
   };
   limits: Limits;
   notify: {

@@ -42,7 +42,7 @@ export interface PipelineContext {
 }
 
 /** SQLSTATEs that mean the table changed under us: check it again before the next attempt. */
-const TABLE_CHANGED = new Set(['42P01', '42703', '42804']);
+export const TABLE_CHANGED = new Set(['42P01', '42703', '42804']);
 
 export type Outcome = 'loaded' | 'failed' | 'skipped';
 
@@ -59,20 +59,10 @@ export async function verifyTable(ctx: PipelineContext, dataset: Dataset): Promi
 
 export async function processFile(ctx: PipelineContext, claim: Claim): Promise<Outcome> {
   const started = Date.now();
-  const { arrival } = claim;
-  const base = { file: arrival.relative, file_id: claim.fileId, attempt: claim.attempts };
   let dataset: Dataset | null = null;
-  let digest: { sha256: string; bytes: number } | null = null;
   try {
     if (claim.unsettled) return await finishUnsettled(ctx, claim, started);
-    const stat = await lstat(arrival.file);
-    if (stat.isSymbolicLink()) {
-      throw new DataError('route', 'symbolic links are not followed; drop the file itself', [
-        { rule: 'symlink', message: 'the path is a symbolic link' },
-      ]);
-    }
-    dataset = route(ctx.config.datasets, arrival.relative);
-    await verifyTable(ctx, dataset);
+    dataset = await routeFile(ctx, claim);
     let result: LoadResult;
     try {
       result = await load(ctx, claim, dataset);
@@ -80,67 +70,95 @@ export async function processFile(ctx: PipelineContext, claim: Claim): Promise<O
       if (TABLE_CHANGED.has((error as { code?: string }).code ?? '')) ctx.verifiedTables.delete(dataset.name);
       throw error;
     }
-    digest = result.digest;
-    if (result.duplicateOf) {
-      await archive(ctx.config, dataset, arrival.file, arrival.relative);
-      await markSettled(claim.client, claim.fileId, 'skipped', { dataset: dataset.name, sha256: digest.sha256, duplicateOf: result.duplicateOf });
-      ctx.log.event('skipped', {
-        ...base,
-        dataset: dataset.name,
-        reason: `same content as file ${result.duplicateOf}, already loaded`,
-        duplicate_of: result.duplicateOf,
-        bytes: digest.bytes,
-        duration_ms: Date.now() - started,
-      });
-      return 'skipped';
-    }
-    const { changed, archived } = await settleLoaded(ctx, dataset, arrival);
-    await markSettled(claim.client, claim.fileId, 'loaded');
-    ctx.log.event('loaded', {
-      ...base,
-      dataset: dataset.name,
-      rows: result.rows,
-      ...(result.dropped.null_rows || result.dropped.duplicate_rows ? { dropped: result.dropped } : {}),
-      ...(result.rejected.rows ? { rejected: result.rejected.rows, rejects: path.relative(ctx.config.root, result.rejected.file ?? '') } : {}),
-      bytes: digest.bytes,
-      duration_ms: Date.now() - started,
-      parquet: path.relative(ctx.config.root, result.parquetPath),
-      table: `${dataset.table.schema}.${dataset.table.name}`,
-      ...(dataset.table.mode !== 'append' ? { mode: dataset.table.mode } : {}),
-      ...(result.duplicateOfLoaded ? { duplicate_of: result.duplicateOfLoaded } : {}),
-      ...(changed ? { changed_after_read: true } : {}),
-      stage_seconds: result.stageSeconds,
-    });
-    if (changed) await quarantineChanged(ctx, dataset, changed, result, base);
-    else if (archived) watchArchived(ctx, dataset, archived, arrival, result, base);
-    // After the commit, not awaited: exports of one target coalesce, and a failure does not undo the load.
-    void ctx.exports.after(ctx.config.exports, { dataset: dataset.name, file: arrival.relative, file_id: claim.fileId });
-    return 'loaded';
+    return await settleLoad(ctx, claim, dataset, result, started);
   } catch (error) {
     if (!(error instanceof DataError)) throw error;
-    digest ??= error.digest;
-    const details = { fileId: claim.fileId, sha256: digest?.sha256 ?? null, bytes: digest?.bytes ?? null };
-    // The ledger learns of the failure before the file moves: should that update fail, the file is
-    // still in input/ and simply fails again; the other order could leave a quarantined file whose
-    // ledger row says "processing" forever.
-    const { path: quarantined } = await quarantine(ctx.config, dataset?.name ?? null, arrival.file, arrival.relative, error, details, (report) =>
-      markSettled(claim.client, claim.fileId, 'failed', { dataset: dataset?.name ?? null, sha256: digest?.sha256 ?? null, error: report }),
-    );
-    ctx.log.event('failed', {
-      ...base,
-      dataset: dataset?.name ?? null,
-      stage: error.stage,
-      reason: error.message,
-      problem_count: error.problemCount,
-      problems: error.problems.slice(0, 5),
-      quarantined_as: path.relative(ctx.config.root, quarantined),
-      duration_ms: Date.now() - started,
-    });
-    return 'failed';
+    return await failFile(ctx, claim, dataset, error, started);
   }
 }
 
-interface LoadResult {
+/** The file's dataset (a symbolic link or a name no dataset matches is a data error); its table made or checked. */
+export async function routeFile(ctx: PipelineContext, claim: Claim): Promise<Dataset> {
+  const stat = await lstat(claim.arrival.file);
+  if (stat.isSymbolicLink()) {
+    throw new DataError('route', 'symbolic links are not followed; drop the file itself', [
+      { rule: 'symlink', message: 'the path is a symbolic link' },
+    ]);
+  }
+  const dataset = route(ctx.config.datasets, claim.arrival.relative);
+  await verifyTable(ctx, dataset);
+  return dataset;
+}
+
+/** After the commit: the file archived (or skipped as a duplicate), its ledger row settled, its line logged, exports run. */
+export async function settleLoad(ctx: PipelineContext, claim: Claim, dataset: Dataset, result: LoadResult, started: number, group = 1): Promise<Outcome> {
+  const { arrival } = claim;
+  const base = { file: arrival.relative, file_id: claim.fileId, attempt: claim.attempts };
+  const digest = result.digest;
+  if (result.duplicateOf) {
+    await archive(ctx.config, dataset, arrival.file, arrival.relative);
+    await markSettled(claim.client, claim.fileId, 'skipped', { dataset: dataset.name, sha256: digest.sha256, duplicateOf: result.duplicateOf });
+    ctx.log.event('skipped', {
+      ...base,
+      dataset: dataset.name,
+      reason: `same content as file ${result.duplicateOf}, already loaded`,
+      duplicate_of: result.duplicateOf,
+      bytes: digest.bytes,
+      duration_ms: Date.now() - started,
+    });
+    return 'skipped';
+  }
+  const { changed, archived } = await settleLoaded(ctx, dataset, arrival);
+  await markSettled(claim.client, claim.fileId, 'loaded');
+  ctx.log.event('loaded', {
+    ...base,
+    dataset: dataset.name,
+    rows: result.rows,
+    ...(result.dropped.null_rows || result.dropped.duplicate_rows ? { dropped: result.dropped } : {}),
+    ...(result.rejected.rows ? { rejected: result.rejected.rows, rejects: path.relative(ctx.config.root, result.rejected.file ?? '') } : {}),
+    bytes: digest.bytes,
+    duration_ms: Date.now() - started,
+    parquet: path.relative(ctx.config.root, result.parquetPath),
+    table: `${dataset.table.schema}.${dataset.table.name}`,
+    ...(dataset.table.mode !== 'append' ? { mode: dataset.table.mode } : {}),
+    ...(result.duplicateOfLoaded ? { duplicate_of: result.duplicateOfLoaded } : {}),
+    ...(changed ? { changed_after_read: true } : {}),
+    ...(group > 1 ? { group } : {}),
+    stage_seconds: result.stageSeconds,
+  });
+  if (changed) await quarantineChanged(ctx, dataset, changed, result, base);
+  else if (archived) watchArchived(ctx, dataset, archived, arrival, result, base);
+  // After the commit, not awaited: exports of one target coalesce, and a failure does not undo the load.
+  void ctx.exports.after(ctx.config.exports, { dataset: dataset.name, file: arrival.relative, file_id: claim.fileId });
+  return 'loaded';
+}
+
+/** A data error: the file to output_failed/ with its report, the ledger told first, the line logged. */
+export async function failFile(ctx: PipelineContext, claim: Claim, dataset: Dataset | null, error: DataError, started: number): Promise<Outcome> {
+  const { arrival } = claim;
+  const base = { file: arrival.relative, file_id: claim.fileId, attempt: claim.attempts };
+  const digest = error.digest;
+  const details = { fileId: claim.fileId, sha256: digest?.sha256 ?? null, bytes: digest?.bytes ?? null };
+  // The ledger learns of the failure before the file moves: should that update fail, the file is
+  // still in input/ and simply fails again; the other order could leave a quarantined file whose
+  // ledger row says "processing" forever.
+  const { path: quarantined } = await quarantine(ctx.config, dataset?.name ?? null, arrival.file, arrival.relative, error, details, (report) =>
+    markSettled(claim.client, claim.fileId, 'failed', { dataset: dataset?.name ?? null, sha256: digest?.sha256 ?? null, error: report }),
+  );
+  ctx.log.event('failed', {
+    ...base,
+    dataset: dataset?.name ?? null,
+    stage: error.stage,
+    reason: error.message,
+    problem_count: error.problemCount,
+    problems: error.problems.slice(0, 5),
+    quarantined_as: path.relative(ctx.config.root, quarantined),
+    duration_ms: Date.now() - started,
+  });
+  return 'failed';
+}
+
+export interface LoadResult {
   rows: number;
   /** Seconds per stage, for the `loaded` event (and the stage-duration histograms). */
   stageSeconds: StageSeconds;
@@ -153,18 +171,51 @@ interface LoadResult {
   duplicateOf: string | null;
 }
 
-/**
- * The load itself, as its stages: open the transaction and the outputs → stream the checked
- * batches into COPY and Parquet → the file's verdict → end COPY, table modes, after-load SQL and
- * checks → outputs into place and the ledger → COMMIT. Anything thrown aborts both.
- */
+/** One file's load staged in a transaction: rows sent, outputs in place, ledger row written; not committed. */
+export interface StagedLoad {
+  result: LoadResult;
+}
+
+/** The load itself: open the transaction → stage the file in it (`stageLoad`) → COMMIT. */
 async function load(ctx: PipelineContext, claim: Claim, dataset: Dataset): Promise<LoadResult> {
+  const tx = await LoadTransaction.begin(ctx.pool);
+  const sent = new SentRows();
+  let committed = false;
+  try {
+    const { result } = await stageLoad(ctx, tx, claim, dataset, sent);
+    if (result.duplicateOf) return result;
+    const started = performance.now();
+    await tx.commit();
+    committed = true;
+    result.stageSeconds.commit = Math.round((result.stageSeconds.commit * 1000 + performance.now() - started)) / 1000;
+    return result;
+  } catch (error) {
+    throw rejectedByDatabase(error, dataset, sent, claim.arrival.relative) ?? error;
+  } finally {
+    // On any failure the connection is dropped: the server rolls back.
+    if (!committed) tx.abort();
+  }
+}
+
+/**
+ * One file into an open transaction, as its stages: open the outputs → stream the checked batches
+ * into COPY and Parquet → the file's verdict → end COPY, table modes, after-load SQL and checks →
+ * outputs into place and the ledger row. With `whole`, the file is checked to its end before its
+ * COPY starts, so a data error never interrupts a COPY (files sharing a transaction). On any
+ * failure the outputs are removed; the caller rolls the transaction (or a savepoint) back.
+ */
+export async function stageLoad(
+  ctx: PipelineContext,
+  tx: LoadTransaction,
+  claim: Claim,
+  dataset: Dataset,
+  sent: SentRows,
+  whole: { staged: Set<string> } | null = null,
+): Promise<StagedLoad> {
   const { arrival } = claim;
   const clock = stageClock();
-  const sent = new SentRows();
-  const tx = await LoadTransaction.begin(ctx.pool);
   let outputs: FileOutputs | null = null;
-  let committed = false;
+  let staged = false;
   try {
     const lineage = { fileId: claim.fileId, sourceFile: arrival.relative };
     const skipRows = dataset.onInvalidRow === 'skip_row';
@@ -178,22 +229,36 @@ async function load(ctx: PipelineContext, claim: Claim, dataset: Dataset): Promi
       locator: checked.locator,
       tag: `${ctx.instanceId}.${claim.fileId}`,
     });
+    let batches: AsyncIterable<CheckedBatch> = checked.batches;
+    if (whole) {
+      // Checked to the end first, and the file's own checks done, before its COPY starts.
+      const all = await readWhole(checked);
+      throwVerdict(checked, dataset, all.reduce((n, b) => n + (b.loadable ? b.typed.length : 0), 0));
+      if (await changedSince(arrival.file, arrival)) throw new Error('the file changed while it was being read; it will be read again');
+      const { sha256 } = checked.digest();
+      // The same content earlier in this transaction: it is not committed yet, so the duplicate
+      // check cannot see it. This file waits for the group and comes again alone.
+      if (whole.staged.has(`${dataset.name}\u0000${sha256}`)) throw new DeferError('the same content is being loaded in this group');
+      const earlier = await loadedWithContent(claim.client, dataset.name, sha256);
+      if (earlier && dataset.onDuplicate === 'skip') {
+        return { result: { rows: 0, stageSeconds: clock.seconds, rejected: { rows: 0, file: null }, dropped: droppedOf(checked.stats), digest: checked.digest(), parquetPath: '', duplicateOf: earlier } };
+      }
+      batches = (async function* () {
+        yield* all;
+      })();
+    }
     const copy = startCopy(tx.client, dataset, await beforeCopy(tx.client, dataset));
-    const rows = await streamRows(checked, copy, outputs, sent, lineage);
+    const rows = await streamRows(checked, batches, copy, outputs, sent, lineage);
     const digest = checked.digest();
     clock.lap('read_validate');
+    throwVerdict(checked, dataset, rows);
 
-    const rejection = verdict(checked, dataset, rows);
-    if (rejection) {
-      rejection.digest = digest;
-      throw rejection;
-    }
     void outputs.finish(); // the Parquet thread ends the file while COPY ends and the checks run
     if (await changedSince(arrival.file, arrival)) throw new Error('the file changed while it was being read; it will be read again');
     // On the claim's connection: this one is still in the middle of its COPY.
     const earlier = await loadedWithContent(claim.client, dataset.name, digest.sha256);
     if (earlier && dataset.onDuplicate === 'skip') {
-      return { rows: 0, stageSeconds: clock.seconds, rejected: { rows: 0, file: null }, dropped: droppedOf(checked.stats), digest, parquetPath: '', duplicateOf: earlier };
+      return { result: { rows: 0, stageSeconds: clock.seconds, rejected: { rows: 0, file: null }, dropped: droppedOf(checked.stats), digest, parquetPath: '', duplicateOf: earlier } };
     }
     await finishTable(tx, copy, dataset, claim, checked.locator, rows);
     clock.lap('copy');
@@ -214,26 +279,46 @@ async function load(ctx: PipelineContext, claim: Claim, dataset: Dataset): Promi
       parquetPath: path.relative(ctx.config.root, parquetPath),
       duplicateOf: earlier,
     });
-    await tx.commit();
-    committed = true;
     clock.lap('commit');
+    whole?.staged.add(`${dataset.name}\u0000${digest.sha256}`);
+    staged = true;
     return {
-      rows,
-      stageSeconds: clock.seconds,
-      rejected: { rows: checked.problems.rejected, file: rejectsFile },
-      dropped: droppedOf(checked.stats),
-      digest,
-      parquetPath,
-      duplicateOf: null,
-      duplicateOfLoaded: earlier,
+      result: {
+        rows,
+        stageSeconds: clock.seconds,
+        rejected: { rows: checked.problems.rejected, file: rejectsFile },
+        dropped: droppedOf(checked.stats),
+        digest,
+        parquetPath,
+        duplicateOf: null,
+        duplicateOfLoaded: earlier,
+      },
     };
-  } catch (error) {
-    throw rejectedByDatabase(error, dataset, sent, claim.arrival.relative) ?? error;
   } finally {
-    if (!committed) {
-      tx.abort();
-      await outputs?.abort();
-    }
+    if (!staged) await outputs?.abort();
+  }
+}
+
+/** A file that cannot be loaded in this group (its content is already in it): it comes again alone. */
+export class DeferError extends Error {}
+
+/** Every checked batch of a file (a small one: files that share a transaction are bounded in size). */
+async function readWhole(checked: CheckedFile): Promise<CheckedBatch[]> {
+  const all: CheckedBatch[] = [];
+  try {
+    for await (const batch of checked.batches) all.push(batch);
+  } catch (error) {
+    throw contentError(error, 'read', `after ${checked.locator} ${all.at(-1)?.typed.numbers.at(-1) ?? 0}`);
+  }
+  return all;
+}
+
+/** The file's verdict after its last batch: the data error that rejects it, thrown. */
+function throwVerdict(checked: CheckedFile, dataset: Dataset, rows: number): void {
+  const rejection = verdict(checked, dataset, rows);
+  if (rejection) {
+    rejection.digest = checked.digest();
+    throw rejection;
   }
 }
 
@@ -242,9 +327,9 @@ async function load(ctx: PipelineContext, claim: Claim, dataset: Dataset): Promi
  * the rejects file); returns the rows sent. Reading goes on after the file is known to be rejected,
  * to count its problems.
  */
-async function streamRows(checked: CheckedFile, copy: CopyLoad, outputs: FileOutputs, sent: SentRows, lineage: Lineage): Promise<number> {
+async function streamRows(checked: CheckedFile, source: AsyncIterable<CheckedBatch>, copy: CopyLoad, outputs: FileOutputs, sent: SentRows, lineage: Lineage): Promise<number> {
   const locator = checked.locator;
-  const batches = checked.batches[Symbol.asyncIterator]();
+  const batches = source[Symbol.asyncIterator]();
   let rows = 0;
   let last = 0;
   for (;;) {
@@ -305,7 +390,7 @@ export interface StageSeconds {
 }
 
 /** Remembers where the last few batches sent to COPY came from, to name a row PostgreSQL rejects. */
-class SentRows {
+export class SentRows {
   private readonly batches: Array<{ first: number; numbers: number[] }> = [];
   add(first: number, numbers: number[]): void {
     this.batches.push({ first, numbers });
@@ -323,7 +408,7 @@ class SentRows {
  * A value the table itself refuses (a CHECK or NOT NULL constraint, a unique index, a value out of
  * range: SQLSTATE classes 22 and 23) is the file's fault: a data error at the load stage.
  */
-function rejectedByDatabase(error: unknown, dataset: Dataset, sent: SentRows, file: string): DataError | null {
+export function rejectedByDatabase(error: unknown, dataset: Dataset, sent: SentRows, file: string): DataError | null {
   const pgError = error as { code?: string; message?: string; where?: string; column?: string; constraint?: string };
   if (typeof pgError.code !== 'string' || !/^2[23]/.test(pgError.code)) return null;
   // Another instance committed the same content first: not the file's fault; the retry skips it.

@@ -1,0 +1,99 @@
+/**
+ * Small files of one dataset ready at the same time share one transaction, each in its own
+ * savepoint (pipeline/process-group.ts): through a running daemon on real folders and PostgreSQL.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ITEM_DATASETS } from '../helpers/datasets.js';
+import { createTestEnv, type LogLine, type TestEnv } from '../helpers/env.js';
+
+let env: TestEnv | null = null;
+afterEach(async () => {
+  await env?.cleanup();
+  env = null;
+});
+
+const HEADER = 'id,name,price,active,born,seen,size';
+const good = (i: number) => `${HEADER}\n${i},item ${i},${i % 50}.5,true,2020-01-01,2024-01-02T03:04:05Z,S\n${i + 1000},second ${i},1,no,,,M\n`;
+const BAD: Record<string, string> = {
+  'items-g-07.csv': `${HEADER}\n7,ok,1,true,,,S\n8,neg,-4,true,,,S\n9,big,1,true,,,XL\n`, // two values the schema refuses
+  'items-g-21.csv': `${HEADER}\n21,ragged,1\n`, // a row with too few fields
+  'items-g-40.csv': `${HEADER}\n40,,1,true,2023-02-29,,S\n`, // empty required name, an impossible date
+};
+
+/** A quarantine report without what differs between two runs (ids, times). */
+async function report(e: TestEnv, name: string) {
+  const text = await readFile(path.join(e.folders.failed, 'items-csv', `${name}.error.json`), 'utf8');
+  const { file_id, failed_at, ...rest } = JSON.parse(text) as Record<string, unknown>;
+  void file_id;
+  void failed_at;
+  return rest;
+}
+
+async function outcomes(e: TestEnv, names: string[]): Promise<Map<string, LogLine>> {
+  const lines = new Map<string, LogLine>();
+  for (const name of names) lines.set(name, await e.outcome(name));
+  return lines;
+}
+
+it('50 small files at once: 47 loaded in shared transactions, the 3 bad ones quarantined with the reports they get alone', async () => {
+  // Alone first (groups off): the reports to expect.
+  const alone = await createTestEnv({ datasets: ITEM_DATASETS, processing: { group_max_files: 1 } });
+  let expected: Record<string, unknown>;
+  try {
+    await alone.start();
+    for (const [name, content] of Object.entries(BAD)) await alone.drop(name, content);
+    const lines = await outcomes(alone, Object.keys(BAD));
+    expect([...lines.values()].every((l) => l.event === 'failed' && l['group'] === undefined)).toBe(true);
+    expected = Object.fromEntries(await Promise.all(Object.keys(BAD).map(async (n) => [n, await report(alone, n)])));
+  } finally {
+    await alone.cleanup();
+  }
+
+  env = await createTestEnv({ datasets: ITEM_DATASETS });
+  const names: string[] = [];
+  // In input/ before the daemon starts: its first scan finds all 50 waiting at once.
+  for (let i = 1; i <= 50; i++) {
+    const name = `items-g-${String(i).padStart(2, '0')}.csv`;
+    names.push(name);
+    await env.drop(name, BAD[name] ?? good(i));
+  }
+  await env.start();
+  const lines = await outcomes(env, names);
+  const loaded = names.filter((n) => lines.get(n)!.event === 'loaded');
+  const failed = names.filter((n) => lines.get(n)!.event === 'failed');
+  expect(failed.sort()).toEqual(Object.keys(BAD).sort());
+  expect(loaded).toHaveLength(47);
+  // They did share transactions.
+  expect(loaded.some((n) => Number(lines.get(n)!['group']) > 1)).toBe(true);
+  for (const name of Object.keys(BAD)) expect(await report(env, name)).toEqual(expected[name]);
+  const { rows } = await env.pool.query<{ n: number; files: number }>('SELECT count(*)::int AS n, count(DISTINCT _file_id)::int AS files FROM shop.items_csv');
+  expect(rows[0]).toEqual({ n: 94, files: 47 });
+  expect((await env.files('input')).length).toBe(0);
+  expect((await env.files('archive', 'items-csv')).length).toBe(47);
+  expect((await env.files('parquet', 'items-csv')).filter((f) => f.endsWith('.parquet'))).toHaveLength(47);
+});
+
+it('in a group, a file the table refuses is quarantined with its line, a copy of a file in the group is skipped after it, the rest commit', async () => {
+  env = await createTestEnv({ datasets: ITEM_DATASETS });
+  const first = await env.start();
+  await env.drop('items-h-00.csv', good(100));
+  await env.outcome('items-h-00.csv', 'loaded');
+  await env.pool.query('ALTER TABLE shop.items_csv ADD CONSTRAINT cheap CHECK (price < 40)');
+  await first.stop();
+  const names = ['items-h-01.csv', 'items-h-02.csv', 'items-h-03.csv', 'items-h-04.csv', 'items-h-05.csv'];
+  const contents = [good(1), `${HEADER}\n2,pricey,99,true,,,S\n`, good(3), good(3), good(5)];
+  // Waiting together when the daemon starts again: one group.
+  for (const [i, name] of names.entries()) await env.drop(name, contents[i]!);
+  await env.start();
+  const lines = await outcomes(env, names);
+  expect(Math.max(...['items-h-01.csv', 'items-h-05.csv'].map((n) => Number(lines.get(n)!['group'] ?? 1)))).toBeGreaterThan(1);
+  expect(lines.get('items-h-02.csv')).toMatchObject({ event: 'failed', stage: 'load' });
+  expect(lines.get('items-h-02.csv')!.problems?.[0]).toMatchObject({ line: 2, rule: expect.stringMatching(/^postgres 23514 \(cheap\)/) });
+  const copies = ['items-h-03.csv', 'items-h-04.csv'].map((n) => lines.get(n)!.event).sort();
+  expect(copies).toEqual(['loaded', 'skipped']);
+  expect(lines.get('items-h-01.csv')).toMatchObject({ event: 'loaded', rows: 2 });
+  expect(lines.get('items-h-05.csv')).toMatchObject({ event: 'loaded', rows: 2 });
+  const { rows } = await env.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM shop.items_csv WHERE _source_file LIKE 'items-h-%'");
+  expect(rows[0]!.n).toBe(2 + 2 + 2 + 2); // h-00, h-01, one of h-03/04, h-05
+});
