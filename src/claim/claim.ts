@@ -5,7 +5,7 @@
  */
 import { lstat } from 'node:fs/promises';
 import type pg from 'pg';
-import { claimRow, tryLockFile, unlockFile } from '../db/files.js';
+import { claimRow, tryLockFile, unlockFile, unlockFiles } from '../db/files.js';
 import type { LedgerRow } from '../db/ledger.js';
 
 export interface Arrival {
@@ -101,6 +101,7 @@ export async function claimFile(pool: pg.Pool, arrival: Arrival, instanceId: str
 export async function claimFiles(pool: pg.Pool, arrivals: Arrival[], instanceId: string): Promise<{ claims: Array<Claim | null>; release(): Promise<void> }> {
   const { client, done } = await checkout(pool);
   const claims: Array<Claim | null> = [];
+  const held = new Set<string>();
   let broken = false;
   try {
     for (const arrival of arrivals) {
@@ -115,7 +116,7 @@ export async function claimFiles(pool: pg.Pool, arrivals: Arrival[], instanceId:
         continue;
       }
       const row = await claimRow(client, arrival, instanceId);
-      let released = false;
+      held.add(arrival.relative);
       claims.push({
         arrival,
         client,
@@ -123,8 +124,7 @@ export async function claimFiles(pool: pg.Pool, arrivals: Arrival[], instanceId:
         attempts: row.attempts,
         unsettled: row.status === 'loaded' ? row : null,
         async release() {
-          if (released || broken) return;
-          released = true;
+          if (!held.delete(arrival.relative) || broken) return;
           try {
             await unlockFile(client, arrival.relative);
           } catch {
@@ -140,7 +140,14 @@ export async function claimFiles(pool: pg.Pool, arrivals: Arrival[], instanceId:
   return {
     claims,
     async release() {
-      for (const claim of claims) await claim?.release();
+      if (!broken && held.size > 0) {
+        try {
+          await unlockFiles(client, [...held]);
+        } catch {
+          broken = true; // dropping the connection releases every lock on the server
+        }
+      }
+      held.clear();
       done(broken);
     },
   };

@@ -24,6 +24,16 @@ export async function tryLockFile(client: pg.PoolClient, relative: string): Prom
   return rows[0]?.locked === true;
 }
 
+/** Releases several files' locks held by this session, in one round trip. */
+export async function unlockFiles(client: pg.PoolClient, relatives: string[]): Promise<void> {
+  if (relatives.length === 0) return;
+  await client.query({
+    name: 'loadbay-unlock-many',
+    text: 'SELECT pg_advisory_unlock(hashtextextended(k, 0)) FROM unnest($1::text[]) AS k',
+    values: [relatives.map(fileLockKey)],
+  });
+}
+
 export async function unlockFile(client: pg.PoolClient, relative: string): Promise<void> {
   await client.query({ name: 'loadbay-unlock', text: 'SELECT pg_advisory_unlock(hashtextextended($1, 0))', values: [fileLockKey(relative)] });
 }

@@ -230,6 +230,7 @@ export async function stageLoad(
       tag: `${ctx.instanceId}.${claim.fileId}`,
     });
     let batches: AsyncIterable<CheckedBatch> = checked.batches;
+    let checkedEarlier: string | null | undefined; // whole: the duplicate check, done before the COPY
     if (whole) {
       // Checked to the end first, and the file's own checks done, before its COPY starts.
       const all = await readWhole(checked);
@@ -239,9 +240,9 @@ export async function stageLoad(
       // The same content earlier in this transaction: it is not committed yet, so the duplicate
       // check cannot see it. This file waits for the group and comes again alone.
       if (whole.staged.has(`${dataset.name}\u0000${sha256}`)) throw new DeferError('the same content is being loaded in this group');
-      const earlier = await loadedWithContent(claim.client, dataset.name, sha256);
-      if (earlier && dataset.onDuplicate === 'skip') {
-        return { result: { rows: 0, stageSeconds: clock.seconds, rejected: { rows: 0, file: null }, dropped: droppedOf(checked.stats), digest: checked.digest(), parquetPath: '', duplicateOf: earlier } };
+      checkedEarlier = await loadedWithContent(claim.client, dataset.name, sha256);
+      if (checkedEarlier && dataset.onDuplicate === 'skip') {
+        return { result: { rows: 0, stageSeconds: clock.seconds, rejected: { rows: 0, file: null }, dropped: droppedOf(checked.stats), digest: checked.digest(), parquetPath: '', duplicateOf: checkedEarlier } };
       }
       batches = (async function* () {
         yield* all;
@@ -254,9 +255,9 @@ export async function stageLoad(
     throwVerdict(checked, dataset, rows);
 
     void outputs.finish(); // the Parquet thread ends the file while COPY ends and the checks run
-    if (await changedSince(arrival.file, arrival)) throw new Error('the file changed while it was being read; it will be read again');
+    if (!whole && (await changedSince(arrival.file, arrival))) throw new Error('the file changed while it was being read; it will be read again');
     // On the claim's connection: this one is still in the middle of its COPY.
-    const earlier = await loadedWithContent(claim.client, dataset.name, digest.sha256);
+    const earlier = checkedEarlier !== undefined ? checkedEarlier : await loadedWithContent(claim.client, dataset.name, digest.sha256);
     if (earlier && dataset.onDuplicate === 'skip') {
       return { result: { rows: 0, stageSeconds: clock.seconds, rejected: { rows: 0, file: null }, dropped: droppedOf(checked.stats), digest, parquetPath: '', duplicateOf: earlier } };
     }
@@ -270,7 +271,8 @@ export async function stageLoad(
     // Recorded (outside the transaction) before the rename, so start-up recovery can tell an
     // orphan of an uncommitted load from a file another instance is about to commit.
     await recordParquetPath(claim.client, claim.fileId, path.relative(ctx.config.root, parquetPath));
-    const rejectsFile = await outputs.commit(parquetPath, checked.problems.rejected);
+    // In a group, the Parquet folder is fsync'd once for all its files, before the COMMIT.
+    const rejectsFile = await outputs.commit(parquetPath, checked.problems.rejected, !whole);
     await markLoaded(tx.client, claim.fileId, {
       dataset: dataset.name,
       sha256: digest.sha256,

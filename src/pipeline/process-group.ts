@@ -9,7 +9,9 @@
  * Parquet files are recorded in the ledger before their rename, so recovery knows their owner);
  * after it, every file's ledger row says loaded and a file not yet moved is finished, not reloaded.
  */
+import path from 'node:path';
 import type { Claim } from '../claim/claim.js';
+import { fsyncDir } from '../settle/move.js';
 import type { Dataset } from '../config/types.js';
 import { DataError } from '../errors.js';
 import { LoadTransaction } from '../write/transaction.js';
@@ -82,6 +84,8 @@ export async function processGroup(ctx: PipelineContext, dataset: Dataset, claim
         else outcomes[index] = await failFile(ctx, claim, dataset, dataError!, started);
       }
     }
+    // The renames of the group's Parquet files made durable at once, before the ledger says loaded.
+    if (staged.length > 0) await fsyncDir(path.join(ctx.config.folders.parquet, dataset.name));
     await tx.commit();
     committed = true;
   } catch (error) {

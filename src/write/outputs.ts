@@ -81,14 +81,15 @@ export class FileOutputs {
 
   /**
    * Both files into place: Parquet renamed to `parquetPath`, the rejects file (when it holds any)
-   * fsync'd and renamed, the folder fsync'd. Returns the rejects file's path, or null.
+   * fsync'd and renamed, the folder fsync'd (unless the caller does it, once for several files).
+   * Returns the rejects file's path, or null.
    */
-  async commit(parquetPath: string, rejected: number): Promise<string | null> {
+  async commit(parquetPath: string, rejected: number, syncFolder = true): Promise<string | null> {
     await this.finish();
     await this.parquet.commit(parquetPath);
     const rejectsFile = this.rejects && rejected > 0 ? await this.rejects.commit() : null;
     if (this.rejects && rejectsFile === null) await this.rejects.abort(); // nothing rejected: no file
-    await fsyncDir(this.spec.parquetDir);
+    if (syncFolder) await fsyncDir(this.spec.parquetDir);
     return rejectsFile;
   }
 
