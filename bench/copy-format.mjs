@@ -1,14 +1,16 @@
-// CPU of the server process running COPY FROM STDIN of the 1M-row benchmark table in each format: csv (what psql's
-// \copy sends), text (what loadbay sent before) and binary. The files are written by the server
-// itself (COPY … TO) from one load, then each is sent with psql's \copy, alternating, `--runs N`.
-// Usage: npm run build && node bench/copy-format.mjs [--runs 3]   (needs bench/.work/data/big-1000000.csv: npm run bench -- --only big once)
+// PostgreSQL's CPU for COPY FROM STDIN of the 1M-row benchmark table in each format: csv (what
+// psql's \copy sends), text (what loadbay sent before) and binary (what it sends now). The files are
+// written by the server itself (COPY … TO) from one load; each is then streamed to one backend with
+// pg-copy-streams, as loadbay does, formats alternating, `--runs N`; the backend's CPU is read from
+// /proc before and after.
+// Usage: npm run build && node bench/copy-format.mjs [--runs 3]
+// (needs bench/.work/data/big-1000000.csv: run `npm run bench -- --only big` once)
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import { mkdir, chmod } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { startThrowawayPostgres } from './postgres.mjs';
 
@@ -20,19 +22,6 @@ function backendCpu(pid) {
   const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
   return (Number(f[11]) + Number(f[12])) / TICKS;
-}
-function serverCpu() {
-  let total = 0;
-  for (const e of readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      if (readFileSync(`/proc/${e}/comm`, 'utf8').trim() !== 'postgres') continue;
-      const s = readFileSync(`/proc/${e}/stat`, 'utf8');
-      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-      total += (Number(f[11]) + Number(f[12])) / TICKS;
-    } catch {}
-  }
-  return total;
 }
 const DDL = 'id bigint, ts timestamptz, kind text, amount double precision, label text, flag boolean, note text, _file_id bigint, _source_file text, _source_record bigint';
 const db = await startThrowawayPostgres(path.join(WORK, 'pg-copy-format'), ['-c', 'max_wal_size=4GB']);

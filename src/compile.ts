@@ -36,15 +36,16 @@ export function engineOf(dataset: Dataset): Engine {
       throw new ConfigError(`${dataset.file}: /prepare/${i}: ${(error as Error).message}`);
     }
   });
+  const ajv = (allErrors ??= recordAjv());
   let validate: ValidateFunction;
   let isValid: ValidateFunction;
   try {
-    validate = (allErrors ??= recordAjv()).compile(dataset.schema);
+    validate = ajv.compile(dataset.schema);
     isValid = (firstError ??= recordAjv(false)).compile(dataset.schema);
   } catch (error) {
     throw new ConfigError(`${dataset.file}: /schema: not a valid JSON Schema: ${(error as Error).message}`);
   }
-  engine = { steps, validate, isValid, plan: planDataset(dataset) };
+  engine = { steps, validate, isValid, plan: planDataset(dataset, ajv) };
   engines.set(dataset, engine);
   return engine;
 }

@@ -47,49 +47,16 @@ export async function checkout(pool: pg.Pool): Promise<{ client: pg.PoolClient; 
 
 /**
  * Returns null when another instance holds the file, or when it is gone or changed since it was
- * seen (it will be seen again).
+ * seen (it will be seen again). The claim holds its own connection until `release()`.
  */
 export async function claimFile(pool: pg.Pool, arrival: Arrival, instanceId: string): Promise<Claim | null> {
-  const { client, done } = await checkout(pool);
-  try {
-    if (!(await tryLockFile(client, arrival.relative))) {
-      done();
-      return null;
-    }
-    // Under the lock, the file must still be what we saw: another instance may have settled it.
-    const stat = await lstat(arrival.file).catch(() => null);
-    if (!stat || stat.size !== arrival.size || stat.mtimeMs !== arrival.mtimeMs) {
-      await unlockFile(client, arrival.relative);
-      done();
-      return null;
-    }
-    const row = await claimRow(client, arrival, instanceId);
-    const fileId = row.id;
-    const attempts = row.attempts;
-    const unsettled = row.status === 'loaded' ? row : null;
-    let released = false;
-    return {
-      arrival,
-      client,
-      fileId,
-      attempts,
-      unsettled,
-      async release() {
-        if (released) return;
-        released = true;
-        try {
-          await unlockFile(client, arrival.relative);
-          done();
-        } catch {
-          // The connection is broken: dropping it releases the lock on the server.
-          done(true);
-        }
-      },
-    };
-  } catch (error) {
-    done(true);
-    throw error;
+  const group = await claimFiles(pool, [arrival], instanceId);
+  const claim = group.claims[0];
+  if (!claim) {
+    await group.release();
+    return null;
   }
+  return { ...claim, release: () => group.release() };
 }
 
 /**
@@ -137,9 +104,12 @@ export async function claimFiles(pool: pg.Pool, arrivals: Arrival[], instanceId:
     done(true);
     throw error;
   }
+  let released = false;
   return {
     claims,
     async release() {
+      if (released) return;
+      released = true;
       if (!broken && held.size > 0) {
         try {
           await unlockFiles(client, [...held]);

@@ -171,23 +171,18 @@ export interface LoadResult {
   duplicateOf: string | null;
 }
 
-/** One file's load staged in a transaction: rows sent, outputs in place, ledger row written; not committed. */
-export interface StagedLoad {
-  result: LoadResult;
-}
-
 /** The load itself: open the transaction → stage the file in it (`stageLoad`) → COMMIT. */
 async function load(ctx: PipelineContext, claim: Claim, dataset: Dataset): Promise<LoadResult> {
   const tx = await LoadTransaction.begin(ctx.pool);
   const sent = new SentRows();
   let committed = false;
   try {
-    const { result } = await stageLoad(ctx, tx, claim, dataset, sent);
+    const result = await stageLoad(ctx, tx, claim, dataset, sent);
     if (result.duplicateOf) return result;
     const started = performance.now();
     await tx.commit();
     committed = true;
-    result.stageSeconds.commit = Math.round((result.stageSeconds.commit * 1000 + performance.now() - started)) / 1000;
+    result.stageSeconds.commit = Math.round(result.stageSeconds.commit * 1000 + performance.now() - started) / 1000;
     return result;
   } catch (error) {
     throw rejectedByDatabase(error, dataset, sent, claim.arrival.relative) ?? error;
@@ -199,10 +194,11 @@ async function load(ctx: PipelineContext, claim: Claim, dataset: Dataset): Promi
 
 /**
  * One file into an open transaction, as its stages: open the outputs → stream the checked batches
- * into COPY and Parquet → the file's verdict → end COPY, table modes, after-load SQL and checks →
- * outputs into place and the ledger row. With `whole`, the file is checked to its end before its
- * COPY starts, so a data error never interrupts a COPY (files sharing a transaction). On any
- * failure the outputs are removed; the caller rolls the transaction (or a savepoint) back.
+ * into COPY and Parquet → the file's verdict, and whether it changed or was loaded before → end
+ * COPY, table modes, after-load SQL and checks → outputs into place and the ledger row; not
+ * committed. With `whole` (files sharing a transaction), the file is checked to its end and judged
+ * before its COPY starts, so a data error never interrupts a COPY. On any failure the outputs are
+ * removed; the caller rolls the transaction (or a savepoint) back.
  */
 export async function stageLoad(
   ctx: PipelineContext,
@@ -211,7 +207,7 @@ export async function stageLoad(
   dataset: Dataset,
   sent: SentRows,
   whole: { staged: Set<string> } | null = null,
-): Promise<StagedLoad> {
+): Promise<LoadResult> {
   const { arrival } = claim;
   const clock = stageClock();
   let outputs: FileOutputs | null = null;
@@ -229,38 +225,48 @@ export async function stageLoad(
       locator: checked.locator,
       tag: `${ctx.instanceId}.${claim.fileId}`,
     });
-    let batches: AsyncIterable<CheckedBatch> = checked.batches;
-    let checkedEarlier: string | null | undefined; // whole: the duplicate check, done before the COPY
-    if (whole) {
-      // Checked to the end first, and the file's own checks done, before its COPY starts.
-      const all = await readWhole(checked);
-      throwVerdict(checked, dataset, all.reduce((n, b) => n + (b.loadable ? b.typed.length : 0), 0));
+    const groupKey = (sha256: string) => `${dataset.name}\u0000${sha256}`;
+    /** Read to its end: changed since it was seen? Its content loaded before (the earlier file id)? */
+    const lookAgain = async (): Promise<string | null> => {
       if (await changedSince(arrival.file, arrival)) throw new Error('the file changed while it was being read; it will be read again');
       const { sha256 } = checked.digest();
-      // The same content earlier in this transaction: it is not committed yet, so the duplicate
-      // check cannot see it. This file waits for the group and comes again alone.
-      if (whole.staged.has(`${dataset.name}\u0000${sha256}`)) throw new DeferError('the same content is being loaded in this group');
-      checkedEarlier = await loadedWithContent(claim.client, dataset.name, sha256);
-      if (checkedEarlier && dataset.onDuplicate === 'skip') {
-        return { result: { rows: 0, stageSeconds: clock.seconds, rejected: { rows: 0, file: null }, dropped: droppedOf(checked.stats), digest: checked.digest(), parquetPath: '', duplicateOf: checkedEarlier } };
-      }
+      // The same content earlier in this transaction is not committed yet, so the duplicate check
+      // cannot see it: this file waits for the group and comes again alone.
+      if (whole?.staged.has(groupKey(sha256))) throw new DeferError('the same content is being loaded in this group');
+      // On the claim's connection: this one may be in the middle of its COPY.
+      return loadedWithContent(claim.client, dataset.name, sha256);
+    };
+    const skipped = (earlier: string): LoadResult => ({
+      rows: 0,
+      stageSeconds: clock.seconds,
+      rejected: { rows: 0, file: null },
+      dropped: droppedOf(checked.stats),
+      digest: checked.digest(),
+      parquetPath: '',
+      duplicateOf: earlier,
+    });
+
+    let batches: AsyncIterable<CheckedBatch> = checked.batches;
+    let earlier: string | null = null;
+    if (whole) {
+      const all = await readWhole(checked);
+      throwVerdict(checked, dataset, all.reduce((n, b) => n + (b.loadable ? b.typed.length : 0), 0));
+      earlier = await lookAgain();
+      if (earlier && dataset.onDuplicate === 'skip') return skipped(earlier);
       batches = (async function* () {
         yield* all;
       })();
     }
     const copy = startCopy(tx.client, dataset, await beforeCopy(tx.client, dataset));
     const rows = await streamRows(checked, batches, copy, outputs, sent, lineage);
-    const digest = checked.digest();
     clock.lap('read_validate');
-    throwVerdict(checked, dataset, rows);
-
-    void outputs.finish(); // the Parquet thread ends the file while COPY ends and the checks run
-    if (!whole && (await changedSince(arrival.file, arrival))) throw new Error('the file changed while it was being read; it will be read again');
-    // On the claim's connection: this one is still in the middle of its COPY.
-    const earlier = checkedEarlier !== undefined ? checkedEarlier : await loadedWithContent(claim.client, dataset.name, digest.sha256);
-    if (earlier && dataset.onDuplicate === 'skip') {
-      return { result: { rows: 0, stageSeconds: clock.seconds, rejected: { rows: 0, file: null }, dropped: droppedOf(checked.stats), digest, parquetPath: '', duplicateOf: earlier } };
+    if (!whole) {
+      throwVerdict(checked, dataset, rows);
+      void outputs.finish(); // the Parquet thread ends the file while COPY ends and the checks run
+      earlier = await lookAgain();
+      if (earlier && dataset.onDuplicate === 'skip') return skipped(earlier);
     }
+    const digest = checked.digest();
     await finishTable(tx, copy, dataset, claim, checked.locator, rows);
     clock.lap('copy');
     await outputs.finish();
@@ -282,19 +288,17 @@ export async function stageLoad(
       duplicateOf: earlier,
     });
     clock.lap('commit');
-    whole?.staged.add(`${dataset.name}\u0000${digest.sha256}`);
+    whole?.staged.add(groupKey(digest.sha256));
     staged = true;
     return {
-      result: {
-        rows,
-        stageSeconds: clock.seconds,
-        rejected: { rows: checked.problems.rejected, file: rejectsFile },
-        dropped: droppedOf(checked.stats),
-        digest,
-        parquetPath,
-        duplicateOf: null,
-        duplicateOfLoaded: earlier,
-      },
+      rows,
+      stageSeconds: clock.seconds,
+      rejected: { rows: checked.problems.rejected, file: rejectsFile },
+      dropped: droppedOf(checked.stats),
+      digest,
+      parquetPath,
+      duplicateOf: null,
+      duplicateOfLoaded: earlier,
     };
   } finally {
     if (!staged) await outputs?.abort();

@@ -64,7 +64,7 @@ export async function processGroup(ctx: PipelineContext, dataset: Dataset, claim
       await tx.savepoint(savepoint);
       const sent = new SentRows();
       try {
-        const { result } = await stageLoad(ctx, tx, claim, dataset, sent, inGroup);
+        const result = await stageLoad(ctx, tx, claim, dataset, sent, inGroup);
         await tx.release(savepoint);
         if (result.duplicateOf) outcomes[index] = await settleLoad(ctx, claim, dataset, result, started); // skipped: nothing to commit
         else staged.push({ index, result });

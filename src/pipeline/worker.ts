@@ -35,14 +35,22 @@ export function relativeToInput(inputDir: string, file: string): string {
   return path.relative(inputDir, file).split(path.sep).join('/');
 }
 
+/** What a worker's steps share: the pipeline, the queue, how to look at a file again, attempts so far. */
+interface Loop {
+  ctx: PipelineContext;
+  queue: WorkQueue;
+  requeue: (file: string) => void;
+  failures: Map<string, number>;
+}
+
 export async function runWorker(ctx: PipelineContext, queue: WorkQueue, requeue: (file: string) => void): Promise<void> {
-  const failures = new Map<string, number>();
+  const loop: Loop = { ctx, queue, requeue, failures: new Map() };
   for (;;) {
     const item = await queue.take();
     if (!item) return;
     const grouped = await groupOf(ctx, queue, item);
-    if (grouped) await processTogether(ctx, queue, requeue, failures, grouped.dataset, [item, ...grouped.items]);
-    else await processAlone(ctx, queue, requeue, failures, item);
+    if (grouped) await processTogether(loop, grouped.dataset, [item, ...grouped.items]);
+    else await processAlone(loop, item);
   }
 }
 
@@ -81,7 +89,8 @@ const arrivalOf = (ctx: PipelineContext, item: StableFile) => ({
   mtimeMs: item.mtimeMs,
 });
 
-async function processAlone(ctx: PipelineContext, queue: WorkQueue, requeue: (file: string) => void, failures: Map<string, number>, item: StableFile): Promise<void> {
+async function processAlone(loop: Loop, item: StableFile): Promise<void> {
+  const { ctx } = loop;
   const arrival = arrivalOf(ctx, item);
   let claim: Claim | null = null;
   try {
@@ -90,28 +99,22 @@ async function processAlone(ctx: PipelineContext, queue: WorkQueue, requeue: (fi
       ctx.log.event('claimed', { file: arrival.relative, file_id: claim.fileId, attempt: claim.attempts });
       await processFile(ctx, claim);
     }
-    settled(queue, failures, item);
+    settled(loop, item);
   } catch (error) {
-    await failed(ctx, queue, requeue, failures, item, claim, error);
+    await failed(loop, item, claim, error);
   } finally {
     await claim?.release();
   }
 }
 
 /** The group's files claimed on one connection and loaded in one transaction (process-group.ts). */
-async function processTogether(
-  ctx: PipelineContext,
-  queue: WorkQueue,
-  requeue: (file: string) => void,
-  failures: Map<string, number>,
-  dataset: Dataset,
-  items: StableFile[],
-): Promise<void> {
+async function processTogether(loop: Loop, dataset: Dataset, items: StableFile[]): Promise<void> {
+  const { ctx, queue, requeue } = loop;
   let group: Awaited<ReturnType<typeof claimFiles>>;
   try {
     group = await claimFiles(ctx.pool, items.map((item) => arrivalOf(ctx, item)), ctx.instanceId);
   } catch (error) {
-    for (const item of items) await failed(ctx, queue, requeue, failures, item, null, error);
+    for (const item of items) await failed(loop, item, null, error);
     return;
   }
   try {
@@ -119,7 +122,7 @@ async function processTogether(
     for (const [index, item] of items.entries()) {
       const claim = group.claims[index];
       if (!claim) {
-        settled(queue, failures, item); // another instance has it, or it changed: it is seen again
+        settled(loop, item); // another instance has it, or it changed: it is seen again
         continue;
       }
       ctx.log.event('claimed', { file: claim.arrival.relative, file_id: claim.fileId, attempt: claim.attempts });
@@ -130,9 +133,9 @@ async function processTogether(
       // Loaded before but not moved: finished alone (nothing to load).
       try {
         await processFile(ctx, claim);
-        settled(queue, failures, item);
+        settled(loop, item);
       } catch (error) {
-        await failed(ctx, queue, requeue, failures, item, claim, error);
+        await failed(loop, item, claim, error);
       }
     }
     if (members.length === 0) return;
@@ -144,10 +147,10 @@ async function processTogether(
         queue.alone.add(item.file);
         queue.retryLater(item.file, 0, requeue, item);
       } else if (outcome) {
-        settled(queue, failures, item);
+        settled(loop, item);
       } else {
         if (result.alone.includes(index)) queue.alone.add(item.file);
-        await failed(ctx, queue, requeue, failures, item, claim, result.errors[index]);
+        await failed(loop, item, claim, result.errors[index]);
       }
     }
   } finally {
@@ -155,25 +158,18 @@ async function processTogether(
   }
 }
 
-function settled(queue: WorkQueue, failures: Map<string, number>, item: StableFile): void {
-  failures.delete(item.file);
-  queue.alone.delete(item.file);
-  queue.done(item.file);
+function settled(loop: Loop, item: StableFile): void {
+  loop.failures.delete(item.file);
+  loop.queue.alone.delete(item.file);
+  loop.queue.done(item.file);
 }
 
 /**
  * An infrastructure or held error: the file is left where it is and looked at again after a
  * backoff; a file deleted while in hand closes its ledger row instead.
  */
-async function failed(
-  ctx: PipelineContext,
-  queue: WorkQueue,
-  requeue: (file: string) => void,
-  failures: Map<string, number>,
-  item: StableFile,
-  claim: Claim | null,
-  error: unknown,
-): Promise<void> {
+async function failed(loop: Loop, item: StableFile, claim: Claim | null, error: unknown): Promise<void> {
+  const { ctx, queue, requeue, failures } = loop;
   const relative = relativeToInput(ctx.config.folders.input, item.file);
   if (claim && (await vanished(item.file))) {
     // Deleted from input/ while in hand. Before the commit nothing was loaded (the transaction
@@ -185,7 +181,7 @@ async function failed(
       file_id: claim.fileId,
       reason: loaded ? 'deleted from input/ after its rows were loaded; nothing to archive' : 'deleted from input/ before it was loaded; nothing was loaded',
     });
-    settled(queue, failures, item);
+    settled(loop, item);
     return;
   }
   const attempt = Math.max(claim?.attempts ?? 0, (failures.get(item.file) ?? 0) + 1);

@@ -22,7 +22,6 @@ const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 const TRUE = new Set(['true', 't', 'yes', 'y', '1']);
 const FALSE = new Set(['false', 'f', 'no', 'n', '0']);
 
-export { EXTRA_COLUMN };
 
 export function coerceText(value: string, kind: Column['kind']): unknown {
   switch (kind) {

@@ -346,8 +346,10 @@ export async function* readCsvCells(source: Source, options: CsvOptions, { batch
     const p = yield* run(buf, final);
     // Batches still open hold this buffer; the rest is copied, so nothing is shared across passes.
     leftover = final ? Buffer.alloc(0) : Buffer.from(buf.subarray(p));
-    if (leftover.length > limits.maxRecordBytes) {
-      const what = `a record longer than ${limits.maxRecordBytes} bytes (an unterminated quote?)`;
+    // Counted in characters, as every reader counts a record (docs/operations.md#limits); the bytes
+    // are at least as many, so the characters are only counted once the bytes are over.
+    if (leftover.length > limits.maxRecordBytes && utf8Slice(leftover, 0, leftover.length).length > limits.maxRecordBytes) {
+      const what = `a record longer than ${limits.maxRecordBytes} characters (an unterminated quote?)`;
       throw limitError('read', 'max_record_bytes', limits.maxRecordBytes, what, { locator: 'line', number: line });
     }
   };

@@ -14,8 +14,9 @@ import { asBuffer, latin1Slice, utf8Slice } from '../lib/bytes.js';
 import type { Column } from '../columns.js';
 import { cellText } from '../read/csv-cells.js';
 import type { CellView } from '../prepare/cells.js';
-import { canonicalDays, canonicalMicros, dateToDays, timestampMicros } from '../write/time.js';
-import { emptyVector, selectRows, setInt64, TextBuilder, type TypedBatch, type Vector } from '../write/vectors.js';
+import { canonicalDays, canonicalMicros, dateToDays } from '../write/time.js';
+import { convertedMicros, INT64_MAX, INT64_MIN, isFractionalLeapSecond } from './targets.js';
+import { emptyVector, passingRows, setInt64, TextBuilder, type TypedBatch, type Vector } from '../write/vectors.js';
 
 /** A string check as ajv runs it: a format function or a regular expression. */
 export type TextTest = (text: string) => boolean;
@@ -48,8 +49,6 @@ export interface Kernel {
   run(view: CellView, viewColumn: number, failed: Uint8Array): Vector;
 }
 
-export const INT64_MAX = 9223372036854775807n;
-export const INT64_MIN = -9223372036854775808n;
 
 /** A check of a number against the numeric keywords, or null when there are none. */
 export function numberCheck(rules: PropertyRules): ((n: number) => boolean) | null {
@@ -176,25 +175,6 @@ function parseBoolean(b: Uint8Array, s: number, e: number): number {
 }
 
 /** "…:60.5": a leap second with a fraction that is not all zeros (validate.ts refuses those). */
-/** The microseconds of a date-time the format accepted, NaN when no clock shows it (validate.ts names why). */
-export function convertedMicros(text: string): number | bigint {
-  try {
-    return timestampMicros(text);
-  } catch {
-    return NaN;
-  }
-}
-
-export function isFractionalLeapSecond(text: string): boolean {
-  if (text.charCodeAt(17) !== 54 || text.charCodeAt(18) !== 48 || text.charCodeAt(19) !== 46) return false;
-  for (let i = 20; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 48 || c > 57) return false;
-    if (c !== 48) return true;
-  }
-  return false;
-}
-
 /**
  * Walks one column of a view: `at(i)` points `b[s … e)` at row i's cell (the batch's buffer, or the
  * bytes of a replacement text or constant) and says whether it has a value — an empty field, a
@@ -410,18 +390,6 @@ export function compileKernel(column: Column, rules: PropertyRules, required: bo
 export function runKernels(view: CellView, kernels: Kernel[]): { typed: TypedBatch; failed: number[] } {
   const failed = new Uint8Array(view.count);
   const vectors = kernels.map((k) => k.run(view, view.names.indexOf(k.column.name), failed));
-  const lines = view.batch.lines;
-  const bad: number[] = [];
-  for (let i = 0; i < view.count; i++) if (failed[i]) bad.push(i);
-  if (bad.length === 0) {
-    const numbers = new Array<number>(view.count);
-    for (let i = 0; i < view.count; i++) numbers[i] = lines[view.rows[i]!]!;
-    return { typed: { length: view.count, numbers, vectors }, failed: bad };
-  }
-  const keep: number[] = [];
-  for (let i = 0; i < view.count; i++) if (!failed[i]) keep.push(i);
-  return {
-    typed: { length: keep.length, numbers: keep.map((i) => lines[view.rows[i]!]!), vectors: vectors.map((v) => selectRows(v, keep)) },
-    failed: bad,
-  };
+  const { lines } = view.batch;
+  return passingRows(vectors, failed, (i) => lines[view.rows[i]!]!);
 }

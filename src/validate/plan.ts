@@ -7,7 +7,6 @@
  * check-config` prints the verdict.
  */
 import type { Ajv } from 'ajv';
-import { recordAjv } from './ajv.js';
 import type { Dataset } from '../config/types.js';
 import { asciiByte } from '../read/csv-cells.js';
 import type { Column } from '../columns.js';
@@ -30,11 +29,12 @@ const DESCRIPTIVE = new Set(['title', 'description', 'default', 'examples', '$co
 const SCHEMA_KEYWORDS = new Set(['type', 'properties', 'required', 'additionalProperties', '$schema', '$id', 'title', 'description', 'default', 'examples', '$comment']);
 const STEPS = new Set(['headers', 'rename', 'select', 'exclude', 'add_columns', 'trim', 'lowercase_values', 'uppercase_values', 'null_values', 'drop_rows_with_nulls', 'drop_duplicate_rows']);
 
-let formatsAjv: Ajv | null = null;
-
-/** The engine for a dataset (compile.ts keeps it with the dataset: `engineOf(dataset).plan`). */
-export function planDataset(dataset: Dataset): Plan {
-  return compile(dataset);
+/**
+ * The engine for a dataset (compile.ts keeps it with the dataset: `engineOf(dataset).plan`); `ajv`
+ * is the one that compiled its schema, whose formats the kernels call.
+ */
+export function planDataset(dataset: Dataset, ajv: Ajv): Plan {
+  return compile(dataset, ajv);
 }
 
 function records(reason: string): Plan {
@@ -43,9 +43,9 @@ function records(reason: string): Plan {
 
 type Compiled = { column: Column; rules: PropertyRules; required: boolean };
 
-function compile(dataset: Dataset): Plan {
+function compile(dataset: Dataset, ajv: Ajv): Plan {
   if (process.env['LOADBAY_ENGINE'] === 'records') return records('LOADBAY_ENGINE=records');
-  const rules = compileRules(dataset);
+  const rules = compileRules(dataset, ajv);
   if (typeof rules === 'string') return records(rules);
   if (dataset.format !== 'csv') {
     // JSON values: the records exist (JSON.parse made them); the kernels replace ajv per record.
@@ -67,7 +67,7 @@ function compile(dataset: Dataset): Plan {
 }
 
 /** The schema's rules per column, or why they are outside the compiled set. */
-function compileRules(dataset: Dataset): Compiled[] | string {
+function compileRules(dataset: Dataset, ajv: Ajv): Compiled[] | string {
   const schema = dataset.schema;
   for (const key of Object.keys(schema)) if (!SCHEMA_KEYWORDS.has(key)) return `schema keyword ${key}`;
   if (schema['type'] !== undefined && schema['type'] !== 'object') return 'schema type other than object';
@@ -116,7 +116,7 @@ function compileRules(dataset: Dataset): Compiled[] | string {
       rules.pattern = new RegExp(property['pattern'], 'u'); // as ajv compiles it (unicodeRegExp)
     }
     if (property['format'] !== undefined) {
-      const format = formatTest(property['format']);
+      const format = formatTest(ajv, property['format']);
       if (typeof format === 'string') return `${where}: ${format}`;
       rules.format = format;
     }
@@ -127,10 +127,9 @@ function compileRules(dataset: Dataset): Compiled[] | string {
 }
 
 /** The format's check exactly as ajv runs it, or why it cannot be used. */
-function formatTest(name: unknown): TextTest | string {
+function formatTest(ajv: Ajv, name: unknown): TextTest | string {
   if (typeof name !== 'string') return 'format is not a name';
-  formatsAjv ??= recordAjv();
-  const format = formatsAjv.formats[name];
+  const format = ajv.formats[name];
   if (format === undefined) return `unknown format ${name}`;
   if (format === true) return `format ${name} is not checked`;
   const definition = typeof format === 'object' && !(format instanceof RegExp) ? format : { validate: format };

@@ -6,9 +6,8 @@
  * doubles) is shown the nearest double, the exact value is what is range-checked and loaded.
  */
 import { engineOf } from '../compile.js';
-import { timestampMicros } from '../write/time.js';
+import { targetLimit } from './targets.js';
 import type { ErrorObject } from 'ajv';
-import type { Column } from '../columns.js';
 import type { Dataset } from '../config/types.js';
 import { shortName, shorten } from '../lib/shorten.js';
 import { containsBigInt, withPlainNumbers } from '../read/json-values.js';
@@ -43,54 +42,6 @@ function valueAt(record: Record<string, unknown>, field: string): unknown {
     value = (value as Record<string, unknown>)[part];
   }
   return value;
-}
-
-const INT64_MAX = 9223372036854775807n;
-const INT64_MIN = -9223372036854775808n;
-
-/** Limits of the targets that a schema cannot express; returns a message or null. */
-function targetLimit(column: Column, value: unknown): string | null {
-  if (column.kind === 'integer') {
-    if (typeof value === 'bigint' ? value > INT64_MAX || value < INT64_MIN : typeof value === 'number' && !Number.isSafeInteger(value) && outsideInt64(value)) {
-      return 'range: outside the 64-bit integer range (-9223372036854775808 to 9223372036854775807)';
-    }
-  } else if (typeof value === 'string') {
-    if (column.kind === 'timestamp' && isFractionalLeapSecond(value)) {
-      return 'range: a leap second with a fraction of a second, which PostgreSQL does not accept (:60 alone is read as the next minute)';
-    }
-    if (column.kind === 'timestamp' && !convertible(value)) {
-      // ajv-formats takes e.g. "24:59:00+01:00" for a leap second (23:59 UTC); no clock shows it.
-      return 'range: not a time of day (an hour of 24 or a leap second outside 23:59:60 UTC), which PostgreSQL does not accept';
-    }
-    if (value.includes('\u0000')) return 'text: contains a NUL character, which PostgreSQL cannot store';
-    if (!value.isWellFormed()) return 'text: contains a lone UTF-16 surrogate (not a Unicode character), which cannot be stored as UTF-8';
-  }
-  return null;
-}
-
-function convertible(value: string): boolean {
-  try {
-    timestampMicros(value);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** "…:60.5Z": seconds 60 followed by a fraction that is not all zeros. */
-function isFractionalLeapSecond(value: string): boolean {
-  if (value.charCodeAt(17) !== 54 || value.charCodeAt(18) !== 48 || value.charCodeAt(19) !== 46) return false;
-  for (let i = 20; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if (c < 48 || c > 57) return false;
-    if (c !== 48) return true;
-  }
-  return false;
-}
-
-function outsideInt64(value: number): boolean {
-  const exact = BigInt(Math.trunc(value));
-  return exact > INT64_MAX || exact < INT64_MIN;
 }
 
 export interface Validator {

@@ -10,8 +10,9 @@
 import type { Column } from '../columns.js';
 import { jsonText } from '../read/json-values.js';
 import { canonicalDaysOf, canonicalMicrosOf, dateToDays } from '../write/time.js';
-import { emptyVector, selectRows, setInt64, TextBuilder, type TypedBatch, type Vector } from '../write/vectors.js';
-import { convertedMicros, INT64_MAX, INT64_MIN, isFractionalLeapSecond, numberCheck, textCheck, type PropertyRules } from './kernels.js';
+import { columnValues, emptyVector, passingRows, setInt64, TextBuilder, type TypedBatch, type Vector } from '../write/vectors.js';
+import { numberCheck, textCheck, type PropertyRules } from './kernels.js';
+import { convertedMicros, inInt64, INT64_MAX, INT64_MIN, isFractionalLeapSecond } from './targets.js';
 
 export type ValueKernel = (values: unknown[], failed: Uint8Array) => Vector;
 
@@ -137,11 +138,6 @@ export function compileValueKernel(column: Column, rules: PropertyRules, require
   };
 }
 
-/** A double that is an integer beyond 2^53 and still within int64 (as JSON.parse may give when exactness was not asked for). */
-function inInt64(v: number): boolean {
-  return v >= -9223372036854775808 && v < 9223372036854775808;
-}
-
 /** The records' values through every kernel: the rows that pass as vectors, and the indexes that failed. */
 export function runValueKernels(
   records: Record<string, unknown>[],
@@ -150,15 +146,6 @@ export function runValueKernels(
   kernels: ValueKernel[],
 ): { typed: TypedBatch; failed: number[] } {
   const failed = new Uint8Array(records.length);
-  const vectors = columns.map((column, c) => {
-    const name = column.name;
-    const values = name === '__proto__' ? records.map((r) => (Object.hasOwn(r, name) ? r[name] : undefined)) : records.map((r) => r[name]);
-    return kernels[c]!(values, failed);
-  });
-  const bad: number[] = [];
-  for (let i = 0; i < records.length; i++) if (failed[i]) bad.push(i);
-  if (bad.length === 0) return { typed: { length: records.length, numbers, vectors }, failed: bad };
-  const keep: number[] = [];
-  for (let i = 0; i < records.length; i++) if (!failed[i]) keep.push(i);
-  return { typed: { length: keep.length, numbers: keep.map((i) => numbers[i]!), vectors: vectors.map((v) => selectRows(v, keep)) }, failed: bad };
+  const vectors = columns.map((column, c) => kernels[c]!(columnValues(records, column.name), failed));
+  return passingRows(vectors, failed, (i) => numbers[i]!);
 }

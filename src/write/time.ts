@@ -119,9 +119,10 @@ export function canonicalDaysOf(text: string): number {
 
 /**
  * Microseconds of a canonical date-time in `b[s … e)`: `YYYY-MM-DD[Tt ]hh:mm:ss[.fraction](Z|z|±hh:mm)`
- * with every field in range (the same shapes as validate/formats.ts's canonical check, which
- * accepts nothing ajv-formats refuses). NaN for anything else — leap seconds, other offsets, dates
- * far enough from 1970 that microseconds are not exact doubles: those take the text path.
+ * with every field in range — a subset of what ajv-formats accepts (tests/unit/values.test.ts), so
+ * the `date-time` format (validate/formats.ts) takes it as its fast path. NaN for anything else —
+ * leap seconds, other offsets, more than six fraction digits, dates far enough from 1970 that
+ * microseconds are not exact doubles: those take the text path.
  */
 export function canonicalMicros(b: Uint8Array, s: number, e: number): number {
   const length = e - s;

@@ -48,6 +48,9 @@ export const CORPUS_DATASETS: Record<string, string> = {
   'h-json.yaml': `name: h-json\nmatch: ["*.json", "*.json.gz"]\nformat: json\ntable: hostile.json_rows\nextra_columns: keep\n${columns}    doc: { type: [object, array, "null"] }\n`,
   'h-dedupe.yaml': `name: h-dedupe\nmatch: "dedupe-*.csv"\npriority: 10\nformat: csv\ntable: hostile.dedupe_rows\nprepare:\n  - drop_duplicate_rows: true\n${columns}`,
   'h-prepared.yaml': `name: h-prepared\nmatch: "prepared-*.csv"\npriority: 10\nformat: csv\ntable: hostile.prepared_rows\nprepare:\n  - headers: lowercase\n  - trim: true\n  - lowercase_values: true\nschema:\n  type: object\n  properties:\n    id: { type: integer }\n    size: { enum: [s, m, l] }\n`,
+  // Without extra_columns: keep, a CSV dataset runs on the columnar engine (validate/plan.ts): every
+  // plain CSV case is dropped here too, as cells-<name> (see loadCases).
+  'h-cells.yaml': `name: h-cells\nmatch: ["cells-*.csv", "cells-*.csv.gz"]\npriority: 10\nformat: csv\ntable: hostile.cells_rows\n${columns}`,
   'h-flat.yaml': `name: h-flat\nmatch: "flat-*.jsonl"\npriority: 10\nformat: jsonl\nflatten: true\ntable: hostile.flat_rows\nextra_columns: keep\n${columns}`,
 };
 
@@ -64,11 +67,16 @@ export const CORPUS_LIMITS = {
 
 export const CASE_MODULES = ['limits', 'values', 'text'] as const;
 
+/** A CSV case for h-csv (the record path, as its `extra_columns: keep` asks) that does not look at what h-csv keeps. */
+const plainCsv = (c: HostileCase) => /\.csv(\.gz)?$/.test(c.file) && !/^(dedupe|prepared)-/.test(c.file) && !c.verify;
+
 export async function loadCases(): Promise<HostileCase[]> {
   const all: HostileCase[] = [];
   for (const name of CASE_MODULES) {
     const module = (await import(`./cases/${name}.js`)) as { cases: HostileCase[] };
     all.push(...module.cases);
   }
-  return all;
+  // The same files through the columnar engine (h-cells): the same outcome and reason.
+  const mirrored = all.filter(plainCsv).map((c) => ({ ...c, file: `cells-${c.file}`, why: `${c.why} (columnar engine)` }));
+  return [...all, ...mirrored];
 }

@@ -20,11 +20,11 @@ import { makeValidator } from '../../src/validate/validate.js';
 import { vectorsFromRecords, type Vector } from '../../src/write/vectors.js';
 
 
-function datasetFor(property: Record<string, unknown>, required: boolean) {
+function datasetFor(property: Record<string, unknown>, required: boolean, format: 'csv' | 'jsonl' = 'csv') {
   const user: UserDataset = {
     name: 'k',
-    match: 'k-*.csv',
-    format: 'csv',
+    match: 'k-*',
+    format,
     table: 'public.k',
     schema: { type: 'object', ...(required ? { required: ['v'] } : {}), properties: { v: property } },
   };
@@ -196,19 +196,8 @@ it('sends a schema outside the compiled set to the record path and says why', ()
 
 // ---- JSON values (the value kernels of JSON and JSONL datasets) ----------------------------------
 
-function jsonDatasetFor(property: Record<string, unknown>, required: boolean) {
-  const user: UserDataset = {
-    name: 'j',
-    match: 'j-*.jsonl',
-    format: 'jsonl',
-    table: 'public.j',
-    schema: { type: 'object', ...(required ? { required: ['v'] } : {}), properties: { v: property } },
-  };
-  return resolveDataset('/virtual/j.yaml', user);
-}
-
 function compareValues(property: Record<string, unknown>, required: boolean, values: unknown[]): void {
-  const dataset = jsonDatasetFor(property, required);
+  const dataset = datasetFor(property, required, 'jsonl');
   const plan = planOf(dataset);
   if (plan.engine !== 'values') throw new Error(`not on the value kernels: ${'reason' in plan ? plan.reason : plan.engine}`);
   const records = values.map((v) => (v === undefined ? {} : { v }));

@@ -103,6 +103,18 @@ export const cases: HostileCase[] = [
     expect: { event: 'failed', stage: 'validate', reason: /^line 1, field "seen" = "2016-12-31T23:59:60.5Z": range: a leap second with a fraction/ },
   },
   {
+    file: 'no-clock.jsonl',
+    why: 'ajv-formats takes 24:59:00+01:00 for a leap second (23:59 UTC); converting it threw and failed the whole file',
+    content: () => '{"id": 1, "seen": "2024-01-01T00:00:00Z"}\n{"id": 2, "seen": "2016-12-31T24:59:00+01:00"}\n',
+    expect: { event: 'failed', stage: 'validate', reason: /^line 2, field "seen" = "2016-12-31T24:59:00\+01:00": range: not a time of day/ },
+  },
+  {
+    file: 'no-clock.csv',
+    why: 'the same value in a CSV file',
+    content: () => 'id,seen\n1,2024-01-01T00:00:00Z\n2,2016-12-31T24:59:00+01:00\n',
+    expect: { event: 'failed', stage: 'validate', reason: /^line 3, field "seen" = "2016-12-31T24:59:00\+01:00": range: not a time of day/ },
+  },
+  {
     file: 'dedupe-rows.csv',
     why: 'drop_duplicate_rows dropped rows on a 64-bit hash; now a SHA-256 digest decides',
     content: () => 'id,name\n1,a\n1,a\n2,b\n1,a\n',
