@@ -4,7 +4,7 @@
  * name and fsync'd by `finish()`. This runs inside the Parquet thread (parquet-thread.ts); the
  * pipeline talks to it through parquet.ts.
  */
-import { createWriteStream } from 'node:fs';
+import { closeSync, createWriteStream, fsync, openSync, writeSync } from 'node:fs';
 import { open, unlink } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import * as pq from 'parquet-wasm';
@@ -23,6 +23,51 @@ export interface ParquetFileWriter {
   finish(): Promise<void>;
   /** Stops writing and removes the temporary file. Safe to call at any point, more than once. */
   abort(): Promise<void>;
+}
+
+/**
+ * zstd, bounded row groups, `dictionary`: the columns worth dictionary encoding (the others are
+ * written plain). `pageStatistics`: min/max per page as well as per column chunk (the page index,
+ * for files with several pages per column). parquet-wasm takes the properties over: one per file.
+ */
+function writerProperties(dictionary: string[], pageStatistics = true): pq.WriterProperties {
+  let builder = new pq.WriterPropertiesBuilder()
+    .setCompression(pq.Compression.ZSTD)
+    .setMaxRowGroupSize(ROW_GROUP_ROWS)
+    .setDictionaryEnabled(false)
+    // Line numbers rise by small steps: delta-encoded.
+    .setColumnEncoding('_source_record', pq.Encoding.DELTA_BINARY_PACKED)
+    .setCreatedBy('loadbay');
+  if (!pageStatistics) builder = builder.setStatisticsEnabled(pq.EnabledStatistics.Chunk);
+  for (const name of dictionary) builder = builder.setColumnDictionaryEnabled(name, true);
+  return builder.build();
+}
+
+/**
+ * A whole file in one go, for a file that is one batch (most small files): encoded in memory by
+ * `writeParquet`, then written and fsync'd. The stream below costs ~5 ms more per file in set-up
+ * (web streams, a write stream, the encoder's tasks) than the encoding itself takes for 400 rows.
+ * One batch is one page per column, so the page index would repeat the chunk statistics: chunk
+ * statistics only (~10 % of the encoding). Open, write and close are synchronous (microseconds
+ * each; through the thread pool each costs ~50 µs of CPU here), the fsync is not.
+ * (BENCHMARKS.md, "Small files".)
+ */
+export async function writeParquetFile(tmpPath: string, dictionary: string[], ipc: Uint8Array): Promise<void> {
+  const bytes = pq.writeParquet(pq.Table.fromIPCStream(ipc), writerProperties(dictionary, false));
+  const fd = openSync(tmpPath, 'w', 0o644);
+  try {
+    writeAllSync(fd, bytes);
+    await new Promise<void>((resolve, reject) => fsync(fd, (error) => (error ? reject(error) : resolve())));
+  } catch (error) {
+    closeSync(fd);
+    await unlink(tmpPath).catch(() => undefined);
+    throw error;
+  }
+  closeSync(fd);
+}
+
+function writeAllSync(fd: number, bytes: Uint8Array): void {
+  for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at);
 }
 
 /** `dictionary`: the columns worth dictionary encoding; the others are written plain. */
@@ -54,15 +99,7 @@ export function openParquetFile(tmpPath: string, dictionary: string[]): ParquetF
     },
     { highWaterMark: 0 },
   );
-  let builder = new pq.WriterPropertiesBuilder()
-    .setCompression(pq.Compression.ZSTD)
-    .setMaxRowGroupSize(ROW_GROUP_ROWS)
-    .setDictionaryEnabled(false)
-    // Line numbers rise by small steps: delta-encoded.
-    .setColumnEncoding('_source_record', pq.Encoding.DELTA_BINARY_PACKED)
-    .setCreatedBy('loadbay');
-  for (const name of dictionary) builder = builder.setColumnDictionaryEnabled(name, true);
-  const properties = builder.build();
+  const properties = writerProperties(dictionary);
   // A path-based stream: Writable.toWeb over a FileHandle stream left FileHandle.sync() pending.
   const out = createWriteStream(tmpPath, { mode: 0o644 });
   const closed = new Promise<void>((resolve) => out.once('close', () => resolve()));

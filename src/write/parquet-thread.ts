@@ -8,8 +8,8 @@ import { parentPort } from 'node:worker_threads';
 import * as arrow from 'apache-arrow';
 import type { Column } from '../columns.js';
 import { arrowSchema, toRecordBatch, type Lineage } from './arrow.js';
-import { openParquetFile, type ParquetFileWriter } from './parquet-file.js';
-import type { Vector } from './vectors.js';
+import { openParquetFile, writeParquetFile, type ParquetFileWriter } from './parquet-file.js';
+import { emptyVector, type Vector } from './vectors.js';
 
 /** A batch as it crosses to the thread: line numbers in a typed array, so that it can be transferred. */
 export interface ThreadBatch {
@@ -44,6 +44,14 @@ async function handle(request: ThreadRequest): Promise<void> {
     const writer = writers.get(request.id);
     writers.delete(request.id);
     await writer?.file.abort();
+    return;
+  }
+  if (request.tmpPath !== undefined && request.finish) {
+    // The whole file in one message: written in one go, no stream.
+    const schema = arrowSchema(request.columns!);
+    const batch = request.batch ?? { length: 0, numbers: new Float64Array(0), vectors: request.columns!.map((c) => emptyVector(c.kind, 0)) };
+    const ipc = arrow.tableToIPC(new arrow.Table([toRecordBatch(schema, batch, request.lineage!)]), 'stream');
+    await writeParquetFile(request.tmpPath, request.dictionary ?? [], ipc);
     return;
   }
   if (request.tmpPath !== undefined) {
