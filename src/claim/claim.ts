@@ -3,9 +3,9 @@
  * on a dedicated connection for as long as the file is in hand (a crashed holder's lock vanishes
  * with its connection). The claim also finds or creates the file's ledger row.
  */
-import { lstat } from 'node:fs/promises';
+import { statNow } from '../lib/fs-now.js';
 import type pg from 'pg';
-import { claimRow, tryLockFile, unlockFile, unlockFiles } from '../db/files.js';
+import { claimRows, tryLockFiles, unlockFiles } from '../db/files.js';
 import type { LedgerRow } from '../db/ledger.js';
 
 export interface Arrival {
@@ -67,24 +67,23 @@ export async function claimFile(pool: pg.Pool, arrival: Arrival, instanceId: str
  */
 export async function claimFiles(pool: pg.Pool, arrivals: Arrival[], instanceId: string): Promise<{ claims: Array<Claim | null>; release(): Promise<void> }> {
   const { client, done } = await checkout(pool);
-  const claims: Array<Claim | null> = [];
+  const claims: Array<Claim | null> = arrivals.map(() => null);
   const held = new Set<string>();
   let broken = false;
   try {
-    for (const arrival of arrivals) {
-      if (!(await tryLockFile(client, arrival.relative))) {
-        claims.push(null);
-        continue;
-      }
-      const stat = await lstat(arrival.file).catch(() => null);
-      if (!stat || stat.size !== arrival.size || stat.mtimeMs !== arrival.mtimeMs) {
-        await unlockFile(client, arrival.relative);
-        claims.push(null);
-        continue;
-      }
-      const row = await claimRow(client, arrival, instanceId);
-      held.add(arrival.relative);
-      claims.push({
+    // Round trips per group, not per file: the locks, then the ledger rows.
+    const locked = await tryLockFiles(client, arrivals.map((a) => a.relative));
+    const taken = arrivals.filter((_, i) => locked[i]);
+    for (const arrival of taken) held.add(arrival.relative);
+    const stats = taken.map((arrival) => statNow(arrival.file));
+    const same = taken.filter((arrival, i) => stats[i] !== null && stats[i]!.size === arrival.size && stats[i]!.mtimeMs === arrival.mtimeMs);
+    const changed = taken.filter((arrival) => !same.includes(arrival)).map((a) => a.relative);
+    await unlockFiles(client, changed); // gone or changed since it was seen: it is seen again
+    for (const relative of changed) held.delete(relative);
+    const rows = await claimRows(client, same, instanceId);
+    same.forEach((arrival, i) => {
+      const row = rows[i]!;
+      claims[arrivals.indexOf(arrival)] = {
         arrival,
         client,
         fileId: row.id,
@@ -93,13 +92,13 @@ export async function claimFiles(pool: pg.Pool, arrivals: Arrival[], instanceId:
         async release() {
           if (!held.delete(arrival.relative) || broken) return;
           try {
-            await unlockFile(client, arrival.relative);
+            await unlockFiles(client, [arrival.relative]);
           } catch {
             broken = true; // dropping the connection below releases every lock on the server
           }
         },
-      });
-    }
+      };
+    });
   } catch (error) {
     done(true);
     throw error;

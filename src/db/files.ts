@@ -15,13 +15,15 @@ export function fileLockKey(relative: string): string {
   return `loadbay:file:${relative}`;
 }
 
-export async function tryLockFile(client: pg.PoolClient, relative: string): Promise<boolean> {
+/** Takes the files' locks where no other session holds them, in one round trip; true where taken. */
+export async function tryLockFiles(client: pg.PoolClient, relatives: string[]): Promise<boolean[]> {
+  if (relatives.length === 0) return [];
   const { rows } = await client.query<{ locked: boolean }>({
-    name: 'loadbay-lock',
-    text: 'SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked',
-    values: [fileLockKey(relative)],
+    name: 'loadbay-lock-many',
+    text: 'SELECT pg_try_advisory_lock(hashtextextended(k, 0)) AS locked FROM unnest($1::text[]) WITH ORDINALITY AS t(k, n) ORDER BY n',
+    values: [relatives.map(fileLockKey)],
   });
-  return rows[0]?.locked === true;
+  return rows.map((r) => r.locked === true);
 }
 
 /** Releases several files' locks held by this session, in one round trip. */
@@ -34,69 +36,105 @@ export async function unlockFiles(client: pg.PoolClient, relatives: string[]): P
   });
 }
 
-export async function unlockFile(client: pg.PoolClient, relative: string): Promise<void> {
-  await client.query({ name: 'loadbay-unlock', text: 'SELECT pg_advisory_unlock(hashtextextended($1, 0))', values: [fileLockKey(relative)] });
-}
-
 /**
- * Under the file's lock, in one round trip: an unsettled load of this very arrival or an attempt in
- * progress is counted again (so a file that cannot be moved backs off like any other), anything
- * else starts a new row.
+ * Under the files' locks, in one round trip for all of them: an unsettled load of this very arrival
+ * or an attempt in progress is counted again (so a file that cannot be moved backs off like any
+ * other), anything else starts a new row. Returns each arrival's row, in order.
  */
-export async function claimRow(client: pg.PoolClient, arrival: { relative: string; size: number; mtimeMs: number }, instanceId: string): Promise<LedgerRow> {
+export async function claimRows(client: pg.PoolClient, arrivals: Array<{ relative: string; size: number; mtimeMs: number }>, instanceId: string): Promise<LedgerRow[]> {
+  if (arrivals.length === 0) return [];
   const { rows } = await client.query<LedgerRow>({
-    name: 'loadbay-claim',
-    text: `WITH found AS (
-             SELECT * FROM ${FILES}
-              WHERE path = $1 AND size = $2 AND mtime_ms = $3
-                AND (status = 'processing' OR (status = 'loaded' AND settled_at IS NULL))
-              ORDER BY id DESC LIMIT 1
+    name: 'loadbay-claim-many',
+    text: `WITH arrival AS (
+             SELECT * FROM unnest($1::text[], $2::bigint[], $3::float8[]) AS a(path, size, mtime_ms)
+           ), found AS (
+             SELECT DISTINCT ON (a.path) f.id, a.path FROM arrival a
+               JOIN ${FILES} f ON f.path = a.path AND f.size = a.size AND f.mtime_ms = a.mtime_ms
+                AND (f.status = 'processing' OR (f.status = 'loaded' AND f.settled_at IS NULL))
+              ORDER BY a.path, f.id DESC
            ), bumped AS (
              UPDATE ${FILES} f SET attempts = f.attempts + 1, instance_id = $4, updated_at = now()
                FROM found WHERE f.id = found.id
              RETURNING f.*
            ), inserted AS (
              INSERT INTO ${FILES} (path, size, mtime_ms, status, instance_id)
-             SELECT $1, $2, $3, 'processing', $4 WHERE NOT EXISTS (SELECT 1 FROM found)
+             SELECT a.path, a.size, a.mtime_ms, 'processing', $4 FROM arrival a
+              WHERE NOT EXISTS (SELECT 1 FROM found WHERE found.path = a.path)
              RETURNING *
            )
            SELECT * FROM bumped
            UNION ALL SELECT * FROM inserted`,
-    values: [arrival.relative, arrival.size, arrival.mtimeMs, instanceId],
+    values: [arrivals.map((a) => a.relative), arrivals.map((a) => a.size), arrivals.map((a) => a.mtimeMs), instanceId],
   });
-  const row = rows[0];
-  if (!row) throw new Error(`the ledger returned no row for ${arrival.relative}`);
-  return row;
+  const byPath = new Map(rows.map((row) => [row.path, row]));
+  return arrivals.map((arrival) => {
+    const row = byPath.get(arrival.relative);
+    if (!row) throw new Error(`the ledger returned no row for ${arrival.relative}`);
+    return row;
+  });
 }
 
 /** The first load of the same content in the dataset, if any. */
 export async function loadedWithContent(client: pg.PoolClient, dataset: string, sha256: string): Promise<string | null> {
-  const { rows } = await client.query<{ id: string }>({
-    name: 'loadbay-duplicate',
-    text: `SELECT id FROM ${FILES} WHERE dataset = $1 AND sha256 = $2 AND status = 'loaded' LIMIT 1`,
-    values: [dataset, sha256],
+  return (await loadedWithContents(client, dataset, [sha256])).get(sha256) ?? null;
+}
+
+/** For several contents at once: content (sha256) → the first load of it in the dataset. */
+export async function loadedWithContents(client: pg.PoolClient, dataset: string, sha256s: string[]): Promise<Map<string, string>> {
+  if (sha256s.length === 0) return new Map();
+  const { rows } = await client.query<{ sha256: string; id: string }>({
+    name: 'loadbay-duplicates',
+    text: `SELECT DISTINCT ON (sha256) sha256, id FROM ${FILES}
+            WHERE dataset = $1 AND sha256 = ANY($2::text[]) AND status = 'loaded' ORDER BY sha256, id`,
+    values: [dataset, sha256s],
   });
-  return rows[0]?.id ?? null;
+  return new Map(rows.map((r) => [r.sha256, r.id]));
 }
 
-/** Recorded (outside the load's transaction) before the Parquet rename: see pipeline/reconcile.ts. */
-export async function recordParquetPath(client: pg.PoolClient, fileId: string, parquetPath: string): Promise<void> {
-  await client.query({ name: 'loadbay-parquet-path', text: `UPDATE ${FILES} SET parquet_path = $2 WHERE id = $1`, values: [fileId, parquetPath] });
-}
-
-/** Inside the load's transaction: the row commits with the file's rows. */
-export async function markLoaded(
-  client: pg.PoolClient,
-  fileId: string,
-  load: { dataset: string; sha256: string; rows: number; table: string; parquetPath: string; duplicateOf: string | null },
-): Promise<void> {
+/** Recorded (outside the load's transaction) before the Parquet renames: see pipeline/reconcile.ts. */
+export async function recordParquetPaths(client: pg.PoolClient, files: Array<{ fileId: string; parquetPath: string }>): Promise<void> {
+  if (files.length === 0) return;
   await client.query({
-    name: 'loadbay-loaded',
-    text: `UPDATE ${FILES}
-              SET status = 'loaded', dataset = $2, sha256 = $3, rows = $4, table_name = $5, parquet_path = $6,
-                  error = NULL, duplicate_of = $7, updated_at = now()
-            WHERE id = $1`,
-    values: [fileId, load.dataset, load.sha256, load.rows, load.table, load.parquetPath, load.duplicateOf],
+    name: 'loadbay-parquet-paths',
+    text: `UPDATE ${FILES} f SET parquet_path = v.parquet_path
+             FROM unnest($1::bigint[], $2::text[]) AS v(id, parquet_path) WHERE f.id = v.id`,
+    values: [files.map((f) => f.fileId), files.map((f) => f.parquetPath)],
+  });
+}
+
+export interface LoadedFile {
+  fileId: string;
+  dataset: string;
+  sha256: string;
+  rows: number;
+  table: string;
+  parquetPath: string;
+  duplicateOf: string | null;
+}
+
+/** Inside the load's transaction: the rows commit with the files' rows. One round trip for all. */
+export async function markLoaded(client: pg.PoolClient, files: LoadedFile[]): Promise<void> {
+  if (files.length === 0) return;
+  const column = <K extends keyof LoadedFile>(key: K) => files.map((f) => f[key]);
+  await client.query({
+    name: 'loadbay-loaded-many',
+    text: `UPDATE ${FILES} f
+              SET status = 'loaded', dataset = v.dataset, sha256 = v.sha256, rows = v.rows, table_name = v.table_name,
+                  parquet_path = v.parquet_path, error = NULL, duplicate_of = v.duplicate_of, updated_at = now()
+             FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::bigint[])
+                  AS v(id, dataset, sha256, rows, table_name, parquet_path, duplicate_of)
+            WHERE f.id = v.id`,
+    values: [column('fileId'), column('dataset'), column('sha256'), column('rows'), column('table'), column('parquetPath'), column('duplicateOf')],
+  });
+}
+
+/** Several loaded files that have left input/ (their moves durable), in one round trip. */
+export async function markLoadedSettled(client: pg.PoolClient, fileIds: string[]): Promise<void> {
+  if (fileIds.length === 0) return;
+  await client.query({
+    name: 'loadbay-loaded-settled',
+    text: `UPDATE ${FILES} SET settled_at = now(), updated_at = now() WHERE id = ANY($1::bigint[]) AND status = 'loaded'`,
+    values: [fileIds],
   });
 }
 

@@ -4,13 +4,12 @@
  * infrastructure and held errors are thrown to the worker, which leaves the file and retries.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { lstat } from 'node:fs/promises';
+import { createReadStream, lstatSync } from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
 import type { Config, Dataset } from '../config/types.js';
 import type { Claim } from '../claim/claim.js';
-import { loadedWithContent, markLoaded, markSettled, recordParquetPath } from '../db/files.js';
+import { loadedWithContent, markLoaded, markLoadedSettled, markSettled, recordParquetPaths } from '../db/files.js';
 import { contentError, DataError, HeldError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { route } from '../route/route.js';
@@ -79,7 +78,7 @@ export async function processFile(ctx: PipelineContext, claim: Claim): Promise<O
 
 /** The file's dataset (a symbolic link or a name no dataset matches is a data error); its table made or checked. */
 export async function routeFile(ctx: PipelineContext, claim: Claim): Promise<Dataset> {
-  const stat = await lstat(claim.arrival.file);
+  const stat = lstatSync(claim.arrival.file); // synchronous: see lib/fs-now.ts
   if (stat.isSymbolicLink()) {
     throw new DataError('route', 'symbolic links are not followed; drop the file itself', [
       { rule: 'symlink', message: 'the path is a symbolic link' },
@@ -91,7 +90,7 @@ export async function routeFile(ctx: PipelineContext, claim: Claim): Promise<Dat
 }
 
 /** After the commit: the file archived (or skipped as a duplicate), its ledger row settled, its line logged, exports run. */
-export async function settleLoad(ctx: PipelineContext, claim: Claim, dataset: Dataset, result: LoadResult, started: number, group = 1): Promise<Outcome> {
+export async function settleLoad(ctx: PipelineContext, claim: Claim, dataset: Dataset, result: LoadResult, started: number): Promise<Outcome> {
   const { arrival } = claim;
   const base = { file: arrival.relative, file_id: claim.fileId, attempt: claim.attempts };
   const digest = result.digest;
@@ -108,15 +107,36 @@ export async function settleLoad(ctx: PipelineContext, claim: Claim, dataset: Da
     });
     return 'skipped';
   }
-  const { changed, archived } = await settleLoaded(ctx, dataset, arrival);
-  await markSettled(claim.client, claim.fileId, 'loaded');
+  const moved = await settleLoaded(ctx, dataset, arrival);
+  await markLoadedSettled(claim.client, [claim.fileId]);
+  await reportLoaded(ctx, claim, dataset, result, started, moved);
+  return 'loaded';
+}
+
+/**
+ * After the ledger says settled: the `loaded` line (`group`: how many files shared the
+ * transaction), then a file that changed after it was read quarantined with what was loaded of it
+ * (or the archived one looked at again a little later), and the exports the load triggers.
+ */
+export async function reportLoaded(
+  ctx: PipelineContext,
+  claim: Claim,
+  dataset: Dataset,
+  result: LoadResult,
+  started: number,
+  moved: { changed: string | null; archived: string | null },
+  group = 1,
+): Promise<void> {
+  const { arrival } = claim;
+  const base = { file: arrival.relative, file_id: claim.fileId, attempt: claim.attempts };
+  const { changed, archived } = moved;
   ctx.log.event('loaded', {
     ...base,
     dataset: dataset.name,
     rows: result.rows,
     ...(result.dropped.null_rows || result.dropped.duplicate_rows ? { dropped: result.dropped } : {}),
     ...(result.rejected.rows ? { rejected: result.rejected.rows, rejects: path.relative(ctx.config.root, result.rejected.file ?? '') } : {}),
-    bytes: digest.bytes,
+    bytes: result.digest.bytes,
     duration_ms: Date.now() - started,
     parquet: path.relative(ctx.config.root, result.parquetPath),
     table: `${dataset.table.schema}.${dataset.table.name}`,
@@ -130,7 +150,6 @@ export async function settleLoad(ctx: PipelineContext, claim: Claim, dataset: Da
   else if (archived) watchArchived(ctx, dataset, archived, arrival, result, base);
   // After the commit, not awaited: exports of one target coalesce, and a failure does not undo the load.
   void ctx.exports.after(ctx.config.exports, { dataset: dataset.name, file: arrival.relative, file_id: claim.fileId });
-  return 'loaded';
 }
 
 /** A data error: the file to output_failed/ with its report, the ledger told first, the line logged. */
@@ -215,7 +234,7 @@ export async function stageLoad(
   try {
     const lineage = { fileId: claim.fileId, sourceFile: arrival.relative };
     const skipRows = dataset.onInvalidRow === 'skip_row';
-    const checked = checkFile(arrival.file, arrival.relative, dataset, { batchRows: ctx.config.processing.batchRows, limits: ctx.config.limits }, skipRows);
+    const checked = checkFile(arrival.file, arrival.relative, dataset, { batchRows: ctx.config.processing.batchRows, limits: ctx.config.limits, size: arrival.size }, skipRows);
     outputs = await FileOutputs.open({
       parquetDir: path.join(ctx.config.folders.parquet, dataset.name),
       rejectsDir: skipRows ? path.join(ctx.config.folders.failed, dataset.name) : null,
@@ -276,17 +295,18 @@ export async function stageLoad(
     const parquetPath = outputs.parquetPath(digest.sha256, earlier ? claim.fileId : null);
     // Recorded (outside the transaction) before the rename, so start-up recovery can tell an
     // orphan of an uncommitted load from a file another instance is about to commit.
-    await recordParquetPath(claim.client, claim.fileId, path.relative(ctx.config.root, parquetPath));
+    await recordParquetPaths(claim.client, [{ fileId: claim.fileId, parquetPath: path.relative(ctx.config.root, parquetPath) }]);
     // In a group, the Parquet folder is fsync'd once for all its files, before the COMMIT.
     const rejectsFile = await outputs.commit(parquetPath, checked.problems.rejected, !whole);
-    await markLoaded(tx.client, claim.fileId, {
+    await markLoaded(tx.client, [{
+      fileId: claim.fileId,
       dataset: dataset.name,
       sha256: digest.sha256,
       rows,
       table: qualifiedTable(dataset),
       parquetPath: path.relative(ctx.config.root, parquetPath),
       duplicateOf: earlier,
-    });
+    }]);
     clock.lap('commit');
     whole?.staged.add(groupKey(digest.sha256));
     staged = true;
@@ -309,7 +329,7 @@ export async function stageLoad(
 export class DeferError extends Error {}
 
 /** Every checked batch of a file (a small one: files that share a transaction are bounded in size). */
-async function readWhole(checked: CheckedFile): Promise<CheckedBatch[]> {
+export async function readWhole(checked: CheckedFile): Promise<CheckedBatch[]> {
   const all: CheckedBatch[] = [];
   try {
     for await (const batch of checked.batches) all.push(batch);
@@ -320,7 +340,7 @@ async function readWhole(checked: CheckedFile): Promise<CheckedBatch[]> {
 }
 
 /** The file's verdict after its last batch: the data error that rejects it, thrown. */
-function throwVerdict(checked: CheckedFile, dataset: Dataset, rows: number): void {
+export function throwVerdict(checked: CheckedFile, dataset: Dataset, rows: number): void {
   const rejection = verdict(checked, dataset, rows);
   if (rejection) {
     rejection.digest = checked.digest();
@@ -431,7 +451,7 @@ export function rejectedByDatabase(error: unknown, dataset: Dataset, sent: SentR
   ]);
 }
 
-function stageClock() {
+export function stageClock() {
   const seconds: StageSeconds = { read_validate: 0, copy: 0, parquet: 0, commit: 0 };
   let last = performance.now();
   return {
@@ -444,7 +464,7 @@ function stageClock() {
   };
 }
 
-function droppedOf(stats: { droppedNullRows: number; droppedDuplicateRows: number }) {
+export function droppedOf(stats: { droppedNullRows: number; droppedDuplicateRows: number }) {
   return { null_rows: stats.droppedNullRows, duplicate_rows: stats.droppedDuplicateRows };
 }
 
@@ -455,11 +475,11 @@ async function finishUnsettled(ctx: PipelineContext, claim: Claim, started: numb
   const sha256 = await hashFile(claim.arrival.file);
   if (!dataset || sha256 !== row.sha256) {
     // Not the content that was loaded: close the old record; the next claim starts a new one.
-    await markSettled(claim.client, claim.fileId, 'loaded');
+    await markLoadedSettled(claim.client, [claim.fileId]);
     throw new Error('the file in input/ differs from the loaded one with the same name; it will be processed anew');
   }
   await archive(ctx.config, dataset, claim.arrival.file, claim.arrival.relative);
-  await markSettled(claim.client, claim.fileId, 'loaded');
+  await markLoadedSettled(claim.client, [claim.fileId]);
   ctx.log.event('loaded', {
     file: claim.arrival.relative,
     file_id: claim.fileId,

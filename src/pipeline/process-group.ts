@@ -1,9 +1,12 @@
 /**
- * Several small files of one dataset that are ready at the same time, loaded in one transaction:
- * each staged inside its own SAVEPOINT (checked to its end before its COPY starts), one COMMIT for
- * all. A file whose data fails rolls back to its savepoint and is quarantined with the same report
- * as when loaded alone; the others commit together. An infrastructure error rolls the whole group
- * back and every file not yet settled is retried, as a single file would be.
+ * Several small files of one dataset that are ready at the same time, loaded in one transaction.
+ * An append dataset's group goes through one COPY (group-copy.ts); any other — or a group that one
+ * COPY cannot take (a row the table refuses, content loaded before) — stages each file inside its
+ * own SAVEPOINT (checked to its end before its COPY starts), one COMMIT for all. Either way a file
+ * whose data fails is quarantined with the same report as when loaded alone and the others commit
+ * together; an infrastructure error rolls the group back and every file not yet settled is retried,
+ * as a single file would be. After the commit the group is settled together: the files moved, each
+ * folder fsync'd once, one ledger update.
  *
  * Exactly once holds as for one file: before the COMMIT nothing of the group is durable (its
  * Parquet files are recorded in the ledger before their rename, so recovery knows their owner);
@@ -15,10 +18,15 @@ import { fsyncDir } from '../settle/move.js';
 import type { Dataset } from '../config/types.js';
 import { DataError } from '../errors.js';
 import { LoadTransaction } from '../write/transaction.js';
+import { markLoadedSettled } from '../db/files.js';
+import { settleLoaded } from '../settle/changed.js';
+import { errorMessage } from '../errors.js';
+import { loadSharedCopy, sharesCopy } from './group-copy.js';
 import {
   DeferError,
   failFile,
   rejectedByDatabase,
+  reportLoaded,
   routeFile,
   SentRows,
   settleLoad,
@@ -42,8 +50,50 @@ export interface GroupResult {
 
 export async function processGroup(ctx: PipelineContext, dataset: Dataset, claims: Claim[]): Promise<GroupResult> {
   const started = Date.now();
-  const outcomes: Array<MemberOutcome | null> = claims.map(() => null);
   const errors: unknown[] = claims.map(() => null);
+  const outcomes: Array<MemberOutcome | null> = claims.map(() => null);
+  let staged: Array<{ index: number; result: LoadResult }> = [];
+  try {
+    let rest = claims.map((_, index) => index);
+    if (sharesCopy(dataset)) {
+      const shared = await loadSharedCopy(ctx, dataset, claims, started, outcomes);
+      staged = shared.staged;
+      if (shared.fallback) ctx.log.debug(`group of ${claims.length} ${dataset.name} files: one savepoint per file (${shared.fallback})`);
+      rest = shared.fallback ? rest.filter((index) => outcomes[index] === null) : [];
+    }
+    if (rest.length > 0) staged = await loadBySavepoints(ctx, dataset, claims, rest, started, outcomes);
+  } catch (error) {
+    const cause = error instanceof GroupError ? error.cause : error;
+    for (const [index, outcome] of outcomes.entries()) if (outcome === null) errors[index] = cause;
+    return { outcomes, errors, alone: error instanceof GroupError ? error.alone : [] };
+  }
+  await settleGroup(ctx, dataset, claims, staged, started, { outcomes, errors });
+  return { outcomes, errors, alone: [] };
+}
+
+/** An infrastructure error of the savepoint way, with the files that should come again alone. */
+class GroupError extends Error {
+  constructor(
+    override readonly cause: unknown,
+    readonly alone: number[],
+  ) {
+    super(errorMessage(cause));
+  }
+}
+
+/**
+ * The claims at `indices`, each staged in its own savepoint of one transaction: files settled on
+ * the way (quarantined, deferred, skipped as duplicates) get their outcome in `outcomes`; returns
+ * the committed ones to settle.
+ */
+async function loadBySavepoints(
+  ctx: PipelineContext,
+  dataset: Dataset,
+  claims: Claim[],
+  indices: number[],
+  started: number,
+  outcomes: Array<MemberOutcome | null>,
+): Promise<Array<{ index: number; result: LoadResult }>> {
   const alone: number[] = [];
   const staged: Array<{ index: number; result: LoadResult }> = [];
   let tx: LoadTransaction | null = null;
@@ -51,7 +101,8 @@ export async function processGroup(ctx: PipelineContext, dataset: Dataset, claim
   try {
     tx = await LoadTransaction.begin(ctx.pool);
     const inGroup = { staged: new Set<string>() };
-    for (const [index, claim] of claims.entries()) {
+    for (const index of indices) {
+      const claim = claims[index]!;
       try {
         const routed = await routeFile(ctx, claim);
         if (routed !== dataset) throw new Error(`${claim.arrival.relative} is no longer routed to dataset "${dataset.name}"; it will be processed again`);
@@ -90,19 +141,49 @@ export async function processGroup(ctx: PipelineContext, dataset: Dataset, claim
     committed = true;
   } catch (error) {
     if (TABLE_CHANGED.has((error as { code?: string }).code ?? '')) ctx.verifiedTables.delete(dataset.name);
-    for (const [index, outcome] of outcomes.entries()) if (outcome === null) errors[index] = error;
-    return { outcomes, errors, alone };
+    throw new GroupError(error, alone);
   } finally {
     if (!committed) tx?.abort();
   }
-  // Committed: each file is archived and logged; one that cannot be now is finished at its retry
-  // (its ledger row says loaded, so it is moved, not loaded again).
-  for (const { index, result } of staged) {
-    try {
-      outcomes[index] = await settleLoad(ctx, claims[index]!, dataset, result, started, staged.length);
-    } catch (error) {
-      errors[index] = error;
-    }
+  return staged;
+}
+
+/**
+ * Committed: each file archived (its folder fsync'd once for the group), the ledger told in one
+ * statement, then each file's line logged. A file that cannot be moved now is finished at its
+ * retry (its ledger row says loaded, so it is moved, not loaded again).
+ */
+async function settleGroup(
+  ctx: PipelineContext,
+  dataset: Dataset,
+  claims: Claim[],
+  staged: Array<{ index: number; result: LoadResult }>,
+  started: number,
+  into: { outcomes: Array<MemberOutcome | null>; errors: unknown[] },
+): Promise<void> {
+  if (staged.length === 0) return;
+  const moves = await Promise.all(
+    staged.map(({ index }) =>
+      settleLoaded(ctx, dataset, claims[index]!.arrival, false).then(
+        (moved) => ({ moved, error: null }),
+        (error: unknown) => ({ moved: null, error }),
+      ),
+    ),
+  );
+  const settled = staged.flatMap((entry, i) => (moves[i]!.moved ? [{ ...entry, moved: moves[i]!.moved! }] : []));
+  staged.forEach(({ index }, i) => moves[i]!.error !== null && (into.errors[index] = moves[i]!.error));
+  try {
+    const folders = new Set(settled.flatMap(({ moved }) => (moved.folder ? [moved.folder] : [])));
+    await Promise.all([...folders].map((folder) => fsyncDir(folder)));
+    await markLoadedSettled(claims[0]!.client, settled.map(({ index }) => claims[index]!.fileId));
+  } catch (error) {
+    for (const { index } of settled) into.errors[index] = error;
+    return;
   }
-  return { outcomes, errors, alone };
+  for (const { index, result, moved } of settled) {
+    into.outcomes[index] = 'loaded';
+    await reportLoaded(ctx, claims[index]!, dataset, result, started, moved, staged.length).catch((error: unknown) => {
+      ctx.log.warn(`after loading ${claims[index]!.arrival.relative}: ${errorMessage(error)}`);
+    });
+  }
 }

@@ -4,13 +4,13 @@
  * later (a producer holding the descriptor writes into the archived copy). A changed file is not
  * archived as if all of it were loaded: it goes to output_failed/ with a report of what was loaded.
  */
-import { lstat } from 'node:fs/promises';
+import { lstatSync } from 'node:fs';
 import path from 'node:path';
 import type { Arrival } from '../claim/claim.js';
 import type { Config, Dataset } from '../config/types.js';
 import { DataError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
-import { archive, quarantine } from './settle.js';
+import { archive, quarantine, settledFolder } from './settle.js';
 
 export interface SettleContext {
   config: Config;
@@ -29,18 +29,25 @@ export interface ReadPart {
  * Archives (or deletes) a loaded file, unless it changed after it was read: a producer that went on
  * writing after the file had stood still for the stability window. Its size and mtime are checked
  * right before the move and again on the moved file. A changed file is returned (where it is now)
- * instead of being archived as if all of it had been loaded.
+ * instead of being archived as if all of it had been loaded. `folder`: the folder a move changed;
+ * with `syncFolder` false the caller fsyncs it (once for several files) before relying on the move.
  */
-export async function settleLoaded(ctx: SettleContext, dataset: Dataset, arrival: Arrival): Promise<{ changed: string | null; archived: string | null }> {
-  if (await changedSince(arrival.file, arrival)) return { changed: arrival.file, archived: null };
-  const archived = await archive(ctx.config, dataset, arrival.file, arrival.relative);
-  if (archived && (await changedSince(archived, arrival))) return { changed: archived, archived: null };
-  return { changed: null, archived };
+export async function settleLoaded(
+  ctx: SettleContext,
+  dataset: Dataset,
+  arrival: Arrival,
+  syncFolder = true,
+): Promise<{ changed: string | null; archived: string | null; folder: string | null }> {
+  if (await changedSince(arrival.file, arrival)) return { changed: arrival.file, archived: null, folder: null };
+  const archived = await archive(ctx.config, dataset, arrival.file, arrival.relative, syncFolder);
+  const folder = settledFolder(arrival.file, archived);
+  if (archived && (await changedSince(archived, arrival))) return { changed: archived, archived: null, folder };
+  return { changed: null, archived, folder };
 }
 
 /** True when the file's size or mtime is no longer what it was when it was read. */
 export async function changedSince(file: string, arrival: Arrival): Promise<boolean> {
-  const now = await lstat(file);
+  const now = lstatSync(file); // synchronous: see lib/fs-now.ts
   return now.size !== arrival.size || now.mtimeMs !== arrival.mtimeMs;
 }
 
@@ -66,7 +73,7 @@ export function watchArchived(ctx: SettleContext, dataset: Dataset, archived: st
 
 /** The loaded part stands; the grown file goes to output_failed/ with what was and was not loaded. */
 export async function quarantineChanged(ctx: SettleContext, dataset: Dataset, file: string, result: ReadPart, base: { file: string; file_id: string }): Promise<void> {
-  const now = await lstat(file);
+  const now = lstatSync(file);
   const message =
     `the file changed after it was read: its first ${result.digest.bytes} bytes (sha256 ${result.digest.sha256.slice(0, 12)}…, ` +
     `${result.rows} rows) were loaded as file ${base.file_id}; it now has ${now.size} bytes, and what was added was not loaded. ` +

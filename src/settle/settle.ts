@@ -29,15 +29,24 @@ export interface FailureReport {
   quarantined_as: string;
 }
 
-export async function archive(config: Config, dataset: Dataset, file: string, relative: string): Promise<string | null> {
+/**
+ * A loaded file to archive/<dataset>/ (or deleted); returns where it went. With `syncFolder` false
+ * the caller fsyncs the folder that changed (`settledFolder`) once for several files.
+ */
+export async function archive(config: Config, dataset: Dataset, file: string, relative: string, syncFolder = true): Promise<string | null> {
   if (dataset.onSuccess === 'delete') {
     await unlink(file);
-    await fsyncDir(path.dirname(file));
+    if (syncFolder) await fsyncDir(path.dirname(file));
     return null;
   }
   const target = await freeName(path.join(config.folders.archive, dataset.name, relative));
-  await moveFile(file, target);
+  await moveFile(file, target, syncFolder);
   return target;
+}
+
+/** The folder whose fsync makes a file's `archive` durable: where it went, or where it was deleted. */
+export function settledFolder(file: string, archived: string | null): string {
+  return path.dirname(archived ?? file);
 }
 
 export async function quarantine(
