@@ -173,7 +173,12 @@ async function startLoadbay(root, url) {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
-  child.stdout.on('data', (d) => (out += d));
+  // BENCH_DAEMON_OUT: a file that gets the daemon's stdout too (with --trace-gc, say).
+  const tee = process.env.BENCH_DAEMON_OUT ? createWriteStream(process.env.BENCH_DAEMON_OUT, { flags: 'a' }) : null;
+  child.stdout.on('data', (d) => {
+    if (out.length < 1_000_000) out += d;
+    tee?.write(d);
+  });
   const deadline = Date.now() + 30_000;
   while (!/watching/.test(out)) {
     if (Date.now() > deadline) throw new Error(`loadbay did not start: ${out}`);

@@ -254,10 +254,12 @@ export async function* readCsvCells(source: Source, options: CsvOptions, { batch
   // of garbage per million 7-column rows, and garbage in ArrayBuffers makes V8 run full collections.
   // They start small and double up to `batch_rows` rows: a small file does not pay for a full batch
   // (5,000 rows × 33 columns were 1.5 MB of arrays per file, most of the GC of a burst of small files).
-  let spare: Pick<CellBatch, 'starts' | 'ends' | 'escaped' | 'lines'> | null = null;
-  const arrays = (rows: number) => ({ starts: new Int32Array(rows * width), ends: new Int32Array(rows * width), escaped: new Uint8Array(rows * width), lines: new Float64Array(rows) });
+  // A file that ends leaves its arrays for the next file of the same row width (a burst of small
+  // files of one dataset allocates them once).
+  let spare: CellArrays | null = null;
+  const arrays = (rows: number): CellArrays => ({ starts: new Int32Array(rows * width), ends: new Int32Array(rows * width), escaped: new Uint8Array(rows * width), lines: new Float64Array(rows) });
   const newBatch = (buf: Buffer): CellBatch => {
-    spare ??= arrays(Math.min(batchRows, 256));
+    spare ??= takeSpare(width, batchRows) ?? arrays(Math.min(batchRows, 256));
     return { header: header!, width, buf, rows: 0, ...spare, problems: [], quote };
   };
   /** Doubles the batch's room for rows (kept as the spare for the next batch). */
@@ -395,5 +397,34 @@ export async function* readCsvCells(source: Source, options: CsvOptions, { batch
     if (batch !== null) yield batch;
   } catch (error) {
     throw mapSourceError(error, source.text);
+  } finally {
+    // The consumer asked past the last batch (or gave up): the arrays are free.
+    if (spare) leaveSpare(width, spare);
   }
+}
+
+type CellArrays = Pick<CellBatch, 'starts' | 'ends' | 'escaped' | 'lines'>;
+
+/** Cell arrays left by finished files, by row width; a few shapes at most. */
+const spares = new Map<number, CellArrays[]>();
+const MAX_SPARE_WIDTHS = 8;
+const MAX_SPARES_PER_WIDTH = 4;
+/** Larger arrays (a big file's full batches) are left to the collector, not kept. */
+const MAX_SPARE_BYTES = 1024 * 1024;
+
+function takeSpare(width: number, batchRows: number): CellArrays | null {
+  const list = spares.get(width);
+  const arrays = list?.pop() ?? null;
+  // Arrays for more rows than this reader's batches would make its batches larger: not for it.
+  return arrays && arrays.lines.length <= batchRows ? arrays : null;
+}
+
+function leaveSpare(width: number, arrays: CellArrays): void {
+  if (arrays.starts.byteLength + arrays.ends.byteLength + arrays.escaped.byteLength + arrays.lines.byteLength > MAX_SPARE_BYTES) return;
+  let list = spares.get(width);
+  if (!list) {
+    if (spares.size >= MAX_SPARE_WIDTHS) spares.delete(spares.keys().next().value!);
+    spares.set(width, (list = []));
+  }
+  if (list.length < MAX_SPARES_PER_WIDTH) list.push(arrays);
 }

@@ -15,11 +15,13 @@ export interface OpenedFile {
 export interface ReadOptions {
   batchRows: number;
   limits: Limits;
+  /** The file's size when it was seen: a small file is read in one go (read/source.ts). */
+  size?: number;
 }
 
 export function readFile(file: string, dataset: Pick<Dataset, 'format' | 'csv' | 'json'>, options: ReadOptions): OpenedFile {
   const encoding = dataset.format === 'csv' ? dataset.csv.encoding : 'utf-8';
-  const source = openSource(file, encoding, options.limits);
+  const source = openSource(file, encoding, options.limits, false, options.size);
   switch (dataset.format) {
     case 'csv':
       return { source, batches: readCsv(source, dataset.csv, options), locator: 'line' };

@@ -5,8 +5,8 @@
  * names the line and byte, never silently replaced).
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { closeSync, constants, createReadStream, openSync, readSync } from 'node:fs';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { Limits } from '../config/types.js';
@@ -28,7 +28,16 @@ export function isGzipName(file: string): boolean {
 /** Below this many decompressed bytes the ratio is not checked: a small file may compress very well. */
 const RATIO_FLOOR_BYTES = 16 * 1024 * 1024;
 
-export function openSource(file: string, encoding: string, limits: Limits, raw = false): Source {
+/**
+ * Files up to this size (by their size when seen) are read with one synchronous read into a buffer
+ * of their size: a read stream costs four trips through the thread pool (~50 µs of CPU each here)
+ * and two 256 KiB buffers per file — garbage that drove most full collections in a burst of small
+ * files (BENCHMARKS.md, "Small files"). A file that grew since is read to the size it had; the
+ * changed-since check sends it round again.
+ */
+export const WHOLE_READ_MAX_BYTES = 1024 * 1024;
+
+export function openSource(file: string, encoding: string, limits: Limits, raw = false, size?: number): Source {
   const hash = createHash('sha256');
   let bytes = 0;
   const tap = new Transform({
@@ -44,7 +53,8 @@ export function openSource(file: string, encoding: string, limits: Limits, raw =
   if (!raw) stages.push(decoder);
   // pipeline() destroys every stage with the first error, so the reader sees it on `text` and maps
   // it with `mapSourceError`; the callback only keeps the error from going unhandled.
-  const streams = [createReadStream(file, { highWaterMark: 256 * 1024 }), ...stages];
+  const input = size !== undefined && size <= WHOLE_READ_MAX_BYTES ? new WholeFile(file, size) : createReadStream(file, { highWaterMark: 256 * 1024 });
+  const streams = [input, ...stages];
   pipeline(streams as unknown as [NodeJS.ReadableStream, NodeJS.ReadWriteStream], () => undefined);
   let digest: string | null = null;
   return {
@@ -55,6 +65,43 @@ export function openSource(file: string, encoding: string, limits: Limits, raw =
       return { bytes, sha256: digest };
     },
   };
+}
+
+/**
+ * A small file as a stream of one chunk: its first `size` bytes, read synchronously on the first
+ * read (never more, so a file that grew meanwhile cannot make the buffer large).
+ */
+class WholeFile extends Readable {
+  constructor(
+    private readonly file: string,
+    private readonly size: number,
+  ) {
+    super();
+  }
+  override _read(): void {
+    let bytes: Buffer;
+    try {
+      // O_NONBLOCK: should the path have become a FIFO since it was seen, opening must not wait.
+      const fd = openSync(this.file, constants.O_RDONLY | constants.O_NONBLOCK);
+      try {
+        bytes = Buffer.allocUnsafe(this.size);
+        let filled = 0;
+        while (filled < bytes.length) {
+          const n = readSync(fd, bytes, filled, bytes.length - filled, null);
+          if (n === 0) break;
+          filled += n;
+        }
+        bytes = bytes.subarray(0, filled);
+      } finally {
+        closeSync(fd);
+      }
+    } catch (error) {
+      this.destroy(error as Error);
+      return;
+    }
+    if (bytes.length > 0) this.push(bytes);
+    this.push(null);
+  }
 }
 
 /** Stops a decompression bomb while it inflates: total size, and size per compressed byte. */

@@ -2,27 +2,15 @@
  * Durable file moves: rename (then fsync the destination folder), falling back to copy + fsync +
  * unlink across file systems. Destinations never overwrite: `name.csv` becomes `name-2.csv`, …
  */
+export { fsyncDir } from '../lib/fs-now.js';
 import { constants } from 'node:fs';
-import { copyFile, mkdir, open, rename, unlink, writeFile, lstat } from 'node:fs/promises';
+import { copyFile, mkdir, open, rename, unlink, writeFile } from 'node:fs/promises';
+import { fsyncDir, renameNow, statNow } from '../lib/fs-now.js';
 import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 
-export async function fsyncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-async function exists(file: string): Promise<boolean> {
-  try {
-    await lstat(file);
-    return true;
-  } catch {
-    return false;
-  }
+function exists(file: string): boolean {
+  return statNow(file) !== null;
 }
 
 const NAME_MAX = 255;
@@ -61,14 +49,17 @@ export async function freeName(wanted: string): Promise<string> {
   const file = path.join(path.dirname(wanted), fitName(path.basename(wanted), 20));
   for (let n = 1; ; n++) {
     const candidate = numbered(file, n);
-    if (!(await exists(candidate))) return candidate;
+    if (!exists(candidate)) return candidate;
   }
 }
 
-export async function moveFile(from: string, to: string): Promise<void> {
-  await mkdir(path.dirname(to), { recursive: true });
+/**
+ * Moves `from` to `to` durably; with `syncFolder` false the caller fsyncs the destination folder
+ * (once for several moves) before anything relies on them.
+ */
+export async function moveFile(from: string, to: string, syncFolder = true): Promise<void> {
   try {
-    await rename(from, to);
+    await renameInto(from, to);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
     try {
@@ -86,7 +77,18 @@ export async function moveFile(from: string, to: string): Promise<void> {
     }
     await unlink(from);
   }
-  await fsyncDir(path.dirname(to));
+  if (syncFolder) await fsyncDir(path.dirname(to));
+}
+
+/** rename(2), making the destination folder first when it is missing (not on every move). */
+async function renameInto(from: string, to: string): Promise<void> {
+  try {
+    renameNow(from, to);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    await mkdir(path.dirname(to), { recursive: true });
+    renameNow(from, to); // a missing source fails again, with its own ENOENT
+  }
 }
 
 /** Writes a file completely under a temporary name, fsyncs it, then renames it into place. */

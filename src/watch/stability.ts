@@ -3,7 +3,7 @@
  * start-up: a file is ready once its size and modification time have not changed for the window.
  * Paths are tracked concurrently, each with one timer; a path already tracked is not re-stat'ed.
  */
-import { lstat } from 'node:fs/promises';
+import { lstatSync } from 'node:fs';
 
 export interface StableFile {
   file: string;
@@ -38,7 +38,8 @@ export class Stabilizer {
     let size: number;
     let mtimeMs: number;
     try {
-      ({ size, mtimeMs } = await lstat(file)); // lstat: a symlink is judged, never followed
+      // lstat: a symlink is judged, never followed. Synchronous: see lib/fs-now.ts.
+      ({ size, mtimeMs } = lstatSync(file));
     } catch (error) {
       this.tracked.delete(file);
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') this.onError(file, error);

@@ -4,7 +4,7 @@
  * them into place together (after the caller recorded the Parquet path in the ledger) and
  * `abort()` removes both, so a load never leaves one without the other.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Column } from '../columns.js';
 import type { Problem } from '../errors.js';
@@ -39,7 +39,7 @@ export class FileOutputs {
   ) {}
 
   static async open(spec: OutputsSpec): Promise<FileOutputs> {
-    await mkdir(spec.parquetDir, { recursive: true });
+    mkdirSync(spec.parquetDir, { recursive: true }); // synchronous: see lib/fs-now.ts
     const tmp = path.join(spec.parquetDir, `.${fitName(path.basename(spec.relative), 120)}.${spec.tag}.tmp`);
     const parquet = await openParquetWriter(tmp, spec.columns, spec.lineage);
     let rejects: RejectsWriter | null = null;

@@ -9,7 +9,8 @@
  * (`useParquetThread`) lets go. If it dies, the requests in flight fail as infrastructure errors
  * (the files are retried) and the next file starts a new thread.
  */
-import { rename, unlink } from 'node:fs/promises';
+import { unlink } from 'node:fs/promises';
+import { renameNow } from '../lib/fs-now.js';
 import { Worker } from 'node:worker_threads';
 import type { Column } from '../columns.js';
 import type { Lineage } from './arrow.js';
@@ -185,7 +186,7 @@ export async function openParquetWriter(tmpPath: string, columns: Column[], line
       await finished;
     },
     async commit(finalPath) {
-      await rename(tmpPath, finalPath);
+      renameNow(tmpPath, finalPath);
     },
     async abort() {
       held = null;
