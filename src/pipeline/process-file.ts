@@ -417,8 +417,8 @@ export interface StageSeconds {
 
 /** Remembers where the last few batches sent to COPY came from, to name a row PostgreSQL rejects. */
 export class SentRows {
-  private readonly batches: Array<{ first: number; numbers: number[] }> = [];
-  add(first: number, numbers: number[]): void {
+  private readonly batches: Array<{ first: number; numbers: ArrayLike<number> }> = [];
+  add(first: number, numbers: ArrayLike<number>): void {
     this.batches.push({ first, numbers });
     if (this.batches.length > 16) this.batches.shift();
   }

@@ -40,6 +40,20 @@ export const WHOLE_READ_MAX_BYTES = 1024 * 1024;
 export function openSource(file: string, encoding: string, limits: Limits, raw = false, size?: number): Source {
   const hash = createHash('sha256');
   let bytes = 0;
+  let digest: string | null = null;
+  const digestOf = () => {
+    digest ??= hash.digest('hex');
+    return { bytes, sha256: digest };
+  };
+  const whole = size !== undefined && size <= WHOLE_READ_MAX_BYTES;
+  if (whole && !isGzipName(file)) {
+    // No stream stages at all: the bytes are hashed and decoded in the one read.
+    const text = new WholeFile(file, size, raw ? null : encoding, (chunk) => {
+      hash.update(chunk);
+      bytes += chunk.length;
+    });
+    return { file, text, digest: digestOf };
+  }
   const tap = new Transform({
     transform(chunk: Buffer, _enc, callback) {
       hash.update(chunk);
@@ -53,54 +67,70 @@ export function openSource(file: string, encoding: string, limits: Limits, raw =
   if (!raw) stages.push(decoder);
   // pipeline() destroys every stage with the first error, so the reader sees it on `text` and maps
   // it with `mapSourceError`; the callback only keeps the error from going unhandled.
-  const input = size !== undefined && size <= WHOLE_READ_MAX_BYTES ? new WholeFile(file, size) : createReadStream(file, { highWaterMark: 256 * 1024 });
+  const input = whole ? new WholeFile(file, size, null) : createReadStream(file, { highWaterMark: 256 * 1024 });
   const streams = [input, ...stages];
   pipeline(streams as unknown as [NodeJS.ReadableStream, NodeJS.ReadWriteStream], () => undefined);
-  let digest: string | null = null;
-  return {
-    file,
-    text: decoder,
-    digest() {
-      digest ??= hash.digest('hex');
-      return { bytes, sha256: digest };
-    },
-  };
+  return { file, text: decoder, digest: digestOf };
 }
 
 /**
  * A small file as a stream of one chunk: its first `size` bytes, read synchronously on the first
- * read (never more, so a file that grew meanwhile cannot make the buffer large).
+ * read (never more, so a file that grew meanwhile cannot make the buffer large), handed to `tap`,
+ * and decoded when an `encoding` is given (a BOM dropped, undecodable bytes a data error).
  */
 class WholeFile extends Readable {
+  decodedBytes = 0;
+  lineBreaks = 0;
   constructor(
     private readonly file: string,
     private readonly size: number,
+    private readonly encoding: string | null,
+    private readonly tap: (bytes: Buffer) => void = () => undefined,
   ) {
-    super();
+    super({ objectMode: true, highWaterMark: 1 });
   }
   override _read(): void {
     let bytes: Buffer;
     try {
-      // O_NONBLOCK: should the path have become a FIFO since it was seen, opening must not wait.
-      const fd = openSync(this.file, constants.O_RDONLY | constants.O_NONBLOCK);
-      try {
-        bytes = Buffer.allocUnsafe(this.size);
-        let filled = 0;
-        while (filled < bytes.length) {
-          const n = readSync(fd, bytes, filled, bytes.length - filled, null);
-          if (n === 0) break;
-          filled += n;
-        }
-        bytes = bytes.subarray(0, filled);
-      } finally {
-        closeSync(fd);
-      }
+      bytes = readPrefix(this.file, this.size);
     } catch (error) {
       this.destroy(error as Error);
       return;
     }
-    if (bytes.length > 0) this.push(bytes);
+    this.tap(bytes);
+    if (this.encoding === null) {
+      if (bytes.length > 0) this.push(bytes);
+    } else {
+      let text: string;
+      try {
+        text = new TextDecoder(this.encoding, { fatal: true }).decode(bytes);
+      } catch {
+        this.destroy(invalidIn(bytes, this.encoding, 0, 0));
+        return;
+      }
+      this.decodedBytes = bytes.length;
+      this.lineBreaks = countLineBreaks(text);
+      if (text.length > 0) this.push(text);
+    }
     this.push(null);
+  }
+}
+
+/** Up to `size` bytes from the start of `file`, in one buffer. */
+function readPrefix(file: string, size: number): Buffer {
+  // O_NONBLOCK: should the path have become a FIFO since it was seen, opening must not wait.
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const bytes = Buffer.allocUnsafe(size);
+    let filled = 0;
+    while (filled < bytes.length) {
+      const n = readSync(fd, bytes, filled, bytes.length - filled, null);
+      if (n === 0) break;
+      filled += n;
+    }
+    return bytes.subarray(0, filled);
+  } finally {
+    closeSync(fd);
   }
 }
 

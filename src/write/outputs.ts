@@ -66,7 +66,7 @@ export class FileOutputs {
   /** Ends the Parquet file (in its thread, while the caller goes on); `commit` waits for it. */
   finish(): Promise<void> {
     if (!this.finished) {
-      const empty = this.rows === 0 ? this.parquet.write({ length: 0, numbers: [], vectors: this.spec.columns.map((c) => emptyVector(c.kind, 0)) }) : Promise.resolve();
+      const empty = this.rows === 0 ? this.parquet.write({ length: 0, numbers: new Float64Array(0), vectors: this.spec.columns.map((c) => emptyVector(c.kind, 0)) }) : Promise.resolve();
       this.finished = empty.then(() => this.parquet.finish());
       this.finished.catch(() => undefined); // awaited by commit(); abort() waits for it on any failure
     }

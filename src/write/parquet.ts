@@ -173,7 +173,8 @@ export async function openParquetWriter(tmpPath: string, columns: Column[], line
       if (failure) throw failure;
       // The vectors' buffers move to the thread (transferred, not copied), which builds the Arrow
       // batch there: the caller must be done with them (COPY is encoded first).
-      const own: ThreadBatch = { length: batch.length, numbers: Float64Array.from(batch.numbers), vectors: batch.vectors };
+      // The numbers are copied: SentRows keeps the batch's own to name a row PostgreSQL refuses.
+      const own: ThreadBatch = { length: batch.length, numbers: batch.numbers.slice(), vectors: batch.vectors };
       // The previous batch goes now. Up to MAX_IN_FLIGHT batches may wait in the thread, so neither
       // side waits for the other batch by batch; beyond that, the caller waits (memory stays bounded).
       if (held) pending.push(send(false));

@@ -20,8 +20,8 @@ export type Vector =
 
 export interface TypedBatch {
   length: number;
-  /** The line or record number of each row in the file. */
-  numbers: number[];
+  /** The line or record number of each row in the file (typed: one elements kind for the loops reading it). */
+  numbers: Float64Array;
   /** In the order of the dataset's columns. */
   vectors: Vector[];
 }
@@ -182,7 +182,8 @@ export function passingRows(vectors: Vector[], failed: Uint8Array, numberOf: (i:
   const keep: number[] = [];
   const bad: number[] = [];
   for (let i = 0; i < failed.length; i++) (failed[i] ? bad : keep).push(i);
-  const numbers = keep.map(numberOf);
+  const numbers = new Float64Array(keep.length);
+  for (let k = 0; k < keep.length; k++) numbers[k] = numberOf(keep[k]!);
   if (bad.length === 0) return { typed: { length: keep.length, numbers, vectors }, failed: bad };
   return { typed: { length: keep.length, numbers, vectors: vectors.map((v) => selectRows(v, keep)) }, failed: bad };
 }
@@ -225,5 +226,5 @@ export function vectorsFromRecords(columns: Column[], records: Record<string, un
     }
     return vector;
   });
-  return { length, numbers, vectors };
+  return { length, numbers: Float64Array.from(numbers), vectors };
 }
