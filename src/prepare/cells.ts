@@ -101,11 +101,11 @@ function runStep(view: CellView, step: UserStep, context: Context): void {
     case 'add_columns':
       return addColumns(view, context.constants ?? {});
     case 'trim':
-      return changeValues(view, value as true | string[], trimCell, (v) => v.trim());
+      return changeValues(view, value as true | string[], trimColumn, (v) => v.trim());
     case 'lowercase_values':
-      return changeValues(view, value as true | string[], caseCell(true), (v) => v.toLowerCase());
+      return changeValues(view, value as true | string[], lowerColumn, (v) => v.toLowerCase());
     case 'uppercase_values':
-      return changeValues(view, value as true | string[], caseCell(false), (v) => v.toUpperCase());
+      return changeValues(view, value as true | string[], upperColumn, (v) => v.toUpperCase());
     case 'null_values': {
       const nulls = new Set(value as string[]);
       return changeValues(view, true, null, (v) => (nulls.has(v) ? undefined : v));
@@ -174,13 +174,15 @@ function columnsOf(view: CellView, which: true | string[]): number[] {
 }
 
 /**
- * A change of one cell's bytes that keeps them in the buffer (narrowing the range or rewriting in
- * place); returns false when the cell needs the text path instead (non-ASCII, say).
+ * A change of a column's cells that keeps their bytes in the buffer (narrowing the range or
+ * rewriting in place), one tight loop per column; a cell it cannot change that way (non-ASCII,
+ * say) goes to `slow`, for the text path.
  */
-type InPlace = (batch: CellBatch, cell: number) => boolean;
+type InPlace = (b: CellBatch, rows: Int32Array, count: number, field: number, slow: number[]) => void;
 
 function changeValues(view: CellView, which: true | string[], inPlace: InPlace | null, change: (value: string) => string | undefined): void {
   const b = view.batch;
+  const slow: number[] = [];
   for (const c of columnsOf(view, which)) {
     const field = view.fields[c]!;
     if (field < 0) {
@@ -188,11 +190,12 @@ function changeValues(view: CellView, which: true | string[], inPlace: InPlace |
       if (value !== undefined) view.constants[c] = change(value);
       continue;
     }
-    for (let i = 0; i < view.count; i++) {
-      const cell = view.rows[i]! * b.width + field;
-      const replaced = view.overrides.size > 0 && view.overrides.has(cell);
-      if (!replaced && inPlace !== null && inPlace(b, cell)) continue;
-      const text = replaced ? view.overrides.get(cell) : cellText(b, b.starts[cell]!, b.ends[cell]!, b.escaped[cell]!);
+    slow.length = 0;
+    // A cell an earlier step replaced is text already: only columns without such cells change in place.
+    if (inPlace !== null && view.overrides.size === 0) inPlace(b, view.rows, view.count, field, slow);
+    else for (let i = 0; i < view.count; i++) slow.push(view.rows[i]! * b.width + field);
+    for (const cell of slow) {
+      const text = view.overrides.has(cell) ? view.overrides.get(cell) : cellText(b, b.starts[cell]!, b.ends[cell]!, b.escaped[cell]!);
       if (text === undefined) continue;
       const changed = change(text);
       if (changed !== text) view.overrides.set(cell, changed);
@@ -200,32 +203,49 @@ function changeValues(view: CellView, which: true | string[], inPlace: InPlace |
   }
 }
 
-function trimCell(b: CellBatch, cell: number): boolean {
-  let s = b.starts[cell]!;
-  let e = b.ends[cell]!;
-  while (s < e && ASCII_SPACE(b.buf[s]!)) s++;
-  while (e > s && ASCII_SPACE(b.buf[e - 1]!)) e--;
-  // Unicode spaces (U+00A0 …) at either end: the text path decides.
-  if (s < e && (b.buf[s]! >= 0x80 || b.buf[e - 1]! >= 0x80)) return false;
-  b.starts[cell] = s;
-  b.ends[cell] = e;
-  return true;
-}
-
-function caseCell(lower: boolean): InPlace {
-  const [from, to] = lower ? [0x41, 0x5a] : [0x61, 0x7a];
-  return (b, cell) => {
-    const s = b.starts[cell]!;
-    const e = b.ends[cell]!;
-    const buf = b.buf;
-    for (let i = s; i < e; i++) if (buf[i]! >= 0x80) return false;
-    for (let i = s; i < e; i++) {
-      const c = buf[i]!;
-      if (c >= from && c <= to) buf[i] = c ^ 0x20;
+const trimColumn: InPlace = (b, rows, count, field, slow) => {
+  const { buf, starts, ends, width } = b;
+  for (let i = 0; i < count; i++) {
+    const cell = rows[i]! * width + field;
+    let s = starts[cell]!;
+    let e = ends[cell]!;
+    while (s < e && ASCII_SPACE(buf[s]!)) s++;
+    while (e > s && ASCII_SPACE(buf[e - 1]!)) e--;
+    // Unicode spaces (U+00A0 …) at either end: the text path decides.
+    if (s < e && (buf[s]! >= 0x80 || buf[e - 1]! >= 0x80)) {
+      slow.push(cell);
+      continue;
     }
-    return true;
+    starts[cell] = s;
+    ends[cell] = e;
+  }
+};
+
+/**
+ * ASCII letters change case in place; a cell with other text goes to the text path — with its
+ * ASCII letters already changed, which changes nothing there (they stay letters, so no rule that
+ * looks at neighbours, like Greek final sigma, sees anything different).
+ */
+function caseColumn(lower: boolean): InPlace {
+  const [from, to] = lower ? [0x41, 0x5a] : [0x61, 0x7a];
+  return (b, rows, count, field, slow) => {
+    const { buf, starts, ends, width } = b;
+    for (let i = 0; i < count; i++) {
+      const cell = rows[i]! * width + field;
+      const e = ends[cell]!;
+      for (let k = starts[cell]!; k < e; k++) {
+        const c = buf[k]!;
+        if (c >= 0x80) {
+          slow.push(cell);
+          break;
+        }
+        if (c >= from && c <= to) buf[k] = c ^ 0x20;
+      }
+    }
   };
 }
+const lowerColumn = caseColumn(true);
+const upperColumn = caseColumn(false);
 
 /**
  * Is the cell empty, as steps.ts's isEmpty says of a CSV value? A removed value counts only when

@@ -273,116 +273,140 @@ export function compileKernel(column: Column, rules: PropertyRules, required: bo
     return text === null || text(cell.text());
   };
 
-  const run = (view: CellView, viewColumn: number, failed: Uint8Array): Vector => {
+  // One function per column kind, not one switch over kinds: every column's kernel shares its
+  // kind's function, so what V8 learns about one integer column holds for the next (a single
+  // function for all kinds saw every vector shape and was recompiled again and again).
+  const absent = (failed: Uint8Array, i: number) => {
+    if (required) failed[i] = 1;
+  };
+  const runString = (view: CellView, viewColumn: number, failed: Uint8Array): Vector => {
     const rows = view.count;
     const cell = new CellCursor(view, viewColumn);
-    if (column.kind === 'string') {
-      const out = new TextBuilder(rows, rows * 24);
-      for (let i = 0; i < rows; i++) {
-        if (!cell.at(i)) {
-          if (required) failed[i] = 1;
-          out.appendNull();
-        } else if (plain) {
-          // No keyword to check: one pass copies and looks for NUL.
-          if (!out.appendText(cell.b, cell.s, cell.e, cell.quote)) {
-            failed[i] = 1;
-            out.appendNull();
-          }
-        } else if (!stringOk(cell)) {
+    const out = new TextBuilder(rows, rows * 24);
+    for (let i = 0; i < rows; i++) {
+      if (!cell.at(i)) {
+        if (required) failed[i] = 1;
+        out.appendNull();
+      } else if (plain) {
+        // No keyword to check: one pass copies and looks for NUL.
+        if (!out.appendText(cell.b, cell.s, cell.e, cell.quote)) {
           failed[i] = 1;
           out.appendNull();
-        } else out.appendBytes(cell.b, cell.s, cell.e, cell.quote);
-      }
-      return out.vector('string');
+        }
+      } else if (!stringOk(cell)) {
+        failed[i] = 1;
+        out.appendNull();
+      } else out.appendBytes(cell.b, cell.s, cell.e, cell.quote);
     }
-    const vector = emptyVector(column.kind, rows);
+    return out.vector('string');
+  };
+  const runInteger = (view: CellView, viewColumn: number, failed: Uint8Array): Vector => {
+    const rows = view.count;
+    const cell = new CellCursor(view, viewColumn);
+    const vector = emptyVector('integer', rows) as Extract<Vector, { data: BigInt64Array }>;
     const valid = vector.valid;
-    const absent = (i: number) => {
-      if (required) failed[i] = 1;
-    };
-    switch (vector.kind) {
-      case 'integer':
-        for (let i = 0; i < rows; i++) {
-          if (!cell.at(i)) {
-            absent(i);
-            continue;
-          }
-          const n = parseInteger(cell.b, cell.s, cell.e);
-          const ok = typeof n === 'bigint' ? n <= INT64_MAX && n >= INT64_MIN && (numeric === null || numeric(Number(n))) : n === n && (numeric === null || numeric(n));
-          if (!ok) failed[i] = 1;
-          else {
-            setInt64(vector, i, n);
-            valid[i] = 1;
-          }
-        }
-        break;
-      case 'number':
-        for (let i = 0; i < rows; i++) {
-          if (!cell.at(i)) {
-            absent(i);
-            continue;
-          }
-          const n = parseNumber(cell.b, cell.s, cell.e);
-          if (n !== n || (numeric !== null && !numeric(n))) failed[i] = 1;
-          else {
-            vector.data[i] = n;
-            valid[i] = 1;
-          }
-        }
-        break;
-      case 'boolean':
-        for (let i = 0; i < rows; i++) {
-          if (!cell.at(i)) {
-            absent(i);
-            continue;
-          }
-          const v = parseBoolean(cell.b, cell.s, cell.e);
-          if (v < 0 || (booleans !== null && !booleans(v === 1))) failed[i] = 1;
-          else {
-            vector.data[i] = v;
-            valid[i] = 1;
-          }
-        }
-        break;
-      case 'date':
-        for (let i = 0; i < rows; i++) {
-          if (!cell.at(i)) {
-            absent(i);
-            continue;
-          }
-          let days = cell.e - cell.s === 10 ? canonicalDays(cell.b, cell.s) : NaN;
-          if (days !== days) {
-            const value = cell.text();
-            if (rules.format!(value)) days = dateToDays(value);
-          }
-          if (days !== days || (!plain && !stringOk(cell))) failed[i] = 1;
-          else {
-            vector.data[i] = days;
-            valid[i] = 1;
-          }
-        }
-        break;
-      case 'timestamp':
-        for (let i = 0; i < rows; i++) {
-          if (!cell.at(i)) {
-            absent(i);
-            continue;
-          }
-          let micros: number | bigint = canonicalMicros(cell.b, cell.s, cell.e);
-          if (micros !== micros) {
-            const value = cell.text();
-            if (rules.format!(value) && !isFractionalLeapSecond(value)) micros = convertedMicros(value);
-          }
-          if (micros !== micros || (!plain && !stringOk(cell))) failed[i] = 1;
-          else {
-            setInt64(vector, i, micros);
-            valid[i] = 1;
-          }
-        }
-        break;
+    for (let i = 0; i < rows; i++) {
+      if (!cell.at(i)) {
+        absent(failed, i);
+        continue;
+      }
+      const n = parseInteger(cell.b, cell.s, cell.e);
+      const ok = typeof n === 'bigint' ? n <= INT64_MAX && n >= INT64_MIN && (numeric === null || numeric(Number(n))) : n === n && (numeric === null || numeric(n));
+      if (!ok) failed[i] = 1;
+      else {
+        setInt64(vector, i, n);
+        valid[i] = 1;
+      }
     }
     return vector;
   };
+  const runNumber = (view: CellView, viewColumn: number, failed: Uint8Array): Vector => {
+    const rows = view.count;
+    const cell = new CellCursor(view, viewColumn);
+    const vector = emptyVector('number', rows) as Extract<Vector, { kind: 'number' }>;
+    const valid = vector.valid;
+    for (let i = 0; i < rows; i++) {
+      if (!cell.at(i)) {
+        absent(failed, i);
+        continue;
+      }
+      const n = parseNumber(cell.b, cell.s, cell.e);
+      if (n !== n || (numeric !== null && !numeric(n))) failed[i] = 1;
+      else {
+        vector.data[i] = n;
+        valid[i] = 1;
+      }
+    }
+    return vector;
+  };
+  const runBoolean = (view: CellView, viewColumn: number, failed: Uint8Array): Vector => {
+    const rows = view.count;
+    const cell = new CellCursor(view, viewColumn);
+    const vector = emptyVector('boolean', rows) as Extract<Vector, { kind: 'boolean' }>;
+    const valid = vector.valid;
+    for (let i = 0; i < rows; i++) {
+      if (!cell.at(i)) {
+        absent(failed, i);
+        continue;
+      }
+      const v = parseBoolean(cell.b, cell.s, cell.e);
+      if (v < 0 || (booleans !== null && !booleans(v === 1))) failed[i] = 1;
+      else {
+        vector.data[i] = v;
+        valid[i] = 1;
+      }
+    }
+    return vector;
+  };
+  const runDate = (view: CellView, viewColumn: number, failed: Uint8Array): Vector => {
+    const rows = view.count;
+    const cell = new CellCursor(view, viewColumn);
+    const vector = emptyVector('date', rows) as Extract<Vector, { kind: 'date' }>;
+    const valid = vector.valid;
+    for (let i = 0; i < rows; i++) {
+      if (!cell.at(i)) {
+        absent(failed, i);
+        continue;
+      }
+      let days = cell.e - cell.s === 10 ? canonicalDays(cell.b, cell.s) : NaN;
+      if (days !== days) {
+        const value = cell.text();
+        if (rules.format!(value)) days = dateToDays(value);
+      }
+      if (days !== days || (!plain && !stringOk(cell))) failed[i] = 1;
+      else {
+        vector.data[i] = days;
+        valid[i] = 1;
+      }
+    }
+    return vector;
+  };
+  const runTimestamp = (view: CellView, viewColumn: number, failed: Uint8Array): Vector => {
+    const rows = view.count;
+    const cell = new CellCursor(view, viewColumn);
+    const vector = emptyVector('timestamp', rows) as Extract<Vector, { data: BigInt64Array }>;
+    const valid = vector.valid;
+    for (let i = 0; i < rows; i++) {
+      if (!cell.at(i)) {
+        absent(failed, i);
+        continue;
+      }
+      let micros: number | bigint = canonicalMicros(cell.b, cell.s, cell.e);
+      if (micros !== micros) {
+        const value = cell.text();
+        if (rules.format!(value) && !isFractionalLeapSecond(value)) micros = convertedMicros(value);
+      }
+      if (micros !== micros || (!plain && !stringOk(cell))) failed[i] = 1;
+      else {
+        setInt64(vector, i, micros);
+        valid[i] = 1;
+      }
+    }
+    return vector;
+  };
+  const runs = { string: runString, integer: runInteger, number: runNumber, boolean: runBoolean, date: runDate, timestamp: runTimestamp };
+  if (!(column.kind in runs)) throw new Error(`no column kernel for ${column.kind} columns (validate/plan.ts should have sent this dataset elsewhere)`);
+  const run = runs[column.kind as keyof typeof runs];
   return { column, required, run };
 }
 
