@@ -70,6 +70,10 @@ export async function loadConfig(configFile: string, options: LoadOptions = {}):
       groupWaitMs: processing.group_wait_ms ?? 20,
     },
     limits: resolveLimits(user.limits ?? {}),
+    parquet: {
+      compression: user.parquet?.compression ?? 'zstd',
+      smallFileCompression: user.parquet?.small_file_compression ?? 'snappy',
+    },
     http: resolveHttp(file, user.http),
     notify: {
       webhooks: (user.notify?.webhooks ?? []).map((w) => ({ url: w.url, events: w.events ?? ['failed', 'held', 'stalled'], format: w.format ?? 'json' })),

@@ -3,7 +3,7 @@
  * TypeScript type in `types.ts` cannot drift apart without a compile error.
  */
 import type { JSONSchemaType } from 'ajv';
-import type { UserConfig, UserDataset } from './types.js';
+import { PARQUET_CODECS, type UserConfig, type UserDataset } from './types.js';
 
 const positiveInt = { type: 'integer', minimum: 1, nullable: true } as const;
 
@@ -57,6 +57,15 @@ export const userConfigSchema: JSONSchemaType<UserConfig> = {
         group_max_bytes: { type: 'integer', nullable: true, minimum: 0 },
         group_file_max_bytes: { type: 'integer', nullable: true, minimum: 0 },
         group_wait_ms: { type: 'integer', nullable: true, minimum: 0, maximum: 60000 },
+      },
+    },
+    parquet: {
+      type: 'object',
+      nullable: true,
+      additionalProperties: false,
+      properties: {
+        compression: { type: 'string', nullable: true, enum: [...PARQUET_CODECS] },
+        small_file_compression: { type: 'string', nullable: true, enum: [...PARQUET_CODECS] },
       },
     },
     notify: {

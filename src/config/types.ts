@@ -26,6 +26,9 @@ export type UserStep =
 /** What a webhook can be told about. */
 export type NotifyEvent = 'failed' | 'held' | 'stalled' | 'loaded' | 'export_failed' | 'vanished';
 
+export const PARQUET_CODECS = ['zstd', 'snappy', 'lz4_raw', 'gzip', 'uncompressed'] as const;
+export type ParquetCodec = (typeof PARQUET_CODECS)[number];
+
 export interface UserConfig {
   root?: string;
   folders?: {
@@ -51,6 +54,11 @@ export interface UserConfig {
     group_max_bytes?: number;
     group_file_max_bytes?: number;
     group_wait_ms?: number;
+  };
+  /** How Parquet files are compressed. */
+  parquet?: {
+    compression?: ParquetCodec;
+    small_file_compression?: ParquetCodec;
   };
   /** Webhooks told about failures, long-held files and stalls. */
   notify?: {
@@ -211,6 +219,12 @@ export interface Config {
     groupWaitMs: number;
   };
   limits: Limits;
+  parquet: {
+    /** Files written in more than one batch. */
+    compression: ParquetCodec;
+    /** A file written in one piece: at most `processing.batchRows` rows. */
+    smallFileCompression: ParquetCodec;
+  };
   notify: {
     webhooks: Array<{ url: string; events: NotifyEvent[]; format: 'json' | 'slack' }>;
     heldAfterMs: number;

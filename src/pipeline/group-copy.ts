@@ -120,6 +120,7 @@ export async function loadSharedCopy(
         lineage,
         locator: checked.locator,
         tag: `${ctx.instanceId}.${claim.fileId}`,
+      compression: ctx.config.parquet,
       });
       const member: Member = { index, claim, outputs, rows: 0, rejected: checked.problems.rejected, digest, dropped: droppedOf(checked.stats), readSeconds: 0 };
       members.push(member);

@@ -243,6 +243,7 @@ export async function stageLoad(
       lineage,
       locator: checked.locator,
       tag: `${ctx.instanceId}.${claim.fileId}`,
+      compression: ctx.config.parquet,
     });
     const groupKey = (sha256: string) => `${dataset.name}\u0000${sha256}`;
     /** Read to its end: changed since it was seen? Its content loaded before (the earlier file id)? */

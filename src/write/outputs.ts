@@ -7,6 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Column } from '../columns.js';
+import type { Config } from '../config/types.js';
 import type { Problem } from '../errors.js';
 import type { Locator } from '../read/types.js';
 import { openRejects, type RejectsWriter } from '../settle/rejects.js';
@@ -27,6 +28,8 @@ export interface OutputsSpec {
   locator: Locator;
   /** Makes temporary names unique across instances and attempts. */
   tag: string;
+  /** `parquet:` of the configuration. */
+  compression: Config['parquet'];
 }
 
 export class FileOutputs {
@@ -41,7 +44,7 @@ export class FileOutputs {
   static async open(spec: OutputsSpec): Promise<FileOutputs> {
     mkdirSync(spec.parquetDir, { recursive: true }); // synchronous: see lib/fs-now.ts
     const tmp = path.join(spec.parquetDir, `.${fitName(path.basename(spec.relative), 120)}.${spec.tag}.tmp`);
-    const parquet = await openParquetWriter(tmp, spec.columns, spec.lineage);
+    const parquet = await openParquetWriter(tmp, spec.columns, spec.lineage, { file: spec.compression.compression, smallFile: spec.compression.smallFileCompression });
     let rejects: RejectsWriter | null = null;
     try {
       if (spec.rejectsDir) rejects = await openRejects(spec.rejectsDir, spec.relative, spec.locator, spec.tag);

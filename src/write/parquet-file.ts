@@ -8,6 +8,7 @@ import { closeSync, createWriteStream, fsync, openSync, writeSync } from 'node:f
 import { open, unlink } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import * as pq from 'parquet-wasm';
+import type { ParquetCodec } from '../config/types.js';
 
 const ROW_GROUP_ROWS = 64 * 1024;
 /**
@@ -25,14 +26,23 @@ export interface ParquetFileWriter {
   abort(): Promise<void>;
 }
 
+/** The codecs `parquet.compression` may name. */
+const CODECS: Record<ParquetCodec, pq.Compression> = {
+  zstd: pq.Compression.ZSTD,
+  snappy: pq.Compression.SNAPPY,
+  lz4_raw: pq.Compression.LZ4_RAW,
+  gzip: pq.Compression.GZIP,
+  uncompressed: pq.Compression.UNCOMPRESSED,
+};
+
 /**
- * zstd, bounded row groups, `dictionary`: the columns worth dictionary encoding (the others are
+ * `codec`, bounded row groups, `dictionary`: the columns worth dictionary encoding (the others are
  * written plain). `pageStatistics`: min/max per page as well as per column chunk (the page index,
  * for files with several pages per column). parquet-wasm takes the properties over: one per file.
  */
-function writerProperties(dictionary: string[], pageStatistics = true): pq.WriterProperties {
+function writerProperties(codec: ParquetCodec, dictionary: string[], pageStatistics = true): pq.WriterProperties {
   let builder = new pq.WriterPropertiesBuilder()
-    .setCompression(pq.Compression.ZSTD)
+    .setCompression(CODECS[codec])
     .setMaxRowGroupSize(ROW_GROUP_ROWS)
     .setDictionaryEnabled(false)
     // Line numbers rise by small steps: delta-encoded.
@@ -48,12 +58,14 @@ function writerProperties(dictionary: string[], pageStatistics = true): pq.Write
  * `writeParquet`, then written and fsync'd. The stream below costs ~5 ms more per file in set-up
  * (web streams, a write stream, the encoder's tasks) than the encoding itself takes for 400 rows.
  * One batch is one page per column, so the page index would repeat the chunk statistics: chunk
- * statistics only (~10 % of the encoding). Open, write and close are synchronous (microseconds
- * each; through the thread pool each costs ~50 µs of CPU here), the fsync is not.
+ * statistics only. `codec`: `parquet.small_file_compression` — snappy by default: for a page of a
+ * few hundred values zstd's set-up costs more than the compression (a 400-row student file: 1.9 ms
+ * and 12.8 KB zstd, 1.0 ms and 11.0 KB snappy). Open, write and close are synchronous
+ * (microseconds each; through the thread pool each costs ~50 µs of CPU here), the fsync is not.
  * (BENCHMARKS.md, "Small files".)
  */
-export async function writeParquetFile(tmpPath: string, dictionary: string[], ipc: Uint8Array): Promise<void> {
-  const bytes = pq.writeParquet(pq.Table.fromIPCStream(ipc), writerProperties(dictionary, false));
+export async function writeParquetFile(tmpPath: string, codec: ParquetCodec, dictionary: string[], ipc: Uint8Array): Promise<void> {
+  const bytes = pq.writeParquet(pq.Table.fromIPCStream(ipc), writerProperties(codec, dictionary, false));
   const fd = openSync(tmpPath, 'w', 0o644);
   try {
     writeAllSync(fd, bytes);
@@ -71,7 +83,7 @@ function writeAllSync(fd: number, bytes: Uint8Array): void {
 }
 
 /** `dictionary`: the columns worth dictionary encoding; the others are written plain. */
-export function openParquetFile(tmpPath: string, dictionary: string[]): ParquetFileWriter {
+export function openParquetFile(tmpPath: string, codec: ParquetCodec, dictionary: string[]): ParquetFileWriter {
   const queue: pq.RecordBatch[] = [];
   let queuedBytes = 0;
   const sizes = new Map<pq.RecordBatch, number>();
@@ -99,7 +111,7 @@ export function openParquetFile(tmpPath: string, dictionary: string[]): ParquetF
     },
     { highWaterMark: 0 },
   );
-  const properties = writerProperties(dictionary);
+  const properties = writerProperties(codec, dictionary);
   // A path-based stream: Writable.toWeb over a FileHandle stream left FileHandle.sync() pending.
   const out = createWriteStream(tmpPath, { mode: 0o644 });
   const closed = new Promise<void>((resolve) => out.once('close', () => resolve()));

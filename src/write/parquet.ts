@@ -15,7 +15,10 @@ import { Worker } from 'node:worker_threads';
 import type { Column } from '../columns.js';
 import type { Lineage } from './arrow.js';
 import type { TypedBatch } from './vectors.js';
-import type { SerializedError, ThreadBatch, ThreadReply, ThreadRequest } from './parquet-thread.js';
+import type { Compression, SerializedError, ThreadBatch, ThreadReply, ThreadRequest } from './parquet-thread.js';
+
+/** `parquet:` in the configuration, as it is by default. */
+export const DEFAULT_COMPRESSION: Compression = { file: 'zstd', smallFile: 'snappy' };
 
 export interface ParquetWriter {
   /** Takes the batch's buffers over (they are transferred to the Parquet thread). */
@@ -143,7 +146,7 @@ function transferList(batch: ThreadBatch): ArrayBuffer[] {
   return [...buffers];
 }
 
-export async function openParquetWriter(tmpPath: string, columns: Column[], lineage: Lineage): Promise<ParquetWriter> {
+export async function openParquetWriter(tmpPath: string, columns: Column[], lineage: Lineage, compression: Compression = DEFAULT_COMPRESSION): Promise<ParquetWriter> {
   // Text repeats (categories, codes, the file name); numbers and times rarely do, and hashing them
   // into a dictionary that is then dropped costs the Parquet thread ~10-15 % (BENCHMARKS.md).
   const dictionary = [...columns.filter((c) => c.kind === 'string').map((c) => c.name), '_file_id', '_source_file'];
@@ -162,7 +165,7 @@ export async function openParquetWriter(tmpPath: string, columns: Column[], line
     const first = !opened;
     opened = true;
     inflight = thread.request(
-      { op: 'write', id, finish, ...(first ? { tmpPath, dictionary, columns, lineage } : {}), ...(batch ? { batch } : {}) },
+      { op: 'write', id, finish, ...(first ? { tmpPath, compression, dictionary, columns, lineage } : {}), ...(batch ? { batch } : {}) },
       batch ? transferList(batch) : [],
     );
     inflight.catch((error: unknown) => (failure ??= error));

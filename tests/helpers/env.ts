@@ -109,6 +109,8 @@ export interface EnvOptions {
   processing?: Record<string, number>;
   /** Lines for the `limits:` section. */
   limits?: Record<string, number>;
+  /** Lines for the `parquet:` section. */
+  parquet?: Record<string, string>;
 }
 
 export async function createTestEnv(options: EnvOptions = {}): Promise<TestEnv> {
@@ -134,6 +136,7 @@ export async function createTestEnv(options: EnvOptions = {}): Promise<TestEnv> 
       .map(([k, v]) => `  ${k}: ${v}`)
       .join('\n')}\n` +
       (options.limits ? `limits:\n${Object.entries(options.limits).map(([k, v]) => `  ${k}: ${v}`).join('\n')}\n` : '') +
+      (options.parquet ? `parquet:\n${Object.entries(options.parquet).map(([k, v]) => `  ${k}: ${v}`).join('\n')}\n` : '') +
       // Many daemons run at once in the tests: each listens on a port of its own choosing.
       'http:\n  port: 0\n',
   );

@@ -8,6 +8,18 @@ export async function readParquetFile(file: string): Promise<arrow.Table> {
   return arrow.tableFromIPC(pq.readParquet(bytes).intoIPCStream());
 }
 
+/** The codecs a Parquet file's column chunks are compressed with, by name (`ZSTD`, `SNAPPY`, …). */
+export async function parquetCodecs(file: string): Promise<Set<string>> {
+  const parquet = await pq.ParquetFile.fromFile(new Blob([await readFile(file)]));
+  try {
+    const codecs = new Set<string>();
+    for (const group of parquet.metadata().rowGroups()) for (const column of group.columns()) codecs.add(pq.Compression[column.compression()]);
+    return codecs;
+  } finally {
+    parquet.free();
+  }
+}
+
 export function columnTypes(table: arrow.Table): Record<string, string> {
   return Object.fromEntries(table.schema.fields.map((f) => [f.name, String(f.type)]));
 }

@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ITEM_DATASETS } from '../helpers/datasets.js';
 import { createTestEnv, type LogLine, type TestEnv } from '../helpers/env.js';
+import { parquetCodecs, readParquetFile } from '../helpers/parquet.js';
 
 let env: TestEnv | null = null;
 afterEach(async () => {
@@ -96,4 +97,55 @@ it('in a group, a file the table refuses is quarantined with its line, a copy of
   expect(lines.get('items-h-05.csv')).toMatchObject({ event: 'loaded', rows: 2 });
   const { rows } = await env.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM shop.items_csv WHERE _source_file LIKE 'items-h-%'");
   expect(rows[0]!.n).toBe(2 + 2 + 2 + 2); // h-00, h-01, one of h-03/04, h-05
+});
+
+it('a burst holding a copy of a file loaded before: the copy is skipped as its duplicate, the others load together', async () => {
+  env = await createTestEnv({ datasets: ITEM_DATASETS });
+  const first = await env.start();
+  await env.drop('items-k-00.csv', good(500));
+  const earlier = await env.outcome('items-k-00.csv', 'loaded');
+  await first.stop();
+  // Waiting together at the next start: one group, whose one COPY cannot take the copy.
+  const names = ['items-k-01.csv', 'items-k-02.csv', 'items-k-03.csv', 'items-k-04.csv'];
+  const contents = [good(501), good(500), good(503), good(504)];
+  for (const [i, name] of names.entries()) await env.drop(name, contents[i]!);
+  await env.start();
+  const lines = await outcomes(env, names);
+  expect(lines.get('items-k-02.csv')).toMatchObject({ event: 'skipped', duplicate_of: earlier.file_id });
+  for (const name of ['items-k-01.csv', 'items-k-03.csv', 'items-k-04.csv']) expect(lines.get(name)).toMatchObject({ event: 'loaded', rows: 2, group: 3 });
+  const { rows } = await env.pool.query<{ n: number; files: number }>(
+    "SELECT count(*)::int AS n, count(DISTINCT _file_id)::int AS files FROM shop.items_csv WHERE _source_file LIKE 'items-k-%'",
+  );
+  expect(rows[0]).toEqual({ n: 8, files: 4 }); // k-00, k-01, k-03, k-04: the copy's rows are not there twice
+  const ledger = await env.pool.query<{ path: string; status: string }>("SELECT path, status FROM loadbay.files WHERE path LIKE 'items-k-%' ORDER BY path");
+  expect(ledger.rows.map((r) => `${r.path} ${r.status}`)).toEqual([
+    'items-k-00.csv loaded',
+    'items-k-01.csv loaded',
+    'items-k-02.csv skipped',
+    'items-k-03.csv loaded',
+    'items-k-04.csv loaded',
+  ]);
+  expect((await env.files('parquet', 'items-csv')).filter((f) => f.endsWith('.parquet'))).toHaveLength(4);
+});
+
+it('Parquet: a file written in one piece is snappy, one of several batches zstd; parquet: chooses', async () => {
+  const many = (from: number, count: number) => [HEADER, ...Array.from({ length: count }, (_, k) => `${from + k},item ${from + k},1.5,true,2020-01-01,,S`)].join('\n') + '\n';
+  const codecsOf = async (e: TestEnv, name: string) => parquetCodecs(path.join(e.root, String((await e.outcome(name, 'loaded'))['parquet'])));
+  env = await createTestEnv({ datasets: ITEM_DATASETS, processing: { batch_rows: 100 } });
+  await env.start();
+  await env.drop('items-p-small.csv', many(1, 100));
+  await env.drop('items-p-large.csv', many(1000, 250));
+  expect([...(await codecsOf(env, 'items-p-small.csv'))]).toEqual(['SNAPPY']);
+  expect([...(await codecsOf(env, 'items-p-large.csv'))]).toEqual(['ZSTD']);
+  await env.cleanup();
+
+  env = await createTestEnv({ datasets: ITEM_DATASETS, processing: { batch_rows: 100 }, parquet: { compression: 'gzip', small_file_compression: 'zstd' } });
+  await env.start();
+  await env.drop('items-p-small.csv', many(1, 100));
+  await env.drop('items-p-large.csv', many(1000, 250));
+  expect([...(await codecsOf(env, 'items-p-small.csv'))]).toEqual(['ZSTD']);
+  expect([...(await codecsOf(env, 'items-p-large.csv'))]).toEqual(['GZIP']);
+  const table = await readParquetFile(path.join(env.root, String((await env.outcome('items-p-small.csv', 'loaded'))['parquet'])));
+  expect(table.numRows).toBe(100);
+  expect(table.getChild('id')!.get(99)).toBe(100n);
 });
