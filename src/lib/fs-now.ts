@@ -22,8 +22,13 @@ export function renameNow(from: string, to: string): void {
 }
 
 /** Makes a folder's entries (renames, new files) durable. */
-export async function fsyncDir(dir: string): Promise<void> {
-  const fd = openSync(dir, 'r');
+export function fsyncDir(dir: string): Promise<void> {
+  return fsyncPath(dir);
+}
+
+/** fsync(2) of a file or folder: opened and closed here, the fsync itself in the thread pool. */
+export async function fsyncPath(file: string): Promise<void> {
+  const fd = openSync(file, 'r');
   try {
     await new Promise<void>((resolve, reject) => fsync(fd, (error) => (error ? reject(error) : resolve())));
   } finally {

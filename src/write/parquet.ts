@@ -10,7 +10,7 @@
  * (the files are retried) and the next file starts a new thread.
  */
 import { unlink } from 'node:fs/promises';
-import { renameNow } from '../lib/fs-now.js';
+import { fsyncPath, renameNow } from '../lib/fs-now.js';
 import { Worker } from 'node:worker_threads';
 import type { Column } from '../columns.js';
 import type { Lineage } from './arrow.js';
@@ -155,6 +155,8 @@ export async function openParquetWriter(tmpPath: string, columns: Column[], line
   // by its first message, and a one-batch file costs a single message to the thread.
   let held: ThreadBatch | null = null;
   let opened = false;
+  /** Written in one message: the thread wrote it without an fsync (parquet-file.ts). */
+  let onePiece = false;
   let inflight: Promise<void> = Promise.resolve();
   /** Requests the thread has not answered yet, oldest first. */
   const pending: Array<Promise<void>> = [];
@@ -164,6 +166,7 @@ export async function openParquetWriter(tmpPath: string, columns: Column[], line
     held = null;
     const first = !opened;
     opened = true;
+    onePiece = first && finish;
     inflight = thread.request(
       { op: 'write', id, finish, ...(first ? { tmpPath, compression, dictionary, columns, lineage } : {}), ...(batch ? { batch } : {}) },
       batch ? transferList(batch) : [],
@@ -188,6 +191,7 @@ export async function openParquetWriter(tmpPath: string, columns: Column[], line
       const finished = send(true);
       await Promise.all(pending.splice(0));
       await finished;
+      if (onePiece) await fsyncPath(tmpPath);
     },
     async commit(finalPath) {
       renameNow(tmpPath, finalPath);
