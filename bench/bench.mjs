@@ -574,9 +574,11 @@ async function main() {
       await writeLines(file, BIG_ROWS, (i) => JSON.stringify(bigRow(i + 1)) + '\n', true);
       const root = await loadbayProject({ 'bigj.yaml': dataset('bigj', ['big-*.jsonl.gz'], 'jsonl', 'bench.bigj', BIG_SCHEMA) });
       const mine = [];
+      let last = null;
       for (let run = 0; run < RUNS; run++) {
         const r = await timeOneFile(db.url, client, root, file, path.basename(file), 'bench.bigj');
         mine.push(r.ms);
+        last = r;
       }
       const rate = BIG_ROWS / (median(mine) / 1000);
       const big = results.find((r) => r.title.startsWith('1.'));
@@ -584,6 +586,8 @@ async function main() {
       report(`5. JSONL.gz: ${BIG_ROWS.toLocaleString('en')} records, same schema`, [
         ['loadbay', fmt(median(mine)), `${Math.round(rate).toLocaleString('en')} rows/s`],
         ...(csvRate ? [['vs big CSV', `${(rate / csvRate).toFixed(2)}× its rows/s`, 'target ≥ 0.5×']] : []),
+        ['CPU (last run): loadbay process (all threads)', `${last.cpu.loadbay.toFixed(2)} s`, `PostgreSQL during its load: ${last.cpu.server.toFixed(2)} s`],
+        ['CPU by thread (last run)', threadSummary(last.cpu.threads), ''],
       ]);
     }
   } finally {

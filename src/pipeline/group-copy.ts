@@ -28,6 +28,7 @@ import { LoadTransaction } from '../write/transaction.js';
 import {
   droppedOf,
   failFile,
+  openOutputs,
   readWhole,
   rejectedByDatabase,
   routeFile,
@@ -112,16 +113,7 @@ export async function loadSharedCopy(
       tx ??= await LoadTransaction.begin(ctx.pool);
       copy ??= startCopy(tx.client, dataset, await beforeCopy(tx.client, dataset));
       const lineage = { fileId: claim.fileId, sourceFile: arrival.relative };
-      const outputs = await FileOutputs.open({
-        parquetDir: path.join(ctx.config.folders.parquet, dataset.name),
-        rejectsDir: dataset.onInvalidRow === 'skip_row' ? path.join(ctx.config.folders.failed, dataset.name) : null,
-        relative: arrival.relative,
-        columns: dataset.columns,
-        lineage,
-        locator: checked.locator,
-        tag: `${ctx.instanceId}.${claim.fileId}`,
-      compression: ctx.config.parquet,
-      });
+      const outputs = await openOutputs(ctx, claim, dataset, checked.locator);
       const member: Member = { index, claim, outputs, rows: 0, rejected: checked.problems.rejected, digest, dropped: droppedOf(checked.stats), readSeconds: 0 };
       members.push(member);
       for (const batch of all) {

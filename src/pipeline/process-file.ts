@@ -235,16 +235,7 @@ export async function stageLoad(
     const lineage = { fileId: claim.fileId, sourceFile: arrival.relative };
     const skipRows = dataset.onInvalidRow === 'skip_row';
     const checked = checkFile(arrival.file, arrival.relative, dataset, { batchRows: ctx.config.processing.batchRows, limits: ctx.config.limits, size: arrival.size }, skipRows);
-    outputs = await FileOutputs.open({
-      parquetDir: path.join(ctx.config.folders.parquet, dataset.name),
-      rejectsDir: skipRows ? path.join(ctx.config.folders.failed, dataset.name) : null,
-      relative: arrival.relative,
-      columns: dataset.columns,
-      lineage,
-      locator: checked.locator,
-      tag: `${ctx.instanceId}.${claim.fileId}`,
-      compression: ctx.config.parquet,
-    });
+    outputs = await openOutputs(ctx, claim, dataset, checked.locator);
     const groupKey = (sha256: string) => `${dataset.name}\u0000${sha256}`;
     /** Read to its end: changed since it was seen? Its content loaded before (the earlier file id)? */
     const lookAgain = async (): Promise<string | null> => {
@@ -324,6 +315,20 @@ export async function stageLoad(
   } finally {
     if (!staged) await outputs?.abort();
   }
+}
+
+/** The file's Parquet file (and rejects file, under `on_invalid_row: skip_row`), open under temporary names. */
+export function openOutputs(ctx: PipelineContext, claim: Claim, dataset: Dataset, locator: Locator): Promise<FileOutputs> {
+  return FileOutputs.open({
+    parquetDir: path.join(ctx.config.folders.parquet, dataset.name),
+    rejectsDir: dataset.onInvalidRow === 'skip_row' ? path.join(ctx.config.folders.failed, dataset.name) : null,
+    relative: claim.arrival.relative,
+    columns: dataset.columns,
+    lineage: { fileId: claim.fileId, sourceFile: claim.arrival.relative },
+    locator,
+    tag: `${ctx.instanceId}.${claim.fileId}`,
+    compression: ctx.config.parquet,
+  });
 }
 
 /** A file that cannot be loaded in this group (its content is already in it): it comes again alone. */
