@@ -54,10 +54,15 @@ export interface Kernel {
 export function numberCheck(rules: PropertyRules): ((n: number) => boolean) | null {
   const tests: Array<(n: number) => boolean> = [];
   const { minimum, maximum, exclusiveMinimum, exclusiveMaximum, multipleOf } = rules;
-  if (minimum !== undefined) tests.push((n) => n >= minimum);
-  if (maximum !== undefined) tests.push((n) => n <= maximum);
-  if (exclusiveMinimum !== undefined) tests.push((n) => n > exclusiveMinimum);
-  if (exclusiveMaximum !== undefined) tests.push((n) => n < exclusiveMaximum);
+  // The bounds in one comparison chain (a value here is a finite number): the common schema has
+  // just these, and one closure per cell beats a list of them.
+  if (minimum !== undefined || maximum !== undefined || exclusiveMinimum !== undefined || exclusiveMaximum !== undefined) {
+    const low = minimum ?? -Infinity;
+    const high = maximum ?? Infinity;
+    const above = exclusiveMinimum ?? -Infinity;
+    const below = exclusiveMaximum ?? Infinity;
+    tests.push((n) => n >= low && n <= high && n > above && n < below);
+  }
   // ajv: fails when `m === 0 || (r = n / m, r !== parseInt(r))`.
   if (multipleOf !== undefined) tests.push((n) => multipleOf !== 0 && n / multipleOf === parseInt(String(n / multipleOf)));
   if (rules.enum) {
@@ -70,7 +75,10 @@ export function numberCheck(rules: PropertyRules): ((n: number) => boolean) | nu
   }
   if (tests.length === 0) return null;
   if (tests.length === 1) return tests[0]!;
-  return (n) => tests.every((t) => t(n));
+  return (n) => {
+    for (const test of tests) if (!test(n)) return false;
+    return true;
+  };
 }
 
 /** A check of a string against the string keywords that need the text (enum, const, pattern, format). */
