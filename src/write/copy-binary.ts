@@ -23,7 +23,7 @@ const PG_EPOCH_MICROS_BIG = 946_684_800_000_000n;
 /** Bytes a row takes at most, per column kind (length word + value), text excluded. */
 const FIXED: Record<ColumnKind, number> = { integer: 12, timestamp: 12, number: 12, date: 8, boolean: 5, string: 4, json: 5 };
 
-type RowsEncoder = (out: Buffer, view: DataView, vectors: Vector[], rows: number, numbers: Float64Array, fileHigh: number, fileLow: number, name: Buffer, bigMicros: (v: bigint) => bigint) => number;
+type RowsEncoder = (out: Buffer, view: DataView, parts: ArrayLike<unknown>[], rows: number, numbers: Float64Array, fileHigh: number, fileLow: number, name: Buffer, bigMicros: (v: bigint) => bigint) => number;
 const encoders = new Map<string, RowsEncoder>();
 
 /** The generated row loop for one list of column kinds. */
@@ -33,36 +33,42 @@ function encoderFor(kinds: ColumnKind[]): RowsEncoder {
   if (encoder) return encoder;
   const setup: string[] = [];
   const body: string[] = [];
+  // The vectors' arrays come in `parts`, in the order vectorParts() lists them: this function then
+  // sees typed arrays only, never the vector objects (whose shapes vary and made it deoptimise).
+  let part = 0;
+  const take = (name: string) => setup.push(`const ${name} = parts[${part++}];`);
   kinds.forEach((kind, c) => {
-    setup.push(`const valid${c} = vectors[${c}].valid;`);
+    take(`valid${c}`);
     let write: string;
     switch (kind) {
       case 'integer':
-        setup.push(`const words${c} = vectors[${c}].words;`);
+        take(`words${c}`);
         write = `view.setInt32(o, 8); view.setInt32(o + 4, words${c}[2 * r + 1]); view.setInt32(o + 8, words${c}[2 * r]); o += 12;`;
         break;
       case 'timestamp':
-        setup.push(`const words${c} = vectors[${c}].words; const data${c} = vectors[${c}].data;`);
+        take(`words${c}`);
+        take(`data${c}`);
         // Within ±2^53 µs (±285 years of 1970) in doubles; beyond, through BigInt.
         write = `view.setInt32(o, 8); { const high = words${c}[2 * r + 1];
           if (high >= -2097152 && high < 2097152) { const micros = high * 4294967296 + (words${c}[2 * r] >>> 0) - 946684800000000; const h = Math.floor(micros / 4294967296); view.setInt32(o + 4, h); view.setUint32(o + 8, micros - h * 4294967296); }
           else view.setBigInt64(o + 4, bigMicros(data${c}[r])); } o += 12;`;
         break;
       case 'number':
-        setup.push(`const data${c} = vectors[${c}].data;`);
+        take(`data${c}`);
         write = `view.setInt32(o, 8); view.setFloat64(o + 4, data${c}[r]); o += 12;`;
         break;
       case 'date':
-        setup.push(`const data${c} = vectors[${c}].data;`);
+        take(`data${c}`);
         write = `view.setInt32(o, 4); view.setInt32(o + 4, data${c}[r] - 10957); o += 8;`;
         break;
       case 'boolean':
-        setup.push(`const data${c} = vectors[${c}].data;`);
+        take(`data${c}`);
         write = `view.setInt32(o, 1); out[o + 4] = data${c}[r]; o += 5;`;
         break;
       case 'string':
       case 'json': {
-        setup.push(`const bytes${c} = vectors[${c}].bytes; const offsets${c} = vectors[${c}].offsets;`);
+        take(`bytes${c}`);
+        take(`offsets${c}`);
         const json = kind === 'json' ? 1 : 0;
         write = `{ const from = offsets${c}[r]; const to = offsets${c}[r + 1]; view.setInt32(o, to - from + ${json}); o += 4;
           ${json ? 'out[o++] = 1;' : ''}
@@ -86,9 +92,32 @@ function encoderFor(kinds: ColumnKind[]): RowsEncoder {
       view.setInt32(o, 8); view.setInt32(o + 4, h); view.setUint32(o + 8, record - h * 4294967296); o += 12;
     }
     return o;`;
-  encoder = new Function('out', 'view', 'vectors', 'rows', 'numbers', 'fileHigh', 'fileLow', 'name', 'bigMicros', source) as RowsEncoder;
+  encoder = new Function('out', 'view', 'parts', 'rows', 'numbers', 'fileHigh', 'fileLow', 'name', 'bigMicros', source) as RowsEncoder;
   encoders.set(key, encoder);
   return encoder;
+}
+
+/** The arrays of every vector, in the order the generated encoder takes them. */
+function vectorParts(vectors: Vector[]): ArrayLike<unknown>[] {
+  const parts: ArrayLike<unknown>[] = [];
+  for (const v of vectors) {
+    parts.push(v.valid);
+    switch (v.kind) {
+      case 'integer':
+        parts.push(v.words);
+        break;
+      case 'timestamp':
+        parts.push(v.words, v.data);
+        break;
+      case 'string':
+      case 'json':
+        parts.push(v.bytes, v.offsets);
+        break;
+      default:
+        parts.push(v.data);
+    }
+  }
+  return parts;
 }
 
 const toPgEpoch = (micros: bigint) => micros - PG_EPOCH_MICROS_BIG;
@@ -110,6 +139,6 @@ export function encodeCopyBinary(batch: TypedBatch, lineage: Lineage): Buffer {
   const fileId = BigInt.asIntN(64, BigInt(lineage.fileId));
   const fileHigh = Number(fileId >> 32n);
   const fileLow = Number(fileId & 0xffffffffn);
-  const written = encoderFor(vectors.map((v) => v.kind))(out, view, vectors, rows, batch.numbers, fileHigh, fileLow, name, toPgEpoch);
+  const written = encoderFor(vectors.map((v) => v.kind))(out, view, vectorParts(vectors), rows, batch.numbers, fileHigh, fileLow, name, toPgEpoch);
   return out.subarray(0, written);
 }
