@@ -56,12 +56,13 @@ function writerProperties(codec: ParquetCodec, dictionary: string[], pageStatist
 /**
  * A whole file in one go, for a file that is one batch (most small files): encoded in memory by
  * `writeParquet` and written, not fsync'd — parquet.ts fsyncs it from the main thread, so that the
- * fsyncs of a group's files overlap and this thread never waits for one. The stream below costs ~5 ms more per file in set-up
- * (web streams, a write stream, the encoder's tasks) than the encoding itself takes for 400 rows.
- * One batch is one page per column, so the page index would repeat the chunk statistics: chunk
- * statistics only. `codec`: `parquet.small_file_compression` — snappy by default: for a page of a
- * few hundred values zstd's set-up costs more than the compression (a 400-row student file: 1.9 ms
- * and 12.8 KB zstd, 1.0 ms and 11.0 KB snappy). (BENCHMARKS.md, "Small files".)
+ * fsyncs of a group's files overlap and this thread never waits for one. The stream below costs
+ * ~5 ms more per file in set-up (web streams, a write stream, the encoder's tasks) than the
+ * encoding itself takes for 400 rows. One batch is one page per column, so the page index would
+ * repeat the chunk statistics: chunk statistics only. `codec`: `parquet.small_file_compression` —
+ * snappy by default: for a page of a few hundred values zstd's set-up costs more than the
+ * compression (a 400-row student file: 1.9 ms and 12.8 KB zstd, 1.0 ms and 11.0 KB snappy).
+ * (BENCHMARKS.md, "Many small files".)
  */
 export async function writeParquetFile(tmpPath: string, codec: ParquetCodec, dictionary: string[], ipc: Uint8Array): Promise<void> {
   const bytes = pq.writeParquet(pq.Table.fromIPCStream(ipc), writerProperties(codec, dictionary, false));
@@ -72,8 +73,13 @@ export async function writeParquetFile(tmpPath: string, codec: ParquetCodec, dic
   try {
     for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at);
   } catch (error) {
+    // A full disk must not leave a partial file; the write's error is the one to report.
     closeSync(fd);
-    unlinkSync(tmpPath);
+    try {
+      unlinkSync(tmpPath);
+    } catch {
+      // gone already
+    }
     throw error;
   }
   closeSync(fd);
