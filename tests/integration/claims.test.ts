@@ -57,9 +57,10 @@ it('claims a group in order: new rows, an unsettled load found again, a file hel
       expect(cb).toMatchObject({ fileId: rows[0]!.id, attempts: 2 });
       expect(cb!.unsettled).toMatchObject({ status: 'loaded', sha256: 'f00d' });
       expect(new Set([ca!.fileId, cb!.fileId, ce!.fileId]).size).toBe(3);
-      // The group's session holds exactly the locks of the files it claimed.
+      // The group's session holds exactly the locks of the files it claimed (in this test's database:
+      // the server is shared with the other test files' daemons).
       const held = await pool.query<{ n: number }>(
-        "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid <> $1 AND objsubid = 1",
+        "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid <> $1 AND objsubid = 1 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
         [(await other.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid],
       );
       expect(held.rows[0]!.n).toBe(3);
@@ -67,7 +68,7 @@ it('claims a group in order: new rows, an unsettled load found again, a file hel
       await ca!.release();
       await group.release();
       const after = await pool.query<{ n: number }>(
-        "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid <> $1 AND objsubid = 1",
+        "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid <> $1 AND objsubid = 1 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
         [(await other.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid],
       );
       expect(after.rows[0]!.n).toBe(0);
