@@ -7,7 +7,7 @@
  * (columnar for both), or the record path with LOADBAY_ENGINE=records.
  */
 import path from 'node:path';
-import { DEFAULT_LIMITS, loadConfig, resolveDataset } from '../dist/config/load.js';
+import { DEFAULT_LIMITS, DEFAULT_PARQUET, loadConfig, resolveDataset } from '../dist/config/load.js';
 import { engineOf } from '../dist/compile.js';
 import { openParquetWriter } from '../dist/write/parquet.js';
 import { encodeCopyBinary } from '../dist/write/copy-binary.js';
@@ -46,7 +46,7 @@ const t = { read: 0, prepare: 0, validate: 0, vectors: 0, 'copy binary': 0, parq
 const lineage = { fileId: '1', sourceFile: path.basename(file) };
 const started = performance.now();
 for (let k = 0; k < repeat; k++) {
-  const parquet = await openParquetWriter(path.join(WORK, 'stages.parquet.tmp'), dataset.columns, lineage);
+  const parquet = await openParquetWriter(path.join(WORK, 'stages.parquet.tmp'), dataset.columns, lineage, DEFAULT_PARQUET);
   let t0 = performance.now();
   const stage = async (typed, t1, t2, t3) => {
     const t4 = performance.now();

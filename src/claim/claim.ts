@@ -73,17 +73,22 @@ export async function claimFiles(pool: pg.Pool, arrivals: Arrival[], instanceId:
   try {
     // Round trips per group, not per file: the locks, then the ledger rows.
     const locked = await tryLockFiles(client, arrivals.map((a) => a.relative));
-    const taken = arrivals.filter((_, i) => locked[i]);
-    for (const arrival of taken) held.add(arrival.relative);
-    const stats = taken.map((arrival) => statNow(arrival.file));
-    const same = taken.filter((arrival, i) => stats[i] !== null && stats[i]!.size === arrival.size && stats[i]!.mtimeMs === arrival.mtimeMs);
-    const changed = taken.filter((arrival) => !same.includes(arrival)).map((a) => a.relative);
-    await unlockFiles(client, changed); // gone or changed since it was seen: it is seen again
-    for (const relative of changed) held.delete(relative);
-    const rows = await claimRows(client, same, instanceId);
-    same.forEach((arrival, i) => {
-      const row = rows[i]!;
-      claims[arrivals.indexOf(arrival)] = {
+    // Locked, and still as it was seen (gone or changed: unlocked, it is seen again).
+    const same: number[] = [];
+    const changed: string[] = [];
+    arrivals.forEach((arrival, i) => {
+      if (!locked[i]) return;
+      const stat = statNow(arrival.file);
+      if (stat && stat.size === arrival.size && stat.mtimeMs === arrival.mtimeMs) same.push(i);
+      else changed.push(arrival.relative);
+    });
+    await unlockFiles(client, changed);
+    for (const i of same) held.add(arrivals[i]!.relative);
+    const rows = await claimRows(client, same.map((i) => arrivals[i]!), instanceId);
+    same.forEach((i, k) => {
+      const arrival = arrivals[i]!;
+      const row = rows[k]!;
+      claims[i] = {
         arrival,
         client,
         fileId: row.id,

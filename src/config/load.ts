@@ -71,8 +71,8 @@ export async function loadConfig(configFile: string, options: LoadOptions = {}):
     },
     limits: resolveLimits(user.limits ?? {}),
     parquet: {
-      compression: user.parquet?.compression ?? 'zstd',
-      smallFileCompression: user.parquet?.small_file_compression ?? 'snappy',
+      compression: user.parquet?.compression ?? DEFAULT_PARQUET.compression,
+      smallFileCompression: user.parquet?.small_file_compression ?? DEFAULT_PARQUET.smallFileCompression,
     },
     http: resolveHttp(file, user.http),
     notify: {
@@ -100,6 +100,9 @@ function resolveHttp(file: string, user: UserConfig['http']): Config['http'] {
   }
   return Object.freeze({ host, port: user?.port ?? DEFAULT_HTTP_PORT, token });
 }
+
+/** `parquet:` when the configuration says nothing (docs/configuration.md says why snappy for one-piece files). */
+export const DEFAULT_PARQUET: Config['parquet'] = { compression: 'zstd', smallFileCompression: 'snappy' };
 
 export const DEFAULT_LIMITS: Limits = Object.freeze({
   maxRecordBytes: 16 * 1024 * 1024,

@@ -138,11 +138,11 @@ export async function markLoadedSettled(client: pg.PoolClient, fileIds: string[]
   });
 }
 
-/** The outcome is durable and the file has left input/. */
+/** The outcome is durable and the file has left input/ (a loaded file: `markLoadedSettled`). */
 export async function markSettled(
   client: pg.PoolClient,
   fileId: string,
-  status: 'loaded' | 'failed' | 'skipped',
+  status: 'failed' | 'skipped',
   details: { dataset?: string | null; sha256?: string | null; error?: unknown; duplicateOf?: string } = {},
 ): Promise<void> {
   await client.query({

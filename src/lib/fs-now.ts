@@ -21,12 +21,10 @@ export function renameNow(from: string, to: string): void {
   renameSync(from, to);
 }
 
-/** Makes a folder's entries (renames, new files) durable. */
-export function fsyncDir(dir: string): Promise<void> {
-  return fsyncPath(dir);
-}
-
-/** fsync(2) of a file or folder: opened and closed here, the fsync itself in the thread pool. */
+/**
+ * fsync(2) of a file (its data durable) or a folder (its entries: renames, new files): opened and
+ * closed here, the fsync itself in the thread pool. Every fsync of loadbay goes through here.
+ */
 export async function fsyncPath(file: string): Promise<void> {
   const fd = openSync(file, 'r');
   try {

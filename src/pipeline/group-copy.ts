@@ -18,7 +18,7 @@ import type { Dataset } from '../config/types.js';
 import { loadedWithContents, markLoaded, recordParquetPaths } from '../db/files.js';
 import { DataError } from '../errors.js';
 import { changedSince } from '../settle/changed.js';
-import { fsyncDir } from '../settle/move.js';
+import { fsyncPath } from '../lib/fs-now.js';
 import { checkFile, type CheckedBatch, type CheckedFile } from '../validate/check.js';
 import { encodeCopyBinary } from '../write/copy-binary.js';
 import { beforeCopy } from '../write/modes.js';
@@ -150,7 +150,7 @@ export async function loadSharedCopy(
       members.map((m, i) => ({ fileId: m.claim.fileId, parquetPath: path.relative(ctx.config.root, paths[i]!) })),
     );
     const rejectsFiles = await Promise.all(members.map((m, i) => m.outputs.commit(paths[i]!, m.rejected, false)));
-    await fsyncDir(path.join(ctx.config.folders.parquet, dataset.name));
+    await fsyncPath(path.join(ctx.config.folders.parquet, dataset.name));
     await markLoaded(
       tx.client,
       members.map((m, i) => ({

@@ -14,13 +14,12 @@
  */
 import path from 'node:path';
 import type { Claim } from '../claim/claim.js';
-import { fsyncDir } from '../settle/move.js';
+import { fsyncPath } from '../lib/fs-now.js';
 import type { Dataset } from '../config/types.js';
-import { DataError } from '../errors.js';
+import { DataError, errorMessage } from '../errors.js';
 import { LoadTransaction } from '../write/transaction.js';
 import { markLoadedSettled } from '../db/files.js';
 import { settleLoaded } from '../settle/changed.js';
-import { errorMessage } from '../errors.js';
 import { loadSharedCopy, sharesCopy } from './group-copy.js';
 import {
   DeferError,
@@ -136,7 +135,7 @@ async function loadBySavepoints(
       }
     }
     // The renames of the group's Parquet files made durable at once, before the ledger says loaded.
-    if (staged.length > 0) await fsyncDir(path.join(ctx.config.folders.parquet, dataset.name));
+    if (staged.length > 0) await fsyncPath(path.join(ctx.config.folders.parquet, dataset.name));
     await tx.commit();
     committed = true;
   } catch (error) {
@@ -170,11 +169,15 @@ async function settleGroup(
       ),
     ),
   );
-  const settled = staged.flatMap((entry, i) => (moves[i]!.moved ? [{ ...entry, moved: moves[i]!.moved! }] : []));
-  staged.forEach(({ index }, i) => moves[i]!.error !== null && (into.errors[index] = moves[i]!.error));
+  const settled: Array<{ index: number; result: LoadResult; moved: NonNullable<(typeof moves)[number]['moved']> }> = [];
+  staged.forEach((entry, i) => {
+    const { moved, error } = moves[i]!;
+    if (moved) settled.push({ ...entry, moved });
+    else into.errors[entry.index] = error;
+  });
   try {
     const folders = new Set(settled.flatMap(({ moved }) => (moved.folder ? [moved.folder] : [])));
-    await Promise.all([...folders].map((folder) => fsyncDir(folder)));
+    await Promise.all([...folders].map((folder) => fsyncPath(folder)));
     await markLoadedSettled(claims[0]!.client, settled.map(({ index }) => claims[index]!.fileId));
   } catch (error) {
     for (const { index } of settled) into.errors[index] = error;

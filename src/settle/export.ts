@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, open, rename, unlink } from 'node:fs/promises';
+import { mkdir, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
@@ -17,7 +17,7 @@ import { checkout } from '../claim/claim.js';
 import type { ExportSpec } from '../config/types.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
-import { fsyncDir } from './move.js';
+import { fsyncPath } from '../lib/fs-now.js';
 
 /** What set an export off: the load it follows. */
 export interface ExportCause {
@@ -105,14 +105,9 @@ export async function writeExport(pool: pg.Pool, spec: ExportSpec): Promise<numb
     const query = spec.sql.trim().replace(/;\s*$/, '');
     const stream = client.query(copyTo(`COPY (${query}) TO STDOUT WITH (FORMAT csv, HEADER)`));
     await pipeline(stream, createWriteStream(tmp));
-    const handle = await open(tmp, 'r+');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    await fsyncPath(tmp);
     await rename(tmp, spec.to);
-    await fsyncDir(path.dirname(spec.to));
+    await fsyncPath(path.dirname(spec.to));
     await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [lock]);
     ok = true;
     return (stream as unknown as { rowCount?: number }).rowCount ?? 0;

@@ -2,10 +2,9 @@
  * Durable file moves: rename (then fsync the destination folder), falling back to copy + fsync +
  * unlink across file systems. Destinations never overwrite: `name.csv` becomes `name-2.csv`, …
  */
-export { fsyncDir } from '../lib/fs-now.js';
 import { constants } from 'node:fs';
-import { copyFile, mkdir, open, rename, unlink, writeFile } from 'node:fs/promises';
-import { fsyncDir, renameNow, statNow } from '../lib/fs-now.js';
+import { copyFile, mkdir, rename, unlink, writeFile } from 'node:fs/promises';
+import { fsyncPath, renameNow, statNow } from '../lib/fs-now.js';
 import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 
@@ -64,12 +63,7 @@ export async function moveFile(from: string, to: string, syncFolder = true): Pro
     if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
     try {
       await copyFile(from, to, constants.COPYFILE_EXCL);
-      const handle = await open(to, 'r+');
-      try {
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
+      await fsyncPath(to);
     } catch (copyError) {
       // A full target must not keep a partial copy (the next attempt would pick another name).
       if ((copyError as NodeJS.ErrnoException).code !== 'EEXIST') await unlink(to).catch(() => undefined);
@@ -77,7 +71,7 @@ export async function moveFile(from: string, to: string, syncFolder = true): Pro
     }
     await unlink(from);
   }
-  if (syncFolder) await fsyncDir(path.dirname(to));
+  if (syncFolder) await fsyncPath(path.dirname(to));
 }
 
 /** rename(2), making the destination folder first when it is missing (not on every move). */
@@ -98,16 +92,11 @@ export async function writeFileAtomic(file: string, content: string): Promise<vo
   const tmp = path.join(path.dirname(file), `.loadbay-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
   try {
     await writeFile(tmp, content);
-    const handle = await open(tmp, 'r+');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    await fsyncPath(tmp);
     await rename(tmp, file);
   } catch (error) {
     await unlink(tmp).catch(() => undefined); // a full disk must not leave temporary files behind
     throw error;
   }
-  await fsyncDir(path.dirname(file));
+  await fsyncPath(path.dirname(file));
 }

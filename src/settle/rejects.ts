@@ -5,11 +5,12 @@
  * `output_failed/<dataset>/<name>.rejects.jsonl` just before the load commits.
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, open, rename, unlink } from 'node:fs/promises';
+import { mkdir, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Problem } from '../errors.js';
 import type { Locator } from '../read/types.js';
-import { fitName, freeName, fsyncDir } from './move.js';
+import { fsyncPath } from '../lib/fs-now.js';
+import { fitName, freeName } from './move.js';
 
 export interface RejectsWriter {
   write(byRecord: Map<number | string, Problem[]>, originals: Map<number, unknown>): Promise<void>;
@@ -50,15 +51,10 @@ export async function openRejects(failedDir: string, relative: string, locator: 
       out.end();
       await closed;
       if (failure) throw failure;
-      const handle = await open(tmp, 'r+');
-      try {
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
+      await fsyncPath(tmp);
       const final = await freeName(target);
       await rename(tmp, final);
-      await fsyncDir(path.dirname(final));
+      await fsyncPath(path.dirname(final));
       return final;
     },
     async abort() {

@@ -8,7 +8,8 @@ import path from 'node:path';
 import type { Config, Dataset } from '../config/types.js';
 import type { DataError } from '../errors.js';
 import { MAX_REPORTED_PROBLEMS, type ProblemGroup } from '../validate/problems.js';
-import { freeName, fsyncDir, moveFile, writeFileAtomic } from './move.js';
+import { fsyncPath } from '../lib/fs-now.js';
+import { freeName, moveFile, writeFileAtomic } from './move.js';
 
 export const UNMATCHED = '_unmatched';
 
@@ -36,7 +37,7 @@ export interface FailureReport {
 export async function archive(config: Config, dataset: Dataset, file: string, relative: string, syncFolder = true): Promise<string | null> {
   if (dataset.onSuccess === 'delete') {
     await unlink(file);
-    if (syncFolder) await fsyncDir(path.dirname(file));
+    if (syncFolder) await fsyncPath(path.dirname(file));
     return null;
   }
   const target = await freeName(path.join(config.folders.archive, dataset.name, relative));

@@ -160,7 +160,7 @@ interface Snapshot {
  * A batch above SCRATCH_MAX_BYTES gets its own copy, so the scratch never keeps a huge record.
  */
 const SCRATCH_MAX_BYTES = 4 * 1024 * 1024;
-let scratch = { buf: Buffer.alloc(0), starts: new Int32Array(0), ends: new Int32Array(0) };
+const scratch = { buf: Buffer.alloc(0), starts: new Int32Array(0), ends: new Int32Array(0) };
 
 function snapshot(batch: CellBatch): Snapshot {
   const cells = batch.rows * batch.width;
@@ -168,9 +168,9 @@ function snapshot(batch: CellBatch): Snapshot {
   if (bytes + cells * 8 > SCRATCH_MAX_BYTES) {
     return { batch, buf: Buffer.from(batch.buf), starts: batch.starts.slice(0, cells), ends: batch.ends.slice(0, cells) };
   }
-  if (scratch.buf.length < bytes) scratch.buf = Buffer.allocUnsafe(Math.max(bytes, 2 * scratch.buf.length));
+  if (scratch.buf.length < bytes) scratch.buf = Buffer.allocUnsafe(Math.min(SCRATCH_MAX_BYTES, Math.max(bytes, 2 * scratch.buf.length)));
   if (scratch.starts.length < cells) {
-    const room = Math.max(cells, 2 * scratch.starts.length);
+    const room = Math.min(SCRATCH_MAX_BYTES / 8, Math.max(cells, 2 * scratch.starts.length));
     scratch.starts = new Int32Array(room);
     scratch.ends = new Int32Array(room);
   }

@@ -11,7 +11,8 @@ import type { Config } from '../config/types.js';
 import type { Problem } from '../errors.js';
 import type { Locator } from '../read/types.js';
 import { openRejects, type RejectsWriter } from '../settle/rejects.js';
-import { fitName, fsyncDir } from '../settle/move.js';
+import { fsyncPath } from '../lib/fs-now.js';
+import { fitName } from '../settle/move.js';
 import type { Lineage } from './arrow.js';
 import { openParquetWriter, type ParquetWriter } from './parquet.js';
 import { emptyVector, type TypedBatch } from './vectors.js';
@@ -44,7 +45,7 @@ export class FileOutputs {
   static async open(spec: OutputsSpec): Promise<FileOutputs> {
     mkdirSync(spec.parquetDir, { recursive: true }); // synchronous: see lib/fs-now.ts
     const tmp = path.join(spec.parquetDir, `.${fitName(path.basename(spec.relative), 120)}.${spec.tag}.tmp`);
-    const parquet = await openParquetWriter(tmp, spec.columns, spec.lineage, { file: spec.compression.compression, smallFile: spec.compression.smallFileCompression });
+    const parquet = await openParquetWriter(tmp, spec.columns, spec.lineage, spec.compression);
     let rejects: RejectsWriter | null = null;
     try {
       if (spec.rejectsDir) rejects = await openRejects(spec.rejectsDir, spec.relative, spec.locator, spec.tag);
@@ -92,7 +93,7 @@ export class FileOutputs {
     await this.parquet.commit(parquetPath);
     const rejectsFile = this.rejects && rejected > 0 ? await this.rejects.commit() : null;
     if (this.rejects && rejectsFile === null) await this.rejects.abort(); // nothing rejected: no file
-    if (syncFolder) await fsyncDir(this.spec.parquetDir);
+    if (syncFolder) await fsyncPath(this.spec.parquetDir);
     return rejectsFile;
   }
 

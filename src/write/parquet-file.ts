@@ -5,7 +5,8 @@
  * pipeline talks to it through parquet.ts.
  */
 import { closeSync, createWriteStream, open, unlinkSync, writeSync } from 'node:fs';
-import { open as openFile, unlink } from 'node:fs/promises';
+import { unlink } from 'node:fs/promises';
+import { fsyncPath } from '../lib/fs-now.js';
 import { Writable } from 'node:stream';
 import * as pq from 'parquet-wasm';
 import type { ParquetCodec } from '../config/types.js';
@@ -150,12 +151,7 @@ export function openParquetFile(tmpPath: string, codec: ParquetCodec, dictionary
       wakePull?.();
       await done;
       await closed;
-      const handle = await openFile(tmpPath, 'r+');
-      try {
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
+      await fsyncPath(tmpPath);
     },
     async abort() {
       ended = true;

@@ -7,16 +7,10 @@
 import { parentPort } from 'node:worker_threads';
 import * as arrow from 'apache-arrow';
 import type { Column } from '../columns.js';
-import type { ParquetCodec } from '../config/types.js';
+import type { Config } from '../config/types.js';
 import { arrowSchema, toRecordBatch, type Lineage } from './arrow.js';
 import { openParquetFile, writeParquetFile, type ParquetFileWriter } from './parquet-file.js';
 import { emptyVector, type Vector } from './vectors.js';
-
-/** `parquet.compression`: for a file of several batches, and for a file written in one piece. */
-export interface Compression {
-  file: ParquetCodec;
-  smallFile: ParquetCodec;
-}
 
 /** A batch as it crosses to the thread: line numbers in a typed array, so that it can be transferred. */
 export interface ThreadBatch {
@@ -31,7 +25,7 @@ export interface ThreadBatch {
  * and ends the file when `finish` is set — a small file is a single message.
  */
 export type ThreadRequest =
-  | { seq: number; op: 'write'; id: number; tmpPath?: string; compression?: Compression; dictionary?: string[]; columns?: Column[]; lineage?: Lineage; batch?: ThreadBatch; finish: boolean }
+  | { seq: number; op: 'write'; id: number; tmpPath?: string; compression?: Config['parquet']; dictionary?: string[]; columns?: Column[]; lineage?: Lineage; batch?: ThreadBatch; finish: boolean }
   | { seq: number; op: 'abort'; id: number };
 
 export type ThreadReply = { seq: number; ok: true } | { seq: number; ok: false; error: SerializedError };
@@ -58,11 +52,11 @@ async function handle(request: ThreadRequest): Promise<void> {
     const schema = arrowSchema(request.columns!);
     const batch = request.batch ?? { length: 0, numbers: new Float64Array(0), vectors: request.columns!.map((c) => emptyVector(c.kind, 0)) };
     const ipc = arrow.tableToIPC(new arrow.Table([toRecordBatch(schema, batch, request.lineage!)]), 'stream');
-    await writeParquetFile(request.tmpPath, request.compression!.smallFile, request.dictionary ?? [], ipc);
+    await writeParquetFile(request.tmpPath, request.compression!.smallFileCompression, request.dictionary ?? [], ipc);
     return;
   }
   if (request.tmpPath !== undefined) {
-    const file = openParquetFile(request.tmpPath, request.compression!.file, request.dictionary ?? []);
+    const file = openParquetFile(request.tmpPath, request.compression!.compression, request.dictionary ?? []);
     writers.set(request.id, { file, schema: arrowSchema(request.columns!), lineage: request.lineage! });
   }
   const writer = writers.get(request.id);

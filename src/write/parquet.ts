@@ -13,12 +13,10 @@ import { unlink } from 'node:fs/promises';
 import { fsyncPath, renameNow } from '../lib/fs-now.js';
 import { Worker } from 'node:worker_threads';
 import type { Column } from '../columns.js';
+import type { Config } from '../config/types.js';
 import type { Lineage } from './arrow.js';
 import type { TypedBatch } from './vectors.js';
-import type { Compression, SerializedError, ThreadBatch, ThreadReply, ThreadRequest } from './parquet-thread.js';
-
-/** `parquet:` in the configuration, as it is by default. */
-export const DEFAULT_COMPRESSION: Compression = { file: 'zstd', smallFile: 'snappy' };
+import type { SerializedError, ThreadBatch, ThreadReply, ThreadRequest } from './parquet-thread.js';
 
 export interface ParquetWriter {
   /** Takes the batch's buffers over (they are transferred to the Parquet thread). */
@@ -146,7 +144,8 @@ function transferList(batch: ThreadBatch): ArrayBuffer[] {
   return [...buffers];
 }
 
-export async function openParquetWriter(tmpPath: string, columns: Column[], lineage: Lineage, compression: Compression = DEFAULT_COMPRESSION): Promise<ParquetWriter> {
+/** `compression`: the configuration's `parquet:` (codecs for a file of several batches and for a one-piece file). */
+export async function openParquetWriter(tmpPath: string, columns: Column[], lineage: Lineage, compression: Config['parquet']): Promise<ParquetWriter> {
   // Text repeats (categories, codes, the file name); numbers and times rarely do, and hashing them
   // into a dictionary that is then dropped costs the Parquet thread ~10-15 % (BENCHMARKS.md).
   const dictionary = [...columns.filter((c) => c.kind === 'string').map((c) => c.name), '_file_id', '_source_file'];
