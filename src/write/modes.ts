@@ -21,10 +21,16 @@ export async function beforeCopy(client: pg.PoolClient, dataset: Dataset): Promi
   const table = qualifiedTable(dataset);
   const { mode, replaceScope } = dataset.table;
   if (mode === 'append') return table;
+  // Replacing loads of one table take turns: under READ COMMITTED a second transaction's DELETE
+  // does not see the rows a first one has inserted but not committed, so two files loaded at once
+  // would both keep their rows. The lock waits for the other's COMMIT; the DELETE then sees them.
+  if (mode === 'replace') await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`loadbay:replace:${table}`]);
   if (mode === 'replace' && replaceScope === 'table') {
     await client.query(`DELETE FROM ${table}`);
     return table;
   }
+  // The stage lives for one file's load: afterCopy drops it (files sharing a transaction each stage
+  // their own, one after the other), and a rollback to the file's savepoint takes it with it.
   await client.query(`CREATE TEMP TABLE ${STAGE} (LIKE ${table} INCLUDING DEFAULTS) ON COMMIT DROP`);
   return STAGE;
 }
@@ -66,6 +72,7 @@ export async function afterCopy(
       .map((c) => `${quoteIdent(c)} = EXCLUDED.${quoteIdent(c)}`)
       .join(', ');
     await client.query(`INSERT INTO ${table} (${columns}) SELECT ${columns} FROM ${STAGE} ON CONFLICT (${keyList}) DO UPDATE SET ${updates}`);
+    await client.query(`DROP TABLE ${STAGE}`);
     return;
   }
   // replace by key
@@ -76,4 +83,5 @@ export async function afterCopy(
   const same = key.map((k) => `t.${quoteIdent(k)} IS NOT DISTINCT FROM s.${quoteIdent(k)}`).join(' AND ');
   await client.query(`DELETE FROM ${table} t WHERE EXISTS (SELECT 1 FROM ${STAGE} s WHERE ${same})`);
   await client.query(`INSERT INTO ${table} (${columns}) SELECT ${columns} FROM ${STAGE}`);
+  await client.query(`DROP TABLE ${STAGE}`);
 }

@@ -149,3 +149,46 @@ it('Parquet: a file written in one piece is snappy, one of several batches zstd;
   expect(table.numRows).toBe(100);
   expect(table.getChild('id')!.get(99)).toBe(100n);
 });
+
+it('upsert and replace-by-key files waiting together: each through its own stage table, replacing loads take turns, a file with a duplicate key is refused alone', async () => {
+  const schema = 'schema:\n  type: object\n  required: [id]\n  properties:\n    id: { type: integer }\n    name: { type: string }\n    day: { type: string, format: date }\n';
+  env = await createTestEnv({
+    datasets: {
+      'u.yaml': `name: u\nmatch: "u-*.csv"\nformat: csv\ntable: { name: m.u, mode: upsert, key: [id] }\n${schema}`,
+      'k.yaml': `name: k\nmatch: "k-*.csv"\nformat: csv\ntable: { name: m.k, mode: replace, replace: { key: [day] } }\n${schema}`,
+    },
+  });
+  // In input/ before the daemon starts: each dataset's files are one group.
+  const files: Record<string, string> = {
+    'u-1.csv': 'id,name\n1,one\n2,two\n',
+    'u-2.csv': 'id,name\n2,TWO\n3,three\n',
+    'u-3.csv': 'id,name\n4,a\n4,b\n', // the same key twice in one file
+    'u-4.csv': 'id,name\n5,five\n',
+    'k-1.csv': 'id,day\n1,2024-01-01\n2,2024-01-02\n',
+    'k-2.csv': 'id,day\n10,2024-01-01\n',
+    'k-3.csv': 'id,day\n20,2024-01-03\n',
+  };
+  for (const [name, content] of Object.entries(files)) await env.drop(name, content);
+  await env.start();
+  const lines = await outcomes(env, Object.keys(files));
+  expect(lines.get('u-3.csv')).toMatchObject({ event: 'failed', stage: 'load', reason: 'lines 2 and 3 have the same key (id) = [4]' });
+  for (const name of ['u-1.csv', 'u-2.csv', 'u-4.csv', 'k-1.csv', 'k-2.csv', 'k-3.csv']) {
+    expect(lines.get(name)).toMatchObject({ event: 'loaded', attempt: 1 });
+  }
+  expect(Math.max(...['u-1.csv', 'k-1.csv'].map((n) => Number(lines.get(n)!['group'] ?? 1)))).toBeGreaterThan(1);
+  const log = await readFile(path.join(env.root, 'logs', 'conversion.log'), 'utf8');
+  expect(log).not.toContain('"retrying"');
+  const u = await env.pool.query<{ id: string; name: string }>('SELECT id, name FROM m.u ORDER BY id');
+  expect(u.rows).toEqual([
+    { id: '1', name: 'one' },
+    { id: '2', name: 'TWO' },
+    { id: '3', name: 'three' },
+    { id: '5', name: 'five' },
+  ]);
+  // k-1 and k-2 both bring 2024-01-01: whichever loads second replaces the other's rows of that
+  // day (files waiting together have no order), never are both kept.
+  const k = await env.pool.query<{ day: string; ids: string[] }>('SELECT day::text, array_agg(id::text ORDER BY id) AS ids FROM m.k GROUP BY day ORDER BY day');
+  expect(k.rows.map((r) => r.day)).toEqual(['2024-01-01', '2024-01-02', '2024-01-03']);
+  expect([['1'], ['10']]).toContainEqual(k.rows[0]!.ids);
+  expect(k.rows[2]!.ids).toEqual(['20']);
+});
