@@ -1,29 +1,50 @@
 /**
- * Builds an Arrow record batch from a batch of vectors (vectors.ts), one typed column per schema
- * column — int64, float64, bool, utf8, date32, timestamp(µs, UTC), JSON columns as JSON text — and
- * the lineage columns PostgreSQL gets too: `_file_id`, `_source_file`, `_source_record`, so a lake
- * reader can trace a row to its file and line. The vectors' buffers become Arrow's as they are;
- * only validity is repacked into bitmaps.
+ * Encodes a batch of vectors (vectors.ts) as an Arrow IPC stream — the form parquet-wasm reads —
+ * one typed column per schema column (int64, float64, bool, utf8, date32, timestamp(µs, UTC), JSON
+ * columns as JSON text) and the lineage columns PostgreSQL gets too: `_file_id`, `_source_file`,
+ * `_source_record`, so a lake reader can trace a row to its file and line.
+ *
+ * The schema message is built once per column list by apache-arrow and kept; a batch's message is
+ * written here with Arrow's own generated flatbuffer code, and its body is the vectors' bytes
+ * copied into one buffer (validity repacked into bitmaps, booleans into bits). Building an
+ * apache-arrow Table per file cost the Parquet thread ~0.45 ms for a 400-row, 33-column file —
+ * more than the schema-less copy this does — and ~0.4 s of compiling in a first burst
+ * (BENCHMARKS.md, "Many small files"). tests/unit/arrow.test.ts reads what this writes back
+ * through apache-arrow and through parquet-wasm.
  */
 import { endianness } from 'node:os';
 import * as arrow from 'apache-arrow';
-import type { Column } from '../columns.js';
-import type { TypedBatch, Vector } from './vectors.js';
+import { Builder } from 'flatbuffers';
+import { Buffer as BufferRegion } from 'apache-arrow/fb/buffer';
+import { FieldNode } from 'apache-arrow/fb/field-node';
+import { Message } from 'apache-arrow/fb/message';
+import { MessageHeader } from 'apache-arrow/fb/message-header';
+import { MetadataVersion } from 'apache-arrow/fb/metadata-version';
+import { RecordBatch } from 'apache-arrow/fb/record-batch';
+import type { Column, ColumnKind } from '../columns.js';
+import type { Vector } from './vectors.js';
 
 /** Lineage columns at the end of every Parquet file, as in the table. */
 export const PARQUET_LINEAGE = ['_file_id', '_source_file', '_source_record'] as const;
 
-export function arrowSchema(columns: Column[]): arrow.Schema {
-  return new arrow.Schema([
-    ...columns.map((c) => new arrow.Field(c.name, arrowType(c), true)),
-    new arrow.Field('_file_id', new arrow.Int64(), false),
-    new arrow.Field('_source_file', new arrow.Utf8(), false),
-    new arrow.Field('_source_record', new arrow.Int64(), false),
-  ]);
+// Vectors hold int64 halves in little-endian order, as Arrow requires.
+if (endianness() !== 'LE') throw new Error('loadbay writes Arrow buffers for little-endian machines only');
+
+/** The file a batch comes from, for the lineage columns. */
+export interface Lineage {
+  fileId: string;
+  sourceFile: string;
 }
 
-function arrowType(column: Column): arrow.DataType {
-  switch (column.kind) {
+/** What the encoder needs of a batch (a ThreadBatch, parquet-thread.ts). */
+export interface ArrowBatch {
+  length: number;
+  numbers: ArrayLike<number>;
+  vectors: Vector[];
+}
+
+function arrowType(kind: ColumnKind): arrow.DataType {
+  switch (kind) {
     case 'integer':
       return new arrow.Int64();
     case 'number':
@@ -40,80 +61,176 @@ function arrowType(column: Column): arrow.DataType {
   }
 }
 
-// Vectors hold int64 halves in little-endian order, as Arrow requires.
-if (endianness() !== 'LE') throw new Error('loadbay writes Arrow buffers for little-endian machines only');
-
-/** The file a batch comes from, for the lineage columns. */
-export interface Lineage {
-  fileId: string;
-  sourceFile: string;
+export function arrowSchema(columns: Column[]): arrow.Schema {
+  return new arrow.Schema([
+    ...columns.map((c) => new arrow.Field(c.name, arrowType(c.kind), true)),
+    new arrow.Field('_file_id', new arrow.Int64(), false),
+    new arrow.Field('_source_file', new arrow.Utf8(), false),
+    new arrow.Field('_source_record', new arrow.Int64(), false),
+  ]);
 }
 
-/** The constant lineage columns of a file, built once per file and batch size and shared by its batches. */
-const constants = new WeakMap<Lineage, { length: number; fileIds: BigInt64Array; names: Uint8Array; offsets: Int32Array }>();
+/** Schema messages by column list; a handful of datasets, rebuilt after a reload changes one. */
+const schemaMessages = new Map<string, Uint8Array>();
 
-function lineageConstants(lineage: Lineage, length: number) {
-  let c = constants.get(lineage);
-  if (!c || c.length < length) {
-    const name = Buffer.from(lineage.sourceFile, 'utf8');
-    const names = new Uint8Array(name.length * length);
-    const offsets = new Int32Array(length + 1);
-    for (let i = 0; i < length; i++) {
-      names.set(name, i * name.length);
-      offsets[i + 1] = (i + 1) * name.length;
-    }
-    c = { length, fileIds: new BigInt64Array(length).fill(BigInt(lineage.fileId)), names, offsets };
-    constants.set(lineage, c);
+/** The encapsulated schema message opening a stream for `columns` (continuation, length, flatbuffer). */
+export function schemaMessage(columns: Column[]): Uint8Array {
+  const key = JSON.stringify(columns.map((c) => [c.name, c.kind]));
+  let message = schemaMessages.get(key);
+  if (!message) {
+    const stream = arrow.tableToIPC(new arrow.Table(arrowSchema(columns)), 'stream');
+    const view = new DataView(stream.buffer, stream.byteOffset, stream.byteLength);
+    if (view.getInt32(0, true) !== -1) throw new Error('apache-arrow wrote a stream without a continuation marker');
+    message = stream.slice(0, 8 + view.getInt32(4, true));
+    if (schemaMessages.size >= 64) schemaMessages.clear();
+    schemaMessages.set(key, message);
   }
-  const bytes = (c.offsets[length]! - c.offsets[0]!);
-  return { fileIds: c.fileIds.subarray(0, length), names: c.names.subarray(0, bytes), offsets: c.offsets.subarray(0, length + 1) };
+  return message;
 }
 
-export function toRecordBatch(schema: arrow.Schema, batch: Omit<TypedBatch, 'numbers'> & { numbers: ArrayLike<number> }, lineage: Lineage): arrow.RecordBatch {
-  const length = batch.length;
-  const children = batch.vectors.map((vector, i) => vectorData(vector, schema.fields[i]!.type, length));
-  const n = batch.vectors.length;
-  const { fileIds, names, offsets: nameOffsets } = lineageConstants(lineage, length);
-  const records = new BigInt64Array(length);
-  const words = new Int32Array(records.buffer);
-  for (let i = 0; i < length; i++) {
-    const v = batch.numbers[i]!;
-    words[2 * i] = v % 4294967296;
-    words[2 * i + 1] = Math.floor(v / 4294967296);
-  }
-  children.push(
-    arrow.makeData({ type: schema.fields[n]!.type as arrow.Int64, length, nullCount: 0, data: fileIds }),
-    arrow.makeData({ type: schema.fields[n + 1]!.type as arrow.Utf8, length, nullCount: 0, valueOffsets: nameOffsets, data: names }),
-    arrow.makeData({ type: schema.fields[n + 2]!.type as arrow.Int64, length, nullCount: 0, data: records }),
-  );
-  const data = arrow.makeData({ type: new arrow.Struct(schema.fields), length, nullCount: 0, children });
-  return new arrow.RecordBatch(schema, data);
+const pad8 = (n: number) => (n + 7) & ~7;
+
+/** One buffer of the body: its length, and how to write it at an offset of the output. */
+interface Region {
+  length: number;
+  write(out: Uint8Array, at: number): void;
 }
 
-function vectorData(vector: Vector, type: arrow.DataType, length: number): arrow.Data {
-  const nullBitmap = new Uint8Array((length + 7) >> 3);
-  let nullCount = 0;
-  const valid = vector.valid;
-  for (let i = 0; i < length; i++) {
-    if (valid[i]) nullBitmap[i >> 3]! |= 1 << (i & 7);
-    else nullCount++;
-  }
+const bytesOf = (a: ArrayBufferView, length: number): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, length);
+const copy = (source: Uint8Array): Region => ({ length: source.length, write: (out, at) => out.set(source, at) });
+const EMPTY: Region = { length: 0, write: () => undefined };
+
+/** A validity bitmap, or no buffer when every row has a value (as Arrow writes it). */
+function validity(valid: Uint8Array, length: number, nulls: number): Region {
+  if (nulls === 0) return EMPTY;
+  return { length: (length + 7) >> 3, write: (out, at) => packBits(valid, length, out, at) };
+}
+
+function packBits(bytes: Uint8Array, length: number, out: Uint8Array, at: number): void {
+  for (let i = 0; i < length; i++) if (bytes[i]) out[at + (i >> 3)]! |= 1 << (i & 7);
+}
+
+function countNulls(valid: Uint8Array, length: number): number {
+  let nulls = 0;
+  for (let i = 0; i < length; i++) if (!valid[i]) nulls++;
+  return nulls;
+}
+
+/** The buffers of one column (validity, then offsets and bytes, or values), as Arrow orders them. */
+function columnRegions(vector: Vector, length: number, nulls: number): Region[] {
+  const bits = validity(vector.valid, length, nulls);
   switch (vector.kind) {
     case 'integer':
-      return arrow.makeData({ type: type as arrow.Int64, length, nullCount, nullBitmap, data: vector.data });
     case 'timestamp':
-      return arrow.makeData({ type: type as arrow.TimestampMicrosecond, length, nullCount, nullBitmap, data: vector.data });
     case 'number':
-      return arrow.makeData({ type: type as arrow.Float64, length, nullCount, nullBitmap, data: vector.data });
-    case 'boolean': {
-      const data = new Uint8Array((length + 7) >> 3);
-      for (let i = 0; i < length; i++) if (vector.data[i]) data[i >> 3]! |= 1 << (i & 7);
-      return arrow.makeData({ type: type as arrow.Bool, length, nullCount, nullBitmap, data });
-    }
+      return [bits, copy(bytesOf(vector.data, length * 8))];
     case 'date':
-      return arrow.makeData({ type: type as arrow.DateDay, length, nullCount, nullBitmap, data: vector.data });
+      return [bits, copy(bytesOf(vector.data, length * 4))];
+    case 'boolean':
+      return [bits, { length: (length + 7) >> 3, write: (out, at) => packBits(vector.data, length, out, at) }];
     case 'string':
     case 'json':
-      return arrow.makeData({ type: type as arrow.Utf8, length, nullCount, nullBitmap, valueOffsets: vector.offsets, data: vector.bytes });
+      return [bits, copy(bytesOf(vector.offsets, (length + 1) * 4)), copy(vector.bytes.subarray(0, vector.offsets[length]))];
   }
+}
+
+/** `_file_id`: the file's id in every row. */
+function fileIds(fileId: bigint, length: number): Region {
+  return {
+    length: length * 8,
+    write: (out, at) => new BigInt64Array(out.buffer, out.byteOffset + at, length).fill(fileId),
+  };
+}
+
+/** `_source_file`: the file's name in every row — offsets, then the name written once and doubled. */
+function sourceFiles(name: Uint8Array, length: number): Region[] {
+  return [
+    { length: (length + 1) * 4, write: (out, at) => {
+      const offsets = new Int32Array(out.buffer, out.byteOffset + at, length + 1);
+      for (let i = 0; i <= length; i++) offsets[i] = i * name.length;
+    } },
+    { length: name.length * length, write: (out, at) => {
+      const end = at + name.length * length;
+      if (length === 0) return;
+      out.set(name, at);
+      for (let filled = name.length; at + filled < end; filled *= 2) out.copyWithin(at + filled, at, Math.min(at + filled, end - filled));
+    } },
+  ];
+}
+
+/** `_source_record`: each row's line or record number, as int64. */
+function sourceRecords(numbers: ArrayLike<number>, length: number): Region {
+  return {
+    length: length * 8,
+    write: (out, at) => {
+      const words = new Int32Array(out.buffer, out.byteOffset + at, length * 2);
+      for (let i = 0; i < length; i++) {
+        const v = numbers[i]!;
+        words[2 * i] = v % 4294967296;
+        words[2 * i + 1] = Math.floor(v / 4294967296);
+      }
+    },
+  };
+}
+
+/**
+ * An IPC stream of one record batch: the schema message, the batch's message and body, the end
+ * marker. Buffers sit at 8-byte boundaries of the body, as the format requires.
+ */
+export function batchStream(columns: Column[], batch: ArrowBatch, lineage: Lineage): Uint8Array {
+  const { length, vectors } = batch;
+  const nodes: { length: number; nulls: number }[] = [];
+  const regions: Region[] = [];
+  for (const vector of vectors) {
+    const nulls = countNulls(vector.valid, length);
+    nodes.push({ length, nulls });
+    regions.push(...columnRegions(vector, length, nulls));
+  }
+  const name = Buffer.from(lineage.sourceFile, 'utf8');
+  nodes.push({ length, nulls: 0 }, { length, nulls: 0 }, { length, nulls: 0 });
+  regions.push(EMPTY, fileIds(BigInt(lineage.fileId), length), EMPTY, ...sourceFiles(name, length), EMPTY, sourceRecords(batch.numbers, length));
+
+  const offsets: number[] = [];
+  let bodyLength = 0;
+  for (const region of regions) {
+    offsets.push(bodyLength);
+    bodyLength += pad8(region.length);
+  }
+  const metadata = recordBatchMetadata(length, nodes, regions, offsets, bodyLength);
+  const schema = schemaMessage(columns);
+  const metaLength = pad8(8 + metadata.length);
+  const bodyAt = schema.length + metaLength;
+  const out = new Uint8Array(bodyAt + bodyLength + 8);
+  const view = new DataView(out.buffer);
+  out.set(schema, 0);
+  view.setInt32(schema.length, -1, true);
+  view.setInt32(schema.length + 4, metaLength - 8, true);
+  out.set(metadata, schema.length + 8);
+  for (let i = 0; i < regions.length; i++) regions[i]!.write(out, bodyAt + offsets[i]!);
+  view.setInt32(bodyAt + bodyLength, -1, true); // end of stream: continuation marker, length 0
+  return out;
+}
+
+/** The flatbuffer of a RecordBatch message (Message.fbs), through Arrow's generated code. */
+function recordBatchMetadata(length: number, nodes: { length: number; nulls: number }[], regions: Region[], offsets: number[], bodyLength: number): Uint8Array {
+  const builder = new Builder(1024);
+  // Vectors of structs are written back to front.
+  RecordBatch.startNodesVector(builder, nodes.length);
+  for (let i = nodes.length - 1; i >= 0; i--) FieldNode.createFieldNode(builder, BigInt(nodes[i]!.length), BigInt(nodes[i]!.nulls));
+  const nodesAt = builder.endVector();
+  RecordBatch.startBuffersVector(builder, regions.length);
+  for (let i = regions.length - 1; i >= 0; i--) BufferRegion.createBuffer(builder, BigInt(offsets[i]!), BigInt(regions[i]!.length));
+  const buffersAt = builder.endVector();
+  RecordBatch.startRecordBatch(builder);
+  RecordBatch.addLength(builder, BigInt(length));
+  RecordBatch.addNodes(builder, nodesAt);
+  RecordBatch.addBuffers(builder, buffersAt);
+  const header = RecordBatch.endRecordBatch(builder);
+  Message.startMessage(builder);
+  Message.addVersion(builder, MetadataVersion.V5);
+  Message.addHeaderType(builder, MessageHeader.RecordBatch);
+  Message.addHeader(builder, header);
+  Message.addBodyLength(builder, BigInt(bodyLength));
+  Message.finishMessageBuffer(builder, Message.endMessage(builder));
+  return builder.asUint8Array();
 }

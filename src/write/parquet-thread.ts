@@ -5,10 +5,9 @@
  * parquet.ts, one reply per request, in order per file.
  */
 import { parentPort } from 'node:worker_threads';
-import * as arrow from 'apache-arrow';
 import type { Column } from '../columns.js';
 import type { Config } from '../config/types.js';
-import { arrowSchema, toRecordBatch, type Lineage } from './arrow.js';
+import { batchStream, type Lineage } from './arrow.js';
 import { openParquetFile, writeParquetFile, type ParquetFileWriter } from './parquet-file.js';
 import { emptyVector, type Vector } from './vectors.js';
 
@@ -38,7 +37,7 @@ export interface SerializedError {
   stack?: string;
 }
 
-const writers = new Map<number, { file: ParquetFileWriter; schema: arrow.Schema; lineage: Lineage }>();
+const writers = new Map<number, { file: ParquetFileWriter; columns: Column[]; lineage: Lineage }>();
 
 async function handle(request: ThreadRequest): Promise<void> {
   if (request.op === 'abort') {
@@ -49,22 +48,19 @@ async function handle(request: ThreadRequest): Promise<void> {
   }
   if (request.tmpPath !== undefined && request.finish) {
     // The whole file in one message: written in one go, no stream.
-    const schema = arrowSchema(request.columns!);
     const batch = request.batch ?? { length: 0, numbers: new Float64Array(0), vectors: request.columns!.map((c) => emptyVector(c.kind, 0)) };
-    const ipc = arrow.tableToIPC(new arrow.Table([toRecordBatch(schema, batch, request.lineage!)]), 'stream');
+    const ipc = batchStream(request.columns!, batch, request.lineage!);
     await writeParquetFile(request.tmpPath, request.compression!.smallFileCompression, request.dictionary ?? [], ipc);
     return;
   }
   if (request.tmpPath !== undefined) {
     const file = openParquetFile(request.tmpPath, request.compression!.compression, request.dictionary ?? []);
-    writers.set(request.id, { file, schema: arrowSchema(request.columns!), lineage: request.lineage! });
+    writers.set(request.id, { file, columns: request.columns!, lineage: request.lineage! });
   }
   const writer = writers.get(request.id);
   if (!writer) throw new Error(`no open Parquet file #${request.id} in this thread (it was restarted)`);
   if (request.batch) {
-    const { length, numbers, vectors } = request.batch;
-    const batch = toRecordBatch(writer.schema, { length, numbers, vectors }, writer.lineage);
-    await writer.file.write(arrow.tableToIPC(new arrow.Table([batch]), 'stream'));
+    await writer.file.write(batchStream(writer.columns, request.batch, writer.lineage));
   }
   if (request.finish) {
     writers.delete(request.id);
