@@ -1,9 +1,9 @@
 /**
  * Parquet output as the pipeline sees it: `openParquetWriter` takes batches of vectors (vectors.ts),
- * builds Arrow columns from them on the calling thread (arrow.ts) and hands the IPC bytes — transferred, not
- * copied — to the Parquet thread (parquet-thread.ts), which encodes and writes them. Measured on the
- * 1M-row benchmark file: parquet-wasm's encoding is ~1.8 s of CPU that now overlaps the reading,
- * validation and COPY on the main thread.
+ * packs each into one buffer (thread-batch.ts) and transfers it to the Parquet thread
+ * (parquet-thread.ts), which builds the Arrow IPC stream (arrow.ts), encodes it with parquet-wasm
+ * and writes the file. Measured on the 1M-row benchmark file: parquet-wasm's encoding is ~1.8 s of
+ * CPU that overlaps the reading, validation and COPY on the main thread.
  *
  * One thread serves every file of the process; it starts on first use and ends when the last user
  * (`useParquetThread`) lets go. If it dies, the requests in flight fail as infrastructure errors
@@ -16,10 +16,11 @@ import type { Column } from '../columns.js';
 import type { Config } from '../config/types.js';
 import type { Lineage } from './arrow.js';
 import type { TypedBatch } from './vectors.js';
-import type { SerializedError, ThreadBatch, ThreadReply, ThreadRequest } from './parquet-thread.js';
+import type { SerializedError, ThreadReply, ThreadRequest } from './parquet-thread.js';
+import { packBatch, type PackedBatch } from './thread-batch.js';
 
 export interface ParquetWriter {
-  /** Takes the batch's buffers over (they are transferred to the Parquet thread). */
+  /** Copies the batch for the Parquet thread: the caller's vectors are its own again on return. */
   write(batch: TypedBatch): Promise<void>;
   /** Ends the file, flushes it to disk; the temporary file is complete afterwards. */
   finish(): Promise<void>;
@@ -131,19 +132,6 @@ function deserialize(error: SerializedError): Error {
 /** Batches sent to the Parquet thread and not yet taken by it, before `write()` waits. */
 const MAX_IN_FLIGHT = 4;
 
-/** Every ArrayBuffer a batch's vectors use, once each. */
-function transferList(batch: ThreadBatch): ArrayBuffer[] {
-  const buffers = new Set<ArrayBuffer>([batch.numbers.buffer as ArrayBuffer]);
-  for (const v of batch.vectors) {
-    buffers.add(v.valid.buffer as ArrayBuffer);
-    if ('bytes' in v) {
-      buffers.add(v.bytes.buffer as ArrayBuffer);
-      buffers.add(v.offsets.buffer as ArrayBuffer);
-    } else buffers.add(v.data.buffer as ArrayBuffer);
-  }
-  return [...buffers];
-}
-
 /** `compression`: the configuration's `parquet:` (codecs for a file of several batches and for a one-piece file). */
 export async function openParquetWriter(tmpPath: string, columns: Column[], lineage: Lineage, compression: Config['parquet']): Promise<ParquetWriter> {
   // Text repeats (categories, codes, the file name); numbers and times rarely do, and hashing them
@@ -152,7 +140,7 @@ export async function openParquetWriter(tmpPath: string, columns: Column[], line
   const id = thread.newId();
   // Each batch is held until the next one (or finish) comes, and goes with it: the file is opened
   // by its first message, and a one-batch file costs a single message to the thread.
-  let held: ThreadBatch | null = null;
+  let held: PackedBatch | null = null;
   let opened = false;
   /** Written in one message: the thread wrote it without an fsync (parquet-file.ts). */
   let onePiece = false;
@@ -168,7 +156,7 @@ export async function openParquetWriter(tmpPath: string, columns: Column[], line
     onePiece = first && finish;
     inflight = thread.request(
       { op: 'write', id, finish, ...(first ? { tmpPath, compression, dictionary, columns, lineage } : {}), ...(batch ? { batch } : {}) },
-      batch ? transferList(batch) : [],
+      batch ? [batch.buffer] : [],
     );
     inflight.catch((error: unknown) => (failure ??= error));
     return inflight;
@@ -176,10 +164,9 @@ export async function openParquetWriter(tmpPath: string, columns: Column[], line
   return {
     async write(batch) {
       if (failure) throw failure;
-      // The vectors' buffers move to the thread (transferred, not copied), which builds the Arrow
-      // batch there: the caller must be done with them (COPY is encoded first).
-      // The numbers are copied: SentRows keeps the batch's own to name a row PostgreSQL refuses.
-      const own: ThreadBatch = { length: batch.length, numbers: batch.numbers.slice(), vectors: batch.vectors };
+      // Packed into one buffer, which moves to the thread (thread-batch.ts); the thread builds
+      // the Arrow batch from it.
+      const own = packBatch(batch);
       // The previous batch goes now. Up to MAX_IN_FLIGHT batches may wait in the thread, so neither
       // side waits for the other batch by batch; beyond that, the caller waits (memory stays bounded).
       if (held) pending.push(send(false));

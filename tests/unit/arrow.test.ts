@@ -1,5 +1,6 @@
 /**
- * The Arrow IPC encoder (write/arrow.ts) against apache-arrow's reader and parquet-wasm: for
+ * The Arrow IPC encoder (write/arrow.ts), fed as the daemon feeds it — the batch packed into one
+ * buffer and unpacked again (write/thread-batch.ts) — against apache-arrow's reader and parquet-wasm: for
  * generated batches of every column kind — nulls anywhere, empty and odd lengths, unicode text,
  * int64 edges, -0 — what the encoder writes must read back, value for value and with the schema's
  * types, through apache-arrow, and again after parquet-wasm has turned it into Parquet and back
@@ -10,6 +11,7 @@ import * as arrow from 'apache-arrow';
 import * as pq from 'parquet-wasm';
 import type { Column, ColumnKind } from '../../src/columns.js';
 import { arrowSchema, batchStream, type Lineage } from '../../src/write/arrow.js';
+import { packBatch, unpackBatch } from '../../src/write/thread-batch.js';
 import { emptyVector, setInt64, TextBuilder, type Vector } from '../../src/write/vectors.js';
 
 type Value = bigint | number | boolean | string | null;
@@ -108,7 +110,9 @@ function encode(b: fc.RecordValue<typeof batchArbitrary extends fc.Arbitrary<inf
   const values = b.columns.map(([, v]) => v);
   const lineage = { fileId: b.fileId, sourceFile: b.sourceFile };
   const vectors = b.columns.map(([kind, v]) => vectorOf(kind, v));
-  const ipc = batchStream(columns, { length: b.numbers.length, numbers: Float64Array.from(b.numbers), vectors }, lineage);
+  // As in the daemon: packed into one buffer on the main thread, unpacked in the Parquet thread.
+  const packed = packBatch({ length: b.numbers.length, numbers: Float64Array.from(b.numbers), vectors });
+  const ipc = batchStream(columns, unpackBatch(packed, columns.map((c) => c.kind)), lineage);
   return { columns, values, lineage, ipc };
 }
 
