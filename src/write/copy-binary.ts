@@ -5,13 +5,9 @@
  * Chosen over text on measurement: PostgreSQL spends ~30 % less CPU taking the 1M-row benchmark
  * table in binary (1.09 s vs 1.57 s for text or CSV, `node bench/copy-format.mjs`), and nothing
  * has to be printed and escaped on our side. Format: PostgreSQL docs, "COPY — Binary Format".
- *
- * The row loop is generated once per list of column kinds (straight-line code per column, each
- * vector's arrays in local variables) rather than a switch per value over vectors of mixed shapes.
  */
-import type { ColumnKind } from '../columns.js';
 import type { Lineage } from './arrow.js';
-import type { TypedBatch, Vector } from './vectors.js';
+import type { TypedBatch } from './vectors.js';
 
 /** Signature, flags (no OIDs), header extension length. */
 export const COPY_BINARY_HEADER = Buffer.concat([Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'), Buffer.alloc(8)]);
@@ -20,125 +16,207 @@ export const COPY_BINARY_TRAILER = Buffer.from([0xff, 0xff]);
 
 const PG_EPOCH_MICROS_BIG = 946_684_800_000_000n;
 
-/** Bytes a row takes at most, per column kind (length word + value), text excluded. */
-const FIXED: Record<ColumnKind, number> = { integer: 12, timestamp: 12, number: 12, date: 8, boolean: 5, string: 4, json: 5 };
+/**
+ * Rows are written a column at a time: first each row's size (so every row's place is known),
+ * then each column's fields at a cursor per row, by one small function per column kind that sees
+ * typed arrays only. One generated function per column list (the way before) wrote a row at a
+ * time; for 36 columns it was a function V8 took ~150 ms to optimise, twice (once on-stack), while
+ * the first burst after a start ran it unoptimised; these few are compiled in milliseconds and
+ * shared by every dataset (BENCHMARKS.md, "Many small files").
+ */
 
-type RowsEncoder = (out: Buffer, view: DataView, parts: ArrayLike<unknown>[], rows: number, numbers: Float64Array, fileHigh: number, fileLow: number, name: Buffer, bigMicros: (v: bigint) => bigint) => number;
-const encoders = new Map<string, RowsEncoder>();
+const sizeOfText = (valid: Uint8Array, offsets: Int32Array, rows: number, size: Int32Array, extra: number): void => {
+  for (let r = 0; r < rows; r++) size[r] = size[r]! + (valid[r] === 0 ? 4 : 4 + extra + offsets[r + 1]! - offsets[r]!);
+};
+const sizeOfFixed = (valid: Uint8Array, rows: number, size: Int32Array, width: number): void => {
+  for (let r = 0; r < rows; r++) size[r] = size[r]! + (valid[r] === 0 ? 4 : 4 + width);
+};
 
-/** The generated row loop for one list of column kinds. */
-function encoderFor(kinds: ColumnKind[]): RowsEncoder {
-  const key = kinds.join(',');
-  let encoder = encoders.get(key);
-  if (encoder) return encoder;
-  const setup: string[] = [];
-  const body: string[] = [];
-  // The vectors' arrays come in `parts`, in the order vectorParts() lists them: this function then
-  // sees typed arrays only, never the vector objects (whose shapes vary and made it deoptimise).
-  let part = 0;
-  const take = (name: string) => setup.push(`const ${name} = parts[${part++}];`);
-  kinds.forEach((kind, c) => {
-    take(`valid${c}`);
-    let write: string;
-    switch (kind) {
-      case 'integer':
-        take(`words${c}`);
-        write = `view.setInt32(o, 8); view.setInt32(o + 4, words${c}[2 * r + 1]); view.setInt32(o + 8, words${c}[2 * r]); o += 12;`;
-        break;
-      case 'timestamp':
-        take(`words${c}`);
-        take(`data${c}`);
-        // Within ±2^53 µs (±285 years of 1970) in doubles; beyond, through BigInt.
-        write = `view.setInt32(o, 8); { const high = words${c}[2 * r + 1];
-          if (high >= -2097152 && high < 2097152) { const micros = high * 4294967296 + (words${c}[2 * r] >>> 0) - 946684800000000; const h = Math.floor(micros / 4294967296); view.setInt32(o + 4, h); view.setUint32(o + 8, micros - h * 4294967296); }
-          else view.setBigInt64(o + 4, bigMicros(data${c}[r])); } o += 12;`;
-        break;
-      case 'number':
-        take(`data${c}`);
-        write = `view.setInt32(o, 8); view.setFloat64(o + 4, data${c}[r]); o += 12;`;
-        break;
-      case 'date':
-        take(`data${c}`);
-        write = `view.setInt32(o, 4); view.setInt32(o + 4, data${c}[r] - 10957); o += 8;`;
-        break;
-      case 'boolean':
-        take(`data${c}`);
-        write = `view.setInt32(o, 1); out[o + 4] = data${c}[r]; o += 5;`;
-        break;
-      case 'string':
-      case 'json': {
-        take(`bytes${c}`);
-        take(`offsets${c}`);
-        const json = kind === 'json' ? 1 : 0;
-        write = `{ const from = offsets${c}[r]; const to = offsets${c}[r + 1]; view.setInt32(o, to - from + ${json}); o += 4;
-          ${json ? 'out[o++] = 1;' : ''}
-          if (to - from < 24) { for (let i = from; i < to; i++) out[o++] = bytes${c}[i]; }
-          else { out.set(bytes${c}.subarray(from, to), o); o += to - from; } }`;
-        break;
-      }
-    }
-    body.push(`if (valid${c}[r] === 0) { view.setInt32(o, -1); o += 4; } else { ${write} }`);
-  });
-  const source = `${setup.join('\n')}
-    const fields = ${kinds.length + 3};
-    const nameLength = name.length;
-    let o = 0;
-    for (let r = 0; r < rows; r++) {
-      view.setInt16(o, fields); o += 2;
-      ${body.join('\n      ')}
-      view.setInt32(o, 8); view.setInt32(o + 4, fileHigh); view.setUint32(o + 8, fileLow); view.setInt32(o + 12, nameLength); o += 16;
-      if (nameLength < 24) { for (let i = 0; i < nameLength; i++) out[o++] = name[i]; } else { name.copy(out, o); o += nameLength; }
-      const record = numbers[r]; const h = Math.floor(record / 4294967296);
-      view.setInt32(o, 8); view.setInt32(o + 4, h); view.setUint32(o + 8, record - h * 4294967296); o += 12;
-    }
-    return o;`;
-  encoder = new Function('out', 'view', 'parts', 'rows', 'numbers', 'fileHigh', 'fileLow', 'name', 'bigMicros', source) as RowsEncoder;
-  encoders.set(key, encoder);
-  return encoder;
-}
-
-/** The arrays of every vector, in the order the generated encoder takes them. */
-function vectorParts(vectors: Vector[]): ArrayLike<unknown>[] {
-  const parts: ArrayLike<unknown>[] = [];
-  for (const v of vectors) {
-    parts.push(v.valid);
-    switch (v.kind) {
-      case 'integer':
-        parts.push(v.words);
-        break;
-      case 'timestamp':
-        parts.push(v.words, v.data);
-        break;
-      case 'string':
-      case 'json':
-        parts.push(v.bytes, v.offsets);
-        break;
-      default:
-        parts.push(v.data);
+/** int64 from its halves (high word first: network order). */
+function writeIntegers(view: DataView, at: Int32Array, rows: number, valid: Uint8Array, words: Int32Array): void {
+  for (let r = 0; r < rows; r++) {
+    const o = at[r]!;
+    if (valid[r] === 0) {
+      view.setInt32(o, -1);
+      at[r] = o + 4;
+    } else {
+      view.setInt32(o, 8);
+      view.setInt32(o + 4, words[2 * r + 1]!);
+      view.setInt32(o + 8, words[2 * r]!);
+      at[r] = o + 12;
     }
   }
-  return parts;
 }
 
-const toPgEpoch = (micros: bigint) => micros - PG_EPOCH_MICROS_BIG;
+/**
+ * µs since 1970 → µs since 2000: in doubles while the result stays within ±2^53 (high word from
+ * -1876734, before ~1714), beyond through BigInt. (The bound once tested the value before the shift:
+ * a timestamp from 1685 to 1714 lost its last microseconds — found by tests/unit/copy-binary.test.ts.)
+ */
+function writeTimestamps(view: DataView, at: Int32Array, rows: number, valid: Uint8Array, words: Int32Array, data: BigInt64Array): void {
+  for (let r = 0; r < rows; r++) {
+    const o = at[r]!;
+    if (valid[r] === 0) {
+      view.setInt32(o, -1);
+      at[r] = o + 4;
+      continue;
+    }
+    view.setInt32(o, 8);
+    const high = words[2 * r + 1]!;
+    if (high >= -1876734 && high < 2097152) {
+      const micros = high * 4294967296 + (words[2 * r]! >>> 0) - 946684800000000;
+      const h = Math.floor(micros / 4294967296);
+      view.setInt32(o + 4, h);
+      view.setUint32(o + 8, micros - h * 4294967296);
+    } else {
+      view.setBigInt64(o + 4, data[r]! - PG_EPOCH_MICROS_BIG);
+    }
+    at[r] = o + 12;
+  }
+}
+
+function writeNumbers(view: DataView, at: Int32Array, rows: number, valid: Uint8Array, data: Float64Array): void {
+  for (let r = 0; r < rows; r++) {
+    const o = at[r]!;
+    if (valid[r] === 0) {
+      view.setInt32(o, -1);
+      at[r] = o + 4;
+    } else {
+      view.setInt32(o, 8);
+      view.setFloat64(o + 4, data[r]!);
+      at[r] = o + 12;
+    }
+  }
+}
+
+/** Days since 1970 → days since 2000. */
+function writeDates(view: DataView, at: Int32Array, rows: number, valid: Uint8Array, data: Int32Array): void {
+  for (let r = 0; r < rows; r++) {
+    const o = at[r]!;
+    if (valid[r] === 0) {
+      view.setInt32(o, -1);
+      at[r] = o + 4;
+    } else {
+      view.setInt32(o, 4);
+      view.setInt32(o + 4, data[r]! - 10957);
+      at[r] = o + 8;
+    }
+  }
+}
+
+function writeBooleans(out: Buffer, view: DataView, at: Int32Array, rows: number, valid: Uint8Array, data: Uint8Array): void {
+  for (let r = 0; r < rows; r++) {
+    const o = at[r]!;
+    if (valid[r] === 0) {
+      view.setInt32(o, -1);
+      at[r] = o + 4;
+    } else {
+      view.setInt32(o, 1);
+      out[o + 4] = data[r]!;
+      at[r] = o + 5;
+    }
+  }
+}
+
+/** Text as its UTF-8 bytes; jsonb (`json` 1) as version 1, then the JSON text. */
+function writeTexts(out: Buffer, view: DataView, at: Int32Array, rows: number, valid: Uint8Array, bytes: Uint8Array, offsets: Int32Array, json: number): void {
+  for (let r = 0; r < rows; r++) {
+    let o = at[r]!;
+    if (valid[r] === 0) {
+      view.setInt32(o, -1);
+      at[r] = o + 4;
+      continue;
+    }
+    const from = offsets[r]!;
+    const to = offsets[r + 1]!;
+    view.setInt32(o, to - from + json);
+    o += 4;
+    if (json === 1) out[o++] = 1;
+    if (to - from < 24) for (let i = from; i < to; i++) out[o++] = bytes[i]!;
+    else {
+      out.set(bytes.subarray(from, to), o);
+      o += to - from;
+    }
+    at[r] = o;
+  }
+}
+
+/** `_file_id`, `_source_file`, `_source_record`: the same id and name in every row, then its number. */
+function writeLineage(out: Buffer, view: DataView, at: Int32Array, rows: number, fileHigh: number, fileLow: number, name: Buffer, numbers: Float64Array): void {
+  const nameLength = name.length;
+  for (let r = 0; r < rows; r++) {
+    let o = at[r]!;
+    view.setInt32(o, 8);
+    view.setInt32(o + 4, fileHigh);
+    view.setUint32(o + 8, fileLow);
+    view.setInt32(o + 12, nameLength);
+    o += 16;
+    if (nameLength < 24) for (let i = 0; i < nameLength; i++) out[o++] = name[i]!;
+    else {
+      name.copy(out, o);
+      o += nameLength;
+    }
+    const record = numbers[r]!;
+    const h = Math.floor(record / 4294967296);
+    view.setInt32(o, 8);
+    view.setInt32(o + 4, h);
+    view.setUint32(o + 8, record - h * 4294967296);
+    at[r] = o + 12;
+  }
+}
+
+/** The field widths of the fixed-width kinds. */
+const WIDTH = { integer: 8, timestamp: 8, number: 8, date: 4, boolean: 1 } as const;
 
 export function encodeCopyBinary(batch: TypedBatch, lineage: Lineage): Buffer {
   const rows = batch.length;
   const vectors = batch.vectors;
   const name = Buffer.from(lineage.sourceFile, 'utf8');
-  // An upper bound: every field present (a NULL takes only its length word).
-  let perRow = 2 + 16 + name.length + 12;
-  let variable = 0;
+  // Each row's size: its field count, every field, the lineage.
+  // A fixed-width column without NULLs adds the same to every row.
+  let same = 2 + 16 + name.length + 12;
+  const size = new Int32Array(rows);
   for (const v of vectors) {
-    perRow += FIXED[v.kind];
-    if (v.kind === 'string' || v.kind === 'json') variable += v.offsets[rows]! - v.offsets[0]!;
+    if (v.kind === 'string' || v.kind === 'json') sizeOfText(v.valid, v.offsets, rows, size, v.kind === 'json' ? 1 : 0);
+    else if (v.valid.subarray(0, rows).indexOf(0) === -1) same += 4 + WIDTH[v.kind];
+    else sizeOfFixed(v.valid, rows, size, WIDTH[v.kind]);
   }
-  const out = Buffer.allocUnsafe(perRow * rows + variable);
+  // Where each row's next field goes: after its field count.
+  const at = new Int32Array(rows);
+  let total = 0;
+  for (let r = 0; r < rows; r++) {
+    at[r] = total + 2;
+    total += same + size[r]!;
+  }
+  const out = Buffer.allocUnsafe(total);
   const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  const fields = vectors.length + 3;
+  for (let r = 0; r < rows; r++) view.setInt16(at[r]! - 2, fields);
+  for (const v of vectors) {
+    switch (v.kind) {
+      case 'integer':
+        writeIntegers(view, at, rows, v.valid, v.words);
+        break;
+      case 'timestamp':
+        writeTimestamps(view, at, rows, v.valid, v.words, v.data);
+        break;
+      case 'number':
+        writeNumbers(view, at, rows, v.valid, v.data);
+        break;
+      case 'date':
+        writeDates(view, at, rows, v.valid, v.data);
+        break;
+      case 'boolean':
+        writeBooleans(out, view, at, rows, v.valid, v.data);
+        break;
+      case 'string':
+      case 'json':
+        writeTexts(out, view, at, rows, v.valid, v.bytes, v.offsets, v.kind === 'json' ? 1 : 0);
+        break;
+    }
+  }
   // The file id as two 32-bit halves: a BigInt write per row cost more than the rest of the lineage.
   const fileId = BigInt.asIntN(64, BigInt(lineage.fileId));
-  const fileHigh = Number(fileId >> 32n);
-  const fileLow = Number(fileId & 0xffffffffn);
-  const written = encoderFor(vectors.map((v) => v.kind))(out, view, vectorParts(vectors), rows, batch.numbers, fileHigh, fileLow, name, toPgEpoch);
-  return out.subarray(0, written);
+  writeLineage(out, view, at, rows, Number(fileId >> 32n), Number(fileId & 0xffffffffn), name, batch.numbers);
+  return out;
 }
