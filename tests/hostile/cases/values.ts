@@ -97,6 +97,28 @@ export const cases: HostileCase[] = [
     },
   },
   {
+    file: 'old-times.jsonl',
+    why: 'a timestamp from 1685 to 1714 lost its last microseconds in COPY (shifted to 2000 in doubles past 2^53)',
+    content: () =>
+      ['1700-03-01T12:34:56.789123Z', '1685-06-01T00:00:00.000001Z', '1500-01-01T00:00:00.999999Z', '2262-04-11T23:47:16.854775Z']
+        .map((seen, i) => `{"id": ${i + 1}, "seen": "${seen}"}`)
+        .join('\n') + '\n',
+    expect: { event: 'loaded', rows: 4 },
+    verify: async ({ pool, parquetFile }) => {
+      const expected = ['1700-03-01 12:34:56.789123', '1685-06-01 00:00:00.000001', '1500-01-01 00:00:00.999999', '2262-04-11 23:47:16.854775'];
+      const { rows } = await pool.query(
+        `SELECT to_char(seen AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') AS t FROM hostile.jsonl_rows WHERE _source_file = 'old-times.jsonl' ORDER BY id`,
+      );
+      assert.deepEqual(rows.map((r: { t: string }) => r.t), expected);
+      // The Parquet file holds the same microseconds since 1970.
+      const micros = (pg: string) => { const [d, frac] = pg.split('.'); return BigInt(Date.parse(`${d!.replace(' ', 'T')}Z`)) * 1000n + BigInt(frac!); };
+      const { readParquetFile } = await import('../../helpers/parquet.js');
+      const parquet = await readParquetFile(await parquetFile('h-jsonl', 'old-times.jsonl'));
+      const seen = parquet.getChild('seen')!.data[0]!.values as BigInt64Array;
+      assert.deepEqual([...seen], expected.map(micros));
+    },
+  },
+  {
     file: 'leap-fraction.jsonl',
     why: 'ajv accepts 23:59:60.5Z, PostgreSQL does not: refused at validation with the field, not at COPY',
     content: () => '{"id": 1, "seen": "2016-12-31T23:59:60.5Z"}\n',
