@@ -12,9 +12,8 @@ import * as pq from 'parquet-wasm';
 import type { Column, ColumnKind } from '../../src/columns.js';
 import { arrowSchema, batchStream, type Lineage } from '../../src/write/arrow.js';
 import { packBatch, unpackBatch } from '../../src/write/thread-batch.js';
-import { emptyVector, setInt64, TextBuilder, type Vector } from '../../src/write/vectors.js';
+import { vectorOf, type Value } from '../helpers/vectors.js';
 
-type Value = bigint | number | boolean | string | null;
 const KINDS: ColumnKind[] = ['integer', 'timestamp', 'number', 'boolean', 'date', 'string', 'json'];
 
 const valueOf = (kind: ColumnKind): fc.Arbitrary<Value> => {
@@ -37,28 +36,6 @@ const valueOf = (kind: ColumnKind): fc.Arbitrary<Value> => {
 /** A column of `length` values, about one in four null. */
 const columnOf = (length: number) =>
   fc.constantFrom(...KINDS).chain((kind) => fc.tuple(fc.constant(kind), fc.array(fc.option(valueOf(kind), { freq: 4 }), { minLength: length, maxLength: length })));
-
-function vectorOf(kind: ColumnKind, values: Value[]): Vector {
-  if (kind === 'string' || kind === 'json') {
-    const text = new TextBuilder(values.length, 4);
-    for (const v of values) {
-      if (v === null) text.appendNull();
-      else text.appendString(v as string);
-    }
-    return text.vector(kind);
-  }
-  // Longer than the batch, as the readers' vectors often are: only `length` rows may be read.
-  const vector = emptyVector(kind, values.length + 3);
-  values.forEach((v, i) => {
-    if (v === null) return;
-    vector.valid[i] = 1;
-    if (vector.kind === 'integer' || vector.kind === 'timestamp') setInt64(vector, i, v as bigint);
-    else if (vector.kind === 'boolean') vector.data[i] = v ? 1 : 0;
-    else if (vector.kind === 'number' || vector.kind === 'date') vector.data[i] = v as number;
-  });
-  vector.valid[values.length] = 1; // past the end: must not show
-  return vector;
-}
 
 /** Each row of `column` as the encoder was given it (raw int64 and day numbers, not converted). */
 function read(column: arrow.Vector, kind: ColumnKind | 'lineage-int'): Value[] {
@@ -105,7 +82,9 @@ const batchArbitrary = fc
     }),
   );
 
-function encode(b: fc.RecordValue<typeof batchArbitrary extends fc.Arbitrary<infer T> ? T : never>) {
+type Generated = typeof batchArbitrary extends fc.Arbitrary<infer T> ? T : never;
+
+function encode(b: Generated) {
   const columns: Column[] = b.columns.map(([kind], i) => ({ name: `c${i}`, kind }) as Column);
   const values = b.columns.map(([, v]) => v);
   const lineage = { fileId: b.fileId, sourceFile: b.sourceFile };

@@ -8,9 +8,8 @@
 import fc from 'fast-check';
 import type { ColumnKind } from '../../src/columns.js';
 import { encodeCopyBinary } from '../../src/write/copy-binary.js';
-import { emptyVector, setInt64, TextBuilder, type Vector } from '../../src/write/vectors.js';
+import { vectorOf, type Value } from '../helpers/vectors.js';
 
-type Value = bigint | number | boolean | string | null;
 const KINDS: ColumnKind[] = ['integer', 'timestamp', 'number', 'boolean', 'date', 'string', 'json'];
 
 const valueOf = (kind: ColumnKind): fc.Arbitrary<Value> => {
@@ -32,26 +31,6 @@ const valueOf = (kind: ColumnKind): fc.Arbitrary<Value> => {
       return fc.json({ maxDepth: 2 });
   }
 };
-
-function vectorOf(kind: ColumnKind, values: Value[]): Vector {
-  if (kind === 'string' || kind === 'json') {
-    const text = new TextBuilder(values.length, 4);
-    for (const v of values) {
-      if (v === null) text.appendNull();
-      else text.appendString(v as string);
-    }
-    return text.vector(kind);
-  }
-  const vector = emptyVector(kind, values.length);
-  values.forEach((v, i) => {
-    if (v === null) return;
-    vector.valid[i] = 1;
-    if (vector.kind === 'integer' || vector.kind === 'timestamp') setInt64(vector, i, v as bigint);
-    else if (vector.kind === 'boolean') vector.data[i] = v ? 1 : 0;
-    else if (vector.kind === 'number' || vector.kind === 'date') vector.data[i] = v as number;
-  });
-  return vector;
-}
 
 /** One field as PostgreSQL's binary send functions give it: length word, then the value. */
 function field(kind: ColumnKind, v: Value): Buffer {

@@ -59,7 +59,8 @@ it('converts date-times to microseconds, keeping digits below the millisecond an
 });
 
 it('writes 64-bit integers and timestamps into Arrow exactly, including negative, large and unsafe values', async () => {
-  const { arrowSchema, toRecordBatch } = await import('../../src/write/arrow.js');
+  const { batchStream } = await import('../../src/write/arrow.js');
+  const { tableFromIPC } = await import('apache-arrow');
   const columns = [
     { name: 'n', kind: 'integer' as const, pgType: 'bigint' },
     { name: 't', kind: 'timestamp' as const, pgType: 'timestamp with time zone' },
@@ -67,7 +68,7 @@ it('writes 64-bit integers and timestamps into Arrow exactly, including negative
   const ints = [-1, 0, 1, 2 ** 31, -(2 ** 31) - 1, 2 ** 32 + 5, -(2 ** 53 - 1), 2 ** 53 - 1, 2 ** 60, null];
   const times = ['1970-01-01T00:00:00Z', '1969-12-31T23:59:59.999999Z', '2024-03-01T12:34:56.123456+01:00', '9999-12-31T23:59:59.999999Z', '0001-01-01T00:00:00Z', null, null, null, null, null];
   const records = ints.map((n, i) => ({ n: n ?? undefined, t: times[i] ?? undefined }));
-  const batch = toRecordBatch(arrowSchema(columns), vectorsFromRecords(columns, records, records.map((_, i) => i + 1)), LINEAGE);
+  const batch = tableFromIPC(batchStream(columns, vectorsFromRecords(columns, records, records.map((_, i) => i + 1)), LINEAGE));
   expect([...batch.getChild('n')!].map((v) => (v === null ? null : BigInt(v as bigint)))).toEqual(ints.map((n) => (n === null ? null : BigInt(n))));
   const expected = times.map((t) => (t === null ? null : timestampToMicros(t)));
   expect(expected[1]).toBe(-1n);
@@ -76,7 +77,8 @@ it('writes 64-bit integers and timestamps into Arrow exactly, including negative
 });
 
 it('writes text columns into Arrow exactly: ASCII, non-ASCII, empty, null and JSON values', async () => {
-  const { arrowSchema, toRecordBatch } = await import('../../src/write/arrow.js');
+  const { batchStream } = await import('../../src/write/arrow.js');
+  const { tableFromIPC } = await import('apache-arrow');
   const columns = [
     { name: 's', kind: 'string' as const, pgType: 'text' },
     { name: 'j', kind: 'json' as const, pgType: 'jsonb' },
@@ -85,7 +87,7 @@ it('writes text columns into Arrow exactly: ASCII, non-ASCII, empty, null and JS
   const mixed = ['a', 'größe', '', null, '😀 emoji', '\ud800 lone', 'z'];
   for (const texts of [ascii, mixed]) {
     const records = texts.map((s, i) => ({ s: s ?? undefined, j: s === null ? undefined : { i, s } }));
-    const batch = toRecordBatch(arrowSchema(columns), vectorsFromRecords(columns, records, records.map((_, i) => i + 1)), LINEAGE);
+    const batch = tableFromIPC(batchStream(columns, vectorsFromRecords(columns, records, records.map((_, i) => i + 1)), LINEAGE));
     const expected = texts.map((s) => (s === null ? null : Buffer.from(s).toString()));
     expect([...batch.getChild('s')!]).toEqual(expected);
     expect([...batch.getChild('j')!].map((v) => (v === null ? null : JSON.parse(v as string)))).toEqual(
