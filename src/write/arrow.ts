@@ -174,10 +174,21 @@ function sourceRecords(numbers: ArrayLike<number>, length: number): Region {
 }
 
 /**
- * An IPC stream of one record batch: the schema message, the batch's message and body, the end
- * marker. Buffers sit at 8-byte boundaries of the body, as the format requires.
+ * Where a stream may be written instead of a new buffer: the Parquet thread hands parquet-wasm each
+ * stream once (it copies it into its own memory) and writes the next one over it. A fresh buffer
+ * per file was ~300 KB of array buffers per file with the batch received, and V8 ran a full
+ * collection of that thread's heap every ~200 files for them (`--trace-gc`, BENCHMARKS.md).
  */
-export function batchStream(columns: Column[], batch: ArrowBatch, lineage: Lineage): Uint8Array {
+export interface Scratch {
+  buffer: Uint8Array;
+}
+
+/**
+ * An IPC stream of one record batch: the schema message, the batch's message and body, the end
+ * marker. Buffers sit at 8-byte boundaries of the body, as the format requires. With `scratch`, the
+ * stream is a view of its buffer (grown when too small), valid until the next call with it.
+ */
+export function batchStream(columns: Column[], batch: ArrowBatch, lineage: Lineage, scratch?: Scratch): Uint8Array {
   const { length, vectors } = batch;
   const nodes: { length: number; nulls: number }[] = [];
   const regions: Region[] = [];
@@ -200,8 +211,16 @@ export function batchStream(columns: Column[], batch: ArrowBatch, lineage: Linea
   const schema = schemaMessage(columns);
   const metaLength = pad8(8 + metadata.length);
   const bodyAt = schema.length + metaLength;
-  const out = new Uint8Array(bodyAt + bodyLength + 8);
-  const view = new DataView(out.buffer);
+  const size = bodyAt + bodyLength + 8;
+  let out: Uint8Array;
+  if (scratch) {
+    if (scratch.buffer.length < size) scratch.buffer = new Uint8Array(Math.max(size, Math.ceil(scratch.buffer.length * 1.5)));
+    out = scratch.buffer.subarray(0, size);
+    out.fill(0); // bitmaps are OR-ed in, padding is zero
+  } else {
+    out = new Uint8Array(size);
+  }
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   out.set(schema, 0);
   view.setInt32(schema.length, -1, true);
   view.setInt32(schema.length + 4, metaLength - 8, true);

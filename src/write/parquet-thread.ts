@@ -7,7 +7,7 @@
 import { parentPort } from 'node:worker_threads';
 import type { Column } from '../columns.js';
 import type { Config } from '../config/types.js';
-import { batchStream, type Lineage } from './arrow.js';
+import { batchStream, type Lineage, type Scratch } from './arrow.js';
 import { openParquetFile, writeParquetFile, type ParquetFileWriter } from './parquet-file.js';
 import { unpackBatch, type PackedBatch } from './thread-batch.js';
 import { emptyVector } from './vectors.js';
@@ -21,7 +21,8 @@ export type ThreadRequest =
   | { seq: number; op: 'write'; id: number; tmpPath?: string; compression?: Config['parquet']; dictionary?: string[]; columns?: Column[]; lineage?: Lineage; batch?: PackedBatch; finish: boolean }
   | { seq: number; op: 'abort'; id: number };
 
-export type ThreadReply = { seq: number; ok: true } | { seq: number; ok: false; error: SerializedError };
+/** `spare`: the request's packed buffer, read and given back for the next batch (thread-batch.ts). */
+export type ThreadReply = { seq: number; ok: true; spare?: ArrayBuffer } | { seq: number; ok: false; error: SerializedError };
 
 export interface SerializedError {
   message: string;
@@ -32,6 +33,13 @@ export interface SerializedError {
 }
 
 const writers = new Map<number, { file: ParquetFileWriter; columns: Column[]; lineage: Lineage }>();
+
+/**
+ * Every IPC stream is written over the last one: parquet-wasm copies a stream into its own memory
+ * as its first step (`Table.fromIPCStream`, before anything is awaited), so one is never needed
+ * after the next is begun.
+ */
+const scratch: Scratch = { buffer: new Uint8Array(0) };
 
 async function handle(request: ThreadRequest): Promise<void> {
   if (request.op === 'abort') {
@@ -46,7 +54,7 @@ async function handle(request: ThreadRequest): Promise<void> {
     const batch = request.batch
       ? unpackBatch(request.batch, columns.map((c) => c.kind))
       : { length: 0, numbers: new Float64Array(0), vectors: columns.map((c) => emptyVector(c.kind, 0)) };
-    const ipc = batchStream(columns, batch, request.lineage!);
+    const ipc = batchStream(columns, batch, request.lineage!, scratch);
     await writeParquetFile(request.tmpPath, request.compression!.smallFileCompression, request.dictionary ?? [], ipc);
     return;
   }
@@ -58,7 +66,7 @@ async function handle(request: ThreadRequest): Promise<void> {
   if (!writer) throw new Error(`no open Parquet file #${request.id} in this thread (it was restarted)`);
   if (request.batch) {
     const batch = unpackBatch(request.batch, writer.columns.map((c) => c.kind));
-    await writer.file.write(batchStream(writer.columns, batch, writer.lineage));
+    await writer.file.write(batchStream(writer.columns, batch, writer.lineage, scratch));
   }
   if (request.finish) {
     writers.delete(request.id);
@@ -73,7 +81,11 @@ function serialize(error: unknown): SerializedError {
 
 parentPort!.on('message', (request: ThreadRequest) => {
   handle(request).then(
-    () => parentPort!.postMessage({ seq: request.seq, ok: true } satisfies ThreadReply),
+    () => {
+      // The batch was copied into its IPC stream: its buffer goes back to be packed into again.
+      const spare = request.op === 'write' ? request.batch?.buffer : undefined;
+      parentPort!.postMessage({ seq: request.seq, ok: true, spare } satisfies ThreadReply, spare ? [spare] : []);
+    },
     (error: unknown) => parentPort!.postMessage({ seq: request.seq, ok: false, error: serialize(error) } satisfies ThreadReply),
   );
 });

@@ -17,7 +17,7 @@ import type { Config } from '../config/types.js';
 import type { Lineage } from './arrow.js';
 import type { TypedBatch } from './vectors.js';
 import type { SerializedError, ThreadReply, ThreadRequest } from './parquet-thread.js';
-import { packBatch, type PackedBatch } from './thread-batch.js';
+import { packBatch, returnSpare, type PackedBatch } from './thread-batch.js';
 
 export interface ParquetWriter {
   /** Copies the batch for the Parquet thread: the caller's vectors are its own again on return. */
@@ -88,7 +88,10 @@ class ParquetThread {
       if (!pending) return;
       this.pending.delete(reply.seq);
       if (this.pending.size === 0) worker.unref();
-      if (reply.ok) pending.resolve();
+      if (reply.ok) {
+        if (reply.spare) returnSpare(reply.spare);
+        pending.resolve();
+      }
       else pending.reject(deserialize(reply.error));
     });
     worker.on('error', (error) => this.fail(worker, error));

@@ -8,11 +8,36 @@
 import type { ColumnKind } from '../columns.js';
 import type { TypedBatch, Vector } from './vectors.js';
 
-/** A batch as it crosses to the thread. `textBytes`: the bytes of each text column (0 for others). */
+/**
+ * A batch as it crosses to the thread: its arrays in the first `bytes` of `buffer`.
+ * `textBytes`: the bytes of each text column (0 for others).
+ */
 export interface PackedBatch {
   length: number;
   buffer: ArrayBuffer;
+  bytes: number;
   textBytes: number[];
+}
+
+/**
+ * Buffers the thread has given back, packed into again: a new ~150 KB buffer per file was mapped,
+ * faulted in and unmapped each time (~25 µs), and counted towards the external memory that makes
+ * V8 collect the heap. A few suffice (the batches in flight); a buffer is only kept up to 8 MiB.
+ */
+const spares: ArrayBuffer[] = [];
+const MAX_SPARES = 8;
+const MAX_SPARE_BYTES = 8 * 1024 * 1024;
+
+export function returnSpare(buffer: ArrayBuffer): void {
+  if (spares.length < MAX_SPARES && buffer.byteLength <= MAX_SPARE_BYTES) spares.push(buffer);
+}
+
+function bufferOf(size: number): ArrayBuffer {
+  for (let i = spares.length - 1; i >= 0; i--) {
+    if (spares[i]!.byteLength >= size) return spares.splice(i, 1)[0]!;
+  }
+  // A quarter more than this batch needs, so that the next file, a little larger, fits too.
+  return new ArrayBuffer(Math.ceil((size * 1.25) / 8) * 8);
 }
 
 const pad8 = (n: number) => (n + 7) & ~7;
@@ -41,8 +66,8 @@ export function packBatch(batch: TypedBatch): PackedBatch {
   const kinds = vectors.map((v) => v.kind);
   const textBytes = vectors.map((v) => ('bytes' in v ? v.offsets[length]! : 0));
   const { at, size } = layout(kinds, length, textBytes);
-  const buffer = new ArrayBuffer(size);
-  const out = new Uint8Array(buffer);
+  const buffer = bufferOf(size);
+  const out = new Uint8Array(buffer, 0, size);
   out.set(bytesOf(batch.numbers, length * 8), 0);
   for (let i = 0; i < vectors.length; i++) {
     const v = vectors[i]!;
@@ -56,14 +81,14 @@ export function packBatch(batch: TypedBatch): PackedBatch {
       out.set(bytesOf(v.data, length * WIDTH[v.kind]), o);
     }
   }
-  return { length, buffer, textBytes };
+  return { length, buffer, bytes: size, textBytes };
 }
 
 /** Views of a packed batch's buffer, as vectors of the columns' kinds. */
 export function unpackBatch(packed: PackedBatch, kinds: ColumnKind[]): { length: number; numbers: Float64Array; vectors: Vector[] } {
-  const { length, buffer, textBytes } = packed;
+  const { length, buffer, bytes, textBytes } = packed;
   const { at, size } = layout(kinds, length, textBytes);
-  if (size !== buffer.byteLength) throw new Error(`a packed batch of ${buffer.byteLength} bytes where its layout says ${size}`);
+  if (size !== bytes || bytes > buffer.byteLength) throw new Error(`a packed batch of ${bytes} bytes (in ${buffer.byteLength}) where its layout says ${size}`);
   const vectors = kinds.map((kind, i): Vector => {
     let o = at[i]!;
     const valid = new Uint8Array(buffer, o, length);

@@ -10,8 +10,8 @@ import fc from 'fast-check';
 import * as arrow from 'apache-arrow';
 import * as pq from 'parquet-wasm';
 import type { Column, ColumnKind } from '../../src/columns.js';
-import { arrowSchema, batchStream, type Lineage } from '../../src/write/arrow.js';
-import { packBatch, unpackBatch } from '../../src/write/thread-batch.js';
+import { arrowSchema, batchStream, type Lineage, type Scratch } from '../../src/write/arrow.js';
+import { packBatch, returnSpare, unpackBatch } from '../../src/write/thread-batch.js';
 import { vectorOf, type Value } from '../helpers/vectors.js';
 
 const KINDS: ColumnKind[] = ['integer', 'timestamp', 'number', 'boolean', 'date', 'string', 'json'];
@@ -82,6 +82,9 @@ const batchArbitrary = fc
     }),
   );
 
+/** Shared by every generated batch, as the Parquet thread shares one. */
+const scratch: Scratch = { buffer: new Uint8Array(0) };
+
 type Generated = typeof batchArbitrary extends fc.Arbitrary<infer T> ? T : never;
 
 function encode(b: Generated) {
@@ -89,9 +92,11 @@ function encode(b: Generated) {
   const values = b.columns.map(([, v]) => v);
   const lineage = { fileId: b.fileId, sourceFile: b.sourceFile };
   const vectors = b.columns.map(([kind, v]) => vectorOf(kind, v));
-  // As in the daemon: packed into one buffer on the main thread, unpacked in the Parquet thread.
+  // As in the daemon: packed into one buffer on the main thread (a buffer an earlier batch used,
+  // stale bytes and all), unpacked in the Parquet thread and written over the previous stream.
   const packed = packBatch({ length: b.numbers.length, numbers: Float64Array.from(b.numbers), vectors });
-  const ipc = batchStream(columns, unpackBatch(packed, columns.map((c) => c.kind)), lineage);
+  const ipc = batchStream(columns, unpackBatch(packed, columns.map((c) => c.kind)), lineage, scratch);
+  returnSpare(packed.buffer);
   return { columns, values, lineage, ipc };
 }
 
