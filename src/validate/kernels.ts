@@ -219,6 +219,23 @@ class CellCursor {
     this.quote = batch.escaped[cell] ? batch.quote : -1;
     return this.e > this.s;
   }
+  /**
+   * The column's bytes in the file over the view's rows: what its text vector needs, give or take
+   * an override (which the builder grows for) — sizing it by a guess per row allocated ~3× the
+   * text of a small file's columns, and array buffers are what make V8 collect the heap.
+   */
+  rawBytes(): number {
+    const field = this.field;
+    if (field < 0) return (this.constant?.length ?? 0) * this.view.count;
+    const { starts, ends, width } = this.view.batch;
+    const rows = this.view.rows;
+    let total = 0;
+    for (let i = 0; i < this.view.count; i++) {
+      const cell = rows[i]! * width + field;
+      total += ends[cell]! - starts[cell]!;
+    }
+    return total;
+  }
   private bytes(bytes: Buffer | null): boolean {
     if (bytes === null) return false;
     this.b = bytes;
@@ -290,7 +307,7 @@ export function compileKernel(column: Column, rules: PropertyRules, required: bo
   const runString = (view: CellView, viewColumn: number, failed: Uint8Array): Vector => {
     const rows = view.count;
     const cell = new CellCursor(view, viewColumn);
-    const out = new TextBuilder(rows, rows * 24);
+    const out = new TextBuilder(rows, cell.rawBytes());
     for (let i = 0; i < rows; i++) {
       if (!cell.at(i)) {
         if (required) failed[i] = 1;

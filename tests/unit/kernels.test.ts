@@ -249,3 +249,17 @@ it('value kernels (JSON, JSONL) pass exactly what ajv passes, for every type, nu
     { numRuns: 1500 },
   );
 });
+
+it('a text column whose prepared values are longer than its bytes in the file keeps every value', () => {
+  // Lower-casing İ (2 bytes) gives i + U+0307 (3 bytes): the vector outgrows the file's bytes.
+  const values = ['İİİİİİİİİİİİİİİİİİİİİİİİİİİİİİİİİİİİİİİİ', 'a', 'İ', '', 'İstanbul'.repeat(20)];
+  const view = viewOf(values);
+  values.forEach((v, i) => {
+    if (v !== '') view.overrides.set(i, v.toLowerCase());
+  });
+  const plan = planOf(datasetFor({ type: 'string' }, false));
+  if (plan.engine !== 'columnar') throw new Error('not columnar');
+  const { typed, failed } = runKernels(view, plan.kernels);
+  expect(failed).toEqual([]);
+  expect(values.map((_, i) => valueAt(typed.vectors[0]!, i))).toEqual(values.map((v) => (v === '' ? null : v.toLowerCase())));
+});
