@@ -14,7 +14,7 @@ import type { CsvOptions } from '../config/types.js';
 import { DataError, type Problem } from '../errors.js';
 import { shortName } from '../lib/shorten.js';
 import { readInBatches } from './batches.js';
-import { checkHeader, detectDelimiter, detectNewline } from './csv.js';
+import { checkHeader, detectDelimiter } from './csv.js';
 import type { ReadOptions } from './index.js';
 import { limitError, limitProblem } from './limits.js';
 import { isUtf8 } from 'node:buffer';
@@ -200,6 +200,13 @@ class Tokenizer {
   }
 }
 
+/** `detectNewline` (csv.ts) on bytes: the first line feed, with a carriage return before it or not. */
+export function newlineOf(bytes: Uint8Array): string {
+  const lf = bytes.indexOf(LF);
+  if (lf === -1) return bytes.includes(CR) ? '\r' : '\n';
+  return lf > 0 && bytes[lf - 1] === CR ? '\r\n' : '\n';
+}
+
 function quoteError(line: number, what: string): DataError {
   const message = `line ${line}: ${what}`;
   return new DataError('read', message, [{ line, rule: 'csv', message }]);
@@ -378,10 +385,12 @@ export async function* readCsvCells(source: Source, options: CsvOptions, { batch
       const bytes = raw ? utf8(chunks as Buffer[]) : Buffer.from(chunks.length === 1 ? (chunks[0] as string) : chunks.join(''), 'utf8');
       if (!tokenizer && bytes.length === 0) continue;
       if (!tokenizer) {
-        const text = utf8Slice(bytes, 0, Math.min(bytes.length, 64 * 1024));
-        const newline = detectNewline(text);
+        // Looked for in the first 64 KiB, as in the record path; decoded to text only to detect the
+        // delimiter (a small file's 56 KB as a string was most of what reading it left on the heap).
+        const prefix = bytes.subarray(0, 64 * 1024);
+        const newline = newlineOf(prefix);
         lf = newline === '\n';
-        const delimiter = options.delimiter === 'auto' ? detectDelimiter(text, options.quote) : options.delimiter;
+        const delimiter = options.delimiter === 'auto' ? detectDelimiter(utf8Slice(prefix, 0, prefix.length), options.quote) : options.delimiter;
         quote = asciiByte(options.quote)!;
         const maxFields = limits.maxColumns + 1;
         tokenizer = new Tokenizer(asciiByte(delimiter)!, quote, newline.charCodeAt(0), newline.length === 2 ? newline.charCodeAt(1) : -1, maxFields);

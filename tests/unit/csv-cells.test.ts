@@ -11,8 +11,8 @@ import path from 'node:path';
 import fc from 'fast-check';
 import type { CsvOptions, Limits } from '../../src/config/types.js';
 import { DataError } from '../../src/errors.js';
-import { cellText, readCsvCells } from '../../src/read/csv-cells.js';
-import { readCsv } from '../../src/read/csv.js';
+import { cellText, newlineOf, readCsvCells } from '../../src/read/csv-cells.js';
+import { detectNewline, readCsv } from '../../src/read/csv.js';
 import { openSource } from '../../src/read/source.js';
 
 const LIMITS: Limits = {
@@ -168,4 +168,15 @@ it('reads rows that cross chunk boundaries anywhere, and detects the delimiter a
   expect(actual.rows.length).toBe(40_000);
   expect(actual.rows[39_999]![0]).toBe(2 + 2 * 39_999);
   expect(normalised(actual)).toEqual(normalised(expected));
+});
+
+test('the line break is detected on bytes as the record path detects it on text', () => {
+  const piece = fc.constantFrom('\r', '\n', '\r\n', 'a', ';', 'é', '😀', '"');
+  fc.assert(
+    fc.property(fc.array(piece, { maxLength: 12 }), (pieces) => {
+      const text = pieces.join('');
+      expect(newlineOf(Buffer.from(text, 'utf8'))).toBe(detectNewline(text));
+    }),
+    { numRuns: 2000 },
+  );
 });
