@@ -10,7 +10,7 @@
  * benchmark its readdirp scans took ~9 s of the daemon's ~40 s of CPU (BENCHMARKS.md). Here an
  * event costs at most one lstat of the path it names.
  */
-import { watch, type FSWatcher } from 'node:fs';
+import { lstatSync, watch, type FSWatcher } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -89,9 +89,13 @@ export function watchInput(
   const look = async (full: string, renewed = false) => {
     let stat;
     try {
-      stat = await lstat(full);
+      // Synchronous (lib/fs-now.ts), and no error made for a path that is gone: every file loadbay
+      // archives leaves input/ with an event that lands here.
+      stat = lstatSync(full, { throwIfNoEntry: false });
     } catch (error) {
       if (!isGone(error)) throw error;
+    }
+    if (!stat) {
       unwatch(full); // gone; if it was a folder, so are its watches
       return;
     }
