@@ -1,11 +1,12 @@
 /**
  * The fast way for a group of small files of an append dataset: one transaction, one COPY for all
  * their rows, one round of ledger writes. Each file is read and checked to its end first (a file
- * whose data fails is quarantined with its own report and its rows never reach COPY), then its
- * rows follow the previous file's in the same COPY, and its Parquet file is written in one message
- * to the Parquet thread while the next file is read. At the end: COPY ends, one query asks whether
- * any content was loaded before, the Parquet files are recorded, renamed and their folder fsync'd
- * once, the ledger rows say loaded in one statement, COMMIT.
+ * whose data fails is quarantined with its own report and its rows never reach COPY), then it
+ * goes to the Parquet thread in one message while the next file is read: the thread writes its
+ * Parquet file and encodes its rows for COPY, which come back in order and follow the previous
+ * file's in the same COPY (CopyFeed; work taken off this thread, the busier one). At the end: COPY
+ * ends, one query asks whether any content was loaded before, the Parquet files are recorded,
+ * renamed and their folder fsync'd once, the ledger rows say loaded in one statement, COMMIT.
  *
  * Without savepoints a refused row or an earlier load of the same content cannot be taken out of
  * the COPY: the transaction is dropped and the caller loads the files again one savepoint each
@@ -20,9 +21,9 @@ import { DataError } from '../errors.js';
 import { changedSince } from '../settle/changed.js';
 import { fsyncPath } from '../lib/fs-now.js';
 import { checkFile, type CheckedBatch, type CheckedFile } from '../validate/check.js';
-import { encodeCopyBinary } from '../write/copy-binary.js';
 import { beforeCopy } from '../write/modes.js';
 import { FileOutputs } from '../write/outputs.js';
+import type { CopySink } from '../write/parquet.js';
 import { qualifiedTable, startCopy, type CopyLoad } from '../write/postgres.js';
 import { LoadTransaction } from '../write/transaction.js';
 import {
@@ -53,6 +54,85 @@ export interface SharedCopyResult {
   fallback: string | null;
 }
 
+/**
+ * Rows sent to the Parquet thread and not yet in COPY before the group's next file waits: a few
+ * dozen small files' worth. It bounds the batches waiting in the thread and the encoded rows
+ * waiting for PostgreSQL (~12 MB for 33 columns), and lets COPY pace the reading, as it did when
+ * the rows were encoded here.
+ */
+const MAX_ROWS_AHEAD = 20_000;
+
+/**
+ * The group's COPY, fed with rows the Parquet thread encodes (outputs.ts `copy`): they come back
+ * batch after batch in the order the batches were written and go into COPY in that order. Every
+ * batch written brings its rows or the thread's failure, so waiting for them always ends.
+ */
+class CopyFeed implements CopySink {
+  private writes: Promise<void> = Promise.resolve();
+  private sent = 0;
+  private settled = 0;
+  private rowsAhead = 0;
+  private failure: unknown = null;
+  private closed = false;
+  private wake: (() => void) | null = null;
+  constructor(private readonly copy: CopyLoad) {}
+
+  /** A batch of `count` rows is being written (its rows will come back). */
+  expect(count: number): void {
+    this.sent++;
+    this.rowsAhead += count;
+  }
+
+  rows(encoded: Buffer, count: number): void {
+    if (this.closed) return; // the load was dropped
+    this.writes = this.writes.then(async () => {
+      await this.copy.write(encoded);
+      this.rowsAhead -= count;
+      this.settled++;
+      this.poke();
+    });
+    this.writes.catch((error: unknown) => this.fail(error));
+  }
+
+  failed(error: Error): void {
+    this.fail(error);
+  }
+
+  /**
+   * Between files (nothing of the group held back by its writer then): waits while too many rows
+   * are on their way; throws COPY's or the thread's error.
+   */
+  async room(): Promise<void> {
+    while (this.rowsAhead >= MAX_ROWS_AHEAD && this.failure === null) await this.change();
+    if (this.failure !== null) throw this.failure;
+  }
+
+  /** Once every file of the group is finishing: all rows in COPY; throws COPY's or the thread's error. */
+  async written(): Promise<void> {
+    while (this.settled < this.sent && this.failure === null) await this.change();
+    if (this.failure !== null) throw this.failure;
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+
+  private fail(error: unknown): void {
+    this.failure ??= error;
+    this.poke();
+  }
+
+  private change(): Promise<void> {
+    return new Promise<void>((resolve) => (this.wake = resolve));
+  }
+
+  private poke(): void {
+    const wake = this.wake;
+    this.wake = null;
+    wake?.();
+  }
+}
+
 interface Member {
   index: number;
   claim: Claim;
@@ -80,6 +160,7 @@ export async function loadSharedCopy(
   const sent = new SentRows();
   let tx: LoadTransaction | null = null;
   let copy: CopyLoad | null = null;
+  let feed: CopyFeed | null = null;
   let copied = 0;
   let committed = false;
   try {
@@ -112,27 +193,30 @@ export async function loadSharedCopy(
       inGroup.add(digest.sha256);
       tx ??= await LoadTransaction.begin(ctx.pool);
       copy ??= startCopy(tx.client, dataset, await beforeCopy(tx.client, dataset));
-      const lineage = { fileId: claim.fileId, sourceFile: arrival.relative };
-      const outputs = await openOutputs(ctx, claim, dataset, checked.locator);
+      const group = (feed ??= new CopyFeed(copy));
+      await group.room();
+      const outputs = await openOutputs(ctx, claim, dataset, checked.locator, group);
       const member: Member = { index, claim, outputs, rows: 0, rejected: checked.problems.rejected, digest, dropped: droppedOf(checked.stats), readSeconds: 0 };
       members.push(member);
       for (const batch of all) {
         await outputs.reject(batch.rejected, batch.originals);
         const { typed } = batch;
         if (!batch.loadable || typed.length === 0) continue;
-        const encoded = encodeCopyBinary(typed, lineage);
+        // To the Parquet thread, which writes the rows to Parquet and encodes them for COPY.
+        group.expect(typed.length);
         sent.add(copied, typed.numbers);
         copied += typed.length;
         member.rows += typed.length;
-        await Promise.all([outputs.write(typed), copy.write(encoded)]);
+        await outputs.write(typed);
       }
       void outputs.finish(); // the Parquet thread writes it while the next file is read
       clock.lap('read_validate');
       member.readSeconds = clock.seconds.read_validate;
     }
-    if (!tx || !copy) return { staged: [], fallback: null };
+    if (!tx || !copy || !feed) return { staged: [], fallback: null };
 
     const clock = stageClock();
+    await feed.written();
     const count = await copy.end();
     if (count !== copied) throw new Error(`COPY reported ${count} rows, ${copied} were sent`);
     clock.lap('copy');
@@ -188,6 +272,7 @@ export async function loadSharedCopy(
     throw error;
   } finally {
     if (!committed) {
+      feed?.close();
       tx?.abort();
       await Promise.all(members.map((m) => m.outputs.abort()));
     }

@@ -19,6 +19,7 @@ import { checkFile, verdict, type CheckedBatch, type CheckedFile } from '../vali
 import type { Locator } from '../read/types.js';
 import type { Lineage } from '../write/arrow.js';
 import { FileOutputs } from '../write/outputs.js';
+import type { CopySink } from '../write/parquet.js';
 import { LoadTransaction } from '../write/transaction.js';
 import { runChecks } from '../write/checks.js';
 import { afterCopy, beforeCopy } from '../write/modes.js';
@@ -318,7 +319,8 @@ export async function stageLoad(
 }
 
 /** The file's Parquet file (and rejects file, under `on_invalid_row: skip_row`), open under temporary names. */
-export function openOutputs(ctx: PipelineContext, claim: Claim, dataset: Dataset, locator: Locator): Promise<FileOutputs> {
+/** `copy`: the Parquet thread encodes the rows for COPY too, and hands them there (outputs.ts). */
+export function openOutputs(ctx: PipelineContext, claim: Claim, dataset: Dataset, locator: Locator, copy?: CopySink): Promise<FileOutputs> {
   return FileOutputs.open({
     parquetDir: path.join(ctx.config.folders.parquet, dataset.name),
     rejectsDir: dataset.onInvalidRow === 'skip_row' ? path.join(ctx.config.folders.failed, dataset.name) : null,
@@ -328,6 +330,7 @@ export function openOutputs(ctx: PipelineContext, claim: Claim, dataset: Dataset
     locator,
     tag: `${ctx.instanceId}.${claim.fileId}`,
     compression: ctx.config.parquet,
+    copy,
   });
 }
 

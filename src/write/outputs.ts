@@ -14,7 +14,7 @@ import { openRejects, type RejectsWriter } from '../settle/rejects.js';
 import { fsyncPath } from '../lib/fs-now.js';
 import { fitName } from '../settle/move.js';
 import type { Lineage } from './arrow.js';
-import { openParquetWriter, type ParquetWriter } from './parquet.js';
+import { openParquetWriter, type CopySink, type ParquetWriter } from './parquet.js';
 import { emptyVector, type TypedBatch } from './vectors.js';
 
 export interface OutputsSpec {
@@ -31,6 +31,8 @@ export interface OutputsSpec {
   tag: string;
   /** `parquet:` of the configuration. */
   compression: Config['parquet'];
+  /** Given each written batch's rows as COPY binary, in order, encoded by the Parquet thread (parquet.ts). */
+  copy?: CopySink;
 }
 
 export class FileOutputs {
@@ -45,7 +47,7 @@ export class FileOutputs {
   static async open(spec: OutputsSpec): Promise<FileOutputs> {
     mkdirSync(spec.parquetDir, { recursive: true }); // synchronous: see lib/fs-now.ts
     const tmp = path.join(spec.parquetDir, `.${fitName(path.basename(spec.relative), 120)}.${spec.tag}.tmp`);
-    const parquet = await openParquetWriter(tmp, spec.columns, spec.lineage, spec.compression);
+    const parquet = await openParquetWriter(tmp, spec.columns, spec.lineage, spec.compression, spec.copy);
     let rejects: RejectsWriter | null = null;
     try {
       if (spec.rejectsDir) rejects = await openRejects(spec.rejectsDir, spec.relative, spec.locator, spec.tag);

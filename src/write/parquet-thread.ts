@@ -8,9 +8,10 @@ import { parentPort } from 'node:worker_threads';
 import type { Column } from '../columns.js';
 import type { Config } from '../config/types.js';
 import { batchStream, type Lineage, type Scratch } from './arrow.js';
+import { encodeCopyBinary } from './copy-binary.js';
 import { openParquetFile, writeParquetFile, type ParquetFileWriter } from './parquet-file.js';
 import { unpackBatch, type PackedBatch } from './thread-batch.js';
-import { emptyVector } from './vectors.js';
+import { emptyVector, type TypedBatch } from './vectors.js';
 
 /**
  * One message per step of a file, to keep thread wake-ups few (each costs ~0.35 ms here): `write`
@@ -18,11 +19,19 @@ import { emptyVector } from './vectors.js';
  * and ends the file when `finish` is set — a small file is a single message.
  */
 export type ThreadRequest =
-  | { seq: number; op: 'write'; id: number; tmpPath?: string; compression?: Config['parquet']; dictionary?: string[]; columns?: Column[]; lineage?: Lineage; batch?: PackedBatch; finish: boolean }
+  | { seq: number; op: 'write'; id: number; tmpPath?: string; compression?: Config['parquet']; dictionary?: string[]; columns?: Column[]; lineage?: Lineage; batch?: PackedBatch; copy?: boolean; finish: boolean }
   | { seq: number; op: 'abort'; id: number };
 
-/** `spare`: the request's packed buffer, read and given back for the next batch (thread-batch.ts). */
-export type ThreadReply = { seq: number; ok: true; spare?: ArrayBuffer } | { seq: number; ok: false; error: SerializedError };
+/**
+ * `spare`: the request's packed buffer, read and given back for the next batch (thread-batch.ts).
+ * `copy`: the batch's rows as COPY binary, for a request that asked (`copy`), sent ahead of the
+ * request's own reply — requests are taken in order and encoded before anything is awaited, so
+ * these come in the order the batches were sent.
+ */
+export type ThreadReply =
+  | { seq: number; ok: true; spare?: ArrayBuffer }
+  | { seq: number; ok: false; error: SerializedError }
+  | { seq: number; copy: ArrayBuffer; rows: number };
 
 export interface SerializedError {
   message: string;
@@ -41,6 +50,14 @@ const writers = new Map<number, { file: ParquetFileWriter; columns: Column[]; li
  */
 const scratch: Scratch = { buffer: new Uint8Array(0) };
 
+/** The batch's rows as COPY binary, to the main thread (its own buffer, transferred). */
+function sendCopy(seq: number, batch: TypedBatch, lineage: Lineage): void {
+  const rows = encodeCopyBinary(batch, lineage);
+  const whole = rows.byteOffset === 0 && rows.byteLength === rows.buffer.byteLength;
+  const copy = (whole ? rows.buffer : rows.buffer.slice(rows.byteOffset, rows.byteOffset + rows.byteLength)) as ArrayBuffer;
+  parentPort!.postMessage({ seq, copy, rows: batch.length } satisfies ThreadReply, [copy]);
+}
+
 async function handle(request: ThreadRequest): Promise<void> {
   if (request.op === 'abort') {
     const writer = writers.get(request.id);
@@ -54,6 +71,7 @@ async function handle(request: ThreadRequest): Promise<void> {
     const batch = request.batch
       ? unpackBatch(request.batch, columns.map((c) => c.kind))
       : { length: 0, numbers: new Float64Array(0), vectors: columns.map((c) => emptyVector(c.kind, 0)) };
+    if (request.copy) sendCopy(request.seq, batch, request.lineage!);
     const ipc = batchStream(columns, batch, request.lineage!, scratch);
     await writeParquetFile(request.tmpPath, request.compression!.smallFileCompression, request.dictionary ?? [], ipc);
     return;
@@ -66,6 +84,7 @@ async function handle(request: ThreadRequest): Promise<void> {
   if (!writer) throw new Error(`no open Parquet file #${request.id} in this thread (it was restarted)`);
   if (request.batch) {
     const batch = unpackBatch(request.batch, writer.columns.map((c) => c.kind));
+    if (request.copy) sendCopy(request.seq, batch, writer.lineage);
     await writer.file.write(batchStream(writer.columns, batch, writer.lineage, scratch));
   }
   if (request.finish) {

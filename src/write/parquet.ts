@@ -38,7 +38,13 @@ const THREAD_ENTRY = here.pathname.endsWith('.ts')
   ? new URL('../../dist/write/parquet-thread.js', here)
   : new URL('./parquet-thread.js', here);
 
-type Pending = { resolve: () => void; reject: (error: Error) => void };
+/** Where the rows a request asked the thread to encode for COPY go: the rows, or why they never will. */
+export interface CopySink {
+  rows(encoded: Buffer, count: number): void;
+  failed(error: Error): void;
+}
+
+type Pending = { resolve: () => void; reject: (error: Error) => void; copy?: CopySink };
 type Request = ThreadRequest extends infer R ? (R extends ThreadRequest ? Omit<R, 'seq'> : never) : never;
 
 class ParquetThread {
@@ -52,11 +58,15 @@ class ParquetThread {
     return ++this.nextId;
   }
 
-  request(message: Request, transfer: ArrayBuffer[] = []): Promise<void> {
+  /**
+   * `copy`: takes the batch's rows as COPY binary, when the request asks the thread for them; told
+   * if the request fails before they came.
+   */
+  request(message: Request, transfer: ArrayBuffer[] = [], copy?: CopySink): Promise<void> {
     const worker = this.start();
     const seq = ++this.seq;
     return new Promise<void>((resolve, reject) => {
-      this.pending.set(seq, { resolve, reject });
+      this.pending.set(seq, { resolve, reject, copy });
       if (this.pending.size === 1) worker.ref(); // keep the process alive while work is in flight
       worker.postMessage({ ...message, seq }, transfer);
     });
@@ -86,13 +96,19 @@ class ParquetThread {
     worker.on('message', (reply: ThreadReply) => {
       const pending = this.pending.get(reply.seq);
       if (!pending) return;
+      if ('copy' in reply) {
+        const sink = pending.copy;
+        pending.copy = undefined; // they came: a later failure of the request is not theirs
+        sink?.rows(Buffer.from(reply.copy), reply.rows);
+        return;
+      }
       this.pending.delete(reply.seq);
       if (this.pending.size === 0) worker.unref();
       if (reply.ok) {
         if (reply.spare) returnSpare(reply.spare);
         pending.resolve();
       }
-      else pending.reject(deserialize(reply.error));
+      else failed(pending, deserialize(reply.error));
     });
     worker.on('error', (error) => this.fail(worker, error));
     worker.on('exit', (code) => this.fail(worker, new Error(`the Parquet thread exited with code ${code}`)));
@@ -105,8 +121,14 @@ class ParquetThread {
     this.worker = null;
     const pending = [...this.pending.values()];
     this.pending.clear();
-    for (const p of pending) p.reject(error);
+    for (const p of pending) failed(p, error);
   }
+}
+
+/** A request failed: its promise rejects, and rows it was to encode for COPY will not come. */
+function failed(pending: Pending, error: Error): void {
+  pending.copy?.failed(error);
+  pending.reject(error);
 }
 
 const thread = new ParquetThread();
@@ -135,8 +157,19 @@ function deserialize(error: SerializedError): Error {
 /** Batches sent to the Parquet thread and not yet taken by it, before `write()` waits. */
 const MAX_IN_FLIGHT = 4;
 
-/** `compression`: the configuration's `parquet:` (codecs for a file of several batches and for a one-piece file). */
-export async function openParquetWriter(tmpPath: string, columns: Column[], lineage: Lineage, compression: Config['parquet']): Promise<ParquetWriter> {
+/**
+ * `compression`: the configuration's `parquet:` (codecs for a file of several batches and for a
+ * one-piece file). `copy`: the thread also encodes each batch's rows as COPY binary (with the same
+ * lineage) and hands them there, batch after batch in the order written — work taken off the main
+ * thread, which reads and checks the files (BENCHMARKS.md, "Many small files").
+ */
+export async function openParquetWriter(
+  tmpPath: string,
+  columns: Column[],
+  lineage: Lineage,
+  compression: Config['parquet'],
+  copy?: CopySink,
+): Promise<ParquetWriter> {
   // Text repeats (categories, codes, the file name); numbers and times rarely do, and hashing them
   // into a dictionary that is then dropped costs the Parquet thread ~10-15 % (BENCHMARKS.md).
   const dictionary = [...columns.filter((c) => c.kind === 'string').map((c) => c.name), '_file_id', '_source_file'];
@@ -157,9 +190,11 @@ export async function openParquetWriter(tmpPath: string, columns: Column[], line
     const first = !opened;
     opened = true;
     onePiece = first && finish;
+    const encode = copy !== undefined && batch !== null && batch.length > 0;
     inflight = thread.request(
-      { op: 'write', id, finish, ...(first ? { tmpPath, compression, dictionary, columns, lineage } : {}), ...(batch ? { batch } : {}) },
+      { op: 'write', id, finish, ...(first ? { tmpPath, compression, dictionary, columns, lineage } : {}), ...(batch ? { batch } : {}), ...(encode ? { copy: true } : {}) },
       batch ? [batch.buffer] : [],
+      encode ? copy : undefined,
     );
     inflight.catch((error: unknown) => (failure ??= error));
     return inflight;

@@ -85,7 +85,7 @@ export function packBatch(batch: TypedBatch): PackedBatch {
 }
 
 /** Views of a packed batch's buffer, as vectors of the columns' kinds. */
-export function unpackBatch(packed: PackedBatch, kinds: ColumnKind[]): { length: number; numbers: Float64Array; vectors: Vector[] } {
+export function unpackBatch(packed: PackedBatch, kinds: ColumnKind[]): TypedBatch {
   const { length, buffer, bytes, textBytes } = packed;
   const { at, size } = layout(kinds, length, textBytes);
   if (size !== bytes || bytes > buffer.byteLength) throw new Error(`a packed batch of ${bytes} bytes (in ${buffer.byteLength}) where its layout says ${size}`);

@@ -5,8 +5,9 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ITEM_DATASETS } from '../helpers/datasets.js';
-import { createTestEnv, type LogLine, type TestEnv } from '../helpers/env.js';
+import { createTestEnv, waitFor, type LogLine, type TestEnv } from '../helpers/env.js';
 import { parquetCodecs, readParquetFile } from '../helpers/parquet.js';
+import { crashParquetThread } from '../../src/write/parquet.js';
 
 let env: TestEnv | null = null;
 afterEach(async () => {
@@ -191,4 +192,41 @@ it('upsert and replace-by-key files waiting together: each through its own stage
   expect(k.rows.map((r) => r.day)).toEqual(['2024-01-01', '2024-01-02', '2024-01-03']);
   expect([['1'], ['10']]).toContainEqual(k.rows[0]!.ids);
   expect(k.rows[2]!.ids).toEqual(['20']);
+});
+
+it('the Parquet thread dying in a group load (it encodes the rows for COPY too) fails the group, which is retried: every file once', async () => {
+  env = await createTestEnv({ datasets: ITEM_DATASETS });
+  await env.start();
+  const rowsOf = (i: number) => {
+    const lines = [HEADER];
+    for (let r = 0; r < 3000; r++) lines.push(`${i * 10_000 + r + 1},item ${i} ${r},${r % 50}.5,true,2020-01-01,2024-01-02T03:04:05Z,S`);
+    return lines.join('\n') + '\n';
+  };
+  // The crash must find the thread at work on the group; when it finds it between two files (the
+  // next request then starts a new thread, and nothing fails), the test drops another burst.
+  let retried = false;
+  let loaded = 0;
+  for (let attempt = 0; attempt < 8 && !retried; attempt++) {
+    const names: string[] = [];
+    for (let i = 1; i <= 30; i++) names.push(`items-t${attempt}-${String(i).padStart(2, '0')}.csv`);
+    await Promise.all(names.map((name, i) => env!.drop(name, rowsOf(attempt * 100 + i + 1))));
+    // The group's Parquet files stay temporary until it commits: the first one means the thread is at work.
+    await waitFor(async () => (await env!.files('parquet', 'items-csv')).some((f) => f.endsWith('.tmp')), { message: 'a Parquet file of the group', intervalMs: 2 });
+    await crashParquetThread();
+    const lines = await outcomes(env, names);
+    expect(names.filter((n) => lines.get(n)!.event !== 'loaded').map((n) => [n, lines.get(n)!.event, lines.get(n)!['reason']])).toEqual([]);
+    loaded += names.length;
+    retried = (await env.logLines()).some((l) => l.event === 'retrying' && /Parquet (thread|file)/.test(String(l['reason'])));
+    // Every file once, each row once, whatever the crash hit.
+    const { rows } = await env.pool.query<{ n: number; files: number; ids: number }>(
+      'SELECT count(*)::int AS n, count(DISTINCT _file_id)::int AS files, count(DISTINCT id)::int AS ids FROM shop.items_csv',
+    );
+    expect(rows[0]).toEqual({ n: loaded * 3000, files: loaded, ids: loaded * 3000 });
+    const parquet = await env.files('parquet', 'items-csv');
+    expect(parquet.filter((f) => f.endsWith('.parquet'))).toHaveLength(loaded);
+    expect(parquet.filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  }
+  expect(retried).toBe(true);
+  const first = (await env.files('parquet', 'items-csv')).find((f) => f.endsWith('.parquet'))!;
+  expect((await readParquetFile(path.join(env.folders.parquet, 'items-csv', first))).numRows).toBe(3000);
 });
