@@ -22,19 +22,28 @@ export interface PackedBatch {
 /**
  * Buffers the thread has given back, packed into again: a new ~150 KB buffer per file was mapped,
  * faulted in and unmapped each time (~25 µs), and counted towards the external memory that makes
- * V8 collect the heap. A few suffice (the batches in flight); a buffer is only kept up to 8 MiB.
+ * V8 collect the heap. A few suffice (the batches in flight); at most 8 MiB are kept in all, so a
+ * big file's batches do not stay in memory after it.
  */
 const spares: ArrayBuffer[] = [];
 const MAX_SPARES = 8;
 const MAX_SPARE_BYTES = 8 * 1024 * 1024;
+let spareBytes = 0;
 
 export function returnSpare(buffer: ArrayBuffer): void {
-  if (spares.length < MAX_SPARES && buffer.byteLength <= MAX_SPARE_BYTES) spares.push(buffer);
+  if (spares.length < MAX_SPARES && spareBytes + buffer.byteLength <= MAX_SPARE_BYTES) {
+    spares.push(buffer);
+    spareBytes += buffer.byteLength;
+  }
 }
 
 function bufferOf(size: number): ArrayBuffer {
   for (let i = spares.length - 1; i >= 0; i--) {
-    if (spares[i]!.byteLength >= size) return spares.splice(i, 1)[0]!;
+    if (spares[i]!.byteLength >= size) {
+      const [buffer] = spares.splice(i, 1);
+      spareBytes -= buffer!.byteLength;
+      return buffer!;
+    }
   }
   // A quarter more than this batch needs, so that the next file, a little larger, fits too.
   return new ArrayBuffer(Math.ceil((size * 1.25) / 8) * 8);
