@@ -275,6 +275,28 @@ function dropRows(view: CellView, which: true | string[], stats: PrepareStats): 
     return;
   }
   const columns = listed ?? view.names.map((_, i) => i);
+  const fields = columns.map((c) => view.fields[c]!);
+  if (view.overrides.size === 0 && fields.every((f) => f >= 0)) {
+    // Every cell is its bytes in the file: empty when it has none (isEmptyCell's last line).
+    const { starts, ends, width } = view.batch;
+    let kept = 0;
+    for (let i = 0; i < view.count; i++) {
+      const row = view.rows[i]!;
+      const at = row * width;
+      let empty = false;
+      for (let k = 0; k < fields.length; k++) {
+        const cell = at + fields[k]!;
+        if (ends[cell] === starts[cell]) {
+          empty = true;
+          break;
+        }
+      }
+      if (empty) stats.droppedNullRows++;
+      else view.rows[kept++] = row;
+    }
+    view.count = kept;
+    return;
+  }
   let kept = 0;
   for (let i = 0; i < view.count; i++) {
     const row = view.rows[i]!;
