@@ -18,24 +18,25 @@ import type { Claim } from '../claim/claim.js';
 import type { Dataset } from '../config/types.js';
 import { loadedWithContents, markLoaded, recordParquetPaths } from '../db/files.js';
 import { DataError } from '../errors.js';
-import { changedSince } from '../settle/changed.js';
 import { fsyncPath } from '../lib/fs-now.js';
-import { checkFile, type CheckedBatch, type CheckedFile } from '../validate/check.js';
+import type { CheckedBatch, CheckedFile } from '../validate/check.js';
 import { beforeCopy } from '../write/modes.js';
 import { FileOutputs } from '../write/outputs.js';
 import type { CopySink } from '../write/parquet.js';
 import { qualifiedTable, startCopy, type CopyLoad } from '../write/postgres.js';
 import { LoadTransaction } from '../write/transaction.js';
 import {
+  checkArrival,
   droppedOf,
   failFile,
   openOutputs,
   readWhole,
   rejectedByDatabase,
-  routeFile,
+  routeMember,
   SentRows,
   stageClock,
   TABLE_CHANGED,
+  throwIfChanged,
   throwVerdict,
   type LoadResult,
   type PipelineContext,
@@ -166,23 +167,21 @@ export async function loadSharedCopy(
   try {
     for (const [index, claim] of claims.entries()) {
       const clock = stageClock();
-      const { arrival } = claim;
-      let routed: Dataset | null = null;
+      let routed = false;
       let checked: CheckedFile;
       let all: CheckedBatch[];
       try {
-        routed = await routeFile(ctx, claim);
-        if (routed !== dataset) throw new Error(`${arrival.relative} is no longer routed to dataset "${dataset.name}"; it will be processed again`);
-        const options = { batchRows: ctx.config.processing.batchRows, limits: ctx.config.limits, size: arrival.size };
-        checked = checkFile(arrival.file, arrival.relative, dataset, options, dataset.onInvalidRow === 'skip_row');
+        await routeMember(ctx, claim, dataset);
+        routed = true;
+        checked = checkArrival(ctx, claim, dataset);
         all = await readWhole(checked);
         throwVerdict(checked, dataset, all.reduce((n, b) => n + (b.loadable ? b.typed.length : 0), 0));
       } catch (error) {
         if (!(error instanceof DataError)) throw error;
-        outcomes[index] = await failFile(ctx, claim, routed, error, started);
+        outcomes[index] = await failFile(ctx, claim, routed ? dataset : null, error, started);
         continue;
       }
-      if (await changedSince(arrival.file, arrival)) throw new Error('the file changed while it was being read; it will be read again');
+      await throwIfChanged(claim);
       const digest = checked.digest();
       // The same content twice in one transaction: the duplicate check cannot see the first before
       // the commit, so the second waits for it and comes again alone.

@@ -234,13 +234,12 @@ export async function stageLoad(
   let staged = false;
   try {
     const lineage = { fileId: claim.fileId, sourceFile: arrival.relative };
-    const skipRows = dataset.onInvalidRow === 'skip_row';
-    const checked = checkFile(arrival.file, arrival.relative, dataset, { batchRows: ctx.config.processing.batchRows, limits: ctx.config.limits, size: arrival.size }, skipRows);
+    const checked = checkArrival(ctx, claim, dataset);
     outputs = await openOutputs(ctx, claim, dataset, checked.locator);
     const groupKey = (sha256: string) => `${dataset.name}\u0000${sha256}`;
     /** Read to its end: changed since it was seen? Its content loaded before (the earlier file id)? */
     const lookAgain = async (): Promise<string | null> => {
-      if (await changedSince(arrival.file, arrival)) throw new Error('the file changed while it was being read; it will be read again');
+      await throwIfChanged(claim);
       const { sha256 } = checked.digest();
       // The same content earlier in this transaction is not committed yet, so the duplicate check
       // cannot see it: this file waits for the group and comes again alone.
@@ -318,8 +317,11 @@ export async function stageLoad(
   }
 }
 
-/** The file's Parquet file (and rejects file, under `on_invalid_row: skip_row`), open under temporary names. */
-/** `copy`: the Parquet thread encodes the rows for COPY too, and hands them there (outputs.ts). */
+/**
+ * The file's Parquet file (and rejects file, under `on_invalid_row: skip_row`), open under
+ * temporary names. `copy`: the Parquet thread encodes the rows for COPY too, and hands them there
+ * (outputs.ts).
+ */
 export function openOutputs(ctx: PipelineContext, claim: Claim, dataset: Dataset, locator: Locator, copy?: CopySink): Promise<FileOutputs> {
   return FileOutputs.open({
     parquetDir: path.join(ctx.config.folders.parquet, dataset.name),
@@ -332,6 +334,24 @@ export function openOutputs(ctx: PipelineContext, claim: Claim, dataset: Dataset
     compression: ctx.config.parquet,
     copy,
   });
+}
+
+/** A file of a group, routed again: a data error as for any file, or its dataset gone from under the group (it comes again). */
+export async function routeMember(ctx: PipelineContext, claim: Claim, dataset: Dataset): Promise<void> {
+  const routed = await routeFile(ctx, claim);
+  if (routed !== dataset) throw new Error(`${claim.arrival.relative} is no longer routed to dataset "${dataset.name}"; it will be processed again`);
+}
+
+/** The file read, prepared and checked batch by batch (a small one in one read: `size`). */
+export function checkArrival(ctx: PipelineContext, claim: Claim, dataset: Dataset): CheckedFile {
+  const { arrival } = claim;
+  const options = { batchRows: ctx.config.processing.batchRows, limits: ctx.config.limits, size: arrival.size };
+  return checkFile(arrival.file, arrival.relative, dataset, options, dataset.onInvalidRow === 'skip_row');
+}
+
+/** Read to its end, the file must still be as it was seen; if not, it is read again later. */
+export async function throwIfChanged(claim: Claim): Promise<void> {
+  if (await changedSince(claim.arrival.file, claim.arrival)) throw new Error('the file changed while it was being read; it will be read again');
 }
 
 /** A file that cannot be loaded in this group (its content is already in it): it comes again alone. */

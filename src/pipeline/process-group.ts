@@ -26,7 +26,7 @@ import {
   failFile,
   rejectedByDatabase,
   reportLoaded,
-  routeFile,
+  routeMember,
   SentRows,
   settleLoad,
   stageLoad,
@@ -103,8 +103,7 @@ async function loadBySavepoints(
     for (const index of indices) {
       const claim = claims[index]!;
       try {
-        const routed = await routeFile(ctx, claim);
-        if (routed !== dataset) throw new Error(`${claim.arrival.relative} is no longer routed to dataset "${dataset.name}"; it will be processed again`);
+        await routeMember(ctx, claim, dataset);
       } catch (error) {
         if (!(error instanceof DataError)) throw error;
         outcomes[index] = await failFile(ctx, claim, null, error, started);

@@ -24,9 +24,6 @@ import { RecordBatch } from 'apache-arrow/fb/record-batch';
 import type { Column, ColumnKind } from '../columns.js';
 import type { Vector } from './vectors.js';
 
-/** Lineage columns at the end of every Parquet file, as in the table. */
-export const PARQUET_LINEAGE = ['_file_id', '_source_file', '_source_record'] as const;
-
 // Vectors hold int64 halves in little-endian order, as Arrow requires.
 if (endianness() !== 'LE') throw new Error('loadbay writes Arrow buffers for little-endian machines only');
 
@@ -61,6 +58,7 @@ function arrowType(kind: ColumnKind): arrow.DataType {
   }
 }
 
+/** A Parquet file's columns: the dataset's, then the lineage columns at the end, as in the table. */
 export function arrowSchema(columns: Column[]): arrow.Schema {
   return new arrow.Schema([
     ...columns.map((c) => new arrow.Field(c.name, arrowType(c.kind), true)),

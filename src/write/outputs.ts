@@ -58,7 +58,7 @@ export class FileOutputs {
     return new FileOutputs(spec, parquet, rejects);
   }
 
-  /** Rows to Parquet; the batch's buffers move to the Parquet thread. */
+  /** Rows to Parquet (copied for the Parquet thread: the batch is the caller's again on return). */
   write(batch: TypedBatch): Promise<void> {
     this.rows += batch.length;
     return this.parquet.write(batch);

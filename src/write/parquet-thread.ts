@@ -1,8 +1,9 @@
 /**
- * The Parquet thread: a worker thread that turns batches of vectors (their buffers transferred,
- * not copied) into Arrow and then Parquet files with parquet-wasm (zstd), so that this work runs on
- * another core while the main thread reads, validates and feeds COPY. Requests come from
- * parquet.ts, one reply per request, in order per file.
+ * The Parquet thread: a worker thread that turns batches of vectors (each packed into one
+ * transferred buffer, thread-batch.ts) into Arrow IPC (arrow.ts) and then Parquet files with
+ * parquet-wasm, so that this work runs on another core while the main thread reads and validates.
+ * For a group load it also encodes each batch's rows as COPY binary and sends them back ahead of
+ * its reply. Requests come from parquet.ts, one reply per request, in order.
  */
 import { parentPort } from 'node:worker_threads';
 import type { Column } from '../columns.js';
@@ -50,12 +51,22 @@ const writers = new Map<number, { file: ParquetFileWriter; columns: Column[]; li
  */
 const scratch: Scratch = { buffer: new Uint8Array(0) };
 
-/** The batch's rows as COPY binary, to the main thread (its own buffer, transferred). */
-function sendCopy(seq: number, batch: TypedBatch, lineage: Lineage): void {
-  const rows = encodeCopyBinary(batch, lineage);
-  const whole = rows.byteOffset === 0 && rows.byteLength === rows.buffer.byteLength;
-  const copy = (whole ? rows.buffer : rows.buffer.slice(rows.byteOffset, rows.byteOffset + rows.byteLength)) as ArrayBuffer;
-  parentPort!.postMessage({ seq, copy, rows: batch.length } satisfies ThreadReply, [copy]);
+/**
+ * A request's batch as IPC (a view of `scratch`): unpacked from its buffer (an empty batch when it
+ * has none) and, when the request asks, its rows sent first to the main thread as COPY binary (in
+ * their own buffer, transferred) — before anything is awaited, so in request order.
+ */
+function requestStream(request: ThreadRequest & { op: 'write' }, columns: Column[], lineage: Lineage): Uint8Array {
+  const batch: TypedBatch = request.batch
+    ? unpackBatch(request.batch, columns.map((c) => c.kind))
+    : { length: 0, numbers: new Float64Array(0), vectors: columns.map((c) => emptyVector(c.kind, 0)) };
+  if (request.copy) {
+    const rows = encodeCopyBinary(batch, lineage);
+    const whole = rows.byteOffset === 0 && rows.byteLength === rows.buffer.byteLength;
+    const copy = (whole ? rows.buffer : rows.buffer.slice(rows.byteOffset, rows.byteOffset + rows.byteLength)) as ArrayBuffer;
+    parentPort!.postMessage({ seq: request.seq, copy, rows: batch.length } satisfies ThreadReply, [copy]);
+  }
+  return batchStream(columns, batch, lineage, scratch);
 }
 
 async function handle(request: ThreadRequest): Promise<void> {
@@ -67,12 +78,7 @@ async function handle(request: ThreadRequest): Promise<void> {
   }
   if (request.tmpPath !== undefined && request.finish) {
     // The whole file in one message: written in one go, no stream.
-    const columns = request.columns!;
-    const batch = request.batch
-      ? unpackBatch(request.batch, columns.map((c) => c.kind))
-      : { length: 0, numbers: new Float64Array(0), vectors: columns.map((c) => emptyVector(c.kind, 0)) };
-    if (request.copy) sendCopy(request.seq, batch, request.lineage!);
-    const ipc = batchStream(columns, batch, request.lineage!, scratch);
+    const ipc = requestStream(request, request.columns!, request.lineage!);
     await writeParquetFile(request.tmpPath, request.compression!.smallFileCompression, request.dictionary ?? [], ipc);
     return;
   }
@@ -82,11 +88,7 @@ async function handle(request: ThreadRequest): Promise<void> {
   }
   const writer = writers.get(request.id);
   if (!writer) throw new Error(`no open Parquet file #${request.id} in this thread (it was restarted)`);
-  if (request.batch) {
-    const batch = unpackBatch(request.batch, writer.columns.map((c) => c.kind));
-    if (request.copy) sendCopy(request.seq, batch, writer.lineage);
-    await writer.file.write(batchStream(writer.columns, batch, writer.lineage, scratch));
-  }
+  if (request.batch) await writer.file.write(requestStream(request, writer.columns, writer.lineage));
   if (request.finish) {
     writers.delete(request.id);
     await writer.file.finish();
