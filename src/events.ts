@@ -5,35 +5,184 @@
  * throws is reported and can never break the loop that emitted.
  */
 import { EventEmitter } from 'node:events';
+import type { Problem, Stage } from './errors.js';
 
-/** Fields every file event carries (the conversion log's fields; docs/operations.md, Logs). */
-export interface FileEventFields {
-  file?: string;
-  file_id?: string | null;
-  dataset?: string | null;
+/** What every event about one file carries: the conversion log's common fields (docs/operations.md, Logs). */
+export interface FileRef {
+  /** The file's path inside input/ (its key inside an input prefix). */
+  file: string;
+  /** The ledger id; null before the file was claimed. */
+  file_id: string | null;
+  /** Attempts so far (claims of this arrival). */
   attempt?: number;
-  reason?: string;
-  [field: string]: unknown;
 }
 
-/** The event names, each with the fields its conversion-log line has. */
+/** Rows prepare steps dropped. */
+export interface Dropped {
+  null_rows: number;
+  duplicate_rows: number;
+}
+
+/** Seconds per stage of a load. */
+export interface StageSeconds {
+  /** Reading, preparing, validating and sending the rows (COPY and Parquet run alongside). */
+  read_validate: number;
+  /** Waiting for COPY to end and the after-load SQL and checks. */
+  copy: number;
+  /** Waiting for the Parquet file to be finished. */
+  parquet: number;
+  /** Ledger update and COMMIT. */
+  commit: number;
+}
+
+export interface LoadedEvent extends FileRef {
+  file_id: string;
+  dataset: string;
+  rows: number;
+  /** Bytes read (absent for a recovered load: nothing was read). */
+  bytes?: number;
+  duration_ms: number;
+  /** The Parquet file, relative to the project root. */
+  parquet: string | null;
+  table?: string;
+  /** The table mode, unless append. */
+  mode?: 'replace' | 'upsert';
+  dropped?: Dropped;
+  /** Rows set aside under `on_invalid_row: skip_row`, and the file they went to. */
+  rejected?: number;
+  rejects?: string;
+  /** on_duplicate: load — the earlier load of the same content, loaded again on purpose. */
+  duplicate_of?: string;
+  /** The file grew after it was read: a `failed` event at stage settle follows. */
+  changed_after_read?: true;
+  /** How many files shared the transaction, when more than one. */
+  group?: number;
+  stage_seconds?: StageSeconds;
+  /** A crash came between the commit and the move; this attempt only moved the file. */
+  recovered?: true;
+}
+
+export interface SkippedEvent extends FileRef {
+  file_id: string;
+  dataset: string;
+  reason: string;
+  duplicate_of: string;
+  bytes: number;
+  duration_ms: number;
+}
+
+export interface FailedEvent extends FileRef {
+  dataset: string | null;
+  stage: Stage;
+  reason: string;
+  problem_count: number;
+  problems?: Problem[];
+  /** The quarantined file, relative to the project root. */
+  quarantined_as: string;
+  duration_ms?: number;
+}
+
+/** The file's content is already in the load unit it was part of: it comes again alone. */
+export interface DeferredEvent extends FileRef {
+  file_id: string;
+  dataset: string;
+  reason: string;
+}
+
+/** An infrastructure error (`retrying`) or one someone must fix (`held`): the file stays where it is. */
+export interface RetryEvent extends FileRef {
+  attempt: number;
+  reason: string;
+  next_delay_ms: number;
+}
+
+export interface VanishedEvent extends FileRef {
+  reason: string;
+}
+
+export interface DiscoveredEvent {
+  file: string;
+  bytes: number;
+}
+
+export interface ClaimedEvent extends FileRef {
+  file_id: string;
+  attempt: number;
+}
+
+/** The database is unreachable at start-up. */
+export interface WaitingEvent {
+  reason: string;
+  attempt: number;
+  next_delay_ms: number;
+}
+
+/** `loadbay failed retry` moved a quarantined file back into input/. */
+export interface RetriedEvent {
+  file: string;
+  dataset: string | null;
+  file_id: string | null;
+  /** Where it was, inside output_failed/. */
+  from: string;
+  /** Where its old report was kept. */
+  report: string;
+}
+
+/** The load an export follows. */
+export interface ExportCauseFields {
+  dataset: string;
+  file: string;
+  file_id: string;
+  after_files?: string[];
+  after_file_ids?: string[];
+  to: string;
+  sql: string;
+}
+
+export interface ExportedEvent extends ExportCauseFields {
+  rows: number;
+  duration_ms: number;
+}
+
+export interface ExportFailedEvent extends ExportCauseFields {
+  reason: string;
+}
+
+export interface StalledEvent {
+  file?: string;
+  reason: string;
+  waiting: number;
+}
+
+type AnyEvent = LoadbayEventMap[keyof LoadbayEventMap];
+type KeysOf<T> = T extends unknown ? keyof T : never;
+type ValueOf<T, K extends PropertyKey> = T extends unknown ? (K extends keyof T ? T[K] : never) : never;
+
+/**
+ * The fields of any event, each optional: for a listener of several events (the console's recent
+ * list, the metrics, notifications) that reads what the event at hand has.
+ */
+export type FileEventFields = { [K in KeysOf<AnyEvent>]?: ValueOf<AnyEvent, K> } & { held_for_minutes?: number };
+
+/** Every event with its payload type (after graphile-worker's WorkerEventMap). */
 export interface LoadbayEventMap {
   /** A file in input/ stood still for the stability window and was queued. */
-  discovered: FileEventFields & { file: string; bytes: number };
+  discovered: DiscoveredEvent;
   /** A worker took the file (advisory lock and ledger row). */
-  claimed: FileEventFields & { file: string; file_id: string; attempt: number };
-  loaded: FileEventFields;
-  failed: FileEventFields;
-  skipped: FileEventFields;
-  retrying: FileEventFields;
-  held: FileEventFields;
-  waiting: FileEventFields;
-  retried: FileEventFields;
-  exported: FileEventFields;
-  export_failed: FileEventFields;
-  vanished: FileEventFields;
+  claimed: ClaimedEvent;
+  loaded: LoadedEvent;
+  failed: FailedEvent;
+  skipped: SkippedEvent;
+  deferred: DeferredEvent;
+  retrying: RetryEvent;
+  held: RetryEvent;
+  waiting: WaitingEvent;
+  retried: RetriedEvent;
+  exported: ExportedEvent;
+  export_failed: ExportFailedEvent;
+  vanished: VanishedEvent;
   /** Files wait while nothing loads, or a finished file is not claimed in time (notifications). */
-  stalled: FileEventFields;
+  stalled: StalledEvent;
 }
 
 export type LoadbayEventName = keyof LoadbayEventMap;
@@ -43,6 +192,7 @@ export const LOGGED_EVENTS: ReadonlySet<LoadbayEventName> = new Set<LoadbayEvent
   'loaded',
   'failed',
   'skipped',
+  'deferred',
   'retrying',
   'held',
   'waiting',

@@ -10,8 +10,8 @@ import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../log.js';
-import { fitName, freeName, moveFile } from '../settle/move.js';
-import type { FailureReport } from '../settle/settle.js';
+import { fitName, freeName, moveFile } from '../outcome/move.js';
+import type { FailureReport } from '../outcome/settle.js';
 import { oneLine, parseSince, print, printJson, table, UsageError } from './output.js';
 
 export interface QuarantinedFile {

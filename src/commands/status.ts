@@ -8,7 +8,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type pg from 'pg';
 import type { Config } from '../config/types.js';
-import { isIgnoredName } from '../watch/watcher.js';
+import { isIgnoredName } from '../source/folder/watcher.js';
 import { errorMessage } from '../errors.js';
 import { print, printJson, table } from './output.js';
 import { connectForCommand } from './tables.js';

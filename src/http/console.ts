@@ -17,7 +17,7 @@ import { listQuarantined, offendingLines, retryOne, type QuarantinedFile } from 
 import type { Config } from '../config/types.js';
 import { quoteIdent } from '../db/database.js';
 import { loadsByDataset, loadsPerMinute, recentLoads } from '../db/files.js';
-import type { LoadbayEventName, LoadbayEvents } from '../events.js';
+import type { FileEventFields, LoadbayEventName, LoadbayEvents } from '../events.js';
 import type { Logger } from '../log.js';
 import type { Health } from './health.js';
 
@@ -54,7 +54,7 @@ export class WebConsole {
 
   constructor(private readonly ctx: ConsoleContext) {
     for (const event of ['loaded', 'failed', 'skipped', 'held', 'vanished'] as const) {
-      ctx.events.on(event, (fields) => {
+      ctx.events.on(event, (fields: FileEventFields) => {
         this.recent.unshift({
           event,
           at: new Date().toISOString(),

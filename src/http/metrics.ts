@@ -5,7 +5,7 @@
  */
 import { readdir } from 'node:fs/promises';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { LoadbayEvents } from '../events.js';
+import type { FileEventFields, LoadbayEvents } from '../events.js';
 
 export interface MetricsSources {
   events: LoadbayEvents;
@@ -98,7 +98,7 @@ export function createMetrics(sources: MetricsSources): Registry {
   const { events } = sources;
   events.on('discovered', () => discovered.inc());
   for (const outcome of ['loaded', 'failed', 'skipped', 'vanished'] as const) {
-    events.on(outcome, (fields) => {
+    events.on(outcome, (fields: FileEventFields) => {
       processed.inc({ outcome });
       if (typeof fields['bytes'] === 'number') bytes.inc(fields['bytes']);
       if (typeof fields['duration_ms'] === 'number') fileSeconds.observe({ outcome }, fields['duration_ms'] / 1000);

@@ -13,7 +13,7 @@ import { loadedWithContent, markLoaded, markLoadedSettled, markSettled, recordPa
 import { contentError, DataError, HeldError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { route } from '../route/route.js';
-import { archive, quarantine } from '../settle/settle.js';
+import { archive, quarantine } from '../outcome/settle.js';
 import { changedSince, quarantineChanged, settleLoaded, watchArchived } from '../settle/changed.js';
 import { checkFile, verdict, type CheckedBatch, type CheckedFile } from '../validate/check.js';
 import type { Locator } from '../read/types.js';
@@ -26,7 +26,7 @@ import { afterCopy, beforeCopy } from '../write/modes.js';
 import { fileConstants } from '../prepare/prepare.js';
 import { ensureTable, qualifiedTable, startCopy, type CopyLoad } from '../write/postgres.js';
 import { encodeCopyBinary } from '../write/copy-binary.js';
-import type { Exports } from '../settle/export.js';
+import type { Exports } from '../export/export.js';
 
 export interface PipelineContext {
   config: Config;

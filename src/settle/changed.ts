@@ -10,7 +10,7 @@ import type { Arrival } from '../claim/claim.js';
 import type { Config, Dataset } from '../config/types.js';
 import { DataError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
-import { archive, quarantine, settledFolder } from './settle.js';
+import { archive, quarantine, settledFolder } from '../outcome/settle.js';
 
 export interface SettleContext {
   config: Config;

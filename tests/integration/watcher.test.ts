@@ -5,7 +5,7 @@
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { watchInput, type InputWatcher } from '../../src/watch/watcher.js';
+import { watchInput, type InputWatcher } from '../../src/source/folder/watcher.js';
 import { waitFor } from '../helpers/env.js';
 
 let dir: string;

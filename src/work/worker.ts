@@ -7,15 +7,15 @@
 import { lstat } from 'node:fs/promises';
 import path from 'node:path';
 import { claimFile, claimFiles, type Claim } from '../claim/claim.js';
-import type { WorkQueue } from '../claim/queue.js';
+import type { WorkQueue } from './queue.js';
 import { closeVanished, recordAttemptError } from '../db/files.js';
 import { classify, errorMessage, isKnownTransient, isFileSystemError } from '../errors.js';
 import { abortableSleep, backoffDelay } from '../lib/sleep.js';
 import type { Dataset } from '../config/types.js';
 import { route } from '../route/route.js';
-import type { StableFile } from '../watch/stability.js';
-import { processFile, type PipelineContext } from './process-file.js';
-import { processGroup } from './process-group.js';
+import type { StableFile } from '../source/folder/stability.js';
+import { processFile, type PipelineContext } from '../pipeline/process-file.js';
+import { processGroup } from '../pipeline/process-group.js';
 
 /**
  * A file the system will not let loadbay read or move (permissions, a read-only or full target) is

@@ -2,7 +2,7 @@
  * The work queue between the stabilizer and the workers. A path is in at most one place: waiting,
  * in flight, or parked until its retry time; so it is never processed twice at the same time.
  */
-import type { StableFile } from '../watch/stability.js';
+import type { StableFile } from '../source/folder/stability.js';
 
 export class WorkQueue {
   private readonly waiting = new Map<string, StableFile>();

@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { Problem } from '../errors.js';
 import type { Locator } from '../read/types.js';
 import { fsyncPath } from '../lib/fs-now.js';
-import { fitName, freeName } from './move.js';
+import { fitName, freeName } from '../outcome/move.js';
 
 export interface RejectsWriter {
   write(byRecord: Map<number | string, Problem[]>, originals: Map<number, unknown>): Promise<void>;
