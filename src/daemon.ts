@@ -16,11 +16,13 @@ import { migrate } from './db/ledger.js';
 import { errorMessage } from './errors.js';
 import { Releasers } from './lib/releasers.js';
 import type { Logger } from './log.js';
+import type { LoadContext } from './load/context.js';
 import { instanceLockKey, reconcileParquet } from './load/reconcile.js';
-import { verifyTable, type PipelineContext } from './pipeline/process-file.js';
-import { relativeToInput, runWorker } from './work/worker.js';
+import { verifyTable } from './load/table.js';
+import { runWorker } from './work/worker.js';
 import { useParquetThread } from './write/parquet.js';
 import { Exports } from './export/export.js';
+import type { Arrival } from './source/source.js';
 import type { LoadbayEvents } from './events.js';
 import { Health } from './http/health.js';
 import { createMetrics } from './http/metrics.js';
@@ -28,8 +30,7 @@ import { startHttp } from './http/server.js';
 import { WebConsole } from './http/console.js';
 import { Notifier } from './notify/notifier.js';
 import { StallWatch } from './notify/stall.js';
-import { Stabilizer } from './source/folder/stability.js';
-import { watchInput } from './source/folder/watcher.js';
+import { FolderSource } from './source/folder/folder-source.js';
 
 export interface Daemon {
   instanceId: string;
@@ -91,29 +92,27 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
     releasers.add('parquet thread', useParquetThread());
     const queue = new WorkQueue();
     releasers.add('queue', () => queue.close());
-    const stabilizer = new Stabilizer(
-      config.processing.stableWindowMs,
-      (file) => {
-        if (queue.has(file.file)) return;
-        queue.push(file);
-        log.event('discovered', { file: relativeToInput(config.folders.input, file.file), bytes: file.size });
-      },
-      (file, error) => log.warn(`cannot stat ${file}: ${errorMessage(error)}`),
-    );
-    releasers.add('stabilizer', () => stabilizer.close());
-    const notice = (file: string) => {
-      if (!queue.has(file)) stabilizer.notify(file);
+    const context: LoadContext = {
+      config,
+      pool: database.pool,
+      log,
+      instanceId,
+      verifiedTables: new Set<string>(),
+      signal: stopping.signal,
+      exports: new Exports(database.pool, log, config.root),
     };
-    const watcher = watchInput(config.folders.input, config.processing.rescanIntervalMs, notice, (error) =>
-      log.warn(`watching ${config.folders.input}: ${errorMessage(error)}`),
-    );
-    releasers.add('watcher', () => watcher.close());
-    await watcher.ready;
-    await watcher.rescan();
+    const source = new FolderSource({ config, log, signal: stopping.signal });
+    releasers.add('source', () => source.close());
+    const arrived = (arrival: Arrival) => {
+      if (queue.has(arrival.id)) return;
+      queue.push(arrival);
+      log.event('discovered', { file: arrival.relative, bytes: arrival.size });
+    };
+    await source.start(arrived, (id) => queue.has(id));
 
     const health = new Health({
       pool: database.pool,
-      watcher: () => watcher.health(),
+      watcher: () => source.health(),
       rescanIntervalMs: config.processing.rescanIntervalMs,
       folders: [config.folders.parquet, config.folders.failed, config.folders.archive, config.folders.logs],
       minFreeBytes: config.processing.minFreeBytes,
@@ -140,17 +139,7 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
     const notifier = new Notifier(database.pool, config, log.events, log, instanceId);
     notifier.start();
     releasers.add('notifier', () => notifier.close());
-    const exports = new Exports(database.pool, log, config.root);
-    releasers.add('exports', () => exports.idle()); // a stop lets running exports finish
-    const context: PipelineContext = {
-      config,
-      pool: database.pool,
-      log,
-      instanceId,
-      verifiedTables: new Set<string>(),
-      signal: stopping.signal,
-      exports,
-    };
+    releasers.add('exports', () => context.exports.idle()); // a stop lets running exports finish
     let httpUrl: string | null = null;
     if (config.http) {
       const web = new WebConsole({
@@ -172,7 +161,7 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
     for (const dataset of config.datasets) {
       await verifyTable(context, dataset).catch((error: unknown) => log.warn(`dataset ${dataset.name}: ${errorMessage(error)}`));
     }
-    const workers = Array.from({ length: config.processing.concurrency }, () => runWorker(context, queue, notice));
+    const workers = Array.from({ length: config.processing.concurrency }, () => runWorker(context, queue));
     log.info(
       `loadbay ${instanceId} watching ${config.folders.input} with ${config.datasets.length} dataset(s), ${config.processing.concurrency} worker(s)`,
     );
@@ -181,8 +170,7 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
     const stop = () => {
       stopPromise ??= (async () => {
         stopping.abort();
-        await watcher.close();
-        stabilizer.close();
+        await source.close();
         queue.close();
         await Promise.all(workers);
         await releasers.release();
@@ -205,9 +193,9 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
         await verifyTable(context, dataset).catch((error: unknown) => log.warn(`dataset ${dataset.name}: ${errorMessage(error)}`));
       }
       log.info(`reloaded ${next.datasets.length} dataset(s): ${next.datasets.map((d) => d.name).join(', ')}`);
-      await watcher.rescan(); // files that matched nothing may match now
+      await source.rescan(); // files that matched nothing may match now
     };
-    return { instanceId, database, events: log.events, httpUrl, rescan: () => watcher.rescan(), reload, stop, done };
+    return { instanceId, database, events: log.events, httpUrl, rescan: () => source.rescan(), reload, stop, done };
   } catch (error) {
     stopping.abort();
     await releasers.release().catch(() => undefined);

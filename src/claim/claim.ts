@@ -3,19 +3,10 @@
  * on a dedicated connection for as long as the file is in hand (a crashed holder's lock vanishes
  * with its connection). The claim also finds or creates the file's ledger row.
  */
-import { statNow } from '../lib/fs-now.js';
 import type pg from 'pg';
 import { claimRows, tryLockFiles, unlockFiles } from '../db/files.js';
 import type { LedgerRow } from '../db/ledger.js';
-
-export interface Arrival {
-  /** Absolute path in input/. */
-  file: string;
-  /** Path relative to input/, with forward slashes: the file's identity. */
-  relative: string;
-  size: number;
-  mtimeMs: number;
-}
+import type { Arrival } from '../source/source.js';
 
 export interface Claim {
   arrival: Arrival;
@@ -72,18 +63,17 @@ export async function claimFiles(pool: pg.Pool, arrivals: Arrival[], instanceId:
   let broken = false;
   try {
     // Round trips per group, not per file: the locks, then the ledger rows.
-    const locked = await tryLockFiles(client, arrivals.map((a) => a.relative));
+    const locked = await tryLockFiles(client, arrivals.map((a) => a.id));
     // Locked, and still as it was seen (gone or changed: unlocked, it is seen again).
     const same: number[] = [];
     const changed: string[] = [];
-    arrivals.forEach((arrival, i) => {
-      if (!locked[i]) return;
-      const stat = statNow(arrival.file);
-      if (stat && stat.size === arrival.size && stat.mtimeMs === arrival.mtimeMs) same.push(i);
-      else changed.push(arrival.relative);
-    });
+    for (const [i, arrival] of arrivals.entries()) {
+      if (!locked[i]) continue;
+      if ((await arrival.source.state(arrival)) === 'same') same.push(i);
+      else changed.push(arrival.id);
+    }
     await unlockFiles(client, changed);
-    for (const i of same) held.add(arrivals[i]!.relative);
+    for (const i of same) held.add(arrivals[i]!.id);
     const rows = await claimRows(client, same.map((i) => arrivals[i]!), instanceId);
     same.forEach((i, k) => {
       const arrival = arrivals[i]!;
@@ -95,9 +85,9 @@ export async function claimFiles(pool: pg.Pool, arrivals: Arrival[], instanceId:
         attempts: row.attempts,
         unsettled: row.status === 'loaded' ? row : null,
         async release() {
-          if (!held.delete(arrival.relative) || broken) return;
+          if (!held.delete(arrival.id) || broken) return;
           try {
-            await unlockFiles(client, [arrival.relative]);
+            await unlockFiles(client, [arrival.id]);
           } catch {
             broken = true; // dropping the connection below releases every lock on the server
           }

@@ -11,6 +11,7 @@ import { detectDelimiter } from '../read/csv.js';
 import { readFile } from '../read/index.js';
 import { openSource } from '../read/source.js';
 import { UsageError } from './output.js';
+import { localFile } from '../source/folder/file-input.js';
 
 const SAMPLE = 1000;
 const INTEGER = /^[+-]?\d+$/;
@@ -28,7 +29,7 @@ function formatOf(file: string): Format {
 }
 
 async function firstText(file: string): Promise<string> {
-  const source = openSource(file, 'utf-8', DEFAULT_LIMITS);
+  const source = openSource(localFile(file), 'utf-8', DEFAULT_LIMITS);
   let text = '';
   for await (const chunk of source.text) {
     text += chunk as string;
@@ -71,7 +72,7 @@ export async function inferCommand(file: string, options: { name?: string; limit
   const csv: CsvOptions = { delimiter: ',', header: true, columns: null, quote: '"', encoding: 'utf-8' };
   if (format === 'csv') csv.delimiter = detectDelimiter(await firstText(file));
   const reading: Pick<Dataset, 'format' | 'csv' | 'json'> = { format, csv, json: { records: null, pathColumns: [] } };
-  const opened = readFile(file, reading, { batchRows: SAMPLE, limits });
+  const opened = readFile(localFile(file), reading, { batchRows: SAMPLE, limits });
   const columns = new Map<string, { kind?: Kind; present: number; values: Map<string, number> }>();
   let records = 0;
   for await (const batch of opened.batches) {

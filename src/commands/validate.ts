@@ -9,6 +9,7 @@ import { DataError } from '../errors.js';
 import { route } from '../route/route.js';
 import { checkFile, verdict } from '../validate/check.js';
 import { print, printJson, UsageError } from './output.js';
+import { localFile } from '../source/folder/file-input.js';
 
 export async function validateCommand(config: Config, file: string, options: { dataset?: string; json?: boolean }): Promise<boolean> {
   const info = await stat(file).catch(() => null);
@@ -18,7 +19,7 @@ export async function validateCommand(config: Config, file: string, options: { d
   try {
     const dataset = options.dataset ? config.datasets.find((d) => d.name === options.dataset) : route(config.datasets, name);
     if (!dataset) throw new UsageError(`no dataset "${options.dataset}" (datasets: ${config.datasets.map((d) => d.name).join(', ')})`);
-    const checked = checkFile(file, name, dataset, { batchRows: config.processing.batchRows, limits: config.limits });
+    const checked = checkFile(localFile(file), name, dataset, { batchRows: config.processing.batchRows, limits: config.limits });
     let rows = 0;
     for await (const batch of checked.batches) rows += batch.loadable ? batch.typed.length : 0;
     const rejection = verdict(checked, dataset, rows);

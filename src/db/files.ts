@@ -11,28 +11,28 @@ const FILES = `${LEDGER_SCHEMA}.files`;
 type Queryable = Pick<pg.Pool | pg.PoolClient | pg.Client, 'query'>;
 
 /** The session advisory lock that says "an instance has this file in hand". */
-export function fileLockKey(relative: string): string {
-  return `loadbay:file:${relative}`;
+export function fileLockKey(id: string): string {
+  return `loadbay:file:${id}`;
 }
 
 /** Takes the files' locks where no other session holds them, in one round trip; true where taken. */
-export async function tryLockFiles(client: pg.PoolClient, relatives: string[]): Promise<boolean[]> {
-  if (relatives.length === 0) return [];
+export async function tryLockFiles(client: pg.PoolClient, ids: string[]): Promise<boolean[]> {
+  if (ids.length === 0) return [];
   const { rows } = await client.query<{ locked: boolean }>({
     name: 'loadbay-lock-many',
     text: 'SELECT pg_try_advisory_lock(hashtextextended(k, 0)) AS locked FROM unnest($1::text[]) WITH ORDINALITY AS t(k, n) ORDER BY n',
-    values: [relatives.map(fileLockKey)],
+    values: [ids.map(fileLockKey)],
   });
   return rows.map((r) => r.locked === true);
 }
 
 /** Releases several files' locks held by this session, in one round trip. */
-export async function unlockFiles(client: pg.PoolClient, relatives: string[]): Promise<void> {
-  if (relatives.length === 0) return;
+export async function unlockFiles(client: pg.PoolClient, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
   await client.query({
     name: 'loadbay-unlock-many',
     text: 'SELECT pg_advisory_unlock(hashtextextended(k, 0)) FROM unnest($1::text[]) AS k',
-    values: [relatives.map(fileLockKey)],
+    values: [ids.map(fileLockKey)],
   });
 }
 
@@ -41,7 +41,7 @@ export async function unlockFiles(client: pg.PoolClient, relatives: string[]): P
  * or an attempt in progress is counted again (so a file that cannot be moved backs off like any
  * other), anything else starts a new row. Returns each arrival's row, in order.
  */
-export async function claimRows(client: pg.PoolClient, arrivals: Array<{ relative: string; size: number; mtimeMs: number }>, instanceId: string): Promise<LedgerRow[]> {
+export async function claimRows(client: pg.PoolClient, arrivals: Array<{ id: string; size: number; mtimeMs: number }>, instanceId: string): Promise<LedgerRow[]> {
   if (arrivals.length === 0) return [];
   const { rows } = await client.query<LedgerRow>({
     name: 'loadbay-claim-many',
@@ -64,12 +64,12 @@ export async function claimRows(client: pg.PoolClient, arrivals: Array<{ relativ
            )
            SELECT * FROM bumped
            UNION ALL SELECT * FROM inserted`,
-    values: [arrivals.map((a) => a.relative), arrivals.map((a) => a.size), arrivals.map((a) => a.mtimeMs), instanceId],
+    values: [arrivals.map((a) => a.id), arrivals.map((a) => a.size), arrivals.map((a) => a.mtimeMs), instanceId],
   });
   const byPath = new Map(rows.map((row) => [row.path, row]));
   return arrivals.map((arrival) => {
-    const row = byPath.get(arrival.relative);
-    if (!row) throw new Error(`the ledger returned no row for ${arrival.relative}`);
+    const row = byPath.get(arrival.id);
+    if (!row) throw new Error(`the ledger returned no row for ${arrival.id}`);
     return row;
   });
 }

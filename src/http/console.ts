@@ -109,7 +109,7 @@ export class WebConsole {
         files: backlog.files,
         bytes: backlog.bytes,
         oldest_waiting_since: backlog.oldestMtimeMs ? new Date(backlog.oldestMtimeMs).toISOString() : null,
-        oldest_waiting_file: backlog.oldestFile ? path.relative(this.ctx.config().folders.input, backlog.oldestFile).split(path.sep).join('/') : null,
+        oldest_waiting_file: backlog.oldestFile,
       },
       in_progress: backlog.inProgress,
       throughput: rows.map((r) => ({ minute: r.minute.toISOString(), files: r.files, rows: r.rows })),

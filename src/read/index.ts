@@ -5,6 +5,7 @@ import { readJson } from './json.js';
 import { readJsonl } from './jsonl.js';
 import { openSource, type Source } from './source.js';
 import type { Locator, RawBatch } from './types.js';
+import type { ByteInput } from '../source/source.js';
 
 export interface OpenedFile {
   source: Source;
@@ -15,13 +16,11 @@ export interface OpenedFile {
 export interface ReadOptions {
   batchRows: number;
   limits: Limits;
-  /** The file's size when it was seen: a small file is read in one go (read/source.ts). */
-  size?: number;
 }
 
-export function readFile(file: string, dataset: Pick<Dataset, 'format' | 'csv' | 'json'>, options: ReadOptions): OpenedFile {
+export function readFile(input: ByteInput, dataset: Pick<Dataset, 'format' | 'csv' | 'json'>, options: ReadOptions): OpenedFile {
   const encoding = dataset.format === 'csv' ? dataset.csv.encoding : 'utf-8';
-  const source = openSource(file, encoding, options.limits, false, options.size);
+  const source = openSource(input, encoding, options.limits, false);
   switch (dataset.format) {
     case 'csv':
       return { source, batches: readCsv(source, dataset.csv, options), locator: 'line' };

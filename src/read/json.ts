@@ -16,13 +16,13 @@ import pick from 'stream-json/filters/pick.js';
 import { DataError, type Problem } from '../errors.js';
 import { defineKey } from '../prepare/keys.js';
 import { readInBatches } from './batches.js';
-import { readFile as readFileBytes } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
 import type { ReadOptions } from './index.js';
 import { NumberRangeError, numberRangeProblem, parseJsonNumber } from './json-values.js';
 import { limitProblem, MAX_BATCH_CHARS, type LimitName, type Limits } from './limits.js';
 import { isGzipName, mapSourceError, type Source } from './source.js';
 import type { RawBatch } from './types.js';
+import type { ByteInput } from '../source/source.js';
 
 type Stack = (string | number | null)[];
 
@@ -117,7 +117,7 @@ export async function* readJson(
     const mapped = mapSourceError(error, source.text);
     if (mapped instanceof DataError || !(mapped instanceof Error) || (mapped as { code?: string }).code) throw mapped;
     // stream-json reports syntax errors as plain Errors.
-    const where = await locateSyntaxError(source.file).catch(() => null);
+    const where = await locateSyntaxError(source.input).catch(() => null);
     const message = where
       ? `invalid JSON at line ${where.line}, column ${where.column}: ${where.message}`
       : `invalid JSON after record ${assembler.records}: ${mapped.message}`;
@@ -300,10 +300,10 @@ function isValueEnd(name: string): boolean {
  */
 const LOCATE_LIMIT_BYTES = 32 * 1024 * 1024;
 
-async function locateSyntaxError(file: string): Promise<{ line: number; column: number; message: string } | null> {
-  let bytes = await readFileBytes(file);
-  if (bytes.length > LOCATE_LIMIT_BYTES) return null;
-  if (isGzipName(file)) {
+async function locateSyntaxError(input: ByteInput): Promise<{ line: number; column: number; message: string } | null> {
+  if (input.size > LOCATE_LIMIT_BYTES) return null;
+  let bytes = await readPrefix(input, LOCATE_LIMIT_BYTES);
+  if (isGzipName(input.name)) {
     bytes = gunzipSync(bytes, { maxOutputLength: LOCATE_LIMIT_BYTES });
   }
   const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
@@ -320,4 +320,21 @@ async function locateSyntaxError(file: string): Promise<{ line: number; column: 
     const column = offset - before.lastIndexOf('\n');
     return { line, column, message: message.replace(/ in JSON at position \d+.*$/s, '') };
   }
+}
+
+/** At most `limit` bytes from the start of the input (the rest is not read). */
+async function readPrefix(input: ByteInput, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  const stream = input.stream();
+  try {
+    for await (const chunk of stream) {
+      chunks.push(chunk as Buffer);
+      length += (chunk as Buffer).length;
+      if (length >= limit) break;
+    }
+  } finally {
+    stream.destroy();
+  }
+  return Buffer.concat(chunks).subarray(0, limit);
 }

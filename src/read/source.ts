@@ -5,16 +5,17 @@
  * names the line and byte, never silently replaced).
  */
 import { createHash } from 'node:crypto';
-import { closeSync, constants, createReadStream, openSync, readSync } from 'node:fs';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { Limits } from '../config/types.js';
 import { DataError } from '../errors.js';
+import type { ByteInput } from '../source/source.js';
 import { limitError } from './limits.js';
 
 export interface Source {
-  file: string;
+  /** Where the bytes come from (read again to locate a JSON syntax error). */
+  input: ByteInput;
   /** Decoded text chunks; with `raw`, the file's (inflated) bytes as Buffers, checked by the reader. */
   text: Readable & { decodedBytes: number; lineBreaks: number };
   /** Valid once the text stream has ended. */
@@ -37,7 +38,7 @@ const RATIO_FLOOR_BYTES = 16 * 1024 * 1024;
  */
 export const WHOLE_READ_MAX_BYTES = 1024 * 1024;
 
-export function openSource(file: string, encoding: string, limits: Limits, raw = false, size?: number): Source {
+export function openSource(input: ByteInput, encoding: string, limits: Limits, raw = false): Source {
   const hash = createHash('sha256');
   let bytes = 0;
   let digest: string | null = null;
@@ -45,14 +46,15 @@ export function openSource(file: string, encoding: string, limits: Limits, raw =
     digest ??= hash.digest('hex');
     return { bytes, sha256: digest };
   };
-  const whole = size !== undefined && size <= WHOLE_READ_MAX_BYTES;
-  if (whole && !isGzipName(file)) {
+  const readNow = input.readNow && input.size <= WHOLE_READ_MAX_BYTES ? input.readNow.bind(input) : null;
+  const gzip = isGzipName(input.name);
+  if (readNow && !gzip) {
     // No stream stages at all: the bytes are hashed and decoded in the one read.
-    const text = new WholeFile(file, size, raw ? null : encoding, (chunk) => {
+    const text = new WholeFile(readNow, raw ? null : encoding, (chunk) => {
       hash.update(chunk);
       bytes += chunk.length;
     });
-    return { file, text, digest: digestOf };
+    return { input, text, digest: digestOf };
   }
   const tap = new Transform({
     transform(chunk: Buffer, _enc, callback) {
@@ -62,28 +64,26 @@ export function openSource(file: string, encoding: string, limits: Limits, raw =
     },
   });
   const stages: NodeJS.ReadWriteStream[] = [tap];
-  if (isGzipName(file)) stages.push(createGunzip(), gzipGuard(() => bytes, limits));
+  if (gzip) stages.push(createGunzip(), gzipGuard(() => bytes, limits));
   const decoder = raw ? Object.assign(stages[stages.length - 1] as Transform, { decodedBytes: 0, lineBreaks: 0 }) : new DecodeStream(encoding);
   if (!raw) stages.push(decoder);
   // pipeline() destroys every stage with the first error, so the reader sees it on `text` and maps
   // it with `mapSourceError`; the callback only keeps the error from going unhandled.
-  const input = whole ? new WholeFile(file, size, null) : createReadStream(file, { highWaterMark: 256 * 1024 });
-  const streams = [input, ...stages];
+  const streams = [readNow ? new WholeFile(readNow, null) : input.stream(), ...stages];
   pipeline(streams as unknown as [NodeJS.ReadableStream, NodeJS.ReadWriteStream], () => undefined);
-  return { file, text: decoder, digest: digestOf };
+  return { input, text: decoder, digest: digestOf };
 }
 
 /**
- * A small file as a stream of one chunk: its first `size` bytes, read synchronously on the first
- * read (never more, so a file that grew meanwhile cannot make the buffer large), handed to `tap`,
- * and decoded when an `encoding` is given (a BOM dropped, undecodable bytes a data error).
+ * A small item as a stream of one chunk, read at once on the first read (ByteInput.readNow: never
+ * past the size it was seen with), handed to `tap`, and decoded when an `encoding` is given (a BOM
+ * dropped, undecodable bytes a data error).
  */
 class WholeFile extends Readable {
   decodedBytes = 0;
   lineBreaks = 0;
   constructor(
-    private readonly file: string,
-    private readonly size: number,
+    private readonly readBytes: () => Buffer,
     private readonly encoding: string | null,
     private readonly tap: (bytes: Buffer) => void = () => undefined,
   ) {
@@ -92,7 +92,7 @@ class WholeFile extends Readable {
   override _read(): void {
     let bytes: Buffer;
     try {
-      bytes = readPrefix(this.file, this.size);
+      bytes = this.readBytes();
     } catch (error) {
       this.destroy(error as Error);
       return;
@@ -113,24 +113,6 @@ class WholeFile extends Readable {
       if (text.length > 0) this.push(text);
     }
     this.push(null);
-  }
-}
-
-/** Up to `size` bytes from the start of `file`, in one buffer. */
-function readPrefix(file: string, size: number): Buffer {
-  // O_NONBLOCK: should the path have become a FIFO since it was seen, opening must not wait.
-  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
-  try {
-    const bytes = Buffer.allocUnsafe(size);
-    let filled = 0;
-    while (filled < bytes.length) {
-      const n = readSync(fd, bytes, filled, bytes.length - filled, null);
-      if (n === 0) break;
-      filled += n;
-    }
-    return bytes.subarray(0, filled);
-  } finally {
-    closeSync(fd);
   }
 }
 

@@ -26,6 +26,7 @@ import { runKernels, type Kernel } from './kernels.js';
 import { engineOf } from '../compile.js';
 import { vectorsFromRecords, type TypedBatch } from '../write/vectors.js';
 import type { Column } from '../columns.js';
+import type { ByteInput } from '../source/source.js';
 
 export interface CheckedBatch {
   /** The rows to load, as typed columns with their line or record numbers. */
@@ -46,10 +47,10 @@ export interface CheckedFile {
   digest(): { bytes: number; sha256: string };
 }
 
-export function checkFile(file: string, relative: string, dataset: Dataset, options: ReadOptions, keepOriginals = false): CheckedFile {
+export function checkFile(input: ByteInput, relative: string, dataset: Dataset, options: ReadOptions, keepOriginals = false): CheckedFile {
   const plan = engineOf(dataset).plan;
-  if (plan.engine === 'columnar') return checkCells(file, relative, dataset, plan.kernels, options, keepOriginals);
-  const opened = readFile(file, dataset, options);
+  if (plan.engine === 'columnar') return checkCells(input, relative, dataset, plan.kernels, options, keepOriginals);
+  const opened = readFile(input, dataset, options);
   const prepare = makePreparer(dataset, path.basename(relative), options.limits.maxDistinctRows);
   const validate = makeValidator(dataset);
   const problems = new ProblemLog(opened.locator);
@@ -85,8 +86,8 @@ export function checkFile(file: string, relative: string, dataset: Dataset, opti
 }
 
 /** The columnar path: as above, with cells instead of records until a row fails. */
-function checkCells(file: string, relative: string, dataset: Dataset, kernels: Kernel[], options: ReadOptions, keepOriginals: boolean): CheckedFile {
-  const source = openSource(file, dataset.csv.encoding, options.limits, isUtf8Encoding(dataset.csv.encoding), options.size);
+function checkCells(input: ByteInput, relative: string, dataset: Dataset, kernels: Kernel[], options: ReadOptions, keepOriginals: boolean): CheckedFile {
+  const source = openSource(input, dataset.csv.encoding, options.limits, isUtf8Encoding(dataset.csv.encoding));
   const prepare = makeCellPreparer(dataset, path.basename(relative), options.limits.maxDistinctRows);
   const validate = makeValidator(dataset);
   const problems = new ProblemLog('line');

@@ -1,22 +1,23 @@
 /**
- * The work queue between the stabilizer and the workers. A path is in at most one place: waiting,
- * in flight, or parked until its retry time; so it is never processed twice at the same time.
+ * The work queue between the sources and the workers: arrivals by id. An arrival is in at most one
+ * place — waiting, in flight, or parked until its retry time — so it is never processed twice at
+ * the same time.
  */
-import type { StableFile } from '../source/folder/stability.js';
+import type { Arrival } from '../source/source.js';
 
 export class WorkQueue {
-  private readonly waiting = new Map<string, StableFile>();
+  private readonly waiting = new Map<string, Arrival>();
   private readonly inFlight = new Set<string>();
-  private readonly parked = new Map<string, { timer: NodeJS.Timeout; item: StableFile | null }>();
-  private takers: Array<(file: StableFile | null) => void> = [];
+  private readonly parked = new Map<string, { timer: NodeJS.Timeout; item: Arrival }>();
+  private takers: Array<(file: Arrival | null) => void> = [];
   private closed = false;
   private paused = false;
-  /** Files to take alone next time, not in a group (see pipeline/process-group.ts). */
+  /** Arrivals (by id) to load alone next time, not with others in one unit (load/unit.ts). */
   readonly alone = new Set<string>();
 
   /** True when the path is already queued, in flight or parked: no need to look at it again. */
-  has(file: string): boolean {
-    return this.waiting.has(file) || this.inFlight.has(file) || this.parked.has(file);
+  has(id: string): boolean {
+    return this.waiting.has(id) || this.inFlight.has(id) || this.parked.has(id);
   }
 
   get stats(): { waiting: number; inFlight: number; parked: number } {
@@ -26,14 +27,13 @@ export class WorkQueue {
   /** Finished files waiting or parked for a retry: how many, their bytes, the oldest (path and mtime). */
   backlog(): { files: number; bytes: number; oldestMtimeMs: number | null; oldestFile: string | null } {
     let bytes = 0;
-    let oldest: StableFile | null = null;
+    let oldest: Arrival | null = null;
     const items = [...this.waiting.values(), ...[...this.parked.values()].map((p) => p.item)];
     for (const item of items) {
-      if (!item) continue;
       bytes += item.size;
       if (oldest === null || item.mtimeMs < oldest.mtimeMs) oldest = item;
     }
-    return { files: this.waiting.size + this.parked.size, bytes, oldestMtimeMs: oldest?.mtimeMs ?? null, oldestFile: oldest?.file ?? null };
+    return { files: this.waiting.size + this.parked.size, bytes, oldestMtimeMs: oldest?.mtimeMs ?? null, oldestFile: oldest?.relative ?? null };
   }
 
   /** While paused (not ready: see http/health.ts) no file is handed out; they wait. */
@@ -46,8 +46,8 @@ export class WorkQueue {
     this.paused = false;
     while (this.takers.length > 0 && this.waiting.size > 0) {
       const next = this.waiting.values().next().value!;
-      this.waiting.delete(next.file);
-      this.inFlight.add(next.file);
+      this.waiting.delete(next.id);
+      this.inFlight.add(next.id);
       this.takers.shift()!(next);
     }
   }
@@ -56,24 +56,24 @@ export class WorkQueue {
     return this.paused;
   }
 
-  push(item: StableFile): void {
-    if (this.closed || this.has(item.file)) return;
+  push(item: Arrival): void {
+    if (this.closed || this.has(item.id)) return;
     const taker = this.paused ? undefined : this.takers.shift();
     if (taker) {
-      this.inFlight.add(item.file);
+      this.inFlight.add(item.id);
       taker(item);
     } else {
-      this.waiting.set(item.file, item);
+      this.waiting.set(item.id, item);
     }
   }
 
   /** The next file, or null once the queue is closed. The file counts as in flight until `done`. */
-  take(): Promise<StableFile | null> {
+  take(): Promise<Arrival | null> {
     if (this.closed) return Promise.resolve(null);
     const next = this.waiting.values().next();
     if (!next.done && !this.paused) {
-      this.waiting.delete(next.value.file);
-      this.inFlight.add(next.value.file);
+      this.waiting.delete(next.value.id);
+      this.inFlight.add(next.value.id);
       return Promise.resolve(next.value);
     }
     return new Promise((resolve) => this.takers.push(resolve));
@@ -83,8 +83,8 @@ export class WorkQueue {
    * More waiting files that `fits` accepts, without waiting for any: up to `limit`, in arrival order.
    * They count as in flight until `done`, like a taken file.
    */
-  takeMore(fits: (item: StableFile) => boolean, limit: number): StableFile[] {
-    const taken: StableFile[] = [];
+  takeMore(fits: (item: Arrival) => boolean, limit: number): Arrival[] {
+    const taken: Arrival[] = [];
     if (this.paused || this.closed) return taken;
     for (const item of this.waiting.values()) {
       if (taken.length >= limit) break;
@@ -92,26 +92,27 @@ export class WorkQueue {
       taken.push(item);
     }
     for (const item of taken) {
-      this.waiting.delete(item.file);
-      this.inFlight.add(item.file);
+      this.waiting.delete(item.id);
+      this.inFlight.add(item.id);
     }
     return taken;
   }
 
-  done(file: string): void {
-    this.inFlight.delete(file);
+  done(id: string): void {
+    this.inFlight.delete(id);
   }
 
-  /** Finish with the file now and let `requeue` look at it again after the delay. */
-  retryLater(file: string, delayMs: number, requeue: (file: string) => void, item: StableFile | null = null): void {
-    this.inFlight.delete(file);
+  /** Done with the arrival now; `requeue` looks at it again after the delay. */
+  retryLater(item: Arrival, delayMs: number, requeue: (item: Arrival) => void): void {
+    const id = item.id;
+    this.inFlight.delete(id);
     if (this.closed) return;
     const timer = setTimeout(() => {
-      this.parked.delete(file);
-      requeue(file);
+      this.parked.delete(id);
+      requeue(item);
     }, delayMs);
     timer.unref();
-    this.parked.set(file, { timer, item });
+    this.parked.set(id, { timer, item });
   }
 
   close(): void {

@@ -6,13 +6,18 @@ import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { claimFiles, type Arrival } from '../../src/claim/claim.js';
+import { claimFiles } from '../../src/claim/claim.js';
+import type { Config } from '../../src/config/types.js';
 import { migrate } from '../../src/db/ledger.js';
+import type { Logger } from '../../src/log.js';
+import { FolderSource } from '../../src/source/folder/folder-source.js';
+import type { Arrival } from '../../src/source/source.js';
 import { createDatabase } from '../helpers/env.js';
 
 let database: Awaited<ReturnType<typeof createDatabase>>;
 let pool: pg.Pool;
 let dir: string;
+let source: FolderSource;
 
 beforeAll(async () => {
   database = await createDatabase();
@@ -20,6 +25,9 @@ beforeAll(async () => {
   pool.on('error', () => undefined);
   await migrate(pool);
   dir = await mkdtemp(path.join(os.tmpdir(), 'loadbay-claims-'));
+  // The input folder as the daemon sees it, not started: claims only ask it whether a file changed.
+  const config = { root: dir, folders: { input: dir } } as unknown as Config;
+  source = new FolderSource({ config, log: null as unknown as Logger, signal: new AbortController().signal });
 });
 afterAll(async () => {
   await pool.end();
@@ -31,7 +39,7 @@ async function arrival(name: string, content = 'x'): Promise<Arrival> {
   const file = path.join(dir, name);
   await writeFile(file, content);
   const { size, mtimeMs } = await stat(file);
-  return { file, relative: name, size, mtimeMs };
+  return { source, id: name, relative: name, size, mtimeMs };
 }
 
 it('claims a group in order: new rows, an unsettled load found again, a file held elsewhere and a changed file left out', async () => {

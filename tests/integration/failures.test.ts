@@ -65,7 +65,8 @@ it('retries a file whose COPY connection is killed mid-stream and loads it exact
   const pid = await copyBackend();
   await env.pool.query('SELECT pg_terminate_backend($1)', [pid]);
   const retry = await env.outcome('items-killed.jsonl', 'retrying');
-  expect(retry.reason).toMatch(/terminat|connection/i);
+  // Killing the backend surfaces as the server closing the connection, or as EPIPE on the next write.
+  expect(retry.reason).toMatch(/terminat|connection|EPIPE|ECONNRESET/i);
   expect(await env.outcome('items-killed.jsonl', 'loaded')).toMatchObject({ rows: 150_000 });
   expect(await count('SELECT count(*)::int AS n FROM shop.items_jsonl')).toBe(150_000);
   expect((await env.files('failed')).length).toBe(0);

@@ -14,6 +14,7 @@ import { DataError } from '../../src/errors.js';
 import { cellText, newlineOf, readCsvCells } from '../../src/read/csv-cells.js';
 import { detectNewline, readCsv } from '../../src/read/csv.js';
 import { openSource } from '../../src/read/source.js';
+import { localFile } from '../../src/source/folder/file-input.js';
 
 const LIMITS: Limits = {
   maxRecordBytes: 1 << 20,
@@ -51,7 +52,7 @@ function inHeaderOrder(record: Record<string, unknown>, header: string[]): strin
 async function viaPapaparse(file: string, options: CsvOptions, batchRows: number, header: string[] | null = null): Promise<Outcome> {
   const out: Outcome = { rows: [], problems: [], error: null };
   try {
-    for await (const batch of readCsv(openSource(file, 'utf-8', LIMITS), options, { batchRows, limits: LIMITS })) {
+    for await (const batch of readCsv(openSource(localFile(file), 'utf-8', LIMITS), options, { batchRows, limits: LIMITS })) {
       batch.records.forEach((r, i) => out.rows.push([batch.numbers[i]!, header ? inHeaderOrder(r, header) : (Object.values(r) as string[])]));
       for (const p of batch.problems) out.problems.push([p.line, p.rule]);
     }
@@ -65,7 +66,7 @@ async function viaPapaparse(file: string, options: CsvOptions, batchRows: number
 async function viaCells(file: string, options: CsvOptions, batchRows: number): Promise<Outcome & { header: string[] | null }> {
   const out: Outcome & { header: string[] | null } = { rows: [], problems: [], error: null, header: null };
   try {
-    for await (const b of readCsvCells(openSource(file, 'utf-8', LIMITS, true), options, { batchRows, limits: LIMITS })) {
+    for await (const b of readCsvCells(openSource(localFile(file), 'utf-8', LIMITS, true), options, { batchRows, limits: LIMITS })) {
       out.header ??= b.header;
       for (let r = 0; r < b.rows; r++) {
         const fields: string[] = [];

@@ -9,6 +9,7 @@ import { DataError } from '../../src/errors.js';
 import { recordMaker } from '../../src/read/csv.js';
 import { readFile } from '../../src/read/index.js';
 import type { RawBatch } from '../../src/read/types.js';
+import { localFile } from '../../src/source/folder/file-input.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -30,7 +31,7 @@ function dataset(format: Dataset['format'], extra: Partial<Dataset> = {}): Datas
 async function readAll(name: string, content: string | Buffer, ds: Dataset, limits: Partial<Limits> = {}): Promise<RawBatch & { sha256: string }> {
   const file = path.join(dir, name);
   await writeFile(file, content);
-  const opened = readFile(file, ds, { batchRows: 2, limits: { ...DEFAULT_LIMITS, ...limits } });
+  const opened = readFile(localFile(file), ds, { batchRows: 2, limits: { ...DEFAULT_LIMITS, ...limits } });
   const all: RawBatch = { records: [], numbers: [], problems: [] };
   for await (const batch of opened.batches) {
     all.records.push(...batch.records);

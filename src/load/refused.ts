@@ -1,0 +1,39 @@
+/**
+ * A value the table itself refuses (a CHECK or NOT NULL constraint, a unique index, a value out of
+ * range: SQLSTATE classes 22 and 23) is the file's fault: a data error at the load stage, naming
+ * the line or record when the COPY line can be traced back.
+ */
+import type { Dataset } from '../config/types.js';
+import { DataError } from '../errors.js';
+
+/** Remembers where the last few batches sent to COPY came from, to name a row PostgreSQL rejects. */
+export class SentRows {
+  private readonly batches: Array<{ first: number; numbers: ArrayLike<number> }> = [];
+  add(first: number, numbers: ArrayLike<number>): void {
+    this.batches.push({ first, numbers });
+    if (this.batches.length > 16) this.batches.shift();
+  }
+  /** COPY line (1-based) → line or record number in the file, when still remembered. */
+  source(copyLine: number): number | undefined {
+    const index = copyLine - 1;
+    const batch = this.batches.find((b) => index >= b.first && index < b.first + b.numbers.length);
+    return batch?.numbers[index - batch.first];
+  }
+}
+
+export function rejectedByDatabase(error: unknown, dataset: Dataset, sent: SentRows, file: string): DataError | null {
+  const pgError = error as { code?: string; message?: string; where?: string; column?: string; constraint?: string };
+  if (typeof pgError.code !== 'string' || !/^2[23]/.test(pgError.code)) return null;
+  // Another instance committed the same content first: not the file's fault; the retry skips it.
+  if (pgError.constraint === 'files_loaded_content_idx' || pgError.constraint === 'files_first_load_idx') return null;
+  const copyLine = Number(/COPY [^,]+, line (\d+)/.exec(pgError.where ?? '')?.[1]);
+  const number = Number.isFinite(copyLine) ? sent.source(copyLine) : undefined;
+  const locator = dataset.format === 'json' ? 'record' : 'line';
+  const column = pgError.column ?? /column (\S+?):/.exec(pgError.where ?? '')?.[1];
+  const rule = `postgres ${pgError.code}${pgError.constraint ? ` (${pgError.constraint})` : ''}: ${pgError.message}`;
+  const where = number !== undefined ? `${locator} ${number}` : `row ${copyLine || '?'} of ${file}`;
+  const message = `PostgreSQL rejected ${where}${column ? `, field "${column}"` : ''}: ${pgError.message}`;
+  return new DataError('load', message, [
+    { ...(number !== undefined ? { [locator]: number } : {}), ...(column ? { field: column } : {}), rule, message },
+  ]);
+}

@@ -1,0 +1,236 @@
+/**
+ * Where a file's outcome is decided: for each — loaded, skipped, failed, deferred, retrying, held,
+ * vanished — the ledger is written, the file moved by its source, and exactly one typed event
+ * emitted (the conversion log, metrics, console, notifications and tests listen to those).
+ *
+ * The ledger learns of a failure before the file moves (should that update fail, the file is still
+ * in input/ and simply fails again; the other order could leave a quarantined file whose ledger row
+ * says "processing" for ever); a loaded file is moved first and then marked settled (a crash in
+ * between finds the ledger saying loaded: the file is moved, not loaded again: `recover`).
+ */
+import { createHash } from 'node:crypto';
+import type { Claim } from '../claim/claim.js';
+import type { Dataset } from '../config/types.js';
+import { closeVanished, markLoadedSettled, markSettled, recordAttemptError } from '../db/files.js';
+import { classify, DataError, errorMessage, isFileSystemError, isKnownTransient } from '../errors.js';
+import type { LoadedEvent } from '../events.js';
+import { fsyncPath } from '../lib/fs-now.js';
+import { backoffDelay } from '../lib/sleep.js';
+import type { LoadContext } from '../load/context.js';
+import { digestOf, droppedOf, type Member } from '../load/member.js';
+import type { Arrival } from '../source/source.js';
+import path from 'node:path';
+
+/**
+ * A file the system will not let loadbay read or move (permissions, a read-only or full target) is
+ * retried with backoff like any infrastructure error, and from this attempt on reported as `held`
+ * with the reason, at the slow interval, until someone fixes it.
+ */
+export const HOLD_AFTER_ATTEMPTS = 5;
+
+const fileRef = (claim: Claim) => ({ file: claim.arrival.relative, file_id: claim.fileId, attempt: claim.attempts });
+
+/** A member that ended before its unit's commit: quarantined, skipped or deferred (a retry is the worker's). */
+export async function settleMember(ctx: LoadContext, member: Member, dataset: Dataset | null, started: number): Promise<void> {
+  const { claim } = member;
+  if (member.state === 'failed') await failed(ctx, claim, dataset, member.error as DataError, started);
+  else if (member.state === 'skipped') await skipped(ctx, member, dataset!, started);
+  else if (member.state === 'deferred') {
+    ctx.log.event('deferred', { ...fileRef(claim), dataset: dataset!.name, reason: errorMessage(member.error) });
+  }
+}
+
+/** A data error: the file to the quarantine with its report, the ledger told first. */
+export async function failed(ctx: LoadContext, claim: Claim, dataset: Dataset | null, error: DataError, started: number): Promise<void> {
+  const { arrival } = claim;
+  const digest = error.digest;
+  const details = { fileId: claim.fileId, sha256: digest?.sha256 ?? null, bytes: digest?.bytes ?? null };
+  const quarantined = await arrival.source.quarantine(arrival, dataset?.name ?? null, error, details, (report) =>
+    markSettled(claim.client, claim.fileId, 'failed', { dataset: dataset?.name ?? null, sha256: digest?.sha256 ?? null, error: report }),
+  );
+  ctx.log.event('failed', {
+    ...fileRef(claim),
+    dataset: dataset?.name ?? null,
+    stage: error.stage,
+    reason: error.message,
+    problem_count: error.problemCount,
+    problems: error.problems.slice(0, 5),
+    quarantined_as: quarantined,
+    duration_ms: Date.now() - started,
+  });
+}
+
+/** Its content was loaded before (on_duplicate: skip): archived, nothing loaded. */
+async function skipped(ctx: LoadContext, member: Member, dataset: Dataset, started: number): Promise<void> {
+  const { claim } = member;
+  const digest = digestOf(member);
+  const earlier = member.earlier!;
+  await claim.arrival.source.archive(claim.arrival, dataset, true);
+  await markSettled(claim.client, claim.fileId, 'skipped', { dataset: dataset.name, sha256: digest.sha256, duplicateOf: earlier });
+  ctx.log.event('skipped', {
+    ...fileRef(claim),
+    dataset: dataset.name,
+    reason: `same content as file ${earlier}, already loaded`,
+    duplicate_of: earlier,
+    bytes: digest.bytes,
+    duration_ms: Date.now() - started,
+  });
+}
+
+/**
+ * Committed: each file archived (its folder made durable once for all), the ledger told in one
+ * statement, then each file's `loaded` line. A file that cannot be moved now stays `staged` with
+ * the error (the worker retries it; its ledger row says loaded, so it is moved, not loaded again).
+ */
+export async function settleLoaded(ctx: LoadContext, dataset: Dataset, staged: Member[], started: number): Promise<void> {
+  if (staged.length === 0) return;
+  const moves = await Promise.all(
+    staged.map((member) =>
+      member.claim.arrival.source.archive(member.claim.arrival, dataset, false).then(
+        (moved) => ({ member, moved }),
+        (error: unknown) => {
+          member.state = 'retry';
+          member.error = error;
+          return null;
+        },
+      ),
+    ),
+  );
+  const settled = moves.filter((m) => m !== null);
+  try {
+    const folders = new Set(settled.flatMap(({ moved }) => (moved.folder ? [moved.folder] : [])));
+    await Promise.all([...folders].map((folder) => fsyncPath(folder)));
+    await markLoadedSettled(staged[0]!.claim.client, settled.map(({ member }) => member.claim.fileId));
+  } catch (error) {
+    for (const { member } of settled) Object.assign(member, { state: 'retry', error });
+    return;
+  }
+  for (const { member, moved } of settled) {
+    member.state = 'loaded';
+    try {
+      reportLoaded(ctx, member, dataset, started, staged.length, moved.changed !== null);
+      const part = { rows: member.rows, digest: digestOf(member) };
+      if (moved.changed) await quarantineChanged(ctx, member.claim, dataset, part, moved.changed);
+      else if (moved.archived) {
+        member.claim.arrival.source.watchArchived(moved.archived, member.claim.arrival, () => {
+          void quarantineChanged(ctx, member.claim, dataset, part, moved.archived!).catch((error: unknown) =>
+            ctx.log.warn(`after loading ${member.claim.arrival.relative}: ${errorMessage(error)}`),
+          );
+        });
+      }
+    } catch (error) {
+      ctx.log.warn(`after loading ${member.claim.arrival.relative}: ${errorMessage(error)}`);
+    }
+    // After the commit, not awaited: exports of one target coalesce, and a failure does not undo the load.
+    void ctx.exports.after(ctx.config.exports, { dataset: dataset.name, file: member.claim.arrival.relative, file_id: member.claim.fileId });
+  }
+}
+
+function reportLoaded(ctx: LoadContext, member: Member, dataset: Dataset, started: number, group: number, changed: boolean): void {
+  const { claim } = member;
+  const dropped = droppedOf(member);
+  const rejected = member.checked!.problems.rejected;
+  const event: LoadedEvent = {
+    ...fileRef(claim),
+    dataset: dataset.name,
+    rows: member.rows,
+    ...(dropped.null_rows || dropped.duplicate_rows ? { dropped } : {}),
+    ...(rejected ? { rejected, rejects: path.relative(ctx.config.root, member.rejectsFile ?? '') } : {}),
+    bytes: digestOf(member).bytes,
+    duration_ms: Date.now() - started,
+    parquet: path.relative(ctx.config.root, member.parquetPath!),
+    table: `${dataset.table.schema}.${dataset.table.name}`,
+    ...(dataset.table.mode !== 'append' ? { mode: dataset.table.mode } : {}),
+    ...(member.earlier ? { duplicate_of: member.earlier } : {}),
+    ...(changed ? { changed_after_read: true as const } : {}),
+    ...(group > 1 ? { group } : {}),
+    stage_seconds: member.seconds,
+  };
+  ctx.log.event('loaded', event);
+}
+
+/**
+ * A producer went on writing after the file was read: the part read stands (loaded); the grown
+ * file goes to the quarantine with what was and was not loaded.
+ */
+async function quarantineChanged(ctx: LoadContext, claim: Claim, dataset: Dataset, part: { rows: number; digest: { sha256: string; bytes: number } }, at: string): Promise<void> {
+  const message =
+    `the file changed after it was read: its first ${part.digest.bytes} bytes (sha256 ${part.digest.sha256.slice(0, 12)}…, ` +
+    `${part.rows} rows) were loaded as file ${claim.fileId}; what was added was not loaded. ` +
+    'Deliver new data as a new file, written under a temporary name and renamed into input/ when complete';
+  const error = new DataError('settle', message, [{ rule: 'changed after it was read', message }]);
+  const details = { fileId: claim.fileId, sha256: part.digest.sha256, bytes: part.digest.bytes };
+  const quarantined = await claim.arrival.source.quarantine(claim.arrival, dataset.name, error, details, undefined, at);
+  ctx.log.event('failed', {
+    ...fileRef(claim),
+    dataset: dataset.name,
+    stage: 'settle',
+    reason: message,
+    problem_count: 1,
+    quarantined_as: quarantined,
+  });
+}
+
+/** The ledger says this arrival was loaded but loadbay stopped before moving it: finish that. */
+export async function recover(ctx: LoadContext, claim: Claim, started: number): Promise<void> {
+  const row = claim.unsettled!;
+  const dataset = ctx.config.datasets.find((d) => d.name === row.dataset);
+  const sha256 = await hashOf(claim.arrival);
+  if (!dataset || sha256 !== row.sha256) {
+    // Not the content that was loaded: close the old record; the next claim starts a new one.
+    await markLoadedSettled(claim.client, [claim.fileId]);
+    throw new Error('the file in input/ differs from the loaded one with the same name; it will be processed anew');
+  }
+  await claim.arrival.source.archive(claim.arrival, dataset, true);
+  await markLoadedSettled(claim.client, [claim.fileId]);
+  ctx.log.event('loaded', {
+    ...fileRef(claim),
+    dataset: dataset.name,
+    rows: Number(row.rows),
+    recovered: true,
+    duration_ms: Date.now() - started,
+    parquet: row.parquet_path,
+  });
+  // The load's exports may not have run before the crash: run them now.
+  void ctx.exports.after(ctx.config.exports, { dataset: dataset.name, file: claim.arrival.relative, file_id: claim.fileId });
+}
+
+async function hashOf(arrival: Arrival): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of arrival.source.open(arrival).stream()) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/**
+ * An infrastructure or held error: the file is left where it is, the ledger row notes why, and a
+ * `retrying` or `held` event says when it is looked at again (returned, in ms). A file gone from
+ * its source while in hand closes its ledger row as `vanished` instead (null returned).
+ */
+export async function retry(ctx: LoadContext, arrival: Arrival, claim: Claim | null, error: unknown, attempt: number): Promise<number | null> {
+  if (claim && (await arrival.source.state(arrival)) === 'gone') {
+    // Before the commit nothing was loaded (the transaction rolled back): the row is closed as
+    // vanished. After it, the load stands: the row is settled.
+    const closed = await closeVanished(claim.client, claim.fileId, errorMessage(error)).catch(() => null);
+    ctx.log.event('vanished', {
+      file: arrival.relative,
+      file_id: claim.fileId,
+      reason:
+        closed === 'loaded'
+          ? 'deleted from input/ after its rows were loaded; nothing to archive'
+          : 'deleted from input/ before it was loaded; nothing was loaded',
+    });
+    return null;
+  }
+  let kind = classify(error);
+  if (kind === 'transient' && isFileSystemError(error) && attempt >= HOLD_AFTER_ATTEMPTS) kind = 'held';
+  const { retryInitialMs, retryMaxMs } = ctx.config.processing;
+  const delay = kind === 'held' ? retryMaxMs : backoffDelay(attempt, retryInitialMs, retryMaxMs);
+  const reason = errorMessage(error);
+  ctx.log.event(kind === 'held' ? 'held' : 'retrying', { file: arrival.relative, file_id: claim?.fileId ?? null, attempt, reason, next_delay_ms: delay });
+  if (kind === 'transient' && !isKnownTransient(error) && !isFileSystemError(error)) {
+    // Not a known infrastructure error: the stack helps find a bug (LOADBAY_LOG_LEVEL=debug).
+    ctx.log.debug(`unexpected error processing ${arrival.relative}`, { stack: (error as Error).stack });
+  }
+  if (claim) await recordAttemptError(claim.client, claim.fileId, kind, reason).catch(() => undefined);
+  return delay;
+}

@@ -1,0 +1,152 @@
+/**
+ * The input folder as a source: `fs.watch` plus a periodic rescan find paths (watcher.ts), the
+ * stabilizer says when a file is finished (stability.ts), files are read from disk and settled by
+ * moving them into archive/ or output_failed/ (outcome/settle.ts).
+ *
+ * A loaded file whose producer went on writing after it had stood still is not archived as if all
+ * of it were loaded: its size and mtime are checked right before the move, on the moved file, and
+ * once more a little later (a producer holding the descriptor writes into the archived copy).
+ */
+import { lstatSync } from 'node:fs';
+import path from 'node:path';
+import type { Config, Dataset } from '../../config/types.js';
+import { DataError, errorMessage } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import { archive, quarantine, settledFolder } from '../../outcome/settle.js';
+import type { Archived, Arrival, ArrivalState, ByteInput, InputSource, QuarantineDetails } from '../source.js';
+import { fileInput } from './file-input.js';
+import { Stabilizer, type StableFile } from './stability.js';
+import { watchInput, type InputWatcher } from './watcher.js';
+
+/**
+ * A producer that still holds the file open writes on into the archived copy (a rename does not
+ * close its descriptor): the archived file is looked at once more after this long.
+ */
+export const ARCHIVE_RECHECK_MS = 2000;
+
+export interface FolderSourceOptions {
+  config: Config;
+  log: Logger;
+  /** Aborts when the daemon stops: later looks at archived files are dropped. */
+  signal: AbortSignal;
+}
+
+export class FolderSource implements InputSource {
+  readonly name: string;
+  private readonly dir: string;
+  private watcher: InputWatcher | null = null;
+  private stabilizer: Stabilizer | null = null;
+
+  constructor(private readonly options: FolderSourceOptions) {
+    this.dir = options.config.folders.input;
+    this.name = `${path.relative(options.config.root, this.dir) || '.'}/`;
+  }
+
+  /** The arrival of a file found finished in the folder. */
+  arrivalOf(file: StableFile): Arrival {
+    const relative = this.relativeOf(file.file);
+    return { source: this, id: relative, relative, size: file.size, mtimeMs: file.mtimeMs };
+  }
+
+  private relativeOf(file: string): string {
+    return path.relative(this.dir, file).split(path.sep).join('/');
+  }
+
+  async start(ready: (arrival: Arrival) => void, inHand: (id: string) => boolean): Promise<void> {
+    const { config, log } = this.options;
+    const stabilizer = (this.stabilizer = new Stabilizer(
+      config.processing.stableWindowMs,
+      (file) => ready(this.arrivalOf(file)),
+      (file, error) => log.warn(`cannot stat ${file}: ${errorMessage(error)}`),
+    ));
+    const seen = (file: string) => {
+      if (!inHand(this.relativeOf(file))) stabilizer.notify(file);
+    };
+    this.watcher = watchInput(this.dir, config.processing.rescanIntervalMs, seen, (error) =>
+      log.warn(`watching ${this.dir}: ${errorMessage(error)}`),
+    );
+    await this.watcher.ready;
+    await this.watcher.rescan();
+  }
+
+  rescan(): Promise<void> {
+    return this.watcher?.rescan() ?? Promise.resolve();
+  }
+
+  lookAgain(relative: string): void {
+    this.stabilizer?.notify(this.pathOf(relative));
+  }
+
+  async state(arrival: Arrival): Promise<ArrivalState> {
+    return stateOf(this.pathOf(arrival.relative), arrival);
+  }
+
+  refusal(arrival: Arrival): DataError | null {
+    const stat = lstatSync(this.pathOf(arrival.relative), { throwIfNoEntry: false });
+    if (!stat?.isSymbolicLink()) return null;
+    return new DataError('route', 'symbolic links are not followed; drop the file itself', [
+      { rule: 'symlink', message: 'the path is a symbolic link' },
+    ]);
+  }
+
+  open(arrival: Arrival): ByteInput {
+    return fileInput(this.pathOf(arrival.relative), arrival.size);
+  }
+
+  async archive(arrival: Arrival, dataset: Dataset, sync: boolean): Promise<Archived> {
+    const file = this.pathOf(arrival.relative);
+    if (stateOf(file, arrival) !== 'same') return { archived: null, changed: file, folder: null };
+    const archived = await archive(this.options.config, dataset, file, arrival.relative, sync);
+    const folder = settledFolder(file, archived);
+    if (archived && stateOf(archived, arrival) !== 'same') return { archived: null, changed: archived, folder };
+    return { archived, changed: null, folder };
+  }
+
+  async quarantine(
+    arrival: Arrival,
+    dataset: string | null,
+    error: DataError,
+    details: QuarantineDetails,
+    beforeMove?: (report: unknown) => Promise<void>,
+    at?: string,
+  ): Promise<string> {
+    const file = at ?? this.pathOf(arrival.relative);
+    const { path: quarantined } = await quarantine(this.options.config, dataset, file, arrival.relative, error, details, beforeMove);
+    return path.relative(this.options.config.root, quarantined);
+  }
+
+  watchArchived(archived: string, arrival: Arrival, grown: () => void): void {
+    const { config, signal, log } = this.options;
+    const delay = Math.max(ARCHIVE_RECHECK_MS, 4 * config.processing.stableWindowMs);
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', cancel);
+      try {
+        if (stateOf(archived, arrival) === 'changed') grown();
+      } catch (error) {
+        log.warn(`checking ${path.relative(config.root, archived)} again: ${errorMessage(error)}`);
+      }
+    }, delay);
+    const cancel = () => clearTimeout(timer);
+    signal.addEventListener('abort', cancel, { once: true });
+  }
+
+  health(): { lastRescanAt: number; closed: boolean } {
+    return this.watcher?.health() ?? { lastRescanAt: 0, closed: true };
+  }
+
+  async close(): Promise<void> {
+    await this.watcher?.close();
+    this.stabilizer?.close();
+  }
+
+  private pathOf(relative: string): string {
+    return path.join(this.dir, ...relative.split('/'));
+  }
+}
+
+/** Synchronous (lib/fs-now.ts): the file's size and mtime against what they were when it was seen. */
+function stateOf(file: string, arrival: Arrival): ArrivalState {
+  const now = lstatSync(file, { throwIfNoEntry: false });
+  if (!now) return 'gone';
+  return now.size === arrival.size && now.mtimeMs === arrival.mtimeMs ? 'same' : 'changed';
+}
