@@ -68,7 +68,7 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
   compileConfig(config); // a step or schema that cannot compile stops the start, naming its file
   const releasers = new Releasers();
   const stopping = new AbortController();
-  // Each archived file's later look (settle/changed.ts) listens for the stop until it has run.
+  // Each archived file's later look (source/folder/folder-source.ts) listens for the stop until it has run.
   setMaxListeners(0, stopping.signal);
   const cancel = () => stopping.abort();
   options.signal?.addEventListener('abort', cancel, { once: true });

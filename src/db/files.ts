@@ -91,7 +91,7 @@ export async function loadedWithContents(client: pg.PoolClient, dataset: string,
   return new Map(rows.map((r) => [r.sha256, r.id]));
 }
 
-/** Recorded (outside the load's transaction) before the Parquet renames: see pipeline/reconcile.ts. */
+/** Recorded (outside the load's transaction) before the Parquet renames: see load/reconcile.ts. */
 export async function recordParquetPaths(client: pg.PoolClient, files: Array<{ fileId: string; parquetPath: string }>): Promise<void> {
   if (files.length === 0) return;
   await client.query({
