@@ -19,6 +19,7 @@ import type { Logger } from './log.js';
 import type { LoadContext } from './load/context.js';
 import { instanceLockKey, reconcileParquet } from './load/reconcile.js';
 import { verifyTable } from './load/table.js';
+import { DatasetGate } from './work/gate.js';
 import { runWorker } from './work/worker.js';
 import { useParquetThread } from './write/parquet.js';
 import { Exports } from './export/export.js';
@@ -161,7 +162,8 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
     for (const dataset of config.datasets) {
       await verifyTable(context, dataset).catch((error: unknown) => log.warn(`dataset ${dataset.name}: ${errorMessage(error)}`));
     }
-    const workers = Array.from({ length: config.processing.concurrency }, () => runWorker(context, queue));
+    const gate = new DatasetGate(log, { initialMs: config.processing.retryInitialMs, maxMs: config.processing.retryMaxMs });
+    const workers = Array.from({ length: config.processing.concurrency }, () => runWorker(context, queue, gate));
     log.info(
       `loadbay ${instanceId} watching ${config.folders.input} with ${config.datasets.length} dataset(s), ${config.processing.concurrency} worker(s)`,
     );

@@ -132,11 +132,21 @@ export const TRANSIENT_CODES: ReadonlySet<string> = new Set([
   'EDQUOT',
 ]);
 
+/**
+ * SQLSTATEs that no retry will mend until someone changes something: the file is held (retried at
+ * the slow interval, reported as `held`), never quarantined.
+ */
+export const HELD_CODES: ReadonlySet<string> = new Set([
+  '42501', // insufficient_privilege: a grant revoked on the table or the ledger
+]);
+
 export type ErrorClass = 'data' | 'held' | 'transient';
 
 export function classify(error: unknown): ErrorClass {
   if (error instanceof DataError) return 'data';
   if (error instanceof HeldError || (error as { held?: unknown } | null)?.held === true) return 'held';
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && HELD_CODES.has(code)) return 'held';
   return 'transient';
 }
 

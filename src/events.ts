@@ -148,6 +148,22 @@ export interface ExportFailedEvent extends ExportCauseFields {
   reason: string;
 }
 
+/** A dataset's table is locked by another session: its files wait without a worker (work/gate.ts). */
+export interface DatasetWaitingEvent {
+  dataset: string;
+  table: string;
+  reason: string;
+  attempt: number;
+  next_delay_ms: number;
+  /** How long the dataset has been waiting so far. */
+  waiting_ms: number;
+}
+
+export interface DatasetResumedEvent {
+  dataset: string;
+  waited_ms: number;
+}
+
 export interface StalledEvent {
   file?: string;
   reason: string;
@@ -183,6 +199,8 @@ export interface LoadbayEventMap {
   vanished: VanishedEvent;
   /** Files wait while nothing loads, or a finished file is not claimed in time (notifications). */
   stalled: StalledEvent;
+  dataset_waiting: DatasetWaitingEvent;
+  dataset_resumed: DatasetResumedEvent;
 }
 
 export type LoadbayEventName = keyof LoadbayEventMap;
@@ -201,6 +219,8 @@ export const LOGGED_EVENTS: ReadonlySet<LoadbayEventName> = new Set<LoadbayEvent
   'export_failed',
   'vanished',
   'stalled',
+  'dataset_waiting',
+  'dataset_resumed',
 ]);
 
 export class LoadbayEvents {

@@ -21,6 +21,8 @@ export interface Status {
   overall: Record<string, number>;
   rows_loaded: { today: number; overall: number };
   waiting: string[];
+  /** Datasets whose table another session holds locked: their files wait (since, why). */
+  datasets_waiting: Array<{ dataset: string; since: string; reason: string }>;
   /** Files in input/ whose last event is `retrying` or `held`, with the reason. */
   stuck: Array<{ file: string; event: string; reason: string; at: string }>;
   last_error: Record<string, unknown> | null;
@@ -36,11 +38,13 @@ export async function readStatus(config: Config, pool?: pg.Pool): Promise<Status
     overall: Object.fromEntries(OUTCOMES.map((o) => [o, 0])),
     rows_loaded: { today: 0, overall: 0 },
     waiting: [],
+    datasets_waiting: [],
     stuck: [],
     last_error: null,
     in_progress: [],
   };
   const lastEvent = new Map<string, Record<string, unknown>>();
+  const datasetsWaiting = new Map<string, { dataset: string; since: string; reason: string }>();
   const log = path.join(config.folders.logs, 'conversion.log');
   const stream = createReadStream(log);
   stream.on('error', () => undefined);
@@ -62,7 +66,13 @@ export async function readStatus(config: Config, pool?: pg.Pool): Promise<Status
           if (isToday) status.rows_loaded.today += Number(line['rows'] ?? 0);
         }
       }
-      if (['failed', 'retrying', 'held', 'waiting'].includes(event)) status.last_error = line;
+      if (['failed', 'retrying', 'held', 'waiting', 'dataset_waiting'].includes(event)) status.last_error = line;
+      if (event === 'dataset_waiting') {
+        const dataset = String(line['dataset']);
+        const since = datasetsWaiting.get(dataset)?.since ?? String(line['timestamp']);
+        datasetsWaiting.set(dataset, { dataset, since, reason: String(line['reason'] ?? '') });
+      }
+      if (event === 'dataset_resumed') datasetsWaiting.delete(String(line['dataset']));
       if (typeof line['file'] === 'string') lastEvent.set(line['file'], line);
     }
   } catch {
@@ -79,6 +89,7 @@ export async function readStatus(config: Config, pool?: pg.Pool): Promise<Status
       status.waiting.push(relative);
     }
   }
+  status.datasets_waiting = [...datasetsWaiting.values()];
   status.in_progress = await inProgress(config, pool);
   if (Array.isArray(status.in_progress)) {
     const busy = new Set(status.in_progress.map((p) => p.file));
@@ -114,6 +125,7 @@ export async function statusCommand(config: Config, options: { json?: boolean })
     ),
     `in progress: ${typeof status.in_progress === 'string' ? status.in_progress : `${status.in_progress.length}${status.in_progress.length ? ` (${status.in_progress.slice(0, 5).map((p) => p.file).join(', ')})` : ''}`}`,
     `waiting in input/: ${status.waiting.length}${status.waiting.length ? ` (${status.waiting.slice(0, 5).join(', ')}${status.waiting.length > 5 ? ', …' : ''})` : ''}`,
+    ...status.datasets_waiting.map((d) => `dataset ${d.dataset} waiting since ${d.since}: ${d.reason}`),
     `retrying or held: ${status.stuck.length}`,
     ...status.stuck.slice(0, 10).map((s) => `  ${s.file}: ${s.event} since ${s.at}: ${s.reason}`),
     `last error: ${status.last_error ? `${String(status.last_error['timestamp'])} ${String(status.last_error['event'])} ${String(status.last_error['file'] ?? '')}: ${String(status.last_error['reason'] ?? '')}` : 'none'}`,

@@ -68,6 +68,7 @@ export async function loadConfig(configFile: string, options: LoadOptions = {}):
       groupMaxBytes: processing.group_max_bytes ?? 16 * 1024 * 1024,
       groupFileMaxBytes: processing.group_file_max_bytes ?? 1024 * 1024,
       groupWaitMs: processing.group_wait_ms ?? 20,
+      lockTimeoutMs: processing.lock_timeout_ms ?? 2000,
     },
     limits: resolveLimits(user.limits ?? {}),
     parquet: {

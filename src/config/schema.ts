@@ -57,6 +57,7 @@ export const userConfigSchema: JSONSchemaType<UserConfig> = {
         group_max_bytes: { type: 'integer', nullable: true, minimum: 0 },
         group_file_max_bytes: { type: 'integer', nullable: true, minimum: 0 },
         group_wait_ms: { type: 'integer', nullable: true, minimum: 0, maximum: 60000 },
+        lock_timeout_ms: { type: 'integer', nullable: true, minimum: 1, maximum: 600000 },
       },
     },
     parquet: {

@@ -54,6 +54,7 @@ export interface UserConfig {
     group_max_bytes?: number;
     group_file_max_bytes?: number;
     group_wait_ms?: number;
+    lock_timeout_ms?: number;
   };
   /** How Parquet files are compressed. */
   parquet?: {
@@ -217,6 +218,8 @@ export interface Config {
     groupFileMaxBytes: number;
     /** How long the first small file waits for others of its dataset to join its group. */
     groupWaitMs: number;
+    /** How long a load waits for a lock on its table before its dataset waits instead (ms). */
+    lockTimeoutMs: number;
   };
   limits: Limits;
   parquet: {

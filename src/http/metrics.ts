@@ -116,6 +116,14 @@ export function createMetrics(sources: MetricsSources): Registry {
   events.on('export_failed', () => errors.inc({ stage: 'export' }));
   events.on('retrying', () => retries.inc({ kind: 'retrying' }));
   events.on('held', () => retries.inc({ kind: 'held' }));
+  const datasetWaiting = new Gauge({
+    name: 'loadbay_dataset_waiting',
+    help: "1 while a dataset's files wait for its table, which another session holds locked",
+    labelNames: ['dataset'],
+    registers: [registry],
+  });
+  events.on('dataset_waiting', (fields) => datasetWaiting.set({ dataset: fields.dataset }, 1));
+  events.on('dataset_resumed', (fields) => datasetWaiting.set({ dataset: fields.dataset }, 0));
   return registry;
 }
 

@@ -4,6 +4,7 @@
  * after-load SQL and the checks run — all inside the load's transaction.
  */
 import path from 'node:path';
+import type pg from 'pg';
 import type { Claim } from '../claim/claim.js';
 import type { Dataset } from '../config/types.js';
 import { HeldError } from '../errors.js';
@@ -11,7 +12,7 @@ import { fileConstants } from '../prepare/prepare.js';
 import type { Locator } from '../read/types.js';
 import { runChecks } from '../write/checks.js';
 import { afterCopy } from '../write/modes.js';
-import { ensureTable, type CopyLoad } from '../write/postgres.js';
+import { COLUMNS_SQL, ensureTable, qualifiedTable, tableDifferences, type CopyLoad, type ExistingColumn } from '../write/postgres.js';
 import type { LoadTransaction } from '../write/transaction.js';
 import type { LoadContext } from './context.js';
 
@@ -26,12 +27,59 @@ export function forgetTableOn(ctx: LoadContext, dataset: Dataset, error: unknown
 /** Creates or checks the dataset's table once per process (again after a load says it changed). */
 export async function verifyTable(ctx: LoadContext, dataset: Dataset): Promise<void> {
   if (ctx.verifiedTables.has(dataset.name)) return;
-  const added = await ensureTable(ctx.pool, dataset);
+  const added = await ensureTable(ctx.pool, dataset, ctx.config.processing.lockTimeoutMs);
   if (added.length > 0) {
     const table = `${dataset.table.schema}.${dataset.table.name}`;
     ctx.log.info(`evolve: added column${added.length > 1 ? 's' : ''} ${added.join(', ')} to ${table}`, { dataset: dataset.name });
   }
   ctx.verifiedTables.add(dataset.name);
+}
+
+/**
+ * First in a load's transaction, before any row: the table locked against changes and its columns
+ * compared with what the rows are encoded for. COPY BINARY sends each value in the binary form of
+ * the column type loadbay knows, so a column whose type was changed behind loadbay's back would
+ * read those bytes as another type (a double's bytes as a bigint): such a table holds the dataset
+ * with the column, the type the rows are encoded for and the table's type now. ROW EXCLUSIVE (what
+ * COPY takes anyway) makes an ALTER TABLE wait for this load, so what was compared is what COPY
+ * meets. A lock not granted within `processing.lock_timeout_ms` fails with 55P03: the dataset waits
+ * (work/worker.ts), instead of this worker.
+ */
+export async function lockTable(tx: LoadTransaction, dataset: Dataset, lockTimeoutMs: number): Promise<void> {
+  const table = qualifiedTable(dataset);
+  // Replacing loads of one table take turns: under READ COMMITTED a second transaction's DELETE
+  // does not see the rows a first one has inserted but not committed, so two files loaded at once
+  // would both keep their rows. Before the lock timeout: waiting for another load of the same
+  // table is not waiting for a stranger's lock.
+  if (dataset.table.mode === 'replace') await tx.client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`loadbay:replace:${table}`]);
+  const literal = `'${table.replace(/'/g, "''")}'`;
+  // One round trip: the timeout, the lock, the columns as they are now.
+  const results = (await tx.client.query(
+    `SET LOCAL lock_timeout = ${Math.floor(lockTimeoutMs)}; LOCK TABLE ${table} IN ROW EXCLUSIVE MODE; ${COLUMNS_SQL.replace('$1', literal)}`,
+  )) as unknown as Array<{ rows: ExistingColumn[] }>;
+  const differences = tableDifferences(dataset, table, results[2]!.rows);
+  if (differences.length > 0) {
+    throw new HeldError(`the table changed behind loadbay's back, nothing was loaded: ${differences.join('; ')}`);
+  }
+}
+
+/**
+ * Who holds a lock on the dataset's table that a load would wait for: for the reason its dataset
+ * waits. Sessions, not their queries (another application's SQL may hold what a log must not).
+ */
+export async function lockHolders(pool: pg.Pool, dataset: Dataset): Promise<string> {
+  const table = qualifiedTable(dataset);
+  const { rows } = await pool.query<{ pid: number; mode: string; application: string | null; seconds: number | null }>(
+    `SELECT l.pid, l.mode, nullif(a.application_name, '') AS application,
+            extract(epoch FROM now() - coalesce(a.xact_start, a.query_start))::int AS seconds
+       FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid
+      WHERE l.locktype = 'relation' AND l.relation = to_regclass($1) AND l.granted AND l.pid <> pg_backend_pid()
+        AND l.mode IN ('ShareLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock')
+      ORDER BY seconds DESC NULLS LAST LIMIT 3`,
+    [table],
+  );
+  const who = rows.map((r) => `pid ${r.pid}${r.application ? ` (${r.application})` : ''} holds ${r.mode}${r.seconds !== null ? ` for ${r.seconds} s` : ''}`);
+  return `table ${table} is locked by another session${who.length ? `: ${who.join('; ')}` : ' (a row lock or a lock released since)'}`;
 }
 
 /** After a file's rows: COPY ends, the table mode applies, after-load SQL (models), checks. */

@@ -44,7 +44,7 @@ import {
   type Member,
 } from './member.js';
 import { rejectedByDatabase, SentRows } from './refused.js';
-import { finishTable, forgetTableOn, verifyTable } from './table.js';
+import { finishTable, forgetTableOn, lockTable, verifyTable } from './table.js';
 import { route } from '../route/route.js';
 
 export interface LoadPlan {
@@ -171,7 +171,7 @@ class UnitLoad {
         yield* all;
       })();
     }
-    const tx = await this.transaction();
+    const tx = await this.transaction(dataset);
     if (savepoint) await tx.savepoint(savepoint);
     member.inTransaction = true;
     if (plan.sharedCopy) this.copy ??= startCopy(tx.client, dataset, await beforeCopy(tx.client, dataset));
@@ -261,8 +261,16 @@ class UnitLoad {
     this.tx = null;
   }
 
-  private async transaction(): Promise<LoadTransaction> {
-    this.tx ??= await LoadTransaction.begin(this.ctx.pool);
+  /** The unit's transaction, begun with its table locked and checked (table.ts `lockTable`). */
+  private async transaction(dataset: Dataset): Promise<LoadTransaction> {
+    if (this.tx) return this.tx;
+    this.tx = await LoadTransaction.begin(this.ctx.pool);
+    try {
+      await lockTable(this.tx, dataset, this.ctx.config.processing.lockTimeoutMs);
+    } catch (error) {
+      this.ctx.verifiedTables.delete(dataset.name); // checked again (and evolved) before the next attempt
+      throw error;
+    }
     return this.tx;
   }
 

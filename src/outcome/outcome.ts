@@ -206,7 +206,7 @@ async function hashOf(arrival: Arrival): Promise<string> {
  * `retrying` or `held` event says when it is looked at again (returned, in ms). A file gone from
  * its source while in hand closes its ledger row as `vanished` instead (null returned).
  */
-export async function retry(ctx: LoadContext, arrival: Arrival, claim: Claim | null, error: unknown, attempt: number): Promise<number | null> {
+export async function retry(ctx: LoadContext, arrival: Arrival, claim: Claim | null, error: unknown, attempt: number, atLeastMs = 0): Promise<number | null> {
   if (claim && (await arrival.source.state(arrival)) === 'gone') {
     // Before the commit nothing was loaded (the transaction rolled back): the row is closed as
     // vanished. After it, the load stands: the row is settled.
@@ -224,7 +224,7 @@ export async function retry(ctx: LoadContext, arrival: Arrival, claim: Claim | n
   let kind = classify(error);
   if (kind === 'transient' && isFileSystemError(error) && attempt >= HOLD_AFTER_ATTEMPTS) kind = 'held';
   const { retryInitialMs, retryMaxMs } = ctx.config.processing;
-  const delay = kind === 'held' ? retryMaxMs : backoffDelay(attempt, retryInitialMs, retryMaxMs);
+  const delay = Math.max(atLeastMs, kind === 'held' ? retryMaxMs : backoffDelay(attempt, retryInitialMs, retryMaxMs));
   const reason = errorMessage(error);
   ctx.log.event(kind === 'held' ? 'held' : 'retrying', { file: arrival.relative, file_id: claim?.fileId ?? null, attempt, reason, next_delay_ms: delay });
   if (kind === 'transient' && !isKnownTransient(error) && !isFileSystemError(error)) {

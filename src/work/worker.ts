@@ -14,21 +14,31 @@ import { loadUnit } from '../load/unit.js';
 import { recover, retry } from '../outcome/outcome.js';
 import { route } from '../route/route.js';
 import type { Arrival } from '../source/source.js';
+import { lockHolders } from '../load/table.js';
+import { qualifiedTable } from '../write/postgres.js';
+import { DatasetGate, LOCK_TIMEOUT_CODE } from './gate.js';
 import type { WorkQueue } from './queue.js';
 
-/** What a worker's steps share: the load's context, the queue, attempts so far per arrival. */
+/** What a worker's steps share: the load's context, the queue, the datasets waiting, attempts so far per arrival. */
 interface Loop {
   ctx: LoadContext;
   queue: WorkQueue;
+  gate: DatasetGate;
   failures: Map<string, number>;
 }
 
-export async function runWorker(ctx: LoadContext, queue: WorkQueue): Promise<void> {
-  const loop: Loop = { ctx, queue, failures: new Map() };
+export async function runWorker(ctx: LoadContext, queue: WorkQueue, gate: DatasetGate): Promise<void> {
+  const loop: Loop = { ctx, queue, gate, failures: new Map() };
   for (;;) {
     const item = await queue.take();
     if (!item) return;
     const unit = await unitOf(ctx, queue, item);
+    const wait = unit.dataset ? gate.remaining(unit.dataset.name) : 0;
+    if (wait > 0) {
+      // Its table is locked by another session: the files wait without a worker (gate.ts).
+      for (const file of unit.items) queue.retryLater(file, wait + Math.floor(Math.random() * 100), requeue);
+      continue;
+    }
     await processUnit(loop, unit.dataset, unit.items);
   }
 }
@@ -104,6 +114,7 @@ async function processUnit(loop: Loop, dataset: Dataset | null, items: Arrival[]
         member.error = error;
       }
     }
+    const gateDelay = dataset ? await gateAfter(loop, dataset, members) : 0;
     for (const member of members) {
       const item = member.claim.arrival;
       if (member.state === 'deferred') {
@@ -112,7 +123,7 @@ async function processUnit(loop: Loop, dataset: Dataset | null, items: Arrival[]
         loop.queue.retryLater(item, 0, requeue);
       } else if (member.state === 'retry') {
         if (member.alone) loop.queue.alone.add(item.id);
-        await park(loop, item, member.claim, member.error);
+        await park(loop, item, member.claim, member.error, gateDelay);
       } else {
         done(loop, item);
       }
@@ -131,13 +142,29 @@ function done(loop: Loop, item: Arrival): void {
   loop.queue.done(item.id);
 }
 
+/**
+ * After a unit: a load that timed out on its table's lock closes the dataset's gate (its files then
+ * wait without a worker; returns how long, with the lock's holders in their reason); one that got
+ * its table opens it.
+ */
+async function gateAfter(loop: Loop, dataset: Dataset, members: Member[]): Promise<number> {
+  const locked = members.filter((m) => m.state === 'retry' && (m.error as { code?: unknown } | null)?.code === LOCK_TIMEOUT_CODE);
+  if (locked.length === 0) {
+    if (members.some((m) => m.state === 'loaded' || m.state === 'skipped' || m.state === 'failed')) loop.gate.open(dataset.name);
+    return 0;
+  }
+  const reason = await lockHolders(loop.ctx.pool, dataset).catch(() => `table ${qualifiedTable(dataset)} is locked by another session`);
+  for (const member of locked) member.error = Object.assign(new Error(`${reason}; the dataset's files wait`), { code: LOCK_TIMEOUT_CODE });
+  return loop.gate.close(dataset.name, qualifiedTable(dataset), reason);
+}
+
 /** An infrastructure or held error: the outcome module says so; the arrival comes again after the delay. */
-async function park(loop: Loop, item: Arrival, claim: Parameters<typeof retry>[2], error: unknown): Promise<void> {
+async function park(loop: Loop, item: Arrival, claim: Parameters<typeof retry>[2], error: unknown, atLeastMs = 0): Promise<void> {
   const attempt = Math.max(claim?.attempts ?? 0, (loop.failures.get(item.id) ?? 0) + 1);
   loop.failures.set(item.id, attempt);
   let delay: number | null;
   try {
-    delay = await retry(loop.ctx, item, claim, error, attempt);
+    delay = await retry(loop.ctx, item, claim, error, attempt, atLeastMs);
   } catch (retryError) {
     loop.ctx.log.warn(`${item.relative}: ${errorMessage(retryError)}`);
     delay = loop.ctx.config.processing.retryMaxMs;

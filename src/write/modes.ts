@@ -21,10 +21,8 @@ export async function beforeCopy(client: pg.PoolClient, dataset: Dataset): Promi
   const table = qualifiedTable(dataset);
   const { mode, replaceScope } = dataset.table;
   if (mode === 'append') return table;
-  // Replacing loads of one table take turns: under READ COMMITTED a second transaction's DELETE
-  // does not see the rows a first one has inserted but not committed, so two files loaded at once
-  // would both keep their rows. The lock waits for the other's COMMIT; the DELETE then sees them.
-  if (mode === 'replace') await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`loadbay:replace:${table}`]);
+  // Replacing loads of one table take turns (load/table.ts lockTable), so a DELETE here sees the
+  // rows an earlier load committed.
   if (mode === 'replace' && replaceScope === 'table') {
     await client.query(`DELETE FROM ${table}`);
     return table;

@@ -32,12 +32,14 @@ export function qualifiedTable(dataset: Dataset): string {
  * Creates schema and table when missing (serialised across instances by an advisory lock) and
  * throws `HeldError` naming the first column that does not fit.
  */
-export async function ensureTable(pool: pg.Pool, dataset: Dataset): Promise<string[]> {
+export async function ensureTable(pool: pg.Pool, dataset: Dataset, lockTimeoutMs = 0): Promise<string[]> {
   const table = qualifiedTable(dataset);
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
     await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`loadbay:table:${table}`]);
+    // Adding a column or the upsert index needs a strong lock: wait for a stranger's lock no longer than a load would.
+    await client.query(`SET LOCAL lock_timeout = ${Math.floor(lockTimeoutMs)}`);
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(dataset.table.schema)}`);
     const columns = dataset.columns.map((c) => `${quoteIdent(c.name)} ${c.pgType}`);
     await client.query(`CREATE TABLE IF NOT EXISTS ${table} (${[...columns, ...LINEAGE_DDL].join(', ')})`);
@@ -74,14 +76,14 @@ export async function ensureTable(pool: pg.Pool, dataset: Dataset): Promise<stri
   }
 }
 
-interface ExistingColumn {
+export interface ExistingColumn {
   name: string;
   type: string;
   notnull: boolean;
   hasdefault: boolean;
 }
 
-const COLUMNS_SQL = `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type,
+export const COLUMNS_SQL = `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type,
         a.attnotnull AS notnull, a.atthasdef AS hasdefault
    FROM pg_attribute a
   WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped`;
