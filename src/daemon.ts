@@ -17,7 +17,7 @@ import { errorMessage } from './errors.js';
 import { Releasers } from './lib/releasers.js';
 import type { Logger } from './log.js';
 import type { LoadContext } from './load/context.js';
-import { instanceLockKey, reconcileParquet } from './load/reconcile.js';
+import { instanceLockKey, reconcileParquet, retireSuperseded } from './load/reconcile.js';
 import { verifyTable } from './load/table.js';
 import { DatasetGate } from './work/gate.js';
 import { runWorker } from './work/worker.js';
@@ -89,6 +89,7 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
     await instanceLock.client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [instanceLockKey(instanceId)]);
     releasers.add('instance lock', () => instanceLock.done(true));
     await reconcileParquet(database.pool, config.root, config.folders.parquet, log);
+    await retireSuperseded(database.pool, config.root, log);
 
     releasers.add('parquet thread', useParquetThread());
     const queue = new WorkQueue();

@@ -110,9 +110,14 @@ export interface LoadedFile {
   table: string;
   parquetPath: string;
   duplicateOf: string | null;
+  /** What a replacing file covers: '' the whole table, its key from the file name as JSON; null: no scope. */
+  scope: string | null;
 }
 
-/** Inside the load's transaction: the rows commit with the files' rows. One round trip for all. */
+/**
+ * Inside the load's transaction: the rows commit with the files' rows. One round trip for all;
+ * `loaded_at` is the clock time, a microsecond apart in the files' order (the order they replaced).
+ */
 export async function markLoaded(client: pg.PoolClient, files: LoadedFile[]): Promise<void> {
   if (files.length === 0) return;
   const column = <K extends keyof LoadedFile>(key: K) => files.map((f) => f[key]);
@@ -120,12 +125,65 @@ export async function markLoaded(client: pg.PoolClient, files: LoadedFile[]): Pr
     name: 'loadbay-loaded-many',
     text: `UPDATE ${FILES} f
               SET status = 'loaded', dataset = v.dataset, sha256 = v.sha256, rows = v.rows, table_name = v.table_name,
-                  parquet_path = v.parquet_path, error = NULL, duplicate_of = v.duplicate_of, updated_at = now()
-             FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::bigint[])
-                  AS v(id, dataset, sha256, rows, table_name, parquet_path, duplicate_of)
+                  parquet_path = v.parquet_path, error = NULL, duplicate_of = v.duplicate_of, scope = v.scope,
+                  loaded_at = clock_timestamp() + v.n * interval '1 microsecond', updated_at = now()
+             FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::bigint[], $8::text[])
+                  WITH ORDINALITY AS v(id, dataset, sha256, rows, table_name, parquet_path, duplicate_of, scope, n)
             WHERE f.id = v.id`,
-    values: [column('fileId'), column('dataset'), column('sha256'), column('rows'), column('table'), column('parquetPath'), column('duplicateOf')],
+    values: [
+      column('fileId'), column('dataset'), column('sha256'), column('rows'), column('table'), column('parquetPath'), column('duplicateOf'), column('scope'),
+    ],
   });
+}
+
+/**
+ * The dataset's current delivery: its latest load in `scope` (any scope when null), as id and
+ * content. A replacing or upserting file identical to it changes nothing and is skipped.
+ */
+export async function currentDelivery(client: pg.PoolClient, dataset: string, scope: string | null): Promise<{ id: string; sha256: string } | null> {
+  const { rows } = await client.query<{ id: string; sha256: string }>({
+    name: 'loadbay-current',
+    text: `SELECT id::text, sha256 FROM ${FILES}
+            WHERE dataset = $1 AND status = 'loaded' AND ($2::text IS NULL OR scope = $2)
+            ORDER BY loaded_at DESC NULLS LAST, id DESC LIMIT 1`,
+    values: [dataset, scope],
+  });
+  return rows[0] ?? null;
+}
+
+/**
+ * Inside a replacing load's transaction, after `markLoaded`: the loads of the dataset it replaced
+ * (in its scope; scope '' replaces every load) are superseded by it. Returns their Parquet files,
+ * to be retired once the load commits (`markRetired`).
+ */
+export async function supersede(client: pg.PoolClient, dataset: string, scope: string, byId: string): Promise<string[]> {
+  const { rows } = await client.query<{ parquet_path: string | null }>({
+    name: 'loadbay-supersede',
+    text: `UPDATE ${FILES} f SET superseded_by = $3
+             FROM ${FILES} n
+            WHERE n.id = $3 AND f.dataset = $1 AND f.status = 'loaded' AND f.superseded_by IS NULL AND f.id <> $3
+              AND ($2 = '' OR f.scope = $2) AND (f.loaded_at IS NULL OR f.loaded_at < n.loaded_at)
+           RETURNING f.parquet_path`,
+    values: [dataset, scope, byId],
+  });
+  return rows.flatMap((r) => (r.parquet_path ? [r.parquet_path] : []));
+}
+
+/** Superseded loads whose Parquet file is still to be retired (a crash came first), oldest first. */
+export async function unretired(db: Queryable, limit = 1000): Promise<Array<{ id: string; parquet_path: string }>> {
+  const { rows } = await db.query<{ id: string; parquet_path: string }>(
+    `SELECT f.id::text, f.parquet_path FROM ${FILES} f JOIN ${FILES} n ON n.id = f.superseded_by
+      WHERE f.superseded_by IS NOT NULL AND f.retired_at IS NULL AND n.status = 'loaded' AND f.parquet_path IS NOT NULL
+      ORDER BY f.id LIMIT $1`,
+    [limit],
+  );
+  return rows;
+}
+
+/** Their Parquet files are in `_superseded/` now. */
+export async function markRetired(db: Queryable, parquetPaths: string[]): Promise<void> {
+  if (parquetPaths.length === 0) return;
+  await db.query(`UPDATE ${FILES} SET retired_at = now() WHERE parquet_path = ANY($1::text[]) AND superseded_by IS NOT NULL AND retired_at IS NULL`, [parquetPaths]);
 }
 
 /** Several loaded files that have left input/ (their moves durable), in one round trip. */

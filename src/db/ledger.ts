@@ -51,6 +51,13 @@ const MIGRATIONS: string[] = [
      delivered_at timestamptz
    );
    CREATE INDEX notifications_due_idx ON loadbay.notifications (next_at) WHERE delivered_at IS NULL;`,
+  // 5: the latest delivery wins — what a replace file covers (`scope`: '' the whole table, or its
+  // key from the file name as JSON), when its load committed (clock time, in the order replacing
+  // loads take turns), and which later load replaced its rows (its Parquet file is then retired).
+  `ALTER TABLE loadbay.files ADD COLUMN scope text, ADD COLUMN loaded_at timestamptz,
+     ADD COLUMN superseded_by bigint REFERENCES loadbay.files (id), ADD COLUMN retired_at timestamptz;
+   CREATE INDEX files_current_idx ON loadbay.files (dataset, scope, loaded_at DESC) WHERE status = 'loaded';
+   CREATE INDEX files_to_retire_idx ON loadbay.files (superseded_by) WHERE superseded_by IS NOT NULL AND retired_at IS NULL;`,
 ];
 
 /** The ledger version this loadbay needs (readiness checks it). */

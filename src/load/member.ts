@@ -41,8 +41,12 @@ export interface Member {
   /** Where its rows came from in the file, to name a row PostgreSQL refuses. */
   sent: SentRows;
   rows: number;
-  /** The first load of the same content: skipped as its duplicate, or loaded again (on_duplicate: load). */
+  /** The first load of the same content: skipped as its repeat, or loaded again (deliveries.ts). */
   earlier: string | null;
+  /** What it replaces (deliveries.ts `scopeOf`); null when it replaces no whole delivery. */
+  scope: string | null;
+  /** Parquet files of the loads it replaced: retired once it commits. */
+  retired: string[];
   parquetPath: string | null;
   rejectsFile: string | null;
   seconds: StageSeconds;
@@ -61,6 +65,8 @@ export function newMember(claim: Claim): Member {
     sent: new SentRows(),
     rows: 0,
     earlier: null,
+    scope: null,
+    retired: [],
     parquetPath: null,
     rejectsFile: null,
     seconds: { read_validate: 0, copy: 0, parquet: 0, commit: 0 },

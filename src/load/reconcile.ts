@@ -1,14 +1,55 @@
 /**
- * Start-up recovery of the Parquet folder. A Parquet file is renamed into place just before its
- * load commits; if loadbay died in between, the file has no `loaded` ledger row. Temporary files
- * and such orphans are removed, but only when the instance that wrote them is gone (its advisory
- * lock is free), so a second instance running right now is never disturbed.
+ * The Parquet folder holds exactly the rows of the table. A Parquet file is renamed into place just
+ * before its load commits; if loadbay died in between, the file has no `loaded` ledger row: at
+ * start-up temporary files and such orphans are removed, but only when the instance that wrote them
+ * is gone (its advisory lock is free), so a second instance running right now is never disturbed.
+ * A load that replaced earlier loads retires their Parquet files into `<dataset>/_superseded/` once
+ * it has committed; a crash before that is finished at the next start (`retireSuperseded`).
  */
-import { readdir, unlink } from 'node:fs/promises';
+import { mkdir, readdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type pg from 'pg';
-import { parquetWriter } from '../db/files.js';
+import { markRetired, parquetWriter, unretired } from '../db/files.js';
+import { fsyncPath, renameNow } from '../lib/fs-now.js';
 import type { Logger } from '../log.js';
+
+/** Where a superseded load's Parquet file goes: `_superseded/` beside it. */
+export const SUPERSEDED = '_superseded';
+
+/**
+ * Moves the Parquet files of superseded loads (paths relative to `root`) into `_superseded/`,
+ * durably, then tells the ledger. A file already moved (a repeat after a crash) counts as moved.
+ */
+export async function retireParquet(db: pg.Pool | pg.PoolClient, root: string, parquetPaths: string[]): Promise<void> {
+  if (parquetPaths.length === 0) return;
+  const folders = new Set<string>();
+  for (const relative of parquetPaths) {
+    const from = path.join(root, relative);
+    const to = path.join(path.dirname(from), SUPERSEDED, path.basename(from));
+    await mkdir(path.dirname(to), { recursive: true });
+    try {
+      renameNow(from, to);
+    } catch (error) {
+      // Gone from its place: retired before a crash (or removed by hand); nothing left to move.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    folders.add(path.dirname(from)).add(path.dirname(to));
+  }
+  for (const folder of folders) await fsyncPath(folder);
+  await markRetired(db, parquetPaths);
+}
+
+/** Start-up: superseded loads whose Parquet file a crash left in place are retired now. */
+export async function retireSuperseded(pool: pg.Pool, root: string, log: Logger): Promise<number> {
+  let retired = 0;
+  for (;;) {
+    const rows = await unretired(pool);
+    if (rows.length === 0) return retired;
+    await retireParquet(pool, root, rows.map((r) => r.parquet_path));
+    retired += rows.length;
+    log.info(`retired ${rows.length} superseded Parquet file(s) into ${SUPERSEDED}/ (their loads were replaced before a stop)`);
+  }
+}
 
 export function instanceLockKey(instanceId: string): string {
   return `loadbay:instance:${instanceId}`;

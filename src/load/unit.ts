@@ -21,7 +21,7 @@
  */
 import path from 'node:path';
 import type { Dataset } from '../config/types.js';
-import { loadedWithContent, loadedWithContents, markLoaded, recordParquetPaths } from '../db/files.js';
+import { loadedWithContents, markLoaded, recordParquetPaths, supersede } from '../db/files.js';
 import { DataError } from '../errors.js';
 import { fsyncPath } from '../lib/fs-now.js';
 import { settleLoaded, settleMember } from '../outcome/outcome.js';
@@ -31,6 +31,7 @@ import { qualifiedTable, startCopy, type CopyLoad } from '../write/postgres.js';
 import { LoadTransaction } from '../write/transaction.js';
 import type { LoadContext } from './context.js';
 import { CopyFeed } from './copy-feed.js';
+import { judgeDelivery, scopeOf } from './deliveries.js';
 import {
   checkMember,
   digestOf,
@@ -231,9 +232,10 @@ class UnitLoad {
     }
     this.contents.add(sha256);
     if (this.plan.sharedCopy) return false; // asked once for all at the end
-    // On the claim's connection: the transaction's may be in the middle of its COPY.
-    member.earlier = await loadedWithContent(member.claim.client, dataset.name, sha256);
-    if (member.earlier && dataset.onDuplicate === 'skip') {
+    member.scope = scopeOf(dataset, arrival.relative);
+    const verdict = await judgeDelivery(member.claim.client, dataset, sha256, member.scope);
+    member.earlier = verdict.skipAs ?? verdict.earlier;
+    if (verdict.skipAs) {
       member.state = 'skipped';
       return true;
     }
@@ -322,8 +324,13 @@ class UnitLoad {
         table: qualifiedTable(dataset),
         parquetPath: relative(m.parquetPath!),
         duplicateOf: m.earlier,
+        scope: m.scope,
       })),
     );
+    // In the files' order: a later file of the unit replaces an earlier one of the same scope.
+    for (const member of staged) {
+      if (member.scope !== null) member.retired = await supersede(tx.client, dataset.name, member.scope, member.claim.fileId);
+    }
     await tx.commit();
     this.committed = true;
     clock.lap('commit');

@@ -18,6 +18,7 @@ import { fsyncPath } from '../lib/fs-now.js';
 import { backoffDelay } from '../lib/sleep.js';
 import type { LoadContext } from '../load/context.js';
 import { digestOf, droppedOf, type Member } from '../load/member.js';
+import { retireParquet, retireSuperseded } from '../load/reconcile.js';
 import type { Arrival } from '../source/source.js';
 import path from 'node:path';
 
@@ -105,6 +106,11 @@ export async function settleLoaded(ctx: LoadContext, dataset: Dataset, staged: M
     for (const { member } of settled) Object.assign(member, { state: 'retry', error });
     return;
   }
+  // The Parquet files of the loads these replaced leave the folder, which again holds the table's rows.
+  const retired = staged.flatMap((m) => m.retired);
+  await retireParquet(staged[0]!.claim.client, ctx.config.root, retired).catch((error: unknown) =>
+    ctx.log.warn(`retiring ${retired.length} superseded Parquet file(s): ${errorMessage(error)}; done at the next start`),
+  );
   for (const { member, moved } of settled) {
     member.state = 'loaded';
     try {
@@ -183,6 +189,7 @@ export async function recover(ctx: LoadContext, claim: Claim, started: number): 
   }
   await claim.arrival.source.archive(claim.arrival, dataset, true);
   await markLoadedSettled(claim.client, [claim.fileId]);
+  await retireSuperseded(ctx.pool, ctx.config.root, ctx.log); // what its commit replaced, if the crash came first
   ctx.log.event('loaded', {
     ...fileRef(claim),
     dataset: dataset.name,

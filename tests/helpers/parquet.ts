@@ -23,3 +23,21 @@ export async function parquetCodecs(file: string): Promise<Set<string>> {
 export function columnTypes(table: arrow.Table): Record<string, string> {
   return Object.fromEntries(table.schema.fields.map((f) => [f.name, String(f.type)]));
 }
+
+/**
+ * What a user's DuckDB reads from a dataset's Parquet folder (`<dir>/*.parquet`, not its
+ * `_superseded/`): the rows as objects, in `orderBy` order, values as DuckDB returns them to JS.
+ */
+export async function duckdbRows(dir: string, columns: string[], orderBy: string): Promise<Array<Record<string, unknown>>> {
+  const { DuckDBInstance } = await import('@duckdb/node-api');
+  const instance = await DuckDBInstance.create(':memory:');
+  const connection = await instance.connect();
+  try {
+    const glob = `${dir.replace(/'/g, "''")}/*.parquet`;
+    const reader = await connection.runAndReadAll(`SELECT ${columns.join(', ')} FROM read_parquet('${glob}') ORDER BY ${orderBy}`);
+    return reader.getRowObjectsJson() as Array<Record<string, unknown>>;
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
