@@ -138,6 +138,7 @@ export async function reportLoaded(
     ...(result.dropped.null_rows || result.dropped.duplicate_rows ? { dropped: result.dropped } : {}),
     ...(result.rejected.rows ? { rejected: result.rejected.rows, rejects: path.relative(ctx.config.root, result.rejected.file ?? '') } : {}),
     bytes: result.digest.bytes,
+    ...(result.digest.read ? { read: result.digest.read } : {}),
     duration_ms: Date.now() - started,
     parquet: path.relative(ctx.config.root, result.parquetPath),
     table: `${dataset.table.schema}.${dataset.table.name}`,
@@ -158,7 +159,7 @@ export async function failFile(ctx: PipelineContext, claim: Claim, dataset: Data
   const { arrival } = claim;
   const base = { file: arrival.relative, file_id: claim.fileId, attempt: claim.attempts };
   const digest = error.digest;
-  const details = { fileId: claim.fileId, sha256: digest?.sha256 ?? null, bytes: digest?.bytes ?? null };
+  const details = { fileId: claim.fileId, sha256: digest?.sha256 ?? null, bytes: digest?.bytes ?? null, read: digest?.read };
   // The ledger learns of the failure before the file moves: should that update fail, the file is
   // still in input/ and simply fails again; the other order could leave a quarantined file whose
   // ledger row says "processing" forever.
@@ -172,6 +173,7 @@ export async function failFile(ctx: PipelineContext, claim: Claim, dataset: Data
     reason: error.message,
     problem_count: error.problemCount,
     problems: error.problems.slice(0, 5),
+    ...(digest?.read ? { read: digest.read } : {}),
     quarantined_as: path.relative(ctx.config.root, quarantined),
     duration_ms: Date.now() - started,
   });
@@ -186,7 +188,7 @@ export interface LoadResult {
   duplicateOfLoaded?: string | null;
   rejected: { rows: number; file: string | null };
   dropped: { null_rows: number; duplicate_rows: number };
-  digest: { sha256: string; bytes: number };
+  digest: { sha256: string; bytes: number; read?: Record<string, unknown> };
   parquetPath: string;
   duplicateOf: string | null;
 }

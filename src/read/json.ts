@@ -23,6 +23,8 @@ import { NumberRangeError, numberRangeProblem, parseJsonNumber } from './json-va
 import { limitProblem, MAX_BATCH_CHARS, type LimitName, type Limits } from './limits.js';
 import { isGzipName, mapSourceError, type Source } from './source.js';
 import type { RawBatch } from './types.js';
+import { documentContext, type ContextToken, type RecordContext } from './json-context.js';
+import { closeText, unterminatedArrayCloser } from './json-unterminated.js';
 
 type Stack = (string | number | null)[];
 
@@ -60,7 +62,19 @@ export function recordsFilter(
 interface Assembled {
   value?: unknown;
   chars: number;
+  /** `json.from_document`: what the record learnt from the rest of the document. */
+  context?: RecordContext;
   problem?: { limit: LimitName; value: number; what: string } | { limit: 'number'; value: number; what: NumberRangeError };
+}
+
+/** How a JSON document is read beyond its records path (`json:` in a dataset). */
+export interface JsonModes {
+  /** `json.unterminated_array`: a top-level array may lack its closing `]`. */
+  unterminatedArray?: boolean;
+  /** `json.from_document`: column → path of a value elsewhere in the document. */
+  fromDocument?: Record<string, string>;
+  /** Filled while reading: what the log line and the report say about how the file was read. */
+  notes?: Record<string, unknown>;
 }
 
 export async function* readJson(
@@ -68,19 +82,22 @@ export async function* readJson(
   recordsPath: string | null,
   options: ReadOptions,
   pathColumns: string[] = [],
+  modes: JsonModes = {},
 ): AsyncGenerator<RawBatch> {
   const wildcards: string[][] = [];
   const onPick = pathColumns.length > 0 ? (keys: string[]) => void wildcards.push(keys) : undefined;
   const assembler = recordAssembler(options.limits);
+  const unterminated = modes.unterminatedArray === true;
+  const fromDocument = modes.fromDocument && Object.keys(modes.fromDocument).length > 0 ? modes.fromDocument : null;
   let arrayFound = false;
-  pipeline(
-    source.text,
+  const stages: Duplex[] = [
+    ...(unterminated ? [unterminatedArrayCloser((supplied) => void (modes.notes && (modes.notes['json'] = unterminatedNote(supplied))))] : []),
     parser.asStream({ packKeys: true, packStrings: true, packNumbers: true }) as Duplex,
-    ...(recordsPath === null ? [documentShape()] : []),
+    ...(recordsPath === null ? [documentShape(unterminated)] : []),
+    ...(fromDocument ? [documentContext(recordsPath, fromDocument)] : []),
     pick.asStream({ filter: recordsFilter(recordsPath, onPick, () => (arrayFound = true)) }) as Duplex,
-    assembler,
-    () => undefined,
-  );
+  ];
+  pipeline([source.text, ...stages, assembler], () => undefined);
   let number = 0;
   try {
     let batch: RawBatch = { records: [], numbers: [], problems: [] };
@@ -103,6 +120,11 @@ export async function* readJson(
         }
         const record = value as Record<string, unknown>;
         if (keys) pathColumns.forEach((name, i) => (record[name] = keys[i]));
+        if (item.context && item.context.absent.length > 0) {
+          batch.problems.push(...item.context.absent.map((a) => absentProblem(number, a)));
+          continue;
+        }
+        if (item.context) for (const [name, v] of Object.entries(item.context.values)) defineKey(record, name, v);
         batch.records.push(record);
         batch.numbers.push(number);
       }
@@ -117,10 +139,11 @@ export async function* readJson(
     const mapped = mapSourceError(error, source.text);
     if (mapped instanceof DataError || !(mapped instanceof Error) || (mapped as { code?: string }).code) throw mapped;
     // stream-json reports syntax errors as plain Errors.
-    const where = await locateSyntaxError(source.file).catch(() => null);
+    const where = await locateSyntaxError(source.file, unterminated).catch(() => null);
+    const mode = unterminated ? ' (read as an array that may lack its closing "]": json.unterminated_array)' : '';
     const message = where
-      ? `invalid JSON at line ${where.line}, column ${where.column}: ${where.message}`
-      : `invalid JSON after record ${assembler.records}: ${mapped.message}`;
+      ? `invalid JSON at line ${where.line}, column ${where.column}: ${where.message}${mode}`
+      : `invalid JSON after record ${assembler.records}: ${mapped.message}${mode}`;
     throw new DataError('read', message, [{ ...(where ? { line: where.line } : { record: assembler.records + 1 }), rule: 'json', message }]);
   }
   if (number === 0 && recordsPath && !arrayFound) {
@@ -130,10 +153,26 @@ export async function* readJson(
   }
 }
 
+/** The `json` note of the log line and report, when the dataset reads unterminated arrays. */
+function unterminatedNote(supplied: boolean): string {
+  return supplied ? 'unterminated_array: the closing "]" was missing, loadbay supplied it' : 'unterminated_array: the array was complete';
+}
+
+function absentProblem(number: number, absent: RecordContext['absent'][number]): Problem {
+  const message =
+    absent.why === 'missing'
+      ? `record ${number}: no value at ${absent.path} before this record (json.from_document: ${absent.column}); it is missing, or it comes after the records it belongs to (the document is read once, front to back)`
+      : `record ${number}: ${absent.path} is an object or an array, not a single value (json.from_document: ${absent.column})`;
+  return { record: number, field: absent.column, rule: 'json.from_document', message };
+}
+
 const SCALARS: Record<string, string> = { stringValue: 'a string', numberValue: 'a number', nullValue: 'null', trueValue: 'true', falseValue: 'false' };
 
-/** Without a records path the document must be an object (one record) or an array (of records). */
-function documentShape(): Transform {
+/**
+ * Without a records path the document must be an object (one record) or an array (of records);
+ * read as an unterminated array, it must be an array.
+ */
+function documentShape(arrayOnly = false): Transform {
   let first = true;
   return new Transform({
     objectMode: true,
@@ -141,6 +180,10 @@ function documentShape(): Transform {
       if (first && (token.name in SCALARS || token.name === 'startString' || token.name === 'startNumber')) {
         const kind = SCALARS[token.name] ?? (token.name === 'startString' ? 'a string' : 'a number');
         const message = `the document is ${kind}, not an object (one record) or an array of records`;
+        return callback(new DataError('read', message, [{ rule: 'json', message }]));
+      }
+      if (first && arrayOnly && token.name === 'startObject') {
+        const message = 'the document is an object, not an array of records (json.unterminated_array reads a top-level array)';
         return callback(new DataError('read', message, [{ rule: 'json', message }]));
       }
       first = false;
@@ -169,7 +212,9 @@ function recordAssembler(limits: Limits): Transform & { records: number } {
   let depth = 0;
   let topKeys = 0;
   let skipping: Assembled['problem'] | null = null;
+  let context: RecordContext | undefined;
   const reset = () => {
+    context = undefined;
     stack = [];
     keys = [];
     key = null;
@@ -187,6 +232,7 @@ function recordAssembler(limits: Limits): Transform & { records: number } {
         case 'startArray':
           depth++;
           chars++;
+          if (depth === 1) context = (token as Partial<ContextToken>).context;
           if (skipping) break;
           if (depth > limits.maxDepth) {
             skipping = { limit: 'max_depth', value: limits.maxDepth, what: `nesting deeper than ${limits.maxDepth} levels` };
@@ -207,7 +253,7 @@ function recordAssembler(limits: Limits): Transform & { records: number } {
           if (skipping) break;
           const done = stack.pop()!;
           if (depth === 0) {
-            stream.push({ value: done, chars } satisfies Assembled);
+            stream.push({ value: done, chars, ...(context ? { context } : {}) } satisfies Assembled);
             stream.records++;
             reset();
             break;
@@ -300,13 +346,14 @@ function isValueEnd(name: string): boolean {
  */
 const LOCATE_LIMIT_BYTES = 32 * 1024 * 1024;
 
-async function locateSyntaxError(file: string): Promise<{ line: number; column: number; message: string } | null> {
+async function locateSyntaxError(file: string, unterminated: boolean): Promise<{ line: number; column: number; message: string } | null> {
   let bytes = await readFileBytes(file);
   if (bytes.length > LOCATE_LIMIT_BYTES) return null;
   if (isGzipName(file)) {
     bytes = gunzipSync(bytes, { maxOutputLength: LOCATE_LIMIT_BYTES });
   }
-  const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  const decoded = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  const text = unterminated ? closeText(decoded) : decoded;
   try {
     JSON.parse(text);
     return null;
