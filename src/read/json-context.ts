@@ -7,16 +7,18 @@
  * One pass, memory flat: the tokens stream through a tracker that keeps the path it is at, the last
  * value seen at each of these paths (with the keys its `*` steps matched), and hands each record the
  * values as they were when the record began — on a fresh `startObject` token, since the parser's
- * tokens are shared objects. A value that comes after its records in the document is not seen by
- * them: the record then carries an `absent` entry, which the reader reports.
+ * tokens are shared objects. A path the document does not have leaves the column out (the schema
+ * says whether it may be); a value that comes after records it belongs to cannot be given to them,
+ * and is a data error naming the path.
  */
 import { Transform, type TransformCallback } from 'node:stream';
+import { DataError } from '../errors.js';
 import { NumberRangeError, parseJsonNumber } from './json-values.js';
 
-/** What a record learns from the document: values by column, and the columns it found none for. */
+/** What a record learns from the document: values by column, and the paths that hold no single value. */
 export interface RecordContext {
   values: Record<string, unknown>;
-  absent: Array<{ column: string; path: string; why: 'missing' | 'not a single value' }>;
+  absent: Array<{ column: string; path: string; why: 'not a single value' }>;
 }
 
 /** The `startObject` token of a record, carrying its context. */
@@ -31,6 +33,8 @@ interface Spec {
   /** Positions of the `*` steps. */
   stars: number[];
   last: { binding: string; value: unknown; single: boolean } | null;
+  /** The binding the last record got no value for: a value for it now comes too late. */
+  missed: { binding: string; path: string } | null;
 }
 
 type Key = string | number | null;
@@ -56,7 +60,7 @@ export function documentContext(recordsPath: string | null, columns: Record<stri
   const recordStars = starsOf(records);
   const specs: Spec[] = Object.entries(columns).map(([column, path]) => {
     const segments = segmentsOf(path);
-    return { column, segments, stars: starsOf(segments), last: null };
+    return { column, segments, stars: starsOf(segments), last: null, missed: null };
   });
   // Keys are kept only as deep as some path looks; deeper levels are counted.
   const keep = Math.max(records.length + 1, ...specs.map((s) => s.segments.length));
@@ -69,10 +73,17 @@ export function documentContext(recordsPath: string | null, columns: Record<stri
     return true;
   };
   const bindingOf = (stars: number[], count: number) => stars.slice(0, count).map((i) => String(stack[i])).join('\u0000');
-  const capture = (value: unknown, single: boolean) => {
+  const capture = (value: unknown, single: boolean): DataError | null => {
     for (const spec of specs) {
-      if (spec.segments.length === depth && matches(spec.segments, depth)) spec.last = { binding: bindingOf(spec.stars, spec.stars.length), value, single };
+      if (spec.segments.length !== depth || !matches(spec.segments, depth)) continue;
+      const binding = bindingOf(spec.stars, spec.stars.length);
+      if (spec.missed?.binding === binding) {
+        const message = `${spec.missed.path} comes after records it belongs to (json.from_document: ${spec.column}); the document is read once, front to back, so the value must come first`;
+        return new DataError('read', message, [{ field: spec.column, rule: 'json.from_document', message }]);
+      }
+      spec.last = { binding, value, single };
     }
+    return null;
   };
   const isRecordStart = () =>
     (depth === records.length && matches(records, depth)) ||
@@ -83,7 +94,7 @@ export function documentContext(recordsPath: string | null, columns: Record<stri
       const binding = bindingOf(recordStars, spec.stars.length);
       let k = 0;
       const path = spec.segments.map((s) => (s === '*' ? String(stack[recordStars[k++]!]) : s)).join('.');
-      if (!spec.last || spec.last.binding !== binding) context.absent.push({ column: spec.column, path, why: 'missing' });
+      if (!spec.last || spec.last.binding !== binding) spec.missed = { binding, path };
       else if (!spec.last.single) context.absent.push({ column: spec.column, path, why: 'not a single value' });
       else context.values[spec.column] = spec.last.value;
     }
@@ -95,6 +106,7 @@ export function documentContext(recordsPath: string | null, columns: Record<stri
     highWaterMark: 64,
     transform(token: { name: string; value?: string }, _enc, callback: TransformCallback) {
       let out: unknown = token;
+      let failure: DataError | null = null;
       const name = token.name;
       // The index of an array element, as stream-json's filters count it.
       if (depth > 0 && depth <= keep && typeof stack[depth - 1] === 'number') {
@@ -106,7 +118,7 @@ export function documentContext(recordsPath: string | null, columns: Record<stri
       switch (name) {
         case 'startObject':
         case 'startArray':
-          if (depth <= keep) capture(undefined, false);
+          if (depth <= keep) failure = capture(undefined, false);
           if (name === 'startObject' && depth <= records.length + 1 && isRecordStart()) {
             out = { name: 'startObject', context: contextOf() } satisfies ContextToken;
           }
@@ -119,7 +131,7 @@ export function documentContext(recordsPath: string | null, columns: Record<stri
           if (depth < keep) stack.length = depth;
           break;
         case 'stringValue':
-          if (depth <= keep) capture(token.value, true);
+          if (depth <= keep) failure = capture(token.value, true);
           break;
         case 'numberValue':
           if (depth <= keep) {
@@ -130,17 +142,18 @@ export function documentContext(recordsPath: string | null, columns: Record<stri
               if (!(error instanceof NumberRangeError)) throw error;
               value = token.value; // the text: the column's validation reports it
             }
-            capture(value, true);
+            failure = capture(value, true);
           }
           break;
         case 'nullValue':
-          if (depth <= keep) capture(null, true);
+          if (depth <= keep) failure = capture(null, true);
           break;
         case 'trueValue':
         case 'falseValue':
-          if (depth <= keep) capture(name === 'trueValue', true);
+          if (depth <= keep) failure = capture(name === 'trueValue', true);
           break;
       }
+      if (failure) return callback(failure);
       callback(null, out);
     },
   });

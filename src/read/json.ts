@@ -159,10 +159,7 @@ function unterminatedNote(supplied: boolean): string {
 }
 
 function absentProblem(number: number, absent: RecordContext['absent'][number]): Problem {
-  const message =
-    absent.why === 'missing'
-      ? `record ${number}: no value at ${absent.path} before this record (json.from_document: ${absent.column}); it is missing, or it comes after the records it belongs to (the document is read once, front to back)`
-      : `record ${number}: ${absent.path} is an object or an array, not a single value (json.from_document: ${absent.column})`;
+  const message = `record ${number}: ${absent.path} is an object or an array, not a single value (json.from_document: ${absent.column})`;
   return { record: number, field: absent.column, rule: 'json.from_document', message };
 }
 

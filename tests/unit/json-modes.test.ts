@@ -156,15 +156,21 @@ describe('json.from_document', () => {
     ]);
   });
 
-  it('reports a value that is missing or comes after its records, record by record, and reads on', async () => {
+  it('refuses a document whose value comes after records it belongs to, naming the path', async () => {
     // Keys sorted (as json.dumps(sort_keys=True) writes them): "players" before "team".
     const sorted = { teams: { away: { players: boxscore.teams.away.players, team: boxscore.teams.away.team }, home: boxscore.teams.home }, copyright: 'NHL' };
-    const result = await read(JSON.stringify(sorted), dataset({ records: 'teams.*.players.*', fromDocument: { team_name: 'teams.*.team.name' } }));
-    expect(result.records).toHaveLength(1);
-    expect(result.records[0]).toMatchObject({ team_name: 'Montreal Canadiens' });
-    expect(result.problems).toHaveLength(2);
-    expect(result.problems[0]).toMatchObject({ record: 1, field: 'team_name', rule: 'json.from_document' });
-    expect(result.problems[0]!.message).toContain('no value at teams.away.team.name before this record');
+    const error = await readError(JSON.stringify(sorted), dataset({ records: 'teams.*.players.*', fromDocument: { team_name: 'teams.*.team.name' } }));
+    expect(error.stage).toBe('read');
+    expect(error.message).toBe(
+      'teams.away.team.name comes after records it belongs to (json.from_document: team_name); the document is read once, front to back, so the value must come first',
+    );
+  });
+
+  it('leaves the column out where the document has no such value: the schema says whether it may be missing', async () => {
+    const doc = { teams: { away: { players: { ID1: { a: 1 } } }, home: { team: { name: 'Montreal Canadiens' }, players: { ID3: { a: 3 } } } } };
+    const result = await read(JSON.stringify(doc), dataset({ records: 'teams.*.players.*', fromDocument: { team_name: 'teams.*.team.name' } }));
+    expect(result.problems).toEqual([]);
+    expect(result.records).toEqual([{ a: 1 }, { a: 3, team_name: 'Montreal Canadiens' }]);
   });
 
   it('refuses an object where a single value is expected', async () => {
