@@ -91,7 +91,7 @@ export async function* readJson(
   const fromDocument = modes.fromDocument && Object.keys(modes.fromDocument).length > 0 ? modes.fromDocument : null;
   let arrayFound = false;
   const stages: Duplex[] = [
-    ...(unterminated ? [unterminatedArrayCloser((supplied) => void (modes.notes && (modes.notes['json'] = unterminatedNote(supplied))))] : []),
+    ...(unterminated ? [unterminatedArrayCloser((supplied) => void (modes.notes && (modes.notes['unterminated_array'] = unterminatedNote(supplied))))] : []),
     parser.asStream({ packKeys: true, packStrings: true, packNumbers: true }) as Duplex,
     ...(recordsPath === null ? [documentShape(unterminated)] : []),
     ...(fromDocument ? [documentContext(recordsPath, fromDocument)] : []),
@@ -153,9 +153,9 @@ export async function* readJson(
   }
 }
 
-/** The `json` note of the log line and report, when the dataset reads unterminated arrays. */
+/** The `unterminated_array` note of the log line and report, when the dataset reads such arrays. */
 function unterminatedNote(supplied: boolean): string {
-  return supplied ? 'unterminated_array: the closing "]" was missing, loadbay supplied it' : 'unterminated_array: the array was complete';
+  return supplied ? 'the closing "]" was missing; loadbay supplied it' : 'the array was complete';
 }
 
 function absentProblem(number: number, absent: RecordContext['absent'][number]): Problem {
