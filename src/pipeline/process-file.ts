@@ -41,8 +41,11 @@ export interface PipelineContext {
   exports: Exports;
 }
 
-/** SQLSTATEs that mean the table changed under us: check it again before the next attempt. */
-export const TABLE_CHANGED = new Set(['42P01', '42703', '42804']);
+/**
+ * SQLSTATEs that mean the table changed under us (dropped — with its schema: 3F000 —, a column
+ * gone or retyped): check it again before the next attempt.
+ */
+export const TABLE_CHANGED = new Set(['42P01', '3F000', '42703', '42804']);
 
 export type Outcome = 'loaded' | 'failed' | 'skipped';
 

@@ -363,4 +363,12 @@ describe("Tier's scooter feeds: dotted keys, track events without their closing 
     expect(line.reason).toMatch(/^invalid JSON/);
     expect(line.reason).not.toContain('unterminated');
   });
+
+  it("makes its tables again when their schema was dropped behind its back (the README's way to start over)", async () => {
+    await query('DROP SCHEMA scooter CASCADE');
+    const text = lines(await example2('track_events.json'));
+    const line = await drop('track_events_2019-05-18.json', text.slice(0, 3).join('\n') + '\n');
+    expect(line).toMatchObject({ dataset: 'scooter-events', rows: 3 });
+    expect(await query('SELECT count(*)::int AS n FROM scooter.events')).toEqual([{ n: 3 }]);
+  });
 });
