@@ -9,6 +9,10 @@
  * tokens stream past, each record is held to `limits` (text size, number of values, nesting, keys)
  * before it exists in memory, and numbers keep their exact value (json-values.ts). A record over a
  * limit is skipped and reported with its number; the rest of the file is read.
+ *
+ * Two dataset options add a stage: `unterminated_array` completes a top-level array its producer
+ * never closed (json-unterminated.ts), `from_document` gives records values from elsewhere in the
+ * document (json-context.ts).
  */
 import { pipeline, Transform, type Duplex } from 'node:stream';
 import parser from 'stream-json/parser.js';
@@ -124,7 +128,14 @@ export async function* readJson(
           batch.problems.push(...item.context.absent.map((a) => absentProblem(number, a)));
           continue;
         }
-        if (item.context) for (const [name, v] of Object.entries(item.context.values)) defineKey(record, name, v);
+        if (item.context) {
+          const own = Object.keys(item.context.values).filter((name) => Object.hasOwn(record, name));
+          if (own.length > 0) {
+            batch.problems.push(...own.map((name) => ownKeyProblem(number, name)));
+            continue;
+          }
+          for (const [name, v] of Object.entries(item.context.values)) defineKey(record, name, v);
+        }
         batch.records.push(record);
         batch.numbers.push(number);
       }
@@ -156,6 +167,12 @@ export async function* readJson(
 /** The `unterminated_array` note of the log line and report, when the dataset reads such arrays. */
 function unterminatedNote(supplied: boolean): string {
   return supplied ? 'the closing "]" was missing; loadbay supplied it' : 'the array was complete';
+}
+
+/** A record's own key is never replaced by a value from elsewhere in the document. */
+function ownKeyProblem(number: number, name: string): Problem {
+  const message = `record ${number} has a "${name}" of its own, which json.from_document would replace: name the column otherwise`;
+  return { record: number, field: name, rule: 'json.from_document', message };
 }
 
 function absentProblem(number: number, absent: RecordContext['absent'][number]): Problem {

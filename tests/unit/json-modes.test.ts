@@ -173,6 +173,12 @@ describe('json.from_document', () => {
     expect(result.records).toEqual([{ a: 1 }, { a: 3, team_name: 'Montreal Canadiens' }]);
   });
 
+  it("never replaces a record's own key: such a record is a problem that says so", async () => {
+    const result = await read(JSON.stringify(boxscore), dataset({ records: 'teams.*.players.*', fromDocument: { person: 'teams.*.team.name' } }));
+    expect(result.records).toEqual([]);
+    expect(result.problems.map((p) => p.message)).toEqual([1, 2, 3].map((n) => `record ${n} has a "person" of its own, which json.from_document would replace: name the column otherwise`));
+  });
+
   it('refuses an object where a single value is expected', async () => {
     const result = await read(JSON.stringify(boxscore), dataset({ records: 'teams.*.players.*', fromDocument: { team: 'teams.*.team' } }));
     expect(result.records).toEqual([]);
