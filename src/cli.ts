@@ -129,7 +129,7 @@ export async function main(argv: string[]): Promise<void> {
     .argument('[files...]', 'names or paths inside output_failed/')
     .option(...configOption)
     .option('--all', 'every quarantined file')
-    .option('--dataset <name>', 'with --all: only this dataset')
+    .option('--dataset <name>', "with --all: only this dataset's files; with files: route them to this dataset by hand")
     .action(async (files: string[], o: { config: string; all?: boolean; dataset?: string }) => {
       const loaded = await config(o.config);
       const log = createLogger({ logsDir: loaded.folders.logs, console: false });

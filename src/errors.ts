@@ -43,7 +43,7 @@ export class DataError extends Error {
   readonly summary: string | null;
   readonly groups: ProblemGroup[];
   /** What was read of the file before it was rejected, when it was read to the end. */
-  digest: { sha256: string; bytes: number } | null = null;
+  digest: { sha256: string; bytes: number; read?: Record<string, unknown> } | null = null;
   constructor(
     stage: Stage,
     message: string,

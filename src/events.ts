@@ -41,6 +41,8 @@ export interface LoadedEvent extends FileRef {
   rows: number;
   /** Bytes read (absent for a recovered load: nothing was read). */
   bytes?: number;
+  /** What the reader says about how it read the file (e.g. an unterminated array completed). */
+  read?: Record<string, unknown>;
   duration_ms: number;
   /** The Parquet file, relative to the project root. */
   parquet: string | null;
@@ -77,6 +79,7 @@ export interface FailedEvent extends FileRef {
   reason: string;
   problem_count: number;
   problems?: Problem[];
+  read?: Record<string, unknown>;
   /** The quarantined file, relative to the project root. */
   quarantined_as: string;
   duration_ms?: number;

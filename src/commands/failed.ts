@@ -11,6 +11,7 @@ import { createGunzip } from 'node:zlib';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { fitName, freeName, moveFile } from '../outcome/move.js';
+import { BY_HAND_FOLDER } from '../route/route.js';
 import type { FailureReport } from '../outcome/settle.js';
 import { oneLine, parseSince, print, printJson, table, UsageError } from './output.js';
 
@@ -147,6 +148,10 @@ async function readLines(file: string, wanted: Set<number>): Promise<Map<number,
   return found;
 }
 
+/**
+ * `--all [--dataset D]`: every quarantined file (of D), routed by name again. `FILE… --dataset D`:
+ * those files routed to D by hand, whatever their names (into input/_dataset/D/).
+ */
 export async function failedRetry(
   config: Config,
   log: Logger,
@@ -155,20 +160,35 @@ export async function failedRetry(
 ): Promise<void> {
   if (!options.all && names.length === 0) throw new UsageError('name the files to retry, or use --all');
   if (options.all && names.length > 0) throw new UsageError('give file names or --all, not both');
+  const routeTo = !options.all ? options.dataset : undefined;
+  if (routeTo !== undefined && !config.datasets.some((d) => d.name === routeTo)) {
+    throw new UsageError(`no dataset "${routeTo}" (datasets: ${config.datasets.map((d) => d.name).join(', ')})`);
+  }
   const files = options.all ? await listQuarantined(config, { dataset: options.dataset }) : await Promise.all(names.map((n) => findOne(config, n)));
-  for (const file of files) print(`${file.path} → input/${await retryOne(config, log, file)}`);
+  for (const file of files) print(`${file.path} → input/${await retryOne(config, log, file, routeTo)}${routeTo ? ` (routed to ${routeTo} by hand)` : ''}`);
   if (files.length === 0) print('nothing to retry');
 }
 
-/** Moves one quarantined file back into input/ (its report kept in .history/); returns where, inside input/. */
-export async function retryOne(config: Config, log: Logger, file: QuarantinedFile): Promise<string> {
-  const target = await freeName(path.join(config.folders.input, file.report.file));
+/**
+ * Moves one quarantined file back into input/ (its report kept in .history/); returns where, inside
+ * input/. With `routeTo`, into input/_dataset/<routeTo>/, which routes it to that dataset.
+ */
+export async function retryOne(config: Config, log: Logger, file: QuarantinedFile, routeTo?: string): Promise<string> {
+  const relative = routeTo ? path.join(BY_HAND_FOLDER, routeTo, path.basename(file.report.file)) : file.report.file;
+  const target = await freeName(path.join(config.folders.input, relative));
   const dataset = file.report.dataset ?? '_unmatched';
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const history = path.join(config.folders.failed, dataset, '.history', `${fitName(path.basename(file.path), 40)}.${stamp}.error.json`);
   await moveFile(file.reportPath, history);
   await moveFile(path.join(config.folders.failed, file.path), target);
-  const relative = path.relative(config.folders.input, target);
-  log.event('retried', { file: relative, dataset: file.report.dataset, file_id: file.report.file_id, from: file.path, report: path.relative(config.root, history) });
-  return relative;
+  const moved = path.relative(config.folders.input, target);
+  log.event('retried', {
+    file: moved,
+    dataset: file.report.dataset,
+    ...(routeTo ? { routed_to: routeTo } : {}),
+    file_id: file.report.file_id,
+    from: file.path,
+    report: path.relative(config.root, history),
+  });
+  return moved;
 }

@@ -24,6 +24,7 @@ export async function validateCommand(config: Config, file: string, options: { d
     for await (const batch of checked.batches) rows += batch.loadable ? batch.typed.length : 0;
     const rejection = verdict(checked, dataset, rows);
     const p = checked.problems;
+    const read = checked.digest().read;
     result = {
       file,
       dataset: dataset.name,
@@ -31,6 +32,7 @@ export async function validateCommand(config: Config, file: string, options: { d
       rows: rejection ? 0 : rows,
       rejected: p.rejected,
       dropped: { null_rows: checked.stats.droppedNullRows, duplicate_rows: checked.stats.droppedDuplicateRows },
+      ...(read ? { read } : {}),
       ...(rejection ? { stage: rejection.stage, reason: rejection.message } : {}),
       summary: p.count ? p.summary() : rejection ? rejection.message : 'no problems',
       groups: p.sortedGroups(),
@@ -45,7 +47,8 @@ export async function validateCommand(config: Config, file: string, options: { d
     const head = result['would_load']
       ? `${file}: would load ${String(result['rows'])} rows into dataset ${String(result['dataset'])}${result['rejected'] ? ` (${String(result['rejected'])} rejected rows set aside)` : ''}${droppedText(result['dropped'])}`
       : `${file}: would be rejected at ${String(result['stage'])}: ${String(result['reason'])}`;
-    print([head, '', String(result['summary'])].join('\n'));
+    const read = result['read'] ? Object.entries(result['read'] as Record<string, unknown>).map(([k, v]) => `read: ${k}: ${String(v)}`) : [];
+    print([head, ...read, '', String(result['summary'])].join('\n'));
   }
   return result['would_load'] === true;
 }

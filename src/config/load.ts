@@ -14,6 +14,7 @@ import { parseDocument } from 'yaml';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { columnsFromSchema, EXTRA_COLUMN, LINEAGE_COLUMNS, PG_TYPES } from '../columns.js';
 import { ConfigError } from '../errors.js';
+import { fromDocumentProblem } from '../read/json-context.js';
 import { userConfigSchema, userDatasetSchema } from './schema.js';
 import type { Config, Dataset, ExportSpec, Limits, TableTarget, UserCheck, UserConfig, UserDataset, UserTable } from './types.js';
 
@@ -268,6 +269,14 @@ export function resolveDataset(file: string, user: UserDataset, paths: DatasetPa
   if (user.json?.path_columns && user.json.path_columns.length > wildcards) {
     throw fail('/json/path_columns', `names ${user.json.path_columns.length} columns but json.records has ${wildcards} "*" steps`);
   }
+  if (user.json?.unterminated_array && user.json.records) {
+    throw fail('/json/unterminated_array', 'reads a top-level array of records: leave json.records out');
+  }
+  for (const [column, where] of Object.entries(user.json?.from_document ?? {})) {
+    const problem = fromDocumentProblem(user.json?.records ?? null, where);
+    if (problem) throw fail(`/json/from_document/${column}`, problem);
+    if (user.json?.path_columns?.includes(column)) throw fail(`/json/from_document/${column}`, 'is also a json.path_columns name');
+  }
   const table = typeof user.table === 'string' ? { name: user.table } : user.table;
   const [tableSchema, tableName] = table.name.includes('.') ? table.name.split('.', 2) : ['public', table.name];
   for (const [where, identifier] of [['/table', tableSchema], ['/table', tableName]] as const) {
@@ -293,7 +302,12 @@ export function resolveDataset(file: string, user: UserDataset, paths: DatasetPa
       quote: csv.quote ?? '"',
       encoding,
     },
-    json: { records: user.json?.records ?? null, pathColumns: user.json?.path_columns ?? [] },
+    json: {
+      records: user.json?.records ?? null,
+      pathColumns: user.json?.path_columns ?? [],
+      unterminatedArray: user.json?.unterminated_array ?? false,
+      fromDocument: user.json?.from_document ?? {},
+    },
     flatten: user.flatten ?? false,
     prepare: user.prepare ?? [],
     textColumns,

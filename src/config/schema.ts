@@ -213,6 +213,14 @@ export const userDatasetSchema: JSONSchemaType<UserDataset> = {
       properties: {
         records: { type: 'string', nullable: true, minLength: 1 },
         path_columns: { type: 'array', nullable: true, items: { type: 'string', minLength: 1 } },
+        unterminated_array: { type: 'boolean', nullable: true },
+        from_document: {
+          type: 'object',
+          nullable: true,
+          required: [],
+          minProperties: 1,
+          additionalProperties: { type: 'string', minLength: 1 },
+        },
       },
     },
     flatten: { type: 'boolean', nullable: true },

@@ -94,7 +94,7 @@ export interface UserDataset {
     quote?: string;
     encoding?: string;
   };
-  json?: { records?: string; path_columns?: string[] };
+  json?: { records?: string; path_columns?: string[]; unterminated_array?: boolean; from_document?: Record<string, string> };
   flatten?: boolean;
   prepare?: UserStep[];
   schema: Record<string, unknown>;
@@ -165,7 +165,14 @@ export interface Dataset {
   priority: number;
   format: Format;
   csv: CsvOptions;
-  json: { records: string | null; pathColumns: string[] };
+  json: {
+    records: string | null;
+    pathColumns: string[];
+    /** A top-level array may lack its closing `]` (read/json-unterminated.ts); default false. */
+    unterminatedArray?: boolean;
+    /** Column → path of a value elsewhere in the document (read/json-context.ts); default none. */
+    fromDocument?: Record<string, string>;
+  };
   flatten: boolean;
   /** The steps as written; compile.ts makes them functions. */
   prepare: UserStep[];

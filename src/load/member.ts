@@ -13,7 +13,7 @@ import type { Claim } from '../claim/claim.js';
 import type { Dataset } from '../config/types.js';
 import { contentError } from '../errors.js';
 import type { Dropped, StageSeconds } from '../events.js';
-import type { CheckedBatch, CheckedFile } from '../validate/check.js';
+import type { CheckedBatch, CheckedFile, ReadDigest } from '../validate/check.js';
 import { checkFile, verdict } from '../validate/check.js';
 import { encodeCopyBinary } from '../write/copy-binary.js';
 import { FileOutputs } from '../write/outputs.js';
@@ -79,7 +79,7 @@ export async function resetMember(member: Member): Promise<void> {
   Object.assign(member, { ...newMember(member.claim), routed: member.routed });
 }
 
-export function digestOf(member: Member): { sha256: string; bytes: number } {
+export function digestOf(member: Member): ReadDigest {
   return member.checked!.digest();
 }
 

@@ -16,8 +16,11 @@ import { COLUMNS_SQL, ensureTable, qualifiedTable, tableDifferences, type CopyLo
 import type { LoadTransaction } from '../write/transaction.js';
 import type { LoadContext } from './context.js';
 
-/** SQLSTATEs that mean the table changed under us: check it again before the next attempt. */
-export const TABLE_CHANGED = new Set(['42P01', '42703', '42804']);
+/**
+ * SQLSTATEs that mean the table changed under us (dropped — with its schema: 3F000 —, a column
+ * gone or retyped): check it again before the next attempt.
+ */
+export const TABLE_CHANGED = new Set(['42P01', '3F000', '42703', '42804']);
 
 /** Forgets that a dataset's table was checked when `error` says it changed. */
 export function forgetTableOn(ctx: LoadContext, dataset: Dataset, error: unknown): void {

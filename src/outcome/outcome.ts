@@ -45,7 +45,7 @@ export async function settleMember(ctx: LoadContext, member: Member, dataset: Da
 export async function failed(ctx: LoadContext, claim: Claim, dataset: Dataset | null, error: DataError, started: number): Promise<void> {
   const { arrival } = claim;
   const digest = error.digest;
-  const details = { fileId: claim.fileId, sha256: digest?.sha256 ?? null, bytes: digest?.bytes ?? null };
+  const details = { fileId: claim.fileId, sha256: digest?.sha256 ?? null, bytes: digest?.bytes ?? null, read: digest?.read };
   const quarantined = await arrival.source.quarantine(arrival, dataset?.name ?? null, error, details, (report) =>
     markSettled(claim.client, claim.fileId, 'failed', { dataset: dataset?.name ?? null, sha256: digest?.sha256 ?? null, error: report }),
   );
@@ -56,6 +56,7 @@ export async function failed(ctx: LoadContext, claim: Claim, dataset: Dataset | 
     reason: error.message,
     problem_count: error.problemCount,
     problems: error.problems.slice(0, 5),
+    ...(digest?.read ? { read: digest.read } : {}),
     quarantined_as: quarantined,
     duration_ms: Date.now() - started,
   });
@@ -143,6 +144,7 @@ function reportLoaded(ctx: LoadContext, member: Member, dataset: Dataset, starte
     ...(dropped.null_rows || dropped.duplicate_rows ? { dropped } : {}),
     ...(rejected ? { rejected, rejects: path.relative(ctx.config.root, member.rejectsFile ?? '') } : {}),
     bytes: digestOf(member).bytes,
+    ...(digestOf(member).read ? { read: digestOf(member).read } : {}),
     duration_ms: Date.now() - started,
     parquet: path.relative(ctx.config.root, member.parquetPath!),
     table: `${dataset.table.schema}.${dataset.table.name}`,

@@ -26,6 +26,8 @@ export interface FailureReport {
   problems: DataError['problems'];
   sha256: string | null;
   bytes: number | null;
+  /** How the file was read, when the reader had something to say (e.g. json.unterminated_array). */
+  read?: Record<string, unknown>;
   failed_at: string;
   quarantined_as: string;
 }
@@ -56,7 +58,7 @@ export async function quarantine(
   file: string,
   relative: string,
   error: DataError,
-  details: { fileId: string | null; sha256: string | null; bytes: number | null },
+  details: { fileId: string | null; sha256: string | null; bytes: number | null; read?: Record<string, unknown> | undefined },
   /** Runs after the report is durable and before the file moves (the ledger update). */
   beforeMove: (report: FailureReport) => Promise<void> = async () => undefined,
 ): Promise<{ path: string; report: FailureReport }> {
@@ -73,6 +75,7 @@ export async function quarantine(
     problems: error.problems.slice(0, MAX_REPORTED_PROBLEMS), // ProblemLog keeps them without `raw`
     sha256: details.sha256,
     bytes: details.bytes,
+    ...(details.read ? { read: details.read } : {}),
     failed_at: new Date().toISOString(),
     quarantined_as: path.relative(config.folders.failed, target),
   };

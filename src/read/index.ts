@@ -11,6 +11,8 @@ export interface OpenedFile {
   source: Source;
   batches: AsyncGenerator<RawBatch>;
   locator: Locator;
+  /** How the file was read, where the log line and the report should say so (filled while reading). */
+  notes: Record<string, unknown>;
 }
 
 export interface ReadOptions {
@@ -21,12 +23,15 @@ export interface ReadOptions {
 export function readFile(input: ByteInput, dataset: Pick<Dataset, 'format' | 'csv' | 'json'>, options: ReadOptions): OpenedFile {
   const encoding = dataset.format === 'csv' ? dataset.csv.encoding : 'utf-8';
   const source = openSource(input, encoding, options.limits, false);
+  const notes: Record<string, unknown> = {};
   switch (dataset.format) {
     case 'csv':
-      return { source, batches: readCsv(source, dataset.csv, options), locator: 'line' };
+      return { source, batches: readCsv(source, dataset.csv, options), locator: 'line', notes };
     case 'jsonl':
-      return { source, batches: readJsonl(source, options), locator: 'line' };
-    case 'json':
-      return { source, batches: readJson(source, dataset.json.records, options, dataset.json.pathColumns), locator: 'record' };
+      return { source, batches: readJsonl(source, options), locator: 'line', notes };
+    case 'json': {
+      const { records, pathColumns, unterminatedArray, fromDocument } = dataset.json;
+      return { source, batches: readJson(source, records, options, pathColumns, { unterminatedArray, fromDocument, notes }), locator: 'record', notes };
+    }
   }
 }

@@ -9,6 +9,10 @@
  * tokens stream past, each record is held to `limits` (text size, number of values, nesting, keys)
  * before it exists in memory, and numbers keep their exact value (json-values.ts). A record over a
  * limit is skipped and reported with its number; the rest of the file is read.
+ *
+ * Two dataset options add a stage: `unterminated_array` completes a top-level array its producer
+ * never closed (json-unterminated.ts), `from_document` gives records values from elsewhere in the
+ * document (json-context.ts).
  */
 import { pipeline, Transform, type Duplex } from 'node:stream';
 import parser from 'stream-json/parser.js';
@@ -23,6 +27,8 @@ import { limitProblem, MAX_BATCH_CHARS, type LimitName, type Limits } from './li
 import { isGzipName, mapSourceError, type Source } from './source.js';
 import type { RawBatch } from './types.js';
 import type { ByteInput } from '../source/source.js';
+import { documentContext, type ContextToken, type RecordContext } from './json-context.js';
+import { closeText, unterminatedArrayCloser } from './json-unterminated.js';
 
 type Stack = (string | number | null)[];
 
@@ -60,7 +66,19 @@ export function recordsFilter(
 interface Assembled {
   value?: unknown;
   chars: number;
+  /** `json.from_document`: what the record learnt from the rest of the document. */
+  context?: RecordContext;
   problem?: { limit: LimitName; value: number; what: string } | { limit: 'number'; value: number; what: NumberRangeError };
+}
+
+/** How a JSON document is read beyond its records path (`json:` in a dataset). */
+export interface JsonModes {
+  /** `json.unterminated_array`: a top-level array may lack its closing `]`. */
+  unterminatedArray?: boolean;
+  /** `json.from_document`: column → path of a value elsewhere in the document. */
+  fromDocument?: Record<string, string>;
+  /** Filled while reading: what the log line and the report say about how the file was read. */
+  notes?: Record<string, unknown>;
 }
 
 export async function* readJson(
@@ -68,19 +86,22 @@ export async function* readJson(
   recordsPath: string | null,
   options: ReadOptions,
   pathColumns: string[] = [],
+  modes: JsonModes = {},
 ): AsyncGenerator<RawBatch> {
   const wildcards: string[][] = [];
   const onPick = pathColumns.length > 0 ? (keys: string[]) => void wildcards.push(keys) : undefined;
   const assembler = recordAssembler(options.limits);
+  const unterminated = modes.unterminatedArray === true;
+  const fromDocument = modes.fromDocument && Object.keys(modes.fromDocument).length > 0 ? modes.fromDocument : null;
   let arrayFound = false;
-  pipeline(
-    source.text,
+  const stages: Duplex[] = [
+    ...(unterminated ? [unterminatedArrayCloser((supplied) => void (modes.notes && (modes.notes['unterminated_array'] = unterminatedNote(supplied))))] : []),
     parser.asStream({ packKeys: true, packStrings: true, packNumbers: true }) as Duplex,
-    ...(recordsPath === null ? [documentShape()] : []),
+    ...(recordsPath === null ? [documentShape(unterminated)] : []),
+    ...(fromDocument ? [documentContext(recordsPath, fromDocument)] : []),
     pick.asStream({ filter: recordsFilter(recordsPath, onPick, () => (arrayFound = true)) }) as Duplex,
-    assembler,
-    () => undefined,
-  );
+  ];
+  pipeline([source.text, ...stages, assembler], () => undefined);
   let number = 0;
   try {
     let batch: RawBatch = { records: [], numbers: [], problems: [] };
@@ -103,6 +124,18 @@ export async function* readJson(
         }
         const record = value as Record<string, unknown>;
         if (keys) pathColumns.forEach((name, i) => (record[name] = keys[i]));
+        if (item.context && item.context.absent.length > 0) {
+          batch.problems.push(...item.context.absent.map((a) => absentProblem(number, a)));
+          continue;
+        }
+        if (item.context) {
+          const own = Object.keys(item.context.values).filter((name) => Object.hasOwn(record, name));
+          if (own.length > 0) {
+            batch.problems.push(...own.map((name) => ownKeyProblem(number, name)));
+            continue;
+          }
+          for (const [name, v] of Object.entries(item.context.values)) defineKey(record, name, v);
+        }
         batch.records.push(record);
         batch.numbers.push(number);
       }
@@ -117,10 +150,11 @@ export async function* readJson(
     const mapped = mapSourceError(error, source.text);
     if (mapped instanceof DataError || !(mapped instanceof Error) || (mapped as { code?: string }).code) throw mapped;
     // stream-json reports syntax errors as plain Errors.
-    const where = await locateSyntaxError(source.input).catch(() => null);
+    const where = await locateSyntaxError(source.input, unterminated).catch(() => null);
+    const mode = unterminated ? ' (read as an array that may lack its closing "]": json.unterminated_array)' : '';
     const message = where
-      ? `invalid JSON at line ${where.line}, column ${where.column}: ${where.message}`
-      : `invalid JSON after record ${assembler.records}: ${mapped.message}`;
+      ? `invalid JSON at line ${where.line}, column ${where.column}: ${where.message}${mode}`
+      : `invalid JSON after record ${assembler.records}: ${mapped.message}${mode}`;
     throw new DataError('read', message, [{ ...(where ? { line: where.line } : { record: assembler.records + 1 }), rule: 'json', message }]);
   }
   if (number === 0 && recordsPath && !arrayFound) {
@@ -130,10 +164,29 @@ export async function* readJson(
   }
 }
 
+/** The `unterminated_array` note of the log line and report, when the dataset reads such arrays. */
+function unterminatedNote(supplied: boolean): string {
+  return supplied ? 'the closing "]" was missing; loadbay supplied it' : 'the array was complete';
+}
+
+/** A record's own key is never replaced by a value from elsewhere in the document. */
+function ownKeyProblem(number: number, name: string): Problem {
+  const message = `record ${number} has a "${name}" of its own, which json.from_document would replace: name the column otherwise`;
+  return { record: number, field: name, rule: 'json.from_document', message };
+}
+
+function absentProblem(number: number, absent: RecordContext['absent'][number]): Problem {
+  const message = `record ${number}: ${absent.path} is an object or an array, not a single value (json.from_document: ${absent.column})`;
+  return { record: number, field: absent.column, rule: 'json.from_document', message };
+}
+
 const SCALARS: Record<string, string> = { stringValue: 'a string', numberValue: 'a number', nullValue: 'null', trueValue: 'true', falseValue: 'false' };
 
-/** Without a records path the document must be an object (one record) or an array (of records). */
-function documentShape(): Transform {
+/**
+ * Without a records path the document must be an object (one record) or an array (of records);
+ * read as an unterminated array, it must be an array.
+ */
+function documentShape(arrayOnly = false): Transform {
   let first = true;
   return new Transform({
     objectMode: true,
@@ -141,6 +194,10 @@ function documentShape(): Transform {
       if (first && (token.name in SCALARS || token.name === 'startString' || token.name === 'startNumber')) {
         const kind = SCALARS[token.name] ?? (token.name === 'startString' ? 'a string' : 'a number');
         const message = `the document is ${kind}, not an object (one record) or an array of records`;
+        return callback(new DataError('read', message, [{ rule: 'json', message }]));
+      }
+      if (first && arrayOnly && token.name === 'startObject') {
+        const message = 'the document is an object, not an array of records (json.unterminated_array reads a top-level array)';
         return callback(new DataError('read', message, [{ rule: 'json', message }]));
       }
       first = false;
@@ -169,7 +226,9 @@ function recordAssembler(limits: Limits): Transform & { records: number } {
   let depth = 0;
   let topKeys = 0;
   let skipping: Assembled['problem'] | null = null;
+  let context: RecordContext | undefined;
   const reset = () => {
+    context = undefined;
     stack = [];
     keys = [];
     key = null;
@@ -187,6 +246,7 @@ function recordAssembler(limits: Limits): Transform & { records: number } {
         case 'startArray':
           depth++;
           chars++;
+          if (depth === 1) context = (token as Partial<ContextToken>).context;
           if (skipping) break;
           if (depth > limits.maxDepth) {
             skipping = { limit: 'max_depth', value: limits.maxDepth, what: `nesting deeper than ${limits.maxDepth} levels` };
@@ -207,7 +267,7 @@ function recordAssembler(limits: Limits): Transform & { records: number } {
           if (skipping) break;
           const done = stack.pop()!;
           if (depth === 0) {
-            stream.push({ value: done, chars } satisfies Assembled);
+            stream.push({ value: done, chars, ...(context ? { context } : {}) } satisfies Assembled);
             stream.records++;
             reset();
             break;
@@ -300,13 +360,14 @@ function isValueEnd(name: string): boolean {
  */
 const LOCATE_LIMIT_BYTES = 32 * 1024 * 1024;
 
-async function locateSyntaxError(input: ByteInput): Promise<{ line: number; column: number; message: string } | null> {
+async function locateSyntaxError(input: ByteInput, unterminated: boolean): Promise<{ line: number; column: number; message: string } | null> {
   if (input.size > LOCATE_LIMIT_BYTES) return null;
   let bytes = await readPrefix(input, LOCATE_LIMIT_BYTES);
   if (isGzipName(input.name)) {
     bytes = gunzipSync(bytes, { maxOutputLength: LOCATE_LIMIT_BYTES });
   }
-  const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  const decoded = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  const text = unterminated ? closeText(decoded) : decoded;
   try {
     JSON.parse(text);
     return null;

@@ -53,6 +53,8 @@ export interface QuarantineDetails {
   fileId: string | null;
   sha256: string | null;
   bytes: number | null;
+  /** How the file was read, when the reader had something to say (e.g. json.unterminated_array). */
+  read?: Record<string, unknown> | undefined;
 }
 
 export interface InputSource {

@@ -44,7 +44,15 @@ export interface CheckedFile {
   problems: ProblemLog;
   stats: PrepareStats;
   batches: AsyncGenerator<CheckedBatch>;
-  digest(): { bytes: number; sha256: string };
+  /** Bytes and sha256 once read to the end, and `read`: how, when the reader has something to say. */
+  digest(): ReadDigest;
+}
+
+export interface ReadDigest {
+  bytes: number;
+  sha256: string;
+  /** Reader notes for the log line and the report (e.g. `json.unterminated_array` used). */
+  read?: Record<string, unknown>;
 }
 
 export function checkFile(input: ByteInput, relative: string, dataset: Dataset, options: ReadOptions, keepOriginals = false): CheckedFile {
@@ -82,7 +90,8 @@ export function checkFile(input: ByteInput, relative: string, dataset: Dataset, 
       yield { typed, rejected, originals: keepOriginals ? originals : null, loadable };
     }
   }
-  return { locator: opened.locator, problems, stats: prepare.stats, batches: batches(), digest: () => opened.source.digest() };
+  const digest = (): ReadDigest => ({ ...opened.source.digest(), ...(Object.keys(opened.notes).length > 0 ? { read: { ...opened.notes } } : {}) });
+  return { locator: opened.locator, problems, stats: prepare.stats, batches: batches(), digest };
 }
 
 /** The columnar path: as above, with cells instead of records until a row fails. */

@@ -58,7 +58,13 @@ function compile(check: UserCheck, dataset: Dataset): { name: string; sql: strin
       countOnly: (n) => (min !== undefined && n < min ? `${n} rows, fewer than ${min}` : max !== undefined && n > max ? `${n} rows, more than ${max}` : null),
     };
   }
-  return { name: 'sql', sql: check.sql };
+  return { name: sqlName(check.sql), sql: check.sql };
+}
+
+/** An sql check is named by its first line when that is a comment: `-- every team has a name`. */
+function sqlName(sql: string): string {
+  const comment = /^\s*--[ \t]*(\S[^\n]*)/.exec(sql);
+  return comment ? `sql "${comment[1]!.trim()}"` : 'sql';
 }
 
 /** Runs every check; the first that finds violations becomes the data error. */
@@ -81,18 +87,23 @@ export async function runChecks(client: pg.PoolClient, dataset: Dataset, fileId:
       continue;
     }
     if (rows.length === 0) continue;
+    // A `reason` column (an sql check's own words) is the message, in full; the other columns the value.
+    const reasonOf = (row: Record<string, unknown>) => (typeof row['reason'] === 'string' && row['reason'] !== '' ? row['reason'] : null);
     const problems: Problem[] = rows.slice(0, EXAMPLES).map((row) => {
       const source = row['_source_record'];
       const { _file_id, _source_file, _loaded_at, ...values } = row;
       void _file_id, void _source_file, void _loaded_at;
+      const reason = reasonOf(row);
+      if (reason) delete values['reason'];
       return {
         ...(source !== undefined && source !== null ? { [dataset.format === 'json' ? 'record' : 'line']: Number(source) } : {}),
         value: shorten(values),
         rule: `check ${name}`,
-        message: `violates ${name}: ${shorten(values)}`,
+        message: reason ? `violates ${name}: ${reason}` : `violates ${name}: ${shorten(values)}`,
       };
     });
     const count = rows.length;
-    throw new DataError('check', `check ${name} failed: ${count} violation${count === 1 ? '' : 's'}`, problems, count);
+    const first = reasonOf(rows[0]!);
+    throw new DataError('check', `check ${name} failed: ${count} violation${count === 1 ? '' : 's'}${first ? `; first: ${first}` : ''}`, problems, count);
   }
 }

@@ -1,6 +1,6 @@
 /**
  * Small files of one dataset ready at the same time share one transaction, each in its own
- * savepoint (pipeline/process-group.ts): through a running daemon on real folders and PostgreSQL.
+ * savepoint (load/unit.ts): through a running daemon on real folders and PostgreSQL.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
