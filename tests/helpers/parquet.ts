@@ -29,13 +29,17 @@ export function columnTypes(table: arrow.Table): Record<string, string> {
  * `_superseded/`): the rows as objects, in `orderBy` order, values as DuckDB returns them to JS.
  */
 export async function duckdbRows(dir: string, columns: string[], orderBy: string): Promise<Array<Record<string, unknown>>> {
+  const glob = `${dir.replace(/'/g, "''")}/*.parquet`;
+  return duckdbQuery(`SELECT ${columns.join(', ')} FROM read_parquet('${glob}') ORDER BY ${orderBy}`);
+}
+
+/** A query through an in-memory DuckDB, its rows as JSON-safe objects (bigints as text). */
+export async function duckdbQuery(sql: string): Promise<Array<Record<string, unknown>>> {
   const { DuckDBInstance } = await import('@duckdb/node-api');
   const instance = await DuckDBInstance.create(':memory:');
   const connection = await instance.connect();
   try {
-    const glob = `${dir.replace(/'/g, "''")}/*.parquet`;
-    const reader = await connection.runAndReadAll(`SELECT ${columns.join(', ')} FROM read_parquet('${glob}') ORDER BY ${orderBy}`);
-    return reader.getRowObjectsJson() as Array<Record<string, unknown>>;
+    return (await connection.runAndReadAll(sql)).getRowObjectsJson() as Array<Record<string, unknown>>;
   } finally {
     connection.closeSync();
     instance.closeSync();

@@ -6,7 +6,7 @@
 import { copyFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PROJECT_ROOT, sharedEnv } from '../helpers/env.js';
-import { columnTypes, readParquetFile } from '../helpers/parquet.js';
+import { columnTypes, duckdbQuery, readParquetFile } from '../helpers/parquet.js';
 
 const shared = sharedEnv();
 
@@ -115,4 +115,25 @@ it('loads every sample without a single quarantine', async () => {
   const lines = await shared().logLines();
   expect(lines.filter((l) => l.event === 'loaded').length).toBe(11);
   expect(lines.filter((l) => ['failed', 'held', 'retrying'].includes(l.event))).toEqual([]);
+});
+
+it("DuckDB over every example dataset's Parquet folder reads the table's rows", async () => {
+  const tables: Record<string, { table: string; current?: string }> = {
+    students: { table: 'public.student_data' },
+    'athlete-events': { table: 'public.athlete_events' },
+    'nhl-boxscore': { table: 'nhl.game_stats' },
+    'football-teams': { table: 'football.competition_teams' },
+    // upsert: every delivery keeps its file; the current rows are the latest per key (docs/datasets.md).
+    'football-competitions': { table: 'football.competitions', current: 'QUALIFY row_number() OVER (PARTITION BY id ORDER BY _file_id DESC, _source_record DESC) = 1' },
+    'scooter-events': { table: 'scooter.events' },
+    'scooter-weather': { table: 'scooter.weather' },
+  };
+  for (const [dataset, { table, current }] of Object.entries(tables)) {
+    const lineage = "_file_id::text || ':' || _source_record::text AS row";
+    const inTable = (await query<{ row: string }>(`SELECT ${lineage} FROM ${table} ORDER BY 1`)).map((r) => r.row);
+    const glob = path.join(shared().folders.parquet, dataset).replace(/'/g, "''");
+    const inParquet = (await duckdbQuery(`SELECT ${lineage} FROM read_parquet('${glob}/*.parquet') ${current ?? ''} ORDER BY 1`)).map((r) => r['row']);
+    expect({ dataset, rows: inParquet }).toEqual({ dataset, rows: inTable });
+    expect(inTable.length).toBeGreaterThan(0);
+  }
 });
