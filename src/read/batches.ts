@@ -1,6 +1,8 @@
 /**
  * Drains an object-mode stream in batches with synchronous `read()` calls: one await per batch,
- * not per record. While the consumer works on a batch nothing is read, so backpressure holds.
+ * not per record. While the consumer works on a batch nothing is read, so backpressure holds. A
+ * stream that failed (or closed) before the first read says so at once: its 'error' was emitted
+ * before these listeners existed (a truncated gzip fails while the load still starts its COPY).
  */
 import type { Readable } from 'node:stream';
 
@@ -17,9 +19,17 @@ export async function* readInBatches<T>(stream: Readable, size: number): AsyncGe
     failure ??= error;
     wake?.();
   };
+  const onClose = () => {
+    if (!ended) failure ??= stream.errored ?? Object.assign(new Error('the input closed before its end'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
+    wake?.();
+  };
   stream.on('readable', onReadable);
   stream.on('end', onEnd);
   stream.on('error', onError);
+  stream.on('close', onClose);
+  if (stream.errored) failure = stream.errored;
+  else if (stream.readableEnded) ended = true;
+  else if (stream.destroyed) onClose();
   let batch: T[] = [];
   try {
     for (;;) {
@@ -40,6 +50,7 @@ export async function* readInBatches<T>(stream: Readable, size: number): AsyncGe
   } finally {
     stream.removeListener('readable', onReadable);
     stream.removeListener('end', onEnd);
+    stream.removeListener('close', onClose);
     // Keep a listener so a late error after we stop reading cannot crash the process.
     stream.removeListener('error', onError);
     stream.on('error', () => undefined);
