@@ -1,5 +1,6 @@
-# loadbay: multi-stage build. Node matches package.json "engines" (>= 20.19) and .nvmrc.
-FROM node:20.19-bookworm-slim AS build
+# loadbay: multi-stage build. Node matches .nvmrc (24, the current LTS), package.json "engines" and its
+# `node` devDependency (the binary `npm test` and `npm start` run on where the system Node is older).
+FROM node:24.21.0-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci
@@ -7,7 +8,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build && npm prune --omit=dev
 
-FROM node:20.19-bookworm-slim
+FROM node:24.21.0-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
