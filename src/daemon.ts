@@ -129,12 +129,6 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
     });
     releasers.add('health', () => health.close());
     await health.readiness();
-    const registry = createMetrics({
-      events: log.events,
-      backlog: () => ({ ...queue.backlog(), inProgress: queue.stats.inFlight }),
-      failedDir: config.folders.failed,
-      ready: () => health.ready,
-    });
     const stalls = new StallWatch(log.events, log, config.notify.stalledAfterMs, () => queue.backlog().files);
     releasers.add('stall watch', () => stalls.close());
     const notifier = new Notifier(database.pool, config, log.events, log, instanceId);
@@ -151,6 +145,13 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
       signal: stopping.signal,
       exports,
     };
+    const registry = createMetrics({
+      events: log.events,
+      datasets: () => context.config.datasets,
+      backlog: () => ({ ...queue.backlog(), inProgress: queue.stats.inFlight }),
+      failedDir: config.folders.failed,
+      ready: () => health.ready,
+    });
     let httpUrl: string | null = null;
     if (config.http) {
       const web = new WebConsole({
