@@ -17,6 +17,7 @@ import { failedList, failedRetry, failedShow } from './commands/failed.js';
 import { inferCommand } from './commands/infer.js';
 import { print, UsageError } from './commands/output.js';
 import { compareTables } from './commands/tables.js';
+import { reloadCommand } from './commands/reload.js';
 import { statusCommand } from './commands/status.js';
 import { validateCommand } from './commands/validate.js';
 
@@ -39,24 +40,18 @@ async function start(configPath: string): Promise<void> {
   const log = createLogger({ logsDir: loaded.folders.logs });
   const abort = new AbortController();
   let daemon: Daemon | null = null;
-  const reload = async () => {
-    if (!daemon) return;
-    try {
-      await daemon.reload(await config(configPath));
-    } catch (error) {
-      log.warn(`SIGHUP: configuration not reloaded, the running one stays: ${errorMessage(error)}`);
-    }
-  };
+  // The reloader logs the outcome, and records it for `loadbay reload`.
+  const reload = () => void daemon?.reloadFiles('SIGHUP');
   const removeSignals = handleSignals(
     () => {
       abort.abort();
       void daemon?.stop();
     },
     (message) => log.warn(message),
-    () => void reload(),
+    reload,
   );
   try {
-    daemon = await startDaemon(loaded, log, { signal: abort.signal });
+    daemon = await startDaemon(loaded, log, { signal: abort.signal, loadConfig: () => config(configPath) });
     if (abort.signal.aborted) void daemon.stop();
     await daemon.done;
   } catch (error) {
@@ -138,6 +133,14 @@ export async function main(argv: string[]): Promise<void> {
       } finally {
         await log.close();
       }
+    });
+  program
+    .command('reload')
+    .description('make the running instances read their dataset files again (they also do when the files change); exit 0 when each took them')
+    .option(...configOption)
+    .option('--json', 'machine-readable output')
+    .action(async (o: { config: string; json?: boolean }) => {
+      if (!(await reloadCommand(await config(o.config), o))) process.exitCode = 1;
     });
   program
     .command('validate')

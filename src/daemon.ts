@@ -30,6 +30,9 @@ import { Notifier } from './notify/notifier.js';
 import { StallWatch } from './notify/stall.js';
 import { Stabilizer } from './watch/stability.js';
 import { watchInput } from './watch/watcher.js';
+import { loadConfig } from './config/load.js';
+import { Reloader } from './reload/reloader.js';
+import type { ReloadOutcome } from './reload/run-file.js';
 
 export interface Daemon {
   instanceId: string;
@@ -41,11 +44,17 @@ export interface Daemon {
   /** Look at input/ now instead of at the next periodic rescan. */
   rescan(): Promise<void>;
   /**
-   * Takes the datasets of a newly loaded configuration (SIGHUP): files claimed from now on are
-   * routed by them. Folders, database and processing settings need a restart; a change to them is
-   * refused with the reason.
+   * Takes the datasets of a newly loaded configuration: files claimed from now on are routed by
+   * them. Folders, database and processing settings need a restart; a change to them is refused
+   * with the reason.
    */
   reload(next: Config): Promise<void>;
+  /**
+   * Reads the configuration files again and takes their datasets, or keeps the running ones and
+   * says why (src/reload/reloader.ts); then looks again at the unmatched files. The files changing,
+   * SIGHUP and `loadbay reload` all come here.
+   */
+  reloadFiles(trigger: string): Promise<ReloadOutcome>;
   /** Stops taking files, lets those in progress finish, releases everything. Idempotent. */
   stop(): Promise<void>;
   /** Settles when the daemon has stopped (by `stop()` or a fatal error). */
@@ -59,6 +68,10 @@ export function newInstanceId(): string {
 export interface StartOptions {
   /** Aborting it during start-up (e.g. a signal while waiting for the database) cancels the start. */
   signal?: AbortSignal;
+  /** Reads the configuration again for a reload; default: the same file, the running database URL. */
+  loadConfig?: () => Promise<Config>;
+  /** Reload when loadbay.yaml or a dataset file changes (default true). */
+  watchConfig?: boolean;
 }
 
 export class StartCancelled extends Error {}
@@ -194,7 +207,7 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
     let resolveDone!: () => void;
     const done = new Promise<void>((resolve) => (resolveDone = resolve));
     void Promise.all(workers).then(() => stop().then(resolveDone, resolveDone));
-    const reload = async (next: Config) => {
+    const apply = async (next: Config) => {
       compileConfig(next);
       const fixed = (c: Config) => JSON.stringify([c.folders, c.database, c.processing, c.limits]);
       if (fixed(next) !== fixed(context.config)) {
@@ -205,10 +218,25 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
       for (const dataset of next.datasets) {
         await verifyTable(context, dataset).catch((error: unknown) => log.warn(`dataset ${dataset.name}: ${errorMessage(error)}`));
       }
+    };
+    const reloader = new Reloader({
+      instanceId,
+      log,
+      current: () => context.config,
+      load: options.loadConfig ?? (() => loadConfig(config.configFile, { databaseUrl: config.database.url ?? undefined }).then(compileConfig)),
+      apply,
+      rescan: () => watcher.rescan(),
+      watch: options.watchConfig ?? true,
+    });
+    releasers.add('reloader', () => reloader.close());
+    await reloader.start();
+    const reload = async (next: Config) => {
+      await apply(next);
       log.info(`reloaded ${next.datasets.length} dataset(s): ${next.datasets.map((d) => d.name).join(', ')}`);
       await watcher.rescan(); // files that matched nothing may match now
     };
-    return { instanceId, database, events: log.events, httpUrl, rescan: () => watcher.rescan(), reload, stop, done };
+    const reloadFiles = (trigger: string) => reloader.reload(trigger);
+    return { instanceId, database, events: log.events, httpUrl, rescan: () => watcher.rescan(), reload, reloadFiles, stop, done };
   } catch (error) {
     stopping.abort();
     await releasers.release().catch(() => undefined);

@@ -11,6 +11,8 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { Dataset } from '../config/types.js';
 import type { Stage } from '../errors.js';
 import type { FileEventFields, LoadbayEvents } from '../events.js';
+// The `dataset` label of a file no dataset matches, as its quarantine folder (names cannot start with `_`).
+import { UNMATCHED } from '../settle/settle.js';
 
 export interface MetricsSources {
   events: LoadbayEvents;
@@ -22,8 +24,6 @@ export interface MetricsSources {
   ready(): boolean;
 }
 
-/** The `dataset` label of a file no dataset matches (dataset names cannot start with `_`). */
-export const UNMATCHED = '_unmatched';
 const OUTCOMES = ['loaded', 'failed', 'skipped', 'vanished'] as const;
 const DATASET_STAGES: readonly (Stage | 'export')[] = ['read', 'prepare', 'validate', 'load', 'check', 'settle', 'export'];
 const RETRY_KINDS = ['retrying', 'held'] as const;
