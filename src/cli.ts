@@ -156,9 +156,20 @@ export async function main(argv: string[]): Promise<void> {
     .command('infer')
     .description('print a dataset definition inferred from a sample of the file, to edit and save')
     .argument('<file>', 'a sample file (csv, tsv, jsonl, json; optionally .gz)')
-    .option('--name <name>', 'dataset name (default: from the file name)')
+    .option('--name <name>', 'dataset name (default: the parts of the file name that do not vary)')
+    .option('--records <path>', 'json: where the records are, as json.records (e.g. dates.*.games.*)')
+    .option('--path-columns <names>', 'json: comma-separated column names for the "*" steps of --records, as json.path_columns')
+    .option('--flatten', 'nested objects become parent_child columns, as flatten: true')
     .option(...configOption)
-    .action(async (file: string, o: { name?: string; config: string }) => print(await inferCommand(file, { ...o, limits: await inferLimits(o.config) })));
+    .action(async (file: string, o: { name?: string; config: string; records?: string; pathColumns?: string; flatten?: boolean }) =>
+      print(
+        await inferCommand(file, {
+          ...o,
+          pathColumns: o.pathColumns?.split(',').map((c) => c.trim()).filter(Boolean),
+          limits: await inferLimits(o.config),
+        }),
+      ),
+    );
   await program.parseAsync(argv);
 }
 
