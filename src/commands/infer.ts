@@ -142,6 +142,7 @@ export async function inferCommand(file: string, options: InferOptions): Promise
   return (
     `# Inferred by \`loadbay infer\` from ${base} (${sampled} records sampled). A starting point, not a\n` +
     `# verdict: check types, required columns and enums, then save it as config/datasets/${name}.yaml.\n` +
+    `# yaml-language-server: $schema=../schema/dataset.schema.json\n` +
     hint +
     stringify(definition, { lineWidth: 120, flowCollectionPadding: false, collectionStyle: 'block' })
   );
