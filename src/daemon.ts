@@ -178,7 +178,7 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
       const server = await startHttp(config, database.pool, registry, health, web, (message) => log.warn(message));
       releasers.add('http', () => server.close());
       httpUrl = server.url;
-      log.info(`http: ${server.url}/metrics, /livez, /readyz, /api/status`);
+      log.info(`http: ${server.url}/ (console), /metrics, /livez, /readyz, /api/status`);
     }
     // Every dataset's table exists from the start, so SQL that joins them (after_load, checks,
     // exports) does not depend on which file happens to arrive first. A table that does not fit is

@@ -157,7 +157,8 @@ export async function reportLoaded(
 export async function failFile(ctx: PipelineContext, claim: Claim, dataset: Dataset | null, error: DataError, started: number): Promise<Outcome> {
   const { arrival } = claim;
   const base = { file: arrival.relative, file_id: claim.fileId, attempt: claim.attempts };
-  const digest = error.digest;
+  // A file refused before it was read (no dataset matched) is hashed now: its report names its content too.
+  const digest = error.digest ?? (error.stage === 'route' ? await contentDigest(arrival.file) : undefined);
   const details = { fileId: claim.fileId, sha256: digest?.sha256 ?? null, bytes: digest?.bytes ?? null };
   // The ledger learns of the failure before the file moves: should that update fail, the file is
   // still in input/ and simply fails again; the other order could leave a quarantined file whose
@@ -523,6 +524,22 @@ async function finishUnsettled(ctx: PipelineContext, claim: Claim, started: numb
   return 'loaded';
 }
 
+
+/** sha256 and size of a regular file (never through a symbolic link); null when it cannot be read. */
+async function contentDigest(file: string): Promise<{ sha256: string; bytes: number } | null> {
+  if (!lstatSync(file, { throwIfNoEntry: false })?.isFile()) return null; // synchronous: see lib/fs-now.ts
+  let bytes = 0;
+  const hash = createHash('sha256');
+  try {
+    for await (const chunk of createReadStream(file)) {
+      bytes += (chunk as Buffer).length;
+      hash.update(chunk as Buffer);
+    }
+  } catch {
+    return null;
+  }
+  return { sha256: hash.digest('hex'), bytes };
+}
 
 function hashFile(file: string): Promise<string> {
   return new Promise((resolve, reject) => {
