@@ -187,9 +187,6 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
       await verifyTable(context, dataset).catch((error: unknown) => log.warn(`dataset ${dataset.name}: ${errorMessage(error)}`));
     }
     const workers = Array.from({ length: config.processing.concurrency }, () => runWorker(context, queue, notice));
-    log.info(
-      `loadbay ${instanceId} watching ${config.folders.input} with ${config.datasets.length} dataset(s), ${config.processing.concurrency} worker(s)`,
-    );
 
     let stopPromise: Promise<void> | null = null;
     const stop = () => {
@@ -230,6 +227,10 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
     });
     releasers.add('reloader', () => reloader.close());
     await reloader.start();
+    // Said once `loadbay reload` can find this instance (its run file is written).
+    log.info(
+      `loadbay ${instanceId} watching ${config.folders.input} with ${context.config.datasets.length} dataset(s), ${config.processing.concurrency} worker(s)`,
+    );
     const reload = async (next: Config) => {
       await apply(next);
       log.info(`reloaded ${next.datasets.length} dataset(s): ${next.datasets.map((d) => d.name).join(', ')}`);

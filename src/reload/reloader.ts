@@ -44,15 +44,17 @@ export class Reloader {
 
   constructor(private readonly deps: ReloaderDeps) {}
 
-  /** Writes the run file, starts watching, and looks at the unmatched files once. */
+  /** Writes the run file and starts watching; then, in turn with reloads, looks at the unmatched files once. */
   async start(): Promise<void> {
     const { log } = this.deps;
     if (this.deps.watch) {
       this.watch = watchConfig(this.deps.current(), () => void this.reload('files changed'), (message) => log.warn(message));
     }
     await this.writeRunFile().catch((error: unknown) => log.warn(`cannot write the run file (loadbay reload will not find this instance): ${errorMessage(error)}`));
-    const requeued = await this.requeueUnmatched();
-    if (requeued.length > 0) await this.deps.rescan();
+    this.queue = this.queue.then(async () => {
+      const requeued = await this.requeueUnmatched();
+      if (requeued.length > 0) await this.deps.rescan().catch((error: unknown) => log.warn(`rescan: ${errorMessage(error)}`));
+    });
   }
 
   /** Reads the configuration again and takes its datasets, or keeps the running ones and says why. */
