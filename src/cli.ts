@@ -2,23 +2,13 @@
 /**
  * Entry point: parse the command line, build the config, run. Helpers throw; the only
  * `process.exit` with a failure code is in `main().catch`. Exit codes: 0 ok, 1 runtime failure,
- * 2 invalid configuration or usage.
+ * 2 invalid configuration or usage. A command's modules are imported when it runs, so `--version`,
+ * `--help` and a usage error load commander and nothing else.
  */
-import { describePlan } from './validate/plan.js';
-import { compileConfig, engineOf } from './compile.js';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { DEFAULT_LIMITS, loadConfig } from './config/load.js';
-import { StartCancelled, startDaemon, type Daemon } from './daemon.js';
 import { ConfigError, errorMessage } from './errors.js';
-import { createLogger } from './log.js';
-import { handleSignals } from './signals.js';
-import { failedList, failedRetry, failedShow } from './commands/failed.js';
-import { inferCommand } from './commands/infer.js';
 import { print, UsageError } from './commands/output.js';
-import { compareTables } from './commands/tables.js';
-import { statusCommand } from './commands/status.js';
-import { validateCommand } from './commands/validate.js';
 
 const DEFAULT_CONFIG = process.env['LOADBAY_CONFIG'] ?? 'config/loadbay.yaml';
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -31,57 +21,7 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
-/** The configuration, resolved and compiled: a bad step or schema fails here, naming its file. */
-const config = async (path: string) => compileConfig(await loadConfig(path, { databaseUrl: process.env['DATABASE_URL'] }));
-
-async function start(configPath: string): Promise<void> {
-  const loaded = await config(configPath);
-  const log = createLogger({ logsDir: loaded.folders.logs });
-  const abort = new AbortController();
-  let daemon: Daemon | null = null;
-  const reload = async () => {
-    if (!daemon) return;
-    try {
-      await daemon.reload(await config(configPath));
-    } catch (error) {
-      log.warn(`SIGHUP: configuration not reloaded, the running one stays: ${errorMessage(error)}`);
-    }
-  };
-  const removeSignals = handleSignals(
-    () => {
-      abort.abort();
-      void daemon?.stop();
-    },
-    (message) => log.warn(message),
-    () => void reload(),
-  );
-  try {
-    daemon = await startDaemon(loaded, log, { signal: abort.signal });
-    if (abort.signal.aborted) void daemon.stop();
-    await daemon.done;
-  } catch (error) {
-    if (!(error instanceof StartCancelled)) throw error;
-  } finally {
-    removeSignals();
-    await log.close();
-  }
-}
-
-async function checkConfig(configPath: string): Promise<void> {
-  const checked = await config(configPath);
-  print(`${checked.configFile}: valid, ${checked.datasets.length} dataset(s)`);
-  for (const d of checked.datasets) {
-    print(`  ${d.name}: ${d.format}, match ${d.match.join(', ')} → ${d.table.schema}.${d.table.name}`);
-    print(`    engine: ${describePlan(engineOf(d).plan)}`);
-  }
-  print(await compareTables(checked));
-}
-
-/** infer reads with the configuration's limits; without a configuration file, with the defaults. */
-async function inferLimits(path: string) {
-  if (path === DEFAULT_CONFIG && !existsSync(path)) return DEFAULT_LIMITS;
-  return (await config(path)).limits;
-}
+const config = async (path: string) => (await import('./commands/config.js')).readConfig(path);
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('loadbay')
@@ -95,18 +35,18 @@ export async function main(argv: string[]): Promise<void> {
     .command('start')
     .description('run the daemon')
     .option(...configOption)
-    .action((o: { config: string }) => start(o.config));
+    .action(async (o: { config: string }) => (await import('./commands/start.js')).startCommand(o.config));
   program
     .command('check-config')
     .description('validate the configuration and dataset files without starting anything')
     .option(...configOption)
-    .action((o: { config: string }) => checkConfig(o.config));
+    .action(async (o: { config: string }) => (await import('./commands/start.js')).checkConfigCommand(o.config));
   program
     .command('status')
     .description('what the daemon has done: outcomes today and overall, files waiting or held, last error')
     .option(...configOption)
     .option('--json', 'machine-readable output')
-    .action(async (o: { config: string; json?: boolean }) => statusCommand(await config(o.config), o));
+    .action(async (o: { config: string; json?: boolean }) => (await import('./commands/status.js')).statusCommand(await config(o.config), o));
   const failed = program.command('failed').description('inspect and retry quarantined files');
   failed
     .command('list')
@@ -115,14 +55,14 @@ export async function main(argv: string[]): Promise<void> {
     .option('--dataset <name>', 'only this dataset')
     .option('--since <when>', 'only since a duration ago (45m, 2h, 3d) or a date')
     .option('--json', 'machine-readable output')
-    .action(async (o: { config: string; dataset?: string; since?: string; json?: boolean }) => failedList(await config(o.config), o));
+    .action(async (o: { config: string; dataset?: string; since?: string; json?: boolean }) => (await import('./commands/failed.js')).failedList(await config(o.config), o));
   failed
     .command('show')
     .description("a quarantined file's summary, grouped problems and offending lines")
     .argument('<file>', 'name or path inside output_failed/')
     .option(...configOption)
     .option('--json', 'machine-readable output')
-    .action(async (file: string, o: { config: string; json?: boolean }) => failedShow(await config(o.config), file, o));
+    .action(async (file: string, o: { config: string; json?: boolean }) => (await import('./commands/failed.js')).failedShow(await config(o.config), file, o));
   failed
     .command('retry')
     .description('move quarantined files back into input/ (reports kept in .history/)')
@@ -132,12 +72,21 @@ export async function main(argv: string[]): Promise<void> {
     .option('--dataset <name>', "with --all: only this dataset's files; with files: route them to this dataset by hand")
     .action(async (files: string[], o: { config: string; all?: boolean; dataset?: string }) => {
       const loaded = await config(o.config);
+      const [{ createLogger }, { failedRetry }] = await Promise.all([import('./log.js'), import('./commands/failed.js')]);
       const log = createLogger({ logsDir: loaded.folders.logs, console: false });
       try {
         await failedRetry(loaded, log, files, o);
       } finally {
         await log.close();
       }
+    });
+  program
+    .command('reload')
+    .description('make the running instances read their dataset files again (they also do when the files change); exit 0 when each took them')
+    .option(...configOption)
+    .option('--json', 'machine-readable output')
+    .action(async (o: { config: string; json?: boolean }) => {
+      if (!(await (await import('./commands/reload.js')).reloadCommand(await config(o.config), o))) process.exitCode = 1;
     });
   program
     .command('validate')
@@ -147,15 +96,22 @@ export async function main(argv: string[]): Promise<void> {
     .option('--dataset <name>', 'use this dataset instead of routing by name')
     .option('--json', 'machine-readable output')
     .action(async (file: string, o: { config: string; dataset?: string; json?: boolean }) => {
-      if (!(await validateCommand(await config(o.config), file, o))) process.exitCode = 1;
+      if (!(await (await import('./commands/validate.js')).validateCommand(await config(o.config), file, o))) process.exitCode = 1;
     });
   program
     .command('infer')
     .description('print a dataset definition inferred from a sample of the file, to edit and save')
     .argument('<file>', 'a sample file (csv, tsv, jsonl, json; optionally .gz)')
-    .option('--name <name>', 'dataset name (default: from the file name)')
+    .option('--name <name>', 'dataset name (default: the parts of the file name that do not vary)')
+    .option('--records <path>', 'json: where the records are, as json.records (e.g. dates.*.games.*)')
+    .option('--path-columns <names>', 'json: comma-separated column names for the "*" steps of --records, as json.path_columns')
+    .option('--flatten', 'nested objects become parent_child columns, as flatten: true')
     .option(...configOption)
-    .action(async (file: string, o: { name?: string; config: string }) => print(await inferCommand(file, { ...o, limits: await inferLimits(o.config) })));
+    .action(async (file: string, o: { name?: string; config: string; records?: string; pathColumns?: string; flatten?: boolean }) => {
+      const [{ inferCommand }, { inferLimits }] = await Promise.all([import('./commands/infer.js'), import('./commands/config.js')]);
+      const pathColumns = o.pathColumns?.split(',').map((c) => c.trim()).filter(Boolean);
+      print(await inferCommand(file, { ...o, pathColumns, limits: await inferLimits(o.config, DEFAULT_CONFIG) }));
+    });
   await program.parseAsync(argv);
 }
 

@@ -32,6 +32,9 @@ import { WebConsole } from './http/console.js';
 import { Notifier } from './notify/notifier.js';
 import { StallWatch } from './notify/stall.js';
 import { FolderSource } from './source/folder/folder-source.js';
+import { loadConfig } from './config/load.js';
+import { Reloader } from './reload/reloader.js';
+import type { ReloadOutcome } from './reload/run-file.js';
 
 export interface Daemon {
   instanceId: string;
@@ -43,11 +46,17 @@ export interface Daemon {
   /** Look at input/ now instead of at the next periodic rescan. */
   rescan(): Promise<void>;
   /**
-   * Takes the datasets of a newly loaded configuration (SIGHUP): files claimed from now on are
-   * routed by them. Folders, database and processing settings need a restart; a change to them is
-   * refused with the reason.
+   * Takes the datasets of a newly loaded configuration: files claimed from now on are routed by
+   * them. Folders, database and processing settings need a restart; a change to them is refused
+   * with the reason.
    */
   reload(next: Config): Promise<void>;
+  /**
+   * Reads the configuration files again and takes their datasets, or keeps the running ones and
+   * says why (src/reload/reloader.ts); then looks again at the unmatched files. The files changing,
+   * SIGHUP and `loadbay reload` all come here.
+   */
+  reloadFiles(trigger: string): Promise<ReloadOutcome>;
   /** Stops taking files, lets those in progress finish, releases everything. Idempotent. */
   stop(): Promise<void>;
   /** Settles when the daemon has stopped (by `stop()` or a fatal error). */
@@ -61,6 +70,10 @@ export function newInstanceId(): string {
 export interface StartOptions {
   /** Aborting it during start-up (e.g. a signal while waiting for the database) cancels the start. */
   signal?: AbortSignal;
+  /** Reads the configuration again for a reload; default: the same file, the running database URL. */
+  loadConfig?: () => Promise<Config>;
+  /** Reload when loadbay.yaml or a dataset file changes (default true). */
+  watchConfig?: boolean;
 }
 
 export class StartCancelled extends Error {}
@@ -130,18 +143,19 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
     });
     releasers.add('health', () => health.close());
     await health.readiness();
-    const registry = createMetrics({
-      events: log.events,
-      backlog: () => ({ ...queue.backlog(), inProgress: queue.stats.inFlight }),
-      failedDir: config.folders.failed,
-      ready: () => health.ready,
-    });
     const stalls = new StallWatch(log.events, log, config.notify.stalledAfterMs, () => queue.backlog().files);
     releasers.add('stall watch', () => stalls.close());
     const notifier = new Notifier(database.pool, config, log.events, log, instanceId);
     notifier.start();
     releasers.add('notifier', () => notifier.close());
     releasers.add('exports', () => context.exports.idle()); // a stop lets running exports finish
+    const registry = createMetrics({
+      events: log.events,
+      datasets: () => context.config.datasets,
+      backlog: () => ({ ...queue.backlog(), inProgress: queue.stats.inFlight }),
+      failedDir: config.folders.failed,
+      ready: () => health.ready,
+    });
     let httpUrl: string | null = null;
     if (config.http) {
       const web = new WebConsole({
@@ -155,7 +169,7 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
       const server = await startHttp(config, database.pool, registry, health, web, (message) => log.warn(message));
       releasers.add('http', () => server.close());
       httpUrl = server.url;
-      log.info(`http: ${server.url}/metrics, /livez, /readyz, /api/status`);
+      log.info(`http: ${server.url}/ (console), /metrics, /livez, /readyz, /api/status`);
     }
     // Every dataset's table exists from the start, so SQL that joins them (after_load, checks,
     // exports) does not depend on which file happens to arrive first. A table that does not fit is
@@ -165,9 +179,6 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
     }
     const gate = new DatasetGate(log, { initialMs: config.processing.retryInitialMs, maxMs: config.processing.retryMaxMs });
     const workers = Array.from({ length: config.processing.concurrency }, () => runWorker(context, queue, gate));
-    log.info(
-      `loadbay ${instanceId} watching ${config.folders.input} with ${config.datasets.length} dataset(s), ${config.processing.concurrency} worker(s)`,
-    );
 
     let stopPromise: Promise<void> | null = null;
     const stop = () => {
@@ -184,7 +195,7 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
     let resolveDone!: () => void;
     const done = new Promise<void>((resolve) => (resolveDone = resolve));
     void Promise.all(workers).then(() => stop().then(resolveDone, resolveDone));
-    const reload = async (next: Config) => {
+    const apply = async (next: Config) => {
       compileConfig(next);
       const fixed = (c: Config) => JSON.stringify([c.folders, c.database, c.processing, c.limits]);
       if (fixed(next) !== fixed(context.config)) {
@@ -195,10 +206,29 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
       for (const dataset of next.datasets) {
         await verifyTable(context, dataset).catch((error: unknown) => log.warn(`dataset ${dataset.name}: ${errorMessage(error)}`));
       }
+    };
+    const reloader = new Reloader({
+      instanceId,
+      log,
+      current: () => context.config,
+      load: options.loadConfig ?? (() => loadConfig(config.configFile, { databaseUrl: config.database.url ?? undefined }).then(compileConfig)),
+      apply,
+      rescan: () => source.rescan(),
+      watch: options.watchConfig ?? true,
+    });
+    releasers.add('reloader', () => reloader.close());
+    await reloader.start();
+    // Said once `loadbay reload` can find this instance (its run file is written).
+    log.info(
+      `loadbay ${instanceId} watching ${config.folders.input} with ${context.config.datasets.length} dataset(s), ${config.processing.concurrency} worker(s)`,
+    );
+    const reload = async (next: Config) => {
+      await apply(next);
       log.info(`reloaded ${next.datasets.length} dataset(s): ${next.datasets.map((d) => d.name).join(', ')}`);
       await source.rescan(); // files that matched nothing may match now
     };
-    return { instanceId, database, events: log.events, httpUrl, rescan: () => source.rescan(), reload, stop, done };
+    const reloadFiles = (trigger: string) => reloader.reload(trigger);
+    return { instanceId, database, events: log.events, httpUrl, rescan: () => source.rescan(), reload, reloadFiles, stop, done };
   } catch (error) {
     stopping.abort();
     await releasers.release().catch(() => undefined);

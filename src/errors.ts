@@ -19,6 +19,8 @@ export interface Problem {
   value_in_file?: string;
   rule: string;
   message: string;
+  /** Rule `extra_columns`: every unknown column of the record (the message names the first five). */
+  columns?: string[];
   /** The record as read, when no record object exists (a ragged CSV row, a line that is not JSON):
    * written to a rejects file, never to a report. */
   raw?: unknown;

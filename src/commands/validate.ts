@@ -37,6 +37,8 @@ export async function validateCommand(config: Config, file: string, options: { d
       summary: p.count ? p.summary() : rejection ? rejection.message : 'no problems',
       groups: p.sortedGroups(),
       problems: p.first,
+      // Every one, where a problem's message names five: what to add to the schema, or to ignore.
+      ...(p.unknownColumns.size > 0 ? { unknown_columns: [...p.unknownColumns] } : {}),
     };
   } catch (error) {
     if (!(error instanceof DataError)) throw error;
@@ -48,7 +50,9 @@ export async function validateCommand(config: Config, file: string, options: { d
       ? `${file}: would load ${String(result['rows'])} rows into dataset ${String(result['dataset'])}${result['rejected'] ? ` (${String(result['rejected'])} rejected rows set aside)` : ''}${droppedText(result['dropped'])}`
       : `${file}: would be rejected at ${String(result['stage'])}: ${String(result['reason'])}`;
     const read = result['read'] ? Object.entries(result['read'] as Record<string, unknown>).map(([k, v]) => `read: ${k}: ${String(v)}`) : [];
-    print([head, ...read, '', String(result['summary'])].join('\n'));
+    const unknown = result['unknown_columns'] as string[] | undefined;
+    const columns = unknown ? ['', `unknown columns (${unknown.length}): ${unknown.join(', ')}`] : [];
+    print([head, ...read, '', String(result['summary']), ...columns].join('\n'));
   }
   return result['would_load'] === true;
 }

@@ -39,9 +39,11 @@ export async function loadConfig(configFile: string, options: LoadOptions = {}):
   if (retryMaxMs < retryInitialMs) {
     throw new ConfigError(`${file}: /processing/retry_max_ms must be at least retry_initial_ms`);
   }
-  const datasets = await loadDatasets(path.resolve(configDir, user.datasets ?? 'datasets'), { configDir, root });
+  const datasetsLocation = path.resolve(configDir, user.datasets ?? 'datasets');
+  const datasets = await loadDatasets(datasetsLocation, { configDir, root });
   const config: Config = {
     configFile: file,
+    datasetsLocation,
     root,
     folders: {
       input: folder(user.folders?.input, 'input'),
@@ -145,16 +147,26 @@ async function loadDatasets(location: string, paths: DatasetPaths): Promise<Data
   return datasets.sort((a, b) => a.priority - b.priority || a.file.localeCompare(b.file));
 }
 
+/**
+ * The folder the dataset files are read from, and which of its files are dataset files: YAML files,
+ * or those the glob matches; never a dotfile (an editor's swap or lock file while one is edited).
+ */
+export function datasetsFolder(location: string): { dir: string; accepts: (file: string) => boolean } {
+  const scan = picomatch.scan(location);
+  const visible = (p: string) => !path.basename(p).startsWith('.');
+  if (!scan.isGlob) return { dir: location, accepts: (p: string) => visible(p) && /\.ya?ml$/i.test(p) };
+  const matches = picomatch(location);
+  return { dir: scan.base, accepts: (p: string) => visible(p) && matches(p) };
+}
+
 async function datasetFiles(location: string): Promise<string[]> {
-  const isGlob = picomatch.scan(location).isGlob;
-  const dir = isGlob ? picomatch.scan(location).base : location;
+  const { dir, accepts: accept } = datasetsFolder(location);
   let names: string[];
   try {
     names = await readdir(dir);
   } catch (error) {
     throw new ConfigError(`datasets: cannot read ${dir}: ${(error as Error).message}`);
   }
-  const accept = isGlob ? picomatch(location) : (p: string) => /\.ya?ml$/i.test(p);
   return names
     .map((name) => path.join(dir, name))
     .filter((p) => accept(p))

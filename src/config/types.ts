@@ -200,6 +200,8 @@ export interface Dataset {
 
 export interface Config {
   configFile: string;
+  /** `datasets:` resolved: a folder of YAML files, or a glob of them. */
+  datasetsLocation: string;
   root: string;
   folders: Folders;
   database: {

@@ -44,7 +44,8 @@ export async function settleMember(ctx: LoadContext, member: Member, dataset: Da
 /** A data error: the file to the quarantine with its report, the ledger told first. */
 export async function failed(ctx: LoadContext, claim: Claim, dataset: Dataset | null, error: DataError, started: number): Promise<void> {
   const { arrival } = claim;
-  const digest = error.digest;
+  // A file refused before it was read (no dataset matched) is hashed now: its report names its content too.
+  const digest: DataError['digest'] = error.digest ?? (error.stage === 'route' && !arrival.source.refusal(arrival) ? await digestOfArrival(arrival).catch(() => null) : null);
   const details = { fileId: claim.fileId, sha256: digest?.sha256 ?? null, bytes: digest?.bytes ?? null, read: digest?.read };
   const quarantined = await arrival.source.quarantine(arrival, dataset?.name ?? null, error, details, (report) =>
     markSettled(claim.client, claim.fileId, 'failed', { dataset: dataset?.name ?? null, sha256: digest?.sha256 ?? null, error: report }),
@@ -183,7 +184,7 @@ async function quarantineChanged(ctx: LoadContext, claim: Claim, dataset: Datase
 export async function recover(ctx: LoadContext, claim: Claim, started: number): Promise<void> {
   const row = claim.unsettled!;
   const dataset = ctx.config.datasets.find((d) => d.name === row.dataset);
-  const sha256 = await hashOf(claim.arrival);
+  const { sha256 } = await digestOfArrival(claim.arrival);
   if (!dataset || sha256 !== row.sha256) {
     // Not the content that was loaded: close the old record; the next claim starts a new one.
     await markLoadedSettled(claim.client, [claim.fileId]);
@@ -204,10 +205,15 @@ export async function recover(ctx: LoadContext, claim: Claim, started: number): 
   void ctx.exports.after(ctx.config.exports, { dataset: dataset.name, file: claim.arrival.relative, file_id: claim.fileId });
 }
 
-async function hashOf(arrival: Arrival): Promise<string> {
+/** The arrival's content read whole: its sha256 and size. */
+async function digestOfArrival(arrival: Arrival): Promise<{ sha256: string; bytes: number }> {
   const hash = createHash('sha256');
-  for await (const chunk of arrival.source.open(arrival).stream()) hash.update(chunk as Buffer);
-  return hash.digest('hex');
+  let bytes = 0;
+  for await (const chunk of arrival.source.open(arrival).stream()) {
+    hash.update(chunk as Buffer);
+    bytes += (chunk as Buffer).length;
+  }
+  return { sha256: hash.digest('hex'), bytes };
 }
 
 /**

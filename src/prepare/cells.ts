@@ -363,6 +363,7 @@ function extraColumns(view: CellView, policy: Dataset['extraColumns'], known: Se
       field: shortName(names[0]!),
       rule: 'extra_columns',
       message: `unknown column${names.length > 1 ? 's' : ''} ${named} (not in the schema; set extra_columns: ignore or keep)`,
+      columns: names,
     };
     view.batch.problems.push(problem);
   }

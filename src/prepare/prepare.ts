@@ -129,6 +129,7 @@ export function makePreparer(dataset: Dataset, fileName: string, maxDistinctRows
           field: shortName(unknown[0]!),
           rule: 'extra_columns',
           message: `unknown column${unknown.length > 1 ? 's' : ''} ${named} (not in the schema; set extra_columns: ignore or keep)`,
+          columns: unknown,
         };
         batch.problems.push(problem);
         continue;

@@ -11,6 +11,8 @@ import type { Locator } from '../read/types.js';
 export const MAX_REPORTED_PROBLEMS = 20;
 const MAX_GROUPS = 50;
 const GROUP_EXAMPLES = 3;
+/** Distinct unknown column names remembered (a CSV header has at most `limits.max_columns`). */
+const MAX_UNKNOWN_COLUMNS = 10_000;
 
 export type { ProblemGroup };
 
@@ -23,6 +25,8 @@ export class ProblemLog {
   rejected = 0;
   /** Records seen, for `max_invalid_ratio`. */
   seen = 0;
+  /** Every unknown column (rule `extra_columns`) in the order first met, for `validate`. */
+  readonly unknownColumns = new Set<string>();
   private earliest = STAGE_ORDER.length;
   private readonly groups = new Map<string, ProblemGroup>();
   private otherGroups = 0;
@@ -43,6 +47,7 @@ export class ProblemLog {
         this.count++;
         if (this.first.length < MAX_REPORTED_PROBLEMS) this.first.push(withoutRaw(problem));
         this.group(problem);
+        for (const column of problem.columns ?? []) if (this.unknownColumns.size < MAX_UNKNOWN_COLUMNS) this.unknownColumns.add(column);
         const key = problem[this.locator] ?? `#${this.count}`;
         const list = byRecord.get(key);
         if (list) list.push(problem);

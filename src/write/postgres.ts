@@ -41,7 +41,8 @@ export async function ensureTable(pool: pg.Pool, dataset: Dataset, lockTimeoutMs
     // Adding a column or the upsert index needs a strong lock: wait for a stranger's lock no longer than a load would.
     await client.query(`SET LOCAL lock_timeout = ${Math.floor(lockTimeoutMs)}`);
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(dataset.table.schema)}`);
-    const columns = dataset.columns.map((c) => `${quoteIdent(c.name)} ${c.pgType}`);
+    const notNull = notNullColumns(dataset);
+    const columns = dataset.columns.map((c) => `${quoteIdent(c.name)} ${c.pgType}${notNull.has(c.name) ? ' NOT NULL' : ''}`);
     await client.query(`CREATE TABLE IF NOT EXISTS ${table} (${[...columns, ...LINEAGE_DDL].join(', ')})`);
     const { rows } = await client.query<ExistingColumn>(COLUMNS_SQL, [table]);
     const added: string[] = [];
@@ -74,6 +75,33 @@ export async function ensureTable(pool: pg.Pool, dataset: Dataset, lockTimeoutMs
   } finally {
     client.release();
   }
+}
+
+/**
+ * The columns a table loadbay creates declares NOT NULL: those the schema requires and whose type
+ * does not allow null (validation has refused every row without a value by then). A column added by
+ * `evolve` stays nullable (the rows already there have no value), and an existing table is taken as
+ * it is: a required column that is nullable there is no difference (docs/datasets.md).
+ */
+export function notNullColumns(dataset: Dataset): Set<string> {
+  const required = dataset.schema['required'];
+  const properties = dataset.schema['properties'] as Record<string, unknown>;
+  if (!Array.isArray(required)) return new Set();
+  return new Set(
+    required.filter((name): name is string => {
+      const property = typeof name === 'string' ? properties[name] : undefined;
+      return typeof property === 'object' && property !== null && !allowsNull(property as Record<string, unknown>);
+    }),
+  );
+}
+
+/** Whether a property's values may be null: a "null" type, null in its enum or const, or no type at all. */
+function allowsNull(property: Record<string, unknown>): boolean {
+  const type = property['type'];
+  if (type === 'null' || (Array.isArray(type) && type.includes('null')) || property['nullable'] === true) return true;
+  if (Array.isArray(property['enum'])) return property['enum'].includes(null);
+  if ('const' in property) return property['const'] === null;
+  return type === undefined;
 }
 
 export interface ExistingColumn {

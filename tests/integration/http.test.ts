@@ -39,24 +39,24 @@ it('serves Prometheus metrics from real loads: counters, stage histograms, backl
   expect(response.status).toBe(200);
   expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
   const text = await response.text();
-  expect(sample(text, 'loadbay_files_processed_total', 'outcome="loaded"')).toBe(1);
-  expect(sample(text, 'loadbay_files_processed_total', 'outcome="failed"')).toBe(1);
+  expect(sample(text, 'loadbay_files_processed_total', 'outcome="loaded",dataset="items-jsonl"')).toBe(1);
+  expect(sample(text, 'loadbay_files_processed_total', 'outcome="failed",dataset="items-csv"')).toBe(1);
   expect(sample(text, 'loadbay_files_discovered_total')).toBe(2);
-  expect(sample(text, 'loadbay_rows_loaded_total', 'table="shop.items_jsonl"')).toBe(2);
-  expect(sample(text, 'loadbay_errors_total', 'stage="validate"')).toBe(1);
+  expect(sample(text, 'loadbay_rows_loaded_total', 'dataset="items-jsonl",table="shop.items_jsonl"')).toBe(2);
+  expect(sample(text, 'loadbay_errors_total', 'stage="validate",dataset="items-csv"')).toBe(1);
   expect(sample(text, 'loadbay_stage_duration_seconds_count', 'stage="commit"')).toBe(1);
   expect(sample(text, 'loadbay_backlog_files')).toBe(0);
   expect(sample(text, 'loadbay_files_in_progress')).toBe(0);
   expect(sample(text, 'loadbay_quarantined_files')).toBe(1);
   expect(sample(text, 'loadbay_ready')).toBe(1);
   expect(sample(text, 'loadbay_last_success_timestamp_seconds')).toBeGreaterThan(Date.now() / 1000 - 60);
-  expect(text).toMatch(/^loadbay_process_resident_memory_bytes \d+/m);
+  expect(text).toMatch(/^process_resident_memory_bytes \d+/m);
   expect(text).not.toMatch(/items-m1|items-m2/);
   // The shipped dashboard and alert rules use only metrics that exist.
-  const exposed = new Set([...text.matchAll(/^# TYPE (loadbay_\w+) /gm)].map((m) => m[1]));
+  const exposed = new Set([...text.matchAll(/^# TYPE (\w+) /gm)].map((m) => m[1]));
   for (const file of ['grafana-dashboard.json', 'prometheus-alerts.yml']) {
     const shipped = await readFile(path.join(PROJECT_ROOT, 'docs', 'monitoring', file), 'utf8');
-    for (const [name] of shipped.matchAll(/loadbay_[a-z_]+/g)) {
+    for (const [name] of shipped.matchAll(/\b(loadbay|process|nodejs)_[a-z0-9_]+/g)) {
       expect([file, name, exposed.has(name.replace(/_(bucket|count|sum)$/, '')) || exposed.has(name)]).toEqual([file, name, true]);
     }
   }
