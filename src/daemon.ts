@@ -161,6 +161,7 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
         health,
         backlog: () => ({ ...queue.backlog(), inProgress: queue.stats.inFlight }),
       });
+      releasers.add('console', () => web.close());
       const server = await startHttp(config, database.pool, registry, health, web, (message) => log.warn(message));
       releasers.add('http', () => server.close());
       httpUrl = server.url;

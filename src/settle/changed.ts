@@ -6,14 +6,17 @@
  */
 import { lstatSync } from 'node:fs';
 import path from 'node:path';
+import type pg from 'pg';
 import type { Arrival } from '../claim/claim.js';
 import type { Config, Dataset } from '../config/types.js';
 import { DataError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
+import { recordQuarantined } from '../db/quarantine.js';
 import { archive, quarantine, settledFolder } from './settle.js';
 
 export interface SettleContext {
   config: Config;
+  pool: pg.Pool;
   log: Logger;
   /** Aborts when the daemon stops: the later look is dropped. */
   signal: AbortSignal;
@@ -80,7 +83,8 @@ export async function quarantineChanged(ctx: SettleContext, dataset: Dataset, fi
     'Deliver new data as a new file, written under a temporary name and renamed into input/ when complete';
   const error = new DataError('settle', message, [{ rule: 'changed after it was read', message }]);
   const details = { fileId: base.file_id, sha256: result.digest.sha256, bytes: result.digest.bytes };
-  const { path: quarantined } = await quarantine(ctx.config, dataset.name, file, base.file, error, details);
+  // The loaded row learns the report (the console finds quarantined files through the ledger).
+  const { path: quarantined } = await quarantine(ctx.config, dataset.name, file, base.file, error, details, (report) => recordQuarantined(ctx.pool, base.file_id, report));
   ctx.log.event('failed', {
     ...base,
     dataset: dataset.name,
