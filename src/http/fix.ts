@@ -245,7 +245,7 @@ export async function applyFix(config: Config, pool: pg.Pool, file: QuarantinedF
     }
     if (changed.size === 0) throw new FixRefused(400, 'nothing was changed');
     edits = [...changed].map(([line, e]) => ({ line, before: e.before, after: e.after }));
-    write = (tmp) => rewriteLines(file.file, tmp, changed, Number.MAX_SAFE_INTEGER);
+    write = (tmp) => rewriteLines(file.file, tmp, changed, config.limits.maxDecompressedBytes);
   }
   const relative = fixedName(config, file, dataset);
   const target = path.join(config.folders.input, relative);
