@@ -71,13 +71,16 @@ export async function quarantine(
 }
 
 /**
- * The first of `file`, `file-2`, … where neither the file nor its report exists: a report never
- * replaces a quarantined file that is itself named `*.error.json`, nor the other way round.
+ * The first of `file`, `file-2`, … that is free, and whose report's name does not belong to a
+ * quarantined file (an input named `x.csv.error.json`, with its own report beside it): a report
+ * never replaces a quarantined file. A report alone, whose file never arrived beside it (a move
+ * that failed, retried since), is replaced as before.
  */
 function quarantineTarget(wanted: string): string {
   const file = path.join(path.dirname(wanted), fitName(path.basename(wanted), 20));
   for (let n = 1; ; n++) {
     const candidate = numbered(file, n);
-    if (statNow(candidate) === null && statNow(`${candidate}${REPORT_SUFFIX}`) === null) return candidate;
+    const report = `${candidate}${REPORT_SUFFIX}`;
+    if (statNow(candidate) === null && (statNow(report) === null || statNow(`${report}${REPORT_SUFFIX}`) === null)) return candidate;
   }
 }

@@ -99,6 +99,20 @@ it('a dropped *.error.json carrying a real file id neither hides the real report
   expect(open.files.map((f) => f.id)).not.toContain(realLine.file_id);
 });
 
+it('a dropped *.error.json quarantined first is not overwritten by the report of the file it is named after', async () => {
+  const forged = JSON.stringify({ id: 'not a number', note: 'I am a quarantined file, keep me' });
+  await env.drop('items-first.json.error.json', forged);
+  await env.outcome('items-first.json.error.json', 'failed');
+  await env.drop('items-first.json', BAD_JSON);
+  const real = await env.outcome('items-first.json', 'failed');
+  expect(await env.files('failed', 'items-json')).toEqual(
+    ['items-first-2.json', 'items-first-2.json.error.json', 'items-first.json.error.json', 'items-first.json.error.json.error.json'].sort(),
+  );
+  expect(await readFile(path.join(env.folders.failed, 'items-json', 'items-first.json.error.json'), 'utf8')).toBe(forged);
+  const detail = (await (await get(`/api/quarantine/${real.file_id}`)).json()) as { path: string; report: { reason: string } };
+  expect(detail).toMatchObject({ path: 'items-json/items-first-2.json', report: { reason: real.reason } });
+});
+
 it('without the ledger, failed list reads output_failed/, checks every report and skips what is not one', async () => {
   await env.drop('items-alone.json', BAD_JSON);
   const realLine = await env.outcome('items-alone.json', 'failed');
