@@ -11,6 +11,8 @@ import { chromium, type Browser } from 'playwright-core';
 import { ITEM_DATASETS } from '../helpers/datasets.js';
 import { chromiumPath } from '../helpers/browser.js';
 import { createTestEnv, PROJECT_ROOT, type TestEnv } from '../helpers/env.js';
+import { resolveDataset } from '../../src/config/load.js';
+import type { UserDataset } from '../../src/config/types.js';
 import type { Daemon } from '../../src/daemon.js';
 
 const executable = chromiumPath();
@@ -154,5 +156,32 @@ describe('profiles and reads that give way', () => {
     expect(writes.rows).toEqual([]);
     const sequence = await get<View>('/api/datasets/items-csv/views/1');
     expect(sequence.error).toMatch(/cannot execute nextval\(\) in a read-only transaction/);
+  });
+});
+
+describe('views in a dataset file', () => {
+  const base: UserDataset = { name: 'v', match: 'v-*.csv', format: 'csv', table: 'v.rows', schema: { type: 'object', properties: { id: { type: 'integer' } } } };
+  it('resolve to the query the console runs, and name the file and path when wrong', () => {
+    const [table, query] = resolveDataset('/config/datasets/v.yaml', {
+      ...base,
+      views: [{ title: 'A table', table: 'reporting.summary', x: 'year', y: 'n', group: 'season' }, { title: 'A query', query: 'SELECT 1 AS n', chart: 'line' }],
+    }).views;
+    expect(table).toEqual({ title: 'A table', sql: 'SELECT * FROM "reporting"."summary"', label: 'reporting.summary', chart: 'bar', x: 'year', y: ['n'], group: 'season', ordered: false });
+    expect(query).toMatchObject({ sql: 'SELECT 1 AS n', chart: 'line', x: null, y: [], ordered: true });
+    expect(() => resolveDataset('/config/datasets/v.yaml', { ...base, views: [{ title: 'Both', table: 'a', query: 'SELECT 1' }] })).toThrow(
+      '/config/datasets/v.yaml: /views/0: give one of table, sql (a file) or query',
+    );
+    expect(() => resolveDataset('/config/datasets/v.yaml', { ...base, views: [{ title: 'Missing', sql: 'sql/none.sql' }] })).toThrow(
+      /\/config\/datasets\/v\.yaml: \/views\/0\/sql: cannot read SQL file sql\/none\.sql/,
+    );
+  });
+
+  it('are checked by the configuration schema', async () => {
+    const env = await createTestEnv({ datasets: { 'v.yaml': 'name: v\nmatch: "v-*.csv"\nformat: csv\ntable: v.rows\nschema: { type: object, properties: { id: { type: integer } } }\nviews:\n  - title: T\n    table: a\n    colour: red\n' } });
+    try {
+      await expect(env.loadConfig()).rejects.toThrow(/v\.yaml: \/views\/0: unknown key "colour"/);
+    } finally {
+      await env.cleanup();
+    }
   });
 });

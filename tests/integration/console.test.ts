@@ -316,6 +316,39 @@ maybe('a fix that fails again links to its new quarantine entry, which says what
   expect(await page.textContent('#resubmission-of')).toBe(`This file is a fix of file ${failed.file_id}.`);
 });
 
+maybe('fix a JSON document whole in the page', async () => {
+  await env.drop('items-doc.json', '[\n  {"id": 1, "name": "a"},\n  {"id": -1, "name": "b"}\n]\n');
+  const failed = await env.outcome('items-doc.json', 'failed');
+  await open(`/quarantine/${failed.file_id}`);
+  const text = await page.inputValue('#fix-document');
+  expect(text).toContain('"id": -1');
+  await page.fill('#fix-document', text.replace('"id": -1', '"id": 2'));
+  await page.click('#fix-submit');
+  await page.waitForSelector(`#fix-status >> text=input/fixed-${failed.file_id}/items-doc.json loaded: 2 rows`);
+  const edits = await env.pool.query('SELECT edits FROM loadbay.resubmissions WHERE file_id = $1', [failed.file_id]);
+  expect(edits.rows[0].edits).toEqual([{ line: 3, before: '  {"id": -1, "name": "b"}', after: '  {"id": 2, "name": "b"}' }]);
+});
+
+maybe('what the page does not edit, it says so and offers the download: a large JSON document, a very long line', async () => {
+  await env.drop('items-big.json', JSON.stringify([{ id: 1, name: 'n'.repeat(1_200_000) }, { id: -1, name: 'x' }]));
+  const big = await env.outcome('items-big.json', 'failed');
+  await open(`/quarantine/${big.file_id}`);
+  expect(await page.textContent('#fix-unavailable')).toBe('Not fixable in the page: the document is larger than the 1 MiB the console edits whole: download it, fix it and drop it into input/.');
+  expect(await page.locator('#fix-submit, textarea').count()).toBe(0);
+  expect(await page.getAttribute('a.button:has-text("Download the file")', 'href')).toBe(`/api/quarantine/${big.file_id}/file`);
+  await env.drop('items-long.csv', `id,name,size\n1,${'w'.repeat(70_000)},XL\n`);
+  const long = await env.outcome('items-long.csv', 'failed');
+  const detail = await api<{ fix: { editable: boolean; why: string } }>(`/api/quarantine/${long.file_id}`);
+  expect(detail.fix).toMatchObject({ editable: false, why: 'the lines named by the report are longer than 64 KiB: download it, fix it and drop it into input/' });
+  const refused = await fetch(`${daemon.httpUrl}/api/quarantine/${long.file_id}/fix`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ edits: [{ line: 2, before: 'x', after: 'y' }] }),
+  });
+  expect(refused.status).toBe(409);
+  expect(((await refused.json()) as { error: string }).error).toMatch(/^this file cannot be fixed here: the lines named by the report are longer than 64 KiB/);
+});
+
 maybe('hostile names and values on the new pages: the quarantine list, live outcomes, profile, views', async () => {
   await open('/');
   await page.waitForFunction(() => document.body.dataset['live'] === 'open');
