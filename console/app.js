@@ -94,7 +94,7 @@ async function render() {
   }
 }
 
-/** What an event asks of the page — the page again, or a part of it — at most every 400 ms. */
+/** What an event asks of the page — the page again, or a part of it — at most once a second. */
 function onLiveEvent(event) {
   const wanted = page?.onEvent?.(event);
   if (!wanted) return;
@@ -109,7 +109,7 @@ function onLiveEvent(event) {
     pending = null;
     const run = now === 'reload' ? render() : Promise.resolve(now()).then(() => { document.body.dataset.rendered = String(Date.now()); });
     void run.catch(() => undefined);
-  }, 400);
+  }, 1000);
 }
 
 const EVENTS = ['discovered', 'claimed', 'loaded', 'failed', 'skipped', 'retrying', 'held', 'waiting', 'retried', 'exported', 'export_failed', 'vanished', 'stalled', 'profile', 'resubmitted'];

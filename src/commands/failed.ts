@@ -21,6 +21,8 @@ export type { QuarantinedFile } from '../settle/quarantined.js';
 
 /** Characters of an offending line shown (the console and `failed show`). */
 const SHOWN_CHARS = 300;
+/** Bytes read (decompressed) to find the offending lines at most: a line past them shows "not found". */
+const READ_LIMIT = 1024 * 1024 * 1024;
 
 interface Found {
   quarantine: Quarantine;
@@ -112,7 +114,7 @@ export async function offendingLines(file: Pick<QuarantinedFile, 'file' | 'repor
   if (located.length === 0) return [];
   const wanted = new Map<number, typeof located>();
   for (const p of located) if (wanted.size < count || wanted.has(p.line!)) wanted.set(p.line!, [...(wanted.get(p.line!) ?? []), p]);
-  const text = await readLines(file.file, new Set(wanted.keys()), 4 * SHOWN_CHARS);
+  const text = await readLines(file.file, new Set(wanted.keys()), 4 * SHOWN_CHARS, READ_LIMIT);
   return [...wanted].map(([line, problems]) => {
     const read = text.get(line);
     const shown = read === undefined ? null : read.text.length > SHOWN_CHARS || read.cut ? `${read.text.slice(0, SHOWN_CHARS - 1)}…` : read.text;

@@ -113,7 +113,7 @@ export class WebConsole {
     }
     const asset = ASSETS[route];
     if (method === 'GET' && asset) return { status: 200, body: await readFile(asset.file), headers: { 'Content-Type': asset.type } };
-    if (method === 'GET' && route === '/api/events') return this.live.stream(request);
+    if (request.method === 'GET' && route === '/api/events') return this.live.stream(request);
     if (method === 'GET' && route === '/api/overview') return json(200, await this.overview());
     if (method === 'GET' && route === '/api/quarantine') return this.quarantine.list(url.searchParams);
     if (method === 'GET' && route === '/api/datasets') return json(200, await this.datasets());

@@ -28,6 +28,9 @@ import { route } from '../route/route.js';
 export const FIX_MAX_BYTES = 64 * 1024 * 1024;
 /** A JSON document is edited whole up to this size (decompressed). */
 export const DOCUMENT_MAX_BYTES = 1024 * 1024;
+/** What a fix reads of a file, decompressed, at most (and never more than limits.max_decompressed_bytes). */
+export const FIX_MAX_DECOMPRESSED_BYTES = 1024 * 1024 * 1024;
+const readLimit = (config: Config) => Math.min(FIX_MAX_DECOMPRESSED_BYTES, config.limits.maxDecompressedBytes);
 /** A line longer than this is not edited in a page. */
 export const LINE_MAX_BYTES = 64 * 1024;
 const MAX_LINES = 25;
@@ -75,7 +78,7 @@ export async function planFix(config: Config, file: QuarantinedFile): Promise<Fi
     if (text === null) return notEditable(`the document is larger than the ${mib(DOCUMENT_MAX_BYTES)} the console edits whole: ${download}`, total);
     return { editable: true, why: null, mode: 'document', header: null, lines: [], document: text, problems: { total, shown: total } };
   }
-  if (headerMismatch(dataset, report)) return planHeader(file, dataset, total);
+  if (headerMismatch(dataset, report)) return planHeader(config, file, dataset, total);
   const byLine = new Map<number, EditableLine['problems']>();
   for (const p of report.problems) {
     if (p.line === undefined || p.line === null) continue;
@@ -83,7 +86,7 @@ export async function planFix(config: Config, file: QuarantinedFile): Promise<Fi
     byLine.set(p.line, [...(byLine.get(p.line) ?? []), { field: p.field ?? null, rule: p.rule, message: p.message }]);
   }
   if (byLine.size === 0) return notEditable(`no line of the file is named by the report (${report.stage}: the problem is the file as a whole): ${download}`, total);
-  const read = await readLines(file.file, new Set(byLine.keys()), LINE_MAX_BYTES + 1);
+  const read = await readLines(file.file, new Set(byLine.keys()), LINE_MAX_BYTES + 1, readLimit(config));
   const lines: EditableLine[] = [];
   for (const [line, problems] of [...byLine].sort((a, b) => a[0] - b[0])) {
     const found = read.get(line);
@@ -109,8 +112,8 @@ function headerMismatch(dataset: Dataset, report: QuarantinedFile['report']): bo
 }
 
 /** Line 1 to edit, the first row beside it to compare, and what is extra or missing in words. */
-async function planHeader(file: QuarantinedFile, dataset: Dataset, total: number): Promise<FixPlan> {
-  const read = await readLines(file.file, new Set([1, 2]), LINE_MAX_BYTES + 1);
+async function planHeader(config: Config, file: QuarantinedFile, dataset: Dataset, total: number): Promise<FixPlan> {
+  const read = await readLines(file.file, new Set([1, 2]), LINE_MAX_BYTES + 1, readLimit(config));
   const header = read.get(1);
   if (!header || header.cut) return notEditable(`line 1 is longer than ${LINE_MAX_BYTES / 1024} KiB: download it, fix it and drop it into input/`, total);
   const first = read.get(2);
@@ -245,7 +248,7 @@ export async function applyFix(config: Config, pool: pg.Pool, file: QuarantinedF
     }
     if (changed.size === 0) throw new FixRefused(400, 'nothing was changed');
     edits = [...changed].map(([line, e]) => ({ line, before: e.before, after: e.after }));
-    write = (tmp) => rewriteLines(file.file, tmp, changed, config.limits.maxDecompressedBytes);
+    write = (tmp) => rewriteLines(file.file, tmp, changed, readLimit(config));
   }
   const relative = fixedName(config, file, dataset);
   const target = path.join(config.folders.input, relative);
@@ -253,10 +256,12 @@ export async function applyFix(config: Config, pool: pg.Pool, file: QuarantinedF
   // Written under a dot-name the watcher ignores, then renamed into place when complete.
   const tmp = path.join(path.dirname(target), `.loadbay-fix-${randomBytes(4).toString('hex')}.tmp`);
   try {
+    // The file is written before the transaction, which then holds a connection only for its
+    // record and the rename: either both happen or, should it fail, the fixed file never arrives.
+    await write(tmp);
+    await fsyncPath(tmp);
     await inTransaction(pool, async (client) => {
       await recordResubmission(client, { fileId: file.id!, kind: 'fix', input: relative, edits });
-      await write(tmp);
-      await fsyncPath(tmp);
       await rename(tmp, target);
       await fsyncPath(path.dirname(target));
     });

@@ -115,7 +115,7 @@ export async function rewriteLines(source: string, target: string, edits: Map<nu
     transform(chunk: Buffer, _encoding, done: TransformCallback) {
       try {
         total += chunk.length;
-        if (total > limitBytes) throw new LineMismatch(`the file is larger than ${limitBytes} bytes once decompressed: too large to fix in the console`);
+        if (total > limitBytes) throw new LineMismatch(`the file is larger than ${Math.round(limitBytes / 1024 / 1024)} MiB once decompressed: too large to fix in the console; download it, fix it and drop it into input/`);
         let from = 0;
         for (let at = chunk.indexOf(LF); at !== -1; at = chunk.indexOf(LF, from)) {
           const piece = chunk.subarray(from, at);
