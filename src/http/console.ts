@@ -85,20 +85,22 @@ export class WebConsole {
     this.quarantine = new QuarantineRoutes({ config: ctx.config, pool: ctx.pool, log: ctx.log, live: this.live });
     for (const event of ['loaded', 'failed', 'skipped', 'held', 'vanished', 'retried'] as const) {
       this.offs.push(
-        ctx.events.on(event, (fields) => {
+        ctx.events.on(event, (payload) => {
+          const fields = payload as Record<string, unknown>;
+          const file = typeof fields['file'] === 'string' ? fields['file'] : null;
           this.recent.unshift({
             event,
             at: new Date().toISOString(),
-            file: typeof fields.file === 'string' ? fields.file : null,
-            dataset: fields.dataset ?? null,
+            file,
+            dataset: typeof fields['dataset'] === 'string' ? fields['dataset'] : null,
             ...(typeof fields['rows'] === 'number' ? { rows: fields['rows'] } : {}),
-            ...(typeof fields.reason === 'string' ? { reason: fields.reason } : {}),
+            ...(typeof fields['reason'] === 'string' ? { reason: fields['reason'] } : {}),
             ...(typeof fields['stage'] === 'string' ? { stage: fields['stage'] } : {}),
           });
           this.recent.length = Math.min(this.recent.length, RECENT);
           // A fixed file came from its own folder in input/ (fix.ts): gone once it settled.
-          if (event !== 'retried' && typeof fields.file === 'string' && /^fixed-\d+\/[^/]+$/.test(fields.file)) {
-            void rmdir(path.join(ctx.config().folders.input, path.dirname(fields.file))).catch(() => undefined);
+          if (event !== 'retried' && file !== null && /^fixed-\d+\/[^/]+$/.test(file)) {
+            void rmdir(path.join(ctx.config().folders.input, path.dirname(file))).catch(() => undefined);
           }
         }),
       );

@@ -41,16 +41,17 @@ export class LiveEvents {
     events: LoadbayEvents,
     private readonly options: LiveOptions = DEFAULT_LIVE,
   ) {
-    this.off = events.onAny((event, fields) => {
+    this.off = events.onAny((event, payload) => {
+      const fields = payload as Record<string, unknown>; // every event's payload: read what it has
       this.publish({
         event,
         at: new Date().toISOString(),
-        file: typeof fields.file === 'string' ? fields.file : null,
-        file_id: typeof fields.file_id === 'string' ? fields.file_id : null,
-        dataset: typeof fields.dataset === 'string' ? fields.dataset : null,
+        file: typeof fields['file'] === 'string' ? fields['file'] : null,
+        file_id: typeof fields['file_id'] === 'string' ? fields['file_id'] : null,
+        dataset: typeof fields['dataset'] === 'string' ? fields['dataset'] : null,
         ...(typeof fields['rows'] === 'number' ? { rows: fields['rows'] } : {}),
         ...(typeof fields['stage'] === 'string' ? { stage: fields['stage'] } : {}),
-        ...(typeof fields.reason === 'string' ? { reason: fields.reason.slice(0, 300) } : {}),
+        ...(typeof fields['reason'] === 'string' ? { reason: fields['reason'].slice(0, 300) } : {}),
       });
     });
     this.heartbeat = setInterval(() => this.write(': heartbeat\n\n'), options.heartbeatMs);

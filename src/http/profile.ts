@@ -58,7 +58,8 @@ export class Profiles {
     private readonly options: ProfileOptions = DEFAULT_PROFILE,
   ) {
     this.off = events.on('loaded', (fields) => {
-      if (typeof fields.dataset === 'string') this.loaded(fields.dataset);
+      const { dataset } = fields as { dataset?: unknown };
+      if (typeof dataset === 'string') this.loaded(dataset);
     });
   }
 

@@ -30,6 +30,8 @@ export interface FailureReport {
   problems: DataError['problems'];
   sha256: string | null;
   bytes: number | null;
+  /** How the file was read, when the reader had something to say. */
+  read?: Record<string, unknown>;
   failed_at: string;
   /** The quarantined file, relative to output_failed/. */
   quarantined_as: string;
@@ -83,6 +85,7 @@ const reportSchema = {
     },
     sha256: { type: ['string', 'null'], pattern: '^[0-9a-f]{64}$' },
     bytes: { type: ['integer', 'null'], minimum: 0 },
+    read: { type: 'object' },
     failed_at: { type: 'string', format: 'date-time' },
     quarantined_as: { type: 'string', minLength: 1 },
   },
