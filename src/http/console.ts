@@ -86,7 +86,7 @@ export class WebConsole {
     for (const event of ['loaded', 'failed', 'skipped', 'held', 'vanished', 'retried'] as const) {
       this.offs.push(
         ctx.events.on(event, (payload) => {
-          const fields = payload as Record<string, unknown>;
+          const fields = payload as unknown as Record<string, unknown>;
           const file = typeof fields['file'] === 'string' ? fields['file'] : null;
           this.recent.unshift({
             event,

@@ -42,7 +42,7 @@ export class LiveEvents {
     private readonly options: LiveOptions = DEFAULT_LIVE,
   ) {
     this.off = events.onAny((event, payload) => {
-      const fields = payload as Record<string, unknown>; // every event's payload: read what it has
+      const fields = payload as unknown as Record<string, unknown>; // every event's payload: read what it has
       this.publish({
         event,
         at: new Date().toISOString(),

@@ -147,7 +147,7 @@ describe('live stream bounds', () => {
     first.setEncoding('utf8');
     first.on('data', (d: string) => text.push(d));
     await waitFor(() => text.join('').includes(': heartbeat'), { message: 'a heartbeat' });
-    events.safeEmit('loaded', { file: 'a.csv', file_id: '7', dataset: 'items', rows: 3 });
+    events.safeEmit('loaded', { file: 'a.csv', file_id: '7', dataset: 'items', rows: 3, duration_ms: 5, parquet: null });
     await waitFor(() => text.join('').includes('event: loaded\ndata: {"event":"loaded"'), { message: 'the event' });
     expect(text.join('')).toContain('"file":"a.csv","file_id":"7","dataset":"items","rows":3');
 
@@ -159,7 +159,7 @@ describe('live stream bounds', () => {
     expect(over.status).toBe(503);
     const reason = 'x'.repeat(300);
     for (let i = 0; i < 200_000 && live.clientCount === 2; i++) {
-      events.safeEmit('failed', { file: `f-${i}.csv`, file_id: String(i), dataset: 'items', reason });
+      events.safeEmit('failed', { file: `f-${i}.csv`, file_id: String(i), dataset: 'items', stage: 'validate', reason, problem_count: 1, quarantined_as: `output_failed/items/f-${i}.csv` });
       if (i % 10 === 0) await new Promise((resolve) => setImmediate(resolve));
     }
     expect(live.clientCount).toBe(1);
