@@ -4,8 +4,9 @@
  * column named), or a small JSON document whole — or why the file cannot be edited in a page (too
  * large, no dataset, not UTF-8, …: then the download). `applyFix` writes the corrected file into
  * input/ under a derived name — `fixed-<id>/<name>`, so the same dataset takes it and names read
- * from the file name stay the same — while the ledger records the fix (original id, edits, when)
- * in the same transaction. The original stays in output_failed/.
+ * from the file name stay the same: written under a name the watcher ignores, then renamed into
+ * place in the transaction that records the fix in the ledger (original id, edits, when). The
+ * original stays in output_failed/.
  */
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
