@@ -1,74 +1,11 @@
-// loadbay's web console: plain JavaScript, no build step. Every value that comes from a file (names,
-// headers, values, reasons) goes into the page through textContent, never as markup.
-'use strict';
+// loadbay's web console: plain JavaScript modules, no build step. The pages follow the daemon's
+// events (server-sent events at /api/events) instead of polling, and reconnect when it restarts.
+import { fitCharts, xyChart } from './charts.js';
+import { datasetPage } from './dataset.js';
+import { api, bytes, card, datasetLink, fill, h, num, table, when } from './dom.js';
+import { quarantineFile, quarantineList } from './quarantine.js';
 
 const main = document.getElementById('main');
-let timer = null;
-
-/** An element with text content and attributes; children appended. */
-function h(tag, attrs, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs || {})) {
-    if (key === 'class') node.className = value;
-    else if (key.startsWith('on')) node.addEventListener(key.slice(2), value);
-    else node.setAttribute(key, value);
-  }
-  for (const child of children.flat()) {
-    if (child === null || child === undefined || child === false) continue;
-    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return node;
-}
-
-async function api(path, options) {
-  const response = await fetch(path, { headers: { Accept: 'application/json' }, ...options });
-  const body = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(body.error || `HTTP ${response.status}`);
-  return body;
-}
-
-function when(iso) {
-  if (!iso) return '—';
-  const seconds = Math.round((Date.now() - Date.parse(iso)) / 1000);
-  if (seconds < 60) return `${seconds} s ago`;
-  if (seconds < 3600) return `${Math.round(seconds / 60)} min ago`;
-  if (seconds < 86400) return `${Math.round(seconds / 3600)} h ago`;
-  return iso.slice(0, 16).replace('T', ' ');
-}
-
-function bytes(n) {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
-  return `${Math.round(n * 10) / 10} ${units[i]}`;
-}
-
-function table(headers, rows) {
-  return h('table', {}, h('thead', {}, h('tr', {}, headers.map((x) => h('th', {}, x)))), h('tbody', {}, rows));
-}
-
-function card(label, value, id) {
-  return h('div', { class: 'card', ...(id ? { 'data-card': id } : {}) }, h('div', { class: 'value' }, value), h('div', { class: 'label' }, label));
-}
-
-/** A time series with uPlot; `range` fixes the x axis (seconds), else it spans the points (padded). */
-function chart(target, xs, series, label, range) {
-  target.replaceChildren();
-  if (!window.uPlot || xs.length === 0) { target.append(h('p', { class: 'muted' }, 'nothing yet')); return; }
-  const width = Math.max(300, target.clientWidth - 16);
-  const span = range || [Math.min(...xs) - 300, Math.max(...xs) + 300];
-  new window.uPlot({
-    width, height: 200,
-    series: [{}, { label, stroke: '#1d2330', fill: 'rgba(29,35,48,.08)', points: { show: xs.length < 40 } }],
-    axes: [{}, {}],
-    scales: { x: { time: true, range: () => span }, y: { range: (_u, min, max) => [0, Math.max(1, max * 1.1)] } },
-  }, [xs, series], target);
-}
-
-/** Replaces the page's content; nulls (a section not shown) are left out. */
-function show(...nodes) {
-  main.replaceChildren(...nodes.filter((n) => n !== null && n !== undefined && n !== false));
-}
 
 async function readiness() {
   const badge = document.getElementById('readiness');
@@ -85,147 +22,128 @@ async function readiness() {
 }
 
 // ---- Overview: is it healthy, what is stuck, what just happened -------------------------------
-async function overview() {
-  const data = await readiness();
+async function overviewPage(target, data) {
   const failing = data.checks.filter((c) => !c.ok);
   const throughput = h('div', { class: 'chart', id: 'throughput' });
-  show(
+  fill(target, 
     h('h1', {}, 'Overview'),
     data.ready ? null : h('p', { class: 'error', id: 'not-ready' }, `Not ready: ${failing.map((c) => `${c.name}: ${c.detail || 'failing'}`).join('; ')}`),
     h('div', { class: 'cards' },
-      card('waiting', data.backlog.files, 'backlog'),
+      card('waiting', num(data.backlog.files), 'backlog'),
       card('waiting, bytes', bytes(data.backlog.bytes)),
       card(data.backlog.oldest_waiting_file ? `oldest waiting: ${data.backlog.oldest_waiting_file}` : 'oldest waiting', when(data.backlog.oldest_waiting_since), 'oldest'),
-      card('in progress', data.in_progress, 'in-progress'),
+      card('in progress', num(data.in_progress), 'in-progress'),
     ),
+    data.actions.enabled ? null : h('p', { class: 'note', id: 'read-only' }, `${data.actions.help}.`),
     h('h2', {}, 'Rows loaded per minute, last hour'),
     throughput,
     h('h2', {}, 'Latest outcomes'),
     data.recent.length === 0
       ? h('p', { class: 'muted' }, 'nothing since loadbay started')
       : table(['when', 'outcome', 'file', 'dataset', 'rows / reason'], data.recent.map((r) =>
-          h('tr', {}, h('td', {}, when(r.at)), h('td', { class: `event-${r.event}` }, r.event), h('td', {}, r.file || ''), h('td', {}, r.dataset || ''),
-            h('td', {}, r.event === 'loaded' ? `${r.rows} rows` : `${r.stage ? `${r.stage}: ` : ''}${r.reason || ''}`)))),
+          h('tr', {}, h('td', {}, when(r.at)), h('td', { class: `event-${r.event}` }, r.event), h('td', {}, r.file || ''), h('td', {}, datasetLink(r.dataset)),
+            h('td', {}, r.event === 'loaded' ? `${num(r.rows)} rows` : `${r.stage ? `${r.stage}: ` : ''}${r.reason || ''}`))), { id: 'recent' }),
   );
-  const now = Date.now() / 1000;
-  chart(throughput, data.throughput.map((t) => Date.parse(t.minute) / 1000), data.throughput.map((t) => t.rows), 'rows', [now - 3600, now]);
+  const now = Math.floor(Date.now() / 60000) * 60;
+  const byMinute = new Map(data.throughput.map((t) => [Date.parse(t.minute) / 1000, t.rows]));
+  const xs = Array.from({ length: 60 }, (_, i) => now - (59 - i) * 60);
+  xyChart(throughput, { xs, series: [{ label: 'rows', values: xs.map((x) => byMinute.get(x) ?? 0) }], kind: 'bar', time: true, step: 60 });
+  return { onEvent: () => 'reload' };
 }
 
-// ---- Quarantine: what was wrong, fix it, send it back ------------------------------------------
-async function quarantineList() {
-  await readiness();
-  const files = await api('/api/quarantine');
-  show(
-    h('h1', {}, 'Quarantine'),
-    files.length === 0
-      ? h('p', { class: 'muted' }, 'No quarantined files.')
-      : table(['failed', 'file', 'dataset', 'stage', 'problems', 'reason'], files.map((f) =>
-          h('tr', {}, h('td', {}, when(f.failed_at)), h('td', {}, h('a', { href: `/quarantine/${encodeURIComponent(f.id)}` }, f.file)),
-            h('td', {}, f.dataset || '(no dataset)'), h('td', {}, f.stage), h('td', { class: 'num' }, f.problem_count), h('td', {}, f.reason)))),
-  );
-}
-
-function markedLine(line) {
-  if (line.text === null) return h('span', { class: 'muted' }, '(line not found)');
-  if (!line.marked) return line.text;
-  return h('span', {}, line.text.slice(0, line.marked.start), h('mark', {}, line.text.slice(line.marked.start, line.marked.end)), line.text.slice(line.marked.end));
-}
-
-async function quarantineFile(id) {
-  await readiness();
-  const data = await api(`/api/quarantine/${encodeURIComponent(id)}`);
-  const { report } = data;
-  const status = h('span', { id: 'retry-status', class: 'muted' });
-  const retry = async () => {
-    let token = sessionStorage.getItem('loadbay-token');
-    if (!token) token = window.prompt('Token (http.token) to retry this file:');
-    if (!token) return;
-    try {
-      const result = await api(`/api/quarantine/${encodeURIComponent(id)}/retry`, { method: 'POST', headers: { Accept: 'application/json', Authorization: `Bearer ${token}` } });
-      sessionStorage.setItem('loadbay-token', token);
-      status.textContent = `Moved back to input/${result.input}: it is being loaded again.`;
-      status.className = '';
-    } catch (error) {
-      if (/token/.test(error.message)) sessionStorage.removeItem('loadbay-token');
-      status.textContent = `Not retried: ${error.message}`;
-      status.className = 'error';
-    }
-  };
-  show(
-    h('h1', {}, report.file),
-    h('p', { class: 'muted' }, `${report.dataset || '(no dataset matched)'} · ${report.stage} · failed ${when(report.failed_at)} · file id ${report.file_id}`),
-    h('p', { id: 'reason' }, report.reason),
-    h('div', { class: 'actions' },
-      h('button', { class: 'primary', id: 'retry', onclick: retry }, 'Retry after a fix'),
-      h('a', { class: 'button', href: `/api/quarantine/${encodeURIComponent(id)}/file` }, 'Download the file'),
-      h('a', { class: 'button', href: `/api/quarantine/${encodeURIComponent(id)}/report` }, 'Download the report'),
-      status),
-    h('h2', {}, 'Problems by field and rule'),
-    report.groups.length === 0
-      ? h('pre', {}, report.summary)
-      : table(['field', 'rule', 'rows', 'first at', 'example'], report.groups.map((g) =>
-          h('tr', {}, h('td', {}, g.field || ''), h('td', {}, g.rule), h('td', { class: 'num' }, g.count), h('td', {}, g.first_at.join(', ')), h('td', { class: 'line' }, g.example || '')))),
-    h('h2', {}, 'Offending lines'),
-    data.offending.length === 0
-      ? h('p', { class: 'muted' }, 'No line numbers for these problems.')
-      : h('div', { class: 'lines', id: 'offending' }, data.offending.map((line) =>
-          h('div', { class: 'row' }, h('div', { class: 'number' }, line.line), h('div', { class: 'text line' }, markedLine(line)),
-            line.problems.map((p) => h('div', { class: 'why' }, `${p.field ? `${p.field}: ` : ''}${p.rule}`))))),
-  );
-}
-
-// ---- Datasets: what is there, how loads went, what the latest rows look like ---------------------
-async function datasetList() {
-  await readiness();
+// ---- Datasets ------------------------------------------------------------------------------------
+async function datasetList(target) {
   const sets = await api('/api/datasets');
-  show(
+  fill(target, 
     h('h1', {}, 'Datasets'),
-    table(['dataset', 'table', 'mode', 'loads', 'rows loaded', 'last load'], sets.map((d) =>
-      h('tr', {}, h('td', {}, h('a', { href: `/datasets/${encodeURIComponent(d.name)}` }, d.name)), h('td', {}, d.table), h('td', {}, d.mode),
-        h('td', { class: 'num' }, d.loads), h('td', { class: 'num' }, d.rows_loaded), h('td', {}, when(d.last_load))))),
+    table(['dataset', 'table', 'mode', 'model views', 'loads', 'rows loaded', 'last load'], sets.map((d) =>
+      h('tr', {}, h('td', {}, datasetLink(d.name)), h('td', {}, d.table), h('td', {}, d.mode), h('td', { class: 'num' }, d.views),
+        h('td', { class: 'num' }, num(d.loads)), h('td', { class: 'num' }, num(d.rows_loaded)), h('td', {}, when(d.last_load))))),
   );
+  return { onEvent: (e) => (e.event === 'loaded' ? 'reload' : null) };
 }
 
-async function datasetPage(name) {
-  await readiness();
-  const d = await api(`/api/datasets/${encodeURIComponent(name)}`);
-  const rowsChart = h('div', { class: 'chart', id: 'rows-per-load' });
-  const loads = [...d.loads].reverse();
-  show(
-    h('h1', {}, d.name),
-    h('p', { class: 'muted' }, `${d.table} · ${d.row_count === null ? 'row count unknown' : `${d.row_count} rows`}`),
-    h('h2', {}, 'Rows per load'),
-    rowsChart,
-    h('h2', {}, 'Recent loads'),
-    d.loads.length === 0 ? h('p', { class: 'muted' }, 'No loads yet.')
-      : table(['when', 'file', 'rows', 'seconds'], d.loads.slice(0, 20).map((l) => h('tr', {}, h('td', {}, when(l.at)), h('td', {}, l.file), h('td', { class: 'num' }, l.rows), h('td', { class: 'num' }, l.seconds)))),
-    h('h2', {}, 'Latest rows'),
-    d.preview.rows.length === 0 ? h('p', { class: 'muted' }, 'The table is empty.')
-      : h('div', { class: 'scroll' }, table(d.preview.columns, d.preview.rows.map((row) => h('tr', {}, row.map((v) => h('td', {}, v === null ? '∅' : v)))))),
-  );
-  chart(rowsChart, loads.map((l) => Date.parse(l.at) / 1000), loads.map((l) => l.rows), 'rows');
-}
+// ---- Routing, rendering and the live stream -----------------------------------------------------
+let page = null;
+/** A refresh asked for by live events, not run yet. */
+let pending = null;
 
 async function render() {
-  clearTimeout(timer);
   const path = location.pathname;
   const section = path.startsWith('/quarantine') ? 'quarantine' : path.startsWith('/datasets') ? 'datasets' : 'overview';
   for (const a of document.querySelectorAll('[data-nav]')) a.classList.toggle('active', a.dataset.nav === section);
+  // Built aside and swapped in whole: a refresh does not flash an empty page.
+  const target = document.createElement('div');
   try {
+    const overview = await readiness();
     const quarantined = /^\/quarantine\/(\d+)$/.exec(path);
     const dataset = /^\/datasets\/([a-z0-9_-]+)$/.exec(path);
-    if (quarantined) await quarantineFile(quarantined[1]);
-    else if (path === '/quarantine') await quarantineList();
-    else if (dataset) await datasetPage(dataset[1]);
-    else if (path === '/datasets') await datasetList();
-    else {
-      await overview();
-      timer = setTimeout(render, 3000); // the overview keeps itself current
-    }
+    if (quarantined) page = await quarantineFile(target, overview, quarantined[1]);
+    else if (path === '/quarantine') page = await quarantineList(target, overview);
+    else if (dataset) page = await datasetPage(target, overview, dataset[1]);
+    else if (path === '/datasets') page = await datasetList(target);
+    else page = await overviewPage(target, overview);
+    const scroll = window.scrollY;
+    main.replaceChildren(...target.childNodes);
+    fitCharts();
+    window.scrollTo(0, scroll);
     document.body.dataset.rendered = String(Date.now());
   } catch (error) {
-    show(h('p', { class: 'error' }, `Could not load: ${error.message}`));
+    main.replaceChildren(h('p', { class: 'error' }, `Could not load: ${error.message}`));
+    document.body.dataset.rendered = String(Date.now());
   }
 }
 
-render();
+/** What an event asks of the page — the page again, or a part of it — at most once a second. */
+function onLiveEvent(event) {
+  const wanted = page?.onEvent?.(event);
+  if (!wanted) return;
+  if (pending) {
+    if (wanted === 'reload') pending.wanted = 'reload';
+    else if (pending.wanted !== 'reload') pending.wanted = wanted;
+    return;
+  }
+  pending = { wanted };
+  setTimeout(() => {
+    const { wanted: now } = pending;
+    pending = null;
+    const run = now === 'reload' ? render() : Promise.resolve(now()).then(() => { document.body.dataset.rendered = String(Date.now()); });
+    void run.catch(() => undefined);
+  }, 1000);
+}
+
+const EVENTS = ['discovered', 'claimed', 'loaded', 'failed', 'skipped', 'retrying', 'held', 'waiting', 'retried', 'exported', 'export_failed', 'vanished', 'stalled', 'profile', 'resubmitted'];
+let source = null;
+let retryMs = 1000;
+
+function connect() {
+  const live = document.getElementById('live');
+  document.body.dataset.live = 'connecting';
+  source = new EventSource('/api/events');
+  let wasDown = false;
+  source.onopen = () => {
+    document.body.dataset.live = 'open';
+    live.textContent = 'live';
+    live.className = 'live on';
+    retryMs = 1000;
+    if (wasDown) void render(); // what happened while the stream was down
+    wasDown = false;
+  };
+  source.onerror = () => {
+    wasDown = true;
+    document.body.dataset.live = 'closed';
+    live.textContent = 'reconnecting';
+    live.className = 'live off';
+    if (source.readyState === EventSource.CLOSED) {
+      // Refused (a restart in progress, too many streams, signed out): try again, a little later each time.
+      setTimeout(connect, retryMs);
+      retryMs = Math.min(30_000, retryMs * 2);
+    }
+  };
+  for (const name of EVENTS) source.addEventListener(name, (message) => onLiveEvent(JSON.parse(message.data)));
+}
+
+window.addEventListener('popstate', () => void render());
+window.addEventListener('resize', () => fitCharts());
+void render();
+connect();

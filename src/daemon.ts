@@ -166,6 +166,7 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
         health,
         backlog: () => ({ ...queue.backlog(), inProgress: queue.stats.inFlight }),
       });
+      releasers.add('console', () => web.close());
       const server = await startHttp(config, database.pool, registry, health, web, (message) => log.warn(message));
       releasers.add('http', () => server.close());
       httpUrl = server.url;
@@ -210,6 +211,7 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
     const reloader = new Reloader({
       instanceId,
       log,
+      pool: database.pool,
       current: () => context.config,
       load: options.loadConfig ?? (() => loadConfig(config.configFile, { databaseUrl: config.database.url ?? undefined }).then(compileConfig)),
       apply,

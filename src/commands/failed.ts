@@ -1,52 +1,64 @@
 /**
- * `loadbay failed list | show | retry`: the quarantine for the people who fix files. Reads the
- * reports in output_failed/ (no database needed); `retry` moves files back into input/ and keeps
- * each old report in `output_failed/<dataset>/.history/`.
+ * `loadbay failed list | show | retry`: the quarantine for the people who fix files. The quarantined
+ * files are found through the ledger (quarantine/quarantined.ts); with the database out of reach, from
+ * the reports in output_failed/, each checked, saying so. `retry` moves files back into input/,
+ * keeps each old report in `output_failed/<dataset>/.history/` and records it in the ledger.
  */
-import { createReadStream } from 'node:fs';
-import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
-import { createGunzip } from 'node:zlib';
+import type pg from 'pg';
 import type { Config } from '../config/types.js';
+import { recordResubmission } from '../db/quarantine.js';
+import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
+import { readLines } from '../quarantine/lines.js';
 import { fitName, freeName, moveFile } from '../outcome/move.js';
-import { BY_HAND_FOLDER } from '../route/route.js';
+import { diskQuarantine, ledgerQuarantine, type Quarantine, type QuarantinedFile } from '../quarantine/quarantined.js';
 import type { FailureReport } from '../outcome/settle.js';
+import { BY_HAND_FOLDER } from '../route/route.js';
 import { oneLine, parseSince, print, printJson, table, UsageError } from './output.js';
+import { connectForCommand } from './tables.js';
 
-export interface QuarantinedFile {
-  /** Path of the quarantined data file, relative to output_failed/. */
-  path: string;
-  reportPath: string;
-  report: FailureReport;
+export type { QuarantinedFile } from '../quarantine/quarantined.js';
+
+/** Characters of an offending line shown (the console and `failed show`). */
+const SHOWN_CHARS = 300;
+/** Bytes read (decompressed) to find the offending lines at most: a line past them shows "not found". */
+const READ_LIMIT = 1024 * 1024 * 1024;
+
+interface Found {
+  quarantine: Quarantine;
+  client: pg.Client | null;
 }
 
-export async function listQuarantined(config: Config, filter: { dataset?: string; since?: string } = {}): Promise<QuarantinedFile[]> {
-  const since = filter.since ? parseSince(filter.since) : null;
-  const found: QuarantinedFile[] = [];
-  const entries = await readdir(config.folders.failed, { recursive: true, withFileTypes: true }).catch(() => []);
-  for (const entry of entries) {
-    if (!entry.isFile() || !entry.name.endsWith('.error.json')) continue;
-    const reportPath = path.join(entry.parentPath, entry.name);
-    const relative = path.relative(config.folders.failed, reportPath);
-    if (relative.split(path.sep).includes('.history')) continue;
-    let report: FailureReport;
+/** The open quarantine from the ledger, or from output_failed/ when the ledger cannot be asked. */
+async function openQuarantine(config: Config, filter: { dataset?: string; since?: string } = {}): Promise<Found> {
+  const since = filter.since ? parseSince(filter.since) : undefined;
+  const client = await connectForCommand(config);
+  let why: string;
+  if (typeof client === 'string') {
+    why = client;
+  } else {
     try {
-      report = JSON.parse(await readFile(reportPath, 'utf8')) as FailureReport;
-    } catch {
-      continue;
+      return { quarantine: await ledgerQuarantine(config, client, { dataset: filter.dataset, since }), client };
+    } catch (error) {
+      why = (error as { code?: string }).code === '42P01' ? 'no ledger in this database yet' : errorMessage(error);
+      await client.end().catch(() => undefined);
     }
-    if (filter.dataset && (report.dataset ?? '_unmatched') !== filter.dataset) continue;
-    if (since && new Date(report.failed_at) < since) continue;
-    found.push({ path: relative.slice(0, -'.error.json'.length), reportPath, report });
   }
-  return found.sort((a, b) => a.report.failed_at.localeCompare(b.report.failed_at));
+  process.stderr.write(`loadbay: the ledger cannot be asked (${why}): the reports in output_failed/ are listed, each checked\n`);
+  return { quarantine: await diskQuarantine(config, { dataset: filter.dataset, since }), client: null };
+}
+
+function warnSkipped(quarantine: Quarantine): void {
+  for (const reason of quarantine.skipped.slice(0, 20)) process.stderr.write(`loadbay: skipped ${reason}\n`);
 }
 
 export async function failedList(config: Config, options: { dataset?: string; since?: string; json?: boolean }): Promise<void> {
-  const files = await listQuarantined(config, options);
-  if (options.json) return printJson(files.map((f) => ({ path: f.path, ...f.report })));
+  const { quarantine, client } = await openQuarantine(config, options);
+  await client?.end().catch(() => undefined);
+  warnSkipped(quarantine);
+  const files = [...quarantine.files].reverse(); // oldest first, like a log
+  if (options.json) return printJson(files.map((f) => ({ path: f.path, ...f.report, file_id: f.id })));
   if (files.length === 0) return print('no quarantined files');
   print(
     table(
@@ -56,27 +68,28 @@ export async function failedList(config: Config, options: { dataset?: string; si
   );
 }
 
-async function findOne(config: Config, name: string): Promise<QuarantinedFile> {
-  const all = await listQuarantined(config);
+function findIn(config: Config, quarantine: Quarantine, name: string): QuarantinedFile {
   const wanted = name.replace(/\.error\.json$/, '');
-  const matches = all.filter(
-    (f) => f.path === wanted || path.basename(f.path) === wanted || path.resolve(config.folders.failed, f.path) === path.resolve(wanted),
+  const matches = quarantine.files.filter(
+    (f) => f.path === wanted || path.basename(f.path) === wanted || f.file === path.resolve(wanted) || f.file === path.resolve(config.folders.failed, wanted),
   );
   if (matches.length === 0) throw new UsageError(`no quarantined file "${name}" (see: loadbay failed list)`);
-  return matches[matches.length - 1]!; // the newest
+  return matches[0]!; // the newest
 }
 
 export async function failedShow(config: Config, name: string, options: { json?: boolean }): Promise<void> {
-  const file = await findOne(config, name);
+  const { quarantine, client } = await openQuarantine(config);
+  await client?.end().catch(() => undefined);
+  const file = findIn(config, quarantine, name);
   const { report } = file;
-  if (options.json) return printJson({ path: file.path, ...report });
+  if (options.json) return printJson({ path: file.path, ...report, file_id: file.id });
   const lines = [
     `${file.path} — ${report.stage} failed at ${report.failed_at}`,
-    `dataset ${report.dataset ?? '(none matched)'}, file id ${report.file_id ?? '-'}, sha256 ${report.sha256 ?? '-'}`,
+    `dataset ${report.dataset ?? '(none matched)'}, file id ${file.id ?? '-'}, sha256 ${report.sha256 ?? '-'}`,
     '',
-    report.summary ?? report.reason,
+    report.summary || report.reason,
   ];
-  const offending = await offendingLines(config, file);
+  const offending = await offendingLines(file);
   if (offending.length > 0) {
     lines.push('', 'first offending lines:');
     for (const { line, text, problems, marked } of offending) {
@@ -97,61 +110,35 @@ export interface OffendingLine {
 }
 
 /** The first five lines with problems, read from the quarantined file, with the bad value located. */
-export async function offendingLines(config: Config, file: QuarantinedFile): Promise<OffendingLine[]> {
-  const located = file.report.problems.filter((p) => p.line !== undefined);
+export async function offendingLines(file: Pick<QuarantinedFile, 'file' | 'report'>, count = 5): Promise<OffendingLine[]> {
+  const located = file.report.problems.filter((p) => p.line !== undefined && p.line !== null);
   if (located.length === 0) return [];
   const wanted = new Map<number, typeof located>();
-  for (const p of located) if (wanted.size < 5 || wanted.has(p.line!)) wanted.set(p.line!, [...(wanted.get(p.line!) ?? []), p]);
-  const text = await readLines(path.join(config.folders.failed, file.path), new Set(wanted.keys()));
+  for (const p of located) if (wanted.size < count || wanted.has(p.line!)) wanted.set(p.line!, [...(wanted.get(p.line!) ?? []), p]);
+  const text = await readLines(file.file, new Set(wanted.keys()), 4 * SHOWN_CHARS, READ_LIMIT);
   return [...wanted].map(([line, problems]) => {
-    const shown = text.get(line) ?? null;
-    const first = problems.find((p) => p.value !== undefined);
+    const read = text.get(line);
+    const shown = read === undefined ? null : read.text.length > SHOWN_CHARS || read.cut ? `${read.text.slice(0, SHOWN_CHARS - 1)}…` : read.text;
+    const first = problems.find((p) => p.value !== undefined && p.value !== null);
     return { line, text: shown, problems, marked: shown === null || !first ? null : locate(shown, first.field, first.value_in_file ?? first.value) };
   });
 }
 
 /** Where the offending value is in a line. */
-function locate(line: string, field: string | undefined, value: string | undefined): { start: number; end: number } | null {
-  if (value === undefined) return null;
+export function locate(line: string, field: string | undefined, value: string | undefined): { start: number; end: number } | null {
+  if (value === undefined || value === null) return null;
   let raw = value;
   try {
     if (value.startsWith('"')) raw = JSON.parse(value) as string;
   } catch {
     // a shortened value: search as it is
   }
+  if (raw === '') return null;
   const key = field ? line.indexOf(`"${field}"`) : -1;
   const at = line.indexOf(raw, key === -1 ? 0 : key + field!.length + 2);
   return at === -1 ? null : { start: at, end: at + raw.length };
 }
 
-async function readLines(file: string, wanted: Set<number>): Promise<Map<number, string>> {
-  const found = new Map<number, string>();
-  const last = Math.max(...wanted);
-  const source = createReadStream(file);
-  source.on('error', () => undefined);
-  const input = file.endsWith('.gz') ? source.pipe(createGunzip()) : source;
-  input.on('error', () => undefined);
-  const reader = createInterface({ input, crlfDelay: Infinity });
-  let number = 0;
-  try {
-    for await (const line of reader) {
-      number++;
-      if (wanted.has(number)) found.set(number, line.length > 300 ? `${line.slice(0, 299)}…` : line);
-      if (number >= last) break;
-    }
-  } catch {
-    // an unreadable file shows what was read
-  } finally {
-    reader.close();
-    source.destroy();
-  }
-  return found;
-}
-
-/**
- * `--all [--dataset D]`: every quarantined file (of D), routed by name again. `FILE… --dataset D`:
- * those files routed to D by hand, whatever their names (into input/_dataset/D/).
- */
 export async function failedRetry(
   config: Config,
   log: Logger,
@@ -160,35 +147,72 @@ export async function failedRetry(
 ): Promise<void> {
   if (!options.all && names.length === 0) throw new UsageError('name the files to retry, or use --all');
   if (options.all && names.length > 0) throw new UsageError('give file names or --all, not both');
+  // `--all [--dataset D]`: every quarantined file (of D), routed by name again. `FILE… --dataset D`:
+  // those files routed to D by hand, whatever their names (into input/_dataset/D/).
   const routeTo = !options.all ? options.dataset : undefined;
   if (routeTo !== undefined && !config.datasets.some((d) => d.name === routeTo)) {
     throw new UsageError(`no dataset "${routeTo}" (datasets: ${config.datasets.map((d) => d.name).join(', ')})`);
   }
-  const files = options.all ? await listQuarantined(config, { dataset: options.dataset }) : await Promise.all(names.map((n) => findOne(config, n)));
-  for (const file of files) print(`${file.path} → input/${await retryOne(config, log, file, routeTo)}${routeTo ? ` (routed to ${routeTo} by hand)` : ''}`);
-  if (files.length === 0) print('nothing to retry');
+  const { quarantine, client } = await openQuarantine(config, options.all ? { dataset: options.dataset } : {});
+  try {
+    warnSkipped(quarantine);
+    const files = options.all ? [...quarantine.files].reverse() : names.map((n) => findIn(config, quarantine, n));
+    for (const file of files) {
+      print(`${file.path} → input/${await retryOne(config, log, file, client, routeTo)}${routeTo ? ` (routed to ${routeTo} by hand)` : ''}`);
+    }
+    if (files.length === 0) print('nothing to retry');
+  } finally {
+    await client?.end().catch(() => undefined);
+  }
 }
 
+type Connectable = pg.Pool | pg.Client;
+
 /**
- * Moves one quarantined file back into input/ (its report kept in .history/); returns where, inside
+ * Moves one quarantined file back into input/ (its report kept in .history/) and, with a database,
+ * records that in the ledger in the same transaction (a file goes back once); returns where, inside
  * input/. With `routeTo`, into input/_dataset/<routeTo>/, which routes it to that dataset.
  */
-export async function retryOne(config: Config, log: Logger, file: QuarantinedFile, routeTo?: string): Promise<string> {
-  const relative = routeTo ? path.join(BY_HAND_FOLDER, routeTo, path.basename(file.report.file)) : file.report.file;
-  const target = await freeName(path.join(config.folders.input, relative));
+export async function retryOne(config: Config, log: Logger, file: QuarantinedFile, db: Connectable | null, routeTo?: string): Promise<string> {
+  const wanted = routeTo ? path.join(BY_HAND_FOLDER, routeTo, path.basename(file.report.file)) : file.report.file;
+  const target = await freeName(path.join(config.folders.input, wanted));
+  const relative = path.relative(config.folders.input, target).split(path.sep).join('/');
   const dataset = file.report.dataset ?? '_unmatched';
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const history = path.join(config.folders.failed, dataset, '.history', `${fitName(path.basename(file.path), 40)}.${stamp}.error.json`);
-  await moveFile(file.reportPath, history);
-  await moveFile(path.join(config.folders.failed, file.path), target);
-  const moved = path.relative(config.folders.input, target);
+  const move = async () => {
+    await moveFile(file.reportPath, history);
+    await moveFile(file.file, target);
+  };
+  if (db && file.id) await inTransaction(db, async (client) => {
+    await recordResubmission(client, { fileId: file.id!, kind: 'retry', input: relative });
+    await move();
+  });
+  else await move();
   log.event('retried', {
-    file: moved,
+    file: relative,
     dataset: file.report.dataset,
     ...(routeTo ? { routed_to: routeTo } : {}),
-    file_id: file.report.file_id,
+    file_id: file.id,
     from: file.path,
     report: path.relative(config.root, history),
   });
-  return moved;
+  return relative;
+}
+
+/** Runs `work` in a transaction on its own connection (a pool's) or on the client given. */
+export async function inTransaction<T>(db: Connectable, work: (client: pg.PoolClient | pg.Client) => Promise<T>): Promise<T> {
+  const pooled = 'totalCount' in db;
+  const client = pooled ? await (db as pg.Pool).connect() : (db as pg.Client);
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    if (pooled) (client as pg.PoolClient).release();
+  }
 }

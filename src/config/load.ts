@@ -16,7 +16,8 @@ import { columnsFromSchema, EXTRA_COLUMN, LINEAGE_COLUMNS, PG_TYPES } from '../c
 import { ConfigError } from '../errors.js';
 import { fromDocumentProblem } from '../read/json-context.js';
 import { userConfigSchema, userDatasetSchema } from './schema.js';
-import type { Config, Dataset, ExportSpec, Limits, TableTarget, UserCheck, UserConfig, UserDataset, UserTable } from './types.js';
+import { quoteIdent } from '../db/database.js';
+import type { Config, Dataset, DatasetView, ExportSpec, Limits, TableTarget, UserCheck, UserConfig, UserDataset, UserTable, UserView } from './types.js';
 
 const configAjv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
 const validateUserConfig = configAjv.compile(userConfigSchema);
@@ -102,7 +103,7 @@ function resolveHttp(file: string, user: UserConfig['http']): Config['http'] {
   if (!loopback && !token) {
     throw new ConfigError(`${file}: /http/host: listening on ${host} needs http.token (or LOADBAY_HTTP_TOKEN), at least 16 characters, sent as a bearer token`);
   }
-  return Object.freeze({ host, port: user?.port ?? DEFAULT_HTTP_PORT, token });
+  return Object.freeze({ host, port: user?.port ?? DEFAULT_HTTP_PORT, token, allowedHosts: user?.allowed_hosts ? [...user.allowed_hosts] : null });
 }
 
 /** `parquet:` when the configuration says nothing (docs/configuration.md says why snappy for one-piece files). */
@@ -226,6 +227,29 @@ function resolveExport(file: string, name: string, spec: UserDataset['export'], 
   return { sql, label: spec.sql ?? 'export.query', to: path.resolve(paths.root, spec.to), after: spec.after ?? [name], declaredIn: file };
 }
 
+function resolveViews(file: string, views: UserView[], paths: DatasetPaths): DatasetView[] {
+  return views.map((view, i) => {
+    const where = `${file}: /views/${i}`;
+    const sources = [view.table, view.sql, view.query].filter((s) => s !== undefined && s !== null);
+    if (sources.length !== 1) throw new ConfigError(`${where}: give one of table, sql (a file) or query`);
+    let sql: string;
+    let label: string;
+    if (view.table) {
+      const [schema, name] = view.table.includes('.') ? view.table.split('.', 2) : ['public', view.table];
+      sql = `SELECT * FROM ${quoteIdent(schema!)}.${quoteIdent(name!)}`;
+      label = view.table;
+    } else if (view.sql) {
+      sql = readSql(paths.configDir, view.sql, `${where}/sql`);
+      label = view.sql;
+    } else {
+      sql = view.query!;
+      label = 'query';
+    }
+    const y = view.y === undefined ? [] : Array.isArray(view.y) ? view.y : [view.y];
+    return { title: view.title, sql, label, chart: view.chart ?? 'bar', x: view.x ?? null, y, group: view.group ?? null, ordered: !view.table };
+  });
+}
+
 /** Every dataset's export, checked across datasets: known trigger names, one export per target file. */
 function collectExports(datasets: Dataset[]): ExportSpec[] {
   const names = new Set(datasets.map((d) => d.name));
@@ -337,6 +361,7 @@ export function resolveDataset(file: string, user: UserDataset, paths: DatasetPa
     maxInvalidRatio: user.max_invalid_ratio ?? null,
     onEmpty: user.on_empty ?? 'reject',
     onDuplicate: user.on_duplicate ?? 'skip',
+    views: resolveViews(file, user.views ?? [], paths),
   };
 }
 

@@ -103,6 +103,7 @@ export const userConfigSchema: JSONSchemaType<UserConfig> = {
             host: { type: 'string', minLength: 1 },
             port: { type: 'integer', minimum: 0, maximum: 65535 },
             token: { type: 'string', minLength: 16 },
+            allowed_hosts: { type: 'array', items: { type: 'string', minLength: 1, pattern: '^[^\\s/]+$' } },
           },
         },
       ],
@@ -274,5 +275,24 @@ export const userDatasetSchema: JSONSchemaType<UserDataset> = {
     max_invalid_ratio: { type: 'number', nullable: true, minimum: 0, maximum: 1 },
     on_empty: { type: 'string', nullable: true, enum: ['load', 'reject'] },
     on_duplicate: { type: 'string', nullable: true, enum: ['skip', 'load'] },
+    views: {
+      type: 'array',
+      nullable: true,
+      items: {
+        type: 'object',
+        required: ['title'],
+        additionalProperties: false,
+        properties: {
+          title: { type: 'string', minLength: 1, maxLength: 200 },
+          table: { type: 'string', nullable: true, pattern: '^[^.]+(\\.[^.]+)?$' },
+          sql: { type: 'string', nullable: true, minLength: 1 },
+          query: { type: 'string', nullable: true, minLength: 1 },
+          chart: { type: 'string', nullable: true, enum: ['bar', 'line', 'table'] },
+          x: { type: 'string', nullable: true, minLength: 1 },
+          y: { type: ['string', 'array'], anyOf: [{ type: 'string', minLength: 1 }, { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } }] },
+          group: { type: 'string', nullable: true, minLength: 1 },
+        },
+      },
+    } as never,
   },
 };

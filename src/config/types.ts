@@ -68,7 +68,7 @@ export interface UserConfig {
     stalled_after_minutes?: number;
   };
   /** The HTTP listener (metrics, probes, status); `false` turns it off. */
-  http?: false | { host?: string; port?: number; token?: string };
+  http?: false | { host?: string; port?: number; token?: string; allowed_hosts?: string[] };
   limits?: {
     max_record_bytes?: number;
     max_record_values?: number;
@@ -111,6 +111,24 @@ export interface UserDataset {
   max_invalid_ratio?: number;
   on_empty?: 'load' | 'reject';
   on_duplicate?: 'skip' | 'load';
+  /** What the console shows of the dataset's model: tables or queries, each as a chart and a table. */
+  views?: UserView[];
+}
+
+export type ChartKind = 'bar' | 'line' | 'table';
+
+/** A model view as written: one of `table`, `sql` (a file) or `query`. */
+export interface UserView {
+  title: string;
+  table?: string;
+  sql?: string;
+  query?: string;
+  chart?: ChartKind;
+  /** The column along the x axis (default: the first); `y`: the columns drawn (default: the other numeric ones). */
+  x?: string;
+  y?: string | string[];
+  /** A column whose values split the rows into series (one bar or line each). */
+  group?: string;
 }
 
 export interface UserTable {
@@ -196,6 +214,22 @@ export interface Dataset {
   onEmpty: 'load' | 'reject';
   /** The same content (sha256) as a file already loaded: skip it (default) or load it again. */
   onDuplicate: 'skip' | 'load';
+  views: DatasetView[];
+}
+
+/** A model view, resolved: the query the console runs (read-only) and how it draws the rows. */
+export interface DatasetView {
+  title: string;
+  sql: string;
+  /** The SQL file, the table or `query`, for messages. */
+  label: string;
+  chart: ChartKind;
+  x: string | null;
+  /** Empty: the numeric columns other than x and group. */
+  y: string[];
+  group: string | null;
+  /** The query orders its rows (sql, query); a table's rows come in no order. */
+  ordered: boolean;
 }
 
 export interface Config {
@@ -242,8 +276,11 @@ export interface Config {
     heldAfterMs: number;
     stalledAfterMs: number;
   };
-  /** null: no listener. */
-  http: { host: string; port: number; token: string | null } | null;
+  /**
+   * null: no listener. `allowedHosts`: names a request's Host may carry besides the address and the
+   * loopback names; null (an address other than loopback, none listed): any.
+   */
+  http: { host: string; port: number; token: string | null; allowedHosts: string[] | null } | null;
   datasets: Dataset[];
   /** Every dataset's `export:`, each with the datasets whose loads trigger it. */
   exports: ExportSpec[];

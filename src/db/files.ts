@@ -255,31 +255,3 @@ export async function filesInProgress(db: Queryable): Promise<Array<{ path: stri
   );
   return rows;
 }
-
-/** Files and rows loaded per minute over the last hour (the console's chart). */
-export async function loadsPerMinute(db: Queryable): Promise<Array<{ minute: Date; files: number; rows: number }>> {
-  const { rows } = await db.query<{ minute: Date; files: number; rows: string }>(
-    `SELECT date_trunc('minute', settled_at) AS minute, count(*)::int AS files, coalesce(sum(rows), 0)::text AS rows
-       FROM ${FILES} WHERE status = 'loaded' AND settled_at > now() - interval '1 hour' GROUP BY 1 ORDER BY 1`,
-  );
-  return rows.map((r) => ({ minute: r.minute, files: r.files, rows: Number(r.rows) }));
-}
-
-/** Loads and rows per dataset, and the last load. */
-export async function loadsByDataset(db: Queryable): Promise<Map<string, { loads: number; rows: number; last: Date | null }>> {
-  const { rows } = await db.query<{ dataset: string; loads: number; rows: string; last: Date | null }>(
-    `SELECT dataset, count(*)::int AS loads, coalesce(sum(rows), 0)::text AS rows, max(settled_at) AS last
-       FROM ${FILES} WHERE status = 'loaded' GROUP BY dataset`,
-  );
-  return new Map(rows.map((r) => [r.dataset, { loads: r.loads, rows: Number(r.rows), last: r.last }]));
-}
-
-/** A dataset's latest loads, newest first. */
-export async function recentLoads(db: Queryable, dataset: string, limit = 50): Promise<Array<{ id: string; file: string; rows: number; at: Date; seconds: number }>> {
-  const { rows } = await db.query<{ id: string; path: string; rows: string; settled_at: Date; seconds: number }>(
-    `SELECT id::text, path, rows::text, settled_at, extract(epoch FROM settled_at - created_at)::float8 AS seconds
-       FROM ${FILES} WHERE dataset = $1 AND status = 'loaded' AND settled_at IS NOT NULL ORDER BY id DESC LIMIT $2`,
-    [dataset, limit],
-  );
-  return rows.map((r) => ({ id: r.id, file: r.path, rows: Number(r.rows), at: r.settled_at, seconds: r.seconds }));
-}

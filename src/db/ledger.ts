@@ -57,7 +57,21 @@ const MIGRATIONS: string[] = [
   `ALTER TABLE loadbay.files ADD COLUMN scope text, ADD COLUMN loaded_at timestamptz,
      ADD COLUMN superseded_by bigint REFERENCES loadbay.files (id), ADD COLUMN retired_at timestamptz;
    CREATE INDEX files_current_idx ON loadbay.files (dataset, scope, loaded_at DESC) WHERE status = 'loaded';
-   CREATE INDEX files_to_retire_idx ON loadbay.files (superseded_by) WHERE superseded_by IS NOT NULL AND retired_at IS NULL;`,
+   CREATE INDEX files_superseded_by_idx ON loadbay.files (superseded_by) WHERE superseded_by IS NOT NULL;`,
+  // 6: files sent back from the quarantine (retried as they were, or fixed in the console: the
+  // edits), once each; the quarantine found through the ledger (a failed row's `error` is its
+  // report), and the loads of a dataset over time.
+  `CREATE TABLE loadbay.resubmissions (
+     id          bigserial PRIMARY KEY,
+     file_id     bigint NOT NULL UNIQUE REFERENCES loadbay.files (id),
+     kind        text NOT NULL CHECK (kind IN ('retry', 'fix')),
+     input_path  text NOT NULL,
+     edits       jsonb,
+     created_at  timestamptz NOT NULL DEFAULT now()
+   );
+   CREATE INDEX resubmissions_input_idx ON loadbay.resubmissions (input_path);
+   CREATE INDEX files_quarantined_idx ON loadbay.files (id) WHERE error ? 'quarantined_as';
+   CREATE INDEX files_dataset_loaded_idx ON loadbay.files (dataset, settled_at) WHERE status = 'loaded';`,
 ];
 
 /** The ledger version this loadbay needs (readiness checks it). */

@@ -1,36 +1,54 @@
 /**
  * The web console, served by the HTTP listener: an overview for ops, the quarantine for analysts
- * (report, offending lines, retry, downloads) and the datasets (table, loads, a chart, the latest
- * rows). The pages are static files (`console/`, no build step); they fetch JSON from the routes
- * below and put every value from a file into the page as text (textContent), never as markup.
- * Files are addressed by their ledger id, never by a path from the request. Actions are POSTs that
- * need the bearer token, also on loopback; without a configured token the console is read-only.
+ * (report, offending lines, retry, fix in the page, downloads) and the datasets (loads over time,
+ * column profiles, model views as charts, the latest rows), kept current by server-sent events.
+ * The pages are static files (`console/`, no build step); they fetch JSON from the routes below and
+ * put every value from a file into the page as text (textContent), never as markup. Files are
+ * addressed by their ledger id, never by a path from the request. Actions are POSTs that need the
+ * bearer token, also on loopback; without a configured token the console is read-only.
+ *
+ * Reads of datasets' tables (counts, rows, profiles, views) go through a small pool of its own:
+ * read-only sessions with statement and lock timeouts, so a page can neither change a table nor
+ * make a load wait long.
  */
-import { createReadStream } from 'node:fs';
 import { createRequire } from 'node:module';
-import { lstat, readFile } from 'node:fs/promises';
+import { readFile, rmdir } from 'node:fs/promises';
 import type http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type pg from 'pg';
-import { listQuarantined, offendingLines, retryOne, type QuarantinedFile } from '../commands/failed.js';
+import pg from 'pg';
 import type { Config } from '../config/types.js';
+import { loadHistory, loadsByDataset, loadsPerMinute, recentLoads, tablePreview } from '../db/console.js';
 import { quoteIdent } from '../db/database.js';
-import { loadsByDataset, loadsPerMinute, recentLoads } from '../db/files.js';
-import type { FileEventFields, LoadbayEventName, LoadbayEvents } from '../events.js';
+import type { LoadbayEventName, LoadbayEvents } from '../events.js';
+import { statNow } from '../lib/fs-now.js';
 import type { Logger } from '../log.js';
 import type { Health } from './health.js';
+import { LiveEvents } from './live.js';
+import { Profiles } from './profile.js';
+import { actionsHelp, QuarantineRoutes } from './quarantine.js';
+import { download, json, notFound, type Reply } from './reply.js';
+import { runView } from './views.js';
+
+export { sendReply, type Reply } from './reply.js';
 
 const CONSOLE_DIR = fileURLToPath(new URL('../../console/', import.meta.url));
 const UPLOT_DIR = path.dirname(createRequire(import.meta.url).resolve('uplot'));
 const PAGES = /^\/(?:quarantine(?:\/\d+)?|datasets(?:\/[a-z0-9_-]+)?)?$/;
 const ASSETS: Record<string, { file: string; type: string }> = {
   '/assets/app.js': { file: path.join(CONSOLE_DIR, 'app.js'), type: 'text/javascript; charset=utf-8' },
+  '/assets/charts.js': { file: path.join(CONSOLE_DIR, 'charts.js'), type: 'text/javascript; charset=utf-8' },
+  '/assets/dom.js': { file: path.join(CONSOLE_DIR, 'dom.js'), type: 'text/javascript; charset=utf-8' },
+  '/assets/dataset.js': { file: path.join(CONSOLE_DIR, 'dataset.js'), type: 'text/javascript; charset=utf-8' },
+  '/assets/quarantine.js': { file: path.join(CONSOLE_DIR, 'quarantine.js'), type: 'text/javascript; charset=utf-8' },
   '/assets/style.css': { file: path.join(CONSOLE_DIR, 'style.css'), type: 'text/css; charset=utf-8' },
   '/assets/uplot.js': { file: path.join(UPLOT_DIR, 'uPlot.iife.min.js'), type: 'text/javascript; charset=utf-8' },
   '/assets/uplot.css': { file: path.join(UPLOT_DIR, 'uPlot.min.css'), type: 'text/css; charset=utf-8' },
 };
 const RECENT = 30;
+/** The console's reads of tables: no statement longer than this, no lock waited for longer. */
+const STATEMENT_TIMEOUT_MS = 5000;
+const LOCK_TIMEOUT_MS = 200;
 
 export interface ConsoleContext {
   config: () => Config;
@@ -41,61 +59,82 @@ export interface ConsoleContext {
   backlog: () => { files: number; bytes: number; oldestMtimeMs: number | null; oldestFile: string | null; inProgress: number };
 }
 
-export interface Reply {
-  status: number;
-  json?: unknown;
-  body?: string | Buffer;
-  stream?: NodeJS.ReadableStream;
-  headers?: Record<string, string>;
-}
+type Recent = { event: LoadbayEventName; at: string; file: string | null; dataset: string | null; rows?: number; reason?: string; stage?: string };
 
 export class WebConsole {
-  private readonly recent: Array<{ event: LoadbayEventName; at: string; file: string | null; dataset: string | null; rows?: number; reason?: string; stage?: string }> = [];
+  private readonly recent: Recent[] = [];
+  private readonly reader: pg.Pool;
+  readonly live: LiveEvents;
+  private readonly profiles: Profiles;
+  private readonly quarantine: QuarantineRoutes;
+  private readonly offs: Array<() => void> = [];
 
   constructor(private readonly ctx: ConsoleContext) {
-    for (const event of ['loaded', 'failed', 'skipped', 'held', 'vanished'] as const) {
-      ctx.events.on(event, (fields: FileEventFields) => {
-        this.recent.unshift({
-          event,
-          at: new Date().toISOString(),
-          file: typeof fields.file === 'string' ? fields.file : null,
-          dataset: fields.dataset ?? null,
-          ...(typeof fields['rows'] === 'number' ? { rows: fields['rows'] } : {}),
-          ...(typeof fields.reason === 'string' ? { reason: fields.reason } : {}),
-          ...(typeof fields['stage'] === 'string' ? { stage: fields['stage'] } : {}),
-        });
-        this.recent.length = Math.min(this.recent.length, RECENT);
-      });
+    this.reader = new pg.Pool({
+      ...ctx.pool.options,
+      max: 2,
+      application_name: 'loadbay-console',
+      statement_timeout: STATEMENT_TIMEOUT_MS,
+      lock_timeout: LOCK_TIMEOUT_MS,
+      options: '-c default_transaction_read_only=on',
+      idleTimeoutMillis: 10_000,
+    });
+    this.reader.on('error', () => undefined); // an idle connection lost: the next read opens another
+    this.live = new LiveEvents(ctx.events);
+    this.profiles = new Profiles(this.reader, ctx.config, ctx.events, this.live);
+    this.quarantine = new QuarantineRoutes({ config: ctx.config, pool: ctx.pool, log: ctx.log, live: this.live });
+    for (const event of ['loaded', 'failed', 'skipped', 'held', 'vanished', 'retried'] as const) {
+      this.offs.push(
+        ctx.events.on(event, (payload) => {
+          const fields = payload as unknown as Record<string, unknown>;
+          const file = typeof fields['file'] === 'string' ? fields['file'] : null;
+          this.recent.unshift({
+            event,
+            at: new Date().toISOString(),
+            file,
+            dataset: typeof fields['dataset'] === 'string' ? fields['dataset'] : null,
+            ...(typeof fields['rows'] === 'number' ? { rows: fields['rows'] } : {}),
+            ...(typeof fields['reason'] === 'string' ? { reason: fields['reason'] } : {}),
+            ...(typeof fields['stage'] === 'string' ? { stage: fields['stage'] } : {}),
+          });
+          this.recent.length = Math.min(this.recent.length, RECENT);
+          // A fixed file came from its own folder in input/ (fix.ts): gone once it settled.
+          if (event !== 'retried' && file !== null && /^fixed-\d+\/[^/]+$/.test(file)) {
+            void rmdir(path.join(ctx.config().folders.input, path.dirname(file))).catch(() => undefined);
+          }
+        }),
+      );
     }
   }
 
   /** A console route's reply, or null when the route is not the console's. */
-  async route(method: string, route: string, actionsAllowed: boolean): Promise<Reply | null> {
+  async route(method: string, url: URL, actionsAllowed: boolean, request: http.IncomingMessage): Promise<Reply | null> {
+    const route = url.pathname;
     if (method === 'GET' && PAGES.test(route)) {
       return { status: 200, body: await readFile(path.join(CONSOLE_DIR, 'index.html')), headers: { 'Content-Type': 'text/html; charset=utf-8' } };
     }
     const asset = ASSETS[route];
     if (method === 'GET' && asset) return { status: 200, body: await readFile(asset.file), headers: { 'Content-Type': asset.type } };
-    if (method === 'GET' && route === '/api/overview') return { status: 200, json: await this.overview() };
-    if (method === 'GET' && route === '/api/quarantine') return { status: 200, json: await this.quarantine() };
-    if (method === 'GET' && route === '/api/datasets') return { status: 200, json: await this.datasets() };
-    const dataset = /^\/api\/datasets\/([a-z0-9_-]+)$/.exec(route);
-    if (method === 'GET' && dataset) return this.dataset(dataset[1]!);
-    const quarantined = /^\/api\/quarantine\/(\d+)(?:\/(file|report|retry))?$/.exec(route);
-    if (!quarantined) return null;
-    const [, id, action] = quarantined;
-    if (action === 'retry') {
-      if (method !== 'POST') return { status: 405, json: { error: 'retry is a POST' }, headers: { Allow: 'POST' } };
-      if (!actionsAllowed) return { status: 403, json: { error: 'actions need the token: set http.token (or LOADBAY_HTTP_TOKEN) and send it as a bearer token' } };
-    } else if (method !== 'GET') {
-      return { status: 405, json: { error: 'method not allowed' }, headers: { Allow: 'GET' } };
+    if (request.method === 'GET' && route === '/api/events') return this.live.stream(request);
+    if (method === 'GET' && route === '/api/overview') return json(200, await this.overview());
+    if (method === 'GET' && route === '/api/quarantine') return this.quarantine.list(url.searchParams);
+    if (method === 'GET' && route === '/api/datasets') return json(200, await this.datasets());
+    const dataset = /^\/api\/datasets\/([a-z0-9_-]+)(?:\/(profile|views\/(\d{1,3})|exports\/(\d{1,3})))?$/.exec(route);
+    if (method === 'GET' && dataset) {
+      const [, name, part, view, exported] = dataset;
+      if (part === undefined) return this.dataset(name!);
+      if (part === 'profile') return this.profile(name!);
+      if (view !== undefined) return this.view(name!, Number(view));
+      return this.exportFile(name!, Number(exported));
     }
-    const file = await this.findQuarantined(id!);
-    if (!file) return { status: 404, json: { error: `no quarantined file with id ${id}` } };
-    if (action === 'retry') return { status: 200, json: { retried: true, input: await retryOne(this.ctx.config(), this.ctx.log, file) } };
-    if (action === 'report') return download(file.reportPath, `${path.basename(file.path)}.error.json`);
-    if (action === 'file') return this.downloadFile(file);
-    return { status: 200, json: { id, path: file.path, report: file.report, offending: await offendingLines(this.ctx.config(), file) } };
+    const quarantined = /^\/api\/quarantine\/(\d{1,18})(?:\/(file|report|retry|fix))?$/.exec(route);
+    if (quarantined) return this.quarantine.route(method, quarantined[1]!, quarantined[2], actionsAllowed, request);
+    return null;
+  }
+
+  private actions() {
+    const config = this.ctx.config();
+    return { enabled: Boolean(config.http?.token), help: actionsHelp(config) };
   }
 
   private async overview() {
@@ -105,6 +144,7 @@ export class WebConsole {
     return {
       ready: health.ready,
       checks: health.checks,
+      actions: this.actions(),
       backlog: {
         files: backlog.files,
         bytes: backlog.bytes,
@@ -117,26 +157,6 @@ export class WebConsole {
     };
   }
 
-  private async quarantine() {
-    const files = await listQuarantined(this.ctx.config());
-    return files
-      .filter((f) => f.report.file_id !== null)
-      .reverse()
-      .map((f) => ({ id: f.report.file_id, file: f.report.file, dataset: f.report.dataset, stage: f.report.stage, reason: f.report.reason, failed_at: f.report.failed_at, problem_count: f.report.problem_count }));
-  }
-
-  private async findQuarantined(id: string): Promise<QuarantinedFile | null> {
-    const files = await listQuarantined(this.ctx.config());
-    return files.find((f) => f.report.file_id === id) ?? null;
-  }
-
-  private async downloadFile(file: QuarantinedFile): Promise<Reply> {
-    const failed = this.ctx.config().folders.failed;
-    const full = path.resolve(failed, file.path);
-    if (!full.startsWith(failed + path.sep)) return { status: 404, json: { error: 'not found' } };
-    return download(full, path.basename(file.path));
-  }
-
   private async datasets() {
     const config = this.ctx.config();
     const byName = await loadsByDataset(this.ctx.pool).catch(() => new Map<string, { loads: number; rows: number; last: Date | null }>());
@@ -146,79 +166,66 @@ export class WebConsole {
       mode: d.table.mode,
       format: d.format,
       match: d.match,
+      views: d.views.length,
       loads: byName.get(d.name)?.loads ?? 0,
       rows_loaded: byName.get(d.name)?.rows ?? 0,
       last_load: byName.get(d.name)?.last?.toISOString() ?? null,
     }));
   }
 
+  /** The exports a dataset's loads write (its own `export:`, or another's triggered by it). */
+  private exportsOf(name: string) {
+    const config = this.ctx.config();
+    const own = config.datasets.find((d) => d.name === name)?.file;
+    return config.exports.filter((e) => e.after.includes(name) || e.declaredIn === own);
+  }
+
   private async dataset(name: string): Promise<Reply> {
     const dataset = this.ctx.config().datasets.find((d) => d.name === name);
-    if (!dataset) return { status: 404, json: { error: `no dataset ${name}` } };
+    if (!dataset) return notFound(`no dataset ${name}`);
     const table = `${quoteIdent(dataset.table.schema)}.${quoteIdent(dataset.table.name)}`;
-    const loads = await recentLoads(this.ctx.pool, name);
-    const client = await this.ctx.pool.connect();
-    let count: number | null = null;
-    let preview: { columns: string[]; rows: unknown[][] } = { columns: [], rows: [] };
-    try {
-      await client.query('BEGIN READ ONLY');
-      await client.query(`SET LOCAL statement_timeout = '3s'`);
-      count = Number((await client.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${table}`)).rows[0]?.n ?? 0);
-      const latest = await client.query({ text: `SELECT * FROM ${table} ORDER BY _loaded_at DESC, _source_record DESC LIMIT 10`, rowMode: 'array' });
-      preview = {
-        columns: latest.fields.map((f) => f.name),
-        rows: latest.rows.map((row: unknown[]) => row.map((v) => (v instanceof Date ? v.toISOString() : v !== null && typeof v === 'object' ? JSON.stringify(v) : v))),
-      };
-      await client.query('COMMIT');
-    } catch {
-      await client.query('ROLLBACK').catch(() => undefined);
-    } finally {
-      client.release();
-    }
-    return {
-      status: 200,
-      json: {
-        name,
-        table: `${dataset.table.schema}.${dataset.table.name}`,
-        row_count: count,
-        loads: loads.map((l) => ({ id: l.id, file: l.file, rows: l.rows, at: l.at.toISOString(), seconds: Math.round(l.seconds * 1000) / 1000 })),
-        preview,
-      },
-    };
-  }
-}
-
-/** A file as an attachment with a text type: the browser saves it, never renders it. */
-async function download(file: string, name: string): Promise<Reply> {
-  const stat = await lstat(file).catch(() => null);
-  if (!stat || !stat.isFile()) return { status: 404, json: { error: 'not found' } };
-  const ascii = name.replace(/[^\x20-\x7e]|["\\]/g, '_');
-  return {
-    status: 200,
-    stream: createReadStream(file),
-    headers: {
-      'Content-Type': 'text/plain; charset=utf-8',
-      'Content-Disposition': `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`,
-      'Content-Length': String(stat.size),
-    },
-  };
-}
-
-/** Replies in the listener's way. */
-export function sendReply(response: http.ServerResponse, reply: Reply): void {
-  const headers = { 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff', ...reply.headers };
-  if (reply.json !== undefined) {
-    response.writeHead(reply.status, { ...headers, 'Content-Type': 'application/json; charset=utf-8' });
-    response.end(JSON.stringify(reply.json) + '\n');
-  } else if (reply.stream) {
-    response.writeHead(reply.status, headers);
-    reply.stream.on('error', () => response.destroy());
-    reply.stream.pipe(response);
-  } else {
-    response.writeHead(reply.status, {
-      ...headers,
-      'Content-Security-Policy': "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'",
+    const [loads, history, preview] = await Promise.all([
+      recentLoads(this.ctx.pool, name),
+      loadHistory(this.ctx.pool, name),
+      tablePreview(this.reader, table).catch(() => null),
+    ]);
+    return json(200, {
+      name,
+      table: `${dataset.table.schema}.${dataset.table.name}`,
+      row_count: preview?.count ?? null,
+      row_count_estimated: preview?.estimated ?? false,
+      loads: loads.map((l) => ({ id: l.id, file: l.file, rows: l.rows, at: l.at.toISOString(), seconds: Math.round(l.seconds * 1000) / 1000 })),
+      load_history: history,
+      views: dataset.views.map((v, i) => ({ index: i, title: v.title, chart: v.chart })),
+      exports: this.exportsOf(name).map((e, i) => {
+        const stat = statNow(e.to);
+        return { index: i, file: path.basename(e.to), path: path.relative(this.ctx.config().root, e.to), bytes: stat?.size ?? null, updated_at: stat ? stat.mtime.toISOString() : null };
+      }),
+      preview: preview ? { latest: preview.latest, columns: preview.columns, rows: preview.rows } : { latest: true, columns: [], rows: [] },
     });
-    response.end(reply.body);
+  }
+
+  private async profile(name: string): Promise<Reply> {
+    const reply = await this.profiles.get(name);
+    return reply ? json(200, reply) : notFound(`no dataset ${name}`);
+  }
+
+  private async view(name: string, index: number): Promise<Reply> {
+    const view = this.ctx.config().datasets.find((d) => d.name === name)?.views[index];
+    if (!view) return notFound(`no view ${index} in dataset ${name}`);
+    return json(200, await runView(this.reader, view));
+  }
+
+  private async exportFile(name: string, index: number): Promise<Reply> {
+    const spec = this.exportsOf(name)[index];
+    if (!spec) return notFound(`no export ${index} for dataset ${name}`);
+    return download(spec.to, path.basename(spec.to), 'text/csv; charset=utf-8');
+  }
+
+  async close(): Promise<void> {
+    for (const off of this.offs) off();
+    this.live.close();
+    await this.profiles.close();
+    await this.reader.end().catch(() => undefined);
   }
 }

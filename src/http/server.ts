@@ -3,7 +3,8 @@
  * status` shows, same code) and the web console (console.ts). Loopback by default; on any other
  * address a bearer token is required (config refuses to start without one), and when a token is set
  * every request must carry it (pages may carry it as the cookie /login sets; an action, a POST,
- * only as the bearer header). Nothing from a request names a file or a path.
+ * only as the bearer header). Nothing from a request names a file or a path. A request must name a
+ * host the listener answers to (guard.ts: DNS rebinding), and wrong tokens are throttled per address.
  */
 import { timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
@@ -14,7 +15,9 @@ import { readStatus } from '../commands/status.js';
 import type { Config } from '../config/types.js';
 import { errorMessage } from '../errors.js';
 import type { Check, Health } from './health.js';
-import { sendReply, type WebConsole } from './console.js';
+import type { WebConsole } from './console.js';
+import { answeredHosts, hostAllowed, SignInThrottle } from './guard.js';
+import { sendReply } from './reply.js';
 
 export interface HttpServer {
   /** e.g. http://127.0.0.1:9477 */
@@ -32,6 +35,8 @@ export async function startHttp(
 ): Promise<HttpServer> {
   const settings = config.http!;
   const token = settings.token;
+  const answered = answeredHosts(settings.host, settings.allowedHosts);
+  const throttle = new SignInThrottle();
   const server = http.createServer((request, response) => {
     void handle(request, response).catch((error: unknown) => {
       onError(`http ${request.method} ${request.url}: ${errorMessage(error)}`);
@@ -47,10 +52,34 @@ export async function startHttp(
   const cookie = (request: http.IncomingMessage) =>
     token !== null && (request.headers.cookie ?? '').split(/;\s*/).some((c) => sameSecret(c, `${COOKIE}=${encodeURIComponent(token)}`));
 
+  /** A wrong token from this address (bearer or cookie) counts towards its throttle; the right one clears it. */
+  const signIn = (request: http.IncomingMessage): 'blocked' | 'ok' | 'wrong' | 'none' => {
+    const address = request.socket.remoteAddress ?? '';
+    const given = request.headers.authorization !== undefined || (request.headers.cookie ?? '').includes(`${COOKIE}=`);
+    if (token === null || !given) return 'none';
+    if (throttle.waitMs(address) > 0) return 'blocked';
+    if (bearer(request) || cookie(request)) {
+      throttle.succeed(address);
+      return 'ok';
+    }
+    throttle.fail(address);
+    return 'wrong';
+  };
+  const tooMany = (request: http.IncomingMessage, response: http.ServerResponse) => {
+    const seconds = Math.ceil(throttle.waitMs(request.socket.remoteAddress ?? '') / 1000);
+    response.setHeader('Retry-After', String(seconds));
+    send(response, 429, { error: `too many wrong tokens from this address: try again in ${seconds} s` });
+  };
+
   async function handle(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
     const method = request.method ?? 'GET';
-    const route = new URL(request.url ?? '/', 'http://loadbay').pathname;
+    const url = new URL(request.url ?? '/', 'http://loadbay');
+    const route = url.pathname;
+    if (!hostAllowed(answered, request.headers.host)) {
+      return send(response, 421, { error: `this listener does not answer to the host ${JSON.stringify(request.headers.host)}: use its address, or add the name to http.allowed_hosts` });
+    }
     if (route === '/login') return login(request, response);
+    if (signIn(request) === 'blocked') return tooMany(request, response);
     if (token !== null && !bearer(request) && !(method === 'GET' && cookie(request))) {
       if (method === 'GET' && request.headers.accept?.includes('text/html')) {
         response.writeHead(303, { Location: '/login', 'Cache-Control': 'no-store' });
@@ -78,7 +107,7 @@ export async function startHttp(
           return send(response, 200, { ready: health.ready, checks: health.checks, ...(await readStatus(config, pool)) });
       }
     }
-    const reply = await web.route(method === 'HEAD' ? 'GET' : method, route, bearer(request));
+    const reply = await web.route(method === 'HEAD' ? 'GET' : method, url, bearer(request), request);
     if (reply) return sendReply(response, reply);
     if (method === 'POST') {
       response.setHeader('Allow', 'GET, HEAD');
@@ -94,13 +123,23 @@ export async function startHttp(
       return void response.end();
     }
     if (request.method === 'POST') {
+      const address = request.socket.remoteAddress ?? '';
+      const wait = throttle.waitMs(address);
+      if (wait > 0) {
+        response.setHeader('Retry-After', String(Math.ceil(wait / 1000)));
+        return sendReply(response, { status: 429, body: loginPage(`Too many wrong tokens: try again in ${Math.ceil(wait / 1000)} s.`), headers: { 'Content-Type': 'text/html; charset=utf-8' } });
+      }
       let body = '';
       for await (const chunk of request) {
         body += chunk;
         if (body.length > 4096) return send(response, 413, { error: 'too long' });
       }
       const given = new URLSearchParams(body).get('token') ?? '';
-      if (!sameSecret(given, token)) return sendReply(response, { status: 401, body: loginPage('That token is not right.'), headers: { 'Content-Type': 'text/html; charset=utf-8' } });
+      if (!sameSecret(given, token)) {
+        throttle.fail(address);
+        return sendReply(response, { status: 401, body: loginPage('That token is not right.'), headers: { 'Content-Type': 'text/html; charset=utf-8' } });
+      }
+      throttle.succeed(address);
       response.writeHead(303, {
         Location: '/',
         'Set-Cookie': `${COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`,

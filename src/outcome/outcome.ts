@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import type { Claim } from '../claim/claim.js';
 import type { Dataset } from '../config/types.js';
 import { closeVanished, markLoadedSettled, markSettled, recordAttemptError } from '../db/files.js';
+import { recordQuarantined } from '../db/quarantine.js';
 import { classify, DataError, errorMessage, isFileSystemError, isKnownTransient } from '../errors.js';
 import type { LoadedEvent } from '../events.js';
 import { fsyncPath } from '../lib/fs-now.js';
@@ -169,7 +170,8 @@ async function quarantineChanged(ctx: LoadContext, claim: Claim, dataset: Datase
     'Deliver new data as a new file, written under a temporary name and renamed into input/ when complete';
   const error = new DataError('settle', message, [{ rule: 'changed after it was read', message }]);
   const details = { fileId: claim.fileId, sha256: part.digest.sha256, bytes: part.digest.bytes };
-  const quarantined = await claim.arrival.source.quarantine(claim.arrival, dataset.name, error, details, undefined, at);
+  // The loaded row learns the report: the console finds quarantined files through the ledger.
+  const quarantined = await claim.arrival.source.quarantine(claim.arrival, dataset.name, error, details, (report) => recordQuarantined(ctx.pool, claim.fileId, report), at);
   ctx.log.event('failed', {
     ...fileRef(claim),
     dataset: dataset.name,

@@ -1,36 +1,22 @@
 /**
  * The last stage: a loaded file goes to `archive/<dataset>/` (or is deleted); a bad file goes to
  * `output_failed/<dataset>/` with `<name>.error.json` beside it. The report is written (fsync'd)
- * before the file moves, so a file in `output_failed/` always has its reason next to it.
+ * before the file moves, so a file in `output_failed/` always has its reason next to it. Reports are
+ * found through the ledger (quarantine/quarantined.ts), never by their name alone: an input may be called
+ * `x.error.json` too.
  */
 import { unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config, Dataset } from '../config/types.js';
 import type { DataError } from '../errors.js';
-import { MAX_REPORTED_PROBLEMS, type ProblemGroup } from '../validate/problems.js';
-import { fsyncPath } from '../lib/fs-now.js';
-import { freeName, moveFile, writeFileAtomic } from './move.js';
+import { MAX_REPORTED_PROBLEMS } from '../validate/problems.js';
+import { fsyncPath, statNow } from '../lib/fs-now.js';
+import { fitName, freeName, moveFile, numbered, writeFileAtomic } from './move.js';
+import { REPORT_SUFFIX, type FailureReport } from '../quarantine/report.js';
+
+export type { FailureReport } from '../quarantine/report.js';
 
 export const UNMATCHED = '_unmatched';
-
-export interface FailureReport {
-  /** A few lines to read first: the problems grouped by field and rule. */
-  summary: string;
-  file: string;
-  file_id: string | null;
-  dataset: string | null;
-  stage: DataError['stage'];
-  reason: string;
-  problem_count: number;
-  groups: ProblemGroup[];
-  problems: DataError['problems'];
-  sha256: string | null;
-  bytes: number | null;
-  /** How the file was read, when the reader had something to say (e.g. json.unterminated_array). */
-  read?: Record<string, unknown>;
-  failed_at: string;
-  quarantined_as: string;
-}
 
 /**
  * A loaded file to archive/<dataset>/ (or deleted); returns where it went. With `syncFolder` false
@@ -62,7 +48,7 @@ export async function quarantine(
   /** Runs after the report is durable and before the file moves (the ledger update). */
   beforeMove: (report: FailureReport) => Promise<void> = async () => undefined,
 ): Promise<{ path: string; report: FailureReport }> {
-  const target = await freeName(path.join(config.folders.failed, datasetName ?? UNMATCHED, relative));
+  const target = quarantineTarget(path.join(config.folders.failed, datasetName ?? UNMATCHED, relative));
   const report: FailureReport = {
     summary: error.summary ?? error.message,
     file: relative,
@@ -79,8 +65,23 @@ export async function quarantine(
     failed_at: new Date().toISOString(),
     quarantined_as: path.relative(config.folders.failed, target),
   };
-  await writeFileAtomic(`${target}.error.json`, JSON.stringify(report, null, 2) + '\n');
+  await writeFileAtomic(`${target}${REPORT_SUFFIX}`, JSON.stringify(report, null, 2) + '\n');
   await beforeMove(report);
   await moveFile(file, target);
   return { path: target, report };
+}
+
+/**
+ * The first of `file`, `file-2`, … that is free, and whose report's name does not belong to a
+ * quarantined file (an input named `x.csv.error.json`, with its own report beside it): a report
+ * never replaces a quarantined file. A report alone, whose file never arrived beside it (a move
+ * that failed, retried since), is replaced as before.
+ */
+function quarantineTarget(wanted: string): string {
+  const file = path.join(path.dirname(wanted), fitName(path.basename(wanted), 20));
+  for (let n = 1; ; n++) {
+    const candidate = numbered(file, n);
+    const report = `${candidate}${REPORT_SUFFIX}`;
+    if (statNow(candidate) === null && (statNow(report) === null || statNow(`${report}${REPORT_SUFFIX}`) === null)) return candidate;
+  }
 }

@@ -6,7 +6,9 @@
  * matches go back into input/ (a `retried` line each in conversion.log). Reloads run one at a time.
  */
 import { hostname } from 'node:os';
-import { listQuarantined, retryOne } from '../commands/failed.js';
+import type pg from 'pg';
+import { retryOne } from '../commands/failed.js';
+import { ledgerQuarantine } from '../quarantine/quarantined.js';
 import type { Config } from '../config/types.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -17,6 +19,8 @@ import { watchConfig, type ConfigWatch } from './watch-config.js';
 export interface ReloaderDeps {
   instanceId: string;
   log: Logger;
+  /** The ledger, which knows the unmatched files (quarantine/quarantined.ts). */
+  pool: pg.Pool;
   /** The configuration in force. */
   current(): Config;
   /** Reads the configuration files again (the CLI's loader: the same file, DATABASE_URL). */
@@ -107,7 +111,7 @@ export class Reloader {
     const moved: string[] = [];
     let files;
     try {
-      files = await listQuarantined(config, { dataset: UNMATCHED });
+      files = (await ledgerQuarantine(config, this.deps.pool, { dataset: UNMATCHED })).files;
     } catch (error) {
       log.warn(`cannot list ${UNMATCHED}/ to look at its files again: ${errorMessage(error)}`);
       return moved;
@@ -116,7 +120,7 @@ export class Reloader {
       const dataset = config.datasets.find((d) => d.matches(file.report.file));
       if (!dataset) continue;
       try {
-        const to = await retryOne(config, log, file);
+        const to = await retryOne(config, log, file, this.deps.pool);
         moved.push(to);
         log.info(`${file.path} matches dataset ${dataset.name} now: moved back to input/${to}`);
       } catch (error) {

@@ -27,7 +27,7 @@ export interface HostileCase {
   content: () => string | Buffer;
   expect: Expected;
   /** Further checks once the outcome is in (values in PostgreSQL, Parquet …). */
-  verify?: (context: { pool: pg.Pool; parquetFile: (dataset: string, file: string) => Promise<string> }) => Promise<void>;
+  verify?: (context: { pool: pg.Pool; parquetFile: (dataset: string, file: string) => Promise<string>; failedDir: string }) => Promise<void>;
 }
 
 const columns = `
@@ -65,7 +65,7 @@ export const CORPUS_LIMITS = {
   max_distinct_rows: 100,
 };
 
-export const CASE_MODULES = ['limits', 'values', 'text'] as const;
+export const CASE_MODULES = ['limits', 'values', 'text', 'reports'] as const;
 
 /** A CSV case for h-csv (the record path, as its `extra_columns: keep` asks) that does not look at what h-csv keeps. */
 const plainCsv = (c: HostileCase) => /\.csv(\.gz)?$/.test(c.file) && !/^(dedupe|prepared)-/.test(c.file) && !c.verify;

@@ -89,13 +89,15 @@ it('failed list and show point at the problem; failed retry brings the file back
   await env.drop('people-old.csv', 'id,age\n1,30\n2,104\n3,120\n');
   await env.outcome('people-old.csv', 'failed');
 
-  const list = await run(['failed', 'list', '--config', env.configFile]);
+  // The quarantine is found through the ledger: the commands reach this test's database.
+  const ledger = { DATABASE_URL: env.url };
+  const list = await run(['failed', 'list', '--config', env.configFile], PROJECT_ROOT, ledger);
   expect(list.code).toBe(0);
   expect(list.out).toMatch(/people\s+people\/people-old\.csv\s+validate\s+2 problems; first: line 3, field "age" = 104/);
-  const listed = JSON.parse((await run(['failed', 'list', '--config', env.configFile, '--json', '--since', '1h'])).out);
+  const listed = JSON.parse((await run(['failed', 'list', '--config', env.configFile, '--json', '--since', '1h'], PROJECT_ROOT, ledger)).out);
   expect(listed).toHaveLength(1);
 
-  const show = await run(['failed', 'show', 'people-old.csv', '--config', env.configFile]);
+  const show = await run(['failed', 'show', 'people-old.csv', '--config', env.configFile], PROJECT_ROOT, ledger);
   expect(show.code).toBe(0);
   expect(show.out).toContain('field "age": 2 rows: maximum: must be <= 100 (first at lines 3, 4; e.g. 104)');
   expect(show.out).toContain('     3 | 2,»104«');
@@ -105,7 +107,7 @@ it('failed list and show point at the problem; failed retry brings the file back
   await daemon.stop();
   await writeFile(path.join(env.root, 'config', 'datasets', 'people.yaml'), AGES(130));
   daemon = await env.start();
-  const retry = await run(['failed', 'retry', 'people-old.csv', '--config', env.configFile]);
+  const retry = await run(['failed', 'retry', 'people-old.csv', '--config', env.configFile], PROJECT_ROOT, ledger);
   expect(retry).toMatchObject({ code: 0 });
   expect(retry.out).toContain('people/people-old.csv → input/people-old.csv');
   expect(await env.outcome('people-old.csv', 'loaded')).toMatchObject({ rows: 3 });
@@ -116,7 +118,9 @@ it('failed list and show point at the problem; failed retry brings the file back
   const status = JSON.parse((await run(['status', '--config', env.configFile, '--json'])).out);
   expect(status.overall).toEqual({ loaded: 1, failed: 1, skipped: 0 });
   expect(status.rows_loaded.overall).toBe(3);
-  expect((await run(['failed', 'retry', '--config', env.configFile])).code).toBe(2);
+  expect((await run(['failed', 'retry', '--config', env.configFile], PROJECT_ROOT, ledger)).code).toBe(2);
+  // The ledger knows it was sent back: it is no longer waiting for a fix.
+  expect(JSON.parse((await run(['failed', 'list', '--config', env.configFile, '--json'], PROJECT_ROOT, ledger)).out)).toEqual([]);
 });
 
 it('status shows the files an instance holds right now, from the ledger and the claim locks', async () => {

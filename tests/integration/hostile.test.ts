@@ -34,7 +34,7 @@ it.each(cases.map((c) => [c.file, c] as const))('%s', async (_name, hostile) => 
     expect(report).toMatchObject({ file: hostile.file, stage: wanted.stage, reason: line.reason });
     expect(report.problem_count).toBeGreaterThan(0);
   }
-  await hostile.verify?.({ pool: env.pool, parquetFile });
+  await hostile.verify?.({ pool: env.pool, parquetFile, failedDir: env.folders.failed });
   // Still running: a good file right after loads.
   const good = `ok-after-${hostile.file.replace(/\W/g, '-')}.jsonl`;
   await env.drop(good, `{"id": 1, "name": "${good}"}\n`);

@@ -1,0 +1,139 @@
+/**
+ * Finding quarantined files and their reports. Through the ledger: a failed file's row holds its
+ * report, so a file dropped into input/ under a report's name (`x.error.json`, with any content) is
+ * only ever a quarantined file of its own. When the ledger cannot be reached (`loadbay failed list`
+ * with the database down), from output_failed/: a report counts only when it names the file beside
+ * it and no trusted report names it as its quarantined file. Either way a report is checked
+ * (report.ts) before use, and what does not pass is listed as skipped, never a crash.
+ */
+import { readFile, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { Config } from '../config/types.js';
+import { quarantineRow, quarantineRows, type QuarantineFilter, type QuarantineRow, type Resubmission } from '../db/quarantine.js';
+import { statNow } from '../lib/fs-now.js';
+import { MAX_REPORT_BYTES, checkReport, parseReport, REPORT_SUFFIX, type FailureReport } from './report.js';
+import { UNMATCHED } from '../outcome/settle.js';
+
+type Queryable = Parameters<typeof quarantineRows>[0];
+
+export interface QuarantinedFile {
+  /** The ledger id (from the report itself when the ledger could not be asked). */
+  id: string | null;
+  /** The quarantined file, relative to output_failed/ (the report's `quarantined_as`). */
+  path: string;
+  /** Absolute paths of the file and of its report beside it. */
+  file: string;
+  reportPath: string;
+  report: FailureReport;
+  /** The file is still in output_failed/ (a regular file, not a link). */
+  present: boolean;
+  resubmission: Resubmission | null;
+  resubmissionOf: QuarantineRow['resubmissionOf'];
+}
+
+export interface Quarantine {
+  files: QuarantinedFile[];
+  source: 'ledger' | 'disk';
+  /** What was not taken for a report, and why. */
+  skipped: string[];
+}
+
+/** Inside output_failed/, or null for a path that would leave it. */
+function inFailed(config: Config, relative: string): string | null {
+  const full = path.resolve(config.folders.failed, relative);
+  return full.startsWith(config.folders.failed + path.sep) ? full : null;
+}
+
+function isPresent(file: string): boolean {
+  return statNow(file)?.isFile() ?? false;
+}
+
+function fromRow(config: Config, row: QuarantineRow, skipped: string[]): QuarantinedFile | null {
+  const checked = checkReport(row.report);
+  if ('error' in checked) {
+    skipped.push(`file ${row.id} (${row.path}): ${checked.error}`);
+    return null;
+  }
+  const { report } = checked;
+  const file = inFailed(config, report.quarantined_as);
+  if (!file) {
+    skipped.push(`file ${row.id} (${row.path}): quarantined_as leaves output_failed/`);
+    return null;
+  }
+  return {
+    id: row.id,
+    path: report.quarantined_as,
+    file,
+    reportPath: `${file}${REPORT_SUFFIX}`,
+    report,
+    present: isPresent(file),
+    resubmission: row.resubmission,
+    resubmissionOf: row.resubmissionOf,
+  };
+}
+
+/**
+ * The quarantined files the ledger knows, newest first. Open ones (the default) are still in
+ * output_failed/ and were not sent back; a name used again by a later failure is the later file's.
+ */
+export async function ledgerQuarantine(config: Config, db: Queryable, filter: QuarantineFilter = {}): Promise<Quarantine> {
+  const skipped: string[] = [];
+  const files: QuarantinedFile[] = [];
+  const seen = new Set<string>();
+  for (const row of await quarantineRows(db, filter)) {
+    const file = fromRow(config, row, skipped);
+    if (!file) continue;
+    if (!row.resubmission && (!file.present || seen.has(file.path))) continue;
+    seen.add(file.path);
+    files.push(file);
+  }
+  return { files, source: 'ledger', skipped };
+}
+
+/** One quarantined file by ledger id, open or sent back. */
+export async function ledgerQuarantined(config: Config, db: Queryable, id: string): Promise<QuarantinedFile | null> {
+  const row = await quarantineRow(db, id);
+  return row ? fromRow(config, row, []) : null;
+}
+
+/** The reports in output_failed/, for when the ledger cannot be asked: each checked, newest first. */
+export async function diskQuarantine(config: Config, filter: { dataset?: string; since?: Date } = {}): Promise<Quarantine> {
+  const failed = config.folders.failed;
+  const skipped: string[] = [];
+  const entries = await readdir(failed, { recursive: true, withFileTypes: true }).catch(() => []);
+  const candidates: Array<{ reportPath: string; relative: string }> = [];
+  for (const entry of entries) {
+    if (!entry.isFile() || !entry.name.endsWith(REPORT_SUFFIX)) continue;
+    const reportPath = path.join(entry.parentPath, entry.name);
+    const relative = path.relative(failed, reportPath);
+    if (relative.split(path.sep).includes('.history')) continue;
+    candidates.push({ reportPath, relative });
+  }
+  // A report names the file beside it (`x` for `x.error.json`), a shorter name: taken longest
+  // first, a trusted report has already spoken for a candidate that is really a quarantined file.
+  candidates.sort((a, b) => b.reportPath.length - a.reportPath.length || a.reportPath.localeCompare(b.reportPath));
+  const dataFiles = new Set<string>();
+  const files: QuarantinedFile[] = [];
+  for (const { reportPath, relative } of candidates) {
+    if (dataFiles.has(reportPath)) continue; // a quarantined file that happens to be named *.error.json
+    const size = statNow(reportPath)?.size ?? 0;
+    const parsed = size > MAX_REPORT_BYTES ? { error: `larger than ${MAX_REPORT_BYTES} bytes` } : parseReport(await readFile(reportPath, 'utf8').catch(() => ''));
+    if ('error' in parsed) {
+      skipped.push(`${relative}: ${parsed.error}`);
+      continue;
+    }
+    const { report } = parsed;
+    const file = inFailed(config, report.quarantined_as);
+    if (!file || `${file}${REPORT_SUFFIX}` !== reportPath) {
+      skipped.push(`${relative}: not the report of the file beside it (it names ${report.quarantined_as})`);
+      continue;
+    }
+    dataFiles.add(file);
+    if (!isPresent(file)) continue;
+    if (filter.dataset && (report.dataset ?? UNMATCHED) !== filter.dataset) continue;
+    if (filter.since && new Date(report.failed_at) < filter.since) continue;
+    files.push({ id: report.file_id, path: report.quarantined_as, file, reportPath, report, present: true, resubmission: null, resubmissionOf: null });
+  }
+  files.sort((a, b) => b.report.failed_at.localeCompare(a.report.failed_at));
+  return { files, source: 'disk', skipped };
+}
