@@ -12,6 +12,7 @@ import { DEFAULT_LIMITS, loadConfig } from './config/load.js';
 import { StartCancelled, startDaemon, type Daemon } from './daemon.js';
 import { ConfigError, errorMessage } from './errors.js';
 import { createLogger } from './log.js';
+import { objectStorageSettings } from './source/s3/settings.js';
 import { handleSignals } from './signals.js';
 import { failedList, failedRetry, failedShow } from './commands/failed.js';
 import { inferCommand } from './commands/infer.js';
@@ -36,6 +37,10 @@ const config = async (path: string) => compileConfig(await loadConfig(path, { da
 
 async function start(configPath: string): Promise<void> {
   const loaded = await config(configPath);
+  const inObjectStorage = objectStorageSettings(loaded);
+  if (inObjectStorage.length > 0) {
+    throw new ConfigError(`folders in object storage (s3://) are read by the configuration but the daemon cannot use them yet (object storage input lands with issue 27): ${inObjectStorage.join('; ')}`);
+  }
   const log = createLogger({ logsDir: loaded.folders.logs });
   const abort = new AbortController();
   let daemon: Daemon | null = null;
