@@ -51,6 +51,15 @@ const MIGRATIONS: string[] = [
      delivered_at timestamptz
    );
    CREATE INDEX notifications_due_idx ON loadbay.notifications (next_at) WHERE delivered_at IS NULL;`,
+  // 5: object storage — where each input prefix's listing resumes (keys in byte order, as S3 lists
+  // them) and when it was last listed whole; an object's ETag and version beside its arrival.
+  `CREATE TABLE loadbay.s3_listings (
+     source          text PRIMARY KEY,
+     start_after     text COLLATE "C",
+     full_listing_at timestamptz,
+     updated_at      timestamptz NOT NULL DEFAULT now()
+   );
+   ALTER TABLE loadbay.files ADD COLUMN object_etag text, ADD COLUMN object_version text;`,
 ];
 
 /** The ledger version this loadbay needs (readiness checks it). */
