@@ -12,6 +12,11 @@ export interface TcpProxy {
   cutAfter(bytes: number): void;
   /** Once `bytes` more bytes have passed, the connection carrying them forwards nothing more (it stays open, silent); others go on. */
   stallAfter(bytes: number): void;
+  /**
+   * Drops the connection of the next request whose first line starts with `method` (e.g. "DELETE "),
+   * before the server sees it: a client that dies just before that request.
+   */
+  dropRequest(method: string): void;
   /** Back to forwarding everything. */
   behave(): void;
   /** Connections dropped by `cutAfter` so far. */
@@ -22,6 +27,7 @@ export interface TcpProxy {
 export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
   let plan: { kind: 'cut' | 'stall'; remaining: number } | null = null;
   let cuts = 0;
+  let dropMethod: string | null = null;
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
     const upstream = net.connect(targetPort, targetHost);
@@ -38,7 +44,14 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     client.on('close', closeBoth);
     upstream.on('close', closeBoth);
     let stalled = false;
-    client.on('data', (chunk) => upstream.write(chunk));
+    client.on('data', (chunk: Buffer) => {
+      if (dropMethod !== null && chunk.subarray(0, dropMethod.length).toString('latin1') === dropMethod) {
+        dropMethod = null;
+        cuts++;
+        return closeBoth();
+      }
+      upstream.write(chunk);
+    });
     upstream.on('data', (chunk: Buffer) => {
       if (stalled) return;
       if (!plan) return void client.write(chunk);
@@ -72,8 +85,12 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     stallAfter(bytes) {
       plan = { kind: 'stall', remaining: bytes };
     },
+    dropRequest(method) {
+      dropMethod = method;
+    },
     behave() {
       plan = null;
+      dropMethod = null;
     },
     get cuts() {
       return cuts;
