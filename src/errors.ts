@@ -231,7 +231,10 @@ export function isKnownTransient(error: unknown): boolean {
   if (typeof code === 'string' && TRANSIENT_CODES.has(code)) return true;
   if (s3ErrorKind(error) === 'transient') return true;
   const message = error instanceof Error ? error.message : String(error);
-  return /Connection terminated|connection timeout|Client has encountered a connection error/i.test(message);
+  if (/Connection terminated|connection timeout|Client has encountered a connection error/i.test(message)) return true;
+  // The AWS SDK wraps a network error from another realm (a test's vm context) and keeps only its text.
+  const wrapped = /^AWS SDK error wrapper for .*\b(E[A-Z]{3,})\b/.exec(message);
+  return wrapped !== null && TRANSIENT_CODES.has(wrapped[1]!);
 }
 
 /** An error from the file system about a path (Node sets `syscall` and `path`): EACCES, EROFS, ENOSPC … */

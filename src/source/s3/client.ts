@@ -5,7 +5,7 @@
  * endpoint fails a request instead of hanging a worker; every request is counted in S3Metrics.
  */
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
-import { s3ErrorKind } from '../../errors.js';
+import { isKnownTransient, s3ErrorKind } from '../../errors.js';
 import type { S3Settings } from '../../config/types.js';
 import { S3Metrics, type RequestOutcome } from './metrics.js';
 
@@ -66,7 +66,7 @@ export function connectS3(settings: S3Settings, metrics = new S3Metrics()): S3Co
 export function outcomeOf(error: unknown): RequestOutcome {
   if (isNotFound(error)) return 'not_found';
   if (isPreconditionFailed(error)) return 'changed';
-  return s3ErrorKind(error) ?? (isNetworkError(error) ? 'transient' : 'other');
+  return s3ErrorKind(error) ?? (isKnownTransient(error) ? 'transient' : 'other');
 }
 
 export function isNotFound(error: unknown): boolean {
@@ -77,9 +77,4 @@ export function isNotFound(error: unknown): boolean {
 export function isPreconditionFailed(error: unknown): boolean {
   const e = error as { name?: string; $metadata?: { httpStatusCode?: number } } | null;
   return e?.name === 'PreconditionFailed' || e?.$metadata?.httpStatusCode === 412;
-}
-
-function isNetworkError(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^E[A-Z]+$/.test(code);
 }
