@@ -111,7 +111,7 @@ export async function startS3Server(options = {}) {
   let app = null;
   let port = options.port ?? 0;
   const listen = async () => {
-    const next = buildApp({ logger: false, host: '127.0.0.1', stores });
+    const next = buildApp({ logger: false, stores }) // queue URLs name the host a request came to: 127.0.0.1:port;
     addMissingBehaviours(next, stores.s3Store);
     await next.listen({ port, host: '127.0.0.1' });
     port = next.server.address().port;

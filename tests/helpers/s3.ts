@@ -32,6 +32,8 @@ function useTestCredentials(): void {
   process.env['AWS_ACCESS_KEY_ID'] = process.env['TEST_S3_ACCESS_KEY_ID'] ?? 'loadbay-test';
   process.env['AWS_SECRET_ACCESS_KEY'] = process.env['TEST_S3_SECRET_ACCESS_KEY'] ?? 'loadbay-test-secret';
   process.env['AWS_REGION'] = process.env['TEST_S3_REGION'] ?? 'us-east-1';
+  // The test server's SQS answers on the same port; its queue URLs name a host (sqs.<region>.localhost) no resolver knows.
+  process.env['AWS_ENDPOINT_URL_SQS'] = s3Endpoint();
 }
 
 /** Settings that reach the test server (or `endpoint`, e.g. a proxy in front of it). */

@@ -99,9 +99,17 @@ export interface SqsPollOptions {
   waitSeconds?: number;
 }
 
-export function sqsClientFor(settings: S3Settings, queueUrl: string): SQSClient {
-  const custom = !/\.amazonaws\.com(\.cn)?$/.test(new URL(queueUrl).hostname);
+/**
+ * The SQS client for a queue: the SDK's own endpoint resolution (AWS_ENDPOINT_URL_SQS,
+ * AWS_ENDPOINT_URL, then AWS from the queue URL); a queue outside AWS with neither set is reached at
+ * its URL's origin.
+ */
+export function sqsClientFor(settings: S3Settings, queueUrl: string, env: NodeJS.ProcessEnv = process.env): SQSClient {
+  const fromEnv = Boolean(env['AWS_ENDPOINT_URL_SQS'] || env['AWS_ENDPOINT_URL']);
+  const custom = !fromEnv && !/\.amazonaws\.com(\.cn)?$/.test(new URL(queueUrl).hostname);
   return new SQSClient({
+    // The SDK would otherwise send each request to the queue URL's host, over the environment's endpoint.
+    ...(fromEnv ? { useQueueUrlAsEndpoint: false } : {}),
     maxAttempts: settings.maxAttempts,
     requestHandler: { connectionTimeout: settings.connectTimeoutMs, requestTimeout: settings.requestTimeoutMs, socketTimeout: settings.requestTimeoutMs },
     ...(custom ? { endpoint: new URL(queueUrl).origin } : {}),
