@@ -59,7 +59,10 @@ const MIGRATIONS: string[] = [
      full_listing_at timestamptz,
      updated_at      timestamptz NOT NULL DEFAULT now()
    );
-   ALTER TABLE loadbay.files ADD COLUMN object_etag text, ADD COLUMN object_version text;`,
+   ALTER TABLE loadbay.files ADD COLUMN object_etag text, ADD COLUMN object_version text;
+   -- Deleting old rows (keeping the ledger small) checks duplicate_of's references row by row: without
+   -- this index each check scans the table (docs/scaling.md).
+   CREATE INDEX files_duplicate_of_idx ON loadbay.files (duplicate_of) WHERE duplicate_of IS NOT NULL;`,
 ];
 
 /** The ledger version this loadbay needs (readiness checks it). */
