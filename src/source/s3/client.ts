@@ -31,9 +31,9 @@ export function connectS3(settings: S3Settings, metrics = new S3Metrics()): S3Co
     maxAttempts: settings.maxAttempts,
     requestHandler: {
       connectionTimeout: settings.connectTimeoutMs,
-      // An idle socket (no answer, or a response body that stops) for this long fails the request.
+      // An idle socket (no answer, or a response body that stops) for this long fails the request;
+      // not a limit on a whole request, which a large object's body may rightly exceed.
       socketTimeout: settings.requestTimeoutMs,
-      requestTimeout: settings.requestTimeoutMs,
       httpAgent: agent,
       httpsAgent: agent,
     },

@@ -111,7 +111,7 @@ export function sqsClientFor(settings: S3Settings, queueUrl: string, env: NodeJS
     // The SDK would otherwise send each request to the queue URL's host, over the environment's endpoint.
     ...(fromEnv ? { useQueueUrlAsEndpoint: false } : {}),
     maxAttempts: settings.maxAttempts,
-    requestHandler: { connectionTimeout: settings.connectTimeoutMs, requestTimeout: settings.requestTimeoutMs, socketTimeout: settings.requestTimeoutMs },
+    requestHandler: { connectionTimeout: settings.connectTimeoutMs, socketTimeout: settings.requestTimeoutMs },
     ...(custom ? { endpoint: new URL(queueUrl).origin } : {}),
     ...(settings.region ? { region: settings.region } : process.env['AWS_REGION'] || process.env['AWS_DEFAULT_REGION'] ? {} : { region: 'us-east-1' }),
   });

@@ -98,7 +98,7 @@ async function request(s3: S3Connection, identity: ObjectIdentity, offset: numbe
   } catch (error) {
     if (isNotFound(error)) throw new ObjectVanishedError(url);
     if (isPreconditionFailed(error)) throw new ObjectChangedError(url, 'its ETag is no longer the one listed');
-    throw s3ConfigError(error, `s3://${identity.bucket}/`);
+    throw s3ConfigError(error, url);
   }
   const body = answer.Body as Readable | undefined;
   const fail = (detail: string) => {
