@@ -168,6 +168,7 @@ export const S3_CONFIG_CODES: ReadonlySet<string> = new Set([
   'PermanentRedirect',
   'AuthorizationHeaderMalformed',
   'IllegalLocationConstraintException',
+  'RequestTimeTooSkewed',
 ]);
 
 interface S3ErrorShape {
@@ -208,7 +209,9 @@ export function s3ConfigError(error: unknown, where: string): unknown {
   const code = s3Code(error) ?? `HTTP ${s3Status(error) ?? '?'}`;
   const region = (error as S3ErrorShape).$response?.headers?.['x-amz-bucket-region'];
   const why =
-    code === 'NoSuchBucket' || code === 'InvalidBucketName'
+    code === 'RequestTimeTooSkewed'
+      ? "this machine's clock differs from the server's by more than S3 allows (15 minutes): synchronise it (NTP)"
+      : code === 'NoSuchBucket' || code === 'InvalidBucketName'
       ? 'the bucket does not exist (check the bucket name and the endpoint)'
       : code === 'PermanentRedirect' || code === 'AuthorizationHeaderMalformed' || code === 'IllegalLocationConstraintException' || s3Status(error) === 301
         ? `the bucket is in another region${region ? ` (${region})` : ''}: set s3.region or AWS_REGION`

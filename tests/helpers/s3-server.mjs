@@ -24,8 +24,9 @@ async function newStores() {
 
 const xmlEscape = (s) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
+/** Answers 412; returns the reply, which an async fastify hook must return to stop the route. */
 function preconditionFailed(reply, condition) {
-  reply
+  return reply
     .status(412)
     .header('content-type', 'application/xml')
     .send(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message><Condition>${condition}</Condition></Error>`);
@@ -58,7 +59,7 @@ function listMultipartUploads(store, bucket, query, reply) {
   const page = all.slice(0, max);
   const truncated = all.length > max;
   const last = page.at(-1);
-  reply
+  return reply
     .status(200)
     .header('content-type', 'application/xml')
     .send(

@@ -166,4 +166,15 @@ describe('the listing position', () => {
     expect(watermark.position).toBe('d');
     expect(watermark.outstanding).toBe(0);
   });
+
+  it('tracks at most its cap of keys: a key held at the start cannot make it keep a whole pass', () => {
+    const watermark = new ListingWatermark(3);
+    watermark.listed(['a', 'b', 'c', 'd', 'e']); // d and e are past the cap
+    watermark.listed(['f']);
+    for (const key of ['b', 'c', 'd', 'e', 'f']) watermark.done(key);
+    expect(watermark.outstanding).toBe(1); // only a, of the tracked three
+    expect(watermark.position).toBeNull();
+    watermark.done('a');
+    expect(watermark.position).toBe('c'); // never past an untracked key
+  });
 });

@@ -117,6 +117,7 @@ describe('configuration errors are held, naming bucket and prefix', () => {
     [301, 'PermanentRedirect', { 'x-amz-bucket-region': 'eu-west-1' }, 's3://lake/in/: the bucket is in another region (eu-west-1): set s3.region or AWS_REGION (PermanentRedirect)'],
     [400, 'AuthorizationHeaderMalformed', {}, 's3://lake/in/: the bucket is in another region: set s3.region or AWS_REGION (AuthorizationHeaderMalformed)'],
     [404, 'NoSuchBucket', {}, 's3://lake/in/: the bucket does not exist (check the bucket name and the endpoint) (NoSuchBucket)'],
+    [403, 'RequestTimeTooSkewed', {}, "s3://lake/in/: this machine's clock differs from the server's by more than S3 allows (15 minutes): synchronise it (NTP) (RequestTimeTooSkewed)"],
   ])('%i %s', async (status, code, headers, message) => {
     const peer = await startPeer(status, code, headers);
     const s3 = connectS3(testS3Settings({ endpoint: peer.endpoint, maxAttempts: 3 }));

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { CreateMultipartUploadCommand, HeadObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, CreateMultipartUploadCommand, DeleteObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import pg from 'pg';
 import { migrate } from '../../src/db/ledger.js';
 import { instanceLockKey } from '../../src/pipeline/reconcile.js';
@@ -31,6 +31,25 @@ async function openUploads(prefix = ''): Promise<string[]> {
   const answer = await bucket().s3.client.send(new ListMultipartUploadsCommand({ Bucket: bucket().name, Prefix: prefix }));
   return (answer.Uploads ?? []).map((u) => u.Key!).sort();
 }
+
+describe('the test server answers conditional requests as AWS documents them', () => {
+  it('412 for a stale copy source, an existing key under If-None-Match, a stale If-Match delete; nothing changed', async () => {
+    const etag = await bucket().put('in/a.csv', 'a');
+    const status = (sent: Promise<unknown>) => sent.then(() => 200, (e: { $metadata?: { httpStatusCode?: number } }) => e.$metadata?.httpStatusCode);
+    const client = bucket().s3.client;
+    expect(await status(client.send(new CopyObjectCommand({ Bucket: bucket().name, Key: 'out/a.csv', CopySource: `${bucket().name}/in/a.csv`, CopySourceIfMatch: '"stale"' })))).toBe(412);
+    expect(await status(client.send(new CopyObjectCommand({ Bucket: bucket().name, Key: 'out/a.csv', CopySource: `${bucket().name}/in/a.csv`, CopySourceIfMatch: etag })))).toBe(200);
+    expect(await status(client.send(new CopyObjectCommand({ Bucket: bucket().name, Key: 'out/a.csv', CopySource: `${bucket().name}/in/a.csv`, IfNoneMatch: '*' })))).toBe(412);
+    expect(await status(client.send(new DeleteObjectCommand({ Bucket: bucket().name, Key: 'in/a.csv', IfMatch: '"stale"' })))).toBe(412);
+    expect(await bucket().keys()).toEqual(['in/a.csv', 'out/a.csv']);
+    for (let i = 0; i < 3; i++) await bucket().s3.client.send(new CreateMultipartUploadCommand({ Bucket: bucket().name, Key: `mp/${i}` }));
+    const first = await bucket().s3.client.send(new ListMultipartUploadsCommand({ Bucket: bucket().name, Prefix: 'mp/', MaxUploads: 2 }));
+    expect(first.Uploads?.map((u) => u.Key)).toEqual(['mp/0', 'mp/1']);
+    expect(first.IsTruncated).toBe(true);
+    const rest = await bucket().s3.client.send(new ListMultipartUploadsCommand({ Bucket: bucket().name, Prefix: 'mp/', KeyMarker: first.NextKeyMarker, UploadIdMarker: first.NextUploadIdMarker }));
+    expect(rest.Uploads?.map((u) => u.Key)).toEqual(['mp/2']);
+  });
+});
 
 describe('uploading', () => {
   it('streams a large body as a multipart upload and a small one in one request, with the writer recorded', async () => {

@@ -55,14 +55,26 @@ export async function markFullListing(db: Queryable, source: string, at: Date): 
 
 /**
  * The keys a pass handed out, in listing order, and which are done: `position` is the highest key
- * with every listed key up to it done. Holds only the keys from the first one not done onwards.
+ * with every listed key up to it done. Holds only the keys from the first one not done onwards, and
+ * at most `maxTracked` of them: an object held for hours at the start of a pass of millions would
+ * otherwise keep every later key. Keys past the cap are not tracked, so the position stops before
+ * them (safe: they are listed again by the next pass).
  */
 export class ListingWatermark {
   private readonly pending = new Map<string, boolean>();
   private highest: string | null = null;
+  private full = false;
+
+  constructor(private readonly maxTracked = 100_000) {}
 
   listed(keys: string[]): void {
-    for (const key of keys) if (!this.pending.has(key)) this.pending.set(key, false);
+    for (const key of keys) {
+      if (this.full || this.pending.size >= this.maxTracked) {
+        this.full = true; // nothing after an untracked key may be tracked: the order must hold
+        return;
+      }
+      if (!this.pending.has(key)) this.pending.set(key, false);
+    }
   }
 
   /** True when the key was handed out by this pass and not done before. */
