@@ -158,6 +158,19 @@ describe('secrets never reach a message', () => {
     expect(redact(text)).not.toMatch(/wJalr|IQoS|abcdef0123|SECRET(?:PASS|SIG|KEY|TOKEN)|c2VjcmV0/);
   });
 
+  it('the endpoint shown in status and readiness never carries a password from the environment', () => {
+    const before = process.env['AWS_ENDPOINT_URL_S3'];
+    process.env['AWS_ENDPOINT_URL_S3'] = 'http://minio:SECRETPASS@127.0.0.1:9000';
+    try {
+      const s3 = connectS3({ ...testS3Settings(), endpoint: null });
+      expect(s3.endpoint).toBe('http://minio:***@127.0.0.1:9000');
+      s3.close();
+    } finally {
+      if (before === undefined) delete process.env['AWS_ENDPOINT_URL_S3'];
+      else process.env['AWS_ENDPOINT_URL_S3'] = before;
+    }
+  });
+
   it('a presigned URL the SDK makes loses its signature in any message', async () => {
     const url = await getSignedUrl(bucket().s3.client, new GetObjectCommand({ Bucket: bucket().name, Key: 'in/a.csv' }), { expiresIn: 60 });
     expect(url).toMatch(/X-Amz-Signature=[0-9a-f]{64}/);

@@ -5,7 +5,7 @@
  * endpoint fails a request instead of hanging a worker; every request is counted in S3Metrics.
  */
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
-import { isKnownTransient, s3ErrorKind } from '../../errors.js';
+import { isKnownTransient, redact, s3ErrorKind } from '../../errors.js';
 import type { S3Settings } from '../../config/types.js';
 import { S3Metrics, type RequestOutcome } from './metrics.js';
 
@@ -60,7 +60,8 @@ export function connectS3(settings: S3Settings, metrics = new S3Metrics()): S3Co
     },
     { step: 'initialize', name: 'loadbayRequestMetrics' },
   );
-  return { client, settings, metrics, endpoint: endpoint ?? 'AWS S3', close: () => client.destroy() };
+  // AWS_ENDPOINT_URL_S3 may carry a user and password; what is shown never does.
+  return { client, settings, metrics, endpoint: endpoint ? redact(endpoint) : 'AWS S3', close: () => client.destroy() };
 }
 
 export function outcomeOf(error: unknown): RequestOutcome {
