@@ -48,6 +48,12 @@ async function pool(n, conc, fn) { let i = 0; await Promise.all(Array.from({ len
 const dir = mkdtempSync(path.join(os.tmpdir(), 'probe-'));
 const port = await free();
 let { child, ms } = await startServer(port, dir);
+// A failure part way (s3rver without the OpenSSL flag) must not leave the server running.
+process.on('exit', () => child.kill());
+process.on('uncaughtException', (error) => {
+  console.error(error);
+  process.exit(1);
+});
 out.node = process.version;
 out.start_ms = Math.round(ms);
 out.rss_idle_mb = Math.round(rss(child.pid).rss);
