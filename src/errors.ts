@@ -142,6 +142,94 @@ export const HELD_CODES: ReadonlySet<string> = new Set([
   '42501', // insufficient_privilege: a grant revoked on the table or the ledger
 ]);
 
+/**
+ * S3 error codes (an error response's `Code`, the AWS SDK's error `name`) that mean "try again
+ * later"; any 5xx answer counts too. The SDK retries these itself first (`s3.max_attempts`).
+ */
+export const S3_TRANSIENT_CODES: ReadonlySet<string> = new Set([
+  'SlowDown',
+  'ServiceUnavailable',
+  'InternalError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'Throttling',
+  'ThrottlingException',
+  'TooManyRequestsException',
+  'RequestThrottled',
+  'OperationAborted',
+  'TimeoutError', // the SDK's request handler: no connection or no answer in time
+]);
+
+/**
+ * S3 error codes that say the configuration is wrong (credentials, permissions, bucket, region):
+ * held with a message naming the bucket and prefix, never a reason to quarantine a file.
+ */
+export const S3_CONFIG_CODES: ReadonlySet<string> = new Set([
+  'AccessDenied',
+  'AllAccessDisabled',
+  'AccountProblem',
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'InvalidToken',
+  'ExpiredToken',
+  'CredentialsProviderError',
+  'NoSuchBucket',
+  'InvalidBucketName',
+  'PermanentRedirect',
+  'AuthorizationHeaderMalformed',
+  'IllegalLocationConstraintException',
+  'RequestTimeTooSkewed',
+]);
+
+interface S3ErrorShape {
+  name?: unknown;
+  Code?: unknown;
+  $metadata?: { httpStatusCode?: number };
+  $response?: { headers?: Record<string, string | undefined> };
+}
+
+function s3Code(error: unknown): string | null {
+  const e = error as S3ErrorShape | null;
+  const code = typeof e?.Code === 'string' ? e.Code : typeof e?.name === 'string' ? e.name : null;
+  return code;
+}
+
+function s3Status(error: unknown): number | null {
+  const status = (error as S3ErrorShape | null)?.$metadata?.httpStatusCode;
+  return typeof status === 'number' ? status : null;
+}
+
+/** What an object store's answer means: retry later, the configuration is wrong, or neither. */
+export function s3ErrorKind(error: unknown): 'transient' | 'config' | null {
+  const code = s3Code(error);
+  const status = s3Status(error);
+  if (code !== null && S3_TRANSIENT_CODES.has(code)) return 'transient';
+  if (code !== null && S3_CONFIG_CODES.has(code)) return 'config';
+  if (status !== null && (status >= 500 || status === 429)) return 'transient';
+  if (status === 403 || status === 301) return 'config';
+  return null;
+}
+
+/**
+ * An object store's configuration error as a held error that says what to fix, naming bucket and
+ * prefix (`where`, e.g. `s3://bucket/prefix/`); any other error is returned as it is.
+ */
+export function s3ConfigError(error: unknown, where: string): unknown {
+  if (s3ErrorKind(error) !== 'config') return error;
+  const code = s3Code(error) ?? `HTTP ${s3Status(error) ?? '?'}`;
+  const region = (error as S3ErrorShape).$response?.headers?.['x-amz-bucket-region'];
+  const why =
+    code === 'RequestTimeTooSkewed'
+      ? "this machine's clock differs from the server's by more than S3 allows (15 minutes): synchronise it (NTP)"
+      : code === 'NoSuchBucket' || code === 'InvalidBucketName'
+      ? 'the bucket does not exist (check the bucket name and the endpoint)'
+      : code === 'PermanentRedirect' || code === 'AuthorizationHeaderMalformed' || code === 'IllegalLocationConstraintException' || s3Status(error) === 301
+        ? `the bucket is in another region${region ? ` (${region})` : ''}: set s3.region or AWS_REGION`
+        : 'access denied: check the credentials (environment, shared config or instance role) and the bucket policy';
+  const held = new HeldError(`${where}: ${why} (${code})`);
+  return Object.assign(held, { cause: error });
+}
+
 export type ErrorClass = 'data' | 'held' | 'transient';
 
 export function classify(error: unknown): ErrorClass {
@@ -156,8 +244,12 @@ export function classify(error: unknown): ErrorClass {
 export function isKnownTransient(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && TRANSIENT_CODES.has(code)) return true;
+  if (s3ErrorKind(error) === 'transient') return true;
   const message = error instanceof Error ? error.message : String(error);
-  return /Connection terminated|connection timeout|Client has encountered a connection error/i.test(message);
+  if (/Connection terminated|connection timeout|Client has encountered a connection error/i.test(message)) return true;
+  // The AWS SDK wraps a network error from another realm (a test's vm context) and keeps only its text.
+  const wrapped = /^AWS SDK error wrapper for .*\b(E[A-Z]{3,})\b/.exec(message);
+  return wrapped !== null && TRANSIENT_CODES.has(wrapped[1]!);
 }
 
 /** An error from the file system about a path (Node sets `syscall` and `path`): EACCES, EROFS, ENOSPC … */
@@ -172,14 +264,28 @@ export function errorMessage(error: unknown): string {
 
 const URL_IN_TEXT = /postgres(?:ql)?:\/\/[^\s'"<>]+/gi;
 const KEY_VALUE_PASSWORD = /\b((?:ssl)?password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]+)/gi;
+/** A user and password in an http(s) or s3 URL (an endpoint, a presigned or webhook URL). */
+const WEB_USERINFO = /\b((?:https?|s3):\/\/[^\s/:@'"<>]*:)[^\s/@'"<>]*@/gi;
+/** Signing secrets in a presigned URL's query (SigV4 and SigV2) or a header. */
+const SIGNED_QUERY = /([?&](?:X-Amz-Signature|X-Amz-Security-Token|X-Amz-Credential|Signature|AWSAccessKeyId|x-amz-security-token)=)[^&\s'"<>]*/gi;
+const AUTHORIZATION = /\b(Authorization\s*[:=]\s*)(?:AWS4-HMAC-SHA256|AWS|Bearer|Basic)\s+[^\r\n'"]*/gi;
+/** `aws_secret_access_key = …`, `AWS_SESSION_TOKEN=…` (shared config, environment dumps). */
+const AWS_SECRET = /\b((?:aws_)?(?:secret_access_key|session_token|secretAccessKey|sessionToken)["']?\s*[:=]\s*["']?)[^\s"',}]+/gi;
 
 /**
- * Removes passwords from text: in connection URLs (userinfo, parsed as PostgreSQL reads it, so a
- * password holding `@` or `:` goes whole; `password=` in the query) and in key/value connection
- * strings (`password=… ` or `password='…'`).
+ * Removes secrets from text: passwords in connection URLs (userinfo, parsed as PostgreSQL reads it,
+ * so a password holding `@` or `:` goes whole; `password=` in the query) and in key/value connection
+ * strings (`password=… ` or `password='…'`); a password in an http(s)/s3 URL; the signature,
+ * credential and token of a presigned S3 URL; Authorization headers; AWS secret keys and tokens.
  */
 export function redact(text: string): string {
-  return text.replace(URL_IN_TEXT, redactUrl).replace(KEY_VALUE_PASSWORD, '$1***');
+  return text
+    .replace(URL_IN_TEXT, redactUrl)
+    .replace(KEY_VALUE_PASSWORD, '$1***')
+    .replace(WEB_USERINFO, '$1***@')
+    .replace(SIGNED_QUERY, '$1***')
+    .replace(AUTHORIZATION, '$1***')
+    .replace(AWS_SECRET, '$1***');
 }
 
 function redactUrl(raw: string): string {

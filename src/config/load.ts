@@ -17,7 +17,8 @@ import { ConfigError } from '../errors.js';
 import { fromDocumentProblem } from '../read/json-context.js';
 import { userConfigSchema, userDatasetSchema } from './schema.js';
 import { quoteIdent } from '../db/database.js';
-import type { Config, Dataset, DatasetView, ExportSpec, Limits, TableTarget, UserCheck, UserConfig, UserDataset, UserTable, UserView } from './types.js';
+import { checkS3Folders, resolveExportTarget, resolveFolderSetting, resolveS3Settings } from '../source/s3/settings.js';
+import type { Config, Dataset, DatasetView, ExportSpec, Folders, Limits, S3Folders, TableTarget, UserCheck, UserConfig, UserDataset, UserTable, UserView } from './types.js';
 
 const configAjv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
 const validateUserConfig = configAjv.compile(userConfigSchema);
@@ -34,6 +35,13 @@ export async function loadConfig(configFile: string, options: LoadOptions = {}):
   const configDir = path.dirname(file);
   const root = path.resolve(configDir, user.root ?? '.');
   const folder = (value: string | undefined, fallback: string) => path.resolve(root, value ?? fallback);
+  // A folder setting may be an s3:// URL (not the database's data_dir, which uses `folder`).
+  const buckets: S3Folders = {};
+  const setting = (name: keyof Folders, fallback: string) => {
+    const { folder: resolved, location } = resolveFolderSetting(file, name, user.folders?.[name], fallback, root);
+    if (location && name !== 'logs') buckets[name] = location;
+    return resolved;
+  };
   const processing = user.processing ?? {};
   const retryInitialMs = processing.retry_initial_ms ?? 1000;
   const retryMaxMs = processing.retry_max_ms ?? 60_000;
@@ -47,11 +55,11 @@ export async function loadConfig(configFile: string, options: LoadOptions = {}):
     datasetsLocation,
     root,
     folders: {
-      input: folder(user.folders?.input, 'input'),
-      parquet: folder(user.folders?.parquet, 'output_parquet'),
-      failed: folder(user.folders?.failed, 'output_failed'),
-      archive: folder(user.folders?.archive, 'archive'),
-      logs: folder(user.folders?.logs, 'logs'),
+      input: setting('input', 'input'),
+      parquet: setting('parquet', 'output_parquet'),
+      failed: setting('failed', 'output_failed'),
+      archive: setting('archive', 'archive'),
+      logs: setting('logs', 'logs'),
     },
     database: {
       url: options.databaseUrl || user.database?.url || null,
@@ -80,6 +88,8 @@ export async function loadConfig(configFile: string, options: LoadOptions = {}):
       smallFileCompression: user.parquet?.small_file_compression ?? DEFAULT_PARQUET.smallFileCompression,
     },
     http: resolveHttp(file, user.http),
+    s3: resolveS3Settings(user.s3),
+    buckets: Object.freeze(buckets),
     notify: {
       webhooks: (user.notify?.webhooks ?? []).map((w) => ({ url: w.url, events: w.events ?? ['failed', 'held', 'stalled'], format: w.format ?? 'json' })),
       heldAfterMs: (user.notify?.held_after_minutes ?? 60) * 60_000,
@@ -224,7 +234,8 @@ function resolveExport(file: string, name: string, spec: UserDataset['export'], 
   if (!spec) return null;
   if (!spec.sql === !spec.query) throw new ConfigError(`${file}: /export: give either sql (a file) or query`);
   const sql = spec.sql ? readSql(paths.configDir, spec.sql, `${file}: /export/sql`) : spec.query!;
-  return { sql, label: spec.sql ?? 'export.query', to: path.resolve(paths.root, spec.to), after: spec.after ?? [name], declaredIn: file };
+  const toS3 = resolveExportTarget(file, spec.to);
+  return { sql, label: spec.sql ?? 'export.query', to: toS3 ? toS3.url : path.resolve(paths.root, spec.to), toS3, after: spec.after ?? [name], declaredIn: file };
 }
 
 function resolveViews(file: string, views: UserView[], paths: DatasetPaths): DatasetView[] {
@@ -366,7 +377,8 @@ export function resolveDataset(file: string, user: UserDataset, paths: DatasetPa
 }
 
 function checkFolders(file: string, config: Config): void {
-  const entries = Object.entries(config.folders);
+  checkS3Folders(file, config.buckets);
+  const entries = Object.entries(config.folders).filter(([name]) => !(name in config.buckets));
   for (const [name, dir] of entries) {
     for (const [other, otherDir] of entries) {
       if (name !== other && (dir === otherDir || dir.startsWith(otherDir + path.sep))) {

@@ -123,6 +123,25 @@ export const userConfigSchema: JSONSchemaType<UserConfig> = {
       },
     },
     datasets: { type: 'string', nullable: true, minLength: 1 },
+    s3: {
+      type: 'object',
+      nullable: true,
+      additionalProperties: false,
+      properties: {
+        // Credentials never go here or in the URL: the AWS SDK reads them from the environment,
+        // the shared config files or the instance's role.
+        endpoint: { type: 'string', nullable: true, pattern: '^https?://[^/@\\s]+(/[^@\\s]*)?$' },
+        force_path_style: { type: 'boolean', nullable: true },
+        region: { type: 'string', nullable: true, pattern: '^[a-z0-9-]{1,64}$' },
+        request_timeout_ms: { type: 'integer', nullable: true, minimum: 100, maximum: 600_000 },
+        connect_timeout_ms: { type: 'integer', nullable: true, minimum: 100, maximum: 120_000 },
+        max_attempts: { type: 'integer', nullable: true, minimum: 1, maximum: 20 },
+        max_sockets: { type: 'integer', nullable: true, minimum: 1, maximum: 1024 },
+        list_page_size: { type: 'integer', nullable: true, minimum: 1, maximum: 1000 },
+        full_listing_minutes: { type: 'number', nullable: true, exclusiveMinimum: 0 },
+        sqs_queue_url: { type: 'string', nullable: true, pattern: '^https?://[^@\\s]+$' },
+      },
+    },
   },
 };
 

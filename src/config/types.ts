@@ -4,6 +4,7 @@
  * compiled). `load.ts` turns the first into the second once, at start-up.
  */
 import type { Column } from '../columns.js';
+import type { S3Location, S3ObjectUrl } from '../source/s3/location.js';
 
 export type Format = 'csv' | 'jsonl' | 'json';
 
@@ -79,6 +80,19 @@ export interface UserConfig {
     max_distinct_rows?: number;
   };
   datasets?: string;
+  /** Object storage: where the S3 API is and how loadbay talks to it (credentials: the AWS SDK's usual sources). */
+  s3?: {
+    endpoint?: string;
+    force_path_style?: boolean;
+    region?: string;
+    request_timeout_ms?: number;
+    connect_timeout_ms?: number;
+    max_attempts?: number;
+    max_sockets?: number;
+    list_page_size?: number;
+    full_listing_minutes?: number;
+    sqs_queue_url?: string;
+  };
 }
 
 export interface UserDataset {
@@ -158,12 +172,36 @@ export interface TableTarget {
   replaceScope: 'table' | 'key' | null;
 }
 
+/** A local folder's absolute path, or for a folder in object storage its `s3://bucket/prefix/` (see `Config.buckets`). */
 export interface Folders {
   input: string;
   parquet: string;
   failed: string;
   archive: string;
   logs: string;
+}
+
+/** The folders that are in object storage; `logs` is always local. */
+export type S3Folders = Partial<Record<Exclude<keyof Folders, 'logs'>, S3Location>>;
+
+/** How loadbay talks to object storage (resolved `s3:`). */
+export interface S3Settings {
+  /** null: the SDK's own resolution (AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, then AWS). */
+  endpoint: string | null;
+  forcePathStyle: boolean;
+  /** null: the SDK's own resolution (AWS_REGION, shared config). */
+  region: string | null;
+  /** A request (or a pause in a response body) that takes longer fails and is retried. */
+  requestTimeoutMs: number;
+  connectTimeoutMs: number;
+  /** The SDK's attempts per request (its own backoff), before loadbay's retry of the file. */
+  maxAttempts: number;
+  maxSockets: number;
+  listPageSize: number;
+  /** Every this often the whole input prefix is listed again, not only past the saved position. */
+  fullListingMs: number;
+  /** An SQS queue that receives the bucket's event notifications: hints, never the only source. */
+  sqsQueueUrl: string | null;
 }
 
 export interface CsvOptions {
@@ -281,6 +319,9 @@ export interface Config {
    * loopback names; null (an address other than loopback, none listed): any.
    */
   http: { host: string; port: number; token: string | null; allowedHosts: string[] | null } | null;
+  s3: S3Settings;
+  /** The folders given as `s3://` URLs, parsed. */
+  buckets: S3Folders;
   datasets: Dataset[];
   /** Every dataset's `export:`, each with the datasets whose loads trigger it. */
   exports: ExportSpec[];
@@ -291,8 +332,10 @@ export interface ExportSpec {
   sql: string;
   /** The SQL file (or `export.query`), for messages. */
   label: string;
-  /** Absolute path of the CSV. */
+  /** Absolute path of the CSV, or its `s3://bucket/key`. */
   to: string;
+  /** The CSV's object when `to` is an s3:// URL. */
+  toS3: S3ObjectUrl | null;
   after: string[];
   /** The dataset file that declares it. */
   declaredIn: string;

@@ -72,6 +72,18 @@ const MIGRATIONS: string[] = [
    CREATE INDEX resubmissions_input_idx ON loadbay.resubmissions (input_path);
    CREATE INDEX files_quarantined_idx ON loadbay.files (id) WHERE error ? 'quarantined_as';
    CREATE INDEX files_dataset_loaded_idx ON loadbay.files (dataset, settled_at) WHERE status = 'loaded';`,
+  // 7: object storage — where each input prefix's listing resumes (keys in byte order, as S3 lists
+  // them) and when it was last listed whole; an object's ETag and version beside its arrival.
+  `CREATE TABLE loadbay.s3_listings (
+     source          text PRIMARY KEY,
+     start_after     text COLLATE "C",
+     full_listing_at timestamptz,
+     updated_at      timestamptz NOT NULL DEFAULT now()
+   );
+   ALTER TABLE loadbay.files ADD COLUMN object_etag text, ADD COLUMN object_version text;
+   -- Deleting old rows (keeping the ledger small) checks duplicate_of's references row by row: without
+   -- this index each check scans the table (docs/scaling.md).
+   CREATE INDEX files_duplicate_of_idx ON loadbay.files (duplicate_of) WHERE duplicate_of IS NOT NULL;`,
 ];
 
 /** The ledger version this loadbay needs (readiness checks it). */

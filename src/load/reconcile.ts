@@ -55,7 +55,8 @@ export function instanceLockKey(instanceId: string): string {
   return `loadbay:instance:${instanceId}`;
 }
 
-async function instanceAlive(pool: pg.Pool, instanceId: string): Promise<boolean> {
+/** Whether the loadbay instance that wrote a file still runs: its instance lock is held. */
+export async function instanceAlive(pool: pg.Pool, instanceId: string): Promise<boolean> {
   const client = await pool.connect();
   try {
     const { rows } = await client.query<{ free: boolean }>('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS free', [

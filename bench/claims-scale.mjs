@@ -1,0 +1,77 @@
+// Claim throughput with N loadbay processes sharing one ledger: each process claims and releases
+// files of its own (claimFiles in groups of `--group`, as the workers do) for `--seconds`, and the
+// totals say where PostgreSQL (or the machine) becomes the ceiling. Needs the build (npm run build).
+//
+//   node bench/claims-scale.mjs [--processes 1,2,4,8] [--seconds 10] [--group 1]
+//
+// Prints claims per second per process count. See docs/scaling.md.
+import { fork } from 'node:child_process';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+
+const PROJECT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const { values: args } = parseArgs({
+  options: {
+    processes: { type: 'string', default: '1,2,4,8' },
+    seconds: { type: 'string', default: '10' },
+    group: { type: 'string', default: '1' },
+    worker: { type: 'string' },
+    url: { type: 'string' },
+    file: { type: 'string' },
+  },
+});
+
+if (args.worker !== undefined) {
+  // One process: claims until the deadline, then reports its count.
+  const { claimFiles } = await import(path.join(PROJECT, 'dist/claim/claim.js'));
+  const pool = new pg.Pool({ connectionString: args.url, max: 4 });
+  pool.on('error', () => undefined);
+  const { size, mtimeMs } = await stat(args.file);
+  const group = Number(args.group);
+  const deadline = Date.now() + Number(args.seconds) * 1000;
+  let n = 0;
+  while (Date.now() < deadline) {
+    const arrivals = Array.from({ length: group }, (_, i) => ({ file: args.file, relative: `w${args.worker}/${n + i}.csv`, size, mtimeMs }));
+    const claimed = await claimFiles(pool, arrivals, `bench-${args.worker}`);
+    n += claimed.claims.filter(Boolean).length;
+    await claimed.release();
+  }
+  await pool.end();
+  process.send({ claims: n });
+  process.exit(0);
+}
+
+const { migrate } = await import(path.join(PROJECT, 'dist/db/ledger.js'));
+const { startThrowawayPostgres } = await import('./postgres.mjs');
+const dir = await mkdtemp(path.join(os.tmpdir(), 'loadbay-claims-scale-'));
+const server = await startThrowawayPostgres(path.join(dir, 'data'), ['-c', 'max_connections=200']);
+try {
+  const pool = new pg.Pool({ connectionString: server.url, max: 2 });
+  await migrate(pool);
+  await pool.end();
+  const file = path.join(dir, 'f.csv');
+  await writeFile(file, 'a\n1\n');
+  console.log(`${os.cpus().length} CPUs (${os.cpus()[0]?.model}), node ${process.version}, ${args.seconds} s per run, groups of ${args.group}`);
+  for (const processes of args.processes.split(',').map(Number)) {
+    const started = Date.now();
+    const counts = await Promise.all(
+      Array.from({ length: processes }, (_, worker) =>
+        new Promise((resolve, reject) => {
+          const child = fork(new URL(import.meta.url).pathname, ['--worker', String(worker), '--url', server.url, '--file', file, '--seconds', args.seconds, '--group', args.group]);
+          child.on('message', (m) => resolve(m.claims));
+          child.on('error', reject);
+          child.on('exit', (code) => code !== 0 && reject(new Error(`worker exited ${code}`)));
+        }),
+      ),
+    );
+    const total = counts.reduce((a, b) => a + b, 0);
+    const seconds = (Date.now() - started) / 1000;
+    console.log(`${processes} process(es): ${Math.round(total / seconds)} claims/s in all (${counts.map((c) => Math.round(c / seconds)).join(', ')} each)`);
+  }
+} finally {
+  await server.stop();
+  await rm(dir, { recursive: true, force: true });
+}

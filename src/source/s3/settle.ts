@@ -1,0 +1,148 @@
+/**
+ * Settling an input object: archive or quarantine as copy-then-delete, safe to run again after a
+ * crash at any point. The copy carries the source's URL and ETag as metadata, so a second run finds
+ * a copy made by the first (crash between copy and delete) and only deletes; a source already
+ * deleted (crash after the delete) with its copy in place is done. Never overwrites: the copy goes
+ * to the first free of `name.csv`, `name-2.csv`, … (as local folders do), guarded by
+ * `If-None-Match: *`; the source is copied only if it is still the version that was loaded
+ * (`x-amz-copy-source-if-match`) and deleted only if it still is (`If-Match`, and a HeadObject
+ * before it for servers without conditional deletes).
+ */
+import { CopyObjectCommand, DeleteObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
+import { s3ConfigError } from '../../errors.js';
+import { isNotFound, isPreconditionFailed, type S3Connection } from './client.js';
+import { headObject, objectUrl, type ObjectIdentity } from './identity.js';
+import { keyUnder, type S3Location } from './location.js';
+import { ObjectVanishedError } from './read.js';
+import { numberedKey, WRITER_METADATA } from './write.js';
+
+export const SOURCE_METADATA = 'loadbay-source';
+export const SOURCE_ETAG_METADATA = 'loadbay-source-etag';
+
+export interface SettledObject {
+  /** Where the object is now: `s3://bucket/key`. */
+  url: string;
+  bucket: string;
+  key: string;
+  /** False when a copy from an earlier run was found and reused. */
+  copied: boolean;
+}
+
+/** The source was overwritten after it was loaded: the loaded version is gone, the new one is a new arrival (left in place). */
+export class SourceReplacedError extends Error {
+  constructor(readonly url: string) {
+    super(`${url} was replaced by a new version after it was loaded: the new version stays for its own load`);
+    this.name = 'SourceReplacedError';
+  }
+}
+
+/** S3's largest single CopyObject: a larger object needs a multipart copy (not yet supported). */
+const MAX_COPY_BYTES = 5 * 1024 ** 3;
+
+/**
+ * Moves `source` to `relative` under `target` (copy, then delete). `writer` is this instance's id
+ * (object metadata, as for every object loadbay writes).
+ */
+export async function moveObject(s3: S3Connection, source: ObjectIdentity, target: S3Location, relative: string, writer: string, signal?: AbortSignal): Promise<SettledObject> {
+  const wanted = keyUnder(target, relative);
+  const where = (key: string) => ({ url: objectUrl({ bucket: target.bucket, key }), bucket: target.bucket, key });
+  const existing = await findCopy(s3, source, target.bucket, wanted, signal);
+  let settled: SettledObject;
+  if (existing.copy !== null) {
+    settled = { ...where(existing.copy), copied: false };
+  } else {
+    if (source.size > MAX_COPY_BYTES) throw new Error(`${objectUrl(source)}: objects over 5 GiB cannot be archived by copy yet (${source.size} bytes)`);
+    let n = existing.free;
+    for (;;) {
+      const key = numberedKey(wanted, n);
+      const outcome = await copyOnce(s3, source, target.bucket, key, writer, signal);
+      if (outcome === 'copied') {
+        settled = { ...where(key), copied: true };
+        break;
+      }
+      if (outcome === 'vanished') throw new ObjectVanishedError(objectUrl(source));
+      if (outcome === 'replaced') throw new SourceReplacedError(objectUrl(source));
+      n++; // the name was taken meanwhile: the next one
+    }
+  }
+  await deleteSource(s3, source, signal);
+  return settled;
+}
+
+/**
+ * The copy an earlier run made of this source under `wanted` or its numbered names, else the first
+ * free number. Names are filled in order and never freed by loadbay, so the search stops at the
+ * first free one.
+ */
+async function findCopy(s3: S3Connection, source: ObjectIdentity, bucket: string, wanted: string, signal?: AbortSignal): Promise<{ copy: string | null; free: number }> {
+  for (let n = 1; ; n++) {
+    const key = numberedKey(wanted, n);
+    let head;
+    try {
+      head = await s3.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), signal ? { abortSignal: signal } : {});
+    } catch (error) {
+      if (isNotFound(error)) return { copy: null, free: n };
+      throw s3ConfigError(error, `s3://${bucket}/`);
+    }
+    const metadata = head.Metadata ?? {};
+    if (metadata[SOURCE_METADATA] === objectUrl(source) && metadata[SOURCE_ETAG_METADATA] === source.etag) return { copy: key, free: n };
+  }
+}
+
+async function copyOnce(s3: S3Connection, source: ObjectIdentity, bucket: string, key: string, writer: string, signal?: AbortSignal): Promise<'copied' | 'taken' | 'replaced' | 'vanished'> {
+  const copySource = `${source.bucket}/${source.key.split('/').map(encodeURIComponent).join('/')}${source.versionId ? `?versionId=${encodeURIComponent(source.versionId)}` : ''}`;
+  let head;
+  try {
+    head = await s3.client.send(new HeadObjectCommand({ Bucket: source.bucket, Key: source.key, ...(source.versionId ? { VersionId: source.versionId } : {}) }), signal ? { abortSignal: signal } : {});
+  } catch (error) {
+    if (isNotFound(error)) return 'vanished';
+    throw s3ConfigError(error, `s3://${source.bucket}/`);
+  }
+  if (head.ETag !== source.etag) return 'replaced';
+  try {
+    await s3.client.send(
+      new CopyObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        CopySource: copySource,
+        CopySourceIfMatch: source.etag,
+        IfNoneMatch: '*',
+        MetadataDirective: 'REPLACE',
+        ContentType: head.ContentType ?? 'application/octet-stream',
+        ...(head.ContentEncoding ? { ContentEncoding: head.ContentEncoding } : {}),
+        Metadata: { ...head.Metadata, [SOURCE_METADATA]: objectUrl(source), [SOURCE_ETAG_METADATA]: source.etag, [WRITER_METADATA]: writer },
+      }),
+      signal ? { abortSignal: signal } : {},
+    );
+    return 'copied';
+  } catch (error) {
+    if (isNotFound(error) && (error as { name?: string }).name !== 'NoSuchBucket') return 'vanished';
+    if (!isPreconditionFailed(error)) throw s3ConfigError(error, `s3://${bucket}/`);
+    // Which condition failed: the source changed, or the destination was taken meanwhile.
+    const now = await headObject(s3, source.bucket, source.key, signal);
+    if (!now) return 'vanished';
+    return now.etag !== source.etag ? 'replaced' : 'taken';
+  }
+}
+
+/** Deletes the source if it is still the version that was loaded; gone already is fine. */
+async function deleteSource(s3: S3Connection, source: ObjectIdentity, signal?: AbortSignal): Promise<void> {
+  const now = await headObject(s3, source.bucket, source.key, signal);
+  if (!now) return;
+  // A new version arrived after the copy: it stays, for its own load.
+  if (now.etag !== source.etag && source.versionId === null) return;
+  try {
+    await s3.client.send(
+      new DeleteObjectCommand({ Bucket: source.bucket, Key: source.key, ...(source.versionId ? { VersionId: source.versionId } : { IfMatch: source.etag }) }),
+      signal ? { abortSignal: signal } : {},
+    );
+  } catch (error) {
+    if (isNotFound(error) || isPreconditionFailed(error)) return;
+    throw s3ConfigError(error, `s3://${source.bucket}/`);
+  }
+}
+
+/** Deletes the source (on_success: delete) under the same conditions. */
+export async function deleteObject(s3: S3Connection, source: ObjectIdentity, signal?: AbortSignal): Promise<void> {
+  await deleteSource(s3, source, signal);
+}

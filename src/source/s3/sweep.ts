@@ -1,0 +1,108 @@
+/**
+ * Start-up sweep of an output prefix in object storage (the Parquet prefix), the counterpart of
+ * pipeline/reconcile.ts for a local folder. A Parquet key is recorded in the ledger before its
+ * upload starts; if loadbay died before the load committed, what it wrote is an orphan:
+ * - a multipart upload never completed → aborted (parts cost storage until then);
+ * - an object whose ledger rows are none of them `loaded` → deleted. The candidates come from the
+ *   ledger (keys recorded under the prefix, never loaded), not from listing the prefix, so the
+ *   sweep costs the number of unfinished loads, not the size of the lake.
+ * Only when the instance that wrote it is gone (its advisory lock is free), so an instance running
+ * right now is never disturbed. An upload with no ledger row at all is not known to be loadbay's:
+ * it is aborted only once older than `unknownUploadAgeMs` (a bucket lifecycle rule
+ * AbortIncompleteMultipartUpload does the same, and is recommended).
+ */
+import type pg from 'pg';
+import { AbortMultipartUploadCommand, DeleteObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
+import { parquetWriter } from '../../db/files.js';
+import { s3ConfigError } from '../../errors.js';
+import { instanceAlive } from '../../load/reconcile.js';
+import type { S3Connection } from './client.js';
+import { LEDGER_SCHEMA } from '../../db/ledger.js';
+import { headObject, objectUrl } from './identity.js';
+import type { S3Location } from './location.js';
+
+export interface SweepResult {
+  abortedUploads: string[];
+  deletedObjects: string[];
+}
+
+export interface SweepOptions {
+  /** Uploads with no ledger row are aborted once this old (default 24 h). */
+  unknownUploadAgeMs?: number;
+  now?: () => number;
+  log?: (message: string) => void;
+}
+
+export async function sweepOrphans(s3: S3Connection, pool: pg.Pool, location: S3Location, options: SweepOptions = {}): Promise<SweepResult> {
+  const now = options.now ?? Date.now;
+  const unknownAge = options.unknownUploadAgeMs ?? 24 * 3600_000;
+  const result: SweepResult = { abortedUploads: [], deletedObjects: [] };
+  const alive = new Map<string, boolean>();
+  const writerGone = async (instanceId: string) => {
+    if (!alive.has(instanceId)) alive.set(instanceId, await instanceAlive(pool, instanceId));
+    return !alive.get(instanceId);
+  };
+  /** An orphan: recorded, not loaded, its writer gone. null: no ledger row. */
+  const orphan = async (url: string): Promise<boolean | null> => {
+    const row = await parquetWriter(pool, url);
+    if (!row) return null;
+    return row.status !== 'loaded' && (await writerGone(row.instance_id));
+  };
+
+  let keyMarker: string | undefined;
+  let uploadIdMarker: string | undefined;
+  for (;;) {
+    let page;
+    try {
+      page = await s3.client.send(new ListMultipartUploadsCommand({ Bucket: location.bucket, Prefix: location.prefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }));
+    } catch (error) {
+      throw s3ConfigError(error, location.url);
+    }
+    for (const upload of page.Uploads ?? []) {
+      if (!upload.Key || !upload.UploadId) continue;
+      const url = objectUrl({ bucket: location.bucket, key: upload.Key });
+      const isOrphan = await orphan(url);
+      const old = upload.Initiated instanceof Date && now() - upload.Initiated.getTime() >= unknownAge;
+      if (isOrphan === true || (isOrphan === null && old)) {
+        try {
+          await s3.client.send(new AbortMultipartUploadCommand({ Bucket: location.bucket, Key: upload.Key, UploadId: upload.UploadId }));
+        } catch (error) {
+          if ((error as { name?: string }).name !== 'NoSuchUpload') throw s3ConfigError(error, location.url);
+        }
+        result.abortedUploads.push(url);
+        options.log?.(`aborted the upload of ${url}: ${isOrphan ? 'its load never committed and its writer is gone' : 'unknown to the ledger and older than a day'}`);
+      }
+    }
+    if (!page.IsTruncated || !page.NextKeyMarker) break;
+    keyMarker = page.NextKeyMarker;
+    uploadIdMarker = page.NextUploadIdMarker;
+  }
+
+  for (const { url, instanceId } of await unloadedParquet(pool, location.url)) {
+    if (!(await writerGone(instanceId))) continue;
+    const key = url.slice(`s3://${location.bucket}/`.length);
+    const head = await headObject(s3, location.bucket, key);
+    if (!head) continue;
+    try {
+      await s3.client.send(new DeleteObjectCommand({ Bucket: location.bucket, Key: key, IfMatch: head.etag }));
+    } catch (error) {
+      throw s3ConfigError(error, location.url);
+    }
+    result.deletedObjects.push(url);
+    options.log?.(`removed ${url}: written by a loadbay that stopped before its load committed`);
+  }
+  return result;
+}
+
+/** Parquet keys recorded under `prefixUrl` that no `loaded` row has, with the instance that recorded them last. */
+async function unloadedParquet(pool: pg.Pool, prefixUrl: string): Promise<Array<{ url: string; instanceId: string }>> {
+  const pattern = `${prefixUrl.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  const { rows } = await pool.query<{ parquet_path: string; instance_id: string }>(
+    `SELECT DISTINCT ON (f.parquet_path) f.parquet_path, f.instance_id FROM ${LEDGER_SCHEMA}.files f
+      WHERE f.parquet_path LIKE $1 AND f.status <> 'loaded'
+        AND NOT EXISTS (SELECT 1 FROM ${LEDGER_SCHEMA}.files l WHERE l.parquet_path = f.parquet_path AND l.status = 'loaded')
+      ORDER BY f.parquet_path, f.id DESC`,
+    [pattern],
+  );
+  return rows.map((r) => ({ url: r.parquet_path, instanceId: r.instance_id }));
+}
