@@ -58,6 +58,7 @@ export class FolderSource implements InputSource {
       config.processing.stableWindowMs,
       (file) => ready(this.arrivalOf(file)),
       (file, error) => log.warn(`cannot stat ${file}: ${errorMessage(error)}`),
+      config.processing.renamedIsFinished,
     ));
     const seen = (file: string) => {
       if (!inHand(this.relativeOf(file))) stabilizer.notify(file);

@@ -2,6 +2,13 @@
  * "Is the file finished?" — decided by loadbay itself for every path, including those found at
  * start-up: a file is ready once its size and modification time have not changed for the window.
  * Paths are tracked concurrently, each with one timer; a path already tracked is not re-stat'ed.
+ *
+ * A file whose inode changed after its last write — ctime later than mtime: renamed into the folder
+ * (rename sets ctime, not mtime), or given its times by `cp -p`, rsync, tar after the data — is
+ * ready at once (`renamedIsFinished`): whoever wrote it did something after the last byte. A write
+ * sets both times alike, so a file being written in place still waits for the window, and so does
+ * a file system that does not set ctime on rename. Both times come from the same clock (the file
+ * server's, on a network share), so no clock is compared with loadbay's.
  */
 import { lstatSync } from 'node:fs';
 
@@ -19,6 +26,7 @@ export class Stabilizer {
     private readonly windowMs: number,
     private readonly onStable: (file: StableFile) => void,
     private readonly onError: (file: string, error: unknown) => void,
+    private readonly renamedIsFinished = true,
   ) {}
 
   get size(): number {
@@ -37,16 +45,18 @@ export class Stabilizer {
     if (!entry || this.closed) return;
     let size: number;
     let mtimeMs: number;
+    let ctimeMs: number;
     try {
       // lstat: a symlink is judged, never followed. Synchronous: see lib/fs-now.ts.
-      ({ size, mtimeMs } = lstatSync(file));
+      ({ size, mtimeMs, ctimeMs } = lstatSync(file));
     } catch (error) {
       this.tracked.delete(file);
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') this.onError(file, error);
       return;
     }
     if (this.closed) return;
-    if (size === entry.size && mtimeMs === entry.mtimeMs) {
+    const renamed = this.renamedIsFinished && entry.size === -1 && ctimeMs > mtimeMs;
+    if (renamed || (size === entry.size && mtimeMs === entry.mtimeMs)) {
       this.tracked.delete(file);
       this.onStable({ file, size, mtimeMs });
       return;
