@@ -60,8 +60,8 @@ export class FolderSource implements InputSource {
       (file, error) => log.warn(`cannot stat ${file}: ${errorMessage(error)}`),
       config.processing.renamedIsFinished,
     ));
-    const seen = (file: string) => {
-      if (!inHand(this.relativeOf(file))) stabilizer.notify(file);
+    const seen = (file: string, renamed?: boolean) => {
+      if (!inHand(this.relativeOf(file))) stabilizer.notify(file, renamed);
     };
     this.watcher = watchInput(this.dir, config.processing.rescanIntervalMs, seen, (error) =>
       log.warn(`watching ${this.dir}: ${errorMessage(error)}`),

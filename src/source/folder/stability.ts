@@ -19,7 +19,7 @@ export interface StableFile {
 }
 
 export class Stabilizer {
-  private readonly tracked = new Map<string, { size: number; mtimeMs: number; timer: NodeJS.Timeout }>();
+  private readonly tracked = new Map<string, { size: number; mtimeMs: number; renamed: boolean; timer: NodeJS.Timeout }>();
   private closed = false;
 
   constructor(
@@ -33,10 +33,13 @@ export class Stabilizer {
     return this.tracked.size;
   }
 
-  /** Start watching a path; no-op while it is already being watched. */
-  notify(file: string): void {
+  /**
+   * Start watching a path; no-op while it is already being watched. `renamed`: the watcher saw it
+   * renamed from a temporary name in its folder (watcher.ts): complete once it is seen.
+   */
+  notify(file: string, renamed = false): void {
     if (this.closed || this.tracked.has(file)) return;
-    const entry = { size: -1, mtimeMs: -1, timer: setTimeout(() => void this.check(file), 0) };
+    const entry = { size: -1, mtimeMs: -1, renamed: renamed && this.renamedIsFinished, timer: setTimeout(() => void this.check(file), 0) };
     this.tracked.set(file, entry);
   }
 
@@ -55,7 +58,7 @@ export class Stabilizer {
       return;
     }
     if (this.closed) return;
-    const renamed = this.renamedIsFinished && entry.size === -1 && ctimeMs > mtimeMs;
+    const renamed = entry.size === -1 && (entry.renamed || (this.renamedIsFinished && ctimeMs > mtimeMs));
     if (renamed || (size === entry.size && mtimeMs === entry.mtimeMs)) {
       this.tracked.delete(file);
       this.onStable({ file, size, mtimeMs });

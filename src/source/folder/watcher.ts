@@ -33,7 +33,8 @@ export interface InputWatcher {
 export function watchInput(
   inputDir: string,
   rescanIntervalMs: number,
-  onPath: (file: string) => void,
+  /** `renamed`: the path appeared by a rename of a temporary name in the same folder (complete). */
+  onPath: (file: string, renamed?: boolean) => void,
   onError: (error: unknown) => void,
 ): InputWatcher {
   /** Watched folders, with the inode watched: a folder removed and made again is watched anew. */
@@ -72,21 +73,36 @@ export function watchInput(
     watchers.set(dir, { watcher, ino });
   };
 
+  /**
+   * A producer that writes `x.csv.part` and renames it to `x.csv` in the same folder makes inotify
+   * report the move's two halves back to back (IN_MOVED_FROM, IN_MOVED_TO: fs.watch says "rename"
+   * for each). The temporary name gone, then at once a new name: that file is complete.
+   */
+  let events = 0;
+  const tempGone = new Map<string, number>();
   const onEvent = (dir: string, event: string, name: string | null) => {
     if (closed) return;
+    const seq = ++events;
     if (!name) {
       void rescan(); // the OS did not say which entry changed: look at all of them
       return;
     }
     const full = path.join(dir, name);
-    if (isIgnoredName(full)) return;
+    if (isIgnoredName(full)) {
+      if (event === 'rename' && !lstatSync(full, { throwIfNoEntry: false })) tempGone.set(dir, seq);
+      return;
+    }
     // "change": an entry's content changed, so it is a file being written; "rename": something
     // appeared or went — find out what.
     if (event === 'change') onPath(full);
-    else void look(full, true).catch(onError);
+    else {
+      const renamed = tempGone.get(dir) === seq - 1;
+      tempGone.delete(dir);
+      void look(full, true, renamed).catch(onError);
+    }
   };
 
-  const look = async (full: string, renewed = false) => {
+  const look = async (full: string, renewed = false, renamed = false) => {
     let stat;
     try {
       // Synchronous (lib/fs-now.ts), and no error made for a path that is gone: every file loadbay
@@ -100,7 +116,7 @@ export function watchInput(
       return;
     }
     if (stat.isDirectory()) await scan(full, stat.ino, renewed);
-    else if (stat.isFile() || stat.isSymbolicLink()) onPath(full);
+    else if (stat.isFile() || stat.isSymbolicLink()) onPath(full, renamed);
   };
 
   /** Watches the folder first, then lists it: a file arriving in between is seen by one or the other. */
