@@ -4,11 +4,9 @@
  * the tree periodically. Both only report paths; the stabilizer decides when a file is finished.
  * Ignored: dotfiles and names ending in .part, .tmp, .crdownload (write, then rename).
  *
- * Why not chokidar (the stack's first choice, used until the speed work of issue 7): on every event
- * in a folder chokidar 5 re-reads the folder and lstat's every entry in it (chokidar#1109), and it
- * puts a watch on every file. Dropping n files at once therefore costs O(n²) stats: in the 999-file
- * benchmark its readdirp scans took ~9 s of the daemon's ~40 s of CPU (BENCHMARKS.md). Here an
- * event costs at most one lstat of the path it names.
+ * Not chokidar: on every event in a folder it re-reads the folder and lstat's every entry
+ * (chokidar#1109), so dropping n files costs O(n²) stats (BENCHMARKS.md has the measurement). Here
+ * an event costs at most one lstat of the path it names.
  */
 import { lstatSync, watch, type FSWatcher } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
