@@ -18,6 +18,8 @@ export interface Engine {
   validate: ValidateFunction;
   /** Stops at the first problem: the fast yes/no for the common, valid record. */
   isValid: ValidateFunction;
+  /** The schema of a property named `__proto__`, which ajv leaves unchecked in `properties`; null without one. */
+  protoValidate: ValidateFunction | null;
   plan: Plan;
 }
 
@@ -39,15 +41,27 @@ export function engineOf(dataset: Dataset): Engine {
   const ajv = (allErrors ??= recordAjv());
   let validate: ValidateFunction;
   let isValid: ValidateFunction;
+  const firstAjv = (firstError ??= recordAjv(false));
+  ajv.unknownFormats.length = 0;
   try {
     validate = ajv.compile(dataset.schema);
-    isValid = (firstError ??= recordAjv(false)).compile(dataset.schema);
+    isValid = firstAjv.compile(dataset.schema);
   } catch (error) {
     throw new ConfigError(`${dataset.file}: /schema: not a valid JSON Schema: ${(error as Error).message}`);
   }
-  engine = { steps, validate, isValid, plan: planDataset(dataset, ajv) };
+  // ajv would pass every value of a format it does not know: refused, not ignored.
+  const unknown = ajv.unknownFormats[0];
+  if (unknown !== undefined) throw new ConfigError(`${dataset.file}: /schema: ${unknown.replace(' ignored in schema at path', ' at')}: loadbay checks only the formats ajv-formats knows (${knownFormats(ajv).join(', ')})`);
+  const properties = dataset.schema['properties'] as Record<string, unknown> | undefined;
+  const proto = properties && Object.hasOwn(properties, '__proto__') ? (properties['__proto__'] as object | boolean) : undefined;
+  const protoValidate = proto === undefined ? null : ajv.compile(proto);
+  engine = { steps, validate, isValid, protoValidate, plan: planDataset(dataset, ajv) };
   engines.set(dataset, engine);
   return engine;
+}
+
+function knownFormats(ajv: ReturnType<typeof recordAjv>): string[] {
+  return Object.keys(ajv.formats).filter((name) => ajv.formats[name] !== true);
 }
 
 /** Compiles every dataset now; returns the configuration for chaining. */

@@ -2,13 +2,14 @@
  * Preparation between reading and validation, in one place and in this order, on whole batches:
  * 1. `flatten: true` turns nested objects into `parent_child` columns;
  * 2. the dataset's `prepare:` steps, in the order written (see steps.ts);
- * 3. CSV text (and values taken from file names) is coerced to the types the schema declares; an
- *    empty field is absent (NULL); a value that does not parse stays text for the validator;
+ * 3. CSV text (and values taken from file names) is coerced to the types the schema declares
+ *    (coerce.ts); an empty field is absent (NULL); a value that does not parse stays text for the
+ *    validator;
  * 4. columns the schema does not know: a problem (`extra_columns: error`), dropped (`ignore`) or
  *    kept together in the `_extra` jsonb column (`keep`).
  */
 import { engineOf } from '../compile.js';
-import { EXTRA_COLUMN, type Column } from '../columns.js';
+import { EXTRA_COLUMN } from '../columns.js';
 import type { Dataset } from '../config/types.js';
 import type { Problem } from '../errors.js';
 import type { Locator, RawBatch } from '../read/types.js';
@@ -16,43 +17,7 @@ import { shortName } from '../lib/shorten.js';
 import { defineKey } from './keys.js';
 import { byShape, literal } from './shape.js';
 import { flattenRecord, type PrepareStats } from './steps.js';
-
-const INTEGER = /^[+-]?\d+$/;
-const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
-const TRUE = new Set(['true', 't', 'yes', 'y', '1']);
-const FALSE = new Set(['false', 'f', 'no', 'n', '0']);
-
-
-export function coerceText(value: string, kind: Column['kind']): unknown {
-  switch (kind) {
-    case 'integer': {
-      if (!INTEGER.test(value)) return value;
-      const n = Number(value);
-      // Beyond 2^53 a double is not exact: a BigInt keeps every digit (validate.ts checks int64).
-      return Number.isSafeInteger(n) ? n : BigInt(value);
-    }
-    case 'number': {
-      if (!NUMBER.test(value)) return value;
-      const n = Number(value);
-      // "1e999" is not a JSON Schema number: left as text, the validator says "must be number".
-      return Number.isFinite(n) ? n : value;
-    }
-    case 'boolean': {
-      const lower = value.toLowerCase();
-      if (TRUE.has(lower)) return true;
-      if (FALSE.has(lower)) return false;
-      return value;
-    }
-    case 'json':
-      try {
-        return JSON.parse(value);
-      } catch {
-        return value;
-      }
-    default:
-      return value;
-  }
-}
+import { coerceText } from './coerce.js';
 
 export interface Preparer {
   /** Prepares the batch in place; problems are added to `batch.problems`, their records removed. */

@@ -6,10 +6,10 @@
 import type { UserStep } from '../config/types.js';
 import { createHash } from 'node:crypto';
 import { DataError, type Problem } from '../errors.js';
-import { jsonText } from '../read/json-values.js';
+import { DecimalText, jsonText } from '../read/json-values.js';
 import { limitError } from '../read/limits.js';
 import { shortName } from '../lib/shorten.js';
-import { defineKey } from './keys.js';
+import { defineKey, ownValue } from './keys.js';
 import { byShape, literal, literalKey } from './shape.js';
 
 export type { UserStep };
@@ -218,7 +218,7 @@ function resolveStepOf(step: UserStep): Step {
               let hasNull = false;
               if (columns === true) {
                 for (const k in record) if (isEmpty(record[k])) { hasNull = true; break; }
-              } else hasNull = columns.some((k) => isEmpty(record[k]));
+              } else hasNull = columns.some((k) => isEmpty(ownValue(record, k)));
               if (hasNull) stats.droppedNullRows++;
               else keep.push(r);
             });
@@ -260,7 +260,7 @@ function resolveStepOf(step: UserStep): Step {
         forFile() {
           return (batch) => {
             for (const record of batch.records) {
-              for (const [k, v] of defaults) if (isEmpty(record[k])) record[k] = v;
+              for (const [k, v] of defaults) if (isEmpty(ownValue(record, k))) defineKey(record, k, v);
             }
           };
         },
@@ -340,7 +340,7 @@ export function flattenRecord(record: Record<string, unknown>, prefix = '', out:
   for (const key in record) {
     const value = record[key];
     const name = prefix ? `${prefix}_${key}` : key;
-    if (value !== null && typeof value === 'object' && !Array.isArray(value)) flattenRecord(value as Record<string, unknown>, name, out);
+    if (value !== null && typeof value === 'object' && !Array.isArray(value) && !(value instanceof DecimalText)) flattenRecord(value as Record<string, unknown>, name, out);
     else defineKey(out, name, value);
   }
   return out;

@@ -19,7 +19,7 @@ import { readInBatches } from './batches.js';
 import { readFile as readFileBytes } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
 import type { ReadOptions } from './index.js';
-import { NumberRangeError, numberRangeProblem, parseJsonNumber } from './json-values.js';
+import { DecimalText, NumberRangeError, numberRangeProblem, parseJsonNumber } from './json-values.js';
 import { limitProblem, MAX_BATCH_CHARS, type LimitName, type Limits } from './limits.js';
 import { isGzipName, mapSourceError, type Source } from './source.js';
 import type { RawBatch } from './types.js';
@@ -233,7 +233,7 @@ function recordAssembler(limits: Limits): Transform & { records: number } {
           break;
         case 'numberValue':
           if (!skipping) {
-            let number: number | bigint;
+            let number: ReturnType<typeof parseJsonNumber>;
             try {
               number = parseJsonNumber(token.value!);
             } catch (error) {
@@ -277,7 +277,7 @@ function recordAssembler(limits: Limits): Transform & { records: number } {
       reset();
       return;
     }
-    if (typeof value !== 'object' || value === null) values++;
+    if (typeof value !== 'object' || value === null || value instanceof DecimalText) values++;
     if (values > limits.maxRecordValues) {
       skipping = { limit: 'max_record_values', value: limits.maxRecordValues, what: `more than ${limits.maxRecordValues} values` };
       return;

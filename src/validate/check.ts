@@ -20,7 +20,7 @@ import { runValueKernels } from './value-kernels.js';
 import { openSource } from '../read/source.js';
 import { readCsvCells, cellText, isUtf8Encoding, type CellBatch } from '../read/csv-cells.js';
 import { makeCellPreparer, viewText, type CellView } from '../prepare/cells.js';
-import { coerceText } from '../prepare/prepare.js';
+import { coerceText } from '../prepare/coerce.js';
 import { defineKey } from '../prepare/keys.js';
 import { runKernels, type Kernel } from './kernels.js';
 import { engineOf } from '../compile.js';

@@ -15,7 +15,9 @@ import type { Column } from '../columns.js';
 import { cellText } from '../read/csv-cells.js';
 import type { CellView } from '../prepare/cells.js';
 import { canonicalDays, canonicalMicros, dateToDays } from '../write/time.js';
-import { convertedMicros, INT64_MAX, INT64_MIN, isFractionalLeapSecond } from './targets.js';
+import { convertedMicros, dateRule, INT64_MAX, INT64_MIN, timestampRule } from './targets.js';
+import { integerFromText, numberFromText } from '../prepare/coerce.js';
+import { isAsciiSpace } from '../read/number-text.js';
 import { emptyVector, passingRows, setInt64, TextBuilder, type TypedBatch, type Vector } from '../write/vectors.js';
 
 /** A string check as ajv runs it: a format function or a regular expression. */
@@ -102,34 +104,36 @@ export function textCheck(rules: PropertyRules, withFormat: boolean): TextTest |
   return (s) => tests.every((t) => t(s));
 }
 
-/** Parses `[+-]?\d+` (prepare.ts's INTEGER); NaN for anything else. */
+/**
+ * An integer cell as coerce.ts's integerFromText reads it: plain digits (with a sign) here, byte by
+ * byte; anything else (white space, a fraction, an exponent, many digits) through integerFromText.
+ * NaN when it is not an integer loadbay stores.
+ */
 function parseInteger(b: Uint8Array, s: number, e: number): number | bigint {
   let i = s;
   const sign = b[i];
   if (sign === 43 || sign === 45) i++;
-  if (i === e) return NaN;
-  if (e - i > 15) {
-    for (let k = i; k < e; k++) if (b[k]! < 48 || b[k]! > 57) return NaN;
-    const text = latin1Slice(asBuffer(b), s, e);
-    const n = Number(text);
-    return Number.isSafeInteger(n) ? n : BigInt(text);
-  }
+  if (i === e || e - i > 15) return integerText(b, s, e);
   let n = 0;
   for (; i < e; i++) {
     const d = b[i]! - 48;
-    if (d < 0 || d > 9) return NaN;
+    if (d < 0 || d > 9) return integerText(b, s, e);
     n = n * 10 + d;
   }
   return sign === 45 ? -n : n;
 }
 
-const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+function integerText(b: Uint8Array, s: number, e: number): number | bigint {
+  const value = integerFromText(latin1Slice(asBuffer(b), s, e));
+  return typeof value === 'number' || typeof value === 'bigint' ? value : NaN;
+}
+
 const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
 
 /**
- * Parses prepare.ts's NUMBER shape to the double `Number()` gives (NaN otherwise, or when not
- * finite). Up to 15 digits without exponent: digits / 10^k, which is correctly rounded because
- * both are exact doubles; anything longer goes through Number().
+ * A number cell as coerce.ts's numberFromText reads it (NaN when it does not). Up to 15 digits
+ * without exponent: digits / 10^k, which is correctly rounded because both are exact doubles;
+ * anything else goes through numberFromText.
  */
 function parseNumber(b: Uint8Array, s: number, e: number): number {
   let i = s;
@@ -151,14 +155,14 @@ function parseNumber(b: Uint8Array, s: number, e: number): number {
     const value = fraction > 0 ? mantissa / POW10[fraction]! : mantissa;
     return sign === 45 ? -value : value;
   }
-  const text = latin1Slice(asBuffer(b), s, e);
-  if (!NUMBER.test(text)) return NaN;
-  const n = Number(text);
-  return Number.isFinite(n) ? n : NaN;
+  const value = numberFromText(latin1Slice(asBuffer(b), s, e));
+  return typeof value === 'number' ? value : NaN;
 }
 
-/** prepare.ts's TRUE / FALSE sets, ASCII case folded: 1 / 0, or -1. */
+/** coerce.ts's boolean words, ASCII case folded: 1 / 0, or -1. */
 function parseBoolean(b: Uint8Array, s: number, e: number): number {
+  while (s < e && isAsciiSpace(b[s]!)) s++;
+  while (e > s && isAsciiSpace(b[e - 1]!)) e--;
   const n = e - s;
   const c = (k: number) => b[s + k]! | 0x20;
   switch (n) {
@@ -170,9 +174,9 @@ function parseBoolean(b: Uint8Array, s: number, e: number): number {
       return l === 116 || l === 121 ? 1 : l === 102 || l === 110 ? 0 : -1; // t y / f n
     }
     case 2:
-      return c(0) === 110 && c(1) === 111 ? 0 : -1; // no
+      return c(0) === 110 && c(1) === 111 ? 0 : c(0) === 111 && c(1) === 110 ? 1 : -1; // no / on
     case 3:
-      return c(0) === 121 && c(1) === 101 && c(2) === 115 ? 1 : -1; // yes
+      return c(0) === 121 && c(1) === 101 && c(2) === 115 ? 1 : c(0) === 111 && c(1) === 102 && c(2) === 102 ? 0 : -1; // yes / off
     case 4:
       return c(0) === 116 && c(1) === 114 && c(2) === 117 && c(3) === 101 ? 1 : -1; // true
     case 5:
@@ -182,7 +186,6 @@ function parseBoolean(b: Uint8Array, s: number, e: number): number {
   }
 }
 
-/** "…:60.5": a leap second with a fraction that is not all zeros (validate.ts refuses those). */
 /**
  * Walks one column of a view: `at(i)` points `b[s … e)` at row i's cell (the batch's buffer, or the
  * bytes of a replacement text or constant) and says whether it has a value — an empty field, a
@@ -396,7 +399,7 @@ export function compileKernel(column: Column, rules: PropertyRules, required: bo
       let days = cell.e - cell.s === 10 ? canonicalDays(cell.b, cell.s) : NaN;
       if (days !== days) {
         const value = cell.text();
-        if (rules.format!(value)) days = dateToDays(value);
+        if (rules.format!(value) && dateRule(value) === null) days = dateToDays(value);
       }
       if (days !== days || (!plain && !stringOk(cell))) failed[i] = 1;
       else {
@@ -419,7 +422,7 @@ export function compileKernel(column: Column, rules: PropertyRules, required: bo
       let micros: number | bigint = canonicalMicros(cell.b, cell.s, cell.e);
       if (micros !== micros) {
         const value = cell.text();
-        if (rules.format!(value) && !isFractionalLeapSecond(value)) micros = convertedMicros(value);
+        if (rules.format!(value) && timestampRule(value) === null) micros = convertedMicros(value);
       }
       if (micros !== micros || (!plain && !stringOk(cell))) failed[i] = 1;
       else {

@@ -169,9 +169,9 @@ export function selectRows(vector: Vector, keep: Int32Array | number[]): Vector 
   return { kind: vector.kind, valid, data } as Vector;
 }
 
-/** One column's values of the records; `__proto__` counts only as an own property. */
+/** One column's values of the records: own properties only (`__proto__`, `constructor` … are not inherited). */
 export function columnValues(records: Record<string, unknown>[], name: string): unknown[] {
-  return name === '__proto__' ? records.map((r) => (Object.hasOwn(r, name) ? r[name] : undefined)) : records.map((r) => r[name]);
+  return name in Object.prototype ? records.map((r) => (Object.hasOwn(r, name) ? r[name] : undefined)) : records.map((r) => r[name]);
 }
 
 /**

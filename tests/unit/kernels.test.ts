@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { resolveDataset } from '../../src/config/load.js';
 import type { UserDataset } from '../../src/config/types.js';
 import type { CellView } from '../../src/prepare/cells.js';
-import { coerceText } from '../../src/prepare/prepare.js';
+import { coerceText } from '../../src/prepare/coerce.js';
 import type { CellBatch } from '../../src/read/csv-cells.js';
 import { runKernels } from '../../src/validate/kernels.js';
 import { runValueKernels } from '../../src/validate/value-kernels.js';

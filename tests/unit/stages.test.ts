@@ -5,7 +5,8 @@ import path from 'node:path';
 import { columnsFromSchema } from '../../src/columns.js';
 import { resolveDataset } from '../../src/config/load.js';
 import { classify, DataError, HeldError, redact, type Problem } from '../../src/errors.js';
-import { makePreparer, coerceText } from '../../src/prepare/prepare.js';
+import { makePreparer } from '../../src/prepare/prepare.js';
+import { coerceText, Unloadable } from '../../src/prepare/coerce.js';
 import { fitName, numbered } from '../../src/settle/move.js';
 import { makeValidator } from '../../src/validate/validate.js';
 import { Stabilizer, type StableFile } from '../../src/watch/stability.js';
@@ -70,7 +71,13 @@ describe('prepare and validate', () => {
     expect(coerceText('4.5', 'integer')).toBe('4.5');
     expect(coerceText('99999999999999999999', 'integer')).toBe(99999999999999999999n);
     expect(coerceText('9007199254740993', 'integer')).toBe(9007199254740993n);
-    expect(coerceText('1e999', 'number')).toBe('1e999');
+    expect(coerceText('1e999', 'number')).toEqual(new Unloadable('1e999', expect.stringContaining('outside the range of a 64-bit float')));
+    expect(coerceText('1e-400', 'number')).toEqual(new Unloadable('1e-400', expect.stringContaining('too small for a 64-bit float')));
+    // One rule for both formats: any number text whose value is whole is an integer, white space around skipped.
+    expect(['1.0', '300.00', '1e3', ' 12 ', '\t-7\n', '+5', '-0.0'].map((t) => coerceText(t, 'integer'))).toEqual([1, 300, 1000, 12, -7, 5, 0]);
+    expect(['1.5', '1.00000000000000001', '0x10', '1_000', 'NaN', '١٢'].map((t) => coerceText(t, 'integer'))).toEqual(['1.5', '1.00000000000000001', '0x10', '1_000', 'NaN', '١٢']);
+    expect(['on', 'OFF', ' yes ', '\tF\n'].map((t) => coerceText(t, 'boolean'))).toEqual([true, false, true, false]);
+    expect(['tru', 'of', 'o'].map((t) => coerceText(t, 'boolean'))).toEqual(['tru', 'of', 'o']);
     expect(coerceText('-1.5e3', 'number')).toBe(-1500);
     expect(coerceText('Yes', 'boolean')).toBe(true);
     expect(coerceText('0', 'boolean')).toBe(false);
