@@ -168,11 +168,11 @@ async function check(run: Run): Promise<Outcome[] | string> {
 /** A PostgreSQL limit loadbay enforces (validate/targets.ts) or a number no double holds. */
 const POSTGRES_RULE = /: (range|text|date-time): |64-bit float|not a whole number/;
 
-/** The differences docs/datasets.md lists: "- `file` › group › test (format): why". */
+/** The differences docs/datasets.md lists: "- `file` › group › test (jsonl, csv): why". */
 function documented(): Set<string> {
   const docs = readFileSync(path.join(PROJECT_ROOT, 'docs', 'datasets.md'), 'utf8');
   const section = docs.split('### Where loadbay\'s verdict differs from the JSON Schema Test Suite')[1]?.split(/\n#{2,3} /)[0] ?? '';
-  return new Set([...section.matchAll(/^- `([^`]+)` › (.+) › (.+) \((jsonl|csv)\): /gm)].map((m) => `${m[1]} › ${m[2]} › ${m[3]} (${m[4]})`));
+  return new Set([...section.matchAll(/^- `([^`]+)` › (.+) › (.+) \(((?:jsonl|csv)(?:, (?:jsonl|csv))*)\): /gm)].flatMap((m) => m[4]!.split(', ').map((format) => `${m[1]} › ${m[2]} › ${m[3]} (${format})`)));
 }
 
 if (!present && !skipSuite) {
