@@ -18,7 +18,7 @@ import { checkHeader, detectDelimiter } from './csv.js';
 import type { ReadOptions } from './index.js';
 import { limitError, limitProblem } from './limits.js';
 import { isUtf8 } from 'node:buffer';
-import { invalidIn, mapSourceError, type Source } from './source.js';
+import { invalidIn, sourceError, type Source } from './source.js';
 
 /** Rows of one batch: field `f` of row `r` is `buf[starts[r * width + f] … ends[r * width + f])`. */
 export interface CellBatch {
@@ -405,7 +405,7 @@ export async function* readCsvCells(source: Source, options: CsvOptions, { batch
     if (tokenizer && leftover.length > 0) yield* tokenize(Buffer.alloc(0), true);
     if (batch !== null) yield batch;
   } catch (error) {
-    throw mapSourceError(error, source.text);
+    throw await sourceError(error, source);
   } finally {
     // The consumer asked past the last batch (or gave up): the arrays are free.
     if (spare) leaveSpare(width, spare);

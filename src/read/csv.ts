@@ -15,7 +15,7 @@ import { shortName } from '../lib/shorten.js';
 import { readInBatches } from './batches.js';
 import type { ReadOptions } from './index.js';
 import { limitError, limitProblem, MAX_BATCH_CHARS } from './limits.js';
-import { mapSourceError, type Source } from './source.js';
+import { sourceError, type Source } from './source.js';
 import type { RawBatch } from './types.js';
 
 interface ParseResult {
@@ -112,7 +112,7 @@ export async function* readCsv(source: Source, options: CsvOptions, { batchRows,
     if (partial !== '') parse(partial, true);
     if (batch.records.length > 0 || batch.problems.length > 0) yield batch;
   } catch (error) {
-    throw mapSourceError(error, source.text);
+    throw await sourceError(error, source);
   }
 }
 

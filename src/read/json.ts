@@ -16,12 +16,12 @@ import pick from 'stream-json/filters/pick.js';
 import { DataError, type Problem } from '../errors.js';
 import { defineKey } from '../prepare/keys.js';
 import { readInBatches } from './batches.js';
-import { readFile as readFileBytes } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
 import type { ReadOptions } from './index.js';
 import { DecimalText, NumberRangeError, numberRangeProblem, parseJsonNumber } from './json-values.js';
 import { limitProblem, MAX_BATCH_CHARS, type LimitName, type Limits } from './limits.js';
-import { isGzipName, mapSourceError, type Source } from './source.js';
+import { isGzipName, sourceError, type Source } from './source.js';
 import type { RawBatch } from './types.js';
 
 type Stack = (string | number | null)[];
@@ -114,10 +114,11 @@ export async function* readJson(
     }
     if (batch.records.length > 0 || batch.problems.length > 0) yield batch;
   } catch (error) {
-    const mapped = mapSourceError(error, source.text);
+    const mapped = await sourceError(error, source);
     if (mapped instanceof DataError || !(mapped instanceof Error) || (mapped as { code?: string }).code) throw mapped;
     // stream-json reports syntax errors as plain Errors.
     const where = await locateSyntaxError(source.file).catch(() => null);
+    if (where === 'empty') throw new DataError('read', 'empty file: no JSON document', [{ rule: 'json', message: 'empty file: no JSON document (nothing but white space)' }]);
     const message = where
       ? `invalid JSON at line ${where.line}, column ${where.column}: ${where.message}`
       : `invalid JSON after record ${assembler.records}: ${mapped.message}`;
@@ -296,17 +297,27 @@ function isValueEnd(name: string): boolean {
 
 /**
  * stream-json does not say where a syntax error is. For files up to 32 MiB the error path parses
- * the text once more with JSON.parse, whose message has the position, and turns it into a line.
+ * the text once more with JSON.parse, whose message has the position, and turns it into a line
+ * ('empty' when there is no document at all).
  */
 const LOCATE_LIMIT_BYTES = 32 * 1024 * 1024;
 
-async function locateSyntaxError(file: string): Promise<{ line: number; column: number; message: string } | null> {
-  let bytes = await readFileBytes(file);
+async function locateSyntaxError(file: string): Promise<{ line: number; column: number; message: string } | 'empty' | null> {
+  // At most the limit and one byte: a large file is never read whole, not even on the error path.
+  const handle = await open(file);
+  let bytes: Buffer;
+  try {
+    const buffer = Buffer.alloc(Math.min((await handle.stat()).size, LOCATE_LIMIT_BYTES) + 1);
+    bytes = buffer.subarray(0, (await handle.read(buffer, 0, buffer.length, 0)).bytesRead);
+  } finally {
+    await handle.close();
+  }
   if (bytes.length > LOCATE_LIMIT_BYTES) return null;
   if (isGzipName(file)) {
     bytes = gunzipSync(bytes, { maxOutputLength: LOCATE_LIMIT_BYTES });
   }
   const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  if (/^[ \t\n\r]*$/.test(text)) return 'empty';
   try {
     JSON.parse(text);
     return null;

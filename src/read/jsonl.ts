@@ -12,7 +12,7 @@ import { readInBatches } from './batches.js';
 import type { ReadOptions } from './index.js';
 import { NumberRangeError, numberRangeProblem, parseJsonText } from './json-values.js';
 import { limitProblem, MAX_BATCH_CHARS, type LimitName, type Limits } from './limits.js';
-import { mapSourceError, type Source } from './source.js';
+import { sourceError, type Source } from './source.js';
 import type { RawBatch } from './types.js';
 
 export async function* readJsonl(source: Source, { batchRows, limits }: ReadOptions): AsyncGenerator<RawBatch> {
@@ -65,7 +65,7 @@ export async function* readJsonl(source: Source, { batchRows, limits }: ReadOpti
     if (rest !== '') take(rest.endsWith('\r') ? rest.slice(0, -1) : rest);
     if (batch.records.length > 0 || batch.problems.length > 0) yield batch;
   } catch (error) {
-    throw mapSourceError(error, source.text);
+    throw await sourceError(error, source);
   }
 }
 
