@@ -5,7 +5,7 @@
  * 2 invalid configuration or usage.
  */
 import { describePlan } from './validate/plan.js';
-import { compileConfig, engineOf } from './compile.js';
+import { compileConfig } from './compile.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { DEFAULT_LIMITS, loadConfig } from './config/load.js';
@@ -72,7 +72,7 @@ async function checkConfig(configPath: string): Promise<void> {
   print(`${checked.configFile}: valid, ${checked.datasets.length} dataset(s)`);
   for (const d of checked.datasets) {
     print(`  ${d.name}: ${d.format}, match ${d.match.join(', ')} → ${d.table.schema}.${d.table.name}`);
-    print(`    engine: ${describePlan(engineOf(d).plan)}`);
+    print(`    engine: ${describePlan(d.plan)}`);
   }
   print(await compareTables(checked));
 }

@@ -15,7 +15,7 @@
  */
 import path from 'node:path';
 import type { Claim } from '../claim/claim.js';
-import type { Dataset } from '../config/types.js';
+import type { CompiledDataset as Dataset } from '../compile.js';
 import { loadedWithContents, markLoaded, recordParquetPaths } from '../db/files.js';
 import { DataError } from '../errors.js';
 import { fsyncPath } from '../lib/fs-now.js';

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, lstatSync } from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
-import type { Config, Dataset } from '../config/types.js';
+import type { CompiledConfig as Config, CompiledDataset as Dataset } from '../compile.js';
 import type { Claim } from '../claim/claim.js';
 import { loadedWithContent, markLoaded, markLoadedSettled, markSettled, recordParquetPaths } from '../db/files.js';
 import { contentError, DataError, HeldError } from '../errors.js';

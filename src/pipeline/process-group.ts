@@ -15,7 +15,7 @@
 import path from 'node:path';
 import type { Claim } from '../claim/claim.js';
 import { fsyncPath } from '../lib/fs-now.js';
-import type { Dataset } from '../config/types.js';
+import type { CompiledDataset as Dataset } from '../compile.js';
 import { DataError, errorMessage } from '../errors.js';
 import { LoadTransaction } from '../write/transaction.js';
 import { markLoadedSettled } from '../db/files.js';

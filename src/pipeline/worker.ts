@@ -11,7 +11,7 @@ import type { WorkQueue } from '../claim/queue.js';
 import { closeVanished, recordAttemptError } from '../db/files.js';
 import { classify, errorMessage, isKnownTransient, isFileSystemError } from '../errors.js';
 import { abortableSleep, backoffDelay } from '../lib/sleep.js';
-import type { Dataset } from '../config/types.js';
+import type { CompiledDataset as Dataset } from '../compile.js';
 import { route } from '../route/route.js';
 import type { StableFile } from '../watch/stability.js';
 import { processFile, type PipelineContext } from './process-file.js';

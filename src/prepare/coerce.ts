@@ -10,6 +10,7 @@
  * but cannot be stored is an `Unloadable`, whose rule the validator reports.
  */
 import type { ColumnKind } from '../columns.js';
+import { unreachable } from '../lib/unreachable.js';
 import { NumberRangeError, parseJsonText } from '../read/json-values.js';
 import { decimalOf, DOUBLE_OVERFLOW_RULE, DOUBLE_UNDERFLOW_RULE, doubleOf, INT64_RANGE_RULE, trimAsciiSpace, wholeOf } from '../read/number-text.js';
 
@@ -75,5 +76,7 @@ export function coerceText(value: string, kind: ColumnKind): unknown {
     case 'date':
     case 'timestamp':
       return value;
+    default:
+      return unreachable(kind, 'column kind');
   }
 }

@@ -8,15 +8,15 @@
  * 4. columns the schema does not know: a problem (`extra_columns: error`), dropped (`ignore`) or
  *    kept together in the `_extra` jsonb column (`keep`).
  */
-import { engineOf } from '../compile.js';
 import { EXTRA_COLUMN } from '../columns.js';
-import type { Dataset } from '../config/types.js';
+import type { CompiledDataset } from '../compile.js';
 import type { Problem } from '../errors.js';
 import type { Locator, RawBatch } from '../read/types.js';
 import { shortName } from '../lib/shorten.js';
 import { defineKey } from './keys.js';
 import { byShape, literal } from './shape.js';
-import { flattenRecord, type PrepareStats } from './steps.js';
+import { fileValues } from './compile-steps.js';
+import { flattenRecord, recordStep, type PrepareStats } from './steps.js';
 import { coerceText } from './coerce.js';
 
 export interface Preparer {
@@ -25,12 +25,12 @@ export interface Preparer {
   stats: PrepareStats;
 }
 
-export function makePreparer(dataset: Dataset, fileName: string, maxDistinctRows: number): Preparer {
+export function makePreparer(dataset: CompiledDataset, fileName: string, maxDistinctRows: number): Preparer {
   const known = new Map(dataset.columns.filter((c) => c.name !== EXTRA_COLUMN).map((c) => [c.name, c]));
   const coerceAll = dataset.format === 'csv';
   const extra = dataset.extraColumns;
   const stats: PrepareStats = { droppedNullRows: 0, droppedDuplicateRows: 0 };
-  const steps = engineOf(dataset).steps.map((step) => step.forFile({ fileName, stats, maxDistinctRows }));
+  const steps = dataset.steps.map((step) => recordStep(step, { fileName, stats, maxDistinctRows }));
   // Per key list without unknown columns: straight-line coercion of exactly the fields that need it
   // (the same rules as the generic loop below, which handles every other shape).
   const coercerFor = byShape((keys) => {
@@ -114,12 +114,12 @@ export function makePreparer(dataset: Dataset, fileName: string, maxDistinctRows
  * types as the records' are: they say which key a `replace` by key covers even when the file has no
  * records at all.
  */
-export function fileConstants(dataset: Dataset, fileName: string): Record<string, unknown> {
+export function fileConstants(dataset: CompiledDataset, fileName: string): Record<string, unknown> {
   const constants: Record<string, unknown> = {};
   const kinds = new Map(dataset.columns.map((c) => [c.name, c.kind]));
-  for (const step of engineOf(dataset).steps) {
-    if (!step.constants) continue;
-    for (const [key, value] of Object.entries(step.constants(fileName))) {
+  for (const step of dataset.steps) {
+    if (step.kind !== 'add_columns') continue;
+    for (const [key, value] of Object.entries(fileValues(step, fileName))) {
       const kind = kinds.get(key);
       defineKey(constants, key, typeof value === 'string' && kind && dataset.textColumns.has(key) ? coerceText(value, kind) : value);
     }

@@ -10,12 +10,12 @@
  * behave as in csv.ts (the record path), which stays for what the columnar path does not cover.
  */
 import { utf8Slice } from '../lib/bytes.js';
+import type { ReadOptions } from './types.js';
 import type { CsvOptions } from '../config/types.js';
 import { DataError, type Problem } from '../errors.js';
 import { shortName } from '../lib/shorten.js';
 import { readInBatches } from './batches.js';
 import { checkHeader, detectDelimiter } from './csv.js';
-import type { ReadOptions } from './index.js';
 import { limitError, limitProblem } from './limits.js';
 import { isUtf8 } from 'node:buffer';
 import { invalidIn, sourceError, type Source } from './source.js';

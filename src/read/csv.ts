@@ -13,10 +13,9 @@ import { DataError, type Problem } from '../errors.js';
 import { literalKey } from '../prepare/shape.js';
 import { shortName } from '../lib/shorten.js';
 import { readInBatches } from './batches.js';
-import type { ReadOptions } from './index.js';
 import { limitError, limitProblem, MAX_BATCH_CHARS } from './limits.js';
 import { sourceError, type Source } from './source.js';
-import type { RawBatch } from './types.js';
+import type { RawBatch, ReadOptions } from './types.js';
 
 interface ParseResult {
   data: string[][];

@@ -1,10 +1,12 @@
 /** Picks the reader for a dataset's format; every reader streams and yields `RawBatch`es. */
-import type { Dataset, Limits } from '../config/types.js';
+import type { Dataset } from '../config/types.js';
 import { readCsv } from './csv.js';
 import { readJson } from './json.js';
 import { readJsonl } from './jsonl.js';
 import { openSource, type Source } from './source.js';
-import type { Locator, RawBatch } from './types.js';
+import type { Locator, RawBatch, ReadOptions } from './types.js';
+
+export type { ReadOptions };
 
 export interface OpenedFile {
   source: Source;
@@ -12,12 +14,6 @@ export interface OpenedFile {
   locator: Locator;
 }
 
-export interface ReadOptions {
-  batchRows: number;
-  limits: Limits;
-  /** The file's size when it was seen: a small file is read in one go (read/source.ts). */
-  size?: number;
-}
 
 export function readFile(file: string, dataset: Pick<Dataset, 'format' | 'csv' | 'json'>, options: ReadOptions): OpenedFile {
   const encoding = dataset.format === 'csv' ? dataset.csv.encoding : 'utf-8';

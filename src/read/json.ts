@@ -18,11 +18,10 @@ import { defineKey } from '../prepare/keys.js';
 import { readInBatches } from './batches.js';
 import { open } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
-import type { ReadOptions } from './index.js';
 import { DecimalText, NumberRangeError, numberRangeProblem, parseJsonNumber } from './json-values.js';
 import { limitProblem, MAX_BATCH_CHARS, type LimitName, type Limits } from './limits.js';
 import { isGzipName, sourceError, type Source } from './source.js';
-import type { RawBatch } from './types.js';
+import type { RawBatch, ReadOptions } from './types.js';
 
 type Stack = (string | number | null)[];
 

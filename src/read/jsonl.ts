@@ -9,11 +9,10 @@
  */
 import type { Problem } from '../errors.js';
 import { readInBatches } from './batches.js';
-import type { ReadOptions } from './index.js';
 import { NumberRangeError, numberRangeProblem, parseJsonText } from './json-values.js';
 import { limitProblem, MAX_BATCH_CHARS, type LimitName, type Limits } from './limits.js';
 import { sourceError, type Source } from './source.js';
-import type { RawBatch } from './types.js';
+import type { RawBatch, ReadOptions } from './types.js';
 
 export async function* readJsonl(source: Source, { batchRows, limits }: ReadOptions): AsyncGenerator<RawBatch> {
   let rest = '';

@@ -2,7 +2,7 @@
 import type { Dataset } from '../config/types.js';
 import { DataError } from '../errors.js';
 
-export function route(datasets: Dataset[], relativePath: string): Dataset {
+export function route<D extends Dataset>(datasets: readonly D[], relativePath: string): D {
   const dataset = datasets.find((d) => d.matches(relativePath));
   if (dataset) return dataset;
   const tried = datasets.map((d) => `${d.name}: ${d.match.join(', ')}`);

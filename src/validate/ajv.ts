@@ -5,7 +5,7 @@
  * ajv does not know would be ignored (a warning): the warning is kept, and compile.ts refuses the
  * schema with it.
  */
-import { Ajv } from 'ajv';
+import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { dateFormat, dateTimeFormat } from './formats.js';
 
@@ -21,4 +21,14 @@ export function recordAjv(allErrors = true): Ajv & { unknownFormats: string[] } 
   ajv.addFormat('date-time', dateTimeFormat);
   ajv.addFormat('date', dateFormat);
   return ajv;
+}
+
+/** A dataset's schema compiled (compile.ts). */
+export interface Validators {
+  /** Reports every problem of a record (allErrors). */
+  validate: ValidateFunction;
+  /** Stops at the first problem: the fast yes/no for the common, valid record. */
+  isValid: ValidateFunction;
+  /** The schema of a property named `__proto__`, which ajv leaves unchecked in `properties`; null without one. */
+  protoValidate: ValidateFunction | null;
 }

@@ -11,7 +11,7 @@
  * kernel passes exactly what ajv passes. Which schemas compile is decided in plan.ts.
  */
 import { asBuffer, latin1Slice, utf8Slice } from '../lib/bytes.js';
-import type { Column } from '../columns.js';
+import type { Column, ColumnKind } from '../columns.js';
 import { cellText } from '../read/csv-cells.js';
 import type { CellView } from '../prepare/cells.js';
 import { canonicalDays, canonicalMicros, dateToDays } from '../write/time.js';
@@ -432,9 +432,9 @@ export function compileKernel(column: Column, rules: PropertyRules, required: bo
     }
     return vector;
   };
-  const runs = { string: runString, integer: runInteger, number: runNumber, boolean: runBoolean, date: runDate, timestamp: runTimestamp };
-  if (!(column.kind in runs)) throw new Error(`no column kernel for ${column.kind} columns (validate/plan.ts should have sent this dataset elsewhere)`);
-  const run = runs[column.kind as keyof typeof runs];
+  const runs: Record<ColumnKind, Kernel['run'] | null> = { string: runString, integer: runInteger, number: runNumber, boolean: runBoolean, date: runDate, timestamp: runTimestamp, json: null };
+  const run = runs[column.kind];
+  if (run === null) throw new Error(`no column kernel for ${column.kind} columns (validate/plan.ts should have sent this dataset elsewhere)`);
   return { column, required, run };
 }
 

@@ -6,10 +6,9 @@
  * DecimalText) is shown to ajv, whose numbers are doubles, as the nearest double; the exact value is
  * what is range-checked and loaded. A value coercion found unloadable is reported with its own rule.
  */
-import { engineOf } from '../compile.js';
 import { targetLimit } from './targets.js';
 import type { ErrorObject } from 'ajv';
-import type { Dataset } from '../config/types.js';
+import type { CompiledDataset } from '../compile.js';
 import { shortName, shorten } from '../lib/shorten.js';
 import { containsExactNumber, DecimalText, withPlainNumbers } from '../read/json-values.js';
 import { Unloadable } from '../prepare/coerce.js';
@@ -52,8 +51,8 @@ export interface Validator {
   (batch: RawBatch, locator: Locator): void;
 }
 
-export function makeValidator(dataset: Dataset): Validator {
-  const { validate, isValid, protoValidate } = engineOf(dataset);
+export function makeValidator(dataset: CompiledDataset): Validator {
+  const { validate, isValid, protoValidate } = dataset.validators;
   const columns = dataset.columns;
   /** The full validator; a record holding an exact number is shown with plain numbers (rare: on failure only). */
   const validExactly = (record: Record<string, unknown>) =>

@@ -12,6 +12,7 @@ import { DecimalText, jsonText } from '../read/json-values.js';
 import { canonicalDaysOf, canonicalMicrosOf, dateToDays } from '../write/time.js';
 import { columnValues, emptyVector, passingRows, setInt64, TextBuilder, type TypedBatch, type Vector } from '../write/vectors.js';
 import { numberCheck, textCheck, type PropertyRules } from './kernels.js';
+import { unreachable } from '../lib/unreachable.js';
 import { convertedMicros, dateRule, inInt64, INT64_MAX, INT64_MIN, jsonLimit, timestampRule } from './targets.js';
 
 export type ValueKernel = (values: unknown[], failed: Uint8Array) => Vector;
@@ -130,6 +131,11 @@ export function compileValueKernel(column: Column, rules: PropertyRules, require
           }
           break;
         }
+        case 'string':
+        case 'json':
+          break; // text vectors are built above
+        default:
+          unreachable(vector, 'vector kind');
       }
       if (ok) valid[i] = 1;
       else failed[i] = 1;

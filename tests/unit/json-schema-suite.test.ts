@@ -14,9 +14,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { compileConfig, engineOf } from '../../src/compile.js';
+import { compileDataset, type CompiledDataset } from '../../src/compile.js';
 import { DEFAULT_LIMITS, resolveDataset } from '../../src/config/load.js';
-import type { Config, Dataset, UserDataset } from '../../src/config/types.js';
+import type { UserDataset } from '../../src/config/types.js';
 import { recordAjv } from '../../src/validate/ajv.js';
 import { checkFile } from '../../src/validate/check.js';
 import { PROJECT_ROOT } from '../helpers/env.js';
@@ -134,17 +134,13 @@ async function check(run: Run): Promise<Outcome[] | string> {
     extra_columns: run.extra,
     schema: run.schema,
   };
-  let dataset: Dataset;
+  let dataset: CompiledDataset;
   try {
-    dataset = resolveDataset(path.join(dir, `${user.name}.yaml`), user);
-    if (run.records) process.env['LOADBAY_ENGINE'] = 'records';
-    compileConfig({ datasets: [dataset] } as unknown as Config);
+    dataset = compileDataset(resolveDataset(path.join(dir, `${user.name}.yaml`), user), run.records ? { engine: 'records' } : {});
   } catch (error) {
     return (error as Error).message; // a schema no column can express (e.g. two types)
-  } finally {
-    delete process.env['LOADBAY_ENGINE'];
   }
-  const engine = engineOf(dataset).plan.engine;
+  const engine = dataset.plan.engine;
   const file = path.join(dir, `${user.name}.${run.format}`);
   const lines = run.format === 'csv' ? ['v', ...run.tests.map((t) => `"${t.line.replaceAll('"', '""')}"`)] : run.tests.map((t) => t.line);
   await writeFile(file, lines.join('\n') + '\n');

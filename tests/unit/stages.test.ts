@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { columnsFromSchema } from '../../src/columns.js';
 import { resolveDataset } from '../../src/config/load.js';
+import { compileDataset } from '../../src/compile.js';
 import { classify, DataError, HeldError, redact, type Problem } from '../../src/errors.js';
 import { makePreparer } from '../../src/prepare/prepare.js';
 import { coerceText, Unloadable } from '../../src/prepare/coerce.js';
@@ -15,7 +16,7 @@ import { COPY_BINARY_HEADER, encodeCopyBinary } from '../../src/write/copy-binar
 import { vectorsFromRecords } from '../../src/write/vectors.js';
 import { backoffDelay } from '../../src/lib/sleep.js';
 
-const dataset = resolveDataset(
+const dataset = compileDataset(resolveDataset(
   '/cfg/t.yaml',
   {
     name: 't',
@@ -36,7 +37,7 @@ const dataset = resolveDataset(
       },
     },
   },
-);
+));
 
 describe('columns', () => {
   it('maps JSON Schema types to PostgreSQL types', () => {
