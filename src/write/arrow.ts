@@ -23,6 +23,7 @@ import { MetadataVersion } from 'apache-arrow/fb/metadata-version';
 import { RecordBatch } from 'apache-arrow/fb/record-batch';
 import type { Column, ColumnKind } from '../columns.js';
 import type { Vector } from './vectors.js';
+import { unreachable } from '../lib/unreachable.js';
 
 // Vectors hold int64 halves in little-endian order, as Arrow requires.
 if (endianness() !== 'LE') throw new Error('loadbay writes Arrow buffers for little-endian machines only');
@@ -55,6 +56,8 @@ function arrowType(kind: ColumnKind): arrow.DataType {
     case 'string':
     case 'json':
       return new arrow.Utf8();
+    default:
+      return unreachable(kind, 'column kind');
   }
 }
 
@@ -129,6 +132,8 @@ function columnRegions(vector: Vector, length: number, nulls: number): Region[] 
     case 'string':
     case 'json':
       return [bits, copy(bytesOf(vector.offsets, (length + 1) * 4)), copy(vector.bytes.subarray(0, vector.offsets[length]))];
+    default:
+      return unreachable(vector, 'vector kind');
   }
 }
 

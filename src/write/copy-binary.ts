@@ -7,7 +7,9 @@
  * has to be printed and escaped on our side. Format: PostgreSQL docs, "COPY — Binary Format".
  */
 import type { Lineage } from './arrow.js';
+import type { FixedKind } from '../columns.js';
 import type { TypedBatch } from './vectors.js';
+import { unreachable } from '../lib/unreachable.js';
 
 /** Signature, flags (no OIDs), header extension length. */
 export const COPY_BINARY_HEADER = Buffer.concat([Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'), Buffer.alloc(8)]);
@@ -165,8 +167,8 @@ function writeLineage(out: Buffer, view: DataView, at: Int32Array, rows: number,
   }
 }
 
-/** The field widths of the fixed-width kinds. */
-const WIDTH = { integer: 8, timestamp: 8, number: 8, date: 4, boolean: 1 } as const;
+/** The field widths of the fixed-width kinds (text kinds have their own sizes). */
+const WIDTH: Record<FixedKind, number> = { integer: 8, timestamp: 8, number: 8, date: 4, boolean: 1 };
 
 export function encodeCopyBinary(batch: TypedBatch, lineage: Lineage): Buffer {
   const rows = batch.length;
@@ -213,6 +215,8 @@ export function encodeCopyBinary(batch: TypedBatch, lineage: Lineage): Buffer {
       case 'json':
         writeTexts(out, view, at, rows, v.valid, v.bytes, v.offsets, v.kind === 'json' ? 1 : 0);
         break;
+      default:
+        unreachable(v, 'vector kind');
     }
   }
   // The file id as two 32-bit halves: a BigInt write per row cost more than the rest of the lineage.

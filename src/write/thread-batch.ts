@@ -5,8 +5,9 @@
  * again to receive), one buffer ~7 µs plus the copy (~15 µs for ~150 KB): `node bench/thread-batch.mjs`.
  * The copy also leaves the caller's vectors its own once `packBatch` returns.
  */
-import type { ColumnKind } from '../columns.js';
+import type { ColumnKind, FixedKind } from '../columns.js';
 import type { TypedBatch, Vector } from './vectors.js';
+import { unreachable } from '../lib/unreachable.js';
 
 /**
  * A batch as it crosses to the thread: its arrays in the first `bytes` of `buffer`.
@@ -52,7 +53,7 @@ function bufferOf(size: number): ArrayBuffer {
 const pad8 = (n: number) => (n + 7) & ~7;
 
 /** The size of a value of each fixed-width kind, in bytes. */
-const WIDTH: Record<Exclude<ColumnKind, 'string' | 'json'>, number> = { integer: 8, timestamp: 8, number: 8, boolean: 1, date: 4 };
+const WIDTH: Record<FixedKind, number> = { integer: 8, timestamp: 8, number: 8, boolean: 1, date: 4 };
 
 /** Where each array of the batch sits in the buffer, in the order both sides walk it. */
 function layout(kinds: ColumnKind[], length: number, textBytes: number[]): { at: number[]; size: number } {
@@ -115,6 +116,8 @@ export function unpackBatch(packed: PackedBatch, kinds: ColumnKind[]): TypedBatc
       case 'string':
       case 'json':
         return { kind, valid, offsets: new Int32Array(buffer, o, length + 1), bytes: new Uint8Array(buffer, o + pad8((length + 1) * 4), textBytes[i]) };
+      default:
+        return unreachable(kind, 'column kind');
     }
   });
   return { length, numbers: new Float64Array(buffer, 0, length), vectors };
