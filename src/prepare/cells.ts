@@ -52,7 +52,8 @@ export interface CellPreparer {
 export function makeCellPreparer(dataset: Dataset, steps: readonly PrepareStep[], fileName: string, maxDistinctRows: number): CellPreparer {
   const stats: PrepareStats = { droppedNullRows: 0, droppedDuplicateRows: 0 };
   const known = new Set(dataset.columns.map((c) => c.name).filter((n) => n !== EXTRA_COLUMN));
-  const seen = new Set<string>();
+  // drop_duplicate_rows remembers, per step, the rows it has seen in this file.
+  const seen = steps.map(() => new Set<string>());
   // Values from the file name, once per file (a name that does not match is a data error now, as on records).
   const constants = steps.map((s) => (s.kind === 'add_columns' ? (fileValues(s, fileName) as Record<string, string>) : null));
   const preparer = ((batch: CellBatch): CellView => {
@@ -67,7 +68,7 @@ export function makeCellPreparer(dataset: Dataset, steps: readonly PrepareStep[]
       rows,
       count: batch.rows,
     };
-    steps.forEach((step, i) => runStep(view, step, { constants: constants[i]!, stats, seen, maxDistinctRows }));
+    steps.forEach((step, i) => runStep(view, step, { constants: constants[i]!, stats, seen: seen[i]!, maxDistinctRows }));
     extraColumns(view, dataset.extraColumns, known);
     return view;
   }) as CellPreparer;
@@ -243,21 +244,17 @@ function caseColumn(lower: boolean): InPlace {
 const lowerColumn = caseColumn(true);
 const upperColumn = caseColumn(false);
 
-/**
- * Is the cell empty, as steps.ts's isEmpty says of a CSV value? A removed value counts only when
- * `absent` says so: for `drop_rows_with_nulls: true` the record path looks at the keys a record
- * still has, and a value `null_values` removed is no longer one of them.
- */
-export function isEmptyCell(view: CellView, column: number, row: number, absent = true): boolean {
+/** Is the cell empty, as steps.ts's isEmpty says of a CSV value? A removed value is empty. */
+export function isEmptyCell(view: CellView, column: number, row: number): boolean {
   const field = view.fields[column]!;
   if (field < 0) {
     const value = view.constants[column];
-    return value === undefined ? absent : value === '';
+    return value === undefined || value === '';
   }
   const cell = row * view.batch.width + field;
   if (view.overrides.size > 0 && view.overrides.has(cell)) {
     const value = view.overrides.get(cell);
-    return value === undefined ? absent : value === '';
+    return value === undefined || value === '';
   }
   return view.batch.ends[cell] === view.batch.starts[cell];
 }
@@ -298,7 +295,7 @@ function dropRows(view: CellView, which: StepColumns, stats: PrepareStats): void
     const row = view.rows[i]!;
     let empty = false;
     for (const c of columns) {
-      if (isEmptyCell(view, c, row, listed !== null)) {
+      if (isEmptyCell(view, c, row)) {
         empty = true;
         break;
       }
@@ -352,7 +349,7 @@ function extraColumns(view: CellView, policy: Dataset['extraColumns'], known: Se
       view.rows[kept++] = row;
       continue;
     }
-    const names = present.map((c) => view.names[c]!);
+    const names = present.map((c) => view.names[c]!).sort(); // in the record path's order (prepare.ts)
     const named = names.slice(0, 5).map((e) => `"${shortName(e)}"`).join(', ') + (names.length > 5 ? ` and ${names.length - 5} more` : '');
     const problem: Problem = {
       line: view.batch.lines[row]!,

@@ -72,7 +72,8 @@ export function makePreparer(dataset: CompiledDataset, fileName: string, maxDist
         const column = known.get(key);
         const value = record[key];
         if (column === undefined) {
-          if (extra === 'error') (unknown ??= []).push(key);
+          // A value a step removed is no longer there to be unknown (as on cells).
+          if (extra === 'error' && value !== undefined) (unknown ??= []).push(key);
           else if (extra === 'keep' && value !== undefined) defineKey((kept ??= {}), key, value);
           delete record[key];
           continue;
@@ -88,6 +89,8 @@ export function makePreparer(dataset: CompiledDataset, fileName: string, maxDist
         }
       }
       if (unknown) {
+        // Sorted: the keys' order is not the file's once a step removed and added some (both engines agree).
+        unknown.sort();
         const named = unknown.slice(0, 5).map((e) => `"${shortName(e)}"`).join(', ') + (unknown.length > 5 ? ` and ${unknown.length - 5} more` : '');
         const problem: Problem = {
           [locator]: batch.numbers[r]!,

@@ -161,7 +161,9 @@ function valueStep(columns: StepColumns, change: (value: string) => unknown): Re
     const value = record[key];
     if (typeof value === 'string') {
       const changed = change(value);
-      if (changed === undefined) delete record[key];
+      // A removed value stays a key, undefined: absent to ajv and the writers, empty to
+      // drop_rows_with_nulls, and still there for a rename to collide with (as on cells).
+      if (changed === undefined) defineKey(record, key, undefined);
       else if (changed !== value) record[key] = changed;
     }
   };
@@ -171,7 +173,7 @@ function valueStep(columns: StepColumns, change: (value: string) => unknown): Re
       ? byShape((keys) => {
           const body = keys.map((key) => {
             const k = literal(key);
-            return `v = r[${k}]; if (typeof v === 'string') { c = change(v); if (c === undefined) delete r[${k}]; else if (c !== v) r[${k}] = c; }`;
+            return `v = r[${k}]; if (typeof v === 'string') { c = change(v); if (c !== v) r[${k}] = c; }`;
           });
           return new Function('change', `return (r) => { let v, c; ${body.join('\n')} };`)(change) as (r: Record<string, unknown>) => void;
         })
