@@ -3,9 +3,7 @@
  * with the incomplete last row carried over; this module turns rows into records keyed by the
  * header, numbers them by the line they start on, reports ragged rows with both counts and rejects
  * a header with an empty or duplicated name.
- *
- * Why papaparse's `Parser` and not csv-parse: on the 1M-row benchmark file csv-parse took 8.3 s
- * with line info (5.2 s without), papaparse 2.3 s (bench/README: `node bench/bench.mjs --only big`).
+ * papaparse's `Parser` rather than csv-parse: several times faster with line numbers (BENCHMARKS.md, "Why the code is shaped as it is").
  */
 import Papa from 'papaparse';
 import type { CsvOptions } from '../config/types.js';

@@ -32,10 +32,9 @@ const RATIO_FLOOR_BYTES = 16 * 1024 * 1024;
 
 /**
  * Files up to this size (by their size when seen) are read with one synchronous read into a buffer
- * of their size: a read stream costs four trips through the thread pool (~50 µs of CPU each here)
- * and two 256 KiB buffers per file — garbage that drove most full collections in a burst of small
- * files (BENCHMARKS.md, "Many small files"). A file that grew since is read to the size it had; the
- * changed-since check sends it round again.
+ * of their size: a read stream's trips through the thread pool and buffers cost more than a small
+ * file's whole read (BENCHMARKS.md, "Why the code is shaped as it is"). A file that grew since is read to the size it had; the changed-since
+ * check sends it round again.
  */
 export const WHOLE_READ_MAX_BYTES = 1024 * 1024;
 

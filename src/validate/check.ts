@@ -155,9 +155,9 @@ interface Snapshot {
 
 /**
  * The snapshot's arrays are reused from batch to batch (and file to file): a snapshot lives only
- * while its batch is checked, with no await in between. Fresh copies were ~160 KB of garbage per
- * small file of a dataset with value steps, in ArrayBuffers (which make V8 run full collections).
- * A batch above SCRATCH_MAX_BYTES gets its own copy, so the scratch never keeps a huge record.
+ * while its batch is checked, with no await in between, and fresh copies per file were garbage in
+ * ArrayBuffers (BENCHMARKS.md, "Why the code is shaped as it is"). A batch above SCRATCH_MAX_BYTES gets its own copy, so the scratch never keeps
+ * a huge record.
  */
 const SCRATCH_MAX_BYTES = 4 * 1024 * 1024;
 const scratch = { buf: Buffer.alloc(0), starts: new Int32Array(0), ends: new Int32Array(0) };

@@ -12,7 +12,8 @@ import { notOnCells, type PrepareStep } from '../prepare/compile-steps.js';
 import { asciiByte } from '../read/csv-cells.js';
 import type { Column } from '../columns.js';
 import { EXTRA_COLUMN } from '../columns.js';
-import { compileKernel, type Kernel, type PropertyRules, type TextTest } from './kernels.js';
+import { compileKernel, type Kernel } from './kernels.js';
+import type { PropertyRules, TextTest } from './rules.js';
 import { compileValueKernel, type ValueKernel } from './value-kernels.js';
 
 export type Plan =

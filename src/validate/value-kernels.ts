@@ -11,7 +11,7 @@ import type { Column } from '../columns.js';
 import { DecimalText, jsonText } from '../read/json-values.js';
 import { canonicalDaysOf, canonicalMicrosOf, dateToDays } from '../write/time.js';
 import { columnValues, emptyVector, passingRows, setInt64, TextBuilder, type TypedBatch, type Vector } from '../write/vectors.js';
-import { numberCheck, textCheck, type PropertyRules } from './kernels.js';
+import { numberCheck, textCheck, type PropertyRules } from './rules.js';
 import { unreachable } from '../lib/unreachable.js';
 import { convertedMicros, dateRule, inInt64, INT64_MAX, INT64_MIN, jsonLimit, timestampRule } from './targets.js';
 
