@@ -29,7 +29,12 @@ const TRUE = new Set(['true', 't', 'yes', 'y', 'on', '1']);
 const FALSE = new Set(['false', 'f', 'no', 'n', 'off', '0']);
 
 /** An integer text → its value; the text itself when it is not a whole number. */
+const PLAIN_INTEGER = /^[+-]?\d{1,15}$/;
+const PLAIN_NUMBER = /^[+-]?\d{1,15}(\.\d{1,15})?$/;
+
 export function integerFromText(value: string): number | bigint | string | Unloadable {
+  // The common shape first: up to 15 digits are a double exactly.
+  if (PLAIN_INTEGER.test(value)) return Number(value) || 0;
   const text = trimAsciiSpace(value);
   const d = decimalOf(text);
   if (d === null) return value;
@@ -41,6 +46,8 @@ export function integerFromText(value: string): number | bigint | string | Unloa
 
 /** A number text → its nearest double; the text itself when it is not a number. */
 export function numberFromText(value: string): number | string | Unloadable {
+  // The common shape first: digits with a short fraction cannot overflow or underflow.
+  if (PLAIN_NUMBER.test(value)) return Number(value);
   const text = trimAsciiSpace(value);
   const d = decimalOf(text);
   if (d === null) return value;

@@ -117,29 +117,57 @@ export function jsonText(value: unknown): string {
   }
 }
 
-/** A number literal a double may not hold as written: an exponent, or 16 digits or more. */
-const SUSPECT = /\d[eE]|\d(?:\.?\d){15}/;
+/**
+ * Text that may hold a number literal a double does not hold as written: an exponent, or 16 digits
+ * or more — which always include a run of 8 (a point splits 16 digits into two runs, one of 8 or
+ * more). Cheap, and false for most lines.
+ */
+const SUSPECT = /\d[eE]|\d{8}/;
 
 /**
- * True when a number literal of the JSON text (outside its strings) may not be what JSON.parse made
- * of it. Most lines have no such text at all; a line that has (in a string, say, a UUID's "4e5b") is
- * looked at again between its strings.
+ * True when a number literal of the JSON text (outside its strings) is not what JSON.parse made of
+ * it: one parseJsonNumber keeps as a BigInt or a DecimalText, or refuses. A line with suspect text
+ * (a UUID's "3e4", a long id, a double printed with 17 digits) is walked literal by literal.
  */
 export function needsExact(text: string): boolean {
   if (!SUSPECT.test(text)) return false;
-  for (let from = 0; ; ) {
-    const quote = text.indexOf('"', from);
-    if (SUSPECT.test(quote === -1 ? text.slice(from) : text.slice(from, quote))) return true;
-    if (quote === -1) return false;
-    let end = quote;
-    for (;;) {
-      end = text.indexOf('"', end + 1);
-      if (end === -1) return false;
-      let backslashes = 0;
-      while (text.charCodeAt(end - 1 - backslashes) === 92) backslashes++;
-      if (backslashes % 2 === 0) break;
-    }
-    from = end + 1;
+  const n = text.length;
+  for (let i = 0; i < n; ) {
+    const c = text.charCodeAt(i);
+    if (c === 34) {
+      // a string: on to the quote that ends it (one not escaped by an odd run of backslashes)
+      let end = i;
+      for (;;) {
+        end = text.indexOf('"', end + 1);
+        if (end === -1) return false;
+        let backslashes = 0;
+        while (text.charCodeAt(end - 1 - backslashes) === 92) backslashes++;
+        if (backslashes % 2 === 0) break;
+      }
+      i = end + 1;
+    } else if ((c >= 48 && c <= 57) || c === 45) {
+      let j = i + 1;
+      let digits = c === 45 ? 0 : 1;
+      let exponent = false;
+      for (; j < n; j++) {
+        const d = text.charCodeAt(j);
+        if (d >= 48 && d <= 57) digits++;
+        else if (d === 101 || d === 69) exponent = true;
+        else if (d !== 46 && d !== 43 && d !== 45) break;
+      }
+      if ((exponent || digits >= 16) && !isPlainDouble(text.slice(i, j))) return true;
+      i = j;
+    } else i++;
+  }
+  return false;
+}
+
+/** Is the literal's value the double JSON.parse gives (not a BigInt, a DecimalText, or refused)? */
+function isPlainDouble(literal: string): boolean {
+  try {
+    return typeof parseJsonNumber(literal) === 'number';
+  } catch {
+    return false;
   }
 }
 
