@@ -9,6 +9,7 @@
 import { targetLimit } from './targets.js';
 import type { ErrorObject } from 'ajv';
 import type { CompiledDataset } from '../compile.js';
+import { EXTRA_COLUMN } from '../columns.js';
 import { shortName, shorten } from '../lib/shorten.js';
 import { containsExactNumber, DecimalText, withPlainNumbers } from '../read/json-values.js';
 import { Unloadable } from '../prepare/coerce.js';
@@ -60,6 +61,18 @@ export function makeValidator(dataset: CompiledDataset): Validator {
   // ajv reads `record.constructor` and finds Object's when the record has none: a record lacking a
   // property named like an Object.prototype member gets it as an own undefined (absent to ajv).
   const inherited = propertyNames(dataset.schema).filter((name) => name in Object.prototype);
+  // With extra_columns: keep, prepare has moved the columns the schema does not name into `_extra`;
+  // ajv is shown them where the file had them, so additionalProperties and patternProperties judge them.
+  const properties = dataset.schema['properties'] as Record<string, unknown> | undefined;
+  const kept = dataset.extraColumns === 'keep' && !(properties && Object.hasOwn(properties, EXTRA_COLUMN));
+  const asWritten = (record: Record<string, unknown>): Record<string, unknown> => {
+    const extra = kept ? ownValue(record, EXTRA_COLUMN) : undefined;
+    if (extra === undefined || extra === null || typeof extra !== 'object') return record;
+    const shown: Record<string, unknown> = {};
+    for (const key of Object.keys(record)) if (key !== EXTRA_COLUMN) defineKey(shown, key, record[key]);
+    for (const key of Object.keys(extra)) defineKey(shown, key, (extra as Record<string, unknown>)[key]);
+    return shown;
+  };
   return (batch, locator) => {
     if (inherited.length > 0) for (const record of batch.records) for (const name of inherited) if (!Object.hasOwn(record, name)) defineKey(record, name, undefined);
     const keepRecords: Record<string, unknown>[] = [];
@@ -75,7 +88,8 @@ export function makeValidator(dataset: CompiledDataset): Validator {
           rule,
           message: `${locator} ${number}, field "${field}"${value === undefined ? '' : ` = ${shorten(value)}`}: ${rule}`,
         });
-      let errors = isValid(record) || validExactly(record) ? [] : [...(validate.errors ?? [])];
+      const shown = asWritten(record);
+      let errors = isValid(shown) || validExactly(shown) ? [] : [...(validate.errors ?? [])];
       // ajv leaves a property named `__proto__` unchecked: its schema is checked here.
       const proto = ownValue(record, '__proto__');
       if (protoValidate && proto !== undefined && !protoValidate(proto) && !(containsExactNumber(proto) && protoValidate(withPlainNumbers(proto)))) {
@@ -84,7 +98,7 @@ export function makeValidator(dataset: CompiledDataset): Validator {
       const unloadable = new Set<string>();
       for (const error of errors) {
         const field = fieldOf(error);
-        const value = error.keyword === 'required' ? undefined : valueAt(record, field);
+        const value = error.keyword === 'required' ? undefined : valueAt(shown, field);
         // A value coercion could not load: its own rule, once, instead of what ajv says of a marker.
         if (value instanceof Unloadable && unloadable.has(field)) continue;
         if (value instanceof Unloadable) unloadable.add(field);

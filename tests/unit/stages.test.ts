@@ -114,6 +114,20 @@ describe('prepare and validate', () => {
     expect(long.value!.endsWith('…')).toBe(true);
   });
 
+  it('with extra_columns: keep, judges the kept columns as the file has them (additionalProperties, patternProperties)', () => {
+    const keep = (schema: Record<string, unknown>) =>
+      compileDataset(resolveDataset('/cfg/k.yaml', { name: 'k', match: '*', format: 'jsonl', table: 's.k', extra_columns: 'keep', schema: { type: 'object', properties: { id: { type: 'integer' } }, ...schema } }));
+    for (const [schema, bad] of [[{ additionalProperties: { type: 'boolean' } }, 'x'], [{ patternProperties: { '^n_': { type: 'integer' } } }, 'n_a']] as const) {
+      const dataset = keep(schema);
+      const batch = { records: [{ id: 1, x: true }, { id: 2, x: 5, n_a: 'text' }] as Record<string, unknown>[], numbers: [1, 2], problems: [] as Problem[] };
+      makePreparer(dataset, 'k.jsonl', 1_000_000)(batch, 'line');
+      makeValidator(dataset)(batch, 'line');
+      expect(batch.numbers).toEqual([1]);
+      expect(batch.problems.map((p) => p.field)).toContain(bad);
+      expect(batch.records[0]).toEqual({ id: 1, _extra: { x: true } });
+    }
+  });
+
   it('rejects values PostgreSQL cannot store even when the schema allows them', () => {
     const batch = { records: [{ id: 1, note: 'a\u0000b' }, { id: 1e20 }], numbers: [1, 2], problems: [] as Problem[] };
     makeValidator(dataset)(batch, 'record');
