@@ -78,8 +78,8 @@ export interface StartOptions {
 
 export class StartCancelled extends Error {}
 
-export async function startDaemon(config: Config, log: Logger, options: StartOptions = {}): Promise<Daemon> {
-  compileConfig(config); // a step or schema that cannot compile stops the start, naming its file
+export async function startDaemon(loaded: Config, log: Logger, options: StartOptions = {}): Promise<Daemon> {
+  const config = compileConfig(loaded); // a step or schema that cannot compile stops the start, naming its file
   const releasers = new Releasers();
   const stopping = new AbortController();
   // Each archived file's later look (source/folder/folder-source.ts) listens for the stop until it has run.
@@ -196,8 +196,8 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
     let resolveDone!: () => void;
     const done = new Promise<void>((resolve) => (resolveDone = resolve));
     void Promise.all(workers).then(() => stop().then(resolveDone, resolveDone));
-    const apply = async (next: Config) => {
-      compileConfig(next);
+    const apply = async (loadedNext: Config) => {
+      const next = compileConfig(loadedNext);
       const fixed = (c: Config) => JSON.stringify([c.folders, c.database, c.processing, c.limits]);
       if (fixed(next) !== fixed(context.config)) {
         throw new Error('folders, database, processing and limits take effect at the next start; only dataset files are reloaded');

@@ -35,6 +35,8 @@ export interface ByteInput {
   stream(): Readable;
   /** The whole of a small item at once, when the source can read it without waiting (a local file). */
   readNow?(): Buffer;
+  /** A local file's path: error paths that look at parts of it again (where a gzip stream ends). */
+  readonly path?: string;
 }
 
 /** Where a loaded arrival went. */
