@@ -3,6 +3,7 @@
  * dataset definition to start from: format options, columns with JSON Schema types, `required` for
  * columns never empty, `enum` for low-cardinality text, date and date-time formats.
  */
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { DEFAULT_LIMITS } from '../config/load.js';
@@ -11,6 +12,7 @@ import { detectDelimiter } from '../read/csv.js';
 import { readFile } from '../read/index.js';
 import { openSource } from '../read/source.js';
 import { UsageError } from './output.js';
+import { errorMessage } from '../errors.js';
 
 const SAMPLE = 1000;
 const INTEGER = /^[+-]?\d+$/;
@@ -65,6 +67,11 @@ function merge(a: Kind | undefined, b: Kind): Kind {
 
 export async function inferCommand(file: string, options: { name?: string; limits?: Limits }): Promise<string> {
   const limits = options.limits ?? DEFAULT_LIMITS;
+  // As `validate` does: a path that is not a readable file is a usage error (exit 2), said plainly.
+  const info = await stat(file).catch((error: NodeJS.ErrnoException) => {
+    throw new UsageError(`${file}: ${error.code === 'ENOENT' ? 'no such file' : errorMessage(error)}`);
+  });
+  if (!info.isFile()) throw new UsageError(`${file}: not a file`);
   const format = formatOf(file);
   const base = path.basename(file);
   const name = (options.name ?? base.replace(/\..*$/, '')).toLowerCase().replace(/[^a-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '') || 'dataset';
