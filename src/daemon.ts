@@ -29,6 +29,7 @@ import { WebConsole } from './http/console.js';
 import { Notifier } from './notify/notifier.js';
 import { StallWatch } from './notify/stall.js';
 import { Stabilizer } from './watch/stability.js';
+import { SpecialFiles } from './watch/special.js';
 import { watchInput } from './watch/watcher.js';
 
 export interface Daemon {
@@ -91,6 +92,9 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
     releasers.add('parquet thread', useParquetThread());
     const queue = new WorkQueue();
     releasers.add('queue', () => queue.close());
+    const specials = new SpecialFiles((file, kind) =>
+      log.event('ignored', { file: relativeToInput(config.folders.input, file), reason: `${kind}, not a regular file: left alone` }),
+    );
     const stabilizer = new Stabilizer(
       config.processing.stableWindowMs,
       (file) => {
@@ -99,6 +103,7 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
         log.event('discovered', { file: relativeToInput(config.folders.input, file.file), bytes: file.size });
       },
       (file, error) => log.warn(`cannot stat ${file}: ${errorMessage(error)}`),
+      (file, kind) => specials.found(file, kind),
     );
     releasers.add('stabilizer', () => stabilizer.close());
     const notice = (file: string) => {
@@ -106,6 +111,7 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
     };
     const watcher = watchInput(config.folders.input, config.processing.rescanIntervalMs, notice, (error) =>
       log.warn(`watching ${config.folders.input}: ${errorMessage(error)}`),
+      specials,
     );
     releasers.add('watcher', () => watcher.close());
     await watcher.ready;

@@ -34,6 +34,8 @@ export interface LoadbayEventMap {
   vanished: FileEventFields;
   /** Files wait while nothing loads, or a finished file is not claimed in time (notifications). */
   stalled: FileEventFields;
+  /** Something in input/ that is not a regular file (a FIFO, a socket, a device): left alone, said once. */
+  ignored: FileEventFields & { file: string; reason: string };
 }
 
 export type LoadbayEventName = keyof LoadbayEventMap;
@@ -51,6 +53,7 @@ export const LOGGED_EVENTS: ReadonlySet<LoadbayEventName> = new Set<LoadbayEvent
   'export_failed',
   'vanished',
   'stalled',
+  'ignored',
 ]);
 
 export class LoadbayEvents {

@@ -53,7 +53,7 @@ export class WebConsole {
   private readonly recent: Array<{ event: LoadbayEventName; at: string; file: string | null; dataset: string | null; rows?: number; reason?: string; stage?: string }> = [];
 
   constructor(private readonly ctx: ConsoleContext) {
-    for (const event of ['loaded', 'failed', 'skipped', 'held', 'vanished'] as const) {
+    for (const event of ['loaded', 'failed', 'skipped', 'held', 'vanished', 'ignored'] as const) {
       ctx.events.on(event, (fields) => {
         this.recent.unshift({
           event,

@@ -4,6 +4,7 @@
  * Paths are tracked concurrently, each with one timer; a path already tracked is not re-stat'ed.
  */
 import { lstatSync } from 'node:fs';
+import { specialKind, type SpecialKind } from './special.js';
 
 export interface StableFile {
   file: string;
@@ -19,6 +20,8 @@ export class Stabilizer {
     private readonly windowMs: number,
     private readonly onStable: (file: StableFile) => void,
     private readonly onError: (file: string, error: unknown) => void,
+    /** A path that turned out to be a FIFO, socket or device: never handed on as stable. */
+    private readonly onSpecial: (file: string, kind: SpecialKind) => void,
   ) {}
 
   get size(): number {
@@ -39,7 +42,14 @@ export class Stabilizer {
     let mtimeMs: number;
     try {
       // lstat: a symlink is judged, never followed. Synchronous: see lib/fs-now.ts.
-      ({ size, mtimeMs } = lstatSync(file));
+      const stat = lstatSync(file);
+      const kind = specialKind(stat);
+      if (kind) {
+        this.tracked.delete(file);
+        this.onSpecial(file, kind);
+        return;
+      }
+      ({ size, mtimeMs } = stat);
     } catch (error) {
       this.tracked.delete(file);
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') this.onError(file, error);

@@ -13,6 +13,7 @@
 import { lstatSync, watch, type FSWatcher } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { specialKind, type SpecialFiles } from './special.js';
 
 const IGNORED_NAME = /(^\.|\.(part|tmp|crdownload)$)/i;
 
@@ -35,6 +36,8 @@ export function watchInput(
   rescanIntervalMs: number,
   onPath: (file: string) => void,
   onError: (error: unknown) => void,
+  /** FIFOs, sockets, devices: reported there, never passed to `onPath`. */
+  specials: SpecialFiles,
 ): InputWatcher {
   /** Watched folders, with the inode watched: a folder removed and made again is watched anew. */
   const watchers = new Map<string, { watcher: FSWatcher; ino: number }>();
@@ -96,11 +99,18 @@ export function watchInput(
       if (!isGone(error)) throw error;
     }
     if (!stat) {
-      unwatch(full); // gone; if it was a folder, so are its watches
+      unwatch(full); // gone; if it was a folder, so are its watches (and what it held)
+      specials.gone(full);
       return;
     }
     if (stat.isDirectory()) await scan(full, stat.ino, renewed);
     else if (stat.isFile() || stat.isSymbolicLink()) onPath(full);
+    else reportSpecial(full, stat);
+  };
+
+  const reportSpecial = (full: string, entry: Parameters<typeof specialKind>[0]) => {
+    const kind = specialKind(entry);
+    if (kind) specials.found(full, kind);
   };
 
   /** Watches the folder first, then lists it: a file arriving in between is seen by one or the other. */
@@ -119,14 +129,20 @@ export function watchInput(
       const full = path.join(dir, entry.name);
       if (entry.isDirectory()) await look(full);
       else if (entry.isFile() || entry.isSymbolicLink()) onPath(full);
+      else reportSpecial(full, entry);
     }
   };
 
   let scanning: Promise<void> | null = null;
   let lastRescanAt = 0;
-  const rescan = () => {
-    scanning ??= lstat(inputDir)
-      .then((stat) => scan(inputDir, stat.ino))
+  const rescan = (): Promise<void> => {
+    if (scanning) return scanning;
+    specials.beginScan();
+    scanning = lstat(inputDir)
+      .then(async (stat) => {
+        await scan(inputDir, stat.ino);
+        specials.endScan(); // only after a complete walk: what it did not see is gone
+      })
       .catch((error: unknown) => {
         if (!isGone(error)) onError(error);
       })

@@ -5,6 +5,7 @@
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { SpecialFiles } from '../../src/watch/special.js';
 import { watchInput, type InputWatcher } from '../../src/watch/watcher.js';
 import { waitFor } from '../helpers/env.js';
 
@@ -26,7 +27,7 @@ afterEach(async () => {
 });
 
 async function start(rescanMs = 60_000): Promise<InputWatcher> {
-  watcher = watchInput(dir, rescanMs, (file) => seen.add(path.relative(dir, file)), (error) => errors.push(error));
+  watcher = watchInput(dir, rescanMs, (file) => seen.add(path.relative(dir, file)), (error) => errors.push(error), new SpecialFiles(() => undefined));
   await watcher.ready;
   return watcher;
 }

@@ -212,7 +212,7 @@ describe('Stabilizer', () => {
     const file = path.join(dir, 'growing.txt');
     await writeFile(file, 'a');
     const stable: StableFile[] = [];
-    const stabilizer = new Stabilizer(300, (f) => stable.push(f), () => undefined);
+    const stabilizer = new Stabilizer(300, (f) => stable.push(f), () => undefined, () => undefined);
     stabilizer.notify(file);
     for (let i = 0; i < 6; i++) {
       await new Promise((resolve) => setTimeout(resolve, 100));
