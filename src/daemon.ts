@@ -4,11 +4,8 @@
  * resource registers a releaser; `stop()` is idempotent and lets files in progress finish.
  */
 import { compileConfig } from './compile.js';
-import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { mkdir } from 'node:fs/promises';
-import os from 'node:os';
-import { checkout } from './claim/claim.js';
 import { WorkQueue } from './claim/queue.js';
 import type { Config } from './config/types.js';
 import { openDatabase, type Database } from './db/database.js';
@@ -16,7 +13,9 @@ import { migrate } from './db/ledger.js';
 import { errorMessage } from './errors.js';
 import { Releasers } from './lib/releasers.js';
 import type { Logger } from './log.js';
-import { instanceLockKey, reconcileParquet } from './pipeline/reconcile.js';
+import { holdInstanceLock, newInstanceId } from './instance.js';
+import { reconcileParquet } from './pipeline/reconcile.js';
+import { TempSweeper } from './settle/sweep.js';
 import { verifyTable, type PipelineContext } from './pipeline/process-file.js';
 import { relativeToInput, runWorker } from './pipeline/worker.js';
 import { useParquetThread } from './write/parquet.js';
@@ -41,6 +40,8 @@ export interface Daemon {
   httpUrl: string | null;
   /** Look at input/ now instead of at the next periodic rescan. */
   rescan(): Promise<void>;
+  /** Remove the temporary files of stopped instances now instead of at the next periodic sweep; resolves with how many. */
+  sweep(): Promise<number>;
   /**
    * Takes the datasets of a newly loaded configuration (SIGHUP): files claimed from now on are
    * routed by them. Folders, database and processing settings need a restart; a change to them is
@@ -53,9 +54,7 @@ export interface Daemon {
   done: Promise<void>;
 }
 
-export function newInstanceId(): string {
-  return `${os.hostname().replace(/[^A-Za-z0-9-]/g, '_')}-${process.pid}-${randomBytes(3).toString('hex')}`;
-}
+export { newInstanceId };
 
 export interface StartOptions {
   /** Aborting it during start-up (e.g. a signal while waiting for the database) cancels the start. */
@@ -84,9 +83,7 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
     await migrate(database.pool);
 
     // Held for the instance's lifetime: others use it to tell whether this instance is alive.
-    const instanceLock = await checkout(database.pool);
-    await instanceLock.client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [instanceLockKey(instanceId)]);
-    releasers.add('instance lock', () => instanceLock.done(true));
+    releasers.add('instance lock', await holdInstanceLock(database.pool, instanceId, log));
     await reconcileParquet(database.pool, config.root, config.folders.parquet, log);
 
     releasers.add('parquet thread', useParquetThread());
@@ -146,7 +143,7 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
     const notifier = new Notifier(database.pool, config, log.events, log, instanceId);
     notifier.start();
     releasers.add('notifier', () => notifier.close());
-    const exports = new Exports(database.pool, log, config.root);
+    const exports = new Exports(database.pool, log, config.root, instanceId);
     releasers.add('exports', () => exports.idle()); // a stop lets running exports finish
     const context: PipelineContext = {
       config,
@@ -157,6 +154,10 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
       signal: stopping.signal,
       exports,
     };
+    // Temporary files of instances that died mid-write: now, before any work, and now and then.
+    const sweeper = new TempSweeper(database.pool, () => context.config, instanceId, log);
+    releasers.add('temporary file sweep', () => sweeper.close());
+    await sweeper.sweep();
     let httpUrl: string | null = null;
     if (config.http) {
       const web = new WebConsole({
@@ -213,7 +214,7 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
       log.info(`reloaded ${next.datasets.length} dataset(s): ${next.datasets.map((d) => d.name).join(', ')}`);
       await watcher.rescan(); // files that matched nothing may match now
     };
-    return { instanceId, database, events: log.events, httpUrl, rescan: () => watcher.rescan(), reload, stop, done };
+    return { instanceId, database, events: log.events, httpUrl, rescan: () => watcher.rescan(), sweep: () => sweeper.sweep(), reload, stop, done };
   } catch (error) {
     stopping.abort();
     await releasers.release().catch(() => undefined);

@@ -162,7 +162,7 @@ export async function failFile(ctx: PipelineContext, claim: Claim, dataset: Data
   // The ledger learns of the failure before the file moves: should that update fail, the file is
   // still in input/ and simply fails again; the other order could leave a quarantined file whose
   // ledger row says "processing" forever.
-  const { path: quarantined } = await quarantine(ctx.config, dataset?.name ?? null, arrival.file, arrival.relative, error, details, (report) =>
+  const { path: quarantined } = await quarantine(ctx, dataset?.name ?? null, arrival.file, arrival.relative, error, details, (report) =>
     markSettled(claim.client, claim.fileId, 'failed', { dataset: dataset?.name ?? null, sha256: digest?.sha256 ?? null, error: report }),
   );
   ctx.log.event('failed', {

@@ -2,33 +2,14 @@
  * Start-up recovery of the Parquet folder. A Parquet file is renamed into place just before its
  * load commits; if loadbay died in between, the file has no `loaded` ledger row. Temporary files
  * and such orphans are removed, but only when the instance that wrote them is gone (its advisory
- * lock is free), so a second instance running right now is never disturbed.
+ * lock is free: instance.ts), so a second instance running right now is never disturbed.
  */
 import { readdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type pg from 'pg';
 import { parquetWriter } from '../db/files.js';
+import { instanceAlive } from '../instance.js';
 import type { Logger } from '../log.js';
-
-export function instanceLockKey(instanceId: string): string {
-  return `loadbay:instance:${instanceId}`;
-}
-
-async function instanceAlive(pool: pg.Pool, instanceId: string): Promise<boolean> {
-  const client = await pool.connect();
-  try {
-    const { rows } = await client.query<{ free: boolean }>('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS free', [
-      instanceLockKey(instanceId),
-    ]);
-    if (rows[0]?.free) {
-      await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [instanceLockKey(instanceId)]);
-      return false;
-    }
-    return true;
-  } finally {
-    client.release();
-  }
-}
 
 export async function reconcileParquet(pool: pg.Pool, root: string, parquetDir: string, log: Logger): Promise<number> {
   let removed = 0;

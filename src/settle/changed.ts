@@ -14,6 +14,8 @@ import { archive, quarantine, settledFolder } from './settle.js';
 
 export interface SettleContext {
   config: Config;
+  /** This instance: temporary names carry it. */
+  instanceId: string;
   log: Logger;
   /** Aborts when the daemon stops: the later look is dropped. */
   signal: AbortSignal;
@@ -80,7 +82,7 @@ export async function quarantineChanged(ctx: SettleContext, dataset: Dataset, fi
     'Deliver new data as a new file, written under a temporary name and renamed into input/ when complete';
   const error = new DataError('settle', message, [{ rule: 'changed after it was read', message }]);
   const details = { fileId: base.file_id, sha256: result.digest.sha256, bytes: result.digest.bytes };
-  const { path: quarantined } = await quarantine(ctx.config, dataset.name, file, base.file, error, details);
+  const { path: quarantined } = await quarantine(ctx, dataset.name, file, base.file, error, details);
   ctx.log.event('failed', {
     ...base,
     dataset: dataset.name,

@@ -7,7 +7,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, symlink } from 'node:fs/promises';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import type { Daemon } from '../../src/daemon.js';
@@ -69,7 +69,31 @@ export const CONDITIONS: FolderCondition[] = [
       }
     },
   },
+  {
+    name: 'temporary files of a killed instance in output_failed/ and output_parquet/',
+    why: 'an instance SIGKILLed while writing a report left .loadbay-<pid>-<hex>.tmp in output_failed/<dataset>/, and nothing ever removed it',
+    arrange: async (env) => {
+      for (const file of killedInstanceFiles(env)) {
+        await mkdir(path.dirname(file), { recursive: true });
+        await writeFile(file, '{"summary": "half a rep');
+      }
+    },
+    verify: async ({ env }) => {
+      // Swept before the start completed: the killed instance holds no lock.
+      expect(killedInstanceFiles(env).filter((f) => existsSync(f))).toEqual([]);
+    },
+  },
 ];
+
+/** What an instance (id as in daemon.ts) killed while writing leaves: a report's, a rejects file's and a Parquet file's temporaries. */
+function killedInstanceFiles(env: TestEnv): string[] {
+  const killed = 'crashed-host-777-c0ffee';
+  return [
+    path.join(env.folders.failed, 'rows', 'deep', 'er', `.loadbay.${killed}.0f1e2d3c.tmp`),
+    path.join(env.folders.failed, 'rows', `.bad.csv.rejects.jsonl.${killed}.12.tmp`),
+    path.join(env.folders.parquet, 'rows', `.good.csv.${killed}.12.tmp`),
+  ];
+}
 
 /** Waits until the daemon has settled a file dropped into input/ (the end of every condition). */
 export async function stillLoads(env: TestEnv, name: string): Promise<void> {
