@@ -184,14 +184,12 @@ export class Notifier {
           checkedOut.done(!healthy);
         }
       }
-      if (delivered) continue;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, delay);
-        this.wake[index] = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
+      // A stop that came during the POST above must not wait out a retry delay (up to retry_max_ms).
+      if (delivered || this.stopping.signal.aborted) continue;
+      // Until the delay ends, or a new outbox row (or close()) wakes the loop.
+      const wake = new AbortController();
+      this.wake[index] = () => wake.abort();
+      await abortableSleep(delay, wake.signal);
     }
   }
 }

@@ -61,6 +61,9 @@ export async function changedSince(file: string, arrival: Arrival): Promise<bool
 export const ARCHIVE_RECHECK_MS = 2000;
 
 export function watchArchived(ctx: SettleContext, dataset: Dataset, archived: string, arrival: Arrival, result: ReadPart, base: { file: string; file_id: string }): void {
+  // A file finished during a stop: its later look is dropped like the others (an abort listener
+  // added now would never run, and the timer would outlive the daemon).
+  if (ctx.signal.aborted) return;
   const delay = Math.max(ARCHIVE_RECHECK_MS, 4 * ctx.config.processing.stableWindowMs);
   const timer = setTimeout(() => {
     ctx.signal.removeEventListener('abort', cancel);
