@@ -109,6 +109,10 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
     const watcher = watchInput(config.folders.input, config.processing.rescanIntervalMs, notice, (error) =>
       log.warn(`watching ${config.folders.input}: ${errorMessage(error)}`),
       specials,
+      (present) =>
+        present
+          ? log.info(`${config.folders.input} is there again: watching it, taking files`)
+          : log.warn(`${config.folders.input} is gone (deleted, moved or unmounted): no file is taken until it is back`),
     );
     releasers.add('watcher', () => watcher.close());
     await watcher.ready;

@@ -16,6 +16,8 @@ import path from 'node:path';
 import { specialKind, type SpecialFiles } from './special.js';
 
 const IGNORED_NAME = /(^\.|\.(part|tmp|crdownload)$)/i;
+/** How often a missing input/ is looked for: an lstat a second costs nothing, and files dropped into it once it is back should not wait for a rescan. */
+const INPUT_POLL_MS = 1000;
 
 export function isIgnoredName(file: string): boolean {
   return IGNORED_NAME.test(path.basename(file));
@@ -38,6 +40,8 @@ export function watchInput(
   onError: (error: unknown) => void,
   /** FIFOs, sockets, devices: reported there, never passed to `onPath`. */
   specials: SpecialFiles,
+  /** input/ itself went away (false) or is back (true), e.g. deleted and made again. */
+  onInput: (present: boolean) => void,
 ): InputWatcher {
   /** Watched folders, with the inode watched: a folder removed and made again is watched anew. */
   const watchers = new Map<string, { watcher: FSWatcher; ino: number }>();
@@ -81,6 +85,10 @@ export function watchInput(
       void rescan(); // the OS did not say which entry changed: look at all of them
       return;
     }
+    // A watched folder that is itself removed reports its own name, and its watch is dead; made again
+    // at once, it often has its old inode back, so nothing else would tell: look at it anew (an
+    // entry of the same name inside it is looked at below as well).
+    if (event === 'rename' && name === path.basename(dir)) void look(dir, true).catch(onError);
     const full = path.join(dir, name);
     if (isIgnoredName(full)) return;
     // "change": an entry's content changed, so it is a file being written; "rename": something
@@ -98,9 +106,10 @@ export function watchInput(
     } catch (error) {
       if (!isGone(error)) throw error;
     }
-    if (!stat) {
+    if (!stat || (full === inputDir && !stat.isDirectory())) {
       unwatch(full); // gone; if it was a folder, so are its watches (and what it held)
       specials.gone(full);
+      if (full === inputDir) inputGone();
       return;
     }
     if (stat.isDirectory()) await scan(full, stat.ino, renewed);
@@ -133,6 +142,28 @@ export function watchInput(
     }
   };
 
+  /** While input/ is missing: looked for every INPUT_POLL_MS, and taken up again at once. */
+  let polling: NodeJS.Timeout | null = null;
+  const inputGone = () => {
+    if (closed || polling) return;
+    unwatch(inputDir);
+    onInput(false);
+    polling = setInterval(() => {
+      let stat;
+      try {
+        stat = lstatSync(inputDir, { throwIfNoEntry: false });
+      } catch {
+        return;
+      }
+      if (!stat?.isDirectory() || !polling) return;
+      clearInterval(polling);
+      polling = null;
+      onInput(true);
+      void rescan();
+    }, INPUT_POLL_MS);
+    polling.unref();
+  };
+
   let scanning: Promise<void> | null = null;
   let lastRescanAt = 0;
   const rescan = (): Promise<void> => {
@@ -140,11 +171,13 @@ export function watchInput(
     specials.beginScan();
     scanning = lstat(inputDir)
       .then(async (stat) => {
+        if (!stat.isDirectory()) return inputGone();
         await scan(inputDir, stat.ino);
         specials.endScan(); // only after a complete walk: what it did not see is gone
       })
       .catch((error: unknown) => {
-        if (!isGone(error)) onError(error);
+        if (isGone(error)) inputGone();
+        else onError(error);
       })
       .finally(() => {
         scanning = null;
@@ -166,6 +199,7 @@ export function watchInput(
     async close() {
       closed = true;
       clearInterval(timer);
+      if (polling) clearInterval(polling);
       await scanning;
       for (const { watcher } of watchers.values()) watcher.close();
       watchers.clear();

@@ -7,7 +7,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import type { Daemon } from '../../src/daemon.js';
@@ -18,6 +18,8 @@ export interface FolderCondition {
   name: string;
   /** Why the condition is here (the issue it guards against). */
   why: string;
+  /** Settings of `processing:` for this condition (e.g. a rescan too rare to hide a watcher's fault). */
+  processing?: Record<string, number>;
   /** Before the daemon starts. */
   arrange?: (env: TestEnv) => Promise<void>;
   /** The start must be refused with this message; nothing else runs. */
@@ -81,6 +83,23 @@ export const CONDITIONS: FolderCondition[] = [
     verify: async ({ env }) => {
       // Swept before the start completed: the killed instance holds no lock.
       expect(killedInstanceFiles(env).filter((f) => existsSync(f))).toEqual([]);
+    },
+  },
+  {
+    name: 'input/ deleted and made again while the daemon runs',
+    why: 'made again at once it had its old inode back and its dead watch was never renewed: every file waited for the next full rescan (30 s by default) until a restart',
+    // No periodic rescan in the test's time: only the watcher can find the files.
+    processing: { rescan_interval_ms: 600_000 },
+    verify: async ({ env, daemon }) => {
+      // Removed and made again at once by a producer (`mkdir -p`, as env.drop does).
+      await rm(env.folders.input, { recursive: true });
+      await env.drop('again-1.csv', 'id\n11\n');
+      expect(await env.outcome('again-1.csv')).toMatchObject({ event: 'loaded', rows: 1 });
+      // Removed, found missing (a rescan), made again later.
+      await rm(env.folders.input, { recursive: true });
+      await daemon.rescan();
+      await env.drop('again-2.csv', 'id\n12\n');
+      expect(await env.outcome('again-2.csv')).toMatchObject({ event: 'loaded', rows: 1 });
     },
   },
 ];

@@ -13,7 +13,7 @@ afterEach(async () => {
 });
 
 it.each(CONDITIONS.map((c) => [c.name, c] as const))('%s', async (_name, condition) => {
-  env = await createTestEnv({ datasets: CONDITION_DATASETS });
+  env = await createTestEnv({ datasets: CONDITION_DATASETS, ...(condition.processing ? { processing: condition.processing } : {}) });
   await condition.arrange?.(env);
   if (condition.refused) {
     await expect(env.start()).rejects.toThrow(condition.refused(env));

@@ -27,7 +27,7 @@ afterEach(async () => {
 });
 
 async function start(rescanMs = 60_000): Promise<InputWatcher> {
-  watcher = watchInput(dir, rescanMs, (file) => seen.add(path.relative(dir, file)), (error) => errors.push(error), new SpecialFiles(() => undefined));
+  watcher = watchInput(dir, rescanMs, (file) => seen.add(path.relative(dir, file)), (error) => errors.push(error), new SpecialFiles(() => undefined), () => undefined);
   await watcher.ready;
   return watcher;
 }
