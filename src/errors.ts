@@ -132,11 +132,21 @@ export const TRANSIENT_CODES: ReadonlySet<string> = new Set([
   'EDQUOT',
 ]);
 
+/**
+ * SQLSTATEs that no retry cures before someone acts on the database: the file is held (left in
+ * input/, retried every retry_max_ms) with the server's message, which names what is missing.
+ */
+export const HELD_CODES: ReadonlySet<string> = new Set([
+  '42501', // insufficient_privilege: a GRANT revoked on a target table, its schema or the ledger
+]);
+
 export type ErrorClass = 'data' | 'held' | 'transient';
 
 export function classify(error: unknown): ErrorClass {
   if (error instanceof DataError) return 'data';
   if (error instanceof HeldError || (error as { held?: unknown } | null)?.held === true) return 'held';
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && HELD_CODES.has(code)) return 'held';
   return 'transient';
 }
 
