@@ -9,15 +9,21 @@
  * puts a watch on every file. Dropping n files at once therefore costs O(n²) stats: in the 999-file
  * benchmark its readdirp scans took ~9 s of the daemon's ~40 s of CPU (BENCHMARKS.md). Here an
  * event costs at most one lstat of the path it names.
+ *
+ * However many files input/ holds, only as many paths are handed on as the daemon has room for
+ * (`room()`); folders are read as a stream, and a scan stops when there is no more room. What was
+ * left is found by a rescan as soon as there is room again, so memory does not grow with input/.
  */
 import { lstatSync, watch, type FSWatcher } from 'node:fs';
-import { lstat, readdir } from 'node:fs/promises';
+import { lstat, opendir } from 'node:fs/promises';
 import path from 'node:path';
 import { specialKind, type SpecialFiles } from './special.js';
 
 const IGNORED_NAME = /(^\.|\.(part|tmp|crdownload)$)/i;
 /** How often a missing input/ is looked for: an lstat a second costs nothing, and files dropped into it once it is back should not wait for a rescan. */
 const INPUT_POLL_MS = 1000;
+/** How often a watcher that had no room looks whether there is again (then rescans at once). */
+const ROOM_POLL_MS = 250;
 
 export function isIgnoredName(file: string): boolean {
   return IGNORED_NAME.test(path.basename(file));
@@ -33,16 +39,27 @@ export interface InputWatcher {
   health(): { lastRescanAt: number; closed: boolean };
 }
 
-export function watchInput(
-  inputDir: string,
-  rescanIntervalMs: number,
-  onPath: (file: string) => void,
-  onError: (error: unknown) => void,
+export interface WatchOptions {
+  rescanIntervalMs: number;
+  /** A file (or a symbolic link) that appeared or changed. */
+  onPath: (file: string) => void;
+  onError: (error: unknown) => void;
   /** FIFOs, sockets, devices: reported there, never passed to `onPath`. */
-  specials: SpecialFiles,
+  specials: SpecialFiles;
   /** input/ itself went away (false) or is back (true), e.g. deleted and made again. */
-  onInput: (present: boolean) => void,
-): InputWatcher {
+  onInput: (present: boolean) => void;
+  /** Whether the daemon takes more paths now; while it does not, none is reported (and none is lost). */
+  room: () => boolean;
+}
+
+export function watchInput(inputDir: string, options: WatchOptions): InputWatcher {
+  const { rescanIntervalMs, onError, specials, onInput, room } = options;
+  /** Paths were left unreported for want of room: a rescan finds them once there is room. */
+  let starved = false;
+  const onPath = (file: string) => {
+    if (room()) options.onPath(file);
+    else starved = true;
+  };
   /** Watched folders, with the inode watched: a folder removed and made again is watched anew. */
   const watchers = new Map<string, { watcher: FSWatcher; ino: number }>();
   let closed = false;
@@ -97,7 +114,8 @@ export function watchInput(
     else void look(full, true).catch(onError);
   };
 
-  const look = async (full: string, renewed = false) => {
+  /** Reports what is at `full` (a folder: watched and scanned); false when a scan stopped early. */
+  const look = async (full: string, renewed = false): Promise<boolean> => {
     let stat;
     try {
       // Synchronous (lib/fs-now.ts), and no error made for a path that is gone: every file loadbay
@@ -110,11 +128,12 @@ export function watchInput(
       unwatch(full); // gone; if it was a folder, so are its watches (and what it held)
       specials.gone(full);
       if (full === inputDir) inputGone();
-      return;
+      return true;
     }
-    if (stat.isDirectory()) await scan(full, stat.ino, renewed);
-    else if (stat.isFile() || stat.isSymbolicLink()) onPath(full);
+    if (stat.isDirectory()) return scan(full, stat.ino, renewed);
+    if (stat.isFile() || stat.isSymbolicLink()) onPath(full);
     else reportSpecial(full, stat);
+    return true;
   };
 
   const reportSpecial = (full: string, entry: Parameters<typeof specialKind>[0]) => {
@@ -122,24 +141,39 @@ export function watchInput(
     if (kind) specials.found(full, kind);
   };
 
-  /** Watches the folder first, then lists it: a file arriving in between is seen by one or the other. */
-  const scan = async (dir: string, ino: number, renewed = false): Promise<void> => {
+  /**
+   * Watches the folder first, then lists it: a file arriving in between is seen by one or the other.
+   * Read as a stream (a folder of a million files is never one array); returns false when it stopped
+   * for want of room (or a stop) before the end.
+   */
+  const scan = async (dir: string, ino: number, renewed = false): Promise<boolean> => {
     watchDir(dir, ino, renewed);
     let entries;
     try {
-      entries = await readdir(dir, { withFileTypes: true });
+      entries = await opendir(dir, { bufferSize: 128 });
     } catch (error) {
-      if (isGone(error)) return;
+      if (isGone(error)) return true;
       throw error;
     }
-    for (const entry of entries) {
-      if (closed) return;
-      if (isIgnoredName(entry.name)) continue;
-      const full = path.join(dir, entry.name);
-      if (entry.isDirectory()) await look(full);
-      else if (entry.isFile() || entry.isSymbolicLink()) onPath(full);
-      else reportSpecial(full, entry);
+    try {
+      for await (const entry of entries) {
+        if (closed) return false;
+        if (isIgnoredName(entry.name)) continue;
+        if (!room()) {
+          starved = true;
+          return false; // leaving the loop closes the folder
+        }
+        const full = path.join(dir, entry.name);
+        if (entry.isDirectory()) {
+          if (!(await look(full))) return false;
+        } else if (entry.isFile() || entry.isSymbolicLink()) onPath(full);
+        else reportSpecial(full, entry);
+      }
+    } catch (error) {
+      if (isGone(error)) return true;
+      throw error;
     }
+    return true;
   };
 
   /** While input/ is missing: looked for every INPUT_POLL_MS, and taken up again at once. */
@@ -169,11 +203,12 @@ export function watchInput(
   const rescan = (): Promise<void> => {
     if (scanning) return scanning;
     specials.beginScan();
+    starved = false;
     scanning = lstat(inputDir)
       .then(async (stat) => {
         if (!stat.isDirectory()) return inputGone();
-        await scan(inputDir, stat.ino);
-        specials.endScan(); // only after a complete walk: what it did not see is gone
+        // Only after a complete walk: what it did not see is gone.
+        if (await scan(inputDir, stat.ino)) specials.endScan();
       })
       .catch((error: unknown) => {
         if (isGone(error)) inputGone();
@@ -191,6 +226,10 @@ export function watchInput(
   );
   const timer = setInterval(() => void rescan(), rescanIntervalMs);
   timer.unref();
+  const roomPoll = setInterval(() => {
+    if (starved && !scanning && room()) void rescan();
+  }, ROOM_POLL_MS);
+  roomPoll.unref();
 
   return {
     ready,
@@ -199,6 +238,7 @@ export function watchInput(
     async close() {
       closed = true;
       clearInterval(timer);
+      clearInterval(roomPoll);
       if (polling) clearInterval(polling);
       await scanning;
       for (const { watcher } of watchers.values()) watcher.close();
