@@ -123,7 +123,7 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
           ? log.info(`${config.folders.input} is there again: watching it, taking files`)
           : log.warn(`${config.folders.input} is gone (deleted, moved or unmounted): no file is taken until it is back`),
       // Files being watched until they stand still, and finished ones waiting for a worker.
-      room: () => stabilizer.size + queue.stats.waiting < MAX_WAITING_FILES,
+      room: () => MAX_WAITING_FILES - stabilizer.size - queue.stats.waiting,
     });
     releasers.add('watcher', () => watcher.close());
     await watcher.ready;

@@ -11,19 +11,22 @@
  * event costs at most one lstat of the path it names.
  *
  * However many files input/ holds, only as many paths are handed on as the daemon has room for
- * (`room()`); folders are read as a stream, and a scan stops when there is no more room. What was
- * left is found by a rescan as soon as there is room again, so memory does not grow with input/.
+ * (`room()`), and a scan stops when there is none; what was left is found by a rescan once there is
+ * room again, so the daemon's memory does not grow with input/. A folder is listed in name order
+ * (readdir sorts), so files waiting together are taken in that order.
  */
 import { lstatSync, watch, type FSWatcher } from 'node:fs';
-import { lstat, opendir } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { specialKind, type SpecialFiles } from './special.js';
 
 const IGNORED_NAME = /(^\.|\.(part|tmp|crdownload)$)/i;
 /** How often a missing input/ is looked for: an lstat a second costs nothing, and files dropped into it once it is back should not wait for a rescan. */
 const INPUT_POLL_MS = 1000;
-/** How often a watcher that had no room looks whether there is again (then rescans at once). */
+/** How often a watcher that had no room looks whether there is again. */
 const ROOM_POLL_MS = 250;
+/** A rescan that takes up what was left is a walk of input/: not before half the places are free. */
+const REFILL_SHARE = 0.5;
 
 export function isIgnoredName(file: string): boolean {
   return IGNORED_NAME.test(path.basename(file));
@@ -48,16 +51,23 @@ export interface WatchOptions {
   specials: SpecialFiles;
   /** input/ itself went away (false) or is back (true), e.g. deleted and made again. */
   onInput: (present: boolean) => void;
-  /** Whether the daemon takes more paths now; while it does not, none is reported (and none is lost). */
-  room: () => boolean;
+  /** How many more paths the daemon takes now; while none, none is reported (and none is lost). */
+  room: () => number;
 }
 
 export function watchInput(inputDir: string, options: WatchOptions): InputWatcher {
   const { rescanIntervalMs, onError, specials, onInput, room } = options;
   /** Paths were left unreported for want of room: a rescan finds them once there is room. */
   let starved = false;
+  /** The most room seen: the daemon's places when none is taken. */
+  let capacity = 0;
+  const free = () => {
+    const places = room();
+    capacity = Math.max(capacity, places);
+    return places;
+  };
   const onPath = (file: string) => {
-    if (room()) options.onPath(file);
+    if (free() > 0) options.onPath(file);
     else starved = true;
   };
   /** Watched folders, with the inode watched: a folder removed and made again is watched anew. */
@@ -143,35 +153,29 @@ export function watchInput(inputDir: string, options: WatchOptions): InputWatche
 
   /**
    * Watches the folder first, then lists it: a file arriving in between is seen by one or the other.
-   * Read as a stream (a folder of a million files is never one array); returns false when it stopped
-   * for want of room (or a stop) before the end.
+   * Returns false when it stopped for want of room (or a stop) before the end.
    */
   const scan = async (dir: string, ino: number, renewed = false): Promise<boolean> => {
     watchDir(dir, ino, renewed);
     let entries;
     try {
-      entries = await opendir(dir, { bufferSize: 128 });
+      entries = await readdir(dir, { withFileTypes: true });
     } catch (error) {
       if (isGone(error)) return true;
       throw error;
     }
-    try {
-      for await (const entry of entries) {
-        if (closed) return false;
-        if (isIgnoredName(entry.name)) continue;
-        if (!room()) {
-          starved = true;
-          return false; // leaving the loop closes the folder
-        }
-        const full = path.join(dir, entry.name);
-        if (entry.isDirectory()) {
-          if (!(await look(full))) return false;
-        } else if (entry.isFile() || entry.isSymbolicLink()) onPath(full);
-        else reportSpecial(full, entry);
+    for (const entry of entries) {
+      if (closed) return false;
+      if (isIgnoredName(entry.name)) continue;
+      if (free() <= 0) {
+        starved = true;
+        return false;
       }
-    } catch (error) {
-      if (isGone(error)) return true;
-      throw error;
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) {
+        if (!(await look(full))) return false;
+      } else if (entry.isFile() || entry.isSymbolicLink()) onPath(full);
+      else reportSpecial(full, entry);
     }
     return true;
   };
@@ -227,7 +231,7 @@ export function watchInput(inputDir: string, options: WatchOptions): InputWatche
   const timer = setInterval(() => void rescan(), rescanIntervalMs);
   timer.unref();
   const roomPoll = setInterval(() => {
-    if (starved && !scanning && room()) void rescan();
+    if (starved && !scanning && free() >= capacity * REFILL_SHARE) void rescan();
   }, ROOM_POLL_MS);
   roomPoll.unref();
 

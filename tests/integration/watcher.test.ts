@@ -36,7 +36,7 @@ async function start(rescanMs = 60_000): Promise<InputWatcher> {
     onError: (error) => errors.push(error),
     specials: new SpecialFiles(() => undefined),
     onInput: () => undefined,
-    room: () => seen.size < room,
+    room: () => room - seen.size,
   });
   await watcher.ready;
   return watcher;
