@@ -4,11 +4,8 @@
  * resource registers a releaser; `stop()` is idempotent and lets files in progress finish.
  */
 import { compileConfig } from './compile.js';
-import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { mkdir } from 'node:fs/promises';
-import os from 'node:os';
-import { checkout } from './claim/claim.js';
 import { WorkQueue } from './work/queue.js';
 import type { Config } from './config/types.js';
 import { openDatabase, type Database } from './db/database.js';
@@ -17,8 +14,10 @@ import { errorMessage } from './errors.js';
 import { Releasers } from './lib/releasers.js';
 import type { Logger } from './log.js';
 import type { LoadContext } from './load/context.js';
-import { instanceLockKey, reconcileParquet, retireSuperseded } from './load/reconcile.js';
+import { reconcileParquet, retireSuperseded } from './load/reconcile.js';
+import { TempSweeper } from './load/sweep.js';
 import { verifyTable } from './load/table.js';
+import { holdInstanceLock, newInstanceId } from './instance.js';
 import { DatasetGate } from './work/gate.js';
 import { runWorker } from './work/worker.js';
 import { useParquetThread } from './write/parquet.js';
@@ -45,6 +44,8 @@ export interface Daemon {
   httpUrl: string | null;
   /** Look at input/ now instead of at the next periodic rescan. */
   rescan(): Promise<void>;
+  /** Remove the temporary files of stopped instances now instead of at the next periodic sweep; resolves with how many. */
+  sweep(): Promise<number>;
   /**
    * Takes the datasets of a newly loaded configuration: files claimed from now on are routed by
    * them. Folders, database and processing settings need a restart; a change to them is refused
@@ -63,9 +64,7 @@ export interface Daemon {
   done: Promise<void>;
 }
 
-export function newInstanceId(): string {
-  return `${os.hostname().replace(/[^A-Za-z0-9-]/g, '_')}-${process.pid}-${randomBytes(3).toString('hex')}`;
-}
+export { newInstanceId };
 
 export interface StartOptions {
   /** Aborting it during start-up (e.g. a signal while waiting for the database) cancels the start. */
@@ -98,9 +97,7 @@ export async function startDaemon(loaded: Config, log: Logger, options: StartOpt
     await migrate(database.pool);
 
     // Held for the instance's lifetime: others use it to tell whether this instance is alive.
-    const instanceLock = await checkout(database.pool);
-    await instanceLock.client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [instanceLockKey(instanceId)]);
-    releasers.add('instance lock', () => instanceLock.done(true));
+    releasers.add('instance lock', await holdInstanceLock(database.pool, instanceId, log));
     await reconcileParquet(database.pool, config.root, config.folders.parquet, log);
     await retireSuperseded(database.pool, config.root, log);
 
@@ -114,16 +111,16 @@ export async function startDaemon(loaded: Config, log: Logger, options: StartOpt
       instanceId,
       verifiedTables: new Set<string>(),
       signal: stopping.signal,
-      exports: new Exports(database.pool, log, config.root),
+      exports: new Exports(database.pool, log, config.root, instanceId),
     };
-    const source = new FolderSource({ config, log, signal: stopping.signal });
+    const source = new FolderSource({ config, log, instanceId, signal: stopping.signal });
     releasers.add('source', () => source.close());
     const arrived = (arrival: Arrival) => {
       if (queue.has(arrival.id)) return;
       queue.push(arrival);
       log.event('discovered', { file: arrival.relative, bytes: arrival.size });
     };
-    await source.start(arrived, (id) => queue.has(id));
+    await source.start({ ready: arrived, inHand: (id) => queue.has(id), waiting: () => queue.stats.waiting });
 
     const health = new Health({
       pool: database.pool,
@@ -156,6 +153,10 @@ export async function startDaemon(loaded: Config, log: Logger, options: StartOpt
       failedDir: config.folders.failed,
       ready: () => health.ready,
     });
+    // Temporary files of instances that died mid-write: now, before any work, and now and then.
+    const sweeper = new TempSweeper(database.pool, () => context.config, instanceId, log);
+    releasers.add('temporary file sweep', () => sweeper.close());
+    await sweeper.sweep();
     let httpUrl: string | null = null;
     if (config.http) {
       const web = new WebConsole({
@@ -230,7 +231,7 @@ export async function startDaemon(loaded: Config, log: Logger, options: StartOpt
       await source.rescan(); // files that matched nothing may match now
     };
     const reloadFiles = (trigger: string) => reloader.reload(trigger);
-    return { instanceId, database, events: log.events, httpUrl, rescan: () => source.rescan(), reload, reloadFiles, stop, done };
+    return { instanceId, database, events: log.events, httpUrl, rescan: () => source.rescan(), sweep: () => sweeper.sweep(), reload, reloadFiles, stop, done };
   } catch (error) {
     stopping.abort();
     await releasers.release().catch(() => undefined);

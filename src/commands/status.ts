@@ -9,6 +9,7 @@ import { createInterface } from 'node:readline';
 import type pg from 'pg';
 import type { Config } from '../config/types.js';
 import { isIgnoredName } from '../source/folder/watcher.js';
+import { specialKind } from '../source/folder/special.js';
 import { errorMessage } from '../errors.js';
 import { print, printJson, table } from './output.js';
 import { connectForCommand } from './tables.js';
@@ -23,6 +24,8 @@ export interface Status {
   waiting: string[];
   /** Datasets whose table another session holds locked: their files wait (since, why). */
   datasets_waiting: Array<{ dataset: string; since: string; reason: string }>;
+  /** What in input/ is not a regular file (a FIFO, a socket, a device): never loaded, left alone. */
+  ignored: Array<{ file: string; reason: string }>;
   /** Files in input/ whose last event is `retrying` or `held`, with the reason. */
   stuck: Array<{ file: string; event: string; reason: string; at: string }>;
   last_error: Record<string, unknown> | null;
@@ -39,6 +42,7 @@ export async function readStatus(config: Config, pool?: pg.Pool): Promise<Status
     rows_loaded: { today: 0, overall: 0 },
     waiting: [],
     datasets_waiting: [],
+    ignored: [],
     stuck: [],
     last_error: null,
     in_progress: [],
@@ -80,8 +84,11 @@ export async function readStatus(config: Config, pool?: pg.Pool): Promise<Status
   }
   const entries = await readdir(config.folders.input, { recursive: true, withFileTypes: true }).catch(() => []);
   for (const entry of entries) {
-    if (!entry.isFile() || isIgnoredName(entry.name)) continue;
+    if (isIgnoredName(entry.name)) continue;
     const relative = path.relative(config.folders.input, path.join(entry.parentPath, entry.name)).split(path.sep).join('/');
+    const kind = specialKind(entry);
+    if (kind) status.ignored.push({ file: relative, reason: `${kind}, not a regular file: left alone` });
+    if (!entry.isFile()) continue;
     const last = lastEvent.get(relative);
     if (last && (last['event'] === 'retrying' || last['event'] === 'held')) {
       status.stuck.push({ file: relative, event: String(last['event']), reason: String(last['reason'] ?? ''), at: String(last['timestamp']) });
@@ -126,6 +133,7 @@ export async function statusCommand(config: Config, options: { json?: boolean })
     `in progress: ${typeof status.in_progress === 'string' ? status.in_progress : `${status.in_progress.length}${status.in_progress.length ? ` (${status.in_progress.slice(0, 5).map((p) => p.file).join(', ')})` : ''}`}`,
     `waiting in input/: ${status.waiting.length}${status.waiting.length ? ` (${status.waiting.slice(0, 5).join(', ')}${status.waiting.length > 5 ? ', …' : ''})` : ''}`,
     ...status.datasets_waiting.map((d) => `dataset ${d.dataset} waiting since ${d.since}: ${d.reason}`),
+    ...(status.ignored.length ? [`not regular files, left alone: ${status.ignored.length} (${status.ignored.slice(0, 5).map((i) => `${i.file}: ${i.reason.split(',')[0]}`).join('; ')}${status.ignored.length > 5 ? '; …' : ''})`] : []),
     `retrying or held: ${status.stuck.length}`,
     ...status.stuck.slice(0, 10).map((s) => `  ${s.file}: ${s.event} since ${s.at}: ${s.reason}`),
     `last error: ${status.last_error ? `${String(status.last_error['timestamp'])} ${String(status.last_error['event'])} ${String(status.last_error['file'] ?? '')}: ${String(status.last_error['reason'] ?? '')}` : 'none'}`,

@@ -6,7 +6,6 @@
  * loses to an earlier one). Written completely under a unique temporary name, fsync'd, then renamed:
  * a reader sees the old file or the new one, never half of one.
  */
-import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
@@ -18,6 +17,7 @@ import type { ExportSpec } from '../config/types.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import { fsyncPath } from '../lib/fs-now.js';
+import { tempName } from '../instance.js';
 
 /** What set an export off: the load it follows. */
 export interface ExportCause {
@@ -39,6 +39,8 @@ export class Exports {
     private readonly pool: pg.Pool,
     private readonly log: Logger,
     private readonly root: string,
+    /** This instance: the temporary files it writes carry it. */
+    private readonly instanceId: string,
   ) {}
 
   /** Runs every export a load of `cause.dataset` triggers; resolves when they have run (or failed). */
@@ -84,7 +86,7 @@ export class Exports {
     const all = causes.length > 1 ? { after_files: causes.map((c) => c.file), after_file_ids: causes.map((c) => c.file_id) } : {};
     const fields = { ...last, ...all, to, sql: spec.label };
     try {
-      const rows = await writeExport(this.pool, spec);
+      const rows = await writeExport(this.pool, spec, this.instanceId);
       this.log.event('exported', { ...fields, rows, duration_ms: Date.now() - started });
     } catch (error) {
       // After the commit: a failed export is reported, the load stands.
@@ -93,10 +95,10 @@ export class Exports {
   }
 }
 
-/** Writes the query's result to `spec.to`; returns the number of rows. */
-export async function writeExport(pool: pg.Pool, spec: ExportSpec): Promise<number> {
+/** Writes the query's result to `spec.to`; returns the number of rows. `writer`: this instance's id. */
+export async function writeExport(pool: pg.Pool, spec: ExportSpec, writer: string): Promise<number> {
   await mkdir(path.dirname(spec.to), { recursive: true });
-  const tmp = path.join(path.dirname(spec.to), `.${path.basename(spec.to).slice(0, 100)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const tmp = path.join(path.dirname(spec.to), tempName(path.basename(spec.to).slice(0, 100), writer));
   const { client, done } = await checkout(pool);
   const lock = `loadbay:export:${spec.to}`;
   let ok = false;

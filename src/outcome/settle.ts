@@ -38,8 +38,14 @@ export function settledFolder(file: string, archived: string | null): string {
   return path.dirname(archived ?? file);
 }
 
+/** Who quarantines: the configuration, and the instance whose id the report's temporary name carries. */
+export interface QuarantineContext {
+  config: Config;
+  instanceId: string;
+}
+
 export async function quarantine(
-  config: Config,
+  { config, instanceId }: QuarantineContext,
   datasetName: string | null,
   file: string,
   relative: string,
@@ -65,7 +71,7 @@ export async function quarantine(
     failed_at: new Date().toISOString(),
     quarantined_as: path.relative(config.folders.failed, target),
   };
-  await writeFileAtomic(`${target}${REPORT_SUFFIX}`, JSON.stringify(report, null, 2) + '\n');
+  await writeFileAtomic(`${target}${REPORT_SUFFIX}`, JSON.stringify(report, null, 2) + '\n', instanceId);
   await beforeMove(report);
   await moveFile(file, target);
   return { path: target, report };

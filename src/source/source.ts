@@ -59,14 +59,24 @@ export interface QuarantineDetails {
   read?: Record<string, unknown> | undefined;
 }
 
+/** What a source tells the daemon, and asks of it. */
+export interface SourceHandlers {
+  /** Each arrival once it is complete. */
+  ready(arrival: Arrival): void;
+  /** Whether an item (by id) is queued or being loaded: not looked at again meanwhile. */
+  inHand(id: string): boolean;
+  /**
+   * How many complete arrivals wait for a worker: a source keeps what it holds in hand (watched,
+   * listed) bounded by it, so memory does not grow with what waits in the source.
+   */
+  waiting(): number;
+}
+
 export interface InputSource {
   /** For logs and status: `input/`, `s3://bucket/prefix/`. */
   readonly name: string;
-  /**
-   * Starts discovery: `ready` gets each arrival once it is complete; an item `inHand` says is
-   * queued or being loaded (by its id) is not looked at.
-   */
-  start(ready: (arrival: Arrival) => void, inHand: (id: string) => boolean): Promise<void>;
+  /** Starts discovery (see `SourceHandlers`). */
+  start(handlers: SourceHandlers): Promise<void>;
   /** Looks at everything now (a periodic safety net runs by itself). */
   rescan(): Promise<void>;
   /** Looks at one path again (after a retry delay): reported through `ready` once complete. */

@@ -27,7 +27,7 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'loadbay-claims-'));
   // The input folder as the daemon sees it, not started: claims only ask it whether a file changed.
   const config = { root: dir, folders: { input: dir } } as unknown as Config;
-  source = new FolderSource({ config, log: null as unknown as Logger, signal: new AbortController().signal });
+  source = new FolderSource({ config, log: null as unknown as Logger, instanceId: 'claims-test-1-000000', signal: new AbortController().signal });
 });
 afterAll(async () => {
   await pool.end();

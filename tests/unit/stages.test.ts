@@ -234,7 +234,7 @@ describe('Stabilizer', () => {
     const file = path.join(dir, 'growing.txt');
     await writeFile(file, 'a');
     const stable: StableFile[] = [];
-    const stabilizer = new Stabilizer(300, (f) => stable.push(f), () => undefined);
+    const stabilizer = new Stabilizer(300, (f) => stable.push(f), () => undefined, () => undefined);
     stabilizer.notify(file);
     for (let i = 0; i < 6; i++) {
       await new Promise((resolve) => setTimeout(resolve, 100));
@@ -259,7 +259,7 @@ describe('Stabilizer', () => {
     await utimes(file, past, past);
     const stable: StableFile[] = [];
     const windowMs = 60_000; // were the window applied, the test would time out
-    const stabilizer = new Stabilizer(windowMs, (f) => stable.push(f), () => undefined);
+    const stabilizer = new Stabilizer(windowMs, (f) => stable.push(f), () => undefined, () => undefined);
     const reported = new Promise<void>((resolve) => {
       const poll = setInterval(() => stable.length > 0 && (clearInterval(poll), resolve()), 10);
     });
@@ -275,7 +275,7 @@ describe('Stabilizer', () => {
     const past = new Date(Date.now() - 60_000);
     await utimes(file, past, past);
     const stable: StableFile[] = [];
-    const stabilizer = new Stabilizer(200, (f) => stable.push(f), () => undefined, false);
+    const stabilizer = new Stabilizer(200, (f) => stable.push(f), () => undefined, () => undefined, false);
     const started = Date.now();
     stabilizer.notify(file);
     await new Promise<void>((resolve) => {
