@@ -2,28 +2,16 @@
  * The built CLI as a user runs it: configuration errors, a graceful stop on SIGTERM, and a restart
  * after SIGKILL in the middle of work.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ITEM_DATASETS } from '../helpers/datasets.js';
 import { createTestEnv, PROJECT_ROOT, waitFor, type TestEnv } from '../helpers/env.js';
+import { CLI, startCli, type RunningCli } from '../helpers/cli.js';
 
-const CLI = path.join(PROJECT_ROOT, 'dist', 'cli.js');
 
-interface Run {
-  child: ChildProcess;
-  output: () => string;
-  exit: Promise<number | null>;
-}
-
-function run(args: string[], env: Record<string, string> = {}, nodeArgs: string[] = []): Run {
-  const child = spawn(process.execPath, [...nodeArgs, CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
-  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, output: () => output, exit };
-}
+type Run = RunningCli;
+const run = (args: string[], env: Record<string, string> = {}, nodeArgs: string[] = []): Run => startCli(args, { env, nodeArgs });
 
 let env: TestEnv | null = null;
 afterEach(async () => {

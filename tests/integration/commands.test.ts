@@ -2,23 +2,14 @@
  * The command line for people who work with the quarantine: validate, infer, failed list / show /
  * retry, status — the built CLI against real folders and, where it loads, a real database.
  */
-import { spawn } from 'node:child_process';
 import { copyFile, readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Daemon } from '../../src/daemon.js';
 import { createTestEnv, PROJECT_ROOT, type TestEnv } from '../helpers/env.js';
+import { runCli } from '../helpers/cli.js';
 
-const CLI = path.join(PROJECT_ROOT, 'dist', 'cli.js');
 
-function run(args: string[], cwd = PROJECT_ROOT, env: Record<string, string> = {}): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    child.on('exit', (code) => resolve({ code, out }));
-  });
-}
+const run = (args: string[], cwd = PROJECT_ROOT, env: Record<string, string> = {}) => runCli(args, { cwd, env });
 
 const AGES = (max: number) => `name: people\nmatch: "people-*.csv"\nformat: csv\ntable: p.people\nschema:\n  type: object\n  required: [id, age]\n  properties:\n    id: { type: integer }\n    age: { type: integer, maximum: ${max} }\n`;
 

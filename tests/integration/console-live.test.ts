@@ -4,27 +4,16 @@
  * reconnects by itself and shows what arrives afterwards. Without a browser the tests skip.
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { ITEM_DATASETS } from '../helpers/datasets.js';
-import { chromiumPath } from '../helpers/browser.js';
+import { chromiumPath, consolePage, openConsole } from '../helpers/browser.js';
 import { createTestEnv, type TestEnv } from '../helpers/env.js';
 import type { Daemon } from '../../src/daemon.js';
+import { freePort } from '../../src/db/embedded.js';
 
 const executable = chromiumPath();
 if (!executable) console.log('console live tests skipped: no Chromium (install Debian\'s chromium, or set CHROMIUM_PATH)');
 const maybe = executable ? it : it.skip;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 let env: TestEnv;
 let daemon: Daemon;
@@ -39,8 +28,7 @@ beforeAll(async () => {
   await writeFile(env.configFile, config.replace('  port: 0\n', `  port: ${await freePort()}\n`));
   daemon = await env.start();
   browser = await chromium.launch({ executablePath: executable, args: ['--no-sandbox'] });
-  page = await browser.newPage({ viewport: { width: 1200, height: 820 } });
-  page.on('pageerror', (error) => console.log(`page error: ${error.message}`));
+  page = await consolePage(browser);
 }, 60_000);
 
 afterAll(async () => {
@@ -48,10 +36,7 @@ afterAll(async () => {
   await env?.cleanup();
 });
 
-async function open(route: string): Promise<void> {
-  await page.goto(`${daemon.httpUrl}${route}`);
-  await page.waitForFunction(() => document.body.dataset['rendered'] !== undefined);
-}
+const open = (route: string) => openConsole(page, daemon.httpUrl!, route);
 
 maybe('without a token the console is read-only, says how to enable actions, and offers no button that would fail', async () => {
   await env.drop('items-ro.csv', 'id,name,size\n1,a,XL\n');

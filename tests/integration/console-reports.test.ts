@@ -4,26 +4,16 @@
  * is not a string, a real file's id — through the running daemon, its console and `loadbay failed`.
  * With the ledger out of reach the CLI reads output_failed/, checking every report.
  */
-import { spawn } from 'node:child_process';
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Daemon } from '../../src/daemon.js';
 import { ITEM_DATASETS } from '../helpers/datasets.js';
-import { createTestEnv, PROJECT_ROOT, waitFor, type TestEnv } from '../helpers/env.js';
+import { createTestEnv, waitFor, type TestEnv } from '../helpers/env.js';
+import { runCli } from '../helpers/cli.js';
 
-const CLI = path.join(PROJECT_ROOT, 'dist', 'cli.js');
 const TOKEN = 'reports-test-token-0123456789';
 
-function run(args: string[], extra: Record<string, string>): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...extra } });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('exit', (code) => resolve({ code, out, err }));
-  });
-}
+const run = (args: string[], extra: Record<string, string>) => runCli(args, { env: extra }).then((r) => ({ code: r.code, out: r.stdout, err: r.stderr }));
 
 let env: TestEnv;
 let daemon: Daemon;

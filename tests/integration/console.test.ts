@@ -11,7 +11,7 @@ import { mkdir, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { ITEM_DATASETS } from '../helpers/datasets.js';
-import { chromiumPath } from '../helpers/browser.js';
+import { chromiumPath, consolePage, openConsole } from '../helpers/browser.js';
 import { createTestEnv, PROJECT_ROOT, waitFor, type TestEnv } from '../helpers/env.js';
 import type { Daemon } from '../../src/daemon.js';
 
@@ -47,8 +47,7 @@ beforeAll(async () => {
   await appendFile(env.configFile, `  token: ${TOKEN}\n`);
   daemon = await env.start();
   browser = await chromium.launch({ executablePath: executable, args: ['--no-sandbox'] });
-  page = await browser.newPage({ viewport: { width: 1200, height: 820 } });
-  page.on('pageerror', (error) => console.log(`page error: ${error.message}`));
+  page = await consolePage(browser);
   SHOTS = docsShots ? path.join(PROJECT_ROOT, 'docs', 'screenshots') : path.join(env.root, 'screenshots');
   await mkdir(SHOTS, { recursive: true });
   // Good files, and a hostile one that is quarantined: markup in its values must stay text.
@@ -63,10 +62,7 @@ afterAll(async () => {
   await env?.cleanup();
 });
 
-async function open(route: string): Promise<void> {
-  await page.goto(`${daemon.httpUrl}${route}`);
-  await page.waitForFunction(() => document.body.dataset['rendered'] !== undefined);
-}
+const open = (route: string) => openConsole(page, daemon.httpUrl!, route);
 
 /** Nothing a file contained became markup or ran. */
 async function noInjection(): Promise<void> {

@@ -5,26 +5,18 @@
  * no teams, a competition re-delivered, two exports triggered at once), the students' questions and
  * the Olympic medal summary — each figure computed independently from the sample file.
  */
-import { spawn } from 'node:child_process';
 import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { PROJECT_ROOT, sharedEnv, waitFor, type LogLine } from '../helpers/env.js';
+import { runCli } from '../helpers/cli.js';
 
 const shared = sharedEnv();
 
 const example = (name: string) => readFile(path.join(PROJECT_ROOT, 'examples', name));
 
 /** The built command line, as a user runs it. */
-function run(args: string[]): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist', 'cli.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    child.on('exit', (code) => resolve({ code, out }));
-  });
-}
+const run = (args: string[]) => runCli(args);
 
 /** Drops a file (atomically) and waits for the outcome of this drop, even when the name was used before. */
 async function drop(name: string, content: string | Buffer, event = 'loaded'): Promise<LogLine> {

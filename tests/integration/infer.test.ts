@@ -3,23 +3,14 @@
  * and `validate --json` naming every unknown column: the built CLI against real files, and the
  * inferred definition loaded by a running daemon.
  */
-import { spawn } from 'node:child_process';
 import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { createTestEnv, PROJECT_ROOT, type TestEnv } from '../helpers/env.js';
+import { createTestEnv, type TestEnv } from '../helpers/env.js';
+import { runCli } from '../helpers/cli.js';
 
-const CLI = path.join(PROJECT_ROOT, 'dist', 'cli.js');
 
-function run(args: string[]): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    child.on('exit', (code) => resolve({ code, out }));
-  });
-}
+const run = (args: string[]) => runCli(args);
 
 /** A schedule-style document: the records (games) two arrays down, each with nested objects. */
 function schedule(): string {

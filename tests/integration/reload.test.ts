@@ -3,29 +3,16 @@
  * dataset files, refuses a broken set with the reason and keeps loading with the old one, looks again
  * at the unmatched files after a reload, and `loadbay reload` tells a script what each instance did.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ITEM_DATASETS } from '../helpers/datasets.js';
-import { createTestEnv, PROJECT_ROOT, waitFor, type TestEnv } from '../helpers/env.js';
+import { createTestEnv, waitFor, type TestEnv } from '../helpers/env.js';
+import { startCli, type RunningCli } from '../helpers/cli.js';
 
-const CLI = path.join(PROJECT_ROOT, 'dist', 'cli.js');
 const NOTES = 'name: notes\nmatch: "notes-*.jsonl"\nformat: jsonl\ntable: shop.notes\nschema:\n  type: object\n  required: [note]\n  properties: {note: {type: string}}\n';
 
-interface Run {
-  child: ChildProcess;
-  output: () => string;
-  exit: Promise<number | null>;
-}
-
-function run(args: string[], env: Record<string, string> = {}): Run {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
-  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, output: () => output, exit };
-}
+type Run = RunningCli;
+const run = (args: string[], env: Record<string, string> = {}): Run => startCli(args, { env });
 
 let env: TestEnv | null = null;
 let daemon: Run | null = null;

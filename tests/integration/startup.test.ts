@@ -3,24 +3,14 @@
  * command's modules are imported when it runs), and the build that `npm start` and `npm test` run
  * first compiles nothing when no source changed.
  */
-import { spawn } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../helpers/env.js';
+import { CLI, runCommand } from '../helpers/cli.js';
 
-const CLI = path.join(PROJECT_ROOT, 'dist', 'cli.js');
 
-function run(command: string, args: string[], cwd = PROJECT_ROOT): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('exit', (code) => resolve({ code, out, err }));
-  });
-}
+const run = (command: string, args: string[], cwd = PROJECT_ROOT) => runCommand(command, args, { cwd }).then((r) => ({ code: r.code, out: r.stdout, err: r.stderr }));
 
 let work: string | null = null;
 afterEach(async () => {
