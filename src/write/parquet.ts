@@ -170,9 +170,10 @@ export async function openParquetWriter(
   compression: Config['parquet'],
   copy?: CopySink,
 ): Promise<ParquetWriter> {
-  // Text repeats (categories, codes, the file name); numbers and times rarely do, and hashing them
-  // into a dictionary that is then dropped costs the Parquet thread ~10-15 % (BENCHMARKS.md).
-  const dictionary = [...columns.filter((c) => c.kind === 'string').map((c) => c.name), '_file_id', '_source_file'];
+  // A dictionary pays where values repeat: the lineage constants and text the schema lists. For
+  // other text, hashing every value into a dictionary that is often dropped cost the encoding more
+  // than it saved in size (BENCHMARKS.md, "Parquet writer settings").
+  const dictionary = [...columns.filter((c) => c.categorical).map((c) => c.name), '_file_id', '_source_file'];
   const id = thread.newId();
   // Each batch is held until the next one (or finish) comes, and goes with it: the file is opened
   // by its first message, and a one-batch file costs a single message to the thread.
