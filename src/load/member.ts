@@ -15,6 +15,7 @@ import { contentError } from '../errors.js';
 import type { Dropped, StageSeconds } from '../events.js';
 import type { CheckedBatch, CheckedFile, ReadDigest } from '../validate/check.js';
 import { checkFile, verdict } from '../validate/check.js';
+import { checkInThread, checkThreadInUse } from '../validate/check-remote.js';
 import { encodeCopyBinary } from '../write/copy-binary.js';
 import { FileOutputs } from '../write/outputs.js';
 import type { CopySink } from '../write/parquet.js';
@@ -92,7 +93,11 @@ export function droppedOf(member: Member): Dropped {
 export function checkMember(ctx: LoadContext, member: Member, dataset: CompiledDataset): CheckedFile {
   const { arrival } = member.claim;
   const options = { batchRows: ctx.config.processing.batchRows, limits: ctx.config.limits };
-  return checkFile(arrival.source.open(arrival), arrival.relative, dataset, options, dataset.onInvalidRow === 'skip_row');
+  const keepOriginals = dataset.onInvalidRow === 'skip_row';
+  const input = arrival.source.open(arrival);
+  // A local file is checked in the check thread while a daemon runs it: the same stage on the other core.
+  if (input.path !== undefined && checkThreadInUse()) return checkInThread(input.path, input.size, arrival.relative, dataset, options, keepOriginals);
+  return checkFile(input, arrival.relative, dataset, options, keepOriginals);
 }
 
 /** Every checked batch of a file (files that share a transaction are bounded in size). */
