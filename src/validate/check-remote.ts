@@ -76,7 +76,7 @@ class CheckThread {
 
   private start(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(THREAD_ENTRY);
+    const worker = new Worker(THREAD_ENTRY, { name: 'check' });
     worker.unref();
     this.known = new WeakSet();
     worker.on('message', (reply: CheckReply) => this.listeners.get(reply.id)?.(reply));

@@ -91,7 +91,7 @@ class ParquetThread {
 
   private start(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(THREAD_ENTRY);
+    const worker = new Worker(THREAD_ENTRY, { name: 'parquet' });
     worker.unref();
     worker.on('message', (reply: ThreadReply) => {
       const pending = this.pending.get(reply.seq);
