@@ -36,6 +36,9 @@ const WORK = process.env.BENCH_WORK ? path.resolve(process.env.BENCH_WORK) : pat
 // --no-baseline: loadbay's figures only (no psql needed) — what the smoke test in `npm test` runs.
 const NO_BASELINE = args.includes('--no-baseline');
 const CLI = path.join(PROJECT, 'dist', 'cli.js');
+// BENCH_NODE: the node binary that runs the daemon (default: the one running this script), e.g.
+// BENCH_NODE=/usr/bin/node to compare Node versions on the same build.
+const NODE = process.env.BENCH_NODE || process.execPath;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 const percentile = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)];
@@ -149,7 +152,9 @@ function ensurePsql() {
 
 async function startPostgres() {
   if (process.env.BENCH_DATABASE_URL) return { url: process.env.BENCH_DATABASE_URL, stop: async () => {} };
-  return startThrowawayPostgres(path.join(WORK, 'pg'), ['-c', 'max_wal_size=4GB']);
+  const server = await startThrowawayPostgres(path.join(WORK, 'pg'), ['-c', 'max_wal_size=4GB']);
+  serverPid = readFileSync(path.join(WORK, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0].trim();
+  return server;
 }
 
 // ---- loadbay under test -------------------------------------------------------------------------
@@ -170,7 +175,7 @@ async function startLoadbay(root, url) {
   // BENCH_NODE_ARGS: extra node flags for the daemon, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
   // The daemon runs with the node flags `npm start` and the Dockerfile use (docs/operations.md, Memory).
   const nodeArgs = ['--max-old-space-size=1024', '--single-threaded-gc', ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)];
-  const child = spawn(process.execPath, [...nodeArgs, CLI, 'start', '--config', path.join(root, 'config', 'loadbay.yaml')], {
+  const child = spawn(NODE, [...nodeArgs, CLI, 'start', '--config', path.join(root, 'config', 'loadbay.yaml')], {
     env: { ...process.env, DATABASE_URL: url },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -330,20 +335,30 @@ function threadSummary(threads) {
 }
 
 /**
- * CPU seconds of every PostgreSQL process on this machine (the server's share of a load), with the
- * backends that have exited since (psql's ends with it): the postmaster counts them as its children.
+ * CPU seconds of the benchmark's PostgreSQL (the server's share of a load): its postmaster and every
+ * backend of it, with the backends that have exited since (psql's ends with it), which the
+ * postmaster counts as its waited-for children. Other servers on the machine (another checkout's
+ * test run) are not counted. With BENCH_DATABASE_URL, every `postgres` process on the machine.
  */
 function serverCpuSeconds() {
+  const postmaster = serverPid;
   let total = 0;
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'postgres') total += cpuSeconds(entry) + cpuSeconds(entry, true);
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() !== 'postgres') continue;
+      if (postmaster !== null && entry !== postmaster && parentOf(entry) !== postmaster) continue;
+      total += cpuSeconds(entry) + cpuSeconds(entry, true);
     } catch {
       // gone meanwhile
     }
   }
   return total;
+}
+let serverPid = null;
+function parentOf(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1];
 }
 
 async function execCopy(from, to) {
@@ -373,7 +388,8 @@ async function main() {
   const db = await startPostgres();
   const client = new pg.Client({ connectionString: db.url });
   await client.connect();
-  const machine = `${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${(await client.query('SHOW server_version')).rows[0].server_version}`;
+  const daemonNode = NODE === process.execPath ? process.version : execFileSync(NODE, ['--version']).toString().trim();
+  const machine = `${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, daemon on Node ${daemonNode}, PostgreSQL ${(await client.query('SHOW server_version')).rows[0].server_version}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`;
   console.log(`bench: ${machine}`);
   const fmt = (ms) => `${(ms / 1000).toFixed(2)} s`;
   try {
@@ -631,7 +647,7 @@ async function main() {
     await client.end();
     await db.stop();
   }
-  console.log(`\nmachine: ${machine}; ${RUNS} run(s) per figure, median`);
+  console.log(`\nmachine: ${machine} (at the end: ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}); ${RUNS} run(s) per figure, median`);
 }
 
 main().catch((error) => {

@@ -10,6 +10,7 @@ import { DataError, type Problem, type ProblemGroup, type Stage } from '../error
 import type { PrepareStats } from '../prepare/steps.js';
 import type { ReadOptions } from '../read/types.js';
 import type { PackedBatch } from '../write/thread-batch.js';
+import { DecimalText } from '../read/json-values.js';
 import type { ReadDigest } from './check.js';
 import type { ProblemLog } from './problems.js';
 
@@ -44,6 +45,8 @@ export type CheckReply =
       kinds: ColumnKind[];
       rejected: Map<number | string, Problem[]>;
       originals: Map<number, unknown> | null;
+      /** Where the originals hold a DecimalText, whose class structured clone drops (`decimalPaths`). */
+      decimals: Array<[number, string[]]>;
       loadable: boolean;
     }
   | { id: number; op: 'end'; digest: ReadDigest; stats: PrepareStats; problems: ProblemLog }
@@ -84,4 +87,32 @@ export function deserializeError(error: SerializedError): Error {
   for (const key of ['code', 'errno', 'syscall', 'path'] as const) if (error[key] !== undefined) Object.assign(result, { [key]: error[key] });
   if (error.stack) result.stack = `${error.stack}\n    (in the check thread)`;
   return result;
+}
+
+/** The record number and key path of every DecimalText in the originals (JSON records rarely hold one). */
+export function decimalPaths(originals: Map<number, unknown> | null): Array<[number, string[]]> {
+  const paths: Array<[number, string[]]> = [];
+  const walk = (number: number, value: unknown, at: string[]) => {
+    if (value instanceof DecimalText) paths.push([number, at]);
+    else if (value !== null && typeof value === 'object') for (const key of Object.keys(value)) walk(number, (value as Record<string, unknown>)[key], [...at, key]);
+  };
+  for (const [number, value] of originals ?? []) walk(number, value, []);
+  return paths;
+}
+
+/** The DecimalTexts back in their class, where `decimalPaths` found them. */
+export function reviveDecimals(originals: Map<number, unknown> | null, paths: Array<[number, string[]]>): void {
+  for (const [number, at] of paths) {
+    const revive = (value: unknown) => {
+      const { text, value: double } = value as { text: string; value: number };
+      return new DecimalText(text, double);
+    };
+    if (at.length === 0) {
+      originals!.set(number, revive(originals!.get(number)));
+      continue;
+    }
+    let parent = originals!.get(number) as Record<string, unknown>;
+    for (const key of at.slice(0, -1)) parent = parent[key] as Record<string, unknown>;
+    parent[at.at(-1)!] = revive(parent[at.at(-1)!]);
+  }
 }
