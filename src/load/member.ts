@@ -175,7 +175,8 @@ export async function sendRows(member: Member, source: AsyncIterable<CheckedBatc
     if (!batch.loadable || typed.length === 0) continue;
     const span = `${locator}s ${typed.numbers[0]}–${typed.numbers[typed.length - 1]}`;
     last = typed.numbers[typed.length - 1]!;
-    member.sent.add(rows, typed.numbers);
+    // A packed batch's numbers leave with its buffer for the Parquet thread: a copy names refused rows.
+    member.sent.add(rows, typed.packed ? typed.numbers.slice() : typed.numbers);
     rows += typed.length;
     if (copy instanceof CopyFeed) {
       copy.expect(typed.length);

@@ -35,7 +35,9 @@ export type CheckRequest =
   /** The main thread took a batch: one more may come. */
   | { op: 'more'; id: number }
   /** The main thread stopped reading the file. */
-  | { op: 'cancel'; id: number };
+  | { op: 'cancel'; id: number }
+  /** A packed buffer back from the Parquet thread, to pack into again. */
+  | { op: 'spare'; buffer: ArrayBuffer };
 
 export type CheckReply =
   | {

@@ -14,7 +14,7 @@ import { Worker } from 'node:worker_threads';
 import type { CompiledDataset } from '../compile.js';
 import type { PrepareStats } from '../prepare/steps.js';
 import type { ReadOptions } from '../read/types.js';
-import { unpackBatch } from '../write/thread-batch.js';
+import { setPacker, unpackBatch } from '../write/thread-batch.js';
 import type { CheckedBatch, CheckedFile, ReadDigest } from './check.js';
 import { deserializeError, reviveDecimals, type CheckReply, type CheckRequest, type PlainDataset } from './check-protocol.js';
 import { ProblemLog } from './problems.js';
@@ -62,6 +62,13 @@ class CheckThread {
     this.start();
   }
 
+  /** A packed buffer the Parquet thread is done with, back to be packed into again. */
+  spare(buffer: ArrayBuffer): boolean {
+    if (!this.worker) return false;
+    this.worker.postMessage({ op: 'spare', buffer } satisfies CheckRequest, [buffer]);
+    return true;
+  }
+
   async stop(): Promise<void> {
     const worker = this.worker;
     if (!worker) return;
@@ -107,11 +114,14 @@ const thread = new CheckThread();
 export function useCheckThread(): () => Promise<void> {
   thread.users++;
   thread.warm();
+  setPacker((buffer) => thread.spare(buffer));
   let released = false;
   return async () => {
     if (released) return;
     released = true;
-    if (--thread.users === 0) await thread.stop();
+    if (--thread.users > 0) return;
+    setPacker(null);
+    await thread.stop();
   };
 }
 
@@ -151,7 +161,9 @@ export function checkInThread(path: string, size: number, relative: string, data
           case 'batch': {
             thread.tell({ op: 'more', id });
             if (reply.decimals.length > 0) reviveDecimals(reply.originals, reply.decimals);
-            yield { typed: unpackBatch(reply.packed, reply.kinds), rejected: reply.rejected, originals: reply.originals, loadable: reply.loadable };
+            const typed = unpackBatch(reply.packed, reply.kinds);
+            typed.packed = reply.packed;
+            yield { typed, rejected: reply.rejected, originals: reply.originals, loadable: reply.loadable };
             break;
           }
           case 'end':

@@ -10,7 +10,7 @@
 import { parentPort } from 'node:worker_threads';
 import { compileDataset, type CompiledDataset } from '../compile.js';
 import { fileInput } from '../source/folder/file-input.js';
-import { packBatch } from '../write/thread-batch.js';
+import { packBatch, returnSpare } from '../write/thread-batch.js';
 import { checkFile, type CheckedFile } from './check.js';
 import { AHEAD, decimalPaths, serializeError, type CheckReply, type CheckRequest } from './check-protocol.js';
 
@@ -67,6 +67,10 @@ async function check(request: CheckRequest & { op: 'check' }): Promise<void> {
 parentPort!.on('message', (request: CheckRequest) => {
   if (request.op === 'check') {
     void check(request);
+    return;
+  }
+  if (request.op === 'spare') {
+    returnSpare(request.buffer);
     return;
   }
   const state = running.get(request.id);

@@ -29,7 +29,17 @@ const MAX_SPARES = 8;
 const MAX_SPARE_BYTES = 8 * 1024 * 1024;
 let spareBytes = 0;
 
+/**
+ * Where buffers go back to when another thread packs the batches (the check thread, while a daemon
+ * runs it): true when it took the buffer.
+ */
+let packer: ((buffer: ArrayBuffer) => boolean) | null = null;
+export function setPacker(take: ((buffer: ArrayBuffer) => boolean) | null): void {
+  packer = take;
+}
+
 export function returnSpare(buffer: ArrayBuffer): void {
+  if (packer?.(buffer)) return;
   if (spares.length < MAX_SPARES && spareBytes + buffer.byteLength <= MAX_SPARE_BYTES) {
     spares.push(buffer);
     spareBytes += buffer.byteLength;
