@@ -18,6 +18,7 @@ import { checkFile, verdict } from '../validate/check.js';
 import { checkInThread, checkThreadInUse } from '../validate/check-remote.js';
 import { encodeCopyBinary } from '../write/copy-binary.js';
 import { FileOutputs } from '../write/outputs.js';
+import { isPassed } from '../write/thread-batch.js';
 import type { CopySink } from '../write/parquet.js';
 import type { CopyLoad } from '../write/postgres.js';
 import type { LoadContext } from './context.js';
@@ -176,7 +177,7 @@ export async function sendRows(member: Member, source: AsyncIterable<CheckedBatc
     const span = `${locator}s ${typed.numbers[0]}–${typed.numbers[typed.length - 1]}`;
     last = typed.numbers[typed.length - 1]!;
     // A packed batch's numbers leave with its buffer for the Parquet thread: a copy names refused rows.
-    member.sent.add(rows, typed.packed ? typed.numbers.slice() : typed.numbers);
+    member.sent.add(rows, isPassed(typed) ? typed.numbers.slice() : typed.numbers);
     rows += typed.length;
     if (copy instanceof CopyFeed) {
       copy.expect(typed.length);

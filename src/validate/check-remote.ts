@@ -14,7 +14,7 @@ import { Worker } from 'node:worker_threads';
 import type { CompiledDataset } from '../compile.js';
 import type { PrepareStats } from '../prepare/steps.js';
 import type { ReadOptions } from '../read/types.js';
-import { setPacker, unpackBatch } from '../write/thread-batch.js';
+import { setPacker, unpackToPass } from '../write/thread-batch.js';
 import type { CheckedBatch, CheckedFile, ReadDigest } from './check.js';
 import { deserializeError, reviveDecimals, type CheckReply, type CheckRequest, type PlainDataset } from './check-protocol.js';
 import { ProblemLog } from './problems.js';
@@ -161,9 +161,7 @@ export function checkInThread(path: string, size: number, relative: string, data
           case 'batch': {
             thread.tell({ op: 'more', id });
             if (reply.decimals.length > 0) reviveDecimals(reply.originals, reply.decimals);
-            const typed = unpackBatch(reply.packed, reply.kinds);
-            typed.packed = reply.packed;
-            yield { typed, rejected: reply.rejected, originals: reply.originals, loadable: reply.loadable };
+            yield { typed: unpackToPass(reply.packed, reply.kinds), rejected: reply.rejected, originals: reply.originals, loadable: reply.loadable };
             break;
           }
           case 'end':

@@ -17,12 +17,13 @@ import type { Config } from '../config/types.js';
 import type { Lineage } from './arrow.js';
 import type { TypedBatch } from './vectors.js';
 import type { SerializedError, ThreadReply, ThreadRequest } from './parquet-thread.js';
-import { packBatch, returnSpare, type PackedBatch } from './thread-batch.js';
+import { packBatch, returnSpare, takePacked, type PackedBatch } from './thread-batch.js';
 
 export interface ParquetWriter {
   /**
    * Copies the batch for the Parquet thread: the caller's vectors are its own again on return —
-   * except a batch that came packed (`packed`), which goes as it is and whose vectors are gone.
+   * except a batch that came packed (thread-batch.ts `unpackToPass`), which goes as it is and
+   * whose vectors are gone.
    */
   write(batch: TypedBatch): Promise<void>;
   /** Ends the file, flushes it to disk; the temporary file is complete afterwards. */
@@ -208,8 +209,7 @@ export async function openParquetWriter(
       if (failure) throw failure;
       // Packed into one buffer, which moves to the thread (thread-batch.ts); the thread builds
       // the Arrow batch from it. A batch that came packed goes on in its own buffer.
-      const own = batch.packed ?? packBatch(batch);
-      batch.packed = undefined;
+      const own = takePacked(batch) ?? packBatch(batch);
       // The previous batch goes now. Up to MAX_IN_FLIGHT batches may wait in the thread, so neither
       // side waits for the other batch by batch; beyond that, the caller waits (memory stays bounded).
       if (held) pending.push(send(false));

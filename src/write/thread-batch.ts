@@ -102,6 +102,31 @@ export function packBatch(batch: TypedBatch): PackedBatch {
   return { length, buffer, bytes: size, textBytes };
 }
 
+/**
+ * Batches that are views of a packed buffer they came in (from the check thread): the Parquet writer
+ * hands that buffer on as it is (`takePacked`), and the batch's vectors are gone after that.
+ */
+const packedBatches = new WeakMap<TypedBatch, PackedBatch>();
+
+/** The batch, as views of `packed`, which goes on with it (`takePacked`). */
+export function unpackToPass(packed: PackedBatch, kinds: ColumnKind[]): TypedBatch {
+  const batch = unpackBatch(packed, kinds);
+  packedBatches.set(batch, packed);
+  return batch;
+}
+
+/** True when the batch's vectors leave with its buffer once written (see `unpackToPass`). */
+export function isPassed(batch: TypedBatch): boolean {
+  return packedBatches.has(batch);
+}
+
+/** The buffer the batch came in, once: the caller sends it on. */
+export function takePacked(batch: TypedBatch): PackedBatch | undefined {
+  const packed = packedBatches.get(batch);
+  packedBatches.delete(batch);
+  return packed;
+}
+
 /** Views of a packed batch's buffer, as vectors of the columns' kinds. */
 export function unpackBatch(packed: PackedBatch, kinds: ColumnKind[]): TypedBatch {
   const { length, buffer, bytes, textBytes } = packed;

@@ -11,7 +11,6 @@ import type { Column, ColumnKind } from '../columns.js';
 import { jsonText } from '../read/json-values.js';
 import { dateToDays, timestampMicros } from './time.js';
 import { unreachable } from '../lib/unreachable.js';
-import type { PackedBatch } from './thread-batch.js';
 
 export type Vector =
   | { kind: 'integer' | 'timestamp'; valid: Uint8Array; data: BigInt64Array; words: Int32Array }
@@ -26,11 +25,6 @@ export interface TypedBatch {
   numbers: Float64Array;
   /** In the order of the dataset's columns. */
   vectors: Vector[];
-  /**
-   * The buffer the vectors are views of, when the batch came packed from the check thread: the
-   * Parquet writer hands it on as it is (parquet.ts), and the vectors are gone after that.
-   */
-  packed?: PackedBatch;
 }
 
 const TWO_32 = 4294967296;
