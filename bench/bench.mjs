@@ -174,7 +174,9 @@ async function loadbayProject(datasets) {
 async function startLoadbay(root, url) {
   // BENCH_NODE_ARGS: extra node flags for the daemon, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
   // The daemon runs with the node flags `npm start` and the Dockerfile use (docs/operations.md, Memory).
-  const nodeArgs = ['--max-old-space-size=1024', '--initial-old-space-size=128', '--single-threaded-gc', ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)];
+  // BENCH_DAEMON_FLAGS replaces those flags (to A/B them); BENCH_NODE_ARGS adds to them.
+  const flags = process.env.BENCH_DAEMON_FLAGS ?? '--max-old-space-size=1024 --initial-old-space-size=128 --max-semi-space-size=4 --single-threaded-gc';
+  const nodeArgs = [...flags.split(' '), ...(process.env.BENCH_NODE_ARGS ?? '').split(' ')].filter(Boolean);
   const child = spawn(NODE, [...nodeArgs, CLI, 'start', '--config', path.join(root, 'config', 'loadbay.yaml')], {
     env: { ...process.env, DATABASE_URL: url },
     stdio: ['ignore', 'pipe', 'inherit'],
