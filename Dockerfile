@@ -21,6 +21,6 @@ USER node
 # Mount the drop folder and the outputs; set DATABASE_URL (or mount data/ for the embedded server).
 # Named volumes take these folders' owner (node, uid 1000); a host folder must be writable by uid 1000.
 VOLUME ["/app/input", "/app/output_parquet", "/app/output_failed", "/app/archive", "/app/exports", "/app/logs", "/app/data"]
-# --max-old-space-size, --single-threaded-gc: see docs/operations.md (Memory, CPU); the same flags as `npm start`.
-ENTRYPOINT ["node", "--max-old-space-size=1024", "--single-threaded-gc", "dist/cli.js"]
+# --max-old-space-size, --initial-old-space-size, --max-semi-space-size, --single-threaded-gc: see docs/operations.md (Memory, CPU); the same flags as `npm start`.
+ENTRYPOINT ["node", "--max-old-space-size=1024", "--initial-old-space-size=128", "--max-semi-space-size=4", "--single-threaded-gc", "dist/cli.js"]
 CMD ["start", "--config", "config/loadbay.yaml"]

@@ -8,23 +8,24 @@
  */
 import path from 'node:path';
 import { DEFAULT_LIMITS, loadConfig } from '../dist/config/load.js';
-import { engineOf } from '../dist/compile.js';
+import { compileDataset } from '../dist/compile.js';
 import { readCsvCells } from '../dist/read/csv-cells.js';
 import { openSource } from '../dist/read/source.js';
+import { localFile } from '../dist/source/folder/file-input.js';
 import { makeCellPreparer } from '../dist/prepare/cells.js';
 import { runKernels } from '../dist/validate/kernels.js';
 import { encodeCopyBinary } from '../dist/write/copy-binary.js';
 
 const PROJECT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const WORK = process.env.BENCH_WORK ? path.resolve(process.env.BENCH_WORK) : path.join(PROJECT, 'bench', '.work');
-const dataset = (await loadConfig(path.join(PROJECT, 'config', 'loadbay.yaml'))).datasets.find((d) => d.name === 'students');
+const dataset = compileDataset((await loadConfig(path.join(PROJECT, 'config', 'loadbay.yaml'))).datasets.find((d) => d.name === 'students'));
 const dir = path.join(WORK, 'data', 'small-v2-999');
 const batches = [];
 for (let k = 1; k <= 200; k++) {
   const file = path.join(dir, `student-${String(k).padStart(4, '0')}.csv`);
-  const prepare = makeCellPreparer(dataset, path.basename(file), DEFAULT_LIMITS.maxDistinctRows);
-  const source = openSource(file, 'utf-8', DEFAULT_LIMITS, true, 60000);
-  for await (const b of readCsvCells(source, dataset.csv, { batchRows: 5000, limits: DEFAULT_LIMITS })) batches.push(runKernels(prepare(b), engineOf(dataset).plan.kernels).typed);
+  const prepare = makeCellPreparer(dataset, dataset.steps, path.basename(file), DEFAULT_LIMITS.maxDistinctRows);
+  const source = openSource(localFile(file), 'utf-8', DEFAULT_LIMITS, true);
+  for await (const b of readCsvCells(source, dataset.csv, { batchRows: 5000, limits: DEFAULT_LIMITS })) batches.push(runKernels(prepare(b), dataset.plan.kernels).typed);
 }
 const rounds = [];
 for (let round = 0; round < 3; round++) {

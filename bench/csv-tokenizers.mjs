@@ -15,6 +15,7 @@ import { pathToFileURL } from 'node:url';
 import { DEFAULT_LIMITS } from '../dist/config/load.js';
 import { readCsvCells } from '../dist/read/csv-cells.js';
 import { openSource } from '../dist/read/source.js';
+import { localFile } from '../dist/source/folder/file-input.js';
 
 const WORK = process.env.BENCH_WORK ?? path.resolve('bench/.work');
 const file = path.join(WORK, 'data', 'big-1000000.csv');
@@ -56,7 +57,7 @@ async function papaparse() {
 async function own() {
   let rows = 0;
   const options = { delimiter: ',', header: true, columns: null, quote: '"', encoding: 'utf-8' };
-  for await (const batch of readCsvCells(openSource(file, 'utf-8', DEFAULT_LIMITS, true), options, { batchRows: 5000, limits: DEFAULT_LIMITS })) rows += batch.rows;
+  for await (const batch of readCsvCells(openSource(localFile(file), 'utf-8', DEFAULT_LIMITS, true), options, { batchRows: 5000, limits: DEFAULT_LIMITS })) rows += batch.rows;
   return rows;
 }
 

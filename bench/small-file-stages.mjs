@@ -15,9 +15,10 @@ import path from 'node:path';
 import { Session } from 'node:inspector/promises';
 import * as arrow from 'apache-arrow';
 import { DEFAULT_LIMITS, loadConfig } from '../dist/config/load.js';
-import { engineOf } from '../dist/compile.js';
+import { compileDataset } from '../dist/compile.js';
 import { readCsvCells } from '../dist/read/csv-cells.js';
 import { openSource } from '../dist/read/source.js';
+import { localFile } from '../dist/source/folder/file-input.js';
 import { makeCellPreparer } from '../dist/prepare/cells.js';
 import { runKernels } from '../dist/validate/kernels.js';
 import { encodeCopyBinary } from '../dist/write/copy-binary.js';
@@ -26,12 +27,12 @@ import { packBatch, returnSpare } from '../dist/write/thread-batch.js';
 
 const PROJECT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const WORK = process.env.BENCH_WORK ? path.resolve(process.env.BENCH_WORK) : path.join(PROJECT, 'bench', '.work');
-const dataset = (await loadConfig(path.join(PROJECT, 'config', 'loadbay.yaml'))).datasets.find((d) => d.name === 'students');
-const plan = engineOf(dataset).plan;
+const dataset = compileDataset((await loadConfig(path.join(PROJECT, 'config', 'loadbay.yaml'))).datasets.find((d) => d.name === 'students'));
+const plan = dataset.plan;
 const dir = path.join(WORK, 'data', 'small-v2-999');
 const fileName = (k) => path.join(dir, `student-${String(k).padStart(4, '0')}.csv`);
 const cellsOf = async function* (k) {
-  yield* readCsvCells(openSource(fileName(k), 'utf-8', DEFAULT_LIMITS, true, 1 << 20), dataset.csv, { batchRows: 5000, limits: DEFAULT_LIMITS, size: 1 << 20 });
+  yield* readCsvCells(openSource(localFile(fileName(k)), 'utf-8', DEFAULT_LIMITS, true), dataset.csv, { batchRows: 5000, limits: DEFAULT_LIMITS, size: 1 << 20 });
 };
 
 // Prepare: the same 300 files' cells, copied so that every round starts from the bytes as read.
@@ -42,14 +43,14 @@ const rounds = [];
 for (let round = 0; round < 5; round++) {
   const batches = read.map(fresh);
   const t = performance.now();
-  for (const b of batches) makeCellPreparer(dataset, 'student-1.csv', 1e6)(b);
+  for (const b of batches) makeCellPreparer(dataset, dataset.steps, 'student-1.csv', 1e6)(b);
   rounds.push(((performance.now() - t) / batches.length) * 1000);
 }
 console.log(`prepare: ${rounds.map((r) => r.toFixed(0)).join(' / ')} µs per file (five rounds, the first cold)`);
 
 // Arrow IPC: the typed batches of 300 files.
 const typed = [];
-for (let k = 1; k <= 300; k++) for await (const b of cellsOf(k)) typed.push(runKernels(makeCellPreparer(dataset, 'x.csv', 1e6)(b), plan.kernels).typed);
+for (let k = 1; k <= 300; k++) for await (const b of cellsOf(k)) typed.push(runKernels(makeCellPreparer(dataset, dataset.steps, 'x.csv', 1e6)(b), plan.kernels).typed);
 function apacheArrowStream(columns, batch, lineage) {
   const schema = arrowSchema(columns);
   const length = batch.length;
@@ -94,7 +95,7 @@ for (const [label, stream] of [
 
 // Heap: what the stages allocate per file.
 async function stages(k) {
-  const prepare = makeCellPreparer(dataset, path.basename(fileName(k)), DEFAULT_LIMITS.maxDistinctRows);
+  const prepare = makeCellPreparer(dataset, dataset.steps, path.basename(fileName(k)), DEFAULT_LIMITS.maxDistinctRows);
   for await (const b of cellsOf(k)) {
     const t = runKernels(prepare(b), plan.kernels).typed;
     encodeCopyBinary(t, { fileId: String(k), sourceFile: path.basename(fileName(k)) });

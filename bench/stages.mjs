@@ -8,12 +8,13 @@
  */
 import path from 'node:path';
 import { DEFAULT_LIMITS, DEFAULT_PARQUET, loadConfig, resolveDataset } from '../dist/config/load.js';
-import { engineOf } from '../dist/compile.js';
+import { compileDataset } from '../dist/compile.js';
 import { openParquetWriter } from '../dist/write/parquet.js';
 import { encodeCopyBinary } from '../dist/write/copy-binary.js';
 import { vectorsFromRecords } from '../dist/write/vectors.js';
 import { readCsvCells } from '../dist/read/csv-cells.js';
 import { openSource } from '../dist/read/source.js';
+import { localFile } from '../dist/source/folder/file-input.js';
 import { makeCellPreparer } from '../dist/prepare/cells.js';
 import { runKernels } from '../dist/validate/kernels.js';
 import { makePreparer } from '../dist/prepare/prepare.js';
@@ -34,14 +35,16 @@ const bigSchema = {
     note: { type: 'string' },
   },
 };
-const dataset =
+const dataset = compileDataset(
   which === 'big'
     ? resolveDataset('/bench/big.yaml', { name: 'big', match: '*', format: 'csv', table: 'b.big', schema: bigSchema })
-    : (await loadConfig(path.join(PROJECT, 'config', 'loadbay.yaml'))).datasets.find((d) => d.name === 'students');
+    : (await loadConfig(path.join(PROJECT, 'config', 'loadbay.yaml'))).datasets.find((d) => d.name === 'students'),
+  process.env.LOADBAY_ENGINE === 'records' ? { engine: 'records' } : {},
+);
 const file = which === 'big' ? path.join(WORK, 'data', 'big-1000000.csv') : path.join(WORK, 'data', 'small-v2-999', 'student-0001.csv');
 const repeat = which === 'big' ? 1 : 100;
 
-const engine = process.env.LOADBAY_ENGINE === 'records' ? 'records' : engineOf(dataset).plan.engine;
+const engine = dataset.plan.engine;
 const t = { read: 0, prepare: 0, validate: 0, vectors: 0, 'copy binary': 0, parquet: 0 };
 const lineage = { fileId: '1', sourceFile: path.basename(file) };
 const started = performance.now();
@@ -63,9 +66,9 @@ for (let k = 0; k < repeat; k++) {
     t0 = t6;
   };
   if (engine === 'columnar') {
-    const prepare = makeCellPreparer(dataset, path.basename(file), DEFAULT_LIMITS.maxDistinctRows);
-    const kernels = engineOf(dataset).plan.kernels;
-    for await (const batch of readCsvCells(openSource(file, 'utf-8', DEFAULT_LIMITS, true), dataset.csv, { batchRows: 5000, limits: DEFAULT_LIMITS })) {
+    const prepare = makeCellPreparer(dataset, dataset.steps, path.basename(file), DEFAULT_LIMITS.maxDistinctRows);
+    const kernels = dataset.plan.kernels;
+    for await (const batch of readCsvCells(openSource(localFile(file), 'utf-8', DEFAULT_LIMITS, true), dataset.csv, { batchRows: 5000, limits: DEFAULT_LIMITS })) {
       const t1 = performance.now();
       const view = prepare(batch);
       const t2 = performance.now();
@@ -74,7 +77,7 @@ for (let k = 0; k < repeat; k++) {
       await stage(typed, t1, t2, t3);
     }
   } else {
-    const opened = readFile(file, dataset, { batchRows: 5000, limits: DEFAULT_LIMITS });
+    const opened = readFile(localFile(file), dataset, { batchRows: 5000, limits: DEFAULT_LIMITS });
     const prepare = makePreparer(dataset, path.basename(file), DEFAULT_LIMITS.maxDistinctRows);
     const validate = makeValidator(dataset);
     for await (const batch of opened.batches) {

@@ -13,6 +13,8 @@ export interface Column {
   kind: ColumnKind;
   /** PostgreSQL type as `format_type()` prints it, so an existing table can be compared. */
   pgType: string;
+  /** Text whose values the schema lists (`enum`, `const`): few distinct values, dictionary-encoded in Parquet. */
+  categorical?: boolean;
 }
 
 export const PG_TYPES: Record<ColumnKind, string> = {
@@ -56,7 +58,8 @@ export function columnsFromSchema(schema: Record<string, unknown>, format: 'csv'
       throw new Error(`${where}: must be an object`);
     }
     const kind = kindOf(definition as Record<string, unknown>, where, format);
-    columns.push({ name, kind, pgType: PG_TYPES[kind] });
+    const listed = Array.isArray((definition as Record<string, unknown>)['enum']) || 'const' in definition;
+    columns.push({ name, kind, pgType: PG_TYPES[kind], ...(kind === 'string' && listed ? { categorical: true } : {}) });
   }
   if (columns.length === 0) throw new Error('/schema/properties: define at least one column');
   return columns;

@@ -21,6 +21,7 @@ import { holdInstanceLock, newInstanceId } from './instance.js';
 import { DatasetGate } from './work/gate.js';
 import { runWorker } from './work/worker.js';
 import { useParquetThread } from './write/parquet.js';
+import { useCheckThread } from './validate/check-remote.js';
 import { Exports } from './export/export.js';
 import type { Arrival } from './source/source.js';
 import type { LoadbayEvents } from './events.js';
@@ -102,6 +103,7 @@ export async function startDaemon(loaded: Config, log: Logger, options: StartOpt
     await retireSuperseded(database.pool, config.root, log);
 
     releasers.add('parquet thread', useParquetThread());
+    releasers.add('check thread', useCheckThread());
     const queue = new WorkQueue();
     releasers.add('queue', () => queue.close());
     const context: LoadContext = {

@@ -15,8 +15,10 @@ import { contentError } from '../errors.js';
 import type { Dropped, StageSeconds } from '../events.js';
 import type { CheckedBatch, CheckedFile, ReadDigest } from '../validate/check.js';
 import { checkFile, verdict } from '../validate/check.js';
+import { checkInThread, checkThreadInUse } from '../validate/check-remote.js';
 import { encodeCopyBinary } from '../write/copy-binary.js';
 import { FileOutputs } from '../write/outputs.js';
+import { isPassed } from '../write/thread-batch.js';
 import type { CopySink } from '../write/parquet.js';
 import type { CopyLoad } from '../write/postgres.js';
 import type { LoadContext } from './context.js';
@@ -92,7 +94,11 @@ export function droppedOf(member: Member): Dropped {
 export function checkMember(ctx: LoadContext, member: Member, dataset: CompiledDataset): CheckedFile {
   const { arrival } = member.claim;
   const options = { batchRows: ctx.config.processing.batchRows, limits: ctx.config.limits };
-  return checkFile(arrival.source.open(arrival), arrival.relative, dataset, options, dataset.onInvalidRow === 'skip_row');
+  const keepOriginals = dataset.onInvalidRow === 'skip_row';
+  const input = arrival.source.open(arrival);
+  // A local file is checked in the check thread while a daemon runs it: the same stage on the other core.
+  if (input.path !== undefined && checkThreadInUse()) return checkInThread(input.path, input.size, arrival.relative, dataset, options, keepOriginals);
+  return checkFile(input, arrival.relative, dataset, options, keepOriginals);
 }
 
 /** Every checked batch of a file (files that share a transaction are bounded in size). */
@@ -170,7 +176,8 @@ export async function sendRows(member: Member, source: AsyncIterable<CheckedBatc
     if (!batch.loadable || typed.length === 0) continue;
     const span = `${locator}s ${typed.numbers[0]}–${typed.numbers[typed.length - 1]}`;
     last = typed.numbers[typed.length - 1]!;
-    member.sent.add(rows, typed.numbers);
+    // A packed batch's numbers leave with its buffer for the Parquet thread: a copy names refused rows.
+    member.sent.add(rows, isPassed(typed) ? typed.numbers.slice() : typed.numbers);
     rows += typed.length;
     if (copy instanceof CopyFeed) {
       copy.expect(typed.length);

@@ -17,10 +17,14 @@ import type { Config } from '../config/types.js';
 import type { Lineage } from './arrow.js';
 import type { TypedBatch } from './vectors.js';
 import type { SerializedError, ThreadReply, ThreadRequest } from './parquet-thread.js';
-import { packBatch, returnSpare, type PackedBatch } from './thread-batch.js';
+import { packBatch, returnSpare, takePacked, type PackedBatch } from './thread-batch.js';
 
 export interface ParquetWriter {
-  /** Copies the batch for the Parquet thread: the caller's vectors are its own again on return. */
+  /**
+   * Copies the batch for the Parquet thread: the caller's vectors are its own again on return —
+   * except a batch that came packed (thread-batch.ts `unpackToPass`), which goes as it is and
+   * whose vectors are gone.
+   */
   write(batch: TypedBatch): Promise<void>;
   /** Ends the file, flushes it to disk; the temporary file is complete afterwards. */
   finish(): Promise<void>;
@@ -91,7 +95,7 @@ class ParquetThread {
 
   private start(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(THREAD_ENTRY);
+    const worker = new Worker(THREAD_ENTRY, { name: 'parquet' });
     worker.unref();
     worker.on('message', (reply: ThreadReply) => {
       const pending = this.pending.get(reply.seq);
@@ -170,9 +174,10 @@ export async function openParquetWriter(
   compression: Config['parquet'],
   copy?: CopySink,
 ): Promise<ParquetWriter> {
-  // Text repeats (categories, codes, the file name); numbers and times rarely do, and hashing them
-  // into a dictionary that is then dropped costs the Parquet thread ~10-15 % (BENCHMARKS.md).
-  const dictionary = [...columns.filter((c) => c.kind === 'string').map((c) => c.name), '_file_id', '_source_file'];
+  // A dictionary pays where values repeat: the lineage constants and text the schema lists. For
+  // other text, hashing every value into a dictionary that is often dropped cost the encoding more
+  // than it saved in size (BENCHMARKS.md, "Parquet writer settings").
+  const dictionary = [...columns.filter((c) => c.categorical).map((c) => c.name), '_file_id', '_source_file'];
   const id = thread.newId();
   // Each batch is held until the next one (or finish) comes, and goes with it: the file is opened
   // by its first message, and a one-batch file costs a single message to the thread.
@@ -203,8 +208,8 @@ export async function openParquetWriter(
     async write(batch) {
       if (failure) throw failure;
       // Packed into one buffer, which moves to the thread (thread-batch.ts); the thread builds
-      // the Arrow batch from it.
-      const own = packBatch(batch);
+      // the Arrow batch from it. A batch that came packed goes on in its own buffer.
+      const own = takePacked(batch) ?? packBatch(batch);
       // The previous batch goes now. Up to MAX_IN_FLIGHT batches may wait in the thread, so neither
       // side waits for the other batch by batch; beyond that, the caller waits (memory stays bounded).
       if (held) pending.push(send(false));

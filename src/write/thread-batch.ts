@@ -29,7 +29,17 @@ const MAX_SPARES = 8;
 const MAX_SPARE_BYTES = 8 * 1024 * 1024;
 let spareBytes = 0;
 
+/**
+ * Where buffers go back to when another thread packs the batches (the check thread, while a daemon
+ * runs it): true when it took the buffer.
+ */
+let packer: ((buffer: ArrayBuffer) => boolean) | null = null;
+export function setPacker(take: ((buffer: ArrayBuffer) => boolean) | null): void {
+  packer = take;
+}
+
 export function returnSpare(buffer: ArrayBuffer): void {
+  if (packer?.(buffer)) return;
   if (spares.length < MAX_SPARES && spareBytes + buffer.byteLength <= MAX_SPARE_BYTES) {
     spares.push(buffer);
     spareBytes += buffer.byteLength;
@@ -90,6 +100,31 @@ export function packBatch(batch: TypedBatch): PackedBatch {
     }
   }
   return { length, buffer, bytes: size, textBytes };
+}
+
+/**
+ * Batches that are views of a packed buffer they came in (from the check thread): the Parquet writer
+ * hands that buffer on as it is (`takePacked`), and the batch's vectors are gone after that.
+ */
+const packedBatches = new WeakMap<TypedBatch, PackedBatch>();
+
+/** The batch, as views of `packed`, which goes on with it (`takePacked`). */
+export function unpackToPass(packed: PackedBatch, kinds: ColumnKind[]): TypedBatch {
+  const batch = unpackBatch(packed, kinds);
+  packedBatches.set(batch, packed);
+  return batch;
+}
+
+/** True when the batch's vectors leave with its buffer once written (see `unpackToPass`). */
+export function isPassed(batch: TypedBatch): boolean {
+  return packedBatches.has(batch);
+}
+
+/** The buffer the batch came in, once: the caller sends it on. */
+export function takePacked(batch: TypedBatch): PackedBatch | undefined {
+  const packed = packedBatches.get(batch);
+  packedBatches.delete(batch);
+  return packed;
 }
 
 /** Views of a packed batch's buffer, as vectors of the columns' kinds. */

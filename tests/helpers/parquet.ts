@@ -20,6 +20,22 @@ export async function parquetCodecs(file: string): Promise<Set<string>> {
   }
 }
 
+/** The columns whose chunks are dictionary-encoded (`RLE_DICTIONARY` or `PLAIN_DICTIONARY` among their encodings). */
+export async function dictionaryColumns(file: string): Promise<string[]> {
+  const parquet = await pq.ParquetFile.fromFile(new Blob([await readFile(file)]));
+  try {
+    const names = new Set<string>();
+    for (const group of parquet.metadata().rowGroups()) {
+      for (const column of group.columns()) {
+        if (column.encodings().some((e) => /DICTIONARY/.test(String(pq.Encoding[e])))) names.add(column.columnPath().join('.'));
+      }
+    }
+    return [...names].sort();
+  } finally {
+    parquet.free();
+  }
+}
+
 export function columnTypes(table: arrow.Table): Record<string, string> {
   return Object.fromEntries(table.schema.fields.map((f) => [f.name, String(f.type)]));
 }

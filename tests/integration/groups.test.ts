@@ -8,6 +8,7 @@ import { ITEM_DATASETS } from '../helpers/datasets.js';
 import { createTestEnv, waitFor, type LogLine, type TestEnv } from '../helpers/env.js';
 import { parquetCodecs, readParquetFile } from '../helpers/parquet.js';
 import { crashParquetThread } from '../../src/write/parquet.js';
+import { crashCheckThread } from '../../src/validate/check-remote.js';
 
 let env: TestEnv | null = null;
 afterEach(async () => {
@@ -201,7 +202,12 @@ it('upsert and replace-by-key files waiting together: each through its own stage
   expect(k.rows[2]!.ids).toEqual(['20']);
 });
 
-it('the Parquet thread dying in a group load (it encodes the rows for COPY too) fails the group, which is retried: every file once', async () => {
+/**
+ * Bursts of 30 files until a crash (`crash`) finds its thread at work on a group: the files it had
+ * fail as infrastructure errors whose reason matches `reason`, are retried, and every file is loaded
+ * once, each row once, with its Parquet file.
+ */
+async function crashInBursts(crash: () => Promise<void>, reason: RegExp): Promise<void> {
   env = await createTestEnv({ datasets: ITEM_DATASETS });
   await env.start();
   const rowsOf = (i: number) => {
@@ -217,13 +223,13 @@ it('the Parquet thread dying in a group load (it encodes the rows for COPY too) 
     const names: string[] = [];
     for (let i = 1; i <= 30; i++) names.push(`items-t${attempt}-${String(i).padStart(2, '0')}.csv`);
     await Promise.all(names.map((name, i) => env!.drop(name, rowsOf(attempt * 100 + i + 1))));
-    // The group's Parquet files stay temporary until it commits: the first one means the thread is at work.
+    // The group's Parquet files stay temporary until it commits: the first one means the threads are at work.
     await waitFor(async () => (await env!.files('parquet', 'items-csv')).some((f) => f.endsWith('.tmp')), { message: 'a Parquet file of the group', intervalMs: 2 });
-    await crashParquetThread();
+    await crash();
     const lines = await outcomes(env, names);
     expect(names.filter((n) => lines.get(n)!.event !== 'loaded').map((n) => [n, lines.get(n)!.event, lines.get(n)!['reason']])).toEqual([]);
     loaded += names.length;
-    retried = (await env.logLines()).some((l) => l.event === 'retrying' && /Parquet (thread|file)/.test(String(l['reason'])));
+    retried = (await env.logLines()).some((l) => l.event === 'retrying' && reason.test(String(l['reason'])));
     // Every file once, each row once, whatever the crash hit.
     const { rows } = await env.pool.query<{ n: number; files: number; ids: number }>(
       'SELECT count(*)::int AS n, count(DISTINCT _file_id)::int AS files, count(DISTINCT id)::int AS ids FROM shop.items_csv',
@@ -236,4 +242,12 @@ it('the Parquet thread dying in a group load (it encodes the rows for COPY too) 
   expect(retried).toBe(true);
   const first = (await env.files('parquet', 'items-csv')).find((f) => f.endsWith('.parquet'))!;
   expect((await readParquetFile(path.join(env.folders.parquet, 'items-csv', first))).numRows).toBe(3000);
+}
+
+it('the Parquet thread dying in a group load (it encodes the rows for COPY too) fails the group, which is retried: every file once', async () => {
+  await crashInBursts(crashParquetThread, /Parquet (thread|file)/);
+});
+
+it('the check thread dying while it reads a group\'s files fails them as infrastructure errors, retried: every file once', async () => {
+  await crashInBursts(crashCheckThread, /check thread/);
 });

@@ -7,7 +7,7 @@ import { gzipSync } from 'node:zlib';
 import type { Daemon } from '../../src/daemon.js';
 import { ITEM_DATASETS, ITEMS_CSV, ITEMS_RECORDS } from '../helpers/datasets.js';
 import { createTestEnv, waitFor, type TestEnv } from '../helpers/env.js';
-import { columnTypes, readParquetFile } from '../helpers/parquet.js';
+import { columnTypes, dictionaryColumns, readParquetFile } from '../helpers/parquet.js';
 
 let env: TestEnv;
 let daemon: Daemon;
@@ -103,6 +103,8 @@ describe.each([
     expect(String(parquet.get(0)!.toJSON()['_file_id'])).toBe(String(loaded[0]!._file_id));
     expect(parquet.get(2)!.toJSON()['_source_file']).toBe(file);
     expect(parquet.numRows).toBe(3);
+    // A dictionary where values repeat: the text the schema lists (size: enum) and the lineage constants.
+    expect(await dictionaryColumns(parquetFile)).toEqual(['_file_id', '_source_file', 'size']);
   });
 });
 

@@ -4,7 +4,8 @@
  * the fast engine (CSV cells → column kernels, or the value kernels for JSON) and through the record
  * path, called directly. Both must give the same rows with the same values as the Parquet encoder
  * writes them, the same problems (line, field, value, rule, message), the same dropped-row counts
- * and the same verdict — or the same error.
+ * and the same verdict — or the same error. The fast engine runs a third time in the check thread
+ * (validate/check-remote.ts), as the daemon runs it on local files: the same again, batch for batch.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -20,12 +21,16 @@ import { jsonText } from '../../src/read/json-values.js';
 import { batchStream } from '../../src/write/arrow.js';
 import { storedValues } from '../helpers/parquet.js';
 import { localFile } from '../../src/source/folder/file-input.js';
+import { checkInThread, useCheckThread } from '../../src/validate/check-remote.js';
 
 let dir: string;
+let releaseThread: () => Promise<void>;
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'loadbay-engines-'));
+  releaseThread = useCheckThread();
 });
 afterAll(async () => {
+  await releaseThread();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -138,13 +143,20 @@ interface Outcome {
   dropped: [number, number];
   verdict: string | null;
   error: string | null;
+  digest?: unknown;
 }
 
-/** One engine on the file: its rows as the Parquet encoder writes them, its problems, its verdict. */
-async function run(target: CompiledDataset, filePath: string): Promise<Outcome> {
+/**
+ * One engine on the file: its rows as the Parquet encoder writes them, its problems, its verdict.
+ * `thread`: checked in the check thread.
+ */
+async function run(target: CompiledDataset, filePath: string, thread = false): Promise<Outcome> {
   const out: Outcome = { rows: [], problems: [], originals: [], dropped: [0, 0], verdict: null, error: null };
   try {
-    const checked = checkFile(localFile(filePath), path.basename(filePath), target, { batchRows: 4, limits: DEFAULT_LIMITS }, target.onInvalidRow === 'skip_row');
+    const options = { batchRows: 4, limits: DEFAULT_LIMITS };
+    const input = localFile(filePath);
+    const keep = target.onInvalidRow === 'skip_row';
+    const checked = thread ? checkInThread(filePath, input.size, path.basename(filePath), target, options, keep) : checkFile(input, path.basename(filePath), target, options, keep);
     let rows = 0;
     for await (const batch of checked.batches) {
       for (const [n, problems] of [...batch.rejected].sort(([a], [b]) => Number(a) - Number(b))) {
@@ -159,6 +171,7 @@ async function run(target: CompiledDataset, filePath: string): Promise<Outcome> 
     }
     out.dropped = [checked.stats.droppedNullRows, checked.stats.droppedDuplicateRows];
     out.verdict = verdict(checked, target, rows)?.message ?? null;
+    if (out.verdict === null) out.digest = checked.digest();
   } catch (error) {
     if (!(error instanceof DataError)) throw error;
     out.error = error.message;
@@ -183,7 +196,8 @@ async function compare(user: UserDataset, content: string, stats: Map<string, nu
   stats.set(fast.plan.engine, (stats.get(fast.plan.engine) ?? 0) + 1);
   const filePath = path.join(dir, `f-2024-${++files}.${user.format}`);
   await writeFile(filePath, content);
-  const [a, b] = [await run(fast, filePath), await run(records, filePath)];
+  const [a, b, c] = [await run(fast, filePath), await run(records, filePath), await run(fast, filePath, true)];
+  expect(c).toEqual(a);
   stats.set('rows', (stats.get('rows') ?? 0) + a.rows.length);
   stats.set('problems', (stats.get('problems') ?? 0) + a.problems.length);
   stats.set('errors', (stats.get('errors') ?? 0) + (a.error ? 1 : 0));
