@@ -17,7 +17,7 @@ import { ConfigError } from '../errors.js';
 import { fromDocumentProblem } from '../read/json-context.js';
 import { userConfigSchema, userDatasetSchema } from './schema.js';
 import { quoteIdent } from '../db/database.js';
-import { checkS3Folders, resolveExportTarget, resolveFolderSetting, resolveS3Settings } from '../source/s3/settings.js';
+import { checkInputs, checkS3Folders, resolveExportTarget, resolveFolderSetting, resolveInputs, resolveS3Settings } from '../source/s3/settings.js';
 import type { Config, Dataset, DatasetView, ExportSpec, Folders, Limits, S3Folders, TableTarget, UserCheck, UserConfig, UserDataset, UserTable, UserView } from './types.js';
 
 const configAjv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
@@ -37,7 +37,9 @@ export async function loadConfig(configFile: string, options: LoadOptions = {}):
   const folder = (value: string | undefined, fallback: string) => path.resolve(root, value ?? fallback);
   // A folder setting may be an s3:// URL (not the database's data_dir, which uses `folder`).
   const buckets: S3Folders = {};
-  const setting = (name: keyof Folders, fallback: string) => {
+  const inputs = resolveInputs(file, user.folders?.input, root);
+  if (inputs[0]!.location) buckets.input = inputs[0]!.location;
+  const setting = (name: Exclude<keyof Folders, 'input'>, fallback: string) => {
     const { folder: resolved, location } = resolveFolderSetting(file, name, user.folders?.[name], fallback, root);
     if (location && name !== 'logs') buckets[name] = location;
     return resolved;
@@ -55,7 +57,7 @@ export async function loadConfig(configFile: string, options: LoadOptions = {}):
     datasetsLocation,
     root,
     folders: {
-      input: setting('input', 'input'),
+      input: inputs[0]!.folder,
       parquet: setting('parquet', 'output_parquet'),
       failed: setting('failed', 'output_failed'),
       archive: setting('archive', 'archive'),
@@ -88,6 +90,7 @@ export async function loadConfig(configFile: string, options: LoadOptions = {}):
       smallFileCompression: user.parquet?.small_file_compression ?? DEFAULT_PARQUET.smallFileCompression,
     },
     http: resolveHttp(file, user.http),
+    inputs,
     s3: resolveS3Settings(user.s3),
     buckets: Object.freeze(buckets),
     notify: {
@@ -378,6 +381,7 @@ export function resolveDataset(file: string, user: UserDataset, paths: DatasetPa
 
 function checkFolders(file: string, config: Config): void {
   checkS3Folders(file, config.buckets);
+  checkInputs(file, config);
   const entries = Object.entries(config.folders).filter(([name]) => !(name in config.buckets));
   for (const [name, dir] of entries) {
     for (const [other, otherDir] of entries) {

@@ -110,6 +110,15 @@ export async function quarantineRows(db: Queryable, filter: QuarantineFilter = {
   return rows.map(toRow);
 }
 
+/** How many quarantined files were not sent back (the metric, when the quarantine is a bucket). */
+export async function countOpenQuarantined(db: Queryable): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM ${FILES} f
+      WHERE f.error ? 'quarantined_as' AND NOT EXISTS (SELECT 1 FROM ${RESUBMISSIONS} r WHERE r.file_id = f.id)`,
+  );
+  return rows[0]?.n ?? 0;
+}
+
 /** One quarantined file by its ledger id. */
 export async function quarantineRow(db: Queryable, id: string): Promise<QuarantineRow | null> {
   if (!/^[0-9]{1,18}$/.test(id)) return null;

@@ -4,7 +4,9 @@
  * while one runs coalesce into one more run, so the last run starts after the last load) and across
  * instances (an advisory lock on the target for the query and the rename, so a later snapshot never
  * loses to an earlier one). Written completely under a unique temporary name, fsync'd, then renamed:
- * a reader sees the old file or the new one, never half of one.
+ * a reader sees the old file or the new one, never half of one. A target in object storage
+ * (`s3://bucket/key`) is written to the staging folder first and then uploaded over the previous
+ * snapshot: an object, too, is replaced whole.
  */
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
@@ -18,6 +20,7 @@ import type { ExportSpec } from '../config/types.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import { fsyncPath } from '../lib/fs-now.js';
+import { ledgerPath, putFileWhere, type Places } from '../source/places.js';
 
 /** What set an export off: the load it follows. */
 export interface ExportCause {
@@ -38,7 +41,7 @@ export class Exports {
   constructor(
     private readonly pool: pg.Pool,
     private readonly log: Logger,
-    private readonly root: string,
+    private readonly places: Places,
   ) {}
 
   /** Runs every export a load of `cause.dataset` triggers; resolves when they have run (or failed). */
@@ -79,12 +82,12 @@ export class Exports {
   /** One run for the loads in `causes`; the log line names the last and lists them all. */
   private async runOnce(spec: ExportSpec, causes: ExportCause[]): Promise<void> {
     const started = Date.now();
-    const to = path.relative(this.root, spec.to);
+    const to = ledgerPath(this.places, spec.to);
     const last = causes[causes.length - 1]!;
     const all = causes.length > 1 ? { after_files: causes.map((c) => c.file), after_file_ids: causes.map((c) => c.file_id) } : {};
     const fields = { ...last, ...all, to, sql: spec.label };
     try {
-      const rows = await writeExport(this.pool, spec);
+      const rows = await writeExport(this.pool, spec, this.places);
       this.log.event('exported', { ...fields, rows, duration_ms: Date.now() - started });
     } catch (error) {
       // After the commit: a failed export is reported, the load stands.
@@ -94,9 +97,11 @@ export class Exports {
 }
 
 /** Writes the query's result to `spec.to`; returns the number of rows. */
-export async function writeExport(pool: pg.Pool, spec: ExportSpec): Promise<number> {
-  await mkdir(path.dirname(spec.to), { recursive: true });
-  const tmp = path.join(path.dirname(spec.to), `.${path.basename(spec.to).slice(0, 100)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+export async function writeExport(pool: pg.Pool, spec: ExportSpec, places: Places): Promise<number> {
+  // The staging folder's temporary files carry their writer: the start-up sweep removes a dead one's.
+  const dir = spec.toS3 ? path.join(places.staging, '_exports') : path.dirname(spec.to);
+  await mkdir(dir, { recursive: true });
+  const tmp = path.join(dir, `.${path.basename(spec.to).slice(0, 100)}.${spec.toS3 ? places.writer : process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   const { client, done } = await checkout(pool);
   const lock = `loadbay:export:${spec.to}`;
   let ok = false;
@@ -106,8 +111,12 @@ export async function writeExport(pool: pg.Pool, spec: ExportSpec): Promise<numb
     const stream = client.query(copyTo(`COPY (${query}) TO STDOUT WITH (FORMAT csv, HEADER)`));
     await pipeline(stream, createWriteStream(tmp));
     await fsyncPath(tmp);
-    await rename(tmp, spec.to);
-    await fsyncPath(path.dirname(spec.to));
+    if (spec.toS3) {
+      await putFileWhere(places, tmp, spec.to, { overwrite: true, contentType: 'text/csv' });
+    } else {
+      await rename(tmp, spec.to);
+      await fsyncPath(path.dirname(spec.to));
+    }
     await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [lock]);
     ok = true;
     return (stream as unknown as { rowCount?: number }).rowCount ?? 0;

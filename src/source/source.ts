@@ -23,6 +23,8 @@ export interface Arrival {
   readonly mtimeMs: number;
   /** A source's own mark of this content (an object's ETag), when it has one. */
   readonly version?: string;
+  /** An object's version id in a versioned bucket. */
+  readonly versionId?: string | null;
 }
 
 /** An arrival's bytes. */
@@ -62,9 +64,10 @@ export interface InputSource {
   readonly name: string;
   /**
    * Starts discovery: `ready` gets each arrival once it is complete; an item `inHand` says is
-   * queued or being loaded (by its id) is not looked at.
+   * queued or being loaded (by its id) is not looked at. `room` resolves once the queue has room
+   * for more of this source's arrivals: a source that lists a large backlog pauses on it.
    */
-  start(ready: (arrival: Arrival) => void, inHand: (id: string) => boolean): Promise<void>;
+  start(ready: (arrival: Arrival) => void, inHand: (id: string) => boolean, room?: () => Promise<void>): Promise<void>;
   /** Looks at everything now (a periodic safety net runs by itself). */
   rescan(): Promise<void>;
   /** Looks at one path again (after a retry delay): reported through `ready` once complete. */
@@ -97,7 +100,9 @@ export interface InputSource {
    * `grown` is called if it changed. Sources whose writes are atomic do nothing.
    */
   watchArchived(archived: string, arrival: Arrival, grown: () => void): void;
-  /** When the last full listing ended, and whether discovery runs. */
+  /** The arrival's outcome is durable (settled, or found loaded already): its source may forget it. */
+  settled?(arrival: Arrival): void;
+  /** When the last full listing ended (or discovery last showed it runs), and whether discovery runs. */
   health(): { lastRescanAt: number; closed: boolean };
   close(): Promise<void>;
 }

@@ -29,6 +29,8 @@ export interface UploadOptions {
   queueSize?: number;
   signal?: AbortSignal;
   metadata?: Record<string, string>;
+  /** Replaces an object of the key (an export's snapshot); by default an existing key fails with KeyTakenError. */
+  overwrite?: boolean;
 }
 
 export interface UploadedObject {
@@ -53,7 +55,7 @@ export async function uploadObject(s3: S3Connection, bucket: string, key: string
       Bucket: bucket,
       Key: key,
       Body: body,
-      IfNoneMatch: '*',
+      ...(options.overwrite ? {} : { IfNoneMatch: '*' }),
       ContentType: options.contentType ?? 'application/octet-stream',
       Metadata: { ...options.metadata, [WRITER_METADATA]: options.writer },
     },
@@ -83,7 +85,7 @@ export async function putNewObject(s3: S3Connection, bucket: string, key: string
         Bucket: bucket,
         Key: key,
         Body: typeof body === 'string' ? Buffer.from(body) : body,
-        IfNoneMatch: '*',
+        ...(options.overwrite ? {} : { IfNoneMatch: '*' }),
         ContentType: options.contentType ?? 'application/octet-stream',
         Metadata: { ...options.metadata, [WRITER_METADATA]: options.writer },
       }),
