@@ -123,6 +123,7 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
     const s3 = connectObjectStorage(config);
     if (s3) releasers.add('object storage', () => s3.close());
     const places = newPlaces(config.root, s3, instanceId);
+    if (s3) await mkdir(places.staging, { recursive: true });
     const database = await openDatabase(config, log);
     releasers.add('database', () => database.close());
     log.info(`database: ${database.displayUrl}`);

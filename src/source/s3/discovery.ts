@@ -136,6 +136,7 @@ export class S3Discovery {
    * listing: nothing is read ahead). `full` forces a full listing.
    */
   async *pass(options: { full?: boolean; signal?: AbortSignal } = {}): AsyncGenerator<ListedObject[], void, undefined> {
+    await this.flush(); // what the last pass saw done is saved before its watermark goes
     const planned = await this.nextKind();
     const kind: ListingKind = options.full ? 'full' : planned.kind;
     this.watermark = new ListingWatermark();

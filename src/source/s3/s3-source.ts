@@ -33,6 +33,9 @@ import { relativeKey, type S3Location } from './location.js';
 import { openObject } from './read.js';
 import { SourceReplacedError } from './settle.js';
 
+/** How soon after an object settles the listing position is saved (one write for many objects). */
+const FLUSH_DELAY_MS = 200;
+
 export interface S3SourceOptions {
   config: Config;
   log: Logger;
@@ -63,6 +66,7 @@ export class S3Source implements InputSource {
   /** Why the last pass failed, until one succeeds. */
   private listingError: string | null = null;
   private closed = false;
+  private flushTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: S3SourceOptions) {
     this.location = options.location;
@@ -203,6 +207,11 @@ export class S3Source implements InputSource {
 
   settled(arrival: Arrival): void {
     this.discovery.done(this.location.prefix + arrival.relative);
+    // Saved soon, once for many: a pass that ends or starts anew must not lose what was done.
+    this.flushTimer ??= setTimeout(() => {
+      this.flushTimer = null;
+      void this.discovery.flush().catch((error: unknown) => this.options.log.warn(`saving the listing position of ${this.name}: ${errorMessage(error)}`));
+    }, FLUSH_DELAY_MS);
   }
 
   async state(arrival: Arrival): Promise<ArrivalState> {
@@ -265,6 +274,7 @@ export class S3Source implements InputSource {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.flushTimer) clearTimeout(this.flushTimer);
     this.stopping.abort();
     this.wake?.();
     await this.loop?.catch(() => undefined);
