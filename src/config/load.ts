@@ -73,6 +73,7 @@ export async function loadConfig(configFile: string, options: LoadOptions = {}):
     processing: {
       concurrency: processing.concurrency ?? 4,
       stableWindowMs: processing.stable_window_ms ?? 250,
+      renamedIsFinished: processing.renamed_is_finished ?? true,
       rescanIntervalMs: processing.rescan_interval_ms ?? 30_000,
       batchRows: processing.batch_rows ?? 5000,
       retryInitialMs,

@@ -56,6 +56,7 @@ export const userConfigSchema: JSONSchemaType<UserConfig> = {
       properties: {
         concurrency: { type: 'integer', nullable: true, minimum: 1, maximum: 64 },
         stable_window_ms: { type: 'integer', nullable: true, minimum: 10, maximum: 60000 },
+        renamed_is_finished: { type: 'boolean', nullable: true },
         rescan_interval_ms: { type: 'integer', nullable: true, minimum: 100 },
         batch_rows: { type: 'integer', nullable: true, minimum: 1, maximum: 1000000 },
         retry_initial_ms: positiveInt,

@@ -47,6 +47,7 @@ export interface UserConfig {
   processing?: {
     concurrency?: number;
     stable_window_ms?: number;
+    renamed_is_finished?: boolean;
     rescan_interval_ms?: number;
     batch_rows?: number;
     retry_initial_ms?: number;
@@ -296,6 +297,8 @@ export interface Config {
   processing: {
     concurrency: number;
     stableWindowMs: number;
+    /** A file renamed into input/ (ctime after mtime) is ready without the window. */
+    renamedIsFinished: boolean;
     rescanIntervalMs: number;
     batchRows: number;
     retryInitialMs: number;

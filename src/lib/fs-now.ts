@@ -1,10 +1,8 @@
 /**
  * File-system metadata calls made synchronously: lstat, rename, and the open/close around a
- * folder's fsync. Each takes a few microseconds on a local file system, where going through
- * libuv's thread pool (node:fs/promises) costs ~50 µs of CPU per call on the 2-core benchmark
- * machine — thread hand-offs, not the system call (`node bench/fs-calls.mjs`). A small file needs
- * about ten such calls between arriving and being archived, so in a burst of small files they
- * were a tenth of the main thread. Reads and writes of data and every fsync stay asynchronous.
+ * folder's fsync. On a local file system each takes microseconds, far less than the thread-pool
+ * hand-off node:fs/promises costs for it (`node bench/fs-calls.mjs`, BENCHMARKS.md); a small file
+ * needs about ten of them. Reads and writes of data and every fsync stay asynchronous.
  */
 import { closeSync, fsync, lstatSync, openSync, renameSync, type Stats } from 'node:fs';
 

@@ -8,10 +8,9 @@ import type { CopySink } from '../write/parquet.js';
 import type { CopyLoad } from '../write/postgres.js';
 
 /**
- * Rows sent to the Parquet thread and not yet in COPY before the group's next file waits: a few
- * dozen small files' worth. It bounds the batches waiting in the thread and the encoded rows
- * waiting for PostgreSQL (~12 MB for 33 columns), and lets COPY pace the reading, as it did when
- * the rows were encoded here.
+ * Rows sent to the Parquet thread and not yet in COPY before the unit's next file waits: a few
+ * dozen small files' worth. It bounds what waits in the thread and for PostgreSQL, and lets COPY
+ * pace the reading.
  */
 const MAX_ROWS_AHEAD = 20_000;
 

@@ -1,5 +1,5 @@
 /** Pure stages: coercion, validation, COPY encoding, naming, error handling, config resolution. */
-import { mkdtemp, rm, writeFile, appendFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { columnsFromSchema } from '../../src/columns.js';
@@ -226,6 +226,40 @@ describe('Stabilizer', () => {
     });
     expect(Date.now() - finished).toBeGreaterThanOrEqual(250);
     expect(stable).toEqual([expect.objectContaining({ file, size: 7 })]);
+    stabilizer.close();
+  });
+
+  it('takes a file whose ctime is after its mtime (renamed in, or its times set after its data) at once, without the window', async () => {
+    const file = path.join(dir, 'copied.txt');
+    await writeFile(file, 'data');
+    // As cp -p or rsync leave it: the data, then an older mtime set (which sets ctime to now).
+    const past = new Date(Date.now() - 60_000);
+    await utimes(file, past, past);
+    const stable: StableFile[] = [];
+    const windowMs = 60_000; // were the window applied, the test would time out
+    const stabilizer = new Stabilizer(windowMs, (f) => stable.push(f), () => undefined);
+    const reported = new Promise<void>((resolve) => {
+      const poll = setInterval(() => stable.length > 0 && (clearInterval(poll), resolve()), 10);
+    });
+    stabilizer.notify(file);
+    await reported;
+    expect(stable).toEqual([expect.objectContaining({ file, size: 4 })]);
+    stabilizer.close();
+  });
+
+  it('with renamed_is_finished off, such a file waits for the window too', async () => {
+    const file = path.join(dir, 'copied-2.txt');
+    await writeFile(file, 'data');
+    const past = new Date(Date.now() - 60_000);
+    await utimes(file, past, past);
+    const stable: StableFile[] = [];
+    const stabilizer = new Stabilizer(200, (f) => stable.push(f), () => undefined, false);
+    const started = Date.now();
+    stabilizer.notify(file);
+    await new Promise<void>((resolve) => {
+      const poll = setInterval(() => stable.length > 0 && (clearInterval(poll), resolve()), 10);
+    });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(190);
     stabilizer.close();
   });
 });

@@ -5,8 +5,8 @@ import type { ByteInput } from '../source.js';
 
 /**
  * A local file's bytes. `size`: the size it was seen with; a small file is read with one
- * synchronous read into a buffer of its size (a read stream costs four trips through the thread
- * pool and two 256 KiB buffers: BENCHMARKS.md, "Many small files"), never past that size.
+ * synchronous read into a buffer of its size — cheaper than a read stream's thread-pool trips and
+ * buffers (BENCHMARKS.md, "Many small files") — never past that size.
  */
 export function fileInput(file: string, size: number): ByteInput {
   return {

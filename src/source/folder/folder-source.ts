@@ -78,9 +78,10 @@ export class FolderSource implements InputSource {
       config.processing.stableWindowMs,
       (file) => ready(this.arrivalOf(file)),
       (file, error) => log.warn(`cannot stat ${file}: ${errorMessage(error)}`),
+      config.processing.renamedIsFinished,
     ));
-    const seen = (file: string) => {
-      if (!inHand(this.idOf(this.relativeOf(file)))) stabilizer.notify(file);
+    const seen = (file: string, renamed?: boolean) => {
+      if (!inHand(this.idOf(this.relativeOf(file)))) stabilizer.notify(file, renamed);
     };
     this.watcher = watchInput(this.dir, config.processing.rescanIntervalMs, seen, (error) =>
       log.warn(`watching ${this.dir}: ${errorMessage(error)}`),

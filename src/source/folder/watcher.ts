@@ -4,11 +4,9 @@
  * the tree periodically. Both only report paths; the stabilizer decides when a file is finished.
  * Ignored: dotfiles and names ending in .part, .tmp, .crdownload (write, then rename).
  *
- * Why not chokidar (the stack's first choice, used until the speed work of issue 7): on every event
- * in a folder chokidar 5 re-reads the folder and lstat's every entry in it (chokidar#1109), and it
- * puts a watch on every file. Dropping n files at once therefore costs O(n²) stats: in the 999-file
- * benchmark its readdirp scans took ~9 s of the daemon's ~40 s of CPU (BENCHMARKS.md). Here an
- * event costs at most one lstat of the path it names.
+ * Not chokidar: on every event in a folder it re-reads the folder and lstat's every entry
+ * (chokidar#1109), so dropping n files costs O(n²) stats (BENCHMARKS.md has the measurement). Here
+ * an event costs at most one lstat of the path it names.
  */
 import { lstatSync, watch, type FSWatcher } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
@@ -33,7 +31,8 @@ export interface InputWatcher {
 export function watchInput(
   inputDir: string,
   rescanIntervalMs: number,
-  onPath: (file: string) => void,
+  /** `renamed`: the path appeared by a rename of a temporary name in the same folder (complete). */
+  onPath: (file: string, renamed?: boolean) => void,
   onError: (error: unknown) => void,
 ): InputWatcher {
   /** Watched folders, with the inode watched: a folder removed and made again is watched anew. */
@@ -72,21 +71,36 @@ export function watchInput(
     watchers.set(dir, { watcher, ino });
   };
 
+  /**
+   * A producer that writes `x.csv.part` and renames it to `x.csv` in the same folder makes inotify
+   * report the move's two halves back to back (IN_MOVED_FROM, IN_MOVED_TO: fs.watch says "rename"
+   * for each). The temporary name gone, then at once a new name: that file is complete.
+   */
+  let events = 0;
+  const tempGone = new Map<string, number>();
   const onEvent = (dir: string, event: string, name: string | null) => {
     if (closed) return;
+    const seq = ++events;
     if (!name) {
       void rescan(); // the OS did not say which entry changed: look at all of them
       return;
     }
     const full = path.join(dir, name);
-    if (isIgnoredName(full)) return;
+    if (isIgnoredName(full)) {
+      if (event === 'rename' && !lstatSync(full, { throwIfNoEntry: false })) tempGone.set(dir, seq);
+      return;
+    }
     // "change": an entry's content changed, so it is a file being written; "rename": something
     // appeared or went — find out what.
     if (event === 'change') onPath(full);
-    else void look(full, true).catch(onError);
+    else {
+      const renamed = tempGone.get(dir) === seq - 1;
+      tempGone.delete(dir);
+      void look(full, true, renamed).catch(onError);
+    }
   };
 
-  const look = async (full: string, renewed = false) => {
+  const look = async (full: string, renewed = false, renamed = false) => {
     let stat;
     try {
       // Synchronous (lib/fs-now.ts), and no error made for a path that is gone: every file loadbay
@@ -100,7 +114,7 @@ export function watchInput(
       return;
     }
     if (stat.isDirectory()) await scan(full, stat.ino, renewed);
-    else if (stat.isFile() || stat.isSymbolicLink()) onPath(full);
+    else if (stat.isFile() || stat.isSymbolicLink()) onPath(full, renamed);
   };
 
   /** Watches the folder first, then lists it: a file arriving in between is seen by one or the other. */
