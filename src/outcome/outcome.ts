@@ -229,7 +229,8 @@ async function digestOfArrival(arrival: Arrival): Promise<{ sha256: string; byte
  * its source while in hand closes its ledger row as `vanished` instead (null returned).
  */
 export async function retry(ctx: LoadContext, arrival: Arrival, claim: Claim | null, error: unknown, attempt: number, atLeastMs = 0): Promise<number | null> {
-  if (claim && (await arrival.source.state(arrival)) === 'gone') {
+  // A source that cannot be asked now (an object store down) is not told to be gone: the error stands.
+  if (claim && (await arrival.source.state(arrival).catch(() => 'unknown')) === 'gone') {
     // Before the commit nothing was loaded (the transaction rolled back): the row is closed as
     // vanished. After it, the load stands: the row is settled.
     const closed = await closeVanished(claim.client, claim.fileId, errorMessage(error)).catch(() => null);

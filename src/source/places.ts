@@ -20,7 +20,7 @@ import { fsyncPath } from '../lib/fs-now.js';
 import { freeName, writeFileAtomic } from '../outcome/move.js';
 import type { S3Connection } from './s3/client.js';
 import { headObject, type ObjectIdentity } from './s3/identity.js';
-import { isS3Url, parseS3Folder, type S3Location } from './s3/location.js';
+import { folderUrl, isS3Url, parseS3Folder, type S3Location } from './s3/location.js';
 import { openObject } from './s3/read.js';
 import { freeKey, putNewObject, uploadObject } from './s3/write.js';
 
@@ -158,7 +158,7 @@ export async function writeTextWhere(places: Places, where: Where, text: string,
   try {
     await s3.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: Buffer.from(text), ContentType: options.contentType ?? 'application/json' }));
   } catch (error) {
-    throw s3ConfigError(error, `s3://${bucket}/`);
+    throw s3ConfigError(error, folderUrl(bucket, key));
   }
 }
 
@@ -202,6 +202,6 @@ export async function deleteWhere(places: Places, where: Where, etag?: string | 
   } catch (error) {
     const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
     if (status === 404 || status === 412) return;
-    throw s3ConfigError(error, `s3://${bucket}/`);
+    throw s3ConfigError(error, folderUrl(bucket, key));
   }
 }

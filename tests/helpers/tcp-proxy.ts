@@ -26,6 +26,8 @@ export interface TcpProxy {
   holdRequests(start: string): void;
   /** Requests held so far by `holdRequests`. */
   readonly held: number;
+  /** Responses stalled so far by `stallResponseTo`. */
+  readonly stalledResponses: number;
   /** Back to forwarding everything. */
   behave(): void;
   /** Connections dropped by `cutAfter` so far. */
@@ -40,6 +42,7 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
   let stallTo: { start: string; bytes: number } | null = null;
   let hold: string | null = null;
   let held = 0;
+  let stalledResponses = 0;
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
     const upstream = net.connect(targetPort, targetHost);
@@ -83,7 +86,10 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
         const passing = chunk.subarray(0, budget);
         budget -= passing.length;
         if (passing.length > 0) client.write(passing);
-        if (passing.length < chunk.length) stalled = true;
+        if (passing.length < chunk.length) {
+          stalled = true;
+          stalledResponses++;
+        }
         return;
       }
       if (!plan) return void client.write(chunk);
@@ -128,6 +134,9 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     },
     get held() {
       return held;
+    },
+    get stalledResponses() {
+      return stalledResponses;
     },
     behave() {
       plan = null;

@@ -12,7 +12,7 @@ import { CopyObjectCommand, DeleteObjectCommand, HeadObjectCommand } from '@aws-
 import { s3ConfigError } from '../../errors.js';
 import { isNotFound, isPreconditionFailed, type S3Connection } from './client.js';
 import { headObject, objectUrl, type ObjectIdentity } from './identity.js';
-import { keyUnder, type S3Location } from './location.js';
+import { folderUrl, keyUnder, type S3Location } from './location.js';
 import { ObjectVanishedError } from './read.js';
 import { KeyTakenError, numberedKey, WRITER_METADATA } from './write.js';
 
@@ -102,7 +102,7 @@ export async function findCopy(s3: S3Connection, mark: SourceMark, bucket: strin
       head = await s3.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), signal ? { abortSignal: signal } : {});
     } catch (error) {
       if (isNotFound(error)) return { copy: null, free: n };
-      throw s3ConfigError(error, `s3://${bucket}/`);
+      throw s3ConfigError(error, folderUrl(bucket, key));
     }
     const metadata = head.Metadata ?? {};
     if (metadata[SOURCE_METADATA] === mark.url && metadata[SOURCE_ETAG_METADATA] === mark.etag) return { copy: key, free: n };
@@ -116,7 +116,7 @@ async function copyOnce(s3: S3Connection, source: ObjectIdentity, bucket: string
     head = await s3.client.send(new HeadObjectCommand({ Bucket: source.bucket, Key: source.key, ...(source.versionId ? { VersionId: source.versionId } : {}) }), signal ? { abortSignal: signal } : {});
   } catch (error) {
     if (isNotFound(error)) return 'vanished';
-    throw s3ConfigError(error, `s3://${source.bucket}/`);
+    throw s3ConfigError(error, folderUrl(source.bucket, source.key));
   }
   if (head.ETag !== source.etag) return 'replaced';
   try {
@@ -137,7 +137,7 @@ async function copyOnce(s3: S3Connection, source: ObjectIdentity, bucket: string
     return 'copied';
   } catch (error) {
     if (isNotFound(error) && (error as { name?: string }).name !== 'NoSuchBucket') return 'vanished';
-    if (!isPreconditionFailed(error)) throw s3ConfigError(error, `s3://${bucket}/`);
+    if (!isPreconditionFailed(error)) throw s3ConfigError(error, folderUrl(bucket, key));
     // Which condition failed: the source changed, or the destination was taken meanwhile.
     const now = await headObject(s3, source.bucket, source.key, signal);
     if (!now) return 'vanished';
@@ -158,7 +158,7 @@ async function deleteSource(s3: S3Connection, source: ObjectIdentity, signal?: A
     );
   } catch (error) {
     if (isNotFound(error) || isPreconditionFailed(error)) return;
-    throw s3ConfigError(error, `s3://${source.bucket}/`);
+    throw s3ConfigError(error, folderUrl(source.bucket, source.key));
   }
 }
 
