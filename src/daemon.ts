@@ -205,6 +205,8 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
         events: log.events,
         health,
         backlog: () => ({ ...queue.backlog(), inProgress: queue.stats.inFlight }),
+        sources: backlogs,
+        places,
       });
       releasers.add('console', () => web.close());
       const sourcesStatus = () => ({
@@ -270,6 +272,7 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
       apply,
       rescan: () => source.rescan(),
       watch: options.watchConfig ?? true,
+      places,
     });
     releasers.add('reloader', () => reloader.close());
     await reloader.start();

@@ -131,6 +131,19 @@ export async function recordQuarantined(db: Queryable, fileId: string, report: u
   await db.query(`UPDATE ${FILES} SET error = $2, updated_at = now() WHERE id = $1`, [fileId, JSON.stringify(report)]);
 }
 
+/**
+ * Files sent back into an input prefix since `since` (retried or fixed): a listing that resumes
+ * after its saved position would not see a key that sorts before it.
+ */
+export async function resubmittedSince(db: Queryable, prefixUrl: string, since: Date): Promise<Array<{ input: string; at: Date }>> {
+  const pattern = `${prefixUrl.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  const { rows } = await db.query<{ input_path: string; created_at: Date }>(
+    `SELECT input_path, created_at FROM ${RESUBMISSIONS} WHERE input_path LIKE $1 AND created_at > $2 ORDER BY created_at LIMIT 10000`,
+    [pattern, since],
+  );
+  return rows.map((r) => ({ input: r.input_path, at: r.created_at }));
+}
+
 export class AlreadyResubmitted extends Error {}
 
 /** Records that the file was sent back; a file is sent back once (a second time: AlreadyResubmitted). */

@@ -26,7 +26,8 @@ import { ledgerPath, type Places } from '../places.js';
 import type { Archived, Arrival, ArrivalState, ByteInput, InputSource, QuarantineDetails } from '../source.js';
 import type { Item } from '../transfer.js';
 import type { S3Connection } from './client.js';
-import { S3Discovery } from './discovery.js';
+import { readListingPosition, S3Discovery } from './discovery.js';
+import { resubmittedSince } from '../../db/quarantine.js';
 import { hintsFor, pollSqs, type ObjectHint } from './hints.js';
 import { headObject, identityOfListed, objectUrl, type ObjectIdentity } from './identity.js';
 import { relativeKey, type S3Location } from './location.js';
@@ -67,6 +68,8 @@ export class S3Source implements InputSource {
   private listingError: string | null = null;
   private closed = false;
   private flushTimer: NodeJS.Timeout | null = null;
+  /** Resubmissions into this prefix looked at up to here (null: not yet: from the last full listing). */
+  private resubmittedSince: Date | null = null;
 
   constructor(private readonly options: S3SourceOptions) {
     this.location = options.location;
@@ -153,6 +156,7 @@ export class S3Source implements InputSource {
 
   /** One listing pass: each object not in hand is handed over; the next page waits for room. */
   private async pass(full: boolean): Promise<void> {
+    await this.lookAtResubmitted();
     const pages = this.discovery.pass({ full, signal: this.stopping.signal });
     for (;;) {
       this.listingSince = Date.now();
@@ -174,6 +178,18 @@ export class S3Source implements InputSource {
       }
     }
     this.lastPassAt = Date.now();
+  }
+
+  /**
+   * Files sent back into this prefix (retried, fixed) since the last look: their keys may sort
+   * before the saved position, where an incremental pass does not look.
+   */
+  private async lookAtResubmitted(): Promise<void> {
+    this.resubmittedSince ??= (await readListingPosition(this.options.pool, this.name)).fullListingAt ?? new Date(0);
+    for (const { input, at } of await resubmittedSince(this.options.pool, this.name, this.resubmittedSince)) {
+      this.resubmittedSince = at;
+      if (!this.inHand(input)) await this.lookAt(input.slice(`s3://${this.location.bucket}/`.length));
+    }
   }
 
   /** Event notifications: each object under this prefix looked at now (HeadObject), not at the next listing. */
