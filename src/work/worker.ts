@@ -11,7 +11,7 @@ import { abortableSleep } from '../lib/sleep.js';
 import type { LoadContext } from '../load/context.js';
 import { newMember, type Member } from '../load/member.js';
 import { loadUnit } from '../load/unit.js';
-import { recover, retry } from '../outcome/outcome.js';
+import { inputOf, recover, retry } from '../outcome/outcome.js';
 import { route } from '../route/route.js';
 import type { Arrival } from '../source/source.js';
 import { lockHolders } from '../load/table.js';
@@ -91,7 +91,7 @@ async function processUnit(loop: Loop, dataset: Dataset | null, items: Arrival[]
         done(loop, item, false); // another instance has it, or it changed: it is seen again
         continue;
       }
-      ctx.log.event('claimed', { file: item.relative, file_id: claim.fileId, attempt: claim.attempts });
+      ctx.log.event('claimed', { file: item.relative, ...inputOf(item), file_id: claim.fileId, attempt: claim.attempts });
       if (!claim.unsettled) {
         members.push(newMember(claim));
         continue;
