@@ -218,7 +218,7 @@ class UnitLoad {
    */
   private async judge(member: Member, dataset: Dataset): Promise<boolean> {
     const { arrival } = member.claim;
-    if ((await arrival.source.state(arrival)) !== 'same') {
+    if (!arrival.source.versionedReads && (await arrival.source.state(arrival)) !== 'same') {
       member.state = 'retry';
       member.error = new Error('the file changed while it was being read; it will be read again');
       return true;

@@ -63,6 +63,11 @@ export interface InputSource {
   /** For logs and status: `input/`, `s3://bucket/prefix/`. */
   readonly name: string;
   /**
+   * What `open` gives is one version of the item, whole or failing (an object read with If-Match):
+   * whether it changed after it was read needs no asking before the load (settling checks again).
+   */
+  readonly versionedReads?: boolean;
+  /**
    * Starts discovery: `ready` gets each arrival once it is complete; an item `inHand` says is
    * queued or being loaded (by its id) is not looked at. `room` resolves once the queue has room
    * for more of this source's arrivals: a source that lists a large backlog pauses on it.

@@ -50,6 +50,7 @@ export interface S3SourceOptions {
 
 export class S3Source implements InputSource {
   readonly name: string;
+  readonly versionedReads = true;
   readonly location: S3Location;
   private readonly s3: S3Connection;
   private readonly discovery: S3Discovery;
