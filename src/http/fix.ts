@@ -261,10 +261,11 @@ export async function applyFix(config: Config, pool: pg.Pool, file: QuarantinedF
   const relative = await fixedName(config, input, file, dataset);
   const target = joinWhere(input, relative);
   const id = idInInput(config, input, relative);
-  const tmpDir = isObjectWhere(target) ? file.places.staging : path.dirname(target);
+  // Written under a dot-name the watcher ignores, then renamed (or uploaded) into place when complete;
+  // in the staging folder a temporary name carries its writer, for the start-up sweep.
+  const tmpDir = isObjectWhere(target) ? path.join(file.places.staging, '_fixes') : path.dirname(target);
   await mkdir(tmpDir, { recursive: true });
-  // Written under a dot-name the watcher ignores, then renamed (or uploaded) into place when complete.
-  const tmp = path.join(tmpDir, `.loadbay-fix-${randomBytes(4).toString('hex')}.tmp`);
+  const tmp = path.join(tmpDir, isObjectWhere(target) ? `.fix.${file.places.writer}.${randomBytes(4).toString('hex')}.tmp` : `.loadbay-fix-${randomBytes(4).toString('hex')}.tmp`);
   try {
     // The file is written before the transaction, which then holds a connection only for its
     // record and the rename: either both happen or, should it fail, the fixed file never arrives.
