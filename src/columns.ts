@@ -4,6 +4,9 @@
  */
 
 export type ColumnKind = 'integer' | 'number' | 'boolean' | 'string' | 'date' | 'timestamp' | 'json';
+/** Kinds held as UTF-8 text with offsets; every other kind has a fixed width. */
+export type TextKind = 'string' | 'json';
+export type FixedKind = Exclude<ColumnKind, TextKind>;
 
 export interface Column {
   name: string;

@@ -1,57 +1,71 @@
 /**
- * From a resolved configuration (plain data, config/) to what runs: per dataset its prepare steps
- * as functions, its ajv validators and its engine plan (column kernels or records, plan.ts). Built
- * once per dataset and kept with it; `compileConfig` builds every dataset at start-up (and on
- * reload) so that a step or schema that cannot compile stops loadbay with its file and path, before
- * any file is read.
+ * From a resolved configuration (plain data, config/) to what runs: per dataset its `prepare:`
+ * steps in their compiled form (prepare/compile-steps.ts), its ajv validators and its engine plan
+ * (column kernels or records, validate/plan.ts). `compileConfig` compiles every dataset at start-up
+ * (and on reload), so that a step or schema that cannot compile stops loadbay with its file and
+ * path before any file is read; the compiled datasets are what the stages are handed.
  */
-import type { ValidateFunction } from 'ajv';
 import type { Config, Dataset } from './config/types.js';
 import { ConfigError } from './errors.js';
-import { resolveStep, type Step } from './prepare/steps.js';
-import { recordAjv } from './validate/ajv.js';
+import { compileStep, type PrepareStep } from './prepare/compile-steps.js';
+import { recordAjv, type Validators } from './validate/ajv.js';
 import { planDataset, type Plan } from './validate/plan.js';
 
-export interface Engine {
-  steps: Step[];
-  /** Reports every problem of a record (allErrors). */
-  validate: ValidateFunction;
-  /** Stops at the first problem: the fast yes/no for the common, valid record. */
-  isValid: ValidateFunction;
-  plan: Plan;
+/** A dataset with what runs it: the resolved settings, and its compiled parts. */
+export interface CompiledDataset extends Dataset {
+  /** The `prepare:` steps, compiled once; both engines interpret this form. */
+  readonly steps: readonly PrepareStep[];
+  readonly validators: Validators;
+  readonly plan: Plan;
 }
 
-const engines = new WeakMap<Dataset, Engine>();
+/** The configuration with every dataset compiled. */
+export interface CompiledConfig extends Config {
+  datasets: CompiledDataset[];
+}
+
+export interface CompileOptions {
+  /** Run the dataset on the record path whatever its schema (tests compare the engines). */
+  engine?: 'records';
+}
+
 let allErrors: ReturnType<typeof recordAjv> | null = null;
 let firstError: ReturnType<typeof recordAjv> | null = null;
 
-/** The dataset's engine, compiled on first use. Throws ConfigError naming the dataset file and path. */
-export function engineOf(dataset: Dataset): Engine {
-  let engine = engines.get(dataset);
-  if (engine) return engine;
+/** The dataset compiled. Throws ConfigError naming the dataset file and path. */
+export function compileDataset(dataset: Dataset, options: CompileOptions = {}): CompiledDataset {
   const steps = dataset.prepare.map((step, i) => {
     try {
-      return resolveStep(step);
+      return compileStep(step);
     } catch (error) {
       throw new ConfigError(`${dataset.file}: /prepare/${i}: ${(error as Error).message}`);
     }
   });
   const ajv = (allErrors ??= recordAjv());
-  let validate: ValidateFunction;
-  let isValid: ValidateFunction;
+  const firstAjv = (firstError ??= recordAjv(false));
+  ajv.unknownFormats.length = 0;
+  let validators: Validators;
   try {
-    validate = ajv.compile(dataset.schema);
-    isValid = (firstError ??= recordAjv(false)).compile(dataset.schema);
+    const properties = dataset.schema['properties'] as Record<string, unknown> | undefined;
+    const proto = properties && Object.hasOwn(properties, '__proto__') ? (properties['__proto__'] as object | boolean) : undefined;
+    validators = {
+      validate: ajv.compile(dataset.schema),
+      isValid: firstAjv.compile(dataset.schema),
+      protoValidate: proto === undefined ? null : ajv.compile(proto),
+    };
   } catch (error) {
     throw new ConfigError(`${dataset.file}: /schema: not a valid JSON Schema: ${(error as Error).message}`);
   }
-  engine = { steps, validate, isValid, plan: planDataset(dataset, ajv) };
-  engines.set(dataset, engine);
-  return engine;
+  // ajv would pass every value of a format it does not know: refused, not ignored.
+  const unknown = ajv.unknownFormats[0];
+  if (unknown !== undefined) {
+    const known = Object.keys(ajv.formats).filter((name) => ajv.formats[name] !== true);
+    throw new ConfigError(`${dataset.file}: /schema: ${unknown.replace(' ignored in schema at path', ' at')}: loadbay checks only the formats ajv-formats knows (${known.join(', ')})`);
+  }
+  return { ...dataset, steps, validators, plan: planDataset(dataset, steps, ajv, options.engine === 'records') };
 }
 
-/** Compiles every dataset now; returns the configuration for chaining. */
-export function compileConfig(config: Config): Config {
-  for (const dataset of config.datasets) engineOf(dataset);
-  return config;
+/** The configuration with every dataset compiled; the first that cannot compile throws. */
+export function compileConfig(config: Config): CompiledConfig {
+  return { ...config, datasets: config.datasets.map((dataset) => compileDataset(dataset)) };
 }

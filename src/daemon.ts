@@ -5,11 +5,8 @@
  * finish.
  */
 import { compileConfig } from './compile.js';
-import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { mkdir } from 'node:fs/promises';
-import os from 'node:os';
-import { checkout } from './claim/claim.js';
 import { WorkQueue } from './work/queue.js';
 import type { Config } from './config/types.js';
 import { openDatabase, type Database } from './db/database.js';
@@ -18,8 +15,10 @@ import { errorMessage } from './errors.js';
 import { Releasers } from './lib/releasers.js';
 import type { Logger } from './log.js';
 import type { LoadContext } from './load/context.js';
-import { instanceLockKey, reconcileParquet, retireSuperseded } from './load/reconcile.js';
+import { reconcileParquet, retireSuperseded } from './load/reconcile.js';
+import { TempSweeper } from './load/sweep.js';
 import { verifyTable } from './load/table.js';
+import { holdInstanceLock, newInstanceId } from './instance.js';
 import { DatasetGate } from './work/gate.js';
 import { runWorker } from './work/worker.js';
 import { useParquetThread } from './write/parquet.js';
@@ -51,6 +50,8 @@ export interface Daemon {
   httpUrl: string | null;
   /** Look at input/ now instead of at the next periodic rescan. */
   rescan(): Promise<void>;
+  /** Remove the temporary files of stopped instances now instead of at the next periodic sweep; resolves with how many. */
+  sweep(): Promise<number>;
   /**
    * Takes the datasets of a newly loaded configuration: files claimed from now on are routed by
    * them. Folders, database and processing settings need a restart; a change to them is refused
@@ -69,9 +70,7 @@ export interface Daemon {
   done: Promise<void>;
 }
 
-export function newInstanceId(): string {
-  return `${os.hostname().replace(/[^A-Za-z0-9-]/g, '_')}-${process.pid}-${randomBytes(3).toString('hex')}`;
-}
+export { newInstanceId };
 
 export interface StartOptions {
   /** Aborting it during start-up (e.g. a signal while waiting for the database) cancels the start. */
@@ -86,12 +85,11 @@ export class StartCancelled extends Error {}
 
 /**
  * Start-up recovery of the outputs: Parquet files (local) and objects (a bucket) whose loads never
- * committed, temporary files in the staging folder, multipart uploads left open — each only when
- * the instance that wrote it is gone — then the retirement of superseded Parquet files a crash
- * interrupted.
+ * committed, multipart uploads left open — each only when the instance that wrote it is gone — then
+ * the retirement of superseded Parquet files a crash interrupted. (Temporary files, the staging
+ * folder's too, are the sweeper's: load/sweep.ts.)
  */
 async function recoverOutputs(pool: Database['pool'], places: Places, config: Config, log: Logger): Promise<void> {
-  if (places.s3) await reconcileParquet(pool, config.root, places.staging, log);
   if (!isObjectWhere(config.folders.parquet)) {
     await reconcileParquet(pool, config.root, config.folders.parquet, log);
     await retireSuperseded(pool, places, log);
@@ -107,8 +105,8 @@ async function recoverOutputs(pool: Database['pool'], places: Places, config: Co
   }
 }
 
-export async function startDaemon(config: Config, log: Logger, options: StartOptions = {}): Promise<Daemon> {
-  compileConfig(config); // a step or schema that cannot compile stops the start, naming its file
+export async function startDaemon(loaded: Config, log: Logger, options: StartOptions = {}): Promise<Daemon> {
+  const config = compileConfig(loaded); // a step or schema that cannot compile stops the start, naming its file
   const releasers = new Releasers();
   const stopping = new AbortController();
   // Each archived file's later look (source/folder/folder-source.ts) listens for the stop until it has run.
@@ -132,9 +130,7 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
     await migrate(database.pool);
 
     // Held for the instance's lifetime: others use it to tell whether this instance is alive.
-    const instanceLock = await checkout(database.pool);
-    await instanceLock.client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [instanceLockKey(instanceId)]);
-    releasers.add('instance lock', () => instanceLock.done(true));
+    releasers.add('instance lock', await holdInstanceLock(database.pool, instanceId, log));
     await recoverOutputs(database.pool, places, config, log);
 
     releasers.add('parquet thread', useParquetThread());
@@ -157,7 +153,7 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
       queue.push(arrival);
       log.event('discovered', { file: arrival.relative, ...inputOf(arrival), bytes: arrival.size });
     };
-    await source.start(arrived, (id) => queue.has(id), (input) => queue.room(input));
+    await source.start({ ready: arrived, inHand: (id) => queue.has(id), waiting: () => queue.stats.waiting }, (input) => queue.room(input));
 
     const health = new Health({
       pool: database.pool,
@@ -196,6 +192,10 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
       ready: () => health.ready,
     });
     s3?.metrics.register(registry);
+    // Temporary files of instances that died mid-write: now, before any work, and now and then.
+    const sweeper = new TempSweeper(database.pool, () => context.config, instanceId, log);
+    releasers.add('temporary file sweep', () => sweeper.close());
+    await sweeper.sweep();
     let httpUrl: string | null = null;
     if (config.http) {
       const web = new WebConsole({
@@ -251,8 +251,8 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
     let resolveDone!: () => void;
     const done = new Promise<void>((resolve) => (resolveDone = resolve));
     void Promise.all(workers).then(() => stop().then(resolveDone, resolveDone));
-    const apply = async (next: Config) => {
-      compileConfig(next);
+    const apply = async (loadedNext: Config) => {
+      const next = compileConfig(loadedNext);
       const fixed = (c: Config) => JSON.stringify([c.folders, c.inputs, c.database, c.processing, c.limits, c.s3]);
       if (fixed(next) !== fixed(context.config)) {
         throw new Error('folders, database, processing and limits take effect at the next start; only dataset files are reloaded');
@@ -286,7 +286,7 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
       await source.rescan(); // files that matched nothing may match now
     };
     const reloadFiles = (trigger: string) => reloader.reload(trigger);
-    return { instanceId, database, events: log.events, httpUrl, rescan: () => source.rescan(), reload, reloadFiles, stop, done };
+    return { instanceId, database, events: log.events, httpUrl, rescan: () => source.rescan(), sweep: () => sweeper.sweep(), reload, reloadFiles, stop, done };
   } catch (error) {
     stopping.abort();
     await releasers.release().catch(() => undefined);

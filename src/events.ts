@@ -153,6 +153,12 @@ export interface ExportFailedEvent extends ExportCauseFields {
   reason: string;
 }
 
+/** Something in input/ that is not a regular file or folder: reported once, left where it is. */
+export interface IgnoredEvent {
+  file: string;
+  reason: string;
+}
+
 /** A dataset's table is locked by another session: its files wait without a worker (work/gate.ts). */
 export interface DatasetWaitingEvent {
   dataset: string;
@@ -206,6 +212,8 @@ export interface LoadbayEventMap {
   stalled: StalledEvent;
   dataset_waiting: DatasetWaitingEvent;
   dataset_resumed: DatasetResumedEvent;
+  /** Something in input/ that is not a regular file (a FIFO, a socket, a device): left alone, said once. */
+  ignored: IgnoredEvent;
 }
 
 export type LoadbayEventName = keyof LoadbayEventMap;
@@ -226,6 +234,7 @@ export const LOGGED_EVENTS: ReadonlySet<LoadbayEventName> = new Set<LoadbayEvent
   'stalled',
   'dataset_waiting',
   'dataset_resumed',
+  'ignored',
 ]);
 
 export class LoadbayEvents {

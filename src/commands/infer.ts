@@ -5,6 +5,7 @@
  * columns never empty, `enum` for low-cardinality text, date and date-time formats, and a name and
  * glob without the parts of the file name that vary (infer-name.ts).
  */
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { DEFAULT_LIMITS } from '../config/load.js';
@@ -16,6 +17,7 @@ import { flattenRecord } from '../prepare/steps.js';
 import { UsageError } from './output.js';
 import { localFile } from '../source/folder/file-input.js';
 import { datasetName, proposeNameAndGlob } from './infer-name.js';
+import { errorMessage } from '../errors.js';
 
 const SAMPLE = 1000;
 const INTEGER = /^[+-]?\d+$/;
@@ -81,6 +83,11 @@ export interface InferOptions {
 
 export async function inferCommand(file: string, options: InferOptions): Promise<string> {
   const limits = options.limits ?? DEFAULT_LIMITS;
+  // As `validate` does: a path that is not a readable file is a usage error (exit 2), said plainly.
+  const info = await stat(file).catch((error: NodeJS.ErrnoException) => {
+    throw new UsageError(`${file}: ${error.code === 'ENOENT' ? 'no such file' : errorMessage(error)}`);
+  });
+  if (!info.isFile()) throw new UsageError(`${file}: not a file`);
   const format = formatOf(file);
   const base = path.basename(file);
   const proposed = proposeNameAndGlob(base);

@@ -1,5 +1,4 @@
 /** `loadbay start` (the daemon, with its signals) and `loadbay check-config`. */
-import { engineOf } from '../compile.js';
 import { StartCancelled, startDaemon, type Daemon } from '../daemon.js';
 import { createLogger } from '../log.js';
 import { handleSignals } from '../signals.js';
@@ -40,7 +39,7 @@ export async function checkConfigCommand(configPath: string): Promise<void> {
   print(`${checked.configFile}: valid, ${checked.datasets.length} dataset(s)`);
   for (const d of checked.datasets) {
     print(`  ${d.name}: ${d.format}, match ${d.match.join(', ')} → ${d.table.schema}.${d.table.name}`);
-    print(`    engine: ${describePlan(engineOf(d).plan)}`);
+    print(`    engine: ${describePlan(d.plan)}`);
   }
   print(await compareTables(checked));
 }

@@ -10,6 +10,7 @@ import { createInterface } from 'node:readline';
 import type pg from 'pg';
 import type { Config } from '../config/types.js';
 import { isIgnoredName } from '../source/folder/watcher.js';
+import { specialKind } from '../source/folder/special.js';
 import { errorMessage } from '../errors.js';
 import { print, printJson, table } from './output.js';
 import { connectForCommand } from './tables.js';
@@ -30,6 +31,8 @@ export interface Status {
   inputs: Array<{ input: string; waiting: number; more: boolean; error?: string }>;
   /** Datasets whose table another session holds locked: their files wait (since, why). */
   datasets_waiting: Array<{ dataset: string; since: string; reason: string }>;
+  /** What in input/ is not a regular file (a FIFO, a socket, a device): never loaded, left alone. */
+  ignored: Array<{ file: string; reason: string }>;
   /** Files in input/ whose last event is `retrying` or `held`, with the reason. */
   stuck: Array<{ file: string; event: string; reason: string; at: string }>;
   last_error: Record<string, unknown> | null;
@@ -47,6 +50,7 @@ export async function readStatus(config: Config, pool?: pg.Pool): Promise<Status
     waiting: [],
     inputs: [],
     datasets_waiting: [],
+    ignored: [],
     stuck: [],
     last_error: null,
     in_progress: [],
@@ -89,7 +93,8 @@ export async function readStatus(config: Config, pool?: pg.Pool): Promise<Status
   const s3 = config.inputs.some((i) => i.location) ? connectObjectStorage(config) : null;
   try {
     for (const [i, input] of config.inputs.entries()) {
-      const found = input.location ? await waitingObjects(s3!, input.location) : { names: await waitingFiles(input.folder), more: false };
+      const found = input.location ? await waitingObjects(s3!, input.location) : await waitingFiles(input.folder);
+      for (const ignored of found.ignored ?? []) status.ignored.push(i === 0 ? ignored : { ...ignored, file: `${path.relative(config.root, input.folder) || '.'}/${ignored.file}` });
       const name = input.location ? input.location.url : `${path.relative(config.root, input.folder) || '.'}/`;
       status.inputs.push({ input: name, waiting: found.names.length, more: found.more, ...(found.error ? { error: found.error } : {}) });
       for (const relative of found.names) {
@@ -113,16 +118,23 @@ export async function readStatus(config: Config, pool?: pg.Pool): Promise<Status
   return status;
 }
 
-/** The files in a local input folder, by their paths inside it. */
-async function waitingFiles(dir: string): Promise<string[]> {
+/** The files in a local input folder, by their paths inside it, and what is there but no regular file. */
+async function waitingFiles(dir: string): Promise<{ names: string[]; more: boolean; error?: string; ignored: Status['ignored'] }> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
-  return entries
-    .filter((entry) => entry.isFile() && !isIgnoredName(entry.name))
-    .map((entry) => path.relative(dir, path.join(entry.parentPath, entry.name)).split(path.sep).join('/'));
+  const names: string[] = [];
+  const ignored: Status['ignored'] = [];
+  for (const entry of entries) {
+    if (isIgnoredName(entry.name)) continue;
+    const relative = path.relative(dir, path.join(entry.parentPath, entry.name)).split(path.sep).join('/');
+    const kind = specialKind(entry);
+    if (kind) ignored.push({ file: relative, reason: `${kind}, not a regular file: left alone` });
+    if (entry.isFile()) names.push(relative);
+  }
+  return { names, more: false, ignored };
 }
 
 /** The first page of keys under an input prefix (status lists no more: `more` says there are). */
-async function waitingObjects(s3: S3Connection, location: S3Location): Promise<{ names: string[]; more: boolean; error?: string }> {
+async function waitingObjects(s3: S3Connection, location: S3Location): Promise<{ names: string[]; more: boolean; error?: string; ignored?: Status['ignored'] }> {
   try {
     const pages = listPages(s3, location);
     const first = await pages.next();
@@ -167,6 +179,7 @@ export async function statusCommand(config: Config, options: { json?: boolean })
       return `waiting in ${i.input}: ${i.waiting}${i.more ? '+' : ''}${shown.length ? ` (${shown.join(', ')}${i.waiting > 5 ? ', …' : ''})` : ''}${i.error ? ` — cannot list: ${i.error}` : ''}`;
     }),
     ...status.datasets_waiting.map((d) => `dataset ${d.dataset} waiting since ${d.since}: ${d.reason}`),
+    ...(status.ignored.length ? [`not regular files, left alone: ${status.ignored.length} (${status.ignored.slice(0, 5).map((i) => `${i.file}: ${i.reason.split(',')[0]}`).join('; ')}${status.ignored.length > 5 ? '; …' : ''})`] : []),
     `retrying or held: ${status.stuck.length}`,
     ...status.stuck.slice(0, 10).map((s) => `  ${s.file}: ${s.event} since ${s.at}: ${s.reason}`),
     `last error: ${status.last_error ? `${String(status.last_error['timestamp'])} ${String(status.last_error['event'])} ${String(status.last_error['file'] ?? '')}: ${String(status.last_error['reason'] ?? '')}` : 'none'}`,

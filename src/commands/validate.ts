@@ -4,14 +4,14 @@
  */
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { Config } from '../config/types.js';
+import type { CompiledConfig } from '../compile.js';
 import { DataError } from '../errors.js';
 import { route } from '../route/route.js';
 import { checkFile, verdict } from '../validate/check.js';
 import { print, printJson, UsageError } from './output.js';
 import { localFile } from '../source/folder/file-input.js';
 
-export async function validateCommand(config: Config, file: string, options: { dataset?: string; json?: boolean }): Promise<boolean> {
+export async function validateCommand(config: CompiledConfig, file: string, options: { dataset?: string; json?: boolean }): Promise<boolean> {
   const info = await stat(file).catch(() => null);
   if (!info?.isFile()) throw new UsageError(`${file}: not a file`);
   const name = path.basename(file);

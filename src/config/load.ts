@@ -7,13 +7,13 @@
  * YAML files) is relative to the config file's folder.
  */
 import { readFileSync } from 'node:fs';
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile, readdir, readlink, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import { parseDocument } from 'yaml';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { columnsFromSchema, EXTRA_COLUMN, LINEAGE_COLUMNS, PG_TYPES } from '../columns.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, redact } from '../errors.js';
 import { fromDocumentProblem } from '../read/json-context.js';
 import { userConfigSchema, userDatasetSchema } from './schema.js';
 import { quoteIdent } from '../db/database.js';
@@ -64,7 +64,7 @@ export async function loadConfig(configFile: string, options: LoadOptions = {}):
       logs: setting('logs', 'logs'),
     },
     database: {
-      url: options.databaseUrl || user.database?.url || null,
+      url: checkDatabaseUrl(file, options.databaseUrl || null, user.database?.url ?? null),
       embedded: {
         dataDir: folder(user.database?.embedded?.data_dir, 'data/postgres'),
         port: user.database?.embedded?.port ?? 54329,
@@ -102,8 +102,27 @@ export async function loadConfig(configFile: string, options: LoadOptions = {}):
     datasets,
     exports: collectExports(datasets),
   };
-  checkFolders(file, config);
+  await checkFolders(file, config);
   return Object.freeze(config);
+}
+
+/**
+ * The connection URL, parsed once here: `pg` takes a string it cannot parse as a URL relative to a
+ * host named "base", so a typo would only ever show as an unreachable server. The value is shown
+ * only when it is a postgres:// URL, with its password redacted; anything else may be a bare secret.
+ */
+function checkDatabaseUrl(file: string, fromEnv: string | null, fromFile: string | null): string | null {
+  const url = fromEnv ?? fromFile;
+  if (url === null) return null;
+  const where = fromEnv !== null ? 'DATABASE_URL' : `${file}: /database/url`;
+  const form = 'e.g. postgres://host:5432/database, with user:password@ before the host';
+  if (!/^postgres(ql)?:\/\//i.test(url)) throw new ConfigError(`${where}: not a PostgreSQL URL (${form})`);
+  try {
+    new URL(url);
+  } catch {
+    throw new ConfigError(`${where}: ${redact(url)} cannot be parsed as a URL (${form}; a password with reserved characters must be percent-encoded)`);
+  }
+  return url;
 }
 
 export const DEFAULT_HTTP_PORT = 9477;
@@ -296,6 +315,16 @@ export function resolveDataset(file: string, user: UserDataset, paths: DatasetPa
   } catch (error) {
     throw new ConfigError(`${file}: ${(error as Error).message}`);
   }
+  // A required name no property declares is a typo that no column holds, and nothing else says so.
+  const required: unknown = user.schema['required'];
+  if (Array.isArray(required)) {
+    const names = Object.keys(user.schema['properties'] as object);
+    required.forEach((name: unknown, i) => {
+      if (typeof name === 'string' && !names.includes(name)) {
+        throw fail(`/schema/required/${i}`, `"${name}" is not one of the schema's properties (${names.slice(0, 10).join(', ')}${names.length > 10 ? ', …' : ''})`);
+      }
+    });
+  }
   const extraColumns = user.extra_columns ?? 'error';
   if (extraColumns === 'keep') columns.push({ name: EXTRA_COLUMN, kind: 'json', pgType: PG_TYPES.json });
   const textColumns = new Set<string>();
@@ -380,16 +409,80 @@ export function resolveDataset(file: string, user: UserDataset, paths: DatasetPa
   };
 }
 
-function checkFolders(file: string, config: Config): void {
+/**
+ * The five folders must be distinct and none inside another, compared after resolving symbolic links:
+ * an archive/ that is a link to input/ would feed every archived file back in, for ever. The
+ * embedded database's folder and export targets must not be in input/ either.
+ */
+async function checkFolders(file: string, config: Config): Promise<void> {
   checkS3Folders(file, config.buckets);
   checkInputs(file, config);
-  const entries = Object.entries(config.folders).filter(([name]) => !(name in config.buckets));
-  for (const [name, dir] of entries) {
-    for (const [other, otherDir] of entries) {
-      if (name !== other && (dir === otherDir || dir.startsWith(otherDir + path.sep))) {
-        throw new ConfigError(`${file}: /folders/${name}: ${dir} must not be ${other} or inside it (${otherDir})`);
+  // Folders in object storage are checked among themselves (above); the local ones here.
+  const named: Array<[string, string]> = Object.entries(config.folders)
+    .filter(([name]) => !(name in config.buckets))
+    .map(([name, dir]) => [`/folders/${name}`, dir]);
+  if (!config.database.url) named.push(['/database/embedded/data_dir', config.database.embedded.dataDir]);
+  const real = new Map<string, string>();
+  const resolve = async (where: string, dir: string) => {
+    try {
+      return await realFolder(dir);
+    } catch (error) {
+      throw new ConfigError(`${where}: cannot resolve ${dir}: ${(error as Error).message}`);
+    }
+  };
+  for (const [name, dir] of named) real.set(dir, await resolve(`${file}: ${name}`, dir));
+  // A link is named first: "archive is the same folder as input", not the other way round.
+  named.sort(([, a], [, b]) => Number(real.get(b) !== b) - Number(real.get(a) !== a));
+  const shown = (dir: string) => (real.get(dir) === dir ? dir : `${dir} (${real.get(dir)})`);
+  const inside = (dir: string, parent: string) => dir === parent || dir.startsWith(parent.endsWith(path.sep) ? parent : parent + path.sep);
+  for (const [name, dir] of named) {
+    for (const [other, otherDir] of named) {
+      if (name === other || !inside(real.get(dir)!, real.get(otherDir)!)) continue;
+      const how = real.get(dir) === real.get(otherDir) ? 'is the same folder as' : 'is inside';
+      throw new ConfigError(`${file}: ${name}: ${shown(dir)} ${how} ${other.slice(1).replaceAll('/', '.')} ${shown(otherDir)}; each folder must be distinct and none inside another, links resolved`);
+    }
+  }
+  // An input in a bucket: a local export cannot be in it.
+  for (const local of config.inputs.filter((i) => i.location === null).map((i) => i.folder)) {
+    const input = real.get(local) ?? (await resolve(`${file}: /folders/input`, local));
+    for (const spec of config.exports) {
+      if (spec.toS3) continue;
+      const target = await resolve(`${spec.declaredIn}: /export/to`, spec.to);
+      if (inside(target, input)) {
+        throw new ConfigError(`${spec.declaredIn}: /export/to: ${spec.to}${target === spec.to ? '' : ` (${target})`} is inside folders.input ${real.has(local) ? shown(local) : local}: the export would be loaded as a new file`);
       }
     }
+  }
+}
+
+/** Hops through links before giving up: a loop of links fails, as the kernel's ELOOP does. */
+const MAX_LINK_HOPS = 40;
+
+/**
+ * The path with every symbolic link resolved. Folders loadbay has not made yet are resolved as far
+ * as they exist (a dangling link is followed to where it points) and the rest is appended. Throws
+ * the file system's error (a loop of links: ELOOP).
+ */
+export async function realFolder(dir: string): Promise<string> {
+  let current = path.resolve(dir);
+  let rest: string[] = [];
+  for (let hops = 0; ; ) {
+    try {
+      return path.join(await realpath(current), ...rest);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw error;
+    }
+    const link = await readlink(current).catch(() => null);
+    if (link !== null) {
+      if (++hops > MAX_LINK_HOPS) throw new Error('too many symbolic links');
+      current = path.resolve(path.dirname(current), link);
+      continue;
+    }
+    const parent = path.dirname(current);
+    if (parent === current) return path.join(current, ...rest);
+    rest = [path.basename(current), ...rest];
+    current = parent;
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * Two kinds of configuration: what a user writes (`User*`, every key optional where a default exists)
- * and what the program runs with (`Config`, `Dataset`: absolute paths, defaults filled, validators
- * compiled). `load.ts` turns the first into the second once, at start-up.
+ * and what the program runs with (`Config`, `Dataset`: absolute paths, defaults filled — plain data).
+ * `load.ts` turns the first into the second once, at start-up; compile.ts then compiles each dataset
+ * (steps, validators, engine) into the `CompiledDataset` the stages are handed.
  */
 import type { Column } from '../columns.js';
 import type { S3Location, S3ObjectUrl } from '../source/s3/location.js';

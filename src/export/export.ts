@@ -8,7 +8,6 @@
  * (`s3://bucket/key`) is written to the staging folder first and then uploaded over the previous
  * snapshot: an object, too, is replaced whole.
  */
-import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
@@ -20,6 +19,7 @@ import type { ExportSpec } from '../config/types.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import { fsyncPath } from '../lib/fs-now.js';
+import { tempName } from '../instance.js';
 import { ledgerPath, putFileWhere, type Places } from '../source/places.js';
 
 /** What set an export off: the load it follows. */
@@ -41,6 +41,7 @@ export class Exports {
   constructor(
     private readonly pool: pg.Pool,
     private readonly log: Logger,
+    /** Where the targets are; its writer (this instance) names the temporary files. */
     private readonly places: Places,
   ) {}
 
@@ -98,10 +99,10 @@ export class Exports {
 
 /** Writes the query's result to `spec.to`; returns the number of rows. */
 export async function writeExport(pool: pg.Pool, spec: ExportSpec, places: Places): Promise<number> {
-  // The staging folder's temporary files carry their writer: the start-up sweep removes a dead one's.
+  // A target in a bucket is written in the staging folder first (swept like the folders: load/sweep.ts).
   const dir = spec.toS3 ? path.join(places.staging, '_exports') : path.dirname(spec.to);
   await mkdir(dir, { recursive: true });
-  const tmp = path.join(dir, `.${path.basename(spec.to).slice(0, 100)}.${spec.toS3 ? places.writer : process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const tmp = path.join(dir, tempName(path.basename(spec.to).slice(0, 100), places.writer));
   const { client, done } = await checkout(pool);
   const lock = `loadbay:export:${spec.to}`;
   let ok = false;

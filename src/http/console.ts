@@ -88,7 +88,7 @@ export class WebConsole {
     this.live = new LiveEvents(ctx.events);
     this.profiles = new Profiles(this.reader, ctx.config, ctx.events, this.live);
     this.quarantine = new QuarantineRoutes({ config: ctx.config, pool: ctx.pool, log: ctx.log, live: this.live, ...(ctx.places ? { places: ctx.places } : {}) });
-    for (const event of ['loaded', 'failed', 'skipped', 'held', 'vanished', 'retried'] as const) {
+    for (const event of ['loaded', 'failed', 'skipped', 'held', 'vanished', 'retried', 'ignored'] as const) {
       this.offs.push(
         ctx.events.on(event, (payload) => {
           const fields = payload as unknown as Record<string, unknown>;

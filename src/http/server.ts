@@ -45,7 +45,7 @@ export async function startHttp(
   const token = settings.token;
   const answered = answeredHosts(settings.host, settings.allowedHosts);
   const throttle = new SignInThrottle();
-  const server = http.createServer((request, response) => {
+  const server = http.createServer({ connectionsCheckingInterval: CONNECTIONS_CHECK_MS }, (request, response) => {
     void handle(request, response).catch((error: unknown) => {
       onError(`http ${request.method} ${request.url}: ${errorMessage(error)}`);
       if (!response.headersSent) send(response, 500, { error: 'internal error' });
@@ -53,6 +53,10 @@ export async function startHttp(
     });
   });
   server.on('clientError', (_error, socket) => socket.destroy());
+  // Slow or idle clients must not hold connections (each a file descriptor the loads need).
+  server.headersTimeout = HEADERS_TIMEOUT_MS;
+  server.requestTimeout = REQUEST_TIMEOUT_MS;
+  server.maxConnections = MAX_CONNECTIONS;
 
   /** The bearer token in the Authorization header (every request, and the only way for an action). */
   const bearer = (request: http.IncomingMessage) => token !== null && sameSecret(request.headers.authorization ?? '', `Bearer ${token}`);
@@ -185,6 +189,19 @@ export async function startHttp(
 }
 
 const COOKIE = 'loadbay_token';
+
+/**
+ * Connections at once: the console, a scraper and the probes need a handful. Every connection holds
+ * a file descriptor, and a few hundred slow clients left the loads without any (EMFILE); beyond the
+ * cap a connection is closed at once, loading goes on.
+ */
+export const MAX_CONNECTIONS = 64;
+/** A client on a LAN sends its headers in well under a second; a slowloris drips them for minutes. */
+export const HEADERS_TIMEOUT_MS = 10_000;
+/** The whole request (the login form's body is the only one read). */
+const REQUEST_TIMEOUT_MS = 30_000;
+/** How often the two timeouts above are checked (Node's default, 30 s, would let them run that much longer). */
+const CONNECTIONS_CHECK_MS = 1000;
 
 function sameSecret(given: string, expected: string): boolean {
   const a = Buffer.from(given);

@@ -1,12 +1,12 @@
 /** What every part of a load needs of the running daemon, handed on explicitly. */
 import type pg from 'pg';
-import type { Config } from '../config/types.js';
+import type { CompiledConfig } from '../compile.js';
 import type { Exports } from '../export/export.js';
 import type { Logger } from '../log.js';
 import type { Places } from '../source/places.js';
 
 export interface LoadContext {
-  config: Config;
+  config: CompiledConfig;
   pool: pg.Pool;
   log: Logger;
   instanceId: string;

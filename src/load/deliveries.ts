@@ -9,7 +9,7 @@
  */
 import path from 'node:path';
 import type pg from 'pg';
-import type { Dataset } from '../config/types.js';
+import type { CompiledDataset } from '../compile.js';
 import { currentDelivery, loadedWithContent } from '../db/files.js';
 import { fileConstants } from '../prepare/prepare.js';
 
@@ -18,7 +18,7 @@ import { fileConstants } from '../prepare/prepare.js';
  * file's name gives every key column (`add_columns.from_file_name`); null otherwise — the keys are
  * in its rows (and for append and upsert).
  */
-export function scopeOf(dataset: Dataset, relative: string): string | null {
+export function scopeOf(dataset: CompiledDataset, relative: string): string | null {
   const { mode, replaceScope, key } = dataset.table;
   if (mode !== 'replace') return null;
   if (replaceScope === 'table') return '';
@@ -35,7 +35,7 @@ export interface DeliveryVerdict {
 }
 
 /** On the claim's connection: the load's own may be in the middle of its COPY. */
-export async function judgeDelivery(client: pg.PoolClient, dataset: Dataset, sha256: string, scope: string | null): Promise<DeliveryVerdict> {
+export async function judgeDelivery(client: pg.PoolClient, dataset: CompiledDataset, sha256: string, scope: string | null): Promise<DeliveryVerdict> {
   const earlier = await loadedWithContent(client, dataset.name, sha256);
   if (earlier === null || dataset.onDuplicate === 'load') return { skipAs: null, earlier };
   if (dataset.table.mode === 'append') return { skipAs: earlier, earlier };

@@ -10,7 +10,7 @@
  */
 import path from 'node:path';
 import type { Claim } from '../claim/claim.js';
-import type { Dataset } from '../config/types.js';
+import type { CompiledDataset } from '../compile.js';
 import { contentError } from '../errors.js';
 import type { Dropped, StageSeconds } from '../events.js';
 import type { CheckedBatch, CheckedFile, ReadDigest } from '../validate/check.js';
@@ -19,7 +19,7 @@ import { encodeCopyBinary } from '../write/copy-binary.js';
 import { FileOutputs } from '../write/outputs.js';
 import { parquetHolders } from '../db/files.js';
 import { joinWhere, ledgerPath } from '../source/places.js';
-import { instanceAlive } from './reconcile.js';
+import { instanceAlive } from '../instance.js';
 import type { CopySink } from '../write/parquet.js';
 import type { CopyLoad } from '../write/postgres.js';
 import type { LoadContext } from './context.js';
@@ -92,7 +92,7 @@ export function droppedOf(member: Member): Dropped {
 }
 
 /** The file read, prepared and checked batch by batch (a small one in one read). */
-export function checkMember(ctx: LoadContext, member: Member, dataset: Dataset): CheckedFile {
+export function checkMember(ctx: LoadContext, member: Member, dataset: CompiledDataset): CheckedFile {
   const { arrival } = member.claim;
   const options = { batchRows: ctx.config.processing.batchRows, limits: ctx.config.limits };
   return checkFile(arrival.source.open(arrival), arrival.relative, dataset, options, dataset.onInvalidRow === 'skip_row');
@@ -114,7 +114,7 @@ export function loadableRows(batches: CheckedBatch[]): number {
 }
 
 /** The file's verdict after its last batch: the data error that rejects it, thrown. */
-export function throwVerdict(checked: CheckedFile, dataset: Dataset, rows: number): void {
+export function throwVerdict(checked: CheckedFile, dataset: CompiledDataset, rows: number): void {
   const rejection = verdict(checked, dataset, rows);
   if (rejection) {
     rejection.digest = checked.digest();
@@ -126,7 +126,7 @@ export function throwVerdict(checked: CheckedFile, dataset: Dataset, rows: numbe
  * The file's Parquet file (and rejects file, under `on_invalid_row: skip_row`), open under
  * temporary names. `copy`: the Parquet thread encodes the rows for COPY too and hands them there.
  */
-export function openOutputs(ctx: LoadContext, member: Member, dataset: Dataset, copy?: CopySink): Promise<FileOutputs> {
+export function openOutputs(ctx: LoadContext, member: Member, dataset: CompiledDataset, copy?: CopySink): Promise<FileOutputs> {
   const { claim } = member;
   return FileOutputs.open({
     places: ctx.places,

@@ -2,7 +2,7 @@
  * The Parquet folder holds exactly the rows of the table. A Parquet file is renamed into place just
  * before its load commits; if loadbay died in between, the file has no `loaded` ledger row: at
  * start-up temporary files and such orphans are removed, but only when the instance that wrote them
- * is gone (its advisory lock is free), so a second instance running right now is never disturbed.
+ * is gone (its advisory lock is free: instance.ts), so a second instance running right now is never disturbed.
  * A load that replaced earlier loads retires their Parquet files into `<dataset>/_superseded/` once
  * it has committed; a crash before that is finished at the next start (`retireSuperseded`). In
  * object storage the same happens by copy-then-delete (source/transfer.ts), and the start-up sweep
@@ -13,6 +13,7 @@ import path from 'node:path';
 import type pg from 'pg';
 import { markRetired, parquetWriter, unretired } from '../db/files.js';
 import { fsyncPath, renameNow } from '../lib/fs-now.js';
+import { instanceAlive } from '../instance.js';
 import type { Logger } from '../log.js';
 import { baseOfWhere, dirOfWhere, isObjectWhere, joinWhere, statWhere, whereOfLedgerPath, type Places } from '../source/places.js';
 import { moveItem } from '../source/transfer.js';
@@ -58,27 +59,6 @@ export async function retireSuperseded(pool: pg.Pool, places: Places, log: Logge
     await retireParquet(pool, places, rows.map((r) => r.parquet_path));
     retired += rows.length;
     log.info(`retired ${rows.length} superseded Parquet file(s) into ${SUPERSEDED}/ (their loads were replaced before a stop)`);
-  }
-}
-
-export function instanceLockKey(instanceId: string): string {
-  return `loadbay:instance:${instanceId}`;
-}
-
-/** Whether the loadbay instance that wrote a file still runs: its instance lock is held. */
-export async function instanceAlive(pool: pg.Pool, instanceId: string): Promise<boolean> {
-  const client = await pool.connect();
-  try {
-    const { rows } = await client.query<{ free: boolean }>('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS free', [
-      instanceLockKey(instanceId),
-    ]);
-    if (rows[0]?.free) {
-      await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [instanceLockKey(instanceId)]);
-      return false;
-    }
-    return true;
-  } finally {
-    client.release();
   }
 }
 

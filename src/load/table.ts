@@ -6,7 +6,7 @@
 import path from 'node:path';
 import type pg from 'pg';
 import type { Claim } from '../claim/claim.js';
-import type { Dataset } from '../config/types.js';
+import type { CompiledDataset } from '../compile.js';
 import { HeldError } from '../errors.js';
 import { fileConstants } from '../prepare/prepare.js';
 import type { Locator } from '../read/types.js';
@@ -23,12 +23,12 @@ import type { LoadContext } from './context.js';
 export const TABLE_CHANGED = new Set(['42P01', '3F000', '42703', '42804']);
 
 /** Forgets that a dataset's table was checked when `error` says it changed. */
-export function forgetTableOn(ctx: LoadContext, dataset: Dataset, error: unknown): void {
+export function forgetTableOn(ctx: LoadContext, dataset: CompiledDataset, error: unknown): void {
   if (TABLE_CHANGED.has((error as { code?: string }).code ?? '')) ctx.verifiedTables.delete(dataset.name);
 }
 
 /** Creates or checks the dataset's table once per process (again after a load says it changed). */
-export async function verifyTable(ctx: LoadContext, dataset: Dataset): Promise<void> {
+export async function verifyTable(ctx: LoadContext, dataset: CompiledDataset): Promise<void> {
   if (ctx.verifiedTables.has(dataset.name)) return;
   const added = await ensureTable(ctx.pool, dataset, ctx.config.processing.lockTimeoutMs);
   if (added.length > 0) {
@@ -48,7 +48,7 @@ export async function verifyTable(ctx: LoadContext, dataset: Dataset): Promise<v
  * meets. A lock not granted within `processing.lock_timeout_ms` fails with 55P03: the dataset waits
  * (work/worker.ts), instead of this worker.
  */
-export async function lockTable(tx: LoadTransaction, dataset: Dataset, lockTimeoutMs: number): Promise<void> {
+export async function lockTable(tx: LoadTransaction, dataset: CompiledDataset, lockTimeoutMs: number): Promise<void> {
   const table = qualifiedTable(dataset);
   // Replacing loads of one table take turns: under READ COMMITTED a second transaction's DELETE
   // does not see the rows a first one has inserted but not committed, so two files loaded at once
@@ -70,7 +70,7 @@ export async function lockTable(tx: LoadTransaction, dataset: Dataset, lockTimeo
  * Who holds a lock on the dataset's table that a load would wait for: for the reason its dataset
  * waits. Sessions, not their queries (another application's SQL may hold what a log must not).
  */
-export async function lockHolders(pool: pg.Pool, dataset: Dataset): Promise<string> {
+export async function lockHolders(pool: pg.Pool, dataset: CompiledDataset): Promise<string> {
   const table = qualifiedTable(dataset);
   const { rows } = await pool.query<{ pid: number; mode: string; application: string | null; seconds: number | null }>(
     `SELECT l.pid, l.mode, nullif(a.application_name, '') AS application,
@@ -86,7 +86,7 @@ export async function lockHolders(pool: pg.Pool, dataset: Dataset): Promise<stri
 }
 
 /** After a file's rows: COPY ends, the table mode applies, after-load SQL (models), checks. */
-export async function finishTable(tx: LoadTransaction, copy: CopyLoad, dataset: Dataset, claim: Claim, locator: Locator, rows: number): Promise<void> {
+export async function finishTable(tx: LoadTransaction, copy: CopyLoad, dataset: CompiledDataset, claim: Claim, locator: Locator, rows: number): Promise<void> {
   const copied = await copy.end();
   if (copied !== rows) throw new Error(`COPY reported ${copied} rows, ${rows} were sent`);
   await afterCopy(tx.client, dataset, locator, fileConstants(dataset, path.basename(claim.arrival.relative)));

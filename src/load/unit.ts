@@ -19,7 +19,7 @@
  * Exactly once: before the COMMIT nothing of the unit is durable; after it, every loaded file's
  * ledger row says loaded, and a file not yet moved is finished at its next claim, not reloaded.
  */
-import type { Dataset } from '../config/types.js';
+import type { CompiledDataset } from '../compile.js';
 import { isObjectWhere, joinWhere, ledgerPath } from '../source/places.js';
 import { loadedWithContents, markLoaded, recordParquetPaths, supersede } from '../db/files.js';
 import { DataError } from '../errors.js';
@@ -62,11 +62,11 @@ const SHARED_COPY: LoadPlan = { judgeFirst: true, sharedCopy: true, savepoints: 
 const SAVEPOINTS: LoadPlan = { judgeFirst: true, sharedCopy: false, savepoints: true };
 
 /** One COPY serves several files only when a file's load is nothing but its rows: appended, no SQL after it. */
-export function sharesCopy(dataset: Dataset): boolean {
+export function sharesCopy(dataset: CompiledDataset): boolean {
   return dataset.table.mode === 'append' && dataset.afterLoad.length === 0 && dataset.checks.length === 0;
 }
 
-export function planFor(dataset: Dataset | null, files: number): LoadPlan {
+export function planFor(dataset: CompiledDataset | null, files: number): LoadPlan {
   if (dataset === null || files === 1) return ONE_FILE;
   return sharesCopy(dataset) ? SHARED_COPY : SAVEPOINTS;
 }
@@ -77,7 +77,7 @@ export function planFor(dataset: Dataset | null, files: number): LoadPlan {
  * leaving the members it caught pending or staged. `dataset`: what the files were routed to when
  * the unit was formed (null when that failed: the file's own route says why).
  */
-export async function loadUnit(ctx: LoadContext, dataset: Dataset | null, members: Member[], started: number): Promise<void> {
+export async function loadUnit(ctx: LoadContext, dataset: CompiledDataset | null, members: Member[], started: number): Promise<void> {
   const plan = planFor(dataset, members.length);
   const fallback = await new UnitLoad(ctx, dataset, plan, started).run(members);
   if (fallback === null) return;
@@ -102,7 +102,7 @@ class UnitLoad {
 
   constructor(
     private readonly ctx: LoadContext,
-    private readonly dataset: Dataset | null,
+    private readonly dataset: CompiledDataset | null,
     private readonly plan: LoadPlan,
     private readonly started: number,
   ) {}
@@ -201,7 +201,7 @@ class UnitLoad {
   }
 
   /** The file's dataset (a data error when none, or a symbolic link); its table made or checked. */
-  private async route(member: Member): Promise<Dataset> {
+  private async route(member: Member): Promise<CompiledDataset> {
     const { arrival } = member.claim;
     const refusal = arrival.source.refusal(arrival);
     if (refusal) throw refusal;
@@ -216,7 +216,7 @@ class UnitLoad {
    * Read to its end: is it still as it was seen, is its content already in this unit, was it
    * loaded before? True when the file ends here (retry, deferred or skipped).
    */
-  private async judge(member: Member, dataset: Dataset): Promise<boolean> {
+  private async judge(member: Member, dataset: CompiledDataset): Promise<boolean> {
     const { arrival } = member.claim;
     if (!arrival.source.versionedReads && (await arrival.source.state(arrival)) !== 'same') {
       member.state = 'retry';
@@ -264,7 +264,7 @@ class UnitLoad {
   }
 
   /** The unit's transaction, begun with its table locked and checked (table.ts `lockTable`). */
-  private async transaction(dataset: Dataset): Promise<LoadTransaction> {
+  private async transaction(dataset: CompiledDataset): Promise<LoadTransaction> {
     if (this.tx) return this.tx;
     this.tx = await LoadTransaction.begin(this.ctx.pool);
     try {
@@ -277,7 +277,7 @@ class UnitLoad {
   }
 
   /** All rows in: COPY ends and is counted; one question for every file's earlier loads. */
-  private async endSharedCopy(dataset: Dataset, staged: Member[]): Promise<void> {
+  private async endSharedCopy(dataset: CompiledDataset, staged: Member[]): Promise<void> {
     const seconds = { read_validate: 0, copy: 0, parquet: 0, commit: 0 };
     const clock = stageClock(seconds);
     await this.feed!.written();
@@ -295,7 +295,7 @@ class UnitLoad {
   }
 
   /** The staged files' Parquet files into place and their ledger rows loaded, then COMMIT. */
-  private async commit(dataset: Dataset, staged: Member[]): Promise<void> {
+  private async commit(dataset: CompiledDataset, staged: Member[]): Promise<void> {
     const seconds = { read_validate: 0, copy: 0, parquet: 0, commit: 0 };
     const clock = stageClock(seconds);
     await Promise.all(staged.map((m) => m.outputs!.finish()));

@@ -15,27 +15,13 @@ import { errorMessage, redact } from '../errors.js';
 import type { FileEventFields, LoadbayEvents } from '../events.js';
 import { abortableSleep, backoffDelay } from '../lib/sleep.js';
 import type { Logger } from '../log.js';
+import { checkout } from '../claim/claim.js';
+import { post, type NotificationPayload } from './post.js';
+
+export type { NotificationPayload };
 
 const MAX_SUMMARY_CHARS = 2000;
-const POST_TIMEOUT_MS = 10_000;
 const IDLE_POLL_MS = 1000;
-
-export interface NotificationPayload {
-  /** Also the Idempotency-Key header: the same for every attempt to deliver this event. */
-  id: string;
-  event: NotifyEvent;
-  occurred_at: string;
-  instance: string;
-  file: string | null;
-  file_id: string | null;
-  dataset: string | null;
-  stage?: string;
-  reason: string;
-  problem_count?: number;
-  summary?: string;
-  quarantined_as?: string;
-  held_for_minutes?: number;
-}
 
 /** Where a webhook is, for a log line: scheme and host only (a Slack URL's path is its secret). */
 export function webhookName(url: string, index: number): string {
@@ -154,9 +140,10 @@ export class Notifier {
     while (!this.stopping.signal.aborted) {
       let delivered = false;
       let delay = IDLE_POLL_MS;
-      const client = await this.pool.connect().catch(() => null);
-      if (client) {
-        client.on('error', () => undefined);
+      // checkout() adds its `error` listener for as long as the client is out, and takes it off again.
+      const checkedOut = await checkout(this.pool).catch(() => null);
+      if (checkedOut) {
+        const { client } = checkedOut;
         let healthy = true;
         try {
           await client.query('BEGIN');
@@ -194,45 +181,15 @@ export class Notifier {
           this.log.debug(`${name}: outbox unavailable: ${errorMessage(error)}`);
           delay = this.config.processing.retryMaxMs;
         } finally {
-          client.release(healthy ? undefined : new Error('discarded'));
+          checkedOut.done(!healthy);
         }
       }
-      if (delivered) continue;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, delay);
-        this.wake[index] = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
+      // A stop that came during the POST above must not wait out a retry delay (up to retry_max_ms).
+      if (delivered || this.stopping.signal.aborted) continue;
+      // Until the delay ends, or a new outbox row (or close()) wakes the loop.
+      const wake = new AbortController();
+      this.wake[index] = () => wake.abort();
+      await abortableSleep(delay, wake.signal);
     }
   }
-}
-
-async function post(url: string, format: 'json' | 'slack', payload: NotificationPayload): Promise<{ ok: boolean; permanent?: boolean; error: string }> {
-  const body = format === 'slack' ? { text: slackText(payload) } : payload;
-  try {
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', 'Idempotency-Key': payload.id, 'User-Agent': 'loadbay' },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(POST_TIMEOUT_MS),
-    });
-    await response.arrayBuffer().catch(() => undefined);
-    if (response.ok) return { ok: true, error: '' };
-    const retry = response.status === 408 || response.status === 429 || response.status >= 500;
-    return { ok: false, permanent: !retry, error: `HTTP ${response.status}` };
-  } catch (error) {
-    const cause = (error as { cause?: { code?: string } }).cause?.code;
-    return { ok: false, error: cause ?? errorMessage(error) };
-  }
-}
-
-/** Slack / Mattermost incoming-webhook text. */
-function slackText(p: NotificationPayload): string {
-  const icon = p.event === 'loaded' ? ':white_check_mark:' : p.event === 'stalled' ? ':hourglass:' : p.event === 'held' ? ':pause_button:' : ':x:';
-  const where = p.file ? ` \`${p.file}\`${p.dataset ? ` → ${p.dataset}` : ''}` : '';
-  const stage = p.stage ? ` at ${p.stage}` : '';
-  const summary = p.summary ? `\n\`\`\`${p.summary}\`\`\`` : '';
-  return `${icon} loadbay *${p.event}*${where}${stage}: ${p.reason}${summary}`;
 }

@@ -6,7 +6,8 @@ import { constants } from 'node:fs';
 import { copyFile, mkdir, rename, unlink, writeFile } from 'node:fs/promises';
 import { fsyncPath, renameNow, statNow } from '../lib/fs-now.js';
 import path from 'node:path';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { tempName } from '../instance.js';
 
 function exists(file: string): boolean {
   return statNow(file) !== null;
@@ -85,11 +86,15 @@ async function renameInto(from: string, to: string): Promise<void> {
   }
 }
 
-/** Writes a file completely under a temporary name, fsyncs it, then renames it into place. */
-export async function writeFileAtomic(file: string, content: string): Promise<void> {
+/**
+ * Writes a file completely under a temporary name, fsyncs it, then renames it into place. The
+ * temporary name carries the writing instance's id (`writer`): should it die half-way, another
+ * instance sweeps the file (sweep.ts).
+ */
+export async function writeFileAtomic(file: string, content: string, writer: string): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
   // A short temporary name: the final one may already be close to the 255-byte limit.
-  const tmp = path.join(path.dirname(file), `.loadbay-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+  const tmp = path.join(path.dirname(file), tempName('loadbay', writer));
   try {
     await writeFile(tmp, content);
     await fsyncPath(tmp);

@@ -23,6 +23,16 @@ import { retireParquet, retireSuperseded } from '../load/reconcile.js';
 import type { Arrival } from '../source/source.js';
 import { ledgerPath } from '../source/places.js';
 
+/** query_canceled: a statement_timeout, or an administrator's pg_cancel_backend. */
+const STATEMENT_CANCELED = '57014';
+
+/** The statement_timeout loadbay's sessions run with. */
+async function statementTimeout(claim: Claim | null): Promise<string> {
+  if (!claim) return 'unknown';
+  const { rows } = await claim.client.query<{ statement_timeout: string }>('SHOW statement_timeout');
+  return rows[0]?.statement_timeout ?? 'unknown';
+}
+
 /**
  * A file the system will not let loadbay read or move (permissions, a read-only or full target) is
  * retried with backoff like any infrastructure error, and from this attempt on reported as `held`
@@ -246,10 +256,18 @@ export async function retry(ctx: LoadContext, arrival: Arrival, claim: Claim | n
     return null;
   }
   let kind = classify(error);
-  if (kind === 'transient' && isFileSystemError(error) && attempt >= HOLD_AFTER_ATTEMPTS) kind = 'held';
+  let reason = errorMessage(error);
+  if (kind === 'transient' && attempt >= HOLD_AFTER_ATTEMPTS) {
+    if (isFileSystemError(error)) kind = 'held';
+    else if ((error as { code?: unknown }).code === STATEMENT_CANCELED) {
+      // Cancelled again and again: not an administrator's one-off cancel but a statement_timeout
+      // shorter than this file's load. Only someone can mend that; the file waits, saying what to raise.
+      kind = 'held';
+      reason = `${reason}: cancelled on each of ${attempt} attempts; statement_timeout is ${await statementTimeout(claim).catch(() => 'unknown')} for loadbay's connections — raise it for loadbay's role (ALTER ROLE … SET statement_timeout = …) or leave it unset`;
+    }
+  }
   const { retryInitialMs, retryMaxMs } = ctx.config.processing;
   const delay = Math.max(atLeastMs, kind === 'held' ? retryMaxMs : backoffDelay(attempt, retryInitialMs, retryMaxMs));
-  const reason = errorMessage(error);
   ctx.log.event(kind === 'held' ? 'held' : 'retrying', { file: arrival.relative, ...inputOf(arrival), file_id: claim?.fileId ?? null, attempt, reason, next_delay_ms: delay });
   if (kind === 'transient' && !isKnownTransient(error) && !isFileSystemError(error)) {
     // Not a known infrastructure error: the stack helps find a bug (LOADBAY_LOG_LEVEL=debug).

@@ -47,9 +47,14 @@ export function settledFolder(file: string, archived: string | null): string {
   return path.dirname(archived ?? file);
 }
 
+/** Who quarantines: the configuration, and where things are (its writer, this instance, names the report's temporary file). */
+export interface QuarantineContext {
+  config: Config;
+  places: Places;
+}
+
 export async function quarantine(
-  places: Places,
-  config: Config,
+  { config, places }: QuarantineContext,
   datasetName: string | null,
   item: Item,
   relative: string,
@@ -79,7 +84,7 @@ export async function quarantine(
   };
   const text = JSON.stringify(report, null, 2) + '\n';
   if (local) {
-    await writeFileAtomic(`${target}${REPORT_SUFFIX}`, text);
+    await writeFileAtomic(`${target}${REPORT_SUFFIX}`, text, places.writer);
     await beforeMove(report);
     await moveFile(item.where, target);
   } else {

@@ -1,6 +1,7 @@
 /**
- * The `prepare:` steps on a batch of CSV cells (the columnar path): the same steps as steps.ts, with
- * the same results, but run per column over byte ranges instead of per record over objects.
+ * The `prepare:` steps on a batch of CSV cells (the columnar path): the same compiled steps as
+ * steps.ts runs on records (compile-steps.ts says what each means), with the same results, but run
+ * per column over byte ranges instead of per record over objects.
  * Renames relabel columns, `select`/`exclude` drop them, `add_columns` adds a constant column, value
  * steps change cells (ASCII in place, anything else as a replacement text), row-dropping steps
  * shrink the selection of rows. Which datasets come here is decided in validate/plan.ts.
@@ -12,8 +13,9 @@ import { shortName } from '../lib/shorten.js';
 import { cellText, type CellBatch } from '../read/csv-cells.js';
 import { limitError } from '../read/limits.js';
 import { EXTRA_COLUMN } from '../columns.js';
-import { engineOf } from '../compile.js';
-import { snakeCase, type PrepareStats, type UserStep } from './steps.js';
+import { fileValues, renaming, renamingLabel, valueChange, type PrepareStep, type StepColumns } from './compile-steps.js';
+import type { PrepareStats } from './steps.js';
+import { unreachable } from '../lib/unreachable.js';
 
 /** A batch after preparation: named columns over the batch's cells, and the rows still in. */
 export interface CellView {
@@ -46,13 +48,14 @@ export interface CellPreparer {
   stats: PrepareStats;
 }
 
-export function makeCellPreparer(dataset: Dataset, fileName: string, maxDistinctRows: number): CellPreparer {
+/** `steps`: the dataset's compiled steps (compile.ts), none of which plan.ts found not to run on cells. */
+export function makeCellPreparer(dataset: Dataset, steps: readonly PrepareStep[], fileName: string, maxDistinctRows: number): CellPreparer {
   const stats: PrepareStats = { droppedNullRows: 0, droppedDuplicateRows: 0 };
   const known = new Set(dataset.columns.map((c) => c.name).filter((n) => n !== EXTRA_COLUMN));
-  const seen = new Set<string>();
-  const steps = dataset.prepare;
-  // Values from the file name, once per file (a name that does not match is a data error now, as in steps.ts).
-  const constants = engineOf(dataset).steps.map((s) => (s.constants ? (s.constants(fileName) as Record<string, string>) : null));
+  // drop_duplicate_rows remembers, per step, the rows it has seen in this file.
+  const seen = steps.map(() => new Set<string>());
+  // Values from the file name, once per file (a name that does not match is a data error now, as on records).
+  const constants = steps.map((s) => (s.kind === 'add_columns' ? (fileValues(s, fileName) as Record<string, string>) : null));
   const preparer = ((batch: CellBatch): CellView => {
     const rows = new Int32Array(batch.rows);
     for (let r = 0; r < batch.rows; r++) rows[r] = r;
@@ -65,7 +68,7 @@ export function makeCellPreparer(dataset: Dataset, fileName: string, maxDistinct
       rows,
       count: batch.rows,
     };
-    steps.forEach((step, i) => runStep(view, step, { constants: constants[i]!, stats, seen, maxDistinctRows }));
+    steps.forEach((step, i) => runStep(view, step, { constants: constants[i]!, stats, seen: seen[i]!, maxDistinctRows }));
     extraColumns(view, dataset.extraColumns, known);
     return view;
   }) as CellPreparer;
@@ -81,41 +84,35 @@ interface Context {
   maxDistinctRows: number;
 }
 
-function runStep(view: CellView, step: UserStep, context: Context): void {
-  const [key, value] = Object.entries(step)[0] as [string, unknown];
-  switch (key) {
+function runStep(view: CellView, step: PrepareStep, context: Context): void {
+  switch (step.kind) {
     case 'headers':
-      return relabel(view, `headers: ${String(value)}`, value === 'snake_case' ? snakeCase : (k) => k.toLowerCase());
-    case 'rename': {
-      const map = value as Record<string, string>;
-      return relabel(view, 'rename', (k) => (Object.hasOwn(map, k) ? map[k]! : k));
-    }
-    case 'select': {
-      const wanted = new Set(value as string[]);
-      return keepColumns(view, (name) => wanted.has(name));
-    }
+    case 'rename':
+      return relabel(view, renamingLabel(step), renaming(step));
+    case 'select':
+      return keepColumns(view, (name) => step.columns.has(name));
     case 'exclude': {
-      const unwanted = new Set(value as string[]);
+      const unwanted = new Set(step.columns);
       return keepColumns(view, (name) => !unwanted.has(name));
     }
     case 'add_columns':
       return addColumns(view, context.constants ?? {});
     case 'trim':
-      return changeValues(view, value as true | string[], trimColumn, (v) => v.trim());
+      return changeValues(view, step.columns, trimColumn, valueChange(step));
     case 'lowercase_values':
-      return changeValues(view, value as true | string[], lowerColumn, (v) => v.toLowerCase());
+      return changeValues(view, step.columns, lowerColumn, valueChange(step));
     case 'uppercase_values':
-      return changeValues(view, value as true | string[], upperColumn, (v) => v.toUpperCase());
-    case 'null_values': {
-      const nulls = new Set(value as string[]);
-      return changeValues(view, true, null, (v) => (nulls.has(v) ? undefined : v));
-    }
+      return changeValues(view, step.columns, upperColumn, valueChange(step));
+    case 'null_values':
+      return changeValues(view, true, null, valueChange(step));
     case 'drop_rows_with_nulls':
-      return dropRows(view, value as true | string[], context.stats);
+      return dropRows(view, step.columns, context.stats);
     case 'drop_duplicate_rows':
       return dropDuplicates(view, context);
+    case 'defaults':
+      throw new Error('the columnar path cannot run step "defaults" (validate/plan.ts should have sent this dataset elsewhere)');
     default:
-      throw new Error(`the columnar path cannot run step "${key}" (validate/plan.ts should have sent this dataset elsewhere)`);
+      return unreachable(step, 'prepare step');
   }
 }
 
@@ -168,7 +165,7 @@ function addColumns(view: CellView, added: Record<string, string>): void {
 }
 
 /** Columns a step applies to: all, or the listed ones the view has. */
-function columnsOf(view: CellView, which: true | string[]): number[] {
+function columnsOf(view: CellView, which: StepColumns): number[] {
   if (which === true) return view.names.map((_, i) => i);
   return which.map((name) => view.names.indexOf(name)).filter((i) => i >= 0);
 }
@@ -180,7 +177,7 @@ function columnsOf(view: CellView, which: true | string[]): number[] {
  */
 type InPlace = (b: CellBatch, rows: Int32Array, count: number, field: number, slow: number[]) => void;
 
-function changeValues(view: CellView, which: true | string[], inPlace: InPlace | null, change: (value: string) => string | undefined): void {
+function changeValues(view: CellView, which: StepColumns, inPlace: InPlace | null, change: (value: string) => string | undefined): void {
   const b = view.batch;
   const slow: number[] = [];
   for (const c of columnsOf(view, which)) {
@@ -247,26 +244,22 @@ function caseColumn(lower: boolean): InPlace {
 const lowerColumn = caseColumn(true);
 const upperColumn = caseColumn(false);
 
-/**
- * Is the cell empty, as steps.ts's isEmpty says of a CSV value? A removed value counts only when
- * `absent` says so: for `drop_rows_with_nulls: true` the record path looks at the keys a record
- * still has, and a value `null_values` removed is no longer one of them.
- */
-export function isEmptyCell(view: CellView, column: number, row: number, absent = true): boolean {
+/** Is the cell empty, as steps.ts's isEmpty says of a CSV value? A removed value is empty. */
+export function isEmptyCell(view: CellView, column: number, row: number): boolean {
   const field = view.fields[column]!;
   if (field < 0) {
     const value = view.constants[column];
-    return value === undefined ? absent : value === '';
+    return value === undefined || value === '';
   }
   const cell = row * view.batch.width + field;
   if (view.overrides.size > 0 && view.overrides.has(cell)) {
     const value = view.overrides.get(cell);
-    return value === undefined ? absent : value === '';
+    return value === undefined || value === '';
   }
   return view.batch.ends[cell] === view.batch.starts[cell];
 }
 
-function dropRows(view: CellView, which: true | string[], stats: PrepareStats): void {
+function dropRows(view: CellView, which: StepColumns, stats: PrepareStats): void {
   const listed = which === true ? null : which.map((name) => view.names.indexOf(name));
   // A listed column the rows do not have is empty in every row.
   if (listed?.includes(-1)) {
@@ -302,7 +295,7 @@ function dropRows(view: CellView, which: true | string[], stats: PrepareStats): 
     const row = view.rows[i]!;
     let empty = false;
     for (const c of columns) {
-      if (isEmptyCell(view, c, row, listed !== null)) {
+      if (isEmptyCell(view, c, row)) {
         empty = true;
         break;
       }
@@ -356,7 +349,7 @@ function extraColumns(view: CellView, policy: Dataset['extraColumns'], known: Se
       view.rows[kept++] = row;
       continue;
     }
-    const names = present.map((c) => view.names[c]!);
+    const names = present.map((c) => view.names[c]!).sort(); // in the record path's order (prepare.ts)
     const named = names.slice(0, 5).map((e) => `"${shortName(e)}"`).join(', ') + (names.length > 5 ? ` and ${names.length - 5} more` : '');
     const problem: Problem = {
       line: view.batch.lines[row]!,

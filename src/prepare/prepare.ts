@@ -2,57 +2,22 @@
  * Preparation between reading and validation, in one place and in this order, on whole batches:
  * 1. `flatten: true` turns nested objects into `parent_child` columns;
  * 2. the dataset's `prepare:` steps, in the order written (see steps.ts);
- * 3. CSV text (and values taken from file names) is coerced to the types the schema declares; an
- *    empty field is absent (NULL); a value that does not parse stays text for the validator;
+ * 3. CSV text (and values taken from file names) is coerced to the types the schema declares
+ *    (coerce.ts); an empty field is absent (NULL); a value that does not parse stays text for the
+ *    validator;
  * 4. columns the schema does not know: a problem (`extra_columns: error`), dropped (`ignore`) or
  *    kept together in the `_extra` jsonb column (`keep`).
  */
-import { engineOf } from '../compile.js';
-import { EXTRA_COLUMN, type Column } from '../columns.js';
-import type { Dataset } from '../config/types.js';
+import { EXTRA_COLUMN } from '../columns.js';
+import type { CompiledDataset } from '../compile.js';
 import type { Problem } from '../errors.js';
 import type { Locator, RawBatch } from '../read/types.js';
 import { shortName } from '../lib/shorten.js';
 import { defineKey } from './keys.js';
 import { byShape, literal } from './shape.js';
-import { flattenRecord, type PrepareStats } from './steps.js';
-
-const INTEGER = /^[+-]?\d+$/;
-const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
-const TRUE = new Set(['true', 't', 'yes', 'y', '1']);
-const FALSE = new Set(['false', 'f', 'no', 'n', '0']);
-
-
-export function coerceText(value: string, kind: Column['kind']): unknown {
-  switch (kind) {
-    case 'integer': {
-      if (!INTEGER.test(value)) return value;
-      const n = Number(value);
-      // Beyond 2^53 a double is not exact: a BigInt keeps every digit (validate.ts checks int64).
-      return Number.isSafeInteger(n) ? n : BigInt(value);
-    }
-    case 'number': {
-      if (!NUMBER.test(value)) return value;
-      const n = Number(value);
-      // "1e999" is not a JSON Schema number: left as text, the validator says "must be number".
-      return Number.isFinite(n) ? n : value;
-    }
-    case 'boolean': {
-      const lower = value.toLowerCase();
-      if (TRUE.has(lower)) return true;
-      if (FALSE.has(lower)) return false;
-      return value;
-    }
-    case 'json':
-      try {
-        return JSON.parse(value);
-      } catch {
-        return value;
-      }
-    default:
-      return value;
-  }
-}
+import { fileValues } from './compile-steps.js';
+import { flattenRecord, recordStep, type PrepareStats } from './steps.js';
+import { coerceText } from './coerce.js';
 
 export interface Preparer {
   /** Prepares the batch in place; problems are added to `batch.problems`, their records removed. */
@@ -60,12 +25,12 @@ export interface Preparer {
   stats: PrepareStats;
 }
 
-export function makePreparer(dataset: Dataset, fileName: string, maxDistinctRows: number): Preparer {
+export function makePreparer(dataset: CompiledDataset, fileName: string, maxDistinctRows: number): Preparer {
   const known = new Map(dataset.columns.filter((c) => c.name !== EXTRA_COLUMN).map((c) => [c.name, c]));
   const coerceAll = dataset.format === 'csv';
   const extra = dataset.extraColumns;
   const stats: PrepareStats = { droppedNullRows: 0, droppedDuplicateRows: 0 };
-  const steps = engineOf(dataset).steps.map((step) => step.forFile({ fileName, stats, maxDistinctRows }));
+  const steps = dataset.steps.map((step) => recordStep(step, { fileName, stats, maxDistinctRows }));
   // Per key list without unknown columns: straight-line coercion of exactly the fields that need it
   // (the same rules as the generic loop below, which handles every other shape).
   const coercerFor = byShape((keys) => {
@@ -107,7 +72,8 @@ export function makePreparer(dataset: Dataset, fileName: string, maxDistinctRows
         const column = known.get(key);
         const value = record[key];
         if (column === undefined) {
-          if (extra === 'error') (unknown ??= []).push(key);
+          // A value a step removed is no longer there to be unknown (as on cells).
+          if (extra === 'error' && value !== undefined) (unknown ??= []).push(key);
           else if (extra === 'keep' && value !== undefined) defineKey((kept ??= {}), key, value);
           delete record[key];
           continue;
@@ -123,6 +89,8 @@ export function makePreparer(dataset: Dataset, fileName: string, maxDistinctRows
         }
       }
       if (unknown) {
+        // Sorted: the keys' order is not the file's once a step removed and added some (both engines agree).
+        unknown.sort();
         const named = unknown.slice(0, 5).map((e) => `"${shortName(e)}"`).join(', ') + (unknown.length > 5 ? ` and ${unknown.length - 5} more` : '');
         const problem: Problem = {
           [locator]: batch.numbers[r]!,
@@ -150,12 +118,12 @@ export function makePreparer(dataset: Dataset, fileName: string, maxDistinctRows
  * types as the records' are: they say which key a `replace` by key covers even when the file has no
  * records at all.
  */
-export function fileConstants(dataset: Dataset, fileName: string): Record<string, unknown> {
+export function fileConstants(dataset: CompiledDataset, fileName: string): Record<string, unknown> {
   const constants: Record<string, unknown> = {};
   const kinds = new Map(dataset.columns.map((c) => [c.name, c.kind]));
-  for (const step of engineOf(dataset).steps) {
-    if (!step.constants) continue;
-    for (const [key, value] of Object.entries(step.constants(fileName))) {
+  for (const step of dataset.steps) {
+    if (step.kind !== 'add_columns') continue;
+    for (const [key, value] of Object.entries(fileValues(step, fileName))) {
       const kind = kinds.get(key);
       defineKey(constants, key, typeof value === 'string' && kind && dataset.textColumns.has(key) ? coerceText(value, kind) : value);
     }

@@ -1,24 +1,22 @@
 /**
- * CSV tokenised from UTF-8 bytes into cells: per batch, one buffer and for every field its byte
- * range (no string per field). This is the reader of the columnar path (see validate/plan.ts); it
- * splits rows exactly as papaparse does (tests/unit/csv-cells.test.ts compares both on generated
- * files): a field is quoted only when its first character is the quote; a doubled quote inside is
- * one quote; a closing quote may be followed by whitespace before the delimiter or line break; a
- * quote inside an unquoted field is text; rows end at the line break the file starts with.
+ * CSV read into cells: per batch, one buffer and for every field its byte range (no string per
+ * field), split by csv-tokenizer.ts exactly as papaparse splits them. This is the reader of the
+ * columnar path (see validate/plan.ts).
  *
  * Line numbers, blank lines, ragged rows, the header checks, mixed line endings and the limits
  * behave as in csv.ts (the record path), which stays for what the columnar path does not cover.
  */
 import { utf8Slice } from '../lib/bytes.js';
+import type { ReadOptions } from './types.js';
 import type { CsvOptions } from '../config/types.js';
 import { DataError, type Problem } from '../errors.js';
 import { shortName } from '../lib/shorten.js';
 import { readInBatches } from './batches.js';
 import { checkHeader, detectDelimiter } from './csv.js';
-import type { ReadOptions } from './index.js';
 import { limitError, limitProblem } from './limits.js';
 import { isUtf8 } from 'node:buffer';
-import { invalidIn, mapSourceError, type Source } from './source.js';
+import { invalidIn, sourceError, type Source } from './source.js';
+import { INCOMPLETE, Tokenizer } from './csv-tokenizer.js';
 
 /** Rows of one batch: field `f` of row `r` is `buf[starts[r * width + f] … ends[r * width + f])`. */
 export interface CellBatch {
@@ -38,7 +36,6 @@ export interface CellBatch {
   quote: number;
 }
 
-const INCOMPLETE = -1;
 const LF = 0x0a;
 const CR = 0x0d;
 
@@ -50,166 +47,11 @@ export function cellText(batch: Pick<CellBatch, 'buf' | 'quote'>, start: number,
   return text.replaceAll(q + q, q);
 }
 
-/** Is the text a JavaScript `trim()` would remove entirely (as papaparse checks after a closing quote)? */
-function isBlank(buf: Buffer, from: number, to: number): boolean {
-  for (let i = from; i < to; i++) {
-    const c = buf[i]!;
-    if (c === 0x20 || (c >= 0x09 && c <= 0x0d)) continue;
-    if (c < 0x80) return false;
-    return utf8Slice(buf, from, to).trim() === '';
-  }
-  return true;
-}
-
-class Tokenizer {
-  /** Fields of the row being read: a scratch area reused for every row. */
-  starts = new Int32Array(64);
-  ends = new Int32Array(64);
-  escaped = new Uint8Array(64);
-  count = 0;
-  /** Line breaks inside the current row's fields. */
-  breaks = 0;
-  constructor(
-    private readonly delimiter: number,
-    private readonly quote: number,
-    private readonly nl0: number,
-    private readonly nl1: number,
-    private readonly maxFields: number,
-  ) {}
-
-  private push(start: number, end: number, escaped: number): void {
-    const n = this.count++;
-    if (n >= this.maxFields) return; // counted, not kept: the row is over max_columns
-    if (n >= this.starts.length) {
-      const size = Math.min(this.starts.length * 2, this.maxFields + 1);
-      const grow = <T extends Int32Array | Uint8Array>(a: T, make: (n: number) => T) => {
-        const b = make(size);
-        b.set(a);
-        return b;
-      };
-      this.starts = grow(this.starts, (k) => new Int32Array(k));
-      this.ends = grow(this.ends, (k) => new Int32Array(k));
-      this.escaped = grow(this.escaped, (k) => new Uint8Array(k));
-    }
-    this.starts[n] = start;
-    this.ends[n] = end;
-    this.escaped[n] = escaped;
-  }
-
-  /**
-   * Reads one row from `p`; returns the offset after its line break (or the end of the data when
-   * `final`), or INCOMPLETE when the row may go on past `end`. Throws on a malformed quote.
-   */
-  row(buf: Buffer, p: number, end: number, final: boolean, line: number): number {
-    const D = this.delimiter;
-    const Q = this.quote;
-    const N0 = this.nl0;
-    const N1 = this.nl1;
-    const two = N1 !== -1;
-    this.count = 0;
-    this.breaks = 0;
-    for (;;) {
-      if (p < end && buf[p] === Q) {
-        const s = p + 1;
-        let q = s;
-        let escaped = 0;
-        let breaks = 0;
-        for (;;) {
-          while (q < end && buf[q] !== Q) {
-            if (buf[q] === LF) breaks++;
-            q++;
-          }
-          if (q >= end) {
-            if (!final) return INCOMPLETE;
-            throw quoteError(line, 'Quoted field unterminated');
-          }
-          if (q === end - 1) {
-            if (!final) return INCOMPLETE;
-            // Closing quote at the end of the data.
-            this.push(s, q, escaped);
-            this.breaks += breaks;
-            return end;
-          }
-          if (buf[q + 1] === Q) {
-            escaped = 1;
-            q += 2;
-            continue;
-          }
-          break;
-        }
-        this.push(s, q, escaped);
-        this.breaks += breaks;
-        const a = q + 1;
-        const c = buf[a]!;
-        if (c === D) {
-          p = a + 1;
-          continue;
-        }
-        if (c === N0 && (!two || (a + 1 < end ? buf[a + 1] === N1 : false))) return a + (two ? 2 : 1);
-        if (two && c === N0 && a + 1 >= end && !final) return INCOMPLETE;
-        // Whitespace between the closing quote and the next delimiter or line break is dropped.
-        let nd = -1;
-        let nn = -1;
-        for (let i = a; i < end; i++) {
-          const b = buf[i]!;
-          if (b === D) {
-            nd = i;
-            break;
-          }
-          if (b === N0 && (!two || (i + 1 < end && buf[i + 1] === N1))) {
-            nn = i;
-            break;
-          }
-        }
-        if (nd === -1 && nn === -1 && !final) return INCOMPLETE;
-        if (nd !== -1 && isBlank(buf, a, nd)) {
-          p = nd + 1;
-          continue;
-        }
-        if (nn !== -1 && isBlank(buf, a, nn)) return nn + (two ? 2 : 1);
-        throw quoteError(line, 'Trailing quote on quoted field is malformed');
-      }
-      // Unquoted: up to the next delimiter or line break.
-      let i = p;
-      let breaks = 0;
-      for (; i < end; i++) {
-        const b = buf[i]!;
-        if (b === D) break;
-        if (b === N0) {
-          if (!two) break;
-          if (i + 1 < end) {
-            if (buf[i + 1] === N1) break;
-          } else if (!final) return INCOMPLETE;
-        }
-        if (b === LF) breaks++;
-      }
-      if (i >= end) {
-        if (!final) return INCOMPLETE;
-        this.push(p, end, 0);
-        this.breaks += breaks;
-        return end;
-      }
-      this.push(p, i, 0);
-      this.breaks += breaks;
-      if (buf[i] === D) {
-        p = i + 1;
-        continue;
-      }
-      return i + (two ? 2 : 1);
-    }
-  }
-}
-
 /** `detectNewline` (csv.ts) on bytes: the first line feed, with a carriage return before it or not. */
 export function newlineOf(bytes: Uint8Array): string {
   const lf = bytes.indexOf(LF);
   if (lf === -1) return bytes.includes(CR) ? '\r' : '\n';
   return lf > 0 && bytes[lf - 1] === CR ? '\r\n' : '\n';
-}
-
-function quoteError(line: number, what: string): DataError {
-  const message = `line ${line}: ${what}`;
-  return new DataError('read', message, [{ line, rule: 'csv', message }]);
 }
 
 /** One ASCII character as a byte, or null (the columnar path then does not take the dataset). */
@@ -256,13 +98,10 @@ export async function* readCsvCells(source: Source, options: CsvOptions, { batch
   let leftover: Buffer = Buffer.alloc(0);
   let batch: CellBatch | null = null;
 
-  // The arrays of a batch are reused for the next one: a batch is done with once the consumer asks
-  // for the next (its rows have been copied into vectors by then). Fresh arrays per batch were ~70 MB
-  // of garbage per million 7-column rows, and garbage in ArrayBuffers makes V8 run full collections.
-  // They start small and double up to `batch_rows` rows: a small file does not pay for a full batch
-  // (5,000 rows × 33 columns were 1.5 MB of arrays per file, most of the GC of a burst of small files).
-  // A file that ends leaves its arrays for the next file of the same row width (a burst of small
-  // files of one dataset allocates them once).
+  // The arrays of a batch are reused for the next one (a batch is done with once the consumer asks
+  // for the next: its rows are in vectors by then), start small and double up to `batch_rows` rows,
+  // and a file that ends leaves them to the next file of the same width: garbage in ArrayBuffers is
+  // what makes V8 run full collections (BENCHMARKS.md, "Why the code is shaped as it is").
   let spare: CellArrays | null = null;
   const arrays = (rows: number): CellArrays => ({ starts: new Int32Array(rows * width), ends: new Int32Array(rows * width), escaped: new Uint8Array(rows * width), lines: new Float64Array(rows) });
   const newBatch = (buf: Buffer): CellBatch => {
@@ -334,7 +173,7 @@ export async function* readCsvCells(source: Source, options: CsvOptions, { batch
       const b = (batch ??= newBatch(buf));
       if (b.rows === b.lines.length) grow(b);
       const base = b.rows * width;
-      // A loop, not set(subarray()): three typed-array views per row were a measurable part of GC.
+      // A loop, not set(subarray()): no typed-array views per row for the collector.
       const { starts, ends, escaped } = t;
       for (let f = 0; f < width; f++) {
         b.starts[base + f] = starts[f]!;
@@ -386,7 +225,7 @@ export async function* readCsvCells(source: Source, options: CsvOptions, { batch
       if (!tokenizer && bytes.length === 0) continue;
       if (!tokenizer) {
         // Looked for in the first 64 KiB, as in the record path; decoded to text only to detect the
-        // delimiter (a small file's 56 KB as a string was most of what reading it left on the heap).
+        // delimiter, so a small file is never held as one string.
         const prefix = bytes.subarray(0, 64 * 1024);
         const newline = newlineOf(prefix);
         lf = newline === '\n';
@@ -405,7 +244,7 @@ export async function* readCsvCells(source: Source, options: CsvOptions, { batch
     if (tokenizer && leftover.length > 0) yield* tokenize(Buffer.alloc(0), true);
     if (batch !== null) yield batch;
   } catch (error) {
-    throw mapSourceError(error, source.text);
+    throw await sourceError(error, source);
   } finally {
     // The consumer asked past the last batch (or gave up): the arrays are free.
     if (spare) leaveSpare(width, spare);

@@ -3,9 +3,7 @@
  * with the incomplete last row carried over; this module turns rows into records keyed by the
  * header, numbers them by the line they start on, reports ragged rows with both counts and rejects
  * a header with an empty or duplicated name.
- *
- * Why papaparse's `Parser` and not csv-parse: on the 1M-row benchmark file csv-parse took 8.3 s
- * with line info (5.2 s without), papaparse 2.3 s (bench/README: `node bench/bench.mjs --only big`).
+ * papaparse's `Parser` rather than csv-parse: several times faster with line numbers (BENCHMARKS.md, "Why the code is shaped as it is").
  */
 import Papa from 'papaparse';
 import type { CsvOptions } from '../config/types.js';
@@ -13,10 +11,9 @@ import { DataError, type Problem } from '../errors.js';
 import { literalKey } from '../prepare/shape.js';
 import { shortName } from '../lib/shorten.js';
 import { readInBatches } from './batches.js';
-import type { ReadOptions } from './index.js';
 import { limitError, limitProblem, MAX_BATCH_CHARS } from './limits.js';
-import { mapSourceError, type Source } from './source.js';
-import type { RawBatch } from './types.js';
+import { sourceError, type Source } from './source.js';
+import type { RawBatch, ReadOptions } from './types.js';
 
 interface ParseResult {
   data: string[][];
@@ -112,7 +109,7 @@ export async function* readCsv(source: Source, options: CsvOptions, { batchRows,
     if (partial !== '') parse(partial, true);
     if (batch.records.length > 0 || batch.problems.length > 0) yield batch;
   } catch (error) {
-    throw mapSourceError(error, source.text);
+    throw await sourceError(error, source);
   }
 }
 

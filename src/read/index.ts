@@ -1,11 +1,13 @@
 /** Picks the reader for a dataset's format; every reader streams and yields `RawBatch`es. */
-import type { Dataset, Limits } from '../config/types.js';
+import type { Dataset } from '../config/types.js';
 import { readCsv } from './csv.js';
 import { readJson } from './json.js';
 import { readJsonl } from './jsonl.js';
 import { openSource, type Source } from './source.js';
-import type { Locator, RawBatch } from './types.js';
+import type { Locator, RawBatch, ReadOptions } from './types.js';
 import type { ByteInput } from '../source/source.js';
+
+export type { ReadOptions };
 
 export interface OpenedFile {
   source: Source;
@@ -15,10 +17,6 @@ export interface OpenedFile {
   notes: Record<string, unknown>;
 }
 
-export interface ReadOptions {
-  batchRows: number;
-  limits: Limits;
-}
 
 export function readFile(input: ByteInput, dataset: Pick<Dataset, 'format' | 'csv' | 'json'>, options: ReadOptions): OpenedFile {
   const encoding = dataset.format === 'csv' ? dataset.csv.encoding : 'utf-8';

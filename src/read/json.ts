@@ -21,11 +21,10 @@ import { DataError, type Problem } from '../errors.js';
 import { defineKey } from '../prepare/keys.js';
 import { readInBatches } from './batches.js';
 import { gunzipSync } from 'node:zlib';
-import type { ReadOptions } from './index.js';
-import { NumberRangeError, numberRangeProblem, parseJsonNumber } from './json-values.js';
+import { DecimalText, NumberRangeError, numberRangeProblem, parseJsonNumber } from './json-values.js';
 import { limitProblem, MAX_BATCH_CHARS, type LimitName, type Limits } from './limits.js';
-import { isGzipName, mapSourceError, type Source } from './source.js';
-import type { RawBatch } from './types.js';
+import { isGzipName, sourceError, type Source } from './source.js';
+import type { RawBatch, ReadOptions } from './types.js';
 import type { ByteInput } from '../source/source.js';
 import { documentContext, type ContextToken, type RecordContext } from './json-context.js';
 import { closeText, unterminatedArrayCloser } from './json-unterminated.js';
@@ -147,10 +146,11 @@ export async function* readJson(
     }
     if (batch.records.length > 0 || batch.problems.length > 0) yield batch;
   } catch (error) {
-    const mapped = mapSourceError(error, source.text);
+    const mapped = await sourceError(error, source);
     if (mapped instanceof DataError || !(mapped instanceof Error) || (mapped as { code?: string }).code) throw mapped;
     // stream-json reports syntax errors as plain Errors.
     const where = await locateSyntaxError(source.input, unterminated).catch(() => null);
+    if (where === 'empty') throw new DataError('read', 'empty file: no JSON document', [{ rule: 'json', message: 'empty file: no JSON document (nothing but white space)' }]);
     const mode = unterminated ? ' (read as an array that may lack its closing "]": json.unterminated_array)' : '';
     const message = where
       ? `invalid JSON at line ${where.line}, column ${where.column}: ${where.message}${mode}`
@@ -293,7 +293,7 @@ function recordAssembler(limits: Limits): Transform & { records: number } {
           break;
         case 'numberValue':
           if (!skipping) {
-            let number: number | bigint;
+            let number: ReturnType<typeof parseJsonNumber>;
             try {
               number = parseJsonNumber(token.value!);
             } catch (error) {
@@ -337,7 +337,7 @@ function recordAssembler(limits: Limits): Transform & { records: number } {
       reset();
       return;
     }
-    if (typeof value !== 'object' || value === null) values++;
+    if (typeof value !== 'object' || value === null || value instanceof DecimalText) values++;
     if (values > limits.maxRecordValues) {
       skipping = { limit: 'max_record_values', value: limits.maxRecordValues, what: `more than ${limits.maxRecordValues} values` };
       return;
@@ -356,17 +356,20 @@ function isValueEnd(name: string): boolean {
 
 /**
  * stream-json does not say where a syntax error is. For files up to 32 MiB the error path parses
- * the text once more with JSON.parse, whose message has the position, and turns it into a line.
+ * the text once more with JSON.parse, whose message has the position, and turns it into a line
+ * ('empty' when there is no document at all).
  */
 const LOCATE_LIMIT_BYTES = 32 * 1024 * 1024;
 
-async function locateSyntaxError(input: ByteInput, unterminated: boolean): Promise<{ line: number; column: number; message: string } | null> {
+async function locateSyntaxError(input: ByteInput, unterminated: boolean): Promise<{ line: number; column: number; message: string } | 'empty' | null> {
   if (input.size > LOCATE_LIMIT_BYTES) return null;
+  // At most the limit: a large file is never read whole, not even on the error path.
   let bytes = await readPrefix(input, LOCATE_LIMIT_BYTES);
   if (isGzipName(input.name)) {
     bytes = gunzipSync(bytes, { maxOutputLength: LOCATE_LIMIT_BYTES });
   }
   const decoded = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  if (/^[ \t\n\r]*$/.test(decoded)) return 'empty';
   const text = unterminated ? closeText(decoded) : decoded;
   try {
     JSON.parse(text);

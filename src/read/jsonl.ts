@@ -2,18 +2,17 @@
  * JSONL: one JSON object per line. Blank lines are skipped; a line that is not JSON, or not an
  * object, is a problem with its line number. Each line is held to `limits` before it is parsed (a
  * line that could break one is scanned outside strings for nesting, values and keys, so no line can
- * exhaust the stack or memory). A line whose parsed value shows that JSON.parse may have changed a
- * number (an integer beyond 2^53, an overflow) is parsed again number-exactly (lossless-json). A line
- * longer than `max_record_bytes` is skipped as it streams, without being held whole.
+ * exhaust the stack or memory). A line holding a number literal JSON.parse may have changed (one
+ * with an exponent or 16 digits or more) is parsed again with every number decided from its text
+ * (lossless-json, json-values.ts). A line longer than `max_record_bytes` is skipped as it streams,
+ * without being held whole.
  */
-import { parse as parseLossless } from 'lossless-json';
 import type { Problem } from '../errors.js';
 import { readInBatches } from './batches.js';
-import type { ReadOptions } from './index.js';
-import { NumberRangeError, numberRangeProblem, parseJsonNumber } from './json-values.js';
+import { NumberRangeError, numberRangeProblem, parseJsonText } from './json-values.js';
 import { limitProblem, MAX_BATCH_CHARS, type LimitName, type Limits } from './limits.js';
-import { mapSourceError, type Source } from './source.js';
-import type { RawBatch } from './types.js';
+import { sourceError, type Source } from './source.js';
+import type { RawBatch, ReadOptions } from './types.js';
 
 export async function* readJsonl(source: Source, { batchRows, limits }: ReadOptions): AsyncGenerator<RawBatch> {
   let rest = '';
@@ -65,7 +64,7 @@ export async function* readJsonl(source: Source, { batchRows, limits }: ReadOpti
     if (rest !== '') take(rest.endsWith('\r') ? rest.slice(0, -1) : rest);
     if (batch.records.length > 0 || batch.problems.length > 0) yield batch;
   } catch (error) {
-    throw mapSourceError(error, source.text);
+    throw await sourceError(error, source);
   }
 }
 
@@ -77,8 +76,7 @@ export function parseLine(text: string, line: number, limits: Limits): Parsed {
   if (breach) return { problem: limitProblem('line', line, breach.limit, breach.value, breach.what) };
   let value: unknown;
   try {
-    value = JSON.parse(text);
-    if (needsExact(value)) value = parseExact(text);
+    value = parseJsonText(text);
   } catch (error) {
     if (error instanceof NumberRangeError) return { problem: numberRangeProblem('line', line, error) };
     return {
@@ -94,14 +92,6 @@ export function parseLine(text: string, line: number, limits: Limits): Parsed {
     return { problem: { line, rule: 'json', message: `line ${line} is not a JSON object`, raw: value } };
   }
   return { record: value as Record<string, unknown> };
-}
-
-function parseExact(text: string): unknown {
-  return parseLossless(text, null, {
-    parseNumber: parseJsonNumber,
-    // JSON.parse's rule: the last of a repeated key wins.
-    onDuplicateKey: ({ newValue }) => newValue,
-  });
 }
 
 /** A limit the line breaks. */
@@ -121,21 +111,6 @@ function scanLine(text: string, limits: Limits): Breach | null {
     return null;
   }
   return fullScan(text, limits);
-}
-
-/**
- * True when JSON.parse may have changed a number: an integer beyond ±2^53 (the literal may have had
- * digits a double cannot hold) or an overflow to Infinity. Then the line is parsed again exactly.
- */
-export function needsExact(value: unknown): boolean {
-  if (typeof value === 'number') return !Number.isSafeInteger(value) && (Number.isInteger(value) || !Number.isFinite(value));
-  if (typeof value !== 'object' || value === null) return false;
-  if (Array.isArray(value)) {
-    for (const item of value) if (needsExact(item)) return true;
-    return false;
-  }
-  for (const key in value) if (needsExact((value as Record<string, unknown>)[key])) return true;
-  return false;
 }
 
 /** `{` and `[` in the text, counted up to `atMost + 1` with native searches. */

@@ -2,12 +2,15 @@
  * Opens an input file as a stream of text: bytes are counted and hashed (sha256) as they are read,
  * gunzipped when the name ends in `.gz` (the decompressed size and ratio held to `limits`), and
  * decoded with a strict TextDecoder (a UTF-8 BOM is dropped; invalid bytes are a data error that
- * names the line and byte, never silently replaced).
+ * names the line and byte, never silently replaced). A long run of NUL bytes — a sparse or binary
+ * file, never text loadbay reads — stops the file at once instead of after it was read to its end.
  */
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import { createGunzip, createInflateRaw } from 'node:zlib';
 import type { Limits } from '../config/types.js';
 import { DataError } from '../errors.js';
 import type { ByteInput } from '../source/source.js';
@@ -31,10 +34,9 @@ const RATIO_FLOOR_BYTES = 16 * 1024 * 1024;
 
 /**
  * Files up to this size (by their size when seen) are read with one synchronous read into a buffer
- * of their size: a read stream costs four trips through the thread pool (~50 µs of CPU each here)
- * and two 256 KiB buffers per file — garbage that drove most full collections in a burst of small
- * files (BENCHMARKS.md, "Many small files"). A file that grew since is read to the size it had; the
- * changed-since check sends it round again.
+ * of their size: a read stream's trips through the thread pool and buffers cost more than a small
+ * file's whole read (BENCHMARKS.md, "Why the code is shaped as it is"). A file that grew since is read to the size it had; the changed-since
+ * check sends it round again.
  */
 export const WHOLE_READ_MAX_BYTES = 1024 * 1024;
 
@@ -56,11 +58,12 @@ export function openSource(input: ByteInput, encoding: string, limits: Limits, r
     });
     return { input, text, digest: digestOf };
   }
+  const nuls = nulRun();
   const tap = new Transform({
     transform(chunk: Buffer, _enc, callback) {
       hash.update(chunk);
       bytes += chunk.length;
-      callback(null, chunk);
+      callback(nuls(chunk, bytes), chunk);
     },
   });
   const stages: NodeJS.ReadWriteStream[] = [tap];
@@ -114,6 +117,30 @@ class WholeFile extends Readable {
     }
     this.push(null);
   }
+}
+
+/** NUL bytes in a row that mean a file is not text: no CSV or JSON producer writes a mebibyte of them. */
+export const MAX_NUL_RUN_BYTES = 1024 * 1024;
+
+/**
+ * Counts NUL bytes in a row across chunks (whole chunks of them: a run that spans a chunk boundary
+ * partly is counted from the next whole chunk, which is close enough for a mebibyte). Cheap on text:
+ * one native search per chunk that finds no NUL.
+ */
+function nulRun(): (chunk: Buffer, end: number) => DataError | null {
+  let run = 0;
+  let zeros = Buffer.alloc(0);
+  return (chunk, end) => {
+    if (chunk.length === 0 || chunk[0] !== 0 || chunk[chunk.length - 1] !== 0 || chunk.indexOf(0) === -1) {
+      run = 0;
+      return null;
+    }
+    if (zeros.length < chunk.length) zeros = Buffer.alloc(chunk.length);
+    run = chunk.equals(zeros.subarray(0, chunk.length)) ? run + chunk.length : 0;
+    if (run < MAX_NUL_RUN_BYTES) return null;
+    const message = `${run} NUL bytes in a row before byte ${end}: a sparse or binary file, not text`;
+    return new DataError('read', message, [{ rule: 'binary content', message }]);
+  };
 }
 
 /** Stops a decompression bomb while it inflates: total size, and size per compressed byte. */
@@ -213,6 +240,88 @@ function invalidEncoding(encoding: string, line: number, offset: number): DataEr
   return new DataError('read', message, [
     { line, rule: 'encoding', message: `${message} (set csv.encoding, e.g. latin1, if the file uses another)` },
   ]);
+}
+
+/**
+ * The error a reader throws for what went wrong while reading `source`: mapSourceError's, except
+ * that gzip data after the end of the gzip stream is named as such, with where it starts (zlib
+ * says only "incorrect header check").
+ */
+export async function sourceError(error: unknown, source: Source): Promise<unknown> {
+  const mapped = mapSourceError(error, source.text);
+  const code = (error as { code?: string }).code;
+  if (!(mapped instanceof DataError) || (code !== 'Z_DATA_ERROR' && code !== 'Z_BUF_ERROR') || !isGzipName(source.input.name) || !source.input.path) return mapped;
+  const trailing = await trailingGzipData(source.input.path).catch(() => null);
+  if (trailing === null) return mapped;
+  const message = `trailing data after the gzip stream at byte ${trailing.at} (of ${trailing.size}): not gzip data, and not another gzip member`;
+  return new DataError('read', message, [{ rule: 'gzip', message }]);
+}
+
+/** Files up to this size are walked member by member to say where trailing data starts. */
+const LOCATE_GZIP_MAX_BYTES = 1024 * 1024 * 1024;
+
+/**
+ * Where data that is not a gzip member starts after the file's last gzip member, or null when the
+ * file is not gzip from its start, a member is corrupt, or nothing but NUL padding follows (which
+ * zlib accepts). Each member's deflate data is inflated (and thrown away) to find where it ends.
+ */
+async function trailingGzipData(file: string): Promise<{ at: number; size: number } | null> {
+  const handle = await open(file);
+  try {
+    const { size } = await handle.stat();
+    if (size > LOCATE_GZIP_MAX_BYTES) return null;
+    let offset = 0;
+    const head = Buffer.alloc(64 * 1024);
+    while (offset < size) {
+      const { bytesRead } = await handle.read(head, 0, head.length, offset);
+      const header = gzipHeaderLength(head.subarray(0, bytesRead));
+      if (header === null) {
+        if (offset === 0) return null;
+        let k = 0;
+        while (k < bytesRead && head[k] === 0) k++;
+        return k === bytesRead && offset + bytesRead >= size ? null : { at: offset, size };
+      }
+      const consumed = await deflateLength(file, offset + header);
+      if (consumed === null) return null;
+      offset += header + consumed + 8;
+    }
+    return null;
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The length of the gzip member header at the start of `b` (RFC 1952), or null when it is none. */
+function gzipHeaderLength(b: Buffer): number | null {
+  if (b.length < 10 || b[0] !== 0x1f || b[1] !== 0x8b || b[2] !== 8) return null;
+  const flags = b[3]!;
+  let at = 10;
+  if (flags & 4) at += 2 + b.readUInt16LE(at);
+  for (const flag of [8, 16]) {
+    if (!(flags & flag)) continue;
+    while (at < b.length && b[at] !== 0) at++;
+    at++;
+  }
+  if (flags & 2) at += 2;
+  return at <= b.length ? at : null;
+}
+
+/** The bytes of the deflate stream that starts at `start` of the file, or null when it is corrupt or cut short. */
+function deflateLength(file: string, start: number): Promise<number | null> {
+  return new Promise((resolve) => {
+    const input = createReadStream(file, { start, highWaterMark: 256 * 1024 });
+    const inflate = createInflateRaw();
+    const done = (length: number | null) => {
+      input.destroy();
+      inflate.destroy();
+      resolve(length);
+    };
+    inflate.on('end', () => done(inflate.bytesWritten));
+    inflate.on('error', () => done(null));
+    input.on('error', () => done(null));
+    inflate.resume();
+    input.pipe(inflate);
+  });
 }
 
 export function mapSourceError(error: unknown, at: { decodedBytes: number; lineBreaks: number }): unknown {

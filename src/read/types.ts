@@ -1,3 +1,4 @@
+import type { Limits } from '../config/types.js';
 import type { Problem } from '../errors.js';
 
 /** What every reader yields: records with their line (CSV, JSONL) or record (JSON) numbers. */
@@ -11,3 +12,11 @@ export interface RawBatch {
 
 /** Whether `numbers` are line numbers or record numbers. */
 export type Locator = 'line' | 'record';
+
+/** How a file is read: batch size, the limits it is held to. */
+export interface ReadOptions {
+  batchRows: number;
+  limits: Limits;
+  /** The file's size when it was seen: a small file is read in one go (read/source.ts). */
+  size?: number;
+}

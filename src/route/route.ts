@@ -9,7 +9,7 @@ import { DataError } from '../errors.js';
 /** The folder of input/ whose sub-folders name the dataset of the files in them. */
 export const BY_HAND_FOLDER = '_dataset';
 
-export function route(datasets: Dataset[], relativePath: string): Dataset {
+export function route<D extends Dataset>(datasets: readonly D[], relativePath: string): D {
   const [top, name, ...rest] = relativePath.split('/');
   if (top === BY_HAND_FOLDER && name !== undefined && rest.length > 0) {
     const named = datasets.find((d) => d.name === name);

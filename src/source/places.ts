@@ -15,6 +15,7 @@ import { lstat, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import type { Config } from '../config/types.js';
 import { s3ConfigError } from '../errors.js';
 import { fsyncPath } from '../lib/fs-now.js';
 import { freeName, writeFileAtomic } from '../outcome/move.js';
@@ -41,6 +42,11 @@ export interface Places {
 /** Where the temporary files of outputs in object storage are written: `<root>/.loadbay/staging`. */
 export function stagingFolder(root: string): string {
   return path.join(root, '.loadbay', 'staging');
+}
+
+/** Whether any setting names object storage: inputs, output folders, export targets. */
+export function usesObjectStorage(config: Pick<Config, 'inputs' | 'buckets' | 'exports'>): boolean {
+  return config.inputs.some((i) => i.location !== null) || Object.keys(config.buckets).length > 0 || config.exports.some((e) => e.toS3 !== null);
 }
 
 export function newPlaces(root: string, s3: S3Connection | null, writer: string): Places {
@@ -148,7 +154,7 @@ export async function freeWhere(places: Places, wanted: Where): Promise<Where> {
  * with one PutObject — never over an existing object unless `replace`.
  */
 export async function writeTextWhere(places: Places, where: Where, text: string, options: { replace?: boolean; contentType?: string } = {}): Promise<void> {
-  if (!isObjectWhere(where)) return writeFileAtomic(where, text);
+  if (!isObjectWhere(where)) return writeFileAtomic(where, text, places.writer);
   const { bucket, key } = objectOf(where);
   const s3 = s3Of(places, where);
   if (!options.replace) {

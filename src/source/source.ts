@@ -37,6 +37,8 @@ export interface ByteInput {
   stream(): Readable;
   /** The whole of a small item at once, when the source can read it without waiting (a local file). */
   readNow?(): Buffer;
+  /** A local file's path: error paths that look at parts of it again (where a gzip stream ends). */
+  readonly path?: string;
 }
 
 /** Where a loaded arrival went. */
@@ -59,6 +61,24 @@ export interface QuarantineDetails {
   read?: Record<string, unknown> | undefined;
 }
 
+/** What a source tells the daemon, and asks of it. */
+export interface SourceHandlers {
+  /** Each arrival once it is complete. */
+  ready(arrival: Arrival): void;
+  /** Whether an item (by id) is queued or being loaded: not looked at again meanwhile. */
+  inHand(id: string): boolean;
+  /**
+   * How many complete arrivals wait for a worker: a source keeps what it holds in hand (watched,
+   * listed) bounded by it, so memory does not grow with what waits in the source.
+   */
+  waiting(): number;
+  /**
+   * Resolves once the queue has room for more of this source's arrivals (waiting, in flight or
+   * parked): a source that lists a large backlog (a bucket prefix) pulls its next page only then.
+   */
+  room?(): Promise<void>;
+}
+
 export interface InputSource {
   /** For logs and status: `input/`, `s3://bucket/prefix/`. */
   readonly name: string;
@@ -67,12 +87,8 @@ export interface InputSource {
    * whether it changed after it was read needs no asking before the load (settling checks again).
    */
   readonly versionedReads?: boolean;
-  /**
-   * Starts discovery: `ready` gets each arrival once it is complete; an item `inHand` says is
-   * queued or being loaded (by its id) is not looked at. `room` resolves once the queue has room
-   * for more of this source's arrivals: a source that lists a large backlog pauses on it.
-   */
-  start(ready: (arrival: Arrival) => void, inHand: (id: string) => boolean, room?: () => Promise<void>): Promise<void>;
+  /** Starts discovery (see `SourceHandlers`). */
+  start(handlers: SourceHandlers): Promise<void>;
   /** Looks at everything now (a periodic safety net runs by itself). */
   rescan(): Promise<void>;
   /** Looks at one path again (after a retry delay): reported through `ready` once complete. */

@@ -14,18 +14,14 @@ import type { Config } from '../config/types.js';
 import type { Check } from '../http/health.js';
 import type { Logger } from '../log.js';
 import { FolderSource } from './folder/folder-source.js';
-import type { Places } from './places.js';
+import { usesObjectStorage, type Places } from './places.js';
 import { connectS3, type S3Connection } from './s3/client.js';
 import { checkLocation } from './s3/health.js';
 import { handleEventRequest, type ObjectHint } from './s3/hints.js';
 import { parseS3Folder, type S3Location } from './s3/location.js';
 import { S3Source } from './s3/s3-source.js';
-import type { Arrival, InputSource } from './source.js';
+import type { InputSource, SourceHandlers } from './source.js';
 
-/** Whether any setting names object storage: inputs, output folders, export targets. */
-export function usesObjectStorage(config: Config): boolean {
-  return config.inputs.some((i) => i.location !== null) || Object.keys(config.buckets).length > 0 || config.exports.some((e) => e.toS3 !== null);
-}
 
 /** One client for every bucket of the configuration (null when none). */
 export function connectObjectStorage(config: Config): S3Connection | null {
@@ -69,8 +65,8 @@ export class Sources {
   }
 
   /** Starts every source; `room(source)` resolves once the queue has room for more of its arrivals. */
-  async start(ready: (arrival: Arrival) => void, inHand: (id: string) => boolean, room: (source: InputSource) => Promise<void>): Promise<void> {
-    for (const source of this.list) await source.start(ready, inHand, () => room(source));
+  async start(handlers: SourceHandlers, room: (source: InputSource) => Promise<void>): Promise<void> {
+    for (const source of this.list) await source.start({ ...handlers, room: () => room(source) });
   }
 
   async rescan(): Promise<void> {

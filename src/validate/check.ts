@@ -7,9 +7,10 @@
  */
 import path from 'node:path';
 import type { Dataset } from '../config/types.js';
+import type { CompiledDataset } from '../compile.js';
 import { DataError, type Problem } from '../errors.js';
 import { makePreparer } from '../prepare/prepare.js';
-import { snakeCase } from '../prepare/steps.js';
+import { changesValues, snakeCase } from '../prepare/compile-steps.js';
 import type { PrepareStats } from '../prepare/steps.js';
 import { readFile, type ReadOptions } from '../read/index.js';
 import type { Locator } from '../read/types.js';
@@ -20,10 +21,9 @@ import { runValueKernels } from './value-kernels.js';
 import { openSource } from '../read/source.js';
 import { readCsvCells, cellText, isUtf8Encoding, type CellBatch } from '../read/csv-cells.js';
 import { makeCellPreparer, viewText, type CellView } from '../prepare/cells.js';
-import { coerceText } from '../prepare/prepare.js';
+import { coerceText } from '../prepare/coerce.js';
 import { defineKey } from '../prepare/keys.js';
 import { runKernels, type Kernel } from './kernels.js';
-import { engineOf } from '../compile.js';
 import { vectorsFromRecords, type TypedBatch } from '../write/vectors.js';
 import type { Column } from '../columns.js';
 import type { ByteInput } from '../source/source.js';
@@ -55,16 +55,16 @@ export interface ReadDigest {
   read?: Record<string, unknown>;
 }
 
-export function checkFile(input: ByteInput, relative: string, dataset: Dataset, options: ReadOptions, keepOriginals = false): CheckedFile {
-  const plan = engineOf(dataset).plan;
+export function checkFile(input: ByteInput, relative: string, dataset: CompiledDataset, options: ReadOptions, keepOriginals = false): CheckedFile {
+  const plan = dataset.plan;
   if (plan.engine === 'columnar') return checkCells(input, relative, dataset, plan.kernels, options, keepOriginals);
   const opened = readFile(input, dataset, options);
   const prepare = makePreparer(dataset, path.basename(relative), options.limits.maxDistinctRows);
   const validate = makeValidator(dataset);
   const problems = new ProblemLog(opened.locator);
   // Steps that change values: a problem then also shows the value as it was in the file.
-  const changesValues = dataset.prepare.some((step) => VALUE_STEPS.has(Object.keys(step)[0]!));
-  const snapshot = keepOriginals || changesValues;
+  const valuesChange = dataset.steps.some(changesValues);
+  const snapshot = keepOriginals || valuesChange;
   async function* batches(): AsyncGenerator<CheckedBatch> {
     for await (const batch of opened.batches) {
       const seen = batch.records.length + batch.problems.length;
@@ -84,7 +84,7 @@ export function checkFile(input: ByteInput, relative: string, dataset: Dataset, 
         validate(batch, opened.locator);
         typed = vectorsFromRecords(dataset.columns, batch.records, batch.numbers);
       }
-      if (originals && changesValues) for (const problem of batch.problems) withValueInFile(problem, originals, opened.locator);
+      if (originals && valuesChange) for (const problem of batch.problems) withValueInFile(problem, originals, opened.locator);
       const rejected = problems.add([['read', readProblems], ['prepare', prepareProblems], ['validate', batch.problems]], seen);
       const loadable = dataset.onInvalidRow === 'reject_file' ? problems.count === 0 : !problems.overRowLimit(dataset);
       yield { typed, rejected, originals: keepOriginals ? originals : null, loadable };
@@ -95,18 +95,18 @@ export function checkFile(input: ByteInput, relative: string, dataset: Dataset, 
 }
 
 /** The columnar path: as above, with cells instead of records until a row fails. */
-function checkCells(input: ByteInput, relative: string, dataset: Dataset, kernels: Kernel[], options: ReadOptions, keepOriginals: boolean): CheckedFile {
+function checkCells(input: ByteInput, relative: string, dataset: CompiledDataset, kernels: Kernel[], options: ReadOptions, keepOriginals: boolean): CheckedFile {
   const source = openSource(input, dataset.csv.encoding, options.limits, isUtf8Encoding(dataset.csv.encoding));
-  const prepare = makeCellPreparer(dataset, path.basename(relative), options.limits.maxDistinctRows);
+  const prepare = makeCellPreparer(dataset, dataset.steps, path.basename(relative), options.limits.maxDistinctRows);
   const validate = makeValidator(dataset);
   const problems = new ProblemLog('line');
-  const changesValues = dataset.prepare.some((step) => VALUE_STEPS.has(Object.keys(step)[0]!));
+  const valuesChange = dataset.steps.some(changesValues);
   const kinds = new Map<string, Column['kind']>(dataset.columns.map((c) => [c.name, c.kind]));
   async function* batches(): AsyncGenerator<CheckedBatch> {
     for await (const batch of readCsvCells(source, dataset.csv, options)) {
       const seen = batch.rows + batch.problems.length;
       // Value steps change bytes in place: keep the cells as read for reports, when asked for.
-      const before = keepOriginals || changesValues ? snapshot(batch) : null;
+      const before = keepOriginals || valuesChange ? snapshot(batch) : null;
       const readProblems = batch.problems;
       batch.problems = [];
       const view = prepare(batch);
@@ -115,7 +115,7 @@ function checkCells(input: ByteInput, relative: string, dataset: Dataset, kernel
       const { typed, failed } = runKernels(view, kernels);
       const validateProblems = failed.length > 0 ? ajvProblems(view, failed, kinds, validate) : [];
       const originals = before && (prepareProblems.length > 0 || validateProblems.length > 0) ? originalsOf(before, [...prepareProblems, ...validateProblems]) : null;
-      if (originals && changesValues) for (const problem of validateProblems) withValueInFile(problem, originals, 'line');
+      if (originals && valuesChange) for (const problem of validateProblems) withValueInFile(problem, originals, 'line');
       const rejected = problems.add([['read', readProblems], ['prepare', prepareProblems], ['validate', validateProblems]], seen);
       const loadable = dataset.onInvalidRow === 'reject_file' ? problems.count === 0 : !problems.overRowLimit(dataset);
       yield { typed, rejected, originals: keepOriginals ? (originals ?? new Map()) : null, loadable };
@@ -165,9 +165,9 @@ interface Snapshot {
 
 /**
  * The snapshot's arrays are reused from batch to batch (and file to file): a snapshot lives only
- * while its batch is checked, with no await in between. Fresh copies were ~160 KB of garbage per
- * small file of a dataset with value steps, in ArrayBuffers (which make V8 run full collections).
- * A batch above SCRATCH_MAX_BYTES gets its own copy, so the scratch never keeps a huge record.
+ * while its batch is checked, with no await in between, and fresh copies per file were garbage in
+ * ArrayBuffers (BENCHMARKS.md, "Why the code is shaped as it is"). A batch above SCRATCH_MAX_BYTES gets its own copy, so the scratch never keeps
+ * a huge record.
  */
 const SCRATCH_MAX_BYTES = 4 * 1024 * 1024;
 const scratch = { buf: Buffer.alloc(0), starts: new Int32Array(0), ends: new Int32Array(0) };
@@ -207,8 +207,6 @@ function originalsOf(before: Snapshot, problems: Problem[]): Map<number, Record<
   }
   return originals;
 }
-
-const VALUE_STEPS = new Set(['trim', 'null_values', 'lowercase_values', 'uppercase_values', 'defaults']);
 
 /**
  * Adds the value as the file had it, when a prepare step changed it: the field under its own name,

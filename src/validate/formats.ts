@@ -2,10 +2,8 @@
  * `date-time` and `date` formats that accept exactly what ajv-formats' full formats accept, faster.
  * The common canonical shapes (`2024-03-01T12:34:56.789Z`, `…+01:00`, `2024-03-01`) are checked
  * byte by byte by write/time.ts (the code that also converts them for loading); anything else goes
- * to ajv-formats' own function. On the 1M-row benchmark file ajv-formats' `date-time` (split on a
- * regular expression, two more regular expressions) took ~0.85 s of CPU; the canonical path takes a
- * fraction of that. tests/unit/values.test.ts compares
- * both on valid, invalid and edge-case strings.
+ * to ajv-formats' own function, whose regular expressions cost far more per value (BENCHMARKS.md, "Why the code is shaped as it is").
+ * tests/unit/values.test.ts compares both on valid, invalid and edge-case strings.
  */
 import type { FormatDefinition } from 'ajv';
 import { fullFormats } from 'ajv-formats/dist/formats.js';

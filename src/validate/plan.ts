@@ -8,10 +8,12 @@
  */
 import type { Ajv } from 'ajv';
 import type { Dataset } from '../config/types.js';
+import { notOnCells, type PrepareStep } from '../prepare/compile-steps.js';
 import { asciiByte } from '../read/csv-cells.js';
 import type { Column } from '../columns.js';
 import { EXTRA_COLUMN } from '../columns.js';
-import { compileKernel, type Kernel, type PropertyRules, type TextTest } from './kernels.js';
+import { compileKernel, type Kernel } from './kernels.js';
+import type { PropertyRules, TextTest } from './rules.js';
 import { compileValueKernel, type ValueKernel } from './value-kernels.js';
 
 export type Plan =
@@ -27,44 +29,35 @@ const PROPERTY_KEYWORDS = new Set([
 ]);
 const DESCRIPTIVE = new Set(['title', 'description', 'default', 'examples', '$comment', 'deprecated', 'readOnly', 'writeOnly']);
 const SCHEMA_KEYWORDS = new Set(['type', 'properties', 'required', 'additionalProperties', '$schema', '$id', 'title', 'description', 'default', 'examples', '$comment']);
-const STEPS = new Set(['headers', 'rename', 'select', 'exclude', 'add_columns', 'trim', 'lowercase_values', 'uppercase_values', 'null_values', 'drop_rows_with_nulls', 'drop_duplicate_rows']);
 
 /**
- * The engine for a dataset (compile.ts keeps it with the dataset: `engineOf(dataset).plan`); `ajv`
- * is the one that compiled its schema, whose formats the kernels call.
+ * The engine for a dataset and its compiled steps; `ajv` is the one that compiled its schema, whose
+ * formats the kernels call. `records`: the record path whatever the schema (as LOADBAY_ENGINE=records).
  */
-export function planDataset(dataset: Dataset, ajv: Ajv): Plan {
-  return compile(dataset, ajv);
-}
-
-function records(reason: string): Plan {
-  return { engine: 'records', reason };
-}
-
-type Compiled = { column: Column; rules: PropertyRules; required: boolean };
-
-function compile(dataset: Dataset, ajv: Ajv): Plan {
-  if (process.env['LOADBAY_ENGINE'] === 'records') return records('LOADBAY_ENGINE=records');
+export function planDataset(dataset: Dataset, steps: readonly PrepareStep[], ajv: Ajv, records = false): Plan {
+  if (records || process.env['LOADBAY_ENGINE'] === 'records') return recordsPlan(records ? 'asked for' : 'LOADBAY_ENGINE=records');
   const rules = compileRules(dataset, ajv);
-  if (typeof rules === 'string') return records(rules);
+  if (typeof rules === 'string') return recordsPlan(rules);
   if (dataset.format !== 'csv') {
     // JSON values: the records exist (JSON.parse made them); the kernels replace ajv per record.
     return { engine: 'values', kernels: rules.map((r) => compileValueKernel(r.column, r.rules, r.required)) };
   }
-  if (dataset.csv.delimiter !== 'auto' && asciiByte(dataset.csv.delimiter) === null) return records('the delimiter is not one ASCII character');
-  if (asciiByte(dataset.csv.quote) === null) return records('the quote is not one ASCII character');
-  if (dataset.extraColumns === 'keep') return records('extra_columns: keep (the _extra JSON column)');
-  for (const user of dataset.prepare) {
-    const name = Object.keys(user)[0]!;
-    if (!STEPS.has(name)) return records(`prepare step ${name}`);
-    if (name === 'add_columns') {
-      const values = (user as { add_columns: { values?: Record<string, unknown> } }).add_columns.values ?? {};
-      if (Object.values(values).some((v) => typeof v !== 'string')) return records('add_columns with values that are not text');
-    }
+  if (dataset.csv.delimiter !== 'auto' && asciiByte(dataset.csv.delimiter) === null) return recordsPlan('the delimiter is not one ASCII character');
+  if (asciiByte(dataset.csv.quote) === null) return recordsPlan('the quote is not one ASCII character');
+  if (dataset.extraColumns === 'keep') return recordsPlan('extra_columns: keep (the _extra JSON column)');
+  for (const step of steps) {
+    const reason = notOnCells(step);
+    if (reason !== null) return recordsPlan(reason);
   }
-  for (const r of rules) if (r.column.kind === 'json') return records(`property "${r.column.name}" is JSON (object or array) in a CSV file`);
+  for (const r of rules) if (r.column.kind === 'json') return recordsPlan(`property "${r.column.name}" is JSON (object or array) in a CSV file`);
   return { engine: 'columnar', kernels: rules.map((r) => compileKernel(r.column, r.rules, r.required)) };
 }
+
+function recordsPlan(reason: string): Plan {
+  return { engine: 'records', reason };
+}
+
+type Compiled = { column: Column; rules: PropertyRules; required: boolean };
 
 /** The schema's rules per column, or why they are outside the compiled set. */
 function compileRules(dataset: Dataset, ajv: Ajv): Compiled[] | string {

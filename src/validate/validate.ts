@@ -2,15 +2,18 @@
  * Checks records with the dataset's compiled ajv validator, plus the limits PostgreSQL and Parquet
  * impose that JSON Schema does not (64-bit integers, NUL characters and lone surrogates in text),
  * and turns every failure into a `Problem`: where (line or record), which field, the value
- * (shortened), which rule. An integer beyond 2^53 arrives as a BigInt: ajv (whose numbers are
- * doubles) is shown the nearest double, the exact value is what is range-checked and loaded.
+ * (shortened), which rule. A number only its text holds (an integer beyond 2^53 as a BigInt, a
+ * DecimalText) is shown to ajv, whose numbers are doubles, as the nearest double; the exact value is
+ * what is range-checked and loaded. A value coercion found unloadable is reported with its own rule.
  */
-import { engineOf } from '../compile.js';
 import { targetLimit } from './targets.js';
 import type { ErrorObject } from 'ajv';
-import type { Dataset } from '../config/types.js';
+import type { CompiledDataset } from '../compile.js';
+import { EXTRA_COLUMN } from '../columns.js';
 import { shortName, shorten } from '../lib/shorten.js';
-import { containsBigInt, withPlainNumbers } from '../read/json-values.js';
+import { containsExactNumber, DecimalText, withPlainNumbers } from '../read/json-values.js';
+import { Unloadable } from '../prepare/coerce.js';
+import { defineKey, ownValue } from '../prepare/keys.js';
 import type { Locator, RawBatch } from '../read/types.js';
 
 
@@ -35,11 +38,11 @@ function ruleOf(error: ErrorObject): string {
 }
 
 function valueAt(record: Record<string, unknown>, field: string): unknown {
-  if (field in record) return record[field];
+  if (Object.hasOwn(record, field)) return record[field];
   let value: unknown = record;
   for (const part of field.split('.')) {
     if (typeof value !== 'object' || value === null) return undefined;
-    value = (value as Record<string, unknown>)[part];
+    value = ownValue(value as Record<string, unknown>, part);
   }
   return value;
 }
@@ -49,49 +52,69 @@ export interface Validator {
   (batch: RawBatch, locator: Locator): void;
 }
 
-export function makeValidator(dataset: Dataset): Validator {
-  const { validate, isValid } = engineOf(dataset);
+export function makeValidator(dataset: CompiledDataset): Validator {
+  const { validate, isValid, protoValidate } = dataset.validators;
   const columns = dataset.columns;
-  /** The full validator; a record holding a BigInt is shown with plain numbers (rare: on failure only). */
+  /** The full validator; a record holding an exact number is shown with plain numbers (rare: on failure only). */
   const validExactly = (record: Record<string, unknown>) =>
-    validate(record) || (containsBigInt(record) && validate(withPlainNumbers(record)));
+    validate(record) || (containsExactNumber(record) && validate(withPlainNumbers(record)));
+  // ajv reads `record.constructor` and finds Object's when the record has none: a record lacking a
+  // property named like an Object.prototype member gets it as an own undefined (absent to ajv).
+  const inherited = propertyNames(dataset.schema).filter((name) => name in Object.prototype);
+  // With extra_columns: keep, prepare has moved the columns the schema does not name into `_extra`;
+  // ajv is shown them where the file had them, so additionalProperties and patternProperties judge them.
+  const properties = dataset.schema['properties'] as Record<string, unknown> | undefined;
+  const kept = dataset.extraColumns === 'keep' && !(properties && Object.hasOwn(properties, EXTRA_COLUMN));
+  const asWritten = (record: Record<string, unknown>): Record<string, unknown> => {
+    const extra = kept ? ownValue(record, EXTRA_COLUMN) : undefined;
+    if (extra === undefined || extra === null || typeof extra !== 'object') return record;
+    const shown: Record<string, unknown> = {};
+    for (const key of Object.keys(record)) if (key !== EXTRA_COLUMN) defineKey(shown, key, record[key]);
+    for (const key of Object.keys(extra)) defineKey(shown, key, (extra as Record<string, unknown>)[key]);
+    return shown;
+  };
   return (batch, locator) => {
+    if (inherited.length > 0) for (const record of batch.records) for (const name of inherited) if (!Object.hasOwn(record, name)) defineKey(record, name, undefined);
     const keepRecords: Record<string, unknown>[] = [];
     const keepNumbers: number[] = [];
     for (let r = 0; r < batch.records.length; r++) {
       const record = batch.records[r]!;
       const number = batch.numbers[r]!;
-      let ok = true;
-      if (!isValid(record) && !validExactly(record)) {
-        ok = false;
-        for (const error of validate.errors ?? []) {
-          const field = fieldOf(error);
-          const value = error.keyword === 'required' ? undefined : valueAt(record, field);
-          const rule = ruleOf(error);
-          batch.problems.push({
-            [locator]: number,
-            field,
-            ...(value === undefined ? {} : { value: shorten(value) }),
-            rule,
-            message: `${locator} ${number}, field "${field}"${value === undefined ? '' : ` = ${shorten(value)}`}: ${rule}`,
-          });
-        }
-      } else {
+      const problem = (field: string, value: unknown, rule: string) =>
+        batch.problems.push({
+          [locator]: number,
+          field,
+          ...(value === undefined ? {} : { value: shorten(value) }),
+          rule,
+          message: `${locator} ${number}, field "${field}"${value === undefined ? '' : ` = ${shorten(value)}`}: ${rule}`,
+        });
+      const shown = asWritten(record);
+      let errors = isValid(shown) || validExactly(shown) ? [] : [...(validate.errors ?? [])];
+      // ajv leaves a property named `__proto__` unchecked: its schema is checked here.
+      const proto = ownValue(record, '__proto__');
+      if (protoValidate && proto !== undefined && !protoValidate(proto) && !(containsExactNumber(proto) && protoValidate(withPlainNumbers(proto)))) {
+        errors = [...errors, ...(protoValidate.errors ?? []).map((e) => ({ ...e, instancePath: `/__proto__${e.instancePath}` }))];
+      }
+      const unloadable = new Set<string>();
+      for (const error of errors) {
+        const field = fieldOf(error);
+        const value = error.keyword === 'required' ? undefined : valueAt(shown, field);
+        // A value coercion could not load: its own rule, once, instead of what ajv says of a marker.
+        if (value instanceof Unloadable && unloadable.has(field)) continue;
+        if (value instanceof Unloadable) unloadable.add(field);
+        problem(field, value, value instanceof Unloadable ? value.rule : ruleOf(error));
+      }
+      let ok = errors.length === 0;
+      if (ok) {
         for (const column of columns) {
-          const value = record[column.name];
+          const value = ownValue(record, column.name);
           if (value === undefined || value === null) continue;
           // A double column holds the nearest double, as PostgreSQL's float8 would.
-          if (column.kind === 'number' && typeof value === 'bigint') record[column.name] = Number(value);
+          if (column.kind === 'number' && (typeof value === 'bigint' || value instanceof DecimalText)) defineKey(record, column.name, Number(value));
           const rule = targetLimit(column, value);
           if (rule) {
             ok = false;
-            batch.problems.push({
-              [locator]: number,
-              field: column.name,
-              value: shorten(value),
-              rule,
-              message: `${locator} ${number}, field "${column.name}" = ${shorten(value)}: ${rule}`,
-            });
+            problem(column.name, value, rule);
           }
         }
       }
@@ -103,4 +126,12 @@ export function makeValidator(dataset: Dataset): Validator {
     batch.records = keepRecords;
     batch.numbers = keepNumbers;
   };
+}
+
+/** The record's property names the schema mentions at its top (`properties`, `required`). */
+function propertyNames(schema: Record<string, unknown>): string[] {
+  const properties = schema['properties'];
+  const names = typeof properties === 'object' && properties !== null ? Object.keys(properties) : [];
+  const required = Array.isArray(schema['required']) ? schema['required'].filter((n): n is string => typeof n === 'string') : [];
+  return [...new Set([...names, ...required])];
 }

@@ -8,11 +8,12 @@
  * the verdicts against ajv on generated values.
  */
 import type { Column } from '../columns.js';
-import { jsonText } from '../read/json-values.js';
+import { DecimalText, jsonText } from '../read/json-values.js';
 import { canonicalDaysOf, canonicalMicrosOf, dateToDays } from '../write/time.js';
 import { columnValues, emptyVector, passingRows, setInt64, TextBuilder, type TypedBatch, type Vector } from '../write/vectors.js';
-import { numberCheck, textCheck, type PropertyRules } from './kernels.js';
-import { convertedMicros, inInt64, INT64_MAX, INT64_MIN, isFractionalLeapSecond } from './targets.js';
+import { numberCheck, textCheck, type PropertyRules } from './rules.js';
+import { unreachable } from '../lib/unreachable.js';
+import { convertedMicros, dateRule, inInt64, INT64_MAX, INT64_MIN, jsonLimit, timestampRule } from './targets.js';
 
 export type ValueKernel = (values: unknown[], failed: Uint8Array) => Vector;
 
@@ -62,12 +63,12 @@ export function compileValueKernel(column: Column, rules: PropertyRules, require
           if (!nullOk) failed[i] = 1;
           out.appendNull();
         } else if (column.kind === 'json') {
-          // Only `type: object`, `array`, both or none reach here (plan.ts).
-          // A text value gets the text limits (validate.ts's targetLimit: NUL, lone surrogates).
-          const ok =
-            jsonTypes === undefined
-              ? typeof v !== 'string' || (!v.includes('\u0000') && v.isWellFormed())
-              : Array.isArray(v) ? jsonTypes.has('array') : typeof v === 'object' && jsonTypes.has('object');
+          // Only `type: object`, `array`, both or none reach here (plan.ts). Every string inside
+          // gets the text limits (targets.ts: NUL, lone surrogates); a DecimalText is a number.
+          const typeOk =
+            jsonTypes === undefined ||
+            (Array.isArray(v) ? jsonTypes.has('array') : typeof v === 'object' && !(v instanceof DecimalText) && jsonTypes.has('object'));
+          const ok = typeOk && jsonLimit(v) === null;
           if (!ok) {
             failed[i] = 1;
             out.appendNull();
@@ -102,7 +103,7 @@ export function compileValueKernel(column: Column, rules: PropertyRules, require
           break;
         case 'number':
           if (typeof v === 'number') ok = numeric === null || numeric(v);
-          else if (typeof v === 'bigint') ok = numeric === null || numeric(Number(v));
+          else if (typeof v === 'bigint' || v instanceof DecimalText) ok = numeric === null || numeric(Number(v));
           if (ok) vector.data[i] = Number(v);
           break;
         case 'boolean':
@@ -113,7 +114,7 @@ export function compileValueKernel(column: Column, rules: PropertyRules, require
           if (typeof v !== 'string') break;
           // The canonical shape (which the format accepts) straight to days; others through the format.
           let days = canonicalDaysOf(v);
-          if (days !== days && rules.format!(v)) days = dateToDays(v);
+          if (days !== days && rules.format!(v) && dateRule(v) === null) days = dateToDays(v);
           if (days === days && (plain || stringOk(v))) {
             ok = true;
             vector.data[i] = days;
@@ -123,13 +124,18 @@ export function compileValueKernel(column: Column, rules: PropertyRules, require
         case 'timestamp': {
           if (typeof v !== 'string') break;
           let micros: number | bigint = canonicalMicrosOf(v);
-          if (micros !== micros && rules.format!(v) && !isFractionalLeapSecond(v)) micros = convertedMicros(v);
+          if (micros !== micros && rules.format!(v) && timestampRule(v) === null) micros = convertedMicros(v);
           if (micros === micros && (plain || stringOk(v))) {
             ok = true;
             setInt64(vector, i, micros);
           }
           break;
         }
+        case 'string':
+        case 'json':
+          break; // text vectors are built above
+        default:
+          unreachable(vector, 'vector kind');
       }
       if (ok) valid[i] = 1;
       else failed[i] = 1;

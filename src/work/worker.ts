@@ -5,7 +5,7 @@
  * is not touched). After pg-boss's worker: no hot loop, nothing thrown out of it.
  */
 import { claimFiles } from '../claim/claim.js';
-import type { Dataset } from '../config/types.js';
+import type { CompiledDataset } from '../compile.js';
 import { errorMessage } from '../errors.js';
 import { abortableSleep } from '../lib/sleep.js';
 import type { LoadContext } from '../load/context.js';
@@ -44,7 +44,7 @@ export async function runWorker(ctx: LoadContext, queue: WorkQueue, gate: Datase
 }
 
 /** The dataset an arrival is routed to, or null when none is (its load says why). */
-function datasetOf(ctx: LoadContext, item: Arrival): Dataset | null {
+function datasetOf(ctx: LoadContext, item: Arrival): CompiledDataset | null {
   try {
     return route(ctx.config.datasets, item.relative);
   } catch {
@@ -56,7 +56,7 @@ function datasetOf(ctx: LoadContext, item: Arrival): Dataset | null {
  * `item` and the small files of the same dataset already waiting behind it, within the group
  * bounds: one load unit (just `item` when it is not a small file, or must go alone).
  */
-async function unitOf(ctx: LoadContext, queue: WorkQueue, item: Arrival): Promise<{ dataset: Dataset | null; items: Arrival[] }> {
+async function unitOf(ctx: LoadContext, queue: WorkQueue, item: Arrival): Promise<{ dataset: CompiledDataset | null; items: Arrival[] }> {
   const dataset = datasetOf(ctx, item);
   const { groupMaxFiles, groupMaxBytes, groupFileMaxBytes, groupWaitMs } = ctx.config.processing;
   if (!dataset || groupMaxFiles <= 1 || item.size > groupFileMaxBytes || queue.alone.has(item.id)) return { dataset, items: [item] };
@@ -73,7 +73,7 @@ async function unitOf(ctx: LoadContext, queue: WorkQueue, item: Arrival): Promis
 }
 
 /** The unit's files claimed on one connection, loaded in one transaction, each file's end handled. */
-async function processUnit(loop: Loop, dataset: Dataset | null, items: Arrival[]): Promise<void> {
+async function processUnit(loop: Loop, dataset: CompiledDataset | null, items: Arrival[]): Promise<void> {
   const { ctx } = loop;
   const started = Date.now();
   let group: Awaited<ReturnType<typeof claimFiles>>;
@@ -149,7 +149,7 @@ function done(loop: Loop, item: Arrival, settled: boolean): void {
  * wait without a worker; returns how long, with the lock's holders in their reason); one that got
  * its table opens it.
  */
-async function gateAfter(loop: Loop, dataset: Dataset, members: Member[]): Promise<number> {
+async function gateAfter(loop: Loop, dataset: CompiledDataset, members: Member[]): Promise<number> {
   const locked = members.filter((m) => m.state === 'retry' && (m.error as { code?: unknown } | null)?.code === LOCK_TIMEOUT_CODE);
   if (locked.length === 0) {
     if (members.some((m) => m.state === 'loaded' || m.state === 'skipped' || m.state === 'failed')) loop.gate.open(dataset.name);

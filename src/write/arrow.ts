@@ -6,11 +6,9 @@
  *
  * The schema message is built once per column list by apache-arrow and kept; a batch's message is
  * written here with Arrow's own generated flatbuffer code, and its body is the vectors' bytes
- * copied into one buffer (validity repacked into bitmaps, booleans into bits). Building an
- * apache-arrow Table per file cost the Parquet thread ~0.45 ms for a 400-row, 33-column file —
- * more than the schema-less copy this does — and ~0.4 s of compiling in a first burst
- * (BENCHMARKS.md, "Many small files"). tests/unit/arrow.test.ts reads what this writes back
- * through apache-arrow and through parquet-wasm.
+ * copied into one buffer (validity repacked into bitmaps, booleans into bits): cheaper than an
+ * apache-arrow Table per file (BENCHMARKS.md, "Why the code is shaped as it is"). tests/unit/arrow.test.ts reads what this writes back through
+ * apache-arrow and through parquet-wasm.
  */
 import { endianness } from 'node:os';
 import * as arrow from 'apache-arrow';
@@ -23,6 +21,7 @@ import { MetadataVersion } from 'apache-arrow/fb/metadata-version';
 import { RecordBatch } from 'apache-arrow/fb/record-batch';
 import type { Column, ColumnKind } from '../columns.js';
 import type { Vector } from './vectors.js';
+import { unreachable } from '../lib/unreachable.js';
 
 // Vectors hold int64 halves in little-endian order, as Arrow requires.
 if (endianness() !== 'LE') throw new Error('loadbay writes Arrow buffers for little-endian machines only');
@@ -55,6 +54,8 @@ function arrowType(kind: ColumnKind): arrow.DataType {
     case 'string':
     case 'json':
       return new arrow.Utf8();
+    default:
+      return unreachable(kind, 'column kind');
   }
 }
 
@@ -129,6 +130,8 @@ function columnRegions(vector: Vector, length: number, nulls: number): Region[] 
     case 'string':
     case 'json':
       return [bits, copy(bytesOf(vector.offsets, (length + 1) * 4)), copy(vector.bytes.subarray(0, vector.offsets[length]))];
+    default:
+      return unreachable(vector, 'vector kind');
   }
 }
 
@@ -173,9 +176,8 @@ function sourceRecords(numbers: ArrayLike<number>, length: number): Region {
 
 /**
  * Where a stream may be written instead of a new buffer: the Parquet thread hands parquet-wasm each
- * stream once (it copies it into its own memory) and writes the next one over it. A fresh buffer
- * per file was ~300 KB of array buffers per file with the batch received, and V8 ran a full
- * collection of that thread's heap every ~200 files for them (`--trace-gc`, BENCHMARKS.md).
+ * stream once (it copies it into its own memory) and writes the next one over it: a fresh buffer
+ * per file is garbage in ArrayBuffers, which makes V8 collect that thread's heap (BENCHMARKS.md, "Why the code is shaped as it is").
  */
 export interface Scratch {
   buffer: Uint8Array;

@@ -2,12 +2,13 @@
  * COPY … FROM STDIN (FORMAT binary) straight from vectors: int64 and doubles as their 8 bytes,
  * timestamps as µs since 2000-01-01, dates as days since 2000-01-01, text as UTF-8 bytes, jsonb as
  * version 1 + JSON text; then the lineage columns (`_file_id`, `_source_file`, `_source_record`).
- * Chosen over text on measurement: PostgreSQL spends ~30 % less CPU taking the 1M-row benchmark
- * table in binary (1.09 s vs 1.57 s for text or CSV, `node bench/copy-format.mjs`), and nothing
- * has to be printed and escaped on our side. Format: PostgreSQL docs, "COPY — Binary Format".
+ * Binary rather than text: PostgreSQL takes it with less CPU (BENCHMARKS.md, "Why the code is shaped as it is"), and nothing has to be printed
+ * and escaped on our side. Format: PostgreSQL docs, "COPY — Binary Format".
  */
 import type { Lineage } from './arrow.js';
+import type { FixedKind } from '../columns.js';
 import type { TypedBatch } from './vectors.js';
+import { unreachable } from '../lib/unreachable.js';
 
 /** Signature, flags (no OIDs), header extension length. */
 export const COPY_BINARY_HEADER = Buffer.concat([Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'), Buffer.alloc(8)]);
@@ -19,10 +20,8 @@ const PG_EPOCH_MICROS_BIG = 946_684_800_000_000n;
 /**
  * Rows are written a column at a time: first each row's size (so every row's place is known),
  * then each column's fields at a cursor per row, by one small function per column kind that sees
- * typed arrays only. One generated function per column list (the way before) wrote a row at a
- * time; for 36 columns it was a function V8 took ~150 ms to optimise, twice (once on-stack), while
- * the first burst after a start ran it unoptimised; these few are compiled in milliseconds and
- * shared by every dataset (BENCHMARKS.md, "Many small files").
+ * typed arrays only: these few are optimised at once and shared by every dataset, where a function
+ * generated per column list is large and optimised late (BENCHMARKS.md, "Why the code is shaped as it is").
  */
 
 const sizeOfText = (valid: Uint8Array, offsets: Int32Array, rows: number, size: Int32Array, extra: number): void => {
@@ -50,8 +49,8 @@ function writeIntegers(view: DataView, at: Int32Array, rows: number, valid: Uint
 
 /**
  * µs since 1970 → µs since 2000: in doubles while the result stays within ±2^53 (high word from
- * -1876734, before ~1714), beyond through BigInt. (The bound once tested the value before the shift:
- * a timestamp from 1685 to 1714 lost its last microseconds — found by tests/unit/copy-binary.test.ts.)
+ * -1876734, before ~1714), beyond through BigInt. The bound tests the shifted value, not the one
+ * before the shift (tests/unit/copy-binary.test.ts holds timestamps from 1685 to 1714 to it).
  */
 function writeTimestamps(view: DataView, at: Int32Array, rows: number, valid: Uint8Array, words: Int32Array, data: BigInt64Array): void {
   for (let r = 0; r < rows; r++) {
@@ -165,8 +164,8 @@ function writeLineage(out: Buffer, view: DataView, at: Int32Array, rows: number,
   }
 }
 
-/** The field widths of the fixed-width kinds. */
-const WIDTH = { integer: 8, timestamp: 8, number: 8, date: 4, boolean: 1 } as const;
+/** The field widths of the fixed-width kinds (text kinds have their own sizes). */
+const WIDTH: Record<FixedKind, number> = { integer: 8, timestamp: 8, number: 8, date: 4, boolean: 1 };
 
 export function encodeCopyBinary(batch: TypedBatch, lineage: Lineage): Buffer {
   const rows = batch.length;
@@ -213,6 +212,8 @@ export function encodeCopyBinary(batch: TypedBatch, lineage: Lineage): Buffer {
       case 'json':
         writeTexts(out, view, at, rows, v.valid, v.bytes, v.offsets, v.kind === 'json' ? 1 : 0);
         break;
+      default:
+        unreachable(v, 'vector kind');
     }
   }
   // The file id as two 32-bit halves: a BigInt write per row cost more than the rest of the lineage.

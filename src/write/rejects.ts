@@ -11,6 +11,7 @@ import path from 'node:path';
 import type { Problem } from '../errors.js';
 import type { Locator } from '../read/types.js';
 import { fsyncPath } from '../lib/fs-now.js';
+import { jsonText } from '../read/json-values.js';
 import { fitName } from '../outcome/move.js';
 import { baseOfWhere, freeWhere, isObjectWhere, joinWhere, putFileWhere, type Places, type Where } from '../source/places.js';
 
@@ -46,7 +47,8 @@ export async function openRejects(places: Places, failedDir: Where, stagingDir: 
         const number = typeof key === 'number' ? key : undefined;
         const raw = problems.find((p) => 'raw' in p) as (Problem & { raw?: unknown }) | undefined;
         const record = raw?.raw ?? (number !== undefined ? originals.get(number) : undefined) ?? null;
-        text += JSON.stringify({ ...(number !== undefined ? { [locator]: number } : {}), record, reasons: problems.map((p) => p.message) }) + '\n';
+        // jsonText: a record may hold numbers only their digits hold (BigInt, DecimalText).
+        text += jsonText({ ...(number !== undefined ? { [locator]: number } : {}), record, reasons: problems.map((p) => p.message) }) + '\n';
       }
       if (text) await write(text);
     },

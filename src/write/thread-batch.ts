@@ -1,12 +1,12 @@
 /**
  * How a batch of vectors crosses to the Parquet thread: packed into one ArrayBuffer, which is
- * transferred, and unpacked there into views of it. A 400-row, 33-column batch is ~70 typed arrays;
- * transferring them one by one cost ~90 µs of the main thread's time per message (and as much
- * again to receive), one buffer ~7 µs plus the copy (~15 µs for ~150 KB): `node bench/thread-batch.mjs`.
- * The copy also leaves the caller's vectors its own once `packBatch` returns.
+ * transferred, and unpacked there into views of it — one buffer costs far less to transfer than a
+ * batch's dozens of typed arrays one by one (BENCHMARKS.md, "Why the code is shaped as it is"). The copy also leaves the caller's vectors its
+ * own once `packBatch` returns.
  */
-import type { ColumnKind } from '../columns.js';
+import type { ColumnKind, FixedKind } from '../columns.js';
 import type { TypedBatch, Vector } from './vectors.js';
+import { unreachable } from '../lib/unreachable.js';
 
 /**
  * A batch as it crosses to the thread: its arrays in the first `bytes` of `buffer`.
@@ -20,9 +20,8 @@ export interface PackedBatch {
 }
 
 /**
- * Buffers the thread has given back, packed into again: a new ~150 KB buffer per file was mapped,
- * faulted in and unmapped each time (~25 µs), and counted towards the external memory that makes
- * V8 collect the heap. A few suffice (the batches in flight); at most 8 MiB are kept in all, so a
+ * Buffers the thread has given back, packed into again: a new buffer per file is mapped, faulted in
+ * and unmapped, and counts towards the external memory that makes V8 collect the heap. A few suffice (the batches in flight); at most 8 MiB are kept in all, so a
  * big file's batches do not stay in memory after it.
  */
 const spares: ArrayBuffer[] = [];
@@ -52,7 +51,7 @@ function bufferOf(size: number): ArrayBuffer {
 const pad8 = (n: number) => (n + 7) & ~7;
 
 /** The size of a value of each fixed-width kind, in bytes. */
-const WIDTH: Record<Exclude<ColumnKind, 'string' | 'json'>, number> = { integer: 8, timestamp: 8, number: 8, boolean: 1, date: 4 };
+const WIDTH: Record<FixedKind, number> = { integer: 8, timestamp: 8, number: 8, boolean: 1, date: 4 };
 
 /** Where each array of the batch sits in the buffer, in the order both sides walk it. */
 function layout(kinds: ColumnKind[], length: number, textBytes: number[]): { at: number[]; size: number } {
@@ -115,6 +114,8 @@ export function unpackBatch(packed: PackedBatch, kinds: ColumnKind[]): TypedBatc
       case 'string':
       case 'json':
         return { kind, valid, offsets: new Int32Array(buffer, o, length + 1), bytes: new Uint8Array(buffer, o + pad8((length + 1) * 4), textBytes[i]) };
+      default:
+        return unreachable(kind, 'column kind');
     }
   });
   return { length, numbers: new Float64Array(buffer, 0, length), vectors };

@@ -2,8 +2,10 @@
  * Dates and date-times as the writers store them: days and microseconds since 1970-01-01 UTC. From
  * text (validated by the `date` / `date-time` formats), and — for the columnar path — straight from
  * the bytes of the canonical shapes (`2024-03-01`, `2024-03-01T12:34:56.789Z`, `…+01:00`), which
- * need no string at all. Digits below the microsecond are rounded half to even, as PostgreSQL rounds
- * them; a leap second (`23:59:60`) is the first instant of the next minute, as PostgreSQL reads it.
+ * need no string at all. Digits below the microsecond are rounded as PostgreSQL rounds them (the
+ * nearest double of the fraction, times 10^6, to the nearest integer, ties to even); a leap second
+ * (`23:59:60`) is the first instant of the next minute, as PostgreSQL reads it. Which of these texts
+ * PostgreSQL refuses (year 0000, offsets beyond ±15:59 …) is validate/targets.ts's to say.
  */
 const MS_PER_DAY = 86_400_000;
 
@@ -17,11 +19,10 @@ export function dateToDays(value: string): number {
  * the date-time format accepts) is parsed as :59 plus one second; Date.parse alone says NaN.
  */
 export function epochMillis(value: string): number {
-  let ms = Date.parse(value);
-  if (ms === ms) return ms; // not NaN
-  // Shapes RFC 3339 (and the format) allow but Date.parse does not: "t", "z", a space, "+01", "+0100".
+  // Always the ISO shape Date.parse reads as ISO: "T", upper case, the offset as ±hh:mm. (Given other
+  // shapes — a space, "+0100" — Date.parse falls back to a legacy parser that reads year 0002 as 2002.)
   const text = `${value.slice(0, 10)}T${value.slice(11).toUpperCase()}`.replace(/([+-])(\d\d):?(\d\d)?$/, (_, sign, h, m) => `${sign}${h}:${m ?? '00'}`);
-  ms = Date.parse(text);
+  const ms = Date.parse(text);
   if (ms === ms) return ms;
   if (text.charCodeAt(17) === 54 && text.charCodeAt(18) === 48) {
     const rolled = Date.parse(`${text.slice(0, 17)}59${text.slice(19)}`);
@@ -30,16 +31,26 @@ export function epochMillis(value: string): number {
   throw new RangeError(`not a date-time loadbay can convert: ${JSON.stringify(value.slice(0, 40))}`);
 }
 
-/** The fraction's digits as microseconds, rounded half to even beyond the sixth digit (0–1,000,000). */
-function fractionMicros(digits: string): number {
-  let micros = 0;
-  for (let i = 0; i < 6; i++) micros = micros * 10 + (i < digits.length ? digits.charCodeAt(i) - 48 : 0);
-  if (digits.length > 6) {
-    const next = digits.charCodeAt(6) - 48;
-    const rest = /[1-9]/.test(digits.slice(7));
-    if (next > 5 || (next === 5 && (rest || micros % 2 === 1))) micros++;
+/**
+ * The fraction's digits as microseconds (0–1,000,000), as PostgreSQL's ParseFractionalSecond makes
+ * them: `rint(strtod(".digits") * 1e6)`. Up to six digits that is the digits themselves.
+ */
+export function fractionMicros(digits: string): number {
+  if (digits.length <= 6) {
+    let micros = 0;
+    for (let i = 0; i < 6; i++) micros = micros * 10 + (i < digits.length ? digits.charCodeAt(i) - 48 : 0);
+    return micros;
   }
-  return micros;
+  return roundHalfEven(Number(`0.${digits}`) * 1e6);
+}
+
+/** C's rint() in the default rounding mode: to the nearest integer, ties to even. */
+function roundHalfEven(x: number): number {
+  const floor = Math.floor(x);
+  const rest = x - floor;
+  if (rest < 0.5) return floor;
+  if (rest > 0.5) return floor + 1;
+  return floor % 2 === 0 ? floor : floor + 1;
 }
 
 /** A validated RFC 3339 date-time → microseconds since the epoch (a BigInt beyond ±2^53). */
@@ -86,7 +97,8 @@ export function canonicalDays(b: Uint8Array, at: number): number {
   const year = digitsAt(b, at, 4);
   const month = digitsAt(b, at + 5, 2);
   const day = digitsAt(b, at + 8, 2);
-  if (year < 0 || month < 1 || month > 12 || day < 1) return NaN;
+  // Year 0000 is no year to PostgreSQL: not canonical (validate/targets.ts refuses it).
+  if (year < 1 || month < 1 || month > 12 || day < 1) return NaN;
   const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
   if (day > (month === 2 && leap ? 29 : DAYS[month]!)) return NaN;
   return daysFromCivil(year, month, day);
@@ -119,10 +131,10 @@ export function canonicalDaysOf(text: string): number {
 
 /**
  * Microseconds of a canonical date-time in `b[s … e)`: `YYYY-MM-DD[Tt ]hh:mm:ss[.fraction](Z|z|±hh:mm)`
- * with every field in range — a subset of what ajv-formats accepts (tests/unit/values.test.ts), so
- * the `date-time` format (validate/formats.ts) takes it as its fast path. NaN for anything else —
- * leap seconds, other offsets, more than six fraction digits, dates far enough from 1970 that
- * microseconds are not exact doubles: those take the text path.
+ * with every field in range — a subset of what ajv-formats accepts (tests/unit/values.test.ts) and
+ * PostgreSQL reads, so the `date-time` format (validate/formats.ts) takes it as its fast path. NaN for
+ * anything else — leap seconds, year 0000, offsets beyond ±15:59, more than six fraction digits,
+ * dates far enough from 1970 that microseconds are not exact doubles: those take the text path.
  */
 export function canonicalMicros(b: Uint8Array, s: number, e: number): number {
   const length = e - s;
@@ -153,7 +165,8 @@ export function canonicalMicros(b: Uint8Array, s: number, e: number): number {
   } else if ((zone === 43 || zone === 45) && i + 6 === e && b[i + 3] === 58) {
     const zh = digitsAt(b, i + 1, 2);
     const zm = digitsAt(b, i + 4, 2);
-    if (zh < 0 || zh > 23 || zm < 0 || zm > 59) return NaN;
+    // Offsets beyond PostgreSQL's ±15:59 are not canonical (validate/targets.ts refuses them).
+    if (zh < 0 || zh > 15 || zm < 0 || zm > 59) return NaN;
     offset = (zh * 60 + zm) * 60 * (zone === 45 ? -1 : 1);
   } else return NaN;
   const seconds = days * 86400 + hour * 3600 + minute * 60 + second - offset;

@@ -10,6 +10,7 @@ import { asBuffer, utf8Write } from '../lib/bytes.js';
 import type { Column, ColumnKind } from '../columns.js';
 import { jsonText } from '../read/json-values.js';
 import { dateToDays, timestampMicros } from './time.js';
+import { unreachable } from '../lib/unreachable.js';
 
 export type Vector =
   | { kind: 'integer' | 'timestamp'; valid: Uint8Array; data: BigInt64Array; words: Int32Array }
@@ -141,6 +142,8 @@ export function emptyVector(kind: ColumnKind, rows: number): Vector {
     case 'string':
     case 'json':
       return { kind, valid, bytes: new Uint8Array(0), offsets: new Int32Array(rows + 1) };
+    default:
+      return unreachable(kind, 'column kind');
   }
 }
 
@@ -149,29 +152,42 @@ export function selectRows(vector: Vector, keep: Int32Array | number[]): Vector 
   const n = keep.length;
   const valid = new Uint8Array(n);
   for (let i = 0; i < n; i++) valid[i] = vector.valid[keep[i]!]!;
-  if (vector.kind === 'string' || vector.kind === 'json') {
-    const text = new TextBuilder(n, vector.bytes.length);
-    for (let i = 0; i < n; i++) {
-      const r = keep[i]!;
-      if (vector.valid[r]) text.appendBytes(vector.bytes, vector.offsets[r]!, vector.offsets[r + 1]!);
-      else text.appendNull();
+  switch (vector.kind) {
+    case 'string':
+    case 'json': {
+      const text = new TextBuilder(n, vector.bytes.length);
+      for (let i = 0; i < n; i++) {
+        const r = keep[i]!;
+        if (vector.valid[r]) text.appendBytes(vector.bytes, vector.offsets[r]!, vector.offsets[r + 1]!);
+        else text.appendNull();
+      }
+      return text.vector(vector.kind);
     }
-    return text.vector(vector.kind);
+    case 'integer':
+    case 'timestamp': {
+      const data = new BigInt64Array(n);
+      for (let i = 0; i < n; i++) data[i] = vector.data[keep[i]!]!;
+      return { kind: vector.kind, valid, data, words: new Int32Array(data.buffer) };
+    }
+    case 'number':
+      return { kind: vector.kind, valid, data: pick(vector.data, new Float64Array(n), keep) };
+    case 'boolean':
+      return { kind: vector.kind, valid, data: pick(vector.data, new Uint8Array(n), keep) };
+    case 'date':
+      return { kind: vector.kind, valid, data: pick(vector.data, new Int32Array(n), keep) };
+    default:
+      return unreachable(vector, 'vector kind');
   }
-  if (vector.kind === 'integer' || vector.kind === 'timestamp') {
-    const data = new BigInt64Array(n);
-    for (let i = 0; i < n; i++) data[i] = vector.data[keep[i]!]!;
-    return { kind: vector.kind, valid, data, words: new Int32Array(data.buffer) };
-  }
-  const source = (vector as Extract<Vector, { kind: 'number' | 'boolean' | 'date' }>).data;
-  const data = new (source.constructor as new (n: number) => typeof source)(n);
-  for (let i = 0; i < n; i++) data[i] = source[keep[i]!]!;
-  return { kind: vector.kind, valid, data } as Vector;
 }
 
-/** One column's values of the records; `__proto__` counts only as an own property. */
+function pick<T extends Float64Array | Uint8Array | Int32Array>(source: T, into: T, keep: Int32Array | number[]): T {
+  for (let i = 0; i < keep.length; i++) into[i] = source[keep[i]!]!;
+  return into;
+}
+
+/** One column's values of the records: own properties only (`__proto__`, `constructor` … are not inherited). */
 export function columnValues(records: Record<string, unknown>[], name: string): unknown[] {
-  return name === '__proto__' ? records.map((r) => (Object.hasOwn(r, name) ? r[name] : undefined)) : records.map((r) => r[name]);
+  return name in Object.prototype ? records.map((r) => (Object.hasOwn(r, name) ? r[name] : undefined)) : records.map((r) => r[name]);
 }
 
 /**
@@ -222,6 +238,11 @@ export function vectorsFromRecords(columns: Column[], records: Record<string, un
         case 'date':
           vector.data[i] = dateToDays(v as string);
           break;
+        case 'string':
+        case 'json':
+          break; // text vectors are built above
+        default:
+          unreachable(vector, 'vector kind');
       }
     }
     return vector;

@@ -106,7 +106,7 @@ export interface EnvOptions {
   /** Dataset YAML texts by file name; default: the project's config/datasets. */
   datasets?: Record<string, string>;
   /** Extra lines for the `processing:` section. */
-  processing?: Record<string, number>;
+  processing?: Record<string, number | boolean>;
   /** Lines for the `limits:` section. */
   limits?: Record<string, number>;
   /** Lines for the `parquet:` section. */

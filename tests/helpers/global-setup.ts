@@ -85,4 +85,5 @@ export default async function globalSetup(): Promise<void> {
   await server.start();
   process.env['TEST_DATABASE_URL'] = `postgres://postgres@127.0.0.1:${port}/postgres`;
   (globalThis as { __loadbayTestPg?: EmbeddedPostgres }).__loadbayTestPg = server;
+  (globalThis as { __loadbayTestPgDir?: string }).__loadbayTestPgDir = dir;
 }

@@ -45,3 +45,33 @@ export async function duckdbQuery(sql: string): Promise<Array<Record<string, unk
     instance.closeSync();
   }
 }
+
+/**
+ * A column's values as stored, row by row: int64 and timestamp(µs) as BigInts, date32 as days,
+ * text decoded from its bytes as they are — apache-arrow's own decoding drops a leading U+FEFF
+ * (a TextDecoder that does not ignore the BOM), which the file holds.
+ */
+export function storedValues(table: arrow.Table, name: string): unknown[] {
+  const out: unknown[] = [];
+  const text = new TextDecoder('utf-8', { ignoreBOM: true, fatal: true });
+  for (const data of table.getChild(name)!.data) {
+    for (let i = 0; i < data.length; i++) {
+      if (!data.getValid(i)) {
+        out.push(null);
+        continue;
+      }
+      const at = data.offset + i;
+      if (arrow.DataType.isUtf8(data.type)) {
+        const offsets = data.valueOffsets as Int32Array;
+        out.push(text.decode((data.values as Uint8Array).subarray(offsets[at]!, offsets[at + 1]!)));
+      } else if (arrow.DataType.isTimestamp(data.type) || arrow.DataType.isInt(data.type)) {
+        out.push((data.values as BigInt64Array)[at]!);
+      } else if (arrow.DataType.isDate(data.type)) {
+        out.push((data.values as Int32Array)[at]!);
+      } else {
+        out.push(table.getChild(name)!.get(out.length));
+      }
+    }
+  }
+  return out;
+}

@@ -6,6 +6,7 @@
 import { mkdtemp, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { SpecialFiles } from '../../src/source/folder/special.js';
 import { watchInput } from '../../src/source/folder/watcher.js';
 import { createTestEnv, waitFor, type TestEnv } from '../helpers/env.js';
 
@@ -19,7 +20,14 @@ it('the watcher tells a file renamed from a temporary name in its folder from on
   const dir = await mkdtemp(path.join(os.tmpdir(), 'loadbay-renamed-'));
   const outside = await mkdtemp(path.join(os.tmpdir(), 'loadbay-outside-'));
   const seen = new Map<string, boolean>();
-  const watcher = watchInput(dir, 600_000, (file, renamed) => void (seen.has(path.basename(file)) || seen.set(path.basename(file), renamed === true)), () => undefined);
+  const watcher = watchInput(dir, {
+    rescanIntervalMs: 600_000,
+    onPath: (file, renamed) => void (seen.has(path.basename(file)) || seen.set(path.basename(file), renamed === true)),
+    onError: () => undefined,
+    specials: new SpecialFiles(() => undefined),
+    onInput: () => undefined,
+    room: () => 1000,
+  });
   try {
     await watcher.ready;
     for (let i = 0; i < 20; i++) {

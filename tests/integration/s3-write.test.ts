@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import { CopyObjectCommand, CreateMultipartUploadCommand, DeleteObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import pg from 'pg';
 import { migrate } from '../../src/db/ledger.js';
-import { instanceLockKey } from '../../src/load/reconcile.js';
+import { instanceLockKey } from '../../src/instance.js';
 import { connectS3, type S3Connection } from '../../src/source/s3/client.js';
 import { headObject, type ObjectIdentity } from '../../src/source/s3/identity.js';
 import { ObjectVanishedError } from '../../src/source/s3/read.js';

@@ -5,6 +5,7 @@
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { SpecialFiles } from '../../src/source/folder/special.js';
 import { watchInput, type InputWatcher } from '../../src/source/folder/watcher.js';
 import { waitFor } from '../helpers/env.js';
 
@@ -12,11 +13,14 @@ let dir: string;
 let watcher: InputWatcher | null = null;
 let seen: Set<string>;
 let errors: unknown[];
+/** How many paths the consumer takes (the daemon's: files it is watching or that wait for a worker). */
+let room: number;
 
 beforeEach(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'loadbay-watch-'));
   seen = new Set();
   errors = [];
+  room = Infinity;
 });
 
 afterEach(async () => {
@@ -26,7 +30,14 @@ afterEach(async () => {
 });
 
 async function start(rescanMs = 60_000): Promise<InputWatcher> {
-  watcher = watchInput(dir, rescanMs, (file) => seen.add(path.relative(dir, file)), (error) => errors.push(error));
+  watcher = watchInput(dir, {
+    rescanIntervalMs: rescanMs,
+    onPath: (file) => seen.add(path.relative(dir, file)),
+    onError: (error) => errors.push(error),
+    specials: new SpecialFiles(() => undefined),
+    onInput: () => undefined,
+    room: () => room - seen.size,
+  });
   await watcher.ready;
   return watcher;
 }
@@ -84,4 +95,19 @@ it('reports nothing after close(), not even from a rescan', async () => {
   await writeFile(path.join(dir, 'late.csv'), 'x\n');
   await w.rescan();
   expect(seen.size).toBe(0);
+});
+
+it('hands on no more paths than there is room for, however many files input/ holds; the rest once there is room', async () => {
+  for (let i = 0; i < 500; i++) await writeFile(path.join(dir, `f-${i}.csv`), 'x\n');
+  room = 100;
+  const w = await start();
+  await w.rescan();
+  expect(seen.size).toBe(100);
+  // Nor from events while there is none: the file is not lost, it waits in the folder.
+  await writeFile(path.join(dir, 'late.csv'), 'x\n');
+  await w.rescan();
+  expect(seen.size).toBe(100);
+  room = Infinity;
+  await waitFor(() => seen.size === 501, { message: 'the rest, once there is room' });
+  expect(errors).toEqual([]);
 });

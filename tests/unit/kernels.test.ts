@@ -9,13 +9,13 @@ import fc from 'fast-check';
 import { resolveDataset } from '../../src/config/load.js';
 import type { UserDataset } from '../../src/config/types.js';
 import type { CellView } from '../../src/prepare/cells.js';
-import { coerceText } from '../../src/prepare/prepare.js';
+import { coerceText } from '../../src/prepare/coerce.js';
 import type { CellBatch } from '../../src/read/csv-cells.js';
 import { runKernels } from '../../src/validate/kernels.js';
 import { runValueKernels } from '../../src/validate/value-kernels.js';
-import { engineOf } from '../../src/compile.js';
+import { compileDataset, type CompiledDataset } from '../../src/compile.js';
 
-const planOf = (dataset: Parameters<typeof engineOf>[0]) => engineOf(dataset).plan;
+const planOf = (dataset: CompiledDataset) => dataset.plan;
 import { makeValidator } from '../../src/validate/validate.js';
 import { vectorsFromRecords, type Vector } from '../../src/write/vectors.js';
 
@@ -28,7 +28,7 @@ function datasetFor(property: Record<string, unknown>, required: boolean, format
     table: 'public.k',
     schema: { type: 'object', ...(required ? { required: ['v'] } : {}), properties: { v: property } },
   };
-  return resolveDataset('/virtual/k.yaml', user);
+  return compileDataset(resolveDataset('/virtual/k.yaml', user));
 }
 
 function viewOf(values: string[]): CellView {

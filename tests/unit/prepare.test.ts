@@ -6,7 +6,9 @@ import fc from 'fast-check';
 import { makeCellPreparer } from '../../src/prepare/cells.js';
 import { makePreparer } from '../../src/prepare/prepare.js';
 import type { CellBatch } from '../../src/read/csv-cells.js';
-import { snakeCase, type UserStep } from '../../src/prepare/steps.js';
+import { snakeCase } from '../../src/prepare/compile-steps.js';
+import type { UserStep } from '../../src/config/types.js';
+import { compileDataset } from '../../src/compile.js';
 
 function prepare(
   steps: UserStep[],
@@ -19,10 +21,10 @@ function prepare(
     b: { type: 'string' },
     n: { type: 'integer' },
   };
-  const dataset = resolveDataset(
+  const dataset = compileDataset(resolveDataset(
     '/cfg/d.yaml',
     { name: 'd', match: '*', format: 'csv', table: 't', extra_columns: 'ignore', ...options, prepare: steps, schema: { properties } },
-  );
+  ));
   const batch = { records: records.map((r) => ({ ...r })), numbers: records.map((_, i) => i + 2), problems: [] as Problem[] };
   const preparer = makePreparer(dataset, fileName, 1_000_000);
   preparer(batch, 'line');
@@ -148,8 +150,8 @@ describe('drop_rows_with_nulls on CSV cells agrees with the record path', () => 
         const steps: UserStep[] = [...before, { drop_rows_with_nulls: columns }];
         const properties = { a: { type: 'string' }, b: { type: 'string' }, c: { type: 'string' } };
         const byRecords = prepare(steps, rows.map(([a, b, c]) => ({ a, b, c })), { schema: { properties } });
-        const dataset = resolveDataset('/cfg/d.yaml', { name: 'd', match: '*', format: 'csv', table: 't', extra_columns: 'ignore', prepare: steps, schema: { properties } });
-        const view = makeCellPreparer(dataset, 'file.csv', 1_000_000)(cellBatch(['a', 'b', 'c'], rows));
+        const dataset = compileDataset(resolveDataset('/cfg/d.yaml', { name: 'd', match: '*', format: 'csv', table: 't', extra_columns: 'ignore', prepare: steps, schema: { properties } }));
+        const view = makeCellPreparer(dataset, dataset.steps, 'file.csv', 1_000_000)(cellBatch(['a', 'b', 'c'], rows));
         const kept = Array.from(view.rows.subarray(0, view.count), (r) => r + 2);
         expect(kept).toEqual(byRecords.numbers);
       }),

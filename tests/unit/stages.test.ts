@@ -4,8 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { columnsFromSchema } from '../../src/columns.js';
 import { resolveDataset } from '../../src/config/load.js';
+import { compileDataset } from '../../src/compile.js';
 import { classify, DataError, HeldError, redact, type Problem } from '../../src/errors.js';
-import { makePreparer, coerceText } from '../../src/prepare/prepare.js';
+import { makePreparer } from '../../src/prepare/prepare.js';
+import { coerceText, Unloadable } from '../../src/prepare/coerce.js';
 import { fitName, numbered } from '../../src/outcome/move.js';
 import { makeValidator } from '../../src/validate/validate.js';
 import { Stabilizer, type StableFile } from '../../src/source/folder/stability.js';
@@ -14,7 +16,7 @@ import { COPY_BINARY_HEADER, encodeCopyBinary } from '../../src/write/copy-binar
 import { vectorsFromRecords } from '../../src/write/vectors.js';
 import { backoffDelay } from '../../src/lib/sleep.js';
 
-const dataset = resolveDataset(
+const dataset = compileDataset(resolveDataset(
   '/cfg/t.yaml',
   {
     name: 't',
@@ -35,7 +37,7 @@ const dataset = resolveDataset(
       },
     },
   },
-);
+));
 
 describe('columns', () => {
   it('maps JSON Schema types to PostgreSQL types', () => {
@@ -70,7 +72,13 @@ describe('prepare and validate', () => {
     expect(coerceText('4.5', 'integer')).toBe('4.5');
     expect(coerceText('99999999999999999999', 'integer')).toBe(99999999999999999999n);
     expect(coerceText('9007199254740993', 'integer')).toBe(9007199254740993n);
-    expect(coerceText('1e999', 'number')).toBe('1e999');
+    expect(coerceText('1e999', 'number')).toEqual(new Unloadable('1e999', expect.stringContaining('outside the range of a 64-bit float')));
+    expect(coerceText('1e-400', 'number')).toEqual(new Unloadable('1e-400', expect.stringContaining('too small for a 64-bit float')));
+    // One rule for both formats: any number text whose value is whole is an integer, white space around skipped.
+    expect(['1.0', '300.00', '1e3', ' 12 ', '\t-7\n', '+5', '-0.0'].map((t) => coerceText(t, 'integer'))).toEqual([1, 300, 1000, 12, -7, 5, 0]);
+    expect(['1.5', '1.00000000000000001', '0x10', '1_000', 'NaN', '١٢'].map((t) => coerceText(t, 'integer'))).toEqual(['1.5', '1.00000000000000001', '0x10', '1_000', 'NaN', '١٢']);
+    expect(['on', 'OFF', ' yes ', '\tF\n'].map((t) => coerceText(t, 'boolean'))).toEqual([true, false, true, false]);
+    expect(['tru', 'of', 'o'].map((t) => coerceText(t, 'boolean'))).toEqual(['tru', 'of', 'o']);
     expect(coerceText('-1.5e3', 'number')).toBe(-1500);
     expect(coerceText('Yes', 'boolean')).toBe(true);
     expect(coerceText('0', 'boolean')).toBe(false);
@@ -104,6 +112,20 @@ describe('prepare and validate', () => {
     const long = batch.problems.find((p) => p.field === 'note')!;
     expect(long.value!.length).toBeLessThanOrEqual(80);
     expect(long.value!.endsWith('…')).toBe(true);
+  });
+
+  it('with extra_columns: keep, judges the kept columns as the file has them (additionalProperties, patternProperties)', () => {
+    const keep = (schema: Record<string, unknown>) =>
+      compileDataset(resolveDataset('/cfg/k.yaml', { name: 'k', match: '*', format: 'jsonl', table: 's.k', extra_columns: 'keep', schema: { type: 'object', properties: { id: { type: 'integer' } }, ...schema } }));
+    for (const [schema, bad] of [[{ additionalProperties: { type: 'boolean' } }, 'x'], [{ patternProperties: { '^n_': { type: 'integer' } } }, 'n_a']] as const) {
+      const dataset = keep(schema);
+      const batch = { records: [{ id: 1, x: true }, { id: 2, x: 5, n_a: 'text' }] as Record<string, unknown>[], numbers: [1, 2], problems: [] as Problem[] };
+      makePreparer(dataset, 'k.jsonl', 1_000_000)(batch, 'line');
+      makeValidator(dataset)(batch, 'line');
+      expect(batch.numbers).toEqual([1]);
+      expect(batch.problems.map((p) => p.field)).toContain(bad);
+      expect(batch.records[0]).toEqual({ id: 1, _extra: { x: true } });
+    }
   });
 
   it('rejects values PostgreSQL cannot store even when the schema allows them', () => {
@@ -212,7 +234,7 @@ describe('Stabilizer', () => {
     const file = path.join(dir, 'growing.txt');
     await writeFile(file, 'a');
     const stable: StableFile[] = [];
-    const stabilizer = new Stabilizer(300, (f) => stable.push(f), () => undefined);
+    const stabilizer = new Stabilizer(300, (f) => stable.push(f), () => undefined, () => undefined);
     stabilizer.notify(file);
     for (let i = 0; i < 6; i++) {
       await new Promise((resolve) => setTimeout(resolve, 100));
@@ -237,7 +259,7 @@ describe('Stabilizer', () => {
     await utimes(file, past, past);
     const stable: StableFile[] = [];
     const windowMs = 60_000; // were the window applied, the test would time out
-    const stabilizer = new Stabilizer(windowMs, (f) => stable.push(f), () => undefined);
+    const stabilizer = new Stabilizer(windowMs, (f) => stable.push(f), () => undefined, () => undefined);
     const reported = new Promise<void>((resolve) => {
       const poll = setInterval(() => stable.length > 0 && (clearInterval(poll), resolve()), 10);
     });
@@ -253,7 +275,7 @@ describe('Stabilizer', () => {
     const past = new Date(Date.now() - 60_000);
     await utimes(file, past, past);
     const stable: StableFile[] = [];
-    const stabilizer = new Stabilizer(200, (f) => stable.push(f), () => undefined, false);
+    const stabilizer = new Stabilizer(200, (f) => stable.push(f), () => undefined, () => undefined, false);
     const started = Date.now();
     stabilizer.notify(file);
     await new Promise<void>((resolve) => {

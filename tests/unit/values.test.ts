@@ -95,3 +95,33 @@ it('writes text columns into Arrow exactly: ASCII, non-ASCII, empty, null and JS
     );
   }
 });
+
+describe('values PostgreSQL reads otherwise, or refuses (issue 29)', () => {
+  it('rounds digits below the microsecond as PostgreSQL does: the nearest double of the fraction, times 10^6, ties to even', () => {
+    // The double nearest 0.0001255 is a little below it: PostgreSQL stores .000125 (rounding the digits gave .000126).
+    expect(timestampToMicros('2024-06-15T12:34:56.0001255Z') % 1_000_000n).toBe(125n);
+    expect(timestampToMicros('2024-06-15T12:34:56.0000005Z') % 1_000_000n).toBe(0n);
+    expect(timestampToMicros('2024-06-15T12:34:56.0000015Z') % 1_000_000n).toBe(2n);
+    expect(timestampToMicros('2016-12-31T23:59:59.9999996Z')).toBe(BigInt(Date.UTC(2017, 0, 1)) * 1000n);
+  });
+
+  it('refuses what PostgreSQL refuses and ajv-formats accepts, each with its rule', async () => {
+    const { timestampRule, dateRule } = await import('../../src/validate/targets.js');
+    expect(dateRule('0000-01-01')).toMatch(/^range: year 0000/);
+    expect(timestampRule('0000-12-31T23:00:00-02:00')).toMatch(/^range: year 0000/);
+    for (const offset of ['+16:00', '-16:00', '+23:59', '+2359', '-18']) expect(timestampRule(`2024-01-01T00:00:00${offset}`)).toMatch(/^range: a UTC offset of [+-]\d\d:\d\d, beyond PostgreSQL's limit of ±15:59/);
+    expect(timestampRule('2024-01-01T00:00:00+15:59')).toBeNull();
+    for (const space of ['\u00a0', '\u2003', '\u3000', '\ufeff', '\u2028']) {
+      expect(fullDateTime(`2024-01-01${space}00:00:00Z`)).toBe(true);
+      expect(timestampRule(`2024-01-01${space}00:00:00Z`)).toMatch(/^date-time: U\+[0-9A-F]{4} between the date and the time/);
+    }
+    for (const space of [' ', '\t', 'T', 't']) expect(timestampRule(`2024-01-01${space}00:00:00Z`)).toBeNull();
+    // A leap second whose fraction rounds to no microsecond is the next minute, as in PostgreSQL.
+    expect(timestampRule('2016-12-31T23:59:60.0000004Z')).toBeNull();
+    expect(timestampRule('2016-12-31T23:59:60.0000006Z')).toMatch(/leap second with a fraction/);
+    const { coerceText } = await import('../../src/prepare/coerce.js');
+    expect(coerceText('1e-400', 'number')).toMatchObject({ rule: expect.stringMatching(/too small for a 64-bit float/) });
+    expect(coerceText('2e-324', 'number')).toMatchObject({ rule: expect.stringMatching(/too small for a 64-bit float/) });
+    expect(coerceText('3e-324', 'number')).toBe(5e-324);
+  });
+});

@@ -11,6 +11,7 @@ import type { ByteInput } from '../source.js';
 export function fileInput(file: string, size: number): ByteInput {
   return {
     name: path.basename(file),
+    path: file,
     size,
     stream: () => createReadStream(file, { highWaterMark: 256 * 1024 }),
     readNow: () => readPrefix(file, size),

@@ -15,9 +15,10 @@ import { DataError, errorMessage } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { archive, quarantine } from '../../outcome/settle.js';
 import { isObjectWhere, ledgerPath, type Places } from '../places.js';
-import type { Archived, Arrival, ArrivalState, ByteInput, InputSource, QuarantineDetails } from '../source.js';
+import type { Archived, Arrival, ArrivalState, ByteInput, InputSource, QuarantineDetails, SourceHandlers } from '../source.js';
 import type { Item } from '../transfer.js';
 import { fileInput } from './file-input.js';
+import { SpecialFiles } from './special.js';
 import { Stabilizer, type StableFile } from './stability.js';
 import { watchInput, type InputWatcher } from './watcher.js';
 
@@ -27,9 +28,17 @@ import { watchInput, type InputWatcher } from './watcher.js';
  */
 export const ARCHIVE_RECHECK_MS = 2000;
 
+/**
+ * Paths in hand before a worker takes them (being watched until they stand still, or waiting), so
+ * memory does not grow with the number of files in input/: the rest stay there until there is room
+ * (watcher.ts). About ten seconds of the fastest loading measured (BENCHMARKS.md).
+ */
+export const MAX_WAITING_FILES = 10_000;
+
 export interface FolderSourceOptions {
   config: Config;
   log: Logger;
+  /** Where the archive and the quarantine are; its writer (this instance) names temporary files (instance.ts). */
   places: Places;
   /** The folder (default: `folders.input`). */
   dir?: string;
@@ -72,20 +81,32 @@ export class FolderSource implements InputSource {
     return path.relative(this.dir, file).split(path.sep).join('/');
   }
 
-  async start(ready: (arrival: Arrival) => void, inHand: (id: string) => boolean): Promise<void> {
+  async start({ ready, inHand, waiting }: SourceHandlers): Promise<void> {
     const { config, log } = this.options;
+    const specials = new SpecialFiles((file, kind) =>
+      log.event('ignored', { file: this.relativeOf(file), reason: `${kind}, not a regular file: left alone` }),
+    );
     const stabilizer = (this.stabilizer = new Stabilizer(
       config.processing.stableWindowMs,
       (file) => ready(this.arrivalOf(file)),
       (file, error) => log.warn(`cannot stat ${file}: ${errorMessage(error)}`),
+      (file, kind) => specials.found(file, kind),
       config.processing.renamedIsFinished,
     ));
-    const seen = (file: string, renamed?: boolean) => {
-      if (!inHand(this.idOf(this.relativeOf(file)))) stabilizer.notify(file, renamed);
-    };
-    this.watcher = watchInput(this.dir, config.processing.rescanIntervalMs, seen, (error) =>
-      log.warn(`watching ${this.dir}: ${errorMessage(error)}`),
-    );
+    this.watcher = watchInput(this.dir, {
+      rescanIntervalMs: config.processing.rescanIntervalMs,
+      onPath: (file, renamed) => {
+        if (!inHand(this.idOf(this.relativeOf(file)))) stabilizer.notify(file, renamed);
+      },
+      onError: (error) => log.warn(`watching ${this.dir}: ${errorMessage(error)}`),
+      specials,
+      onInput: (present) =>
+        present
+          ? log.info(`${this.dir} is there again: watching it, taking files`)
+          : log.warn(`${this.dir} is gone (deleted, moved or unmounted): no file is taken until it is back`),
+      // Files being watched until they stand still, and finished ones waiting for a worker.
+      room: () => MAX_WAITING_FILES - stabilizer.size - waiting(),
+    });
     await this.watcher.ready;
     await this.watcher.rescan();
   }
@@ -141,13 +162,16 @@ export class FolderSource implements InputSource {
     const file = at ?? this.pathOf(arrival.relative);
     const current = at ? statNow(at) : null;
     const item = current ? { where: file, size: current.size, mtimeMs: current.mtimeMs, etag: null, versionId: null } : this.itemOf(file, arrival);
-    const { path: quarantined } = await quarantine(this.options.places, this.options.config, dataset, item, arrival.relative, error, details, beforeMove);
+    const { path: quarantined } = await quarantine(this.options, dataset, item, arrival.relative, error, details, beforeMove);
     return ledgerPath(this.options.places, quarantined);
   }
 
   watchArchived(archived: string, arrival: Arrival, grown: () => void): void {
     if (isObjectWhere(archived)) return; // an object is written whole: nothing goes on being written into it
     const { config, signal, log } = this.options;
+    // A file settled during a stop: its later look is dropped like the others (an abort listener
+    // added now would never run, and the timer would outlive the daemon).
+    if (signal.aborted) return;
     const delay = Math.max(ARCHIVE_RECHECK_MS, 4 * config.processing.stableWindowMs);
     const timer = setTimeout(() => {
       signal.removeEventListener('abort', cancel);

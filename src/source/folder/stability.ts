@@ -11,6 +11,7 @@
  * server's, on a network share), so no clock is compared with loadbay's.
  */
 import { lstatSync } from 'node:fs';
+import { specialKind, type SpecialKind } from './special.js';
 
 export interface StableFile {
   file: string;
@@ -26,6 +27,8 @@ export class Stabilizer {
     private readonly windowMs: number,
     private readonly onStable: (file: StableFile) => void,
     private readonly onError: (file: string, error: unknown) => void,
+    /** A path that turned out to be a FIFO, socket or device: never handed on as stable. */
+    private readonly onSpecial: (file: string, kind: SpecialKind) => void,
     private readonly renamedIsFinished = true,
   ) {}
 
@@ -51,7 +54,14 @@ export class Stabilizer {
     let ctimeMs: number;
     try {
       // lstat: a symlink is judged, never followed. Synchronous: see lib/fs-now.ts.
-      ({ size, mtimeMs, ctimeMs } = lstatSync(file));
+      const stat = lstatSync(file);
+      const kind = specialKind(stat);
+      if (kind) {
+        this.tracked.delete(file);
+        this.onSpecial(file, kind);
+        return;
+      }
+      ({ size, mtimeMs, ctimeMs } = stat);
     } catch (error) {
       this.tracked.delete(file);
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') this.onError(file, error);

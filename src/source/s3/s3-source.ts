@@ -23,7 +23,7 @@ import type { Logger } from '../../log.js';
 import { archive, quarantine } from '../../outcome/settle.js';
 import { isIgnoredName } from '../folder/watcher.js';
 import { ledgerPath, type Places } from '../places.js';
-import type { Archived, Arrival, ArrivalState, ByteInput, InputSource, QuarantineDetails } from '../source.js';
+import type { Archived, Arrival, ArrivalState, ByteInput, InputSource, QuarantineDetails, SourceHandlers } from '../source.js';
 import type { Item } from '../transfer.js';
 import type { S3Connection } from './client.js';
 import { readListingPosition, S3Discovery } from './discovery.js';
@@ -94,7 +94,7 @@ export class S3Source implements InputSource {
     };
   }
 
-  async start(ready: (arrival: Arrival) => void, inHand: (id: string) => boolean, room?: () => Promise<void>): Promise<void> {
+  async start({ ready, inHand, room }: SourceHandlers): Promise<void> {
     this.ready = ready;
     this.inHand = inHand;
     if (room) this.room = room;
@@ -269,7 +269,7 @@ export class S3Source implements InputSource {
   }
 
   async quarantine(arrival: Arrival, dataset: string | null, error: DataError, details: QuarantineDetails, beforeMove?: (report: unknown) => Promise<void>): Promise<string> {
-    const { path: quarantined } = await quarantine(this.options.places, this.options.config, dataset, this.itemOf(arrival), arrival.relative, error, details, beforeMove);
+    const { path: quarantined } = await quarantine(this.options, dataset, this.itemOf(arrival), arrival.relative, error, details, beforeMove);
     return ledgerPath(this.options.places, quarantined);
   }
 

@@ -15,7 +15,7 @@ import type pg from 'pg';
 import { AbortMultipartUploadCommand, DeleteObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { parquetWriter } from '../../db/files.js';
 import { s3ConfigError } from '../../errors.js';
-import { instanceAlive } from '../../load/reconcile.js';
+import { instanceAlive } from '../../instance.js';
 import type { S3Connection } from './client.js';
 import { LEDGER_SCHEMA } from '../../db/ledger.js';
 import { headObject, objectUrl } from './identity.js';
