@@ -60,9 +60,9 @@ function isPresent(file: string): boolean {
   return statNow(file)?.isFile() ?? false;
 }
 
-/** Places for a command that names no bucket: local folders only. */
+/** Places for a caller that names no bucket: local folders only (a bare configuration may lack its root). */
 export function localPlaces(config: Pick<Config, 'root'>): Places {
-  return newPlaces(config.root, null, 'loadbay');
+  return newPlaces(config.root ?? process.cwd(), null, 'loadbay');
 }
 
 async function fromRow(config: Config, places: Places, row: QuarantineRow, skipped: string[]): Promise<QuarantinedFile | null> {
