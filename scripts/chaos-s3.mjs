@@ -255,11 +255,23 @@ const total = (await client.query('SELECT count(*)::int AS n FROM chaos.events')
 if (total !== validRows) problems.push(`table holds ${total} rows, valid objects hold ${validRows}`);
 const twice = (await client.query(`SELECT path, count(*)::int AS n FROM loadbay.files WHERE status = 'loaded' GROUP BY path HAVING count(*) > 1`)).rows;
 for (const row of twice) problems.push(`${row.path}: loaded ${row.n} times in the ledger`);
-const loadedPaths = new Set((await client.query(`SELECT path FROM loadbay.files WHERE status = 'loaded'`)).rows.map((r) => r.path));
+// Each content once: of a valid object and the later objects with the same content, exactly one has
+// a loaded row (whichever an instance took first: several may wait at once) and the others are skipped.
+const statusOf = new Map((await client.query(`SELECT path, string_agg(status, ',' ORDER BY id) AS s FROM loadbay.files GROUP BY path`)).rows.map((r) => [r.path, r.s.split(',')]));
+const settledAs = (name) => (statusOf.get(`s3://${BUCKET}/in/${name}`) ?? []).filter((s) => s !== 'vanished').at(-1) ?? 'none';
+const groups = new Map();
 for (const [name, e] of expected) {
-  const loaded = loadedPaths.has(`s3://${BUCKET}/in/${name}`);
-  if (e.kind === 'valid' && !loaded) problems.push(`${name}: valid but no loaded ledger row`);
-  if (e.kind !== 'valid' && loaded) problems.push(`${name}: ${e.kind} but loaded`);
+  if (e.kind === 'invalid') {
+    if (settledAs(name) !== 'failed') problems.push(`${name}: invalid but its ledger row says ${settledAs(name)}`);
+    continue;
+  }
+  const original = e.kind === 'valid' ? name : e.of;
+  groups.set(original, [...(groups.get(original) ?? []), name]);
+}
+for (const [original, names] of groups) {
+  const outcomes = names.map((n) => settledAs(n));
+  const loaded = outcomes.filter((o) => o === 'loaded').length;
+  if (loaded !== 1 || outcomes.some((o) => o !== 'loaded' && o !== 'skipped')) problems.push(`content of ${original}: ${names.map((n, i) => `${n} ${outcomes[i]}`).join(', ')} (one load, the rest skipped, expected)`);
 }
 const ledger = (await client.query('SELECT status, count(*)::int AS n FROM loadbay.files GROUP BY status ORDER BY status')).rows;
 const loadedParquet = new Set((await client.query(`SELECT parquet_path FROM loadbay.files WHERE status = 'loaded'`)).rows.map((r) => r.parquet_path));
