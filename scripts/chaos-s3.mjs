@@ -297,5 +297,5 @@ if (problems.length) {
   console.log(`chaos s3: FAILED with ${problems.length} discrepancies:\n  ${problems.slice(0, 50).join('\n  ')}`);
   process.exitCode = 1;
 } else {
-  console.log('chaos s3: OK — every valid object loaded exactly once, every invalid one quarantined, nothing lost, no second copy, no orphan');
+  console.log('chaos s3: OK — every content loaded exactly once, every invalid object quarantined, nothing lost, no second copy, no orphan');
 }
