@@ -206,3 +206,23 @@ it('a local input archived into a bucket, and a bucket input archived into a loc
   expect(await readFile(path.join(local.folders.archive, 'items-csv', 'items-down.csv'), 'utf8')).toBe(content);
   expect(await b.keys('in/')).toEqual([]);
 });
+
+it('quarantined across sides: an object into a local output_failed/, a local file into a bucket, each with its report', async () => {
+  const b = bucket();
+  env = await createTestEnv({ datasets: ITEM_DATASETS, folders: { input: `s3://${b.name}/in/` }, s3: s3Section() });
+  await env.start();
+  await b.put('in/items-down.csv', BAD_CSV);
+  expect(await env.outcome('items-down.csv', 'failed')).toMatchObject({ quarantined_as: path.join('output_failed', 'items-csv', 'items-down.csv') });
+  expect(await env.files('failed', 'items-csv')).toEqual(['items-down.csv', 'items-down.csv.error.json']);
+  expect(await readFile(path.join(env.folders.failed, 'items-csv', 'items-down.csv'), 'utf8')).toBe(BAD_CSV);
+  expect(await b.keys()).toEqual([]);
+  await env.cleanup();
+
+  env = await createTestEnv({ datasets: ITEM_DATASETS, folders: { failed: `s3://${b.name}/failed/` }, s3: s3Section() });
+  await env.start();
+  await env.drop('items-up.csv', BAD_CSV);
+  expect(await env.outcome('items-up.csv', 'failed')).toMatchObject({ quarantined_as: `s3://${b.name}/failed/items-csv/items-up.csv` });
+  expect(await b.keys()).toEqual(['failed/items-csv/items-up.csv', 'failed/items-csv/items-up.csv.error.json']);
+  expect((await b.get('failed/items-csv/items-up.csv')).toString()).toBe(BAD_CSV);
+  expect(await env.files('input')).toEqual([]);
+});
