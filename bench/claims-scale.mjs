@@ -2,8 +2,10 @@
 // files of its own (claimFiles in groups of `--group`, as the workers do) for `--seconds`, and the
 // totals say where PostgreSQL (or the machine) becomes the ceiling. Needs the build (npm run build).
 //
-//   node bench/claims-scale.mjs [--processes 1,2,4,8] [--seconds 10] [--group 1]
+//   node bench/claims-scale.mjs [--processes 1,2,4,8] [--seconds 10] [--group 1] [--objects]
 //
+// `--objects`: the arrivals are objects (`s3://…` ids matched on their ETag, as an S3 input's are);
+// their HeadObject is the object store's work, not the ledger's, and is left out.
 // Prints claims per second per process count. See docs/scaling.md.
 import { fork } from 'node:child_process';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
@@ -19,6 +21,7 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '10' },
     group: { type: 'string', default: '1' },
     worker: { type: 'string' },
+    objects: { type: 'boolean', default: false },
     url: { type: 'string' },
     file: { type: 'string' },
   },
@@ -34,7 +37,13 @@ if (args.worker !== undefined) {
   const deadline = Date.now() + Number(args.seconds) * 1000;
   let n = 0;
   while (Date.now() < deadline) {
-    const arrivals = Array.from({ length: group }, (_, i) => ({ file: args.file, relative: `w${args.worker}/${n + i}.csv`, size, mtimeMs }));
+    const source = { state: async () => 'same' };
+    const arrivals = Array.from({ length: group }, (_, i) => {
+      const relative = `w${args.worker}/${n + i}.csv`;
+      return args.objects
+        ? { source, id: `s3://bench/in/${relative}`, relative, size, mtimeMs, version: `"${(n + i).toString(16).padStart(32, '0')}"`, versionId: null }
+        : { source, id: relative, relative, size, mtimeMs };
+    });
     const claimed = await claimFiles(pool, arrivals, `bench-${args.worker}`);
     n += claimed.claims.filter(Boolean).length;
     await claimed.release();
@@ -54,13 +63,13 @@ try {
   await pool.end();
   const file = path.join(dir, 'f.csv');
   await writeFile(file, 'a\n1\n');
-  console.log(`${os.cpus().length} CPUs (${os.cpus()[0]?.model}), node ${process.version}, ${args.seconds} s per run, groups of ${args.group}`);
+  console.log(`${os.cpus().length} CPUs (${os.cpus()[0]?.model}), node ${process.version}, ${args.seconds} s per run, groups of ${args.group}${args.objects ? ', objects' : ''}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   for (const processes of args.processes.split(',').map(Number)) {
     const started = Date.now();
     const counts = await Promise.all(
       Array.from({ length: processes }, (_, worker) =>
         new Promise((resolve, reject) => {
-          const child = fork(new URL(import.meta.url).pathname, ['--worker', String(worker), '--url', server.url, '--file', file, '--seconds', args.seconds, '--group', args.group]);
+          const child = fork(new URL(import.meta.url).pathname, ['--worker', String(worker), '--url', server.url, '--file', file, '--seconds', args.seconds, '--group', args.group, ...(args.objects ? ['--objects'] : [])]);
           child.on('message', (m) => resolve(m.claims));
           child.on('error', reject);
           child.on('exit', (code) => code !== 0 && reject(new Error(`worker exited ${code}`)));

@@ -34,6 +34,7 @@ async function overviewPage(target, data) {
       card(data.backlog.oldest_waiting_file ? `oldest waiting: ${data.backlog.oldest_waiting_file}` : 'oldest waiting', when(data.backlog.oldest_waiting_since), 'oldest'),
       card('in progress', num(data.in_progress), 'in-progress'),
     ),
+    inputsTable(data.sources ?? []),
     data.actions.enabled ? null : h('p', { class: 'note', id: 'read-only' }, `${data.actions.help}.`),
     h('h2', {}, 'Rows loaded per minute, last hour'),
     throughput,
@@ -49,6 +50,17 @@ async function overviewPage(target, data) {
   const xs = Array.from({ length: 60 }, (_, i) => now - (59 - i) * 60);
   xyChart(throughput, { xs, series: [{ label: 'rows', values: xs.map((x) => byMinute.get(x) ?? 0) }], kind: 'bar', time: true, step: 60 });
   return { onEvent: () => 'reload' };
+}
+
+/** Each input (a folder or a bucket prefix) with its own backlog, when there is more than a local folder. */
+function inputsTable(sources) {
+  if (sources.length === 0 || (sources.length === 1 && !sources[0].source.startsWith('s3://'))) return null;
+  return [
+    h('h2', {}, 'Inputs'),
+    table(['input', 'waiting', 'oldest waiting', 'in hand'], sources.map((s) =>
+      h('tr', {}, h('td', {}, s.source), h('td', { class: 'num' }, num(s.waiting)),
+        h('td', {}, s.oldest_waiting_file ? [s.oldest_waiting_file, ', ', when(s.oldest_waiting_since)] : ''), h('td', { class: 'num' }, num(s.in_hand)))), { id: 'inputs' }),
+  ];
 }
 
 // ---- Datasets ------------------------------------------------------------------------------------

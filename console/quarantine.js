@@ -67,7 +67,7 @@ function resubmissionNote(data) {
   const notes = [];
   if (r) {
     const what = r.kind === 'fix' ? 'Fixed in the console' : 'Retried';
-    notes.push(h('p', { class: 'note', id: 'resubmitted' }, `${what} ${when(r.at)}: sent as input/${r.input}`,
+    notes.push(h('p', { class: 'note', id: 'resubmitted' }, `${what} ${when(r.at)}: sent as ${inputName(r.input)}`,
       r.next ? [' → ', r.next.status === 'failed' ? h('a', { href: `/quarantine/${r.next.id}` }, `file ${r.next.id} failed again`) : h('span', {}, `file ${r.next.id} ${r.next.status}`),
         r.next.status === 'loaded' ? [' (', datasetLink(data.dataset), ')'] : null] : ' (waiting to be taken)'));
   }
@@ -139,7 +139,7 @@ function linesSection(id, data, actions, follow) {
     }
     try {
       const result = await act(`/api/quarantine/${encodeURIComponent(id)}/fix`, body);
-      status.textContent = `Sent to input/${result.input}: waiting for it to load…`;
+      status.textContent = `Sent to ${inputName(result.input)}: waiting for it to load…`;
       status.className = '';
       for (const { input } of inputs) input.readOnly = true;
       follow(result.input, status);
@@ -166,7 +166,7 @@ export async function quarantineFile(main, overview, id) {
   const retry = async () => {
     try {
       const result = await act(`/api/quarantine/${encodeURIComponent(id)}/retry`);
-      status.textContent = `Moved back to input/${result.input}: it is being loaded again.`;
+      status.textContent = `Moved back to ${inputName(result.input)}: it is being loaded again.`;
       status.className = '';
       follow(result.input, status);
     } catch (error) {
@@ -197,21 +197,32 @@ export async function quarantineFile(main, overview, id) {
   );
   return {
     onEvent: (e) => {
-      if (!following || e.file !== following.input) return null;
+      if (!following || !sameFile(e, following.input)) return null;
       const { target } = following;
       if (e.event === 'loaded') {
-        fill(target, `input/${following.input} loaded: ${e.rows} rows into `, datasetLink(e.dataset), '.');
+        fill(target, `${inputName(following.input)} loaded: ${e.rows} rows into `, datasetLink(e.dataset), '.');
         target.className = 'ok';
         following = null;
       } else if (e.event === 'failed') {
-        fill(target, `input/${following.input} failed again: `, h('a', { href: `/quarantine/${e.file_id}` }, `see file ${e.file_id}`), '.');
+        fill(target, `${inputName(following.input)} failed again: `, h('a', { href: `/quarantine/${e.file_id}` }, `see file ${e.file_id}`), '.');
         target.className = 'error';
         following = null;
       } else if (e.event === 'skipped') {
-        fill(target, `input/${following.input} was skipped: the same content was loaded before.`);
+        fill(target, `${inputName(following.input)} was skipped: the same content was loaded before.`);
         following = null;
       }
       return null;
     },
   };
+}
+
+/** Where a file went back: a path inside input/, or (another input) its path or s3:// URL. */
+function inputName(id) {
+  return id.includes('://') || id.startsWith('/') ? id : `input/${id}`;
+}
+
+/** Whether an event is about the file the ledger will know as `id` (events name a file inside its input). */
+function sameFile(e, id) {
+  if (e.file === id) return true;
+  return typeof e.input === 'string' && (e.input + e.file === id || id.endsWith(`/${e.input}${e.file}`));
 }

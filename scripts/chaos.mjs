@@ -10,6 +10,8 @@
  *   the tables and the folders that every valid file's rows are there exactly once, every invalid
  *   file is quarantined with a report, input/ is empty, no file is lost, no orphan Parquet exists.
  * Prints the counts; exits 1 on any discrepancy. Options: --kills N, --files N, --seed N, --keep.
+ *
+ * `--s3`: the same on object storage, with 2–4 instances sharing one bucket (scripts/chaos-s3.mjs).
  */
 import { spawn } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
@@ -20,6 +22,10 @@ import pg from 'pg';
 import { embeddedOptions, freePort } from '../dist/db/embedded.js';
 
 const args = process.argv.slice(2);
+if (args.includes('--s3')) {
+  await import('./chaos-s3.mjs');
+  process.exit(process.exitCode ?? 0);
+}
 const option = (name, fallback) => {
   const i = args.indexOf(`--${name}`);
   return i === -1 ? fallback : Number(args[i + 1]);

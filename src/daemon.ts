@@ -1,7 +1,8 @@
 /**
  * The daemon: opens the database (waiting while it is unreachable), migrates the ledger, recovers
- * from an earlier crash, then runs watcher → stabilizer → queue → workers until stopped. Every
- * resource registers a releaser; `stop()` is idempotent and lets files in progress finish.
+ * from an earlier crash, then runs sources (input folders, bucket prefixes) → queue → workers until
+ * stopped. Every resource registers a releaser; `stop()` is idempotent and lets files in progress
+ * finish.
  */
 import { compileConfig } from './compile.js';
 import { setMaxListeners } from 'node:events';
@@ -31,7 +32,12 @@ import { startHttp } from './http/server.js';
 import { WebConsole } from './http/console.js';
 import { Notifier } from './notify/notifier.js';
 import { StallWatch } from './notify/stall.js';
-import { FolderSource } from './source/folder/folder-source.js';
+import { bucketChecks, connectObjectStorage, Sources } from './source/sources.js';
+import { isObjectWhere, newPlaces, type Places } from './source/places.js';
+import { sweepOrphans } from './source/s3/sweep.js';
+import { parseS3Folder } from './source/s3/location.js';
+import { countOpenQuarantined } from './db/quarantine.js';
+import { inputOf } from './outcome/outcome.js';
 import { loadConfig } from './config/load.js';
 import { Reloader } from './reload/reloader.js';
 import type { ReloadOutcome } from './reload/run-file.js';
@@ -78,6 +84,28 @@ export interface StartOptions {
 
 export class StartCancelled extends Error {}
 
+/**
+ * Start-up recovery of the outputs: Parquet files (local) and objects (a bucket) whose loads never
+ * committed, multipart uploads left open — each only when the instance that wrote it is gone — then
+ * the retirement of superseded Parquet files a crash interrupted. (Temporary files, the staging
+ * folder's too, are the sweeper's: load/sweep.ts.)
+ */
+async function recoverOutputs(pool: Database['pool'], places: Places, config: Config, log: Logger): Promise<void> {
+  if (!isObjectWhere(config.folders.parquet)) {
+    await reconcileParquet(pool, config.root, config.folders.parquet, log);
+    await retireSuperseded(pool, places, log);
+    return;
+  }
+  // An object store that does not answer now must not keep loadbay from starting: what is left
+  // is swept at the next start (an orphan is never read as loaded: the ledger does not name it).
+  try {
+    await sweepOrphans(places.s3!, pool, parseS3Folder(config.folders.parquet), { log: (message) => log.info(message) });
+    await retireSuperseded(pool, places, log);
+  } catch (error) {
+    log.warn(`start-up sweep of ${config.folders.parquet}: ${errorMessage(error)}; it runs again at the next start`);
+  }
+}
+
 export async function startDaemon(loaded: Config, log: Logger, options: StartOptions = {}): Promise<Daemon> {
   const config = compileConfig(loaded); // a step or schema that cannot compile stops the start, naming its file
   const releasers = new Releasers();
@@ -89,7 +117,12 @@ export async function startDaemon(loaded: Config, log: Logger, options: StartOpt
   releasers.add('start signal', () => options.signal?.removeEventListener('abort', cancel));
   const instanceId = newInstanceId();
   try {
-    for (const dir of Object.values(config.folders)) await mkdir(dir, { recursive: true });
+    // Local folders only: a bucket's prefix exists as soon as something is written under it.
+    for (const dir of [...Object.values(config.folders), ...config.inputs.map((i) => i.folder)]) if (!isObjectWhere(dir)) await mkdir(dir, { recursive: true });
+    const s3 = connectObjectStorage(config);
+    if (s3) releasers.add('object storage', () => s3.close());
+    const places = newPlaces(config.root, s3, instanceId);
+    if (s3) await mkdir(places.staging, { recursive: true });
     const database = await openDatabase(config, log);
     releasers.add('database', () => database.close());
     log.info(`database: ${database.displayUrl}`);
@@ -99,8 +132,7 @@ export async function startDaemon(loaded: Config, log: Logger, options: StartOpt
 
     // Held for the instance's lifetime: others use it to tell whether this instance is alive.
     releasers.add('instance lock', await holdInstanceLock(database.pool, instanceId, log));
-    await reconcileParquet(database.pool, config.root, config.folders.parquet, log);
-    await retireSuperseded(database.pool, config.root, log);
+    await recoverOutputs(database.pool, places, config, log);
 
     releasers.add('parquet thread', useParquetThread());
     releasers.add('check thread', useCheckThread());
@@ -113,23 +145,26 @@ export async function startDaemon(loaded: Config, log: Logger, options: StartOpt
       instanceId,
       verifiedTables: new Set<string>(),
       signal: stopping.signal,
-      exports: new Exports(database.pool, log, config.root, instanceId),
+      exports: new Exports(database.pool, log, places),
+      places,
     };
-    const source = new FolderSource({ config, log, instanceId, signal: stopping.signal });
-    releasers.add('source', () => source.close());
+    const source = new Sources({ config, log, places, pool: database.pool, signal: stopping.signal });
+    releasers.add('sources', () => source.close());
     const arrived = (arrival: Arrival) => {
       if (queue.has(arrival.id)) return;
       queue.push(arrival);
-      log.event('discovered', { file: arrival.relative, bytes: arrival.size });
+      log.event('discovered', { file: arrival.relative, ...inputOf(arrival), bytes: arrival.size });
     };
-    await source.start({ ready: arrived, inHand: (id) => queue.has(id), waiting: () => queue.stats.waiting });
+    await source.start({ ready: arrived, inHand: (id) => queue.has(id), waiting: () => queue.stats.waiting }, (input) => queue.room(input));
 
     const health = new Health({
       pool: database.pool,
       watcher: () => source.health(),
       rescanIntervalMs: config.processing.rescanIntervalMs,
-      folders: [config.folders.parquet, config.folders.failed, config.folders.archive, config.folders.logs],
+      // The staging folder holds the temporary files of outputs in object storage.
+      folders: [config.folders.parquet, config.folders.failed, config.folders.archive, config.folders.logs, ...(s3 ? [places.staging] : [])].filter((f) => !isObjectWhere(f)),
       minFreeBytes: config.processing.minFreeBytes,
+      buckets: () => bucketChecks(places, config),
       onChange: (ready, reasons) => {
         if (ready) {
           log.info('ready again: taking files');
@@ -148,13 +183,17 @@ export async function startDaemon(loaded: Config, log: Logger, options: StartOpt
     notifier.start();
     releasers.add('notifier', () => notifier.close());
     releasers.add('exports', () => context.exports.idle()); // a stop lets running exports finish
+    const backlogs = () => source.list.map((input) => ({ source: input.name, ...queue.backlog(input), inProgress: queue.inHand(input) }));
     const registry = createMetrics({
       events: log.events,
       datasets: () => context.config.datasets,
       backlog: () => ({ ...queue.backlog(), inProgress: queue.stats.inFlight }),
+      sources: backlogs,
       failedDir: config.folders.failed,
+      ...(isObjectWhere(config.folders.failed) ? { countQuarantined: () => countOpenQuarantined(database.pool) } : {}),
       ready: () => health.ready,
     });
+    s3?.metrics.register(registry);
     // Temporary files of instances that died mid-write: now, before any work, and now and then.
     const sweeper = new TempSweeper(database.pool, () => context.config, instanceId, log);
     releasers.add('temporary file sweep', () => sweeper.close());
@@ -168,9 +207,24 @@ export async function startDaemon(loaded: Config, log: Logger, options: StartOpt
         events: log.events,
         health,
         backlog: () => ({ ...queue.backlog(), inProgress: queue.stats.inFlight }),
+        sources: backlogs,
+        places,
       });
       releasers.add('console', () => web.close());
-      const server = await startHttp(config, database.pool, registry, health, web, (message) => log.warn(message));
+      const sourcesStatus = () => ({
+        sources: backlogs().map((b) => ({
+          source: b.source,
+          waiting: b.files,
+          bytes: b.bytes,
+          oldest_waiting_since: b.oldestMtimeMs ? new Date(b.oldestMtimeMs).toISOString() : null,
+          oldest_waiting_file: b.oldestFile,
+          in_hand: b.inProgress,
+        })),
+      });
+      const server = await startHttp(config, database.pool, registry, health, web, (message) => log.warn(message), {
+        hooks: (request, response) => source.hook(request, response),
+        status: sourcesStatus,
+      });
       releasers.add('http', () => server.close());
       httpUrl = server.url;
       log.info(`http: ${server.url}/ (console), /metrics, /livez, /readyz, /api/status`);
@@ -201,7 +255,7 @@ export async function startDaemon(loaded: Config, log: Logger, options: StartOpt
     void Promise.all(workers).then(() => stop().then(resolveDone, resolveDone));
     const apply = async (loadedNext: Config) => {
       const next = compileConfig(loadedNext);
-      const fixed = (c: Config) => JSON.stringify([c.folders, c.database, c.processing, c.limits]);
+      const fixed = (c: Config) => JSON.stringify([c.folders, c.inputs, c.database, c.processing, c.limits, c.s3]);
       if (fixed(next) !== fixed(context.config)) {
         throw new Error('folders, database, processing and limits take effect at the next start; only dataset files are reloaded');
       }
@@ -220,12 +274,13 @@ export async function startDaemon(loaded: Config, log: Logger, options: StartOpt
       apply,
       rescan: () => source.rescan(),
       watch: options.watchConfig ?? true,
+      places,
     });
     releasers.add('reloader', () => reloader.close());
     await reloader.start();
     // Said once `loadbay reload` can find this instance (its run file is written).
     log.info(
-      `loadbay ${instanceId} watching ${config.folders.input} with ${context.config.datasets.length} dataset(s), ${config.processing.concurrency} worker(s)`,
+      `loadbay ${instanceId} watching ${source.describe()} with ${context.config.datasets.length} dataset(s), ${config.processing.concurrency} worker(s)`,
     );
     const reload = async (next: Config) => {
       await apply(next);

@@ -216,7 +216,9 @@ export function s3ErrorKind(error: unknown): 'transient' | 'config' | null {
  */
 export function s3ConfigError(error: unknown, where: string): unknown {
   if (s3ErrorKind(error) !== 'config') return error;
-  const code = s3Code(error) ?? `HTTP ${s3Status(error) ?? '?'}`;
+  // A HEAD answer has no body to name its code: the SDK says "Unknown"; the status says more.
+  const named = s3Code(error);
+  const code = named && named !== 'Unknown' ? named : `HTTP ${s3Status(error) ?? '?'}`;
   const region = (error as S3ErrorShape).$response?.headers?.['x-amz-bucket-region'];
   const why =
     code === 'RequestTimeTooSkewed'

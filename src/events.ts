@@ -11,6 +11,8 @@ import type { Problem, Stage } from './errors.js';
 export interface FileRef {
   /** The file's path inside input/ (its key inside an input prefix). */
   file: string;
+  /** Which input, when not the first local folder: its s3:// prefix, or its folder (relative to the root). */
+  input?: string;
   /** The ledger id; null before the file was claimed. */
   file_id: string | null;
   /** Attempts so far (claims of this arrival). */

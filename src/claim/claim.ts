@@ -67,9 +67,11 @@ export async function claimFiles(pool: pg.Pool, arrivals: Arrival[], instanceId:
     // Locked, and still as it was seen (gone or changed: unlocked, it is seen again).
     const same: number[] = [];
     const changed: string[] = [];
+    // Asked at once: for an object each is a request (HeadObject), for a local file an lstat.
+    const states = await Promise.all(arrivals.map((arrival, i) => (locked[i] ? arrival.source.state(arrival) : null)));
     for (const [i, arrival] of arrivals.entries()) {
-      if (!locked[i]) continue;
-      if ((await arrival.source.state(arrival)) === 'same') same.push(i);
+      if (states[i] === null) continue;
+      if (states[i] === 'same') same.push(i);
       else changed.push(arrival.id);
     }
     await unlockFiles(client, changed);

@@ -1,8 +1,9 @@
 /**
  * `loadbay failed list | show | retry`: the quarantine for the people who fix files. The quarantined
  * files are found through the ledger (quarantine/quarantined.ts); with the database out of reach, from
- * the reports in output_failed/, each checked, saying so. `retry` moves files back into input/,
- * keeps each old report in `output_failed/<dataset>/.history/` and records it in the ledger.
+ * the reports in output_failed/, each checked, saying so. `retry` moves files back into the input
+ * they came from (a local folder or a bucket prefix), keeps each old report in
+ * `output_failed/<dataset>/.history/` and records it in the ledger.
  */
 import path from 'node:path';
 import type pg from 'pg';
@@ -11,8 +12,12 @@ import { recordResubmission } from '../db/quarantine.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import { readLines } from '../quarantine/lines.js';
-import { fitName, freeName, moveFile } from '../outcome/move.js';
+import { fitName } from '../outcome/move.js';
 import { diskQuarantine, ledgerQuarantine, type Quarantine, type QuarantinedFile } from '../quarantine/quarantined.js';
+import { idInInput, inputFolderOf } from '../source/inputs.js';
+import { baseOfWhere, freeWhere, isObjectWhere, joinWhere, ledgerPath, newPlaces, relativeWhere, statWhere, type Places, type Where } from '../source/places.js';
+import { connectObjectStorage } from '../source/sources.js';
+import { moveItem } from '../source/transfer.js';
 import type { FailureReport } from '../outcome/settle.js';
 import { BY_HAND_FOLDER } from '../route/route.js';
 import { oneLine, parseSince, print, printJson, table, UsageError } from './output.js';
@@ -30,8 +35,18 @@ interface Found {
   client: pg.Client | null;
 }
 
+/** A command's places: a connection to object storage when a setting names a bucket. */
+async function withPlaces<T>(config: Config, work: (places: Places) => Promise<T>): Promise<T> {
+  const s3 = connectObjectStorage(config);
+  try {
+    return await work(newPlaces(config.root, s3, `cli-${process.pid}`));
+  } finally {
+    s3?.close();
+  }
+}
+
 /** The open quarantine from the ledger, or from output_failed/ when the ledger cannot be asked. */
-async function openQuarantine(config: Config, filter: { dataset?: string; since?: string } = {}): Promise<Found> {
+async function openQuarantine(config: Config, places: Places, filter: { dataset?: string; since?: string } = {}): Promise<Found> {
   const since = filter.since ? parseSince(filter.since) : undefined;
   const client = await connectForCommand(config);
   let why: string;
@@ -39,14 +54,14 @@ async function openQuarantine(config: Config, filter: { dataset?: string; since?
     why = client;
   } else {
     try {
-      return { quarantine: await ledgerQuarantine(config, client, { dataset: filter.dataset, since }), client };
+      return { quarantine: await ledgerQuarantine(config, client, { dataset: filter.dataset, since }, places), client };
     } catch (error) {
       why = (error as { code?: string }).code === '42P01' ? 'no ledger in this database yet' : errorMessage(error);
       await client.end().catch(() => undefined);
     }
   }
   process.stderr.write(`loadbay: the ledger cannot be asked (${why}): the reports in output_failed/ are listed, each checked\n`);
-  return { quarantine: await diskQuarantine(config, { dataset: filter.dataset, since }), client: null };
+  return { quarantine: await diskQuarantine(config, { dataset: filter.dataset, since }, places), client: null };
 }
 
 function warnSkipped(quarantine: Quarantine): void {
@@ -54,7 +69,7 @@ function warnSkipped(quarantine: Quarantine): void {
 }
 
 export async function failedList(config: Config, options: { dataset?: string; since?: string; json?: boolean }): Promise<void> {
-  const { quarantine, client } = await openQuarantine(config, options);
+  const { quarantine, client } = await withPlaces(config, (places) => openQuarantine(config, places, options));
   await client?.end().catch(() => undefined);
   warnSkipped(quarantine);
   const files = [...quarantine.files].reverse(); // oldest first, like a log
@@ -78,7 +93,11 @@ function findIn(config: Config, quarantine: Quarantine, name: string): Quarantin
 }
 
 export async function failedShow(config: Config, name: string, options: { json?: boolean }): Promise<void> {
-  const { quarantine, client } = await openQuarantine(config);
+  return withPlaces(config, (places) => showOne(config, places, name, options));
+}
+
+async function showOne(config: Config, places: Places, name: string, options: { json?: boolean }): Promise<void> {
+  const { quarantine, client } = await openQuarantine(config, places);
   await client?.end().catch(() => undefined);
   const file = findIn(config, quarantine, name);
   const { report } = file;
@@ -110,12 +129,12 @@ export interface OffendingLine {
 }
 
 /** The first five lines with problems, read from the quarantined file, with the bad value located. */
-export async function offendingLines(file: Pick<QuarantinedFile, 'file' | 'report'>, count = 5): Promise<OffendingLine[]> {
+export async function offendingLines(file: Pick<QuarantinedFile, 'file' | 'report' | 'places'>, count = 5): Promise<OffendingLine[]> {
   const located = file.report.problems.filter((p) => p.line !== undefined && p.line !== null);
   if (located.length === 0) return [];
   const wanted = new Map<number, typeof located>();
   for (const p of located) if (wanted.size < count || wanted.has(p.line!)) wanted.set(p.line!, [...(wanted.get(p.line!) ?? []), p]);
-  const text = await readLines(file.file, new Set(wanted.keys()), 4 * SHOWN_CHARS, READ_LIMIT);
+  const text = await readLines(file.file, new Set(wanted.keys()), 4 * SHOWN_CHARS, READ_LIMIT, file.places);
   return [...wanted].map(([line, problems]) => {
     const read = text.get(line);
     const shown = read === undefined ? null : read.text.length > SHOWN_CHARS || read.cut ? `${read.text.slice(0, SHOWN_CHARS - 1)}…` : read.text;
@@ -153,51 +172,68 @@ export async function failedRetry(
   if (routeTo !== undefined && !config.datasets.some((d) => d.name === routeTo)) {
     throw new UsageError(`no dataset "${routeTo}" (datasets: ${config.datasets.map((d) => d.name).join(', ')})`);
   }
-  const { quarantine, client } = await openQuarantine(config, options.all ? { dataset: options.dataset } : {});
-  try {
-    warnSkipped(quarantine);
-    const files = options.all ? [...quarantine.files].reverse() : names.map((n) => findIn(config, quarantine, n));
-    for (const file of files) {
-      print(`${file.path} → input/${await retryOne(config, log, file, client, routeTo)}${routeTo ? ` (routed to ${routeTo} by hand)` : ''}`);
+  await withPlaces(config, async (places) => {
+    const { quarantine, client } = await openQuarantine(config, places, options.all ? { dataset: options.dataset } : {});
+    try {
+      warnSkipped(quarantine);
+      const files = options.all ? [...quarantine.files].reverse() : names.map((n) => findIn(config, quarantine, n));
+      for (const file of files) {
+        const to = await retryOne(config, log, file, client, routeTo);
+        const shown = isObjectWhere(to) || path.isAbsolute(to) ? to : `input/${to}`;
+        print(`${file.path} → ${shown}${routeTo ? ` (routed to ${routeTo} by hand)` : ''}`);
+      }
+      if (files.length === 0) print('nothing to retry');
+    } finally {
+      await client?.end().catch(() => undefined);
     }
-    if (files.length === 0) print('nothing to retry');
-  } finally {
-    await client?.end().catch(() => undefined);
-  }
+  });
 }
 
 type Connectable = pg.Pool | pg.Client;
 
 /**
- * Moves one quarantined file back into input/ (its report kept in .history/) and, with a database,
- * records that in the ledger in the same transaction (a file goes back once); returns where, inside
- * input/. With `routeTo`, into input/_dataset/<routeTo>/, which routes it to that dataset.
+ * Moves one quarantined file back into the input it came from (its report kept in .history/) and,
+ * with a database, records that in the ledger in the same transaction (a file goes back once);
+ * returns the name the ledger will know it by there (a path inside the first input, else an
+ * absolute path or an s3:// URL). With `routeTo`, into `_dataset/<routeTo>/`, which routes it to
+ * that dataset.
  */
 export async function retryOne(config: Config, log: Logger, file: QuarantinedFile, db: Connectable | null, routeTo?: string): Promise<string> {
-  const wanted = routeTo ? path.join(BY_HAND_FOLDER, routeTo, path.basename(file.report.file)) : file.report.file;
-  const target = await freeName(path.join(config.folders.input, wanted));
-  const relative = path.relative(config.folders.input, target).split(path.sep).join('/');
+  const { places } = file;
+  const input = inputFolderOf(config, file.arrival);
+  const wanted = routeTo ? `${BY_HAND_FOLDER}/${routeTo}/${path.posix.basename(file.report.file)}` : file.report.file;
+  const target = await freeWhere(places, joinWhere(input, wanted));
+  const relative = relativeWhere(input, target)!;
+  const id = idInInput(config, input, relative);
   const dataset = file.report.dataset ?? '_unmatched';
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  const history = path.join(config.folders.failed, dataset, '.history', `${fitName(path.basename(file.path), 40)}.${stamp}.error.json`);
+  const history = joinWhere(config.folders.failed, dataset, '.history', `${fitName(baseOfWhere(file.path), 40)}.${stamp}.error.json`);
   const move = async () => {
-    await moveFile(file.reportPath, history);
-    await moveFile(file.file, target);
+    await moveWhole(places, file.reportPath, history);
+    await moveWhole(places, file.file, target);
   };
   if (db && file.id) await inTransaction(db, async (client) => {
-    await recordResubmission(client, { fileId: file.id!, kind: 'retry', input: relative });
+    await recordResubmission(client, { fileId: file.id!, kind: 'retry', input: id });
     await move();
   });
   else await move();
   log.event('retried', {
     file: relative,
+    ...(id === relative ? {} : { input: isObjectWhere(input) ? input : `${path.relative(config.root, input) || '.'}/` }),
     dataset: file.report.dataset,
     ...(routeTo ? { routed_to: routeTo } : {}),
     file_id: file.id,
     from: file.path,
-    report: path.relative(config.root, history),
+    report: ledgerPath(places, history),
   });
-  return relative;
+  return id;
+}
+
+/** A file or object moved as it is now to exactly `to` (copy-then-delete across sides). */
+async function moveWhole(places: Places, from: Where, to: Where): Promise<void> {
+  const seen = await statWhere(places, from);
+  if (!seen) throw Object.assign(new Error(`${from} is gone`), { code: 'ENOENT' });
+  await moveItem(places, { where: from, ...seen }, to, { exact: true });
 }
 
 /** Runs `work` in a transaction on its own connection (a pool's) or on the client given. */

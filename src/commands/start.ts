@@ -1,8 +1,6 @@
 /** `loadbay start` (the daemon, with its signals) and `loadbay check-config`. */
 import { StartCancelled, startDaemon, type Daemon } from '../daemon.js';
-import { ConfigError } from '../errors.js';
 import { createLogger } from '../log.js';
-import { objectStorageSettings } from '../source/s3/settings.js';
 import { handleSignals } from '../signals.js';
 import { describePlan } from '../validate/plan.js';
 import { readConfig } from './config.js';
@@ -11,10 +9,6 @@ import { compareTables } from './tables.js';
 
 export async function startCommand(configPath: string): Promise<void> {
   const loaded = await readConfig(configPath);
-  const inObjectStorage = objectStorageSettings(loaded);
-  if (inObjectStorage.length > 0) {
-    throw new ConfigError(`folders in object storage (s3://) are read by the configuration but the daemon cannot use them yet (object storage input lands with issue 27): ${inObjectStorage.join('; ')}`);
-  }
   const log = createLogger({ logsDir: loaded.folders.logs });
   const abort = new AbortController();
   let daemon: Daemon | null = null;

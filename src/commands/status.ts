@@ -1,6 +1,7 @@
 /**
- * `loadbay status`: what the daemon has done, from `logs/conversion.log` and the folders, so it
- * works while the daemon runs and without a database connection.
+ * `loadbay status`: what the daemon has done, from `logs/conversion.log` and the folders (an input
+ * in object storage: its first page of keys), so it works while the daemon runs and without a
+ * database connection.
  */
 import { createReadStream } from 'node:fs';
 import { readdir } from 'node:fs/promises';
@@ -14,6 +15,10 @@ import { errorMessage } from '../errors.js';
 import { print, printJson, table } from './output.js';
 import { connectForCommand } from './tables.js';
 import { filesInProgress } from '../db/files.js';
+import { connectObjectStorage } from '../source/sources.js';
+import { listPages } from '../source/s3/listing.js';
+import type { S3Location } from '../source/s3/location.js';
+import type { S3Connection } from '../source/s3/client.js';
 
 const OUTCOMES = ['loaded', 'failed', 'skipped'] as const;
 
@@ -22,6 +27,8 @@ export interface Status {
   overall: Record<string, number>;
   rows_loaded: { today: number; overall: number };
   waiting: string[];
+  /** Each input (a folder, or an s3:// prefix: its first page of keys) and how many files wait there. */
+  inputs: Array<{ input: string; waiting: number; more: boolean; error?: string }>;
   /** Datasets whose table another session holds locked: their files wait (since, why). */
   datasets_waiting: Array<{ dataset: string; since: string; reason: string }>;
   /** What in input/ is not a regular file (a FIFO, a socket, a device): never loaded, left alone. */
@@ -41,6 +48,7 @@ export async function readStatus(config: Config, pool?: pg.Pool): Promise<Status
     overall: Object.fromEntries(OUTCOMES.map((o) => [o, 0])),
     rows_loaded: { today: 0, overall: 0 },
     waiting: [],
+    inputs: [],
     datasets_waiting: [],
     ignored: [],
     stuck: [],
@@ -82,19 +90,24 @@ export async function readStatus(config: Config, pool?: pg.Pool): Promise<Status
   } catch {
     // no log yet
   }
-  const entries = await readdir(config.folders.input, { recursive: true, withFileTypes: true }).catch(() => []);
-  for (const entry of entries) {
-    if (isIgnoredName(entry.name)) continue;
-    const relative = path.relative(config.folders.input, path.join(entry.parentPath, entry.name)).split(path.sep).join('/');
-    const kind = specialKind(entry);
-    if (kind) status.ignored.push({ file: relative, reason: `${kind}, not a regular file: left alone` });
-    if (!entry.isFile()) continue;
-    const last = lastEvent.get(relative);
-    if (last && (last['event'] === 'retrying' || last['event'] === 'held')) {
-      status.stuck.push({ file: relative, event: String(last['event']), reason: String(last['reason'] ?? ''), at: String(last['timestamp']) });
-    } else {
-      status.waiting.push(relative);
+  const s3 = config.inputs.some((i) => i.location) ? connectObjectStorage(config) : null;
+  try {
+    for (const [i, input] of config.inputs.entries()) {
+      const found = input.location ? await waitingObjects(s3!, input.location) : await waitingFiles(input.folder);
+      for (const ignored of found.ignored ?? []) status.ignored.push(i === 0 ? ignored : { ...ignored, file: `${path.relative(config.root, input.folder) || '.'}/${ignored.file}` });
+      const name = input.location ? input.location.url : `${path.relative(config.root, input.folder) || '.'}/`;
+      status.inputs.push({ input: name, waiting: found.names.length, more: found.more, ...(found.error ? { error: found.error } : {}) });
+      for (const relative of found.names) {
+        const last = lastEvent.get(relative);
+        if (last && (last['event'] === 'retrying' || last['event'] === 'held')) {
+          status.stuck.push({ file: relative, event: String(last['event']), reason: String(last['reason'] ?? ''), at: String(last['timestamp']) });
+        } else {
+          status.waiting.push(i === 0 ? relative : `${name}${relative}`);
+        }
+      }
     }
+  } finally {
+    s3?.close();
   }
   status.datasets_waiting = [...datasetsWaiting.values()];
   status.in_progress = await inProgress(config, pool);
@@ -103,6 +116,35 @@ export async function readStatus(config: Config, pool?: pg.Pool): Promise<Status
     status.waiting = status.waiting.filter((file) => !busy.has(file));
   }
   return status;
+}
+
+/** The files in a local input folder, by their paths inside it, and what is there but no regular file. */
+async function waitingFiles(dir: string): Promise<{ names: string[]; more: boolean; error?: string; ignored: Status['ignored'] }> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+  const names: string[] = [];
+  const ignored: Status['ignored'] = [];
+  for (const entry of entries) {
+    if (isIgnoredName(entry.name)) continue;
+    const relative = path.relative(dir, path.join(entry.parentPath, entry.name)).split(path.sep).join('/');
+    const kind = specialKind(entry);
+    if (kind) ignored.push({ file: relative, reason: `${kind}, not a regular file: left alone` });
+    if (entry.isFile()) names.push(relative);
+  }
+  return { names, more: false, ignored };
+}
+
+/** The first page of keys under an input prefix (status lists no more: `more` says there are). */
+async function waitingObjects(s3: S3Connection, location: S3Location): Promise<{ names: string[]; more: boolean; error?: string; ignored?: Status['ignored'] }> {
+  try {
+    const pages = listPages(s3, location);
+    const first = await pages.next();
+    await pages.return();
+    const listed = first.done ? [] : first.value;
+    const names = listed.map((o) => o.key.slice(location.prefix.length)).filter((name) => !isIgnoredName(name));
+    return { names, more: listed.length >= s3.settings.listPageSize };
+  } catch (error) {
+    return { names: [], more: false, error: errorMessage(error) };
+  }
 }
 
 /** From the ledger: `processing` rows whose claim lock (see claim/claim.ts) some instance holds. */
@@ -131,7 +173,11 @@ export async function statusCommand(config: Config, options: { json?: boolean })
       ],
     ),
     `in progress: ${typeof status.in_progress === 'string' ? status.in_progress : `${status.in_progress.length}${status.in_progress.length ? ` (${status.in_progress.slice(0, 5).map((p) => p.file).join(', ')})` : ''}`}`,
-    `waiting in input/: ${status.waiting.length}${status.waiting.length ? ` (${status.waiting.slice(0, 5).join(', ')}${status.waiting.length > 5 ? ', …' : ''})` : ''}`,
+    ...status.inputs.map((i, n) => {
+      const names = status.waiting.filter((w) => (n === 0 ? !w.includes('://') && !w.startsWith('/') : w.startsWith(i.input)));
+      const shown = names.slice(0, 5).map((w) => (n === 0 ? w : w.slice(i.input.length)));
+      return `waiting in ${i.input}: ${i.waiting}${i.more ? '+' : ''}${shown.length ? ` (${shown.join(', ')}${i.waiting > 5 ? ', …' : ''})` : ''}${i.error ? ` — cannot list: ${i.error}` : ''}`;
+    }),
     ...status.datasets_waiting.map((d) => `dataset ${d.dataset} waiting since ${d.since}: ${d.reason}`),
     ...(status.ignored.length ? [`not regular files, left alone: ${status.ignored.length} (${status.ignored.slice(0, 5).map((i) => `${i.file}: ${i.reason.split(',')[0]}`).join('; ')}${status.ignored.length > 5 ? '; …' : ''})`] : []),
     `retrying or held: ${status.stuck.length}`,

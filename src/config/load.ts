@@ -17,7 +17,7 @@ import { ConfigError, redact } from '../errors.js';
 import { fromDocumentProblem } from '../read/json-context.js';
 import { userConfigSchema, userDatasetSchema } from './schema.js';
 import { quoteIdent } from '../db/database.js';
-import { checkS3Folders, resolveExportTarget, resolveFolderSetting, resolveS3Settings } from '../source/s3/settings.js';
+import { checkInputs, checkS3Folders, resolveExportTarget, resolveFolderSetting, resolveInputs, resolveS3Settings } from '../source/s3/settings.js';
 import type { Config, Dataset, DatasetView, ExportSpec, Folders, Limits, S3Folders, TableTarget, UserCheck, UserConfig, UserDataset, UserTable, UserView } from './types.js';
 
 const configAjv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
@@ -37,7 +37,9 @@ export async function loadConfig(configFile: string, options: LoadOptions = {}):
   const folder = (value: string | undefined, fallback: string) => path.resolve(root, value ?? fallback);
   // A folder setting may be an s3:// URL (not the database's data_dir, which uses `folder`).
   const buckets: S3Folders = {};
-  const setting = (name: keyof Folders, fallback: string) => {
+  const inputs = resolveInputs(file, user.folders?.input, root);
+  if (inputs[0]!.location) buckets.input = inputs[0]!.location;
+  const setting = (name: Exclude<keyof Folders, 'input'>, fallback: string) => {
     const { folder: resolved, location } = resolveFolderSetting(file, name, user.folders?.[name], fallback, root);
     if (location && name !== 'logs') buckets[name] = location;
     return resolved;
@@ -55,7 +57,7 @@ export async function loadConfig(configFile: string, options: LoadOptions = {}):
     datasetsLocation,
     root,
     folders: {
-      input: setting('input', 'input'),
+      input: inputs[0]!.folder,
       parquet: setting('parquet', 'output_parquet'),
       failed: setting('failed', 'output_failed'),
       archive: setting('archive', 'archive'),
@@ -89,6 +91,7 @@ export async function loadConfig(configFile: string, options: LoadOptions = {}):
       smallFileCompression: user.parquet?.small_file_compression ?? DEFAULT_PARQUET.smallFileCompression,
     },
     http: resolveHttp(file, user.http),
+    inputs,
     s3: resolveS3Settings(user.s3),
     buckets: Object.freeze(buckets),
     notify: {
@@ -413,6 +416,7 @@ export function resolveDataset(file: string, user: UserDataset, paths: DatasetPa
  */
 async function checkFolders(file: string, config: Config): Promise<void> {
   checkS3Folders(file, config.buckets);
+  checkInputs(file, config);
   // Folders in object storage are checked among themselves (above); the local ones here.
   const named: Array<[string, string]> = Object.entries(config.folders)
     .filter(([name]) => !(name in config.buckets))
@@ -438,13 +442,15 @@ async function checkFolders(file: string, config: Config): Promise<void> {
       throw new ConfigError(`${file}: ${name}: ${shown(dir)} ${how} ${other.slice(1).replaceAll('/', '.')} ${shown(otherDir)}; each folder must be distinct and none inside another, links resolved`);
     }
   }
-  const input = real.get(config.folders.input);
-  if (input === undefined) return; // input/ is a bucket: a local export cannot be in it
-  for (const spec of config.exports) {
-    if (spec.toS3) continue;
-    const target = await resolve(`${spec.declaredIn}: /export/to`, spec.to);
-    if (inside(target, input)) {
-      throw new ConfigError(`${spec.declaredIn}: /export/to: ${spec.to}${target === spec.to ? '' : ` (${target})`} is inside folders.input ${shown(config.folders.input)}: the export would be loaded as a new file`);
+  // An input in a bucket: a local export cannot be in it.
+  for (const local of config.inputs.filter((i) => i.location === null).map((i) => i.folder)) {
+    const input = real.get(local) ?? (await resolve(`${file}: /folders/input`, local));
+    for (const spec of config.exports) {
+      if (spec.toS3) continue;
+      const target = await resolve(`${spec.declaredIn}: /export/to`, spec.to);
+      if (inside(target, input)) {
+        throw new ConfigError(`${spec.declaredIn}: /export/to: ${spec.to}${target === spec.to ? '' : ` (${target})`} is inside folders.input ${real.has(local) ? shown(local) : local}: the export would be loaded as a new file`);
+      }
     }
   }
 }

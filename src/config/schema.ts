@@ -17,7 +17,15 @@ export const userConfigSchema: JSONSchemaType<UserConfig> = {
       nullable: true,
       additionalProperties: false,
       properties: {
-        input: { type: 'string', nullable: true, minLength: 1 },
+        // One folder or bucket prefix, or several (a list mixing local folders and s3:// prefixes).
+        input: {
+          type: ['string', 'array'],
+          nullable: true,
+          anyOf: [
+            { type: 'string', minLength: 1 },
+            { type: 'array', minItems: 1, maxItems: 32, uniqueItems: true, items: { type: 'string', minLength: 1 } },
+          ],
+        },
         parquet: { type: 'string', nullable: true, minLength: 1 },
         failed: { type: 'string', nullable: true, minLength: 1 },
         archive: { type: 'string', nullable: true, minLength: 1 },

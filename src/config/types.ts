@@ -34,7 +34,8 @@ export type ParquetCodec = (typeof PARQUET_CODECS)[number];
 export interface UserConfig {
   root?: string;
   folders?: {
-    input?: string;
+    /** One input, or several: local folders and s3:// prefixes in any mix. */
+    input?: string | string[];
     parquet?: string;
     failed?: string;
     archive?: string;
@@ -183,6 +184,15 @@ export interface Folders {
   logs: string;
 }
 
+/**
+ * One input of the configuration (`folders.input`, or each entry of a list): a local folder's
+ * absolute path, or an `s3://bucket/prefix/` with its location.
+ */
+export interface InputFolder {
+  folder: string;
+  location: S3Location | null;
+}
+
 /** The folders that are in object storage; `logs` is always local. */
 export type S3Folders = Partial<Record<Exclude<keyof Folders, 'logs'>, S3Location>>;
 
@@ -277,7 +287,9 @@ export interface Config {
   /** `datasets:` resolved: a folder of YAML files, or a glob of them. */
   datasetsLocation: string;
   root: string;
+  /** `folders.input` is the first of these: every input, in the order written. */
   folders: Folders;
+  inputs: readonly InputFolder[];
   database: {
     /** From DATABASE_URL or `database.url`; null means: start the embedded server. */
     url: string | null;

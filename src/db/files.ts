@@ -39,17 +39,26 @@ export async function unlockFiles(client: pg.PoolClient, ids: string[]): Promise
 /**
  * Under the files' locks, in one round trip for all of them: an unsettled load of this very arrival
  * or an attempt in progress is counted again (so a file that cannot be moved backs off like any
- * other), anything else starts a new row. Returns each arrival's row, in order.
+ * other), anything else starts a new row. "This very arrival": same path and size, and the same
+ * mtime for a local file, the same ETag (and version id, when the bucket has versions) for an
+ * object — an object's time says when it was written, not what it holds. Returns each arrival's
+ * row, in order.
  */
-export async function claimRows(client: pg.PoolClient, arrivals: Array<{ id: string; size: number; mtimeMs: number }>, instanceId: string): Promise<LedgerRow[]> {
+export async function claimRows(
+  client: pg.PoolClient,
+  arrivals: Array<{ id: string; size: number; mtimeMs: number; version?: string; versionId?: string | null }>,
+  instanceId: string,
+): Promise<LedgerRow[]> {
   if (arrivals.length === 0) return [];
   const { rows } = await client.query<LedgerRow>({
     name: 'loadbay-claim-many',
     text: `WITH arrival AS (
-             SELECT * FROM unnest($1::text[], $2::bigint[], $3::float8[]) AS a(path, size, mtime_ms)
+             SELECT * FROM unnest($1::text[], $2::bigint[], $3::float8[], $5::text[], $6::text[]) AS a(path, size, mtime_ms, etag, version)
            ), found AS (
              SELECT DISTINCT ON (a.path) f.id, a.path FROM arrival a
-               JOIN ${FILES} f ON f.path = a.path AND f.size = a.size AND f.mtime_ms = a.mtime_ms
+               JOIN ${FILES} f ON f.path = a.path AND f.size = a.size
+                AND (CASE WHEN a.etag IS NULL THEN f.mtime_ms = a.mtime_ms
+                          ELSE f.object_etag = a.etag AND f.object_version IS NOT DISTINCT FROM a.version END)
                 AND (f.status = 'processing' OR (f.status = 'loaded' AND f.settled_at IS NULL))
               ORDER BY a.path, f.id DESC
            ), bumped AS (
@@ -57,14 +66,21 @@ export async function claimRows(client: pg.PoolClient, arrivals: Array<{ id: str
                FROM found WHERE f.id = found.id
              RETURNING f.*
            ), inserted AS (
-             INSERT INTO ${FILES} (path, size, mtime_ms, status, instance_id)
-             SELECT a.path, a.size, a.mtime_ms, 'processing', $4 FROM arrival a
+             INSERT INTO ${FILES} (path, size, mtime_ms, object_etag, object_version, status, instance_id)
+             SELECT a.path, a.size, a.mtime_ms, a.etag, a.version, 'processing', $4 FROM arrival a
               WHERE NOT EXISTS (SELECT 1 FROM found WHERE found.path = a.path)
              RETURNING *
            )
            SELECT * FROM bumped
            UNION ALL SELECT * FROM inserted`,
-    values: [arrivals.map((a) => a.id), arrivals.map((a) => a.size), arrivals.map((a) => a.mtimeMs), instanceId],
+    values: [
+      arrivals.map((a) => a.id),
+      arrivals.map((a) => a.size),
+      arrivals.map((a) => a.mtimeMs),
+      instanceId,
+      arrivals.map((a) => a.version ?? null),
+      arrivals.map((a) => a.versionId ?? null),
+    ],
   });
   const byPath = new Map(rows.map((row) => [row.path, row]));
   return arrivals.map((arrival) => {
@@ -241,6 +257,15 @@ export async function parquetWriter(db: Queryable, parquetPath: string): Promise
     [parquetPath],
   );
   return rows[0] ?? null;
+}
+
+/** The other ledger rows that recorded a Parquet path, with their status and instance. */
+export async function parquetHolders(db: Queryable, parquetPath: string, exceptFileId: string): Promise<Array<{ status: string; instance_id: string }>> {
+  const { rows } = await db.query<{ status: string; instance_id: string }>(
+    `SELECT status, instance_id FROM ${FILES} WHERE parquet_path = $1 AND id <> $2`,
+    [parquetPath, exceptFileId],
+  );
+  return rows;
 }
 
 /** `processing` rows whose claim lock some instance holds right now. */

@@ -110,6 +110,15 @@ export async function quarantineRows(db: Queryable, filter: QuarantineFilter = {
   return rows.map(toRow);
 }
 
+/** How many quarantined files were not sent back (the metric, when the quarantine is a bucket). */
+export async function countOpenQuarantined(db: Queryable): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM ${FILES} f
+      WHERE f.error ? 'quarantined_as' AND NOT EXISTS (SELECT 1 FROM ${RESUBMISSIONS} r WHERE r.file_id = f.id)`,
+  );
+  return rows[0]?.n ?? 0;
+}
+
 /** One quarantined file by its ledger id. */
 export async function quarantineRow(db: Queryable, id: string): Promise<QuarantineRow | null> {
   if (!/^[0-9]{1,18}$/.test(id)) return null;
@@ -120,6 +129,19 @@ export async function quarantineRow(db: Queryable, id: string): Promise<Quaranti
 /** A loaded file whose rest was quarantined (it grew after it was read): its row learns the report. */
 export async function recordQuarantined(db: Queryable, fileId: string, report: unknown): Promise<void> {
   await db.query(`UPDATE ${FILES} SET error = $2, updated_at = now() WHERE id = $1`, [fileId, JSON.stringify(report)]);
+}
+
+/**
+ * Files sent back into an input prefix since `since` (retried or fixed): a listing that resumes
+ * after its saved position would not see a key that sorts before it.
+ */
+export async function resubmittedSince(db: Queryable, prefixUrl: string, since: Date): Promise<Array<{ input: string; at: Date }>> {
+  const pattern = `${prefixUrl.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  const { rows } = await db.query<{ input_path: string; created_at: Date }>(
+    `SELECT input_path, created_at FROM ${RESUBMISSIONS} WHERE input_path LIKE $1 AND created_at > $2 ORDER BY created_at LIMIT 10000`,
+    [pattern, since],
+  );
+  return rows.map((r) => ({ input: r.input_path, at: r.created_at }));
 }
 
 export class AlreadyResubmitted extends Error {}

@@ -4,7 +4,9 @@
  * while one runs coalesce into one more run, so the last run starts after the last load) and across
  * instances (an advisory lock on the target for the query and the rename, so a later snapshot never
  * loses to an earlier one). Written completely under a unique temporary name, fsync'd, then renamed:
- * a reader sees the old file or the new one, never half of one.
+ * a reader sees the old file or the new one, never half of one. A target in object storage
+ * (`s3://bucket/key`) is written to the staging folder first and then uploaded over the previous
+ * snapshot: an object, too, is replaced whole.
  */
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, unlink } from 'node:fs/promises';
@@ -18,6 +20,7 @@ import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import { fsyncPath } from '../lib/fs-now.js';
 import { tempName } from '../instance.js';
+import { ledgerPath, putFileWhere, type Places } from '../source/places.js';
 
 /** What set an export off: the load it follows. */
 export interface ExportCause {
@@ -38,9 +41,8 @@ export class Exports {
   constructor(
     private readonly pool: pg.Pool,
     private readonly log: Logger,
-    private readonly root: string,
-    /** This instance: the temporary files it writes carry it. */
-    private readonly instanceId: string,
+    /** Where the targets are; its writer (this instance) names the temporary files. */
+    private readonly places: Places,
   ) {}
 
   /** Runs every export a load of `cause.dataset` triggers; resolves when they have run (or failed). */
@@ -81,12 +83,12 @@ export class Exports {
   /** One run for the loads in `causes`; the log line names the last and lists them all. */
   private async runOnce(spec: ExportSpec, causes: ExportCause[]): Promise<void> {
     const started = Date.now();
-    const to = path.relative(this.root, spec.to);
+    const to = ledgerPath(this.places, spec.to);
     const last = causes[causes.length - 1]!;
     const all = causes.length > 1 ? { after_files: causes.map((c) => c.file), after_file_ids: causes.map((c) => c.file_id) } : {};
     const fields = { ...last, ...all, to, sql: spec.label };
     try {
-      const rows = await writeExport(this.pool, spec, this.instanceId);
+      const rows = await writeExport(this.pool, spec, this.places);
       this.log.event('exported', { ...fields, rows, duration_ms: Date.now() - started });
     } catch (error) {
       // After the commit: a failed export is reported, the load stands.
@@ -95,10 +97,12 @@ export class Exports {
   }
 }
 
-/** Writes the query's result to `spec.to`; returns the number of rows. `writer`: this instance's id. */
-export async function writeExport(pool: pg.Pool, spec: ExportSpec, writer: string): Promise<number> {
-  await mkdir(path.dirname(spec.to), { recursive: true });
-  const tmp = path.join(path.dirname(spec.to), tempName(path.basename(spec.to).slice(0, 100), writer));
+/** Writes the query's result to `spec.to`; returns the number of rows. */
+export async function writeExport(pool: pg.Pool, spec: ExportSpec, places: Places): Promise<number> {
+  // A target in a bucket is written in the staging folder first (swept like the folders: load/sweep.ts).
+  const dir = spec.toS3 ? path.join(places.staging, '_exports') : path.dirname(spec.to);
+  await mkdir(dir, { recursive: true });
+  const tmp = path.join(dir, tempName(path.basename(spec.to).slice(0, 100), places.writer));
   const { client, done } = await checkout(pool);
   const lock = `loadbay:export:${spec.to}`;
   let ok = false;
@@ -108,8 +112,12 @@ export async function writeExport(pool: pg.Pool, spec: ExportSpec, writer: strin
     const stream = client.query(copyTo(`COPY (${query}) TO STDOUT WITH (FORMAT csv, HEADER)`));
     await pipeline(stream, createWriteStream(tmp));
     await fsyncPath(tmp);
-    await rename(tmp, spec.to);
-    await fsyncPath(path.dirname(spec.to));
+    if (spec.toS3) {
+      await putFileWhere(places, tmp, spec.to, { overwrite: true, contentType: 'text/csv' });
+    } else {
+      await rename(tmp, spec.to);
+      await fsyncPath(path.dirname(spec.to));
+    }
     await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [lock]);
     ok = true;
     return (stream as unknown as { rowCount?: number }).rowCount ?? 0;

@@ -23,6 +23,7 @@ import { quoteIdent } from '../db/database.js';
 import type { LoadbayEventName, LoadbayEvents } from '../events.js';
 import { statNow } from '../lib/fs-now.js';
 import type { Logger } from '../log.js';
+import type { Places } from '../source/places.js';
 import type { Health } from './health.js';
 import { LiveEvents } from './live.js';
 import { Profiles } from './profile.js';
@@ -57,6 +58,10 @@ export interface ConsoleContext {
   events: LoadbayEvents;
   health: Health;
   backlog: () => { files: number; bytes: number; oldestMtimeMs: number | null; oldestFile: string | null; inProgress: number };
+  /** Each input's backlog (a folder or an s3:// prefix); one entry per input. */
+  sources?: () => Array<{ source: string; files: number; bytes: number; oldestMtimeMs: number | null; oldestFile: string | null; inProgress: number }>;
+  /** Where the quarantine and the inputs are (buckets included). */
+  places?: Places;
 }
 
 type Recent = { event: LoadbayEventName; at: string; file: string | null; dataset: string | null; rows?: number; reason?: string; stage?: string };
@@ -82,7 +87,7 @@ export class WebConsole {
     this.reader.on('error', () => undefined); // an idle connection lost: the next read opens another
     this.live = new LiveEvents(ctx.events);
     this.profiles = new Profiles(this.reader, ctx.config, ctx.events, this.live);
-    this.quarantine = new QuarantineRoutes({ config: ctx.config, pool: ctx.pool, log: ctx.log, live: this.live });
+    this.quarantine = new QuarantineRoutes({ config: ctx.config, pool: ctx.pool, log: ctx.log, live: this.live, ...(ctx.places ? { places: ctx.places } : {}) });
     for (const event of ['loaded', 'failed', 'skipped', 'held', 'vanished', 'retried', 'ignored'] as const) {
       this.offs.push(
         ctx.events.on(event, (payload) => {
@@ -99,7 +104,7 @@ export class WebConsole {
           });
           this.recent.length = Math.min(this.recent.length, RECENT);
           // A fixed file came from its own folder in input/ (fix.ts): gone once it settled.
-          if (event !== 'retried' && file !== null && /^fixed-\d+\/[^/]+$/.test(file)) {
+          if (event !== 'retried' && file !== null && fields['input'] === undefined && /^fixed-\d+\/[^/]+$/.test(file)) {
             void rmdir(path.join(ctx.config().folders.input, path.dirname(file))).catch(() => undefined);
           }
         }),
@@ -152,6 +157,14 @@ export class WebConsole {
         oldest_waiting_file: backlog.oldestFile,
       },
       in_progress: backlog.inProgress,
+      sources: (this.ctx.sources?.() ?? []).map((s) => ({
+        source: s.source,
+        waiting: s.files,
+        bytes: s.bytes,
+        oldest_waiting_since: s.oldestMtimeMs ? new Date(s.oldestMtimeMs).toISOString() : null,
+        oldest_waiting_file: s.oldestFile,
+        in_hand: s.inProgress,
+      })),
       throughput: rows.map((r) => ({ minute: r.minute.toISOString(), files: r.files, rows: r.rows })),
       recent: this.recent,
     };

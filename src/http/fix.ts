@@ -6,10 +6,10 @@
  * input/ under a derived name — `fixed-<id>/<name>`, so the same dataset takes it and names read
  * from the file name stay the same: written under a name the watcher ignores, then renamed into
  * place in the transaction that records the fix in the ledger (original id, edits, when). The
- * original stays in output_failed/.
+ * original stays in output_failed/. A file quarantined from a bucket prefix goes back there: written
+ * in the staging folder, then uploaded (never over an existing object) in that transaction.
  */
 import { randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { mkdir, rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createGunzip, gzipSync } from 'node:zlib';
@@ -20,7 +20,9 @@ import type { Config, Dataset } from '../config/types.js';
 import { recordResubmission } from '../db/quarantine.js';
 import { inTransaction, locate } from '../commands/failed.js';
 import { fsyncPath, statNow } from '../lib/fs-now.js';
-import { readLines, rewriteLines, LineMismatch } from '../quarantine/lines.js';
+import { openBytes, readLines, rewriteLines, LineMismatch } from '../quarantine/lines.js';
+import { idInInput, inputFolderOf } from '../source/inputs.js';
+import { isObjectWhere, joinWhere, putFileWhere, statWhere } from '../source/places.js';
 import { numbered } from '../outcome/move.js';
 import type { QuarantinedFile } from '../quarantine/quarantined.js';
 import { route } from '../route/route.js';
@@ -70,12 +72,12 @@ export async function planFix(config: Config, file: QuarantinedFile): Promise<Fi
   if (!file.present) return notEditable('the file is no longer in output_failed/', total);
   const dataset = config.datasets.find((d) => d.name === report.dataset);
   if (!dataset) return notEditable('no dataset takes a file of this name: download it, and drop it into input/ under a name a dataset matches', total);
-  const size = statNow(file.file)?.size ?? 0;
+  const size = isObjectWhere(file.file) ? ((await statWhere(file.places, file.file))?.size ?? 0) : (statNow(file.file)?.size ?? 0);
   const download = 'download it, fix it and drop it into input/';
   if (size > FIX_MAX_BYTES) return notEditable(`the file is ${mib(size)}, more than the ${mib(FIX_MAX_BYTES)} the console edits: ${download}`, total);
   if (dataset.format === 'csv' && !/^utf-?8$/i.test(dataset.csv.encoding)) return notEditable(`the dataset reads ${dataset.csv.encoding}, the console edits UTF-8 only: ${download}`, total);
   if (dataset.format === 'json') {
-    const text = await readDocument(file.file, DOCUMENT_MAX_BYTES);
+    const text = await readDocument(file, DOCUMENT_MAX_BYTES);
     if (text === null) return notEditable(`the document is larger than the ${mib(DOCUMENT_MAX_BYTES)} the console edits whole: ${download}`, total);
     return { editable: true, why: null, mode: 'document', header: null, lines: [], document: text, problems: { total, shown: total } };
   }
@@ -87,7 +89,7 @@ export async function planFix(config: Config, file: QuarantinedFile): Promise<Fi
     byLine.set(p.line, [...(byLine.get(p.line) ?? []), { field: p.field ?? null, rule: p.rule, message: p.message }]);
   }
   if (byLine.size === 0) return notEditable(`no line of the file is named by the report (${report.stage}: the problem is the file as a whole): ${download}`, total);
-  const read = await readLines(file.file, new Set(byLine.keys()), LINE_MAX_BYTES + 1, readLimit(config));
+  const read = await readLines(file.file, new Set(byLine.keys()), LINE_MAX_BYTES + 1, readLimit(config), file.places);
   const lines: EditableLine[] = [];
   for (const [line, problems] of [...byLine].sort((a, b) => a[0] - b[0])) {
     const found = read.get(line);
@@ -114,7 +116,7 @@ function headerMismatch(dataset: Dataset, report: QuarantinedFile['report']): bo
 
 /** Line 1 to edit, the first row beside it to compare, and what is extra or missing in words. */
 async function planHeader(config: Config, file: QuarantinedFile, dataset: Dataset, total: number): Promise<FixPlan> {
-  const read = await readLines(file.file, new Set([1, 2]), LINE_MAX_BYTES + 1, readLimit(config));
+  const read = await readLines(file.file, new Set([1, 2]), LINE_MAX_BYTES + 1, readLimit(config), file.places);
   const header = read.get(1);
   if (!header || header.cut) return notEditable(`line 1 is longer than ${LINE_MAX_BYTES / 1024} KiB: download it, fix it and drop it into input/`, total);
   const first = read.get(2);
@@ -130,9 +132,9 @@ async function planHeader(config: Config, file: QuarantinedFile, dataset: Datase
   };
 }
 
-async function readDocument(file: string, max: number): Promise<string | null> {
-  const source = createReadStream(file);
-  const input: NodeJS.ReadableStream = file.toLowerCase().endsWith('.gz') ? source.pipe(createGunzip()) : source;
+async function readDocument(file: QuarantinedFile, max: number): Promise<string | null> {
+  const source = await openBytes(file.file, file.places);
+  const input: NodeJS.ReadableStream = file.file.toLowerCase().endsWith('.gz') ? source.pipe(createGunzip()) : source;
   const chunks: Buffer[] = [];
   let size = 0;
   try {
@@ -203,13 +205,14 @@ export class FixRefused extends Error {
   }
 }
 
-/** Where the corrected file goes inside input/: a name the same dataset takes, with the same name parts. */
-function fixedName(config: Config, file: QuarantinedFile, dataset: Dataset): string {
+/** Where the corrected file goes inside its input: a name the same dataset takes, with the same name parts. */
+async function fixedName(config: Config, input: string, file: QuarantinedFile, dataset: Dataset): Promise<string> {
   const original = file.report.file;
   const candidates = [`fixed-${file.id}/${original}`];
   for (let n = 2; n < 20; n++) candidates.push(numbered(original, n).split(path.sep).join('/'));
   for (const candidate of candidates) {
-    if (statNow(path.join(config.folders.input, candidate)) !== null) continue;
+    const where = joinWhere(input, candidate);
+    if ((isObjectWhere(where) ? await statWhere(file.places, where) : statNow(where)) !== null) continue;
     let routed: Dataset | null = null;
     try {
       routed = route(config.datasets, candidate);
@@ -217,13 +220,16 @@ function fixedName(config: Config, file: QuarantinedFile, dataset: Dataset): str
       routed = null;
     }
     if (routed?.name !== dataset.name) continue;
-    if (path.basename(candidate) !== path.basename(original) && dataset.prepare.some((s) => 'add_columns' in s && s.add_columns.from_file_name)) continue;
+    if (path.basename(candidate) !== path.basename(original) && dataset.prepare.some((step) => 'add_columns' in step && step.add_columns.from_file_name)) continue;
     return candidate;
   }
-  throw new FixRefused(409, `no name in input/ would bring the fixed file to dataset ${dataset.name} with the same file name: download it, fix it and drop it into input/`);
+  throw new FixRefused(409, `no name in ${input} would bring the fixed file to dataset ${dataset.name} with the same file name: download it, fix it and drop it into input/`);
 }
 
-/** Writes the corrected file into input/ and records the fix; returns its path inside input/. */
+/**
+ * Writes the corrected file into the input it came from and records the fix; returns the name the
+ * ledger will know it by (its path inside the first input, else an absolute path or an s3:// URL).
+ */
 export async function applyFix(config: Config, pool: pg.Pool, file: QuarantinedFile, request: FixRequest): Promise<string> {
   const plan = await planFix(config, file);
   if (!plan.editable) throw new FixRefused(409, `this file cannot be fixed here: ${plan.why}`);
@@ -249,20 +255,28 @@ export async function applyFix(config: Config, pool: pg.Pool, file: QuarantinedF
     }
     if (changed.size === 0) throw new FixRefused(400, 'nothing was changed');
     edits = [...changed].map(([line, e]) => ({ line, before: e.before, after: e.after }));
-    write = (tmp) => rewriteLines(file.file, tmp, changed, readLimit(config));
+    write = (tmp) => rewriteLines(file.file, tmp, changed, readLimit(config), file.places);
   }
-  const relative = fixedName(config, file, dataset);
-  const target = path.join(config.folders.input, relative);
-  await mkdir(path.dirname(target), { recursive: true });
-  // Written under a dot-name the watcher ignores, then renamed into place when complete.
-  const tmp = path.join(path.dirname(target), `.loadbay-fix-${randomBytes(4).toString('hex')}.tmp`);
+  const input = inputFolderOf(config, file.arrival);
+  const relative = await fixedName(config, input, file, dataset);
+  const target = joinWhere(input, relative);
+  const id = idInInput(config, input, relative);
+  // Written under a dot-name the watcher ignores, then renamed (or uploaded) into place when complete;
+  // in the staging folder a temporary name carries its writer, for the start-up sweep.
+  const tmpDir = isObjectWhere(target) ? path.join(file.places.staging, '_fixes') : path.dirname(target);
+  await mkdir(tmpDir, { recursive: true });
+  const tmp = path.join(tmpDir, isObjectWhere(target) ? `.fix.${file.places.writer}.${randomBytes(4).toString('hex')}.tmp` : `.loadbay-fix-${randomBytes(4).toString('hex')}.tmp`);
   try {
     // The file is written before the transaction, which then holds a connection only for its
     // record and the rename: either both happen or, should it fail, the fixed file never arrives.
     await write(tmp);
     await fsyncPath(tmp);
     await inTransaction(pool, async (client) => {
-      await recordResubmission(client, { fileId: file.id!, kind: 'fix', input: relative, edits });
+      await recordResubmission(client, { fileId: file.id!, kind: 'fix', input: id, edits });
+      if (isObjectWhere(target)) {
+        await putFileWhere(file.places, tmp, target);
+        return;
+      }
       await rename(tmp, target);
       await fsyncPath(path.dirname(target));
     });
@@ -271,7 +285,7 @@ export async function applyFix(config: Config, pool: pg.Pool, file: QuarantinedF
     if (error instanceof LineMismatch) throw new FixRefused(409, error.message);
     throw error;
   }
-  return relative;
+  return id;
 }
 
 /** A document's changes as lines (the same number of lines), or the new document whole. */

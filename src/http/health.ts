@@ -3,8 +3,9 @@
  * handing out files (the queue pauses) and goes on again when ready.
  * - live: the event loop turns (a timer that fires late by more than 10 s says it is stuck) and the
  *   watcher's periodic rescans still complete; no dependency is checked.
- * - ready: PostgreSQL answers, the ledger is migrated to this version, the watcher runs, and every
- *   output folder has free space.
+ * - ready: PostgreSQL answers, the ledger is migrated to this version, the watcher runs, every
+ *   output folder has free space, and every bucket location answers a listing. A failing input
+ *   bucket makes /readyz fail but does not pause the other inputs (its own listing just fails).
  */
 import { statfs } from 'node:fs/promises';
 import type pg from 'pg';
@@ -21,6 +22,8 @@ export interface HealthSources {
   /** Output folders that must have room: parquet, failed, archive, logs. */
   folders: string[];
   minFreeBytes: number;
+  /** Checks of the locations in object storage (source/sources.ts `bucketChecks`). */
+  buckets?: () => Promise<Check[]>;
   onChange: (ready: boolean, reasons: string[]) => void;
 }
 
@@ -28,6 +31,8 @@ export interface Check {
   name: string;
   ok: boolean;
   detail?: string;
+  /** An input's check: failing, it does not pause loading (only that input's discovery fails). */
+  input?: boolean;
 }
 
 export class Health {
@@ -91,8 +96,9 @@ export class Health {
         checks.push({ name: `free_space ${folder}`, ok: false, detail: errorMessage(error) });
       }
     }
-    const ready = checks.every((c) => c.ok);
-    const failing = checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail ?? 'failing'}`);
+    if (this.sources.buckets) checks.push(...(await this.sources.buckets()));
+    const ready = checks.every((c) => c.ok || c.input);
+    const failing = checks.filter((c) => !c.ok && !c.input).map((c) => `${c.name}: ${c.detail ?? 'failing'}`);
     if (ready !== this.readyNow) this.sources.onChange(ready, failing);
     this.readyNow = ready;
     this.lastChecks = checks;

@@ -24,6 +24,8 @@ export interface LiveEvent {
   event: LoadbayEventName | 'profile' | 'resubmitted';
   at: string;
   file: string | null;
+  /** The input the file is in, when it is not the first local folder (its s3:// prefix, say). */
+  input?: string;
   file_id: string | null;
   dataset: string | null;
   rows?: number;
@@ -47,6 +49,7 @@ export class LiveEvents {
         event,
         at: new Date().toISOString(),
         file: typeof fields['file'] === 'string' ? fields['file'] : null,
+        ...(typeof fields['input'] === 'string' ? { input: fields['input'] } : {}),
         file_id: typeof fields['file_id'] === 'string' ? fields['file_id'] : null,
         dataset: typeof fields['dataset'] === 'string' ? fields['dataset'] : null,
         ...(typeof fields['rows'] === 'number' ? { rows: fields['rows'] } : {}),

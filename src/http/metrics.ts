@@ -20,7 +20,11 @@ export interface MetricsSources {
   datasets(): readonly Dataset[];
   /** Finished files waiting (or parked for a retry) and files in progress, from the queue. */
   backlog(): { files: number; bytes: number; oldestMtimeMs: number | null; inProgress: number };
+  /** Each input's own backlog (its name: the folder or s3:// prefix, as in the configuration). */
+  sources?: () => Array<{ source: string; files: number; bytes: number; oldestMtimeMs: number | null }>;
   failedDir: string;
+  /** Open quarantined files, when output_failed is not a local folder to count (a bucket: the ledger). */
+  countQuarantined?: () => Promise<number>;
   ready(): boolean;
 }
 
@@ -138,6 +142,26 @@ export function createMetrics(sources: MetricsSources): Registry {
     },
   });
   new Gauge({
+    name: 'loadbay_source_backlog_files',
+    help: 'Finished files (objects) waiting per input: a local folder or an s3:// prefix',
+    labelNames: ['source'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const s of sources.sources?.() ?? []) this.set({ source: s.source }, s.files);
+    },
+  });
+  new Gauge({
+    name: 'loadbay_source_oldest_pending_timestamp_seconds',
+    help: 'Modification time of the oldest file (object) waiting per input (0: none)',
+    labelNames: ['source'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const s of sources.sources?.() ?? []) this.set({ source: s.source }, s.oldestMtimeMs === null ? 0 : s.oldestMtimeMs / 1000);
+    },
+  });
+  new Gauge({
     name: 'loadbay_files_in_progress',
     help: 'Files being processed right now',
     registers: [registry],
@@ -159,7 +183,9 @@ export function createMetrics(sources: MetricsSources): Registry {
     help: 'Files in output_failed/ (reports and rejects files not counted)',
     registers: [registry],
     async collect() {
-      if (Date.now() - quarantined.at > QUARANTINE_CACHE_MS) quarantined = { at: Date.now(), count: await countQuarantined(sources.failedDir) };
+      if (Date.now() - quarantined.at > QUARANTINE_CACHE_MS) {
+        quarantined = { at: Date.now(), count: await (sources.countQuarantined ?? (() => countQuarantined(sources.failedDir)))() };
+      }
       this.set(quarantined.count);
     },
   });

@@ -13,6 +13,7 @@ import { AlreadyResubmitted, type QuarantineState } from '../db/quarantine.js';
 import type { Logger } from '../log.js';
 import { ledgerQuarantine, ledgerQuarantined, type QuarantinedFile } from '../quarantine/quarantined.js';
 import { UNMATCHED } from '../outcome/settle.js';
+import { isObjectWhere, readWhere, statWhere, type Places } from '../source/places.js';
 import { applyFix, FixRefused, LINE_MAX_BYTES, DOCUMENT_MAX_BYTES, planFix, type FixRequest } from './fix.js';
 import type { LiveEvents } from './live.js';
 import { attachment, BodyError, download, json, notFound, readJsonBody, type Reply } from './reply.js';
@@ -22,6 +23,8 @@ export interface QuarantineContext {
   pool: pg.Pool;
   log: Logger;
   live: LiveEvents;
+  /** Where the quarantine and the inputs are (buckets included); default: local folders. */
+  places?: Places;
 }
 
 const fixRequestSchema = {
@@ -75,7 +78,7 @@ export class QuarantineRoutes {
     const state = (STATES as string[]).includes(query.get('state') ?? '') ? (query.get('state') as QuarantineState) : 'open';
     const dataset = query.get('dataset') || undefined;
     const search = (query.get('q') ?? '').slice(0, 200) || undefined;
-    const found = await ledgerQuarantine(config, this.ctx.pool, { state, dataset, search, limit: 500 });
+    const found = await ledgerQuarantine(config, this.ctx.pool, { state, dataset, search, limit: 500 }, this.ctx.places);
     return json(200, {
       state,
       dataset: dataset ?? null,
@@ -93,7 +96,7 @@ export class QuarantineRoutes {
     if (!isAction && method !== 'GET') return json(405, { error: 'method not allowed' }, { Allow: 'GET' });
     if (isAction && !actionsAllowed) return json(403, { error: actionsHelp(this.ctx.config()) });
     const config = this.ctx.config();
-    const file = await ledgerQuarantined(config, this.ctx.pool, id);
+    const file = await ledgerQuarantined(config, this.ctx.pool, id, this.ctx.places);
     if (!file) return notFound(`no quarantined file with id ${id}`);
     switch (action) {
       case 'retry':
@@ -107,7 +110,8 @@ export class QuarantineRoutes {
           headers: { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Disposition': attachment(`${path.basename(file.path)}.error.json`) },
         };
       case 'file':
-        return file.present ? download(file.file, path.basename(file.path)) : notFound('the file is no longer in output_failed/');
+        if (!file.present) return notFound('the file is no longer in output_failed/');
+        return isObjectWhere(file.file) ? downloadObject(file, path.basename(file.path)) : download(file.file, path.basename(file.path));
       case undefined:
         return json(200, {
           ...summary(file),
@@ -157,6 +161,14 @@ export class QuarantineRoutes {
   private published(file: QuarantinedFile, input: string): void {
     this.ctx.live.publish({ event: 'resubmitted', at: new Date().toISOString(), file: input, file_id: file.id, dataset: file.report.dataset });
   }
+}
+
+/** A quarantined object as an attachment, streamed from the bucket (one version of it, never half of two). */
+async function downloadObject(file: QuarantinedFile, name: string): Promise<Reply> {
+  const seen = await statWhere(file.places, file.file);
+  const stream = seen ? await readWhere(file.places, file.file) : null;
+  if (!seen || !stream) return notFound('the file is no longer in output_failed/');
+  return { status: 200, stream, headers: { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Disposition': attachment(name), 'Content-Length': String(seen.size) } };
 }
 
 /** What a page says when actions are off, and the 403 of an action without the token. */

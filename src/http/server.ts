@@ -25,6 +25,13 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
+export interface HttpExtras {
+  /** `POST /hooks/s3`: S3 event notifications (source/sources.ts). */
+  hooks?: (request: http.IncomingMessage, response: http.ServerResponse) => Promise<void>;
+  /** What `/api/status` adds to the status: the sources and their backlogs. */
+  status?: () => Record<string, unknown>;
+}
+
 export async function startHttp(
   config: Config,
   pool: pg.Pool,
@@ -32,6 +39,7 @@ export async function startHttp(
   health: Health,
   web: WebConsole,
   onError: (message: string) => void,
+  extras: HttpExtras = {},
 ): Promise<HttpServer> {
   const settings = config.http!;
   const token = settings.token;
@@ -92,6 +100,7 @@ export async function startHttp(
       response.setHeader('WWW-Authenticate', 'Bearer');
       return send(response, 401, { error: 'a bearer token is required' });
     }
+    if (route === '/hooks/s3' && extras.hooks) return extras.hooks(request, response);
     if (method !== 'GET' && method !== 'HEAD' && method !== 'POST') {
       response.setHeader('Allow', 'GET, HEAD, POST');
       return send(response, 405, { error: 'method not allowed' });
@@ -108,7 +117,7 @@ export async function startHttp(
         case '/readyz':
           return probe(response, await health.readiness());
         case '/api/status':
-          return send(response, 200, { ready: health.ready, checks: health.checks, ...(await readStatus(config, pool)) });
+          return send(response, 200, { ready: health.ready, checks: health.checks, ...(await readStatus(config, pool)), ...extras.status?.() });
       }
     }
     const reply = await web.route(method === 'HEAD' ? 'GET' : method, url, bearer(request), request);

@@ -3,6 +3,7 @@ import type pg from 'pg';
 import type { CompiledConfig } from '../compile.js';
 import type { Exports } from '../export/export.js';
 import type { Logger } from '../log.js';
+import type { Places } from '../source/places.js';
 
 export interface LoadContext {
   config: CompiledConfig;
@@ -15,4 +16,6 @@ export interface LoadContext {
   signal: AbortSignal;
   /** Runs the exports a load triggers. */
   exports: Exports;
+  /** Where files live (local folders, buckets) and the connection to object storage. */
+  places: Places;
 }

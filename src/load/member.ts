@@ -19,6 +19,9 @@ import { checkInThread, checkThreadInUse } from '../validate/check-remote.js';
 import { encodeCopyBinary } from '../write/copy-binary.js';
 import { FileOutputs } from '../write/outputs.js';
 import { isPassed } from '../write/thread-batch.js';
+import { parquetHolders } from '../db/files.js';
+import { joinWhere, ledgerPath } from '../source/places.js';
+import { instanceAlive } from '../instance.js';
 import type { CopySink } from '../write/parquet.js';
 import type { CopyLoad } from '../write/postgres.js';
 import type { LoadContext } from './context.js';
@@ -132,8 +135,11 @@ export function throwVerdict(checked: CheckedFile, dataset: CompiledDataset, row
 export function openOutputs(ctx: LoadContext, member: Member, dataset: CompiledDataset, copy?: CopySink): Promise<FileOutputs> {
   const { claim } = member;
   return FileOutputs.open({
-    parquetDir: path.join(ctx.config.folders.parquet, dataset.name),
-    rejectsDir: dataset.onInvalidRow === 'skip_row' ? path.join(ctx.config.folders.failed, dataset.name) : null,
+    places: ctx.places,
+    parquetDir: joinWhere(ctx.config.folders.parquet, dataset.name),
+    rejectsDir: dataset.onInvalidRow === 'skip_row' ? joinWhere(ctx.config.folders.failed, dataset.name) : null,
+    stagingDir: path.join(ctx.places.staging, dataset.name),
+    orphaned: (parquet) => parquetOrphaned(ctx, ledgerPath(ctx.places, parquet), claim.fileId),
     relative: claim.arrival.relative,
     columns: dataset.columns,
     lineage: lineageOf(member),
@@ -142,6 +148,19 @@ export function openOutputs(ctx: LoadContext, member: Member, dataset: CompiledD
     compression: ctx.config.parquet,
     copy,
   });
+}
+
+/**
+ * Whether the object at a Parquet key is an orphan: no other ledger row loaded it, and none that
+ * recorded it is being loaded by a running instance (this file's own earlier attempts are this
+ * row's: the claim is ours).
+ */
+async function parquetOrphaned(ctx: LoadContext, parquetPath: string, fileId: string): Promise<boolean> {
+  for (const row of await parquetHolders(ctx.pool, parquetPath, fileId)) {
+    if (row.status === 'loaded') return false;
+    if (row.status === 'processing' && (await instanceAlive(ctx.pool, row.instance_id))) return false;
+  }
+  return true;
 }
 
 function lineageOf(member: Member) {

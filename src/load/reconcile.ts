@@ -4,7 +4,9 @@
  * start-up temporary files and such orphans are removed, but only when the instance that wrote them
  * is gone (its advisory lock is free: instance.ts), so a second instance running right now is never disturbed.
  * A load that replaced earlier loads retires their Parquet files into `<dataset>/_superseded/` once
- * it has committed; a crash before that is finished at the next start (`retireSuperseded`).
+ * it has committed; a crash before that is finished at the next start (`retireSuperseded`). In
+ * object storage the same happens by copy-then-delete (source/transfer.ts), and the start-up sweep
+ * of orphans is source/s3/sweep.ts.
  */
 import { mkdir, readdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
@@ -13,25 +15,33 @@ import { markRetired, parquetWriter, unretired } from '../db/files.js';
 import { fsyncPath, renameNow } from '../lib/fs-now.js';
 import { instanceAlive } from '../instance.js';
 import type { Logger } from '../log.js';
+import { baseOfWhere, dirOfWhere, isObjectWhere, joinWhere, statWhere, whereOfLedgerPath, type Places } from '../source/places.js';
+import { moveItem } from '../source/transfer.js';
 
 /** Where a superseded load's Parquet file goes: `_superseded/` beside it. */
 export const SUPERSEDED = '_superseded';
 
 /**
- * Moves the Parquet files of superseded loads (paths relative to `root`) into `_superseded/`,
- * durably, then tells the ledger. A file already moved (a repeat after a crash) counts as moved.
+ * Moves the Parquet files of superseded loads (ledger paths: relative to the root, or s3:// URLs)
+ * into `_superseded/`, durably, then tells the ledger. A file already moved (a repeat after a
+ * crash) counts as moved.
  */
-export async function retireParquet(db: pg.Pool | pg.PoolClient, root: string, parquetPaths: string[]): Promise<void> {
+export async function retireParquet(db: pg.Pool | pg.PoolClient, places: Places, parquetPaths: string[]): Promise<void> {
   if (parquetPaths.length === 0) return;
   const folders = new Set<string>();
-  for (const relative of parquetPaths) {
-    const from = path.join(root, relative);
+  for (const recorded of parquetPaths) {
+    const from = whereOfLedgerPath(places, recorded);
+    if (isObjectWhere(from)) {
+      const seen = await statWhere(places, from);
+      // Gone from its place: retired before a crash (or removed by hand); nothing left to move.
+      if (seen) await moveItem(places, { where: from, ...seen }, joinWhere(dirOfWhere(from), SUPERSEDED, baseOfWhere(from)));
+      continue;
+    }
     const to = path.join(path.dirname(from), SUPERSEDED, path.basename(from));
     await mkdir(path.dirname(to), { recursive: true });
     try {
       renameNow(from, to);
     } catch (error) {
-      // Gone from its place: retired before a crash (or removed by hand); nothing left to move.
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }
     folders.add(path.dirname(from)).add(path.dirname(to));
@@ -41,12 +51,12 @@ export async function retireParquet(db: pg.Pool | pg.PoolClient, root: string, p
 }
 
 /** Start-up: superseded loads whose Parquet file a crash left in place are retired now. */
-export async function retireSuperseded(pool: pg.Pool, root: string, log: Logger): Promise<number> {
+export async function retireSuperseded(pool: pg.Pool, places: Places, log: Logger): Promise<number> {
   let retired = 0;
   for (;;) {
     const rows = await unretired(pool);
     if (rows.length === 0) return retired;
-    await retireParquet(pool, root, rows.map((r) => r.parquet_path));
+    await retireParquet(pool, places, rows.map((r) => r.parquet_path));
     retired += rows.length;
     log.info(`retired ${rows.length} superseded Parquet file(s) into ${SUPERSEDED}/ (their loads were replaced before a stop)`);
   }

@@ -14,6 +14,7 @@ import { errorMessage } from '../errors.js';
 import { instanceAlive, tempWriter } from '../instance.js';
 import type { Logger } from '../log.js';
 import { statNow } from '../lib/fs-now.js';
+import { isObjectWhere, stagingFolder, usesObjectStorage } from '../source/places.js';
 
 /** A dead instance's leftovers cost only disk space; a sweep costs a walk of the output folders. */
 const SWEEP_INTERVAL_MS = 10 * 60_000;
@@ -25,13 +26,17 @@ const SWEEP_INTERVAL_MS = 10 * 60_000;
 const LEGACY_REPORT_TEMP = /^\.loadbay-\d+-[0-9a-f]{8}\.tmp$/;
 const LEGACY_MIN_AGE_MS = 24 * 3600_000;
 
-/** The folders loadbay writes temporary files in: recursively the Parquet and failed folders, and each export target's folder. */
+/**
+ * The folders loadbay writes temporary files in: recursively the Parquet and failed folders, and each
+ * export target's folder — those that are local; with folders in object storage, the staging folder.
+ */
 export function sweptFolders(config: Config): Array<{ dir: string; recursive: boolean }> {
   return [
     { dir: config.folders.parquet, recursive: true },
     { dir: config.folders.failed, recursive: true },
-    ...[...new Set(config.exports.map((spec) => path.dirname(spec.to)))].map((dir) => ({ dir, recursive: false })),
-  ];
+    ...[...new Set(config.exports.filter((spec) => !spec.toS3).map((spec) => path.dirname(spec.to)))].map((dir) => ({ dir, recursive: false })),
+    ...(usesObjectStorage(config) ? [{ dir: stagingFolder(config.root), recursive: true }] : []),
+  ].filter(({ dir }) => !isObjectWhere(dir));
 }
 
 export class TempSweeper {

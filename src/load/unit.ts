@@ -19,8 +19,8 @@
  * Exactly once: before the COMMIT nothing of the unit is durable; after it, every loaded file's
  * ledger row says loaded, and a file not yet moved is finished at its next claim, not reloaded.
  */
-import path from 'node:path';
 import type { CompiledDataset } from '../compile.js';
+import { isObjectWhere, joinWhere, ledgerPath } from '../source/places.js';
 import { loadedWithContents, markLoaded, recordParquetPaths, supersede } from '../db/files.js';
 import { DataError } from '../errors.js';
 import { fsyncPath } from '../lib/fs-now.js';
@@ -218,7 +218,7 @@ class UnitLoad {
    */
   private async judge(member: Member, dataset: CompiledDataset): Promise<boolean> {
     const { arrival } = member.claim;
-    if ((await arrival.source.state(arrival)) !== 'same') {
+    if (!arrival.source.versionedReads && (await arrival.source.state(arrival)) !== 'same') {
       member.state = 'retry';
       member.error = new Error('the file changed while it was being read; it will be read again');
       return true;
@@ -300,19 +300,26 @@ class UnitLoad {
     const clock = stageClock(seconds);
     await Promise.all(staged.map((m) => m.outputs!.finish()));
     clock.lap('parquet');
-    const relative = (file: string) => path.relative(this.ctx.config.root, file);
+    const relative = (where: string) => ledgerPath(this.ctx.places, where);
     for (const member of staged) {
       // A deliberate second load of the same content (on_duplicate: load) must not overwrite the first's file.
       member.parquetPath = member.outputs!.parquetPath(digestOf(member).sha256, member.earlier ? member.claim.fileId : null);
     }
-    // Outside the transaction, before the renames: start-up recovery tells an orphan of an
-    // uncommitted load from a file another instance is about to commit (reconcile.ts).
+    // Outside the transaction, before the renames (or uploads): start-up recovery tells an orphan
+    // of an uncommitted load from a file another instance is about to commit (reconcile.ts, s3/sweep.ts).
     await recordParquetPaths(
       staged[0]!.claim.client,
       staged.map((m) => ({ fileId: m.claim.fileId, parquetPath: relative(m.parquetPath!) })),
     );
-    for (const member of staged) member.rejectsFile = await member.outputs!.commit(member.parquetPath!, member.checked!.problems.rejected, false);
-    await fsyncPath(path.join(this.ctx.config.folders.parquet, dataset.name));
+    // Settled all, then the first failure: an upload still in flight when its unit is dropped
+    // would escape `abort()`.
+    const placed = await Promise.allSettled(staged.map((m) => m.outputs!.commit(m.parquetPath!, m.checked!.problems.rejected, false)));
+    for (const [i, result] of placed.entries()) {
+      if (result.status === 'rejected') throw result.reason;
+      staged[i]!.rejectsFile = result.value;
+    }
+    const parquetDir = joinWhere(this.ctx.config.folders.parquet, dataset.name);
+    if (!isObjectWhere(parquetDir)) await fsyncPath(parquetDir);
     const tx = this.tx!;
     await markLoaded(
       tx.client,
@@ -331,6 +338,7 @@ class UnitLoad {
     for (const member of staged) {
       if (member.scope !== null) member.retired = await supersede(tx.client, dataset.name, member.scope, member.claim.fileId);
     }
+    for (const member of staged) member.outputs!.committed();
     await tx.commit();
     this.committed = true;
     clock.lap('commit');

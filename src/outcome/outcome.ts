@@ -21,7 +21,7 @@ import type { LoadContext } from '../load/context.js';
 import { digestOf, droppedOf, type Member } from '../load/member.js';
 import { retireParquet, retireSuperseded } from '../load/reconcile.js';
 import type { Arrival } from '../source/source.js';
-import path from 'node:path';
+import { ledgerPath } from '../source/places.js';
 
 /** query_canceled: a statement_timeout, or an administrator's pg_cancel_backend. */
 const STATEMENT_CANCELED = '57014';
@@ -40,7 +40,12 @@ async function statementTimeout(claim: Claim | null): Promise<string> {
  */
 export const HOLD_AFTER_ATTEMPTS = 5;
 
-const fileRef = (claim: Claim) => ({ file: claim.arrival.relative, file_id: claim.fileId, attempt: claim.attempts });
+const fileRef = (claim: Claim) => ({ file: claim.arrival.relative, ...inputOf(claim.arrival), file_id: claim.fileId, attempt: claim.attempts });
+
+/** An arrival of any input but the first local folder says which (`input`: the folder or s3:// prefix). */
+export function inputOf(arrival: Arrival): { input?: string } {
+  return arrival.id === arrival.relative ? {} : { input: arrival.source.name };
+}
 
 /** A member that ended before its unit's commit: quarantined, skipped or deferred (a retry is the worker's). */
 export async function settleMember(ctx: LoadContext, member: Member, dataset: Dataset | null, started: number): Promise<void> {
@@ -121,7 +126,7 @@ export async function settleLoaded(ctx: LoadContext, dataset: Dataset, staged: M
   }
   // The Parquet files of the loads these replaced leave the folder, which again holds the table's rows.
   const retired = staged.flatMap((m) => m.retired);
-  await retireParquet(staged[0]!.claim.client, ctx.config.root, retired).catch((error: unknown) =>
+  await retireParquet(staged[0]!.claim.client, ctx.places, retired).catch((error: unknown) =>
     ctx.log.warn(`retiring ${retired.length} superseded Parquet file(s): ${errorMessage(error)}; done at the next start`),
   );
   for (const { member, moved } of settled) {
@@ -154,11 +159,11 @@ function reportLoaded(ctx: LoadContext, member: Member, dataset: Dataset, starte
     dataset: dataset.name,
     rows: member.rows,
     ...(dropped.null_rows || dropped.duplicate_rows ? { dropped } : {}),
-    ...(rejected ? { rejected, rejects: path.relative(ctx.config.root, member.rejectsFile ?? '') } : {}),
+    ...(rejected ? { rejected, rejects: member.rejectsFile ? ledgerPath(ctx.places, member.rejectsFile) : '' } : {}),
     bytes: digestOf(member).bytes,
     ...(digestOf(member).read ? { read: digestOf(member).read } : {}),
     duration_ms: Date.now() - started,
-    parquet: path.relative(ctx.config.root, member.parquetPath!),
+    parquet: ledgerPath(ctx.places, member.parquetPath!),
     table: `${dataset.table.schema}.${dataset.table.name}`,
     ...(dataset.table.mode !== 'append' ? { mode: dataset.table.mode } : {}),
     ...(member.earlier ? { duplicate_of: member.earlier } : {}),
@@ -200,11 +205,11 @@ export async function recover(ctx: LoadContext, claim: Claim, started: number): 
   if (!dataset || sha256 !== row.sha256) {
     // Not the content that was loaded: close the old record; the next claim starts a new one.
     await markLoadedSettled(claim.client, [claim.fileId]);
-    throw new Error('the file in input/ differs from the loaded one with the same name; it will be processed anew');
+    throw new Error(`the file in ${claim.arrival.source.name} differs from the loaded one with the same name; it will be processed anew`);
   }
   await claim.arrival.source.archive(claim.arrival, dataset, true);
   await markLoadedSettled(claim.client, [claim.fileId]);
-  await retireSuperseded(ctx.pool, ctx.config.root, ctx.log); // what its commit replaced, if the crash came first
+  await retireSuperseded(ctx.pool, ctx.places, ctx.log); // what its commit replaced, if the crash came first
   ctx.log.event('loaded', {
     ...fileRef(claim),
     dataset: dataset.name,
@@ -234,17 +239,19 @@ async function digestOfArrival(arrival: Arrival): Promise<{ sha256: string; byte
  * its source while in hand closes its ledger row as `vanished` instead (null returned).
  */
 export async function retry(ctx: LoadContext, arrival: Arrival, claim: Claim | null, error: unknown, attempt: number, atLeastMs = 0): Promise<number | null> {
-  if (claim && (await arrival.source.state(arrival)) === 'gone') {
+  // A source that cannot be asked now (an object store down) is not told to be gone: the error stands.
+  if (claim && (await arrival.source.state(arrival).catch(() => 'unknown')) === 'gone') {
     // Before the commit nothing was loaded (the transaction rolled back): the row is closed as
     // vanished. After it, the load stands: the row is settled.
     const closed = await closeVanished(claim.client, claim.fileId, errorMessage(error)).catch(() => null);
     ctx.log.event('vanished', {
       file: arrival.relative,
+      ...inputOf(arrival),
       file_id: claim.fileId,
       reason:
         closed === 'loaded'
-          ? 'deleted from input/ after its rows were loaded; nothing to archive'
-          : 'deleted from input/ before it was loaded; nothing was loaded',
+          ? `deleted from ${arrival.source.name} after its rows were loaded; nothing to archive`
+          : `deleted from ${arrival.source.name} before it was loaded; nothing was loaded`,
     });
     return null;
   }
@@ -261,7 +268,7 @@ export async function retry(ctx: LoadContext, arrival: Arrival, claim: Claim | n
   }
   const { retryInitialMs, retryMaxMs } = ctx.config.processing;
   const delay = Math.max(atLeastMs, kind === 'held' ? retryMaxMs : backoffDelay(attempt, retryInitialMs, retryMaxMs));
-  ctx.log.event(kind === 'held' ? 'held' : 'retrying', { file: arrival.relative, file_id: claim?.fileId ?? null, attempt, reason, next_delay_ms: delay });
+  ctx.log.event(kind === 'held' ? 'held' : 'retrying', { file: arrival.relative, ...inputOf(arrival), file_id: claim?.fileId ?? null, attempt, reason, next_delay_ms: delay });
   if (kind === 'transient' && !isKnownTransient(error) && !isFileSystemError(error)) {
     // Not a known infrastructure error: the stack helps find a bug (LOADBAY_LOG_LEVEL=debug).
     ctx.log.debug(`unexpected error processing ${arrival.relative}`, { stack: (error as Error).stack });

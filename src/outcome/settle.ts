@@ -3,7 +3,8 @@
  * `output_failed/<dataset>/` with `<name>.error.json` beside it. The report is written (fsync'd)
  * before the file moves, so a file in `output_failed/` always has its reason next to it. Reports are
  * found through the ledger (quarantine/quarantined.ts), never by their name alone: an input may be called
- * `x.error.json` too.
+ * `x.error.json` too. Any of these folders, and the input, may be in object storage: a move that
+ * involves a bucket is copy-then-delete (source/transfer.ts).
  */
 import { unlink } from 'node:fs/promises';
 import path from 'node:path';
@@ -11,26 +12,34 @@ import type { Config, Dataset } from '../config/types.js';
 import type { DataError } from '../errors.js';
 import { MAX_REPORTED_PROBLEMS } from '../validate/problems.js';
 import { fsyncPath, statNow } from '../lib/fs-now.js';
-import { fitName, freeName, moveFile, numbered, writeFileAtomic } from './move.js';
+import { fitName, moveFile, numbered, writeFileAtomic } from './move.js';
 import { REPORT_SUFFIX, type FailureReport } from '../quarantine/report.js';
+import { identityOf, isObjectWhere, joinWhere, objectOf, relativeWhere, s3Of, statWhere, writeTextWhere, type Places, type Where } from '../source/places.js';
+import { localMark, moveItem, type Item, type Moved } from '../source/transfer.js';
+import { deleteObject, SOURCE_ETAG_METADATA, SOURCE_METADATA } from '../source/s3/settle.js';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { numberedKey } from '../source/s3/write.js';
 
 export type { FailureReport } from '../quarantine/report.js';
 
 export const UNMATCHED = '_unmatched';
 
 /**
- * A loaded file to archive/<dataset>/ (or deleted); returns where it went. With `syncFolder` false
- * the caller fsyncs the folder that changed (`settledFolder`) once for several files.
+ * A loaded file to archive/<dataset>/ (or deleted); returns where it went (null: deleted). With
+ * `syncFolder` false the caller fsyncs the local folder that changed (`Moved.folder`) once for
+ * several files.
  */
-export async function archive(config: Config, dataset: Dataset, file: string, relative: string, syncFolder = true): Promise<string | null> {
+export async function archive(places: Places, config: Config, dataset: Dataset, item: Item, relative: string, syncFolder = true): Promise<Moved | null> {
   if (dataset.onSuccess === 'delete') {
-    await unlink(file);
-    if (syncFolder) await fsyncPath(path.dirname(file));
+    if (isObjectWhere(item.where)) {
+      await deleteObject(s3Of(places, item.where), identityOf(item.where, item));
+      return null;
+    }
+    await unlink(item.where);
+    if (syncFolder) await fsyncPath(path.dirname(item.where));
     return null;
   }
-  const target = await freeName(path.join(config.folders.archive, dataset.name, relative));
-  await moveFile(file, target, syncFolder);
-  return target;
+  return moveItem(places, item, joinWhere(config.folders.archive, dataset.name, relative), { syncFolder });
 }
 
 /** The folder whose fsync makes a file's `archive` durable: where it went, or where it was deleted. */
@@ -38,23 +47,25 @@ export function settledFolder(file: string, archived: string | null): string {
   return path.dirname(archived ?? file);
 }
 
-/** Who quarantines: the configuration, and the instance whose id the report's temporary name carries. */
+/** Who quarantines: the configuration, and where things are (its writer, this instance, names the report's temporary file). */
 export interface QuarantineContext {
   config: Config;
-  instanceId: string;
+  places: Places;
 }
 
 export async function quarantine(
-  { config, instanceId }: QuarantineContext,
+  { config, places }: QuarantineContext,
   datasetName: string | null,
-  file: string,
+  item: Item,
   relative: string,
   error: DataError,
   details: { fileId: string | null; sha256: string | null; bytes: number | null; read?: Record<string, unknown> | undefined },
   /** Runs after the report is durable and before the file moves (the ledger update). */
   beforeMove: (report: FailureReport) => Promise<void> = async () => undefined,
-): Promise<{ path: string; report: FailureReport }> {
-  const target = quarantineTarget(path.join(config.folders.failed, datasetName ?? UNMATCHED, relative));
+): Promise<{ path: Where; report: FailureReport }> {
+  const wanted = joinWhere(config.folders.failed, datasetName ?? UNMATCHED, relative);
+  const local = !isObjectWhere(item.where) && !isObjectWhere(wanted);
+  const { target, replace } = local ? { target: quarantineTarget(wanted), replace: true } : await quarantinePlace(places, item, wanted);
   const report: FailureReport = {
     summary: error.summary ?? error.message,
     file: relative,
@@ -69,11 +80,19 @@ export async function quarantine(
     bytes: details.bytes,
     ...(details.read ? { read: details.read } : {}),
     failed_at: new Date().toISOString(),
-    quarantined_as: path.relative(config.folders.failed, target),
+    quarantined_as: relativeWhere(config.folders.failed, target) ?? relative,
   };
-  await writeFileAtomic(`${target}${REPORT_SUFFIX}`, JSON.stringify(report, null, 2) + '\n', instanceId);
-  await beforeMove(report);
-  await moveFile(file, target);
+  const text = JSON.stringify(report, null, 2) + '\n';
+  if (local) {
+    await writeFileAtomic(`${target}${REPORT_SUFFIX}`, text, places.writer);
+    await beforeMove(report);
+    await moveFile(item.where, target);
+  } else {
+    // The report reserves the name (a new object is never written over another).
+    await writeTextWhere(places, `${target}${REPORT_SUFFIX}`, text, { replace });
+    await beforeMove(report);
+    await moveItem(places, item, target, { exact: true });
+  }
   return { path: target, report };
 }
 
@@ -90,4 +109,35 @@ function quarantineTarget(wanted: string): string {
     const report = `${candidate}${REPORT_SUFFIX}`;
     if (statNow(candidate) === null && (statNow(report) === null || statNow(`${report}${REPORT_SUFFIX}`) === null)) return candidate;
   }
+}
+
+/**
+ * The same rule where the file or the quarantine is in object storage, and one more: an earlier
+ * copy of this very item (a crash between copy and delete) is its place again, its report replaced.
+ * `replace`: a report is there already (alone, or the earlier copy's).
+ */
+async function quarantinePlace(places: Places, item: Item, wanted: Where): Promise<{ target: Where; replace: boolean }> {
+  const exists = (where: Where) => statWhere(places, where).then((s) => s !== null);
+  for (let n = 1; ; n++) {
+    const candidate = isObjectWhere(wanted) ? `${wanted.slice(0, wanted.lastIndexOf('/') + 1)}${numberedKey(wanted.slice(wanted.lastIndexOf('/') + 1), n)}` : numbered(path.join(path.dirname(wanted), fitName(path.basename(wanted), 20)), n);
+    const report = `${candidate}${REPORT_SUFFIX}`;
+    const there = await statWhere(places, candidate);
+    if (there) {
+      if (await isCopyOf(places, item, candidate, there)) return { target: candidate, replace: true };
+      continue;
+    }
+    if (!(await exists(report))) return { target: candidate, replace: false };
+    if (!(await exists(`${report}${REPORT_SUFFIX}`))) return { target: candidate, replace: true };
+  }
+}
+
+/** Whether `candidate` is a copy a crashed run made of `item` (transfer.ts marks them). */
+async function isCopyOf(places: Places, item: Item, candidate: Where, there: { size: number; mtimeMs: number }): Promise<boolean> {
+  if (!isObjectWhere(candidate)) return there.size === item.size && Math.round(there.mtimeMs / 1000) === Math.round(item.mtimeMs / 1000);
+  const { bucket, key } = objectOf(candidate);
+  const head = await s3Of(places, candidate).client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+  const source = head.Metadata?.[SOURCE_METADATA] ?? '';
+  const etag = head.Metadata?.[SOURCE_ETAG_METADATA] ?? '';
+  const mark = isObjectWhere(item.where) ? { url: item.where, etag: item.etag } : localMark(item);
+  return source === mark.url && etag === mark.etag;
 }

@@ -4,9 +4,10 @@
  * costs no more than a short one), and numbered from 1 as the reports number them.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { Transform, type TransformCallback } from 'node:stream';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
+import { isObjectWhere, readWhere, type Places, type Where } from '../source/places.js';
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -21,6 +22,13 @@ function isGzip(file: string): boolean {
   return file.toLowerCase().endsWith('.gz');
 }
 
+/** The bytes of a local file or an object (`places` reaches the bucket). */
+export async function openBytes(file: Where, places?: Places): Promise<Readable> {
+  if (!isObjectWhere(file)) return createReadStream(file);
+  if (!places) throw new Error(`${file}: no connection to object storage`);
+  return (await readWhere(places, file)) ?? Readable.from([]);
+}
+
 function decode(bytes: Buffer): string {
   const text = bytes.toString('utf8');
   return text.endsWith('\r') ? text.slice(0, -1) : text;
@@ -30,11 +38,11 @@ function decode(bytes: Buffer): string {
  * The wanted lines, each cut to `maxBytes` (and `cut` saying so); reading stops after the last one.
  * `limitBytes` bounds what is read of the file in all (decompressed).
  */
-export async function readLines(file: string, wanted: Set<number>, maxBytes: number, limitBytes = Number.MAX_SAFE_INTEGER): Promise<Map<number, ReadLine>> {
+export async function readLines(file: Where, wanted: Set<number>, maxBytes: number, limitBytes = Number.MAX_SAFE_INTEGER, places?: Places): Promise<Map<number, ReadLine>> {
   const found = new Map<number, ReadLine>();
   if (wanted.size === 0) return found;
   const last = Math.max(...wanted);
-  const source = createReadStream(file);
+  const source = await openBytes(file, places).catch(() => Readable.from([]));
   const input: NodeJS.ReadableStream = isGzip(file) ? source.pipe(createGunzip()) : source;
   source.on('error', () => undefined);
   let number = 1;
@@ -88,7 +96,7 @@ export class LineMismatch extends Error {}
  * number to its new text and to the text it must have now (the page may have shown an older file).
  * Each replaced line keeps its line ending. Lines that are not edited pass through as bytes.
  */
-export async function rewriteLines(source: string, target: string, edits: Map<number, { before: string; after: string }>, limitBytes: number): Promise<void> {
+export async function rewriteLines(source: Where, target: string, edits: Map<number, { before: string; after: string }>, limitBytes: number, places?: Places): Promise<void> {
   const pending = new Set(edits.keys());
   let number = 1;
   let held: Buffer[] = [];
@@ -148,5 +156,5 @@ export async function rewriteLines(source: string, target: string, edits: Map<nu
     held.push(Buffer.from(piece));
   };
   const gz = isGzip(source);
-  await pipeline([createReadStream(source), ...(gz ? [createGunzip()] : []), replace, ...(gz ? [createGzip()] : []), createWriteStream(target, { flags: 'wx' })]);
+  await pipeline([await openBytes(source, places), ...(gz ? [createGunzip()] : []), replace, ...(gz ? [createGzip()] : []), createWriteStream(target, { flags: 'wx' })]);
 }

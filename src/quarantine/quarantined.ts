@@ -5,12 +5,16 @@
  * with the database down), from output_failed/: a report counts only when it names the file beside
  * it and no trusted report names it as its quarantined file. Either way a report is checked
  * (report.ts) before use, and what does not pass is listed as skipped, never a crash.
+ *
+ * output_failed may be a prefix in object storage: a file is then named by its URL, and whether it
+ * is still there is a HeadObject (a few at a time).
  */
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config/types.js';
 import { quarantineRow, quarantineRows, type QuarantineFilter, type QuarantineRow, type Resubmission } from '../db/quarantine.js';
 import { statNow } from '../lib/fs-now.js';
+import { isObjectWhere, joinWhere, newPlaces, statWhere, type Places, type Where } from '../source/places.js';
 import { MAX_REPORT_BYTES, checkReport, parseReport, REPORT_SUFFIX, type FailureReport } from './report.js';
 import { UNMATCHED } from '../outcome/settle.js';
 
@@ -21,9 +25,13 @@ export interface QuarantinedFile {
   id: string | null;
   /** The quarantined file, relative to output_failed/ (the report's `quarantined_as`). */
   path: string;
-  /** Absolute paths of the file and of its report beside it. */
-  file: string;
-  reportPath: string;
+  /** Where the file and its report beside it are: absolute paths, or s3:// URLs. */
+  file: Where;
+  reportPath: Where;
+  /** The name the ledger knows its arrival by (which input it came from); null when read from disk. */
+  arrival: string | null;
+  /** How to reach the file (and the input it goes back to). */
+  places: Places;
   report: FailureReport;
   /** The file is still in output_failed/ (a regular file, not a link). */
   present: boolean;
@@ -39,7 +47,11 @@ export interface Quarantine {
 }
 
 /** Inside output_failed/, or null for a path that would leave it. */
-function inFailed(config: Config, relative: string): string | null {
+function inFailed(config: Config, relative: string): Where | null {
+  if (isObjectWhere(config.folders.failed)) {
+    const segments = relative.split('/');
+    return relative === '' || segments.some((s) => s === '' || s === '.' || s === '..') ? null : joinWhere(config.folders.failed, relative);
+  }
   const full = path.resolve(config.folders.failed, relative);
   return full.startsWith(config.folders.failed + path.sep) ? full : null;
 }
@@ -48,7 +60,12 @@ function isPresent(file: string): boolean {
   return statNow(file)?.isFile() ?? false;
 }
 
-function fromRow(config: Config, row: QuarantineRow, skipped: string[]): QuarantinedFile | null {
+/** Places for a caller that names no bucket: local folders only (a bare configuration may lack its root). */
+export function localPlaces(config: Pick<Config, 'root'>): Places {
+  return newPlaces(config.root ?? process.cwd(), null, 'loadbay');
+}
+
+async function fromRow(config: Config, places: Places, row: QuarantineRow, skipped: string[]): Promise<QuarantinedFile | null> {
   const checked = checkReport(row.report);
   if ('error' in checked) {
     skipped.push(`file ${row.id} (${row.path}): ${checked.error}`);
@@ -65,25 +82,40 @@ function fromRow(config: Config, row: QuarantineRow, skipped: string[]): Quarant
     path: report.quarantined_as,
     file,
     reportPath: `${file}${REPORT_SUFFIX}`,
+    arrival: row.path,
+    places,
     report,
-    present: isPresent(file),
+    present: isObjectWhere(file) ? (await statWhere(places, file)) !== null : isPresent(file),
     resubmission: row.resubmission,
     resubmissionOf: row.resubmissionOf,
   };
+}
+
+/** Each row as a file, a few at a time (a file in a bucket is a request each). */
+async function fromRows(config: Config, places: Places, rows: QuarantineRow[], skipped: string[]): Promise<Array<QuarantinedFile | null>> {
+  const files: Array<QuarantinedFile | null> = new Array(rows.length).fill(null);
+  let next = 0;
+  const lane = async () => {
+    while (next < rows.length) {
+      const i = next++;
+      files[i] = await fromRow(config, places, rows[i]!, skipped);
+    }
+  };
+  await Promise.all(Array.from({ length: isObjectWhere(config.folders.failed) ? 16 : 1 }, lane));
+  return files;
 }
 
 /**
  * The quarantined files the ledger knows, newest first. Open ones (the default) are still in
  * output_failed/ and were not sent back; a name used again by a later failure is the later file's.
  */
-export async function ledgerQuarantine(config: Config, db: Queryable, filter: QuarantineFilter = {}): Promise<Quarantine> {
+export async function ledgerQuarantine(config: Config, db: Queryable, filter: QuarantineFilter = {}, places: Places = localPlaces(config)): Promise<Quarantine> {
   const skipped: string[] = [];
   const files: QuarantinedFile[] = [];
   const seen = new Set<string>();
-  for (const row of await quarantineRows(db, filter)) {
-    const file = fromRow(config, row, skipped);
+  for (const file of await fromRows(config, places, await quarantineRows(db, filter), skipped)) {
     if (!file) continue;
-    if (!row.resubmission && (!file.present || seen.has(file.path))) continue;
+    if (!file.resubmission && (!file.present || seen.has(file.path))) continue;
     seen.add(file.path);
     files.push(file);
   }
@@ -91,15 +123,16 @@ export async function ledgerQuarantine(config: Config, db: Queryable, filter: Qu
 }
 
 /** One quarantined file by ledger id, open or sent back. */
-export async function ledgerQuarantined(config: Config, db: Queryable, id: string): Promise<QuarantinedFile | null> {
+export async function ledgerQuarantined(config: Config, db: Queryable, id: string, places: Places = localPlaces(config)): Promise<QuarantinedFile | null> {
   const row = await quarantineRow(db, id);
-  return row ? fromRow(config, row, []) : null;
+  return row ? fromRow(config, places, row, []) : null;
 }
 
 /** The reports in output_failed/, for when the ledger cannot be asked: each checked, newest first. */
-export async function diskQuarantine(config: Config, filter: { dataset?: string; since?: Date } = {}): Promise<Quarantine> {
+export async function diskQuarantine(config: Config, filter: { dataset?: string; since?: Date } = {}, places: Places = localPlaces(config)): Promise<Quarantine> {
   const failed = config.folders.failed;
   const skipped: string[] = [];
+  if (isObjectWhere(failed)) return { files: [], source: 'disk', skipped: [`${failed}: a quarantine in object storage is found through the ledger only`] };
   const entries = await readdir(failed, { recursive: true, withFileTypes: true }).catch(() => []);
   const candidates: Array<{ reportPath: string; relative: string }> = [];
   for (const entry of entries) {
@@ -132,7 +165,7 @@ export async function diskQuarantine(config: Config, filter: { dataset?: string;
     if (!isPresent(file)) continue;
     if (filter.dataset && (report.dataset ?? UNMATCHED) !== filter.dataset) continue;
     if (filter.since && new Date(report.failed_at) < filter.since) continue;
-    files.push({ id: report.file_id, path: report.quarantined_as, file, reportPath, report, present: true, resubmission: null, resubmissionOf: null });
+    files.push({ id: report.file_id, path: report.quarantined_as, file, reportPath, arrival: null, places, report, present: true, resubmission: null, resubmissionOf: null });
   }
   files.sort((a, b) => b.report.failed_at.localeCompare(a.report.failed_at));
   return { files, source: 'disk', skipped };

@@ -9,6 +9,7 @@ import { hostname } from 'node:os';
 import type pg from 'pg';
 import { retryOne } from '../commands/failed.js';
 import { ledgerQuarantine } from '../quarantine/quarantined.js';
+import type { Places } from '../source/places.js';
 import type { Config } from '../config/types.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -31,6 +32,8 @@ export interface ReloaderDeps {
   rescan(): Promise<void>;
   /** Watch the configuration file and the datasets folder (default: yes). */
   watch: boolean;
+  /** Where the quarantine and the inputs are (buckets included). */
+  places?: Places;
 }
 
 /** The parts of the configuration a reload takes: the datasets (their files' content, resolved). */
@@ -111,7 +114,7 @@ export class Reloader {
     const moved: string[] = [];
     let files;
     try {
-      files = (await ledgerQuarantine(config, this.deps.pool, { dataset: UNMATCHED })).files;
+      files = (await ledgerQuarantine(config, this.deps.pool, { dataset: UNMATCHED }, this.deps.places)).files;
     } catch (error) {
       log.warn(`cannot list ${UNMATCHED}/ to look at its files again: ${errorMessage(error)}`);
       return moved;

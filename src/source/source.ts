@@ -23,6 +23,8 @@ export interface Arrival {
   readonly mtimeMs: number;
   /** A source's own mark of this content (an object's ETag), when it has one. */
   readonly version?: string;
+  /** An object's version id in a versioned bucket. */
+  readonly versionId?: string | null;
 }
 
 /** An arrival's bytes. */
@@ -70,11 +72,21 @@ export interface SourceHandlers {
    * listed) bounded by it, so memory does not grow with what waits in the source.
    */
   waiting(): number;
+  /**
+   * Resolves once the queue has room for more of this source's arrivals (waiting, in flight or
+   * parked): a source that lists a large backlog (a bucket prefix) pulls its next page only then.
+   */
+  room?(): Promise<void>;
 }
 
 export interface InputSource {
   /** For logs and status: `input/`, `s3://bucket/prefix/`. */
   readonly name: string;
+  /**
+   * What `open` gives is one version of the item, whole or failing (an object read with If-Match):
+   * whether it changed after it was read needs no asking before the load (settling checks again).
+   */
+  readonly versionedReads?: boolean;
   /** Starts discovery (see `SourceHandlers`). */
   start(handlers: SourceHandlers): Promise<void>;
   /** Looks at everything now (a periodic safety net runs by itself). */
@@ -109,7 +121,9 @@ export interface InputSource {
    * `grown` is called if it changed. Sources whose writes are atomic do nothing.
    */
   watchArchived(archived: string, arrival: Arrival, grown: () => void): void;
-  /** When the last full listing ended, and whether discovery runs. */
+  /** The arrival's outcome is durable (settled, or found loaded already): its source may forget it. */
+  settled?(arrival: Arrival): void;
+  /** When the last full listing ended (or discovery last showed it runs), and whether discovery runs. */
   health(): { lastRescanAt: number; closed: boolean };
   close(): Promise<void>;
 }

@@ -1,17 +1,32 @@
 /**
  * The work queue between the sources and the workers: arrivals by id. An arrival is in at most one
  * place — waiting, in flight, or parked until its retry time — so it is never processed twice at
- * the same time.
+ * the same time. Arrivals are counted per source: a source that lists a large backlog (a bucket
+ * prefix of millions of objects) waits for room (`room`) instead of filling memory, and the
+ * backlog is told per source.
  */
-import type { Arrival } from '../source/source.js';
+import type { Arrival, InputSource } from '../source/source.js';
+
+/** Arrivals of one source that may be waiting or parked at once before its discovery pauses. */
+export const SOURCE_ROOM = 10_000;
+
+export interface Backlog {
+  files: number;
+  bytes: number;
+  oldestMtimeMs: number | null;
+  oldestFile: string | null;
+}
 
 export class WorkQueue {
   private readonly waiting = new Map<string, Arrival>();
-  private readonly inFlight = new Set<string>();
+  private readonly inFlight = new Map<string, Arrival>();
   private readonly parked = new Map<string, { timer: NodeJS.Timeout; item: Arrival }>();
   private takers: Array<(file: Arrival | null) => void> = [];
   private closed = false;
   private paused = false;
+  /** Arrivals in hand per source, and the sources waiting for room. */
+  private readonly perSource = new Map<InputSource, number>();
+  private roomWaiters: Array<{ source: InputSource; limit: number; resolve: () => void }> = [];
   /** Arrivals (by id) to load alone next time, not with others in one unit (load/unit.ts). */
   readonly alone = new Set<string>();
 
@@ -25,15 +40,29 @@ export class WorkQueue {
   }
 
   /** Finished files waiting or parked for a retry: how many, their bytes, the oldest (path and mtime). */
-  backlog(): { files: number; bytes: number; oldestMtimeMs: number | null; oldestFile: string | null } {
+  backlog(source?: InputSource): Backlog {
     let bytes = 0;
+    let files = 0;
     let oldest: Arrival | null = null;
     const items = [...this.waiting.values(), ...[...this.parked.values()].map((p) => p.item)];
     for (const item of items) {
+      if (source && item.source !== source) continue;
+      files++;
       bytes += item.size;
       if (oldest === null || item.mtimeMs < oldest.mtimeMs) oldest = item;
     }
-    return { files: this.waiting.size + this.parked.size, bytes, oldestMtimeMs: oldest?.mtimeMs ?? null, oldestFile: oldest?.relative ?? null };
+    return { files, bytes, oldestMtimeMs: oldest?.mtimeMs ?? null, oldestFile: oldest?.relative ?? null };
+  }
+
+  /** Arrivals of the source in hand right now: waiting, in flight or parked. */
+  inHand(source: InputSource): number {
+    return this.perSource.get(source) ?? 0;
+  }
+
+  /** Resolves once fewer than `limit` arrivals of the source are in hand (at once when so; when closed). */
+  room(source: InputSource, limit = SOURCE_ROOM): Promise<void> {
+    if (this.closed || this.inHand(source) < limit) return Promise.resolve();
+    return new Promise((resolve) => this.roomWaiters.push({ source, limit, resolve }));
   }
 
   /** While paused (not ready: see http/health.ts) no file is handed out; they wait. */
@@ -47,7 +76,7 @@ export class WorkQueue {
     while (this.takers.length > 0 && this.waiting.size > 0) {
       const next = this.waiting.values().next().value!;
       this.waiting.delete(next.id);
-      this.inFlight.add(next.id);
+      this.inFlight.set(next.id, next);
       this.takers.shift()!(next);
     }
   }
@@ -58,9 +87,10 @@ export class WorkQueue {
 
   push(item: Arrival): void {
     if (this.closed || this.has(item.id)) return;
+    this.count(item.source, 1);
     const taker = this.paused ? undefined : this.takers.shift();
     if (taker) {
-      this.inFlight.add(item.id);
+      this.inFlight.set(item.id, item);
       taker(item);
     } else {
       this.waiting.set(item.id, item);
@@ -73,7 +103,7 @@ export class WorkQueue {
     const next = this.waiting.values().next();
     if (!next.done && !this.paused) {
       this.waiting.delete(next.value.id);
-      this.inFlight.add(next.value.id);
+      this.inFlight.set(next.value.id, next.value);
       return Promise.resolve(next.value);
     }
     return new Promise((resolve) => this.takers.push(resolve));
@@ -93,22 +123,26 @@ export class WorkQueue {
     }
     for (const item of taken) {
       this.waiting.delete(item.id);
-      this.inFlight.add(item.id);
+      this.inFlight.set(item.id, item);
     }
     return taken;
   }
 
   done(id: string): void {
+    const item = this.inFlight.get(id);
+    if (!item) return;
     this.inFlight.delete(id);
+    this.count(item.source, -1);
   }
 
   /** Done with the arrival now; `requeue` looks at it again after the delay. */
   retryLater(item: Arrival, delayMs: number, requeue: (item: Arrival) => void): void {
     const id = item.id;
-    this.inFlight.delete(id);
+    if (!this.inFlight.delete(id)) this.count(item.source, 1); // not in hand before (a unit that waits for its table)
     if (this.closed) return;
     const timer = setTimeout(() => {
       this.parked.delete(id);
+      this.count(item.source, -1);
       requeue(item);
     }, delayMs);
     timer.unref();
@@ -120,6 +154,19 @@ export class WorkQueue {
     for (const { timer } of this.parked.values()) clearTimeout(timer);
     this.parked.clear();
     this.waiting.clear();
+    this.perSource.clear();
     for (const taker of this.takers.splice(0)) taker(null);
+    for (const waiter of this.roomWaiters.splice(0)) waiter.resolve();
+  }
+
+  private count(source: InputSource, delta: number): void {
+    const n = Math.max(0, (this.perSource.get(source) ?? 0) + delta);
+    this.perSource.set(source, n);
+    if (delta >= 0 || this.roomWaiters.length === 0) return;
+    this.roomWaiters = this.roomWaiters.filter((waiter) => {
+      if (waiter.source !== source || n >= waiter.limit) return true;
+      waiter.resolve();
+      return false;
+    });
   }
 }

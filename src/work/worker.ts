@@ -11,7 +11,7 @@ import { abortableSleep } from '../lib/sleep.js';
 import type { LoadContext } from '../load/context.js';
 import { newMember, type Member } from '../load/member.js';
 import { loadUnit } from '../load/unit.js';
-import { recover, retry } from '../outcome/outcome.js';
+import { inputOf, recover, retry } from '../outcome/outcome.js';
 import { route } from '../route/route.js';
 import type { Arrival } from '../source/source.js';
 import { lockHolders } from '../load/table.js';
@@ -88,10 +88,10 @@ async function processUnit(loop: Loop, dataset: CompiledDataset | null, items: A
     for (const [index, item] of items.entries()) {
       const claim = group.claims[index];
       if (!claim) {
-        done(loop, item); // another instance has it, or it changed: it is seen again
+        done(loop, item, false); // another instance has it, or it changed: it is seen again
         continue;
       }
-      ctx.log.event('claimed', { file: item.relative, file_id: claim.fileId, attempt: claim.attempts });
+      ctx.log.event('claimed', { file: item.relative, ...inputOf(item), file_id: claim.fileId, attempt: claim.attempts });
       if (!claim.unsettled) {
         members.push(newMember(claim));
         continue;
@@ -99,7 +99,7 @@ async function processUnit(loop: Loop, dataset: CompiledDataset | null, items: A
       // Loaded before but not moved: finished alone (nothing to load).
       try {
         await recover(ctx, claim, started);
-        done(loop, item);
+        done(loop, item, true);
       } catch (error) {
         await park(loop, item, claim, error);
       }
@@ -125,7 +125,7 @@ async function processUnit(loop: Loop, dataset: CompiledDataset | null, items: A
         if (member.alone) loop.queue.alone.add(item.id);
         await park(loop, item, member.claim, member.error, gateDelay);
       } else {
-        done(loop, item);
+        done(loop, item, true);
       }
     }
   } finally {
@@ -136,10 +136,12 @@ async function processUnit(loop: Loop, dataset: CompiledDataset | null, items: A
 /** Looks at the arrival again where it came from; it is queued once complete. */
 const requeue = (item: Arrival) => item.source.lookAgain(item.relative);
 
-function done(loop: Loop, item: Arrival): void {
+/** Out of hand; `settled`: its outcome is durable (its source may move on past it). */
+function done(loop: Loop, item: Arrival, settled: boolean): void {
   loop.failures.delete(item.id);
   loop.queue.alone.delete(item.id);
   loop.queue.done(item.id);
+  if (settled) item.source.settled?.(item);
 }
 
 /**
@@ -169,6 +171,6 @@ async function park(loop: Loop, item: Arrival, claim: Parameters<typeof retry>[2
     loop.ctx.log.warn(`${item.relative}: ${errorMessage(retryError)}`);
     delay = loop.ctx.config.processing.retryMaxMs;
   }
-  if (delay === null) done(loop, item);
+  if (delay === null) done(loop, item, true);
   else loop.queue.retryLater(item, delay, requeue);
 }

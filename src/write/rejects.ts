@@ -2,28 +2,32 @@
  * The rejects file of a dataset under `on_invalid_row: skip_row`: one JSON line per rejected
  * record — its line or record number, the original record (the CSV fields or the JSON value as
  * read), and every reason. Written under a temporary name, fsync'd, and renamed to
- * `output_failed/<dataset>/<name>.rejects.jsonl` just before the load commits.
+ * `output_failed/<dataset>/<name>.rejects.jsonl` just before the load commits (uploaded there, when
+ * the quarantine is in object storage: the temporary file is then in the staging folder).
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, rename, unlink } from 'node:fs/promises';
+import { mkdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Problem } from '../errors.js';
 import type { Locator } from '../read/types.js';
 import { fsyncPath } from '../lib/fs-now.js';
 import { jsonText } from '../read/json-values.js';
-import { fitName, freeName } from '../outcome/move.js';
+import { fitName } from '../outcome/move.js';
+import { baseOfWhere, freeWhere, isObjectWhere, joinWhere, putFileWhere, type Places, type Where } from '../source/places.js';
 
 export interface RejectsWriter {
   write(byRecord: Map<number | string, Problem[]>, originals: Map<number, unknown>): Promise<void>;
-  /** fsync + rename into place; returns the final path. */
-  commit(): Promise<string>;
+  /** fsync + rename (or upload) into place; returns where it went. */
+  commit(): Promise<Where>;
   abort(): Promise<void>;
 }
 
-export async function openRejects(failedDir: string, relative: string, locator: Locator, tag: string): Promise<RejectsWriter> {
-  const target = path.join(failedDir, `${relative}.rejects.jsonl`);
-  await mkdir(path.dirname(target), { recursive: true });
-  const tmp = path.join(path.dirname(target), `.${fitName(path.basename(target), 120)}.${tag}.tmp`);
+/** `failedDir`: output_failed/<dataset>, local or in object storage; `stagingDir`: where the temporary file goes for the latter. */
+export async function openRejects(places: Places, failedDir: Where, stagingDir: string, relative: string, locator: Locator, tag: string): Promise<RejectsWriter> {
+  const target = joinWhere(failedDir, `${relative}.rejects.jsonl`);
+  const tmpDir = isObjectWhere(target) ? stagingDir : path.dirname(target);
+  await mkdir(tmpDir, { recursive: true });
+  const tmp = path.join(tmpDir, `.${fitName(baseOfWhere(target), 120)}.${tag}.tmp`);
   const out: WriteStream = createWriteStream(tmp);
   let failure: Error | null = null;
   out.on('error', (error) => (failure ??= error));
@@ -54,9 +58,8 @@ export async function openRejects(failedDir: string, relative: string, locator: 
       await closed;
       if (failure) throw failure;
       await fsyncPath(tmp);
-      const final = await freeName(target);
-      await rename(tmp, final);
-      await fsyncPath(path.dirname(final));
+      const final = await freeWhere(places, target);
+      await putFileWhere(places, tmp, final, { contentType: 'application/x-ndjson' });
       return final;
     },
     async abort() {

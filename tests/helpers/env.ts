@@ -111,11 +111,17 @@ export interface EnvOptions {
   limits?: Record<string, number>;
   /** Lines for the `parquet:` section. */
   parquet?: Record<string, string>;
+  /** `folders:` settings (e.g. s3:// URLs; `input` may be a list). */
+  folders?: Record<string, string | string[]>;
+  /** The `s3:` section (tests/helpers/s3.ts `s3Section()` reaches the test server). */
+  s3?: Record<string, string | number | boolean>;
+  /** Another environment's database (several daemons on one ledger); default: a database of its own. */
+  databaseUrl?: string;
 }
 
 export async function createTestEnv(options: EnvOptions = {}): Promise<TestEnv> {
   const root = await mkdtemp(path.join(os.tmpdir(), 'loadbay-test-'));
-  const database = await createDatabase();
+  const database = options.databaseUrl ? { url: options.databaseUrl, drop: async () => undefined } : await createDatabase();
   const configDir = path.join(root, 'config');
   await mkdir(path.join(configDir, 'datasets'), { recursive: true });
   const datasets = options.datasets ?? (await projectDatasets());
@@ -137,6 +143,8 @@ export async function createTestEnv(options: EnvOptions = {}): Promise<TestEnv> 
       .join('\n')}\n` +
       (options.limits ? `limits:\n${Object.entries(options.limits).map(([k, v]) => `  ${k}: ${v}`).join('\n')}\n` : '') +
       (options.parquet ? `parquet:\n${Object.entries(options.parquet).map(([k, v]) => `  ${k}: ${v}`).join('\n')}\n` : '') +
+      (options.folders ? `folders:\n${Object.entries(options.folders).map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`).join('\n')}\n` : '') +
+      (options.s3 ? `s3:\n${Object.entries(options.s3).map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`).join('\n')}\n` : '') +
       // Many daemons run at once in the tests: each listens on a port of its own choosing.
       'http:\n  port: 0\n',
   );

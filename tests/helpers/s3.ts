@@ -51,6 +51,12 @@ export function testS3Settings(overrides: Partial<S3Settings> = {}): S3Settings 
   };
 }
 
+/** The `s3:` section of a loadbay.yaml that reaches the test server (or `endpoint`), short timeouts for tests. */
+export function s3Section(overrides: Record<string, string | number | boolean> = {}): Record<string, string | number | boolean> {
+  const settings = testS3Settings();
+  return { endpoint: settings.endpoint!, force_path_style: true, region: settings.region!, request_timeout_ms: 5000, connect_timeout_ms: 1000, ...overrides };
+}
+
 export interface TestBucket {
   name: string;
   s3: S3Connection;

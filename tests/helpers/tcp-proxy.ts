@@ -17,6 +17,17 @@ export interface TcpProxy {
    * before the server sees it: a client that dies just before that request.
    */
   dropRequest(method: string): void;
+  /**
+   * The response to the next request whose first line starts with `start` (e.g. "GET /bucket/in/x")
+   * stops after `bytes` bytes (headers included): the connection stays open, silent.
+   */
+  stallResponseTo(start: string, bytes: number): void;
+  /** Requests whose first line starts with `start` are held (never forwarded) until `behave()`. */
+  holdRequests(start: string): void;
+  /** Requests held so far by `holdRequests`. */
+  readonly held: number;
+  /** Responses stalled so far by `stallResponseTo`. */
+  readonly stalledResponses: number;
   /** Back to forwarding everything. */
   behave(): void;
   /** Connections dropped by `cutAfter` so far. */
@@ -28,6 +39,10 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
   let plan: { kind: 'cut' | 'stall'; remaining: number } | null = null;
   let cuts = 0;
   let dropMethod: string | null = null;
+  let stallTo: { start: string; bytes: number } | null = null;
+  let hold: string | null = null;
+  let held = 0;
+  let stalledResponses = 0;
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
     const upstream = net.connect(targetPort, targetHost);
@@ -44,16 +59,39 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     client.on('close', closeBoth);
     upstream.on('close', closeBoth);
     let stalled = false;
+    let holding = false;
+    /** Response bytes this connection may still pass before it stalls (null: no limit of its own). */
+    let budget: number | null = null;
     client.on('data', (chunk: Buffer) => {
-      if (dropMethod !== null && chunk.subarray(0, dropMethod.length).toString('latin1') === dropMethod) {
+      const starts = (prefix: string) => chunk.subarray(0, prefix.length).toString('latin1') === prefix;
+      if (dropMethod !== null && starts(dropMethod)) {
         dropMethod = null;
         cuts++;
         return closeBoth();
+      }
+      if (holding || (hold !== null && starts(hold))) {
+        if (!holding) held++;
+        holding = true; // this connection's requests go nowhere from now on
+        return;
+      }
+      if (stallTo !== null && starts(stallTo.start)) {
+        budget = stallTo.bytes;
+        stallTo = null;
       }
       upstream.write(chunk);
     });
     upstream.on('data', (chunk: Buffer) => {
       if (stalled) return;
+      if (budget !== null) {
+        const passing = chunk.subarray(0, budget);
+        budget -= passing.length;
+        if (passing.length > 0) client.write(passing);
+        if (passing.length < chunk.length) {
+          stalled = true;
+          stalledResponses++;
+        }
+        return;
+      }
       if (!plan) return void client.write(chunk);
       if (plan.remaining >= chunk.length) {
         plan.remaining -= chunk.length;
@@ -88,9 +126,23 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     dropRequest(method) {
       dropMethod = method;
     },
+    stallResponseTo(start, bytes) {
+      stallTo = { start, bytes };
+    },
+    holdRequests(start) {
+      hold = start;
+    },
+    get held() {
+      return held;
+    },
+    get stalledResponses() {
+      return stalledResponses;
+    },
     behave() {
       plan = null;
       dropMethod = null;
+      stallTo = null;
+      hold = null;
     },
     get cuts() {
       return cuts;

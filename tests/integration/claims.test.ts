@@ -11,6 +11,7 @@ import type { Config } from '../../src/config/types.js';
 import { migrate } from '../../src/db/ledger.js';
 import type { Logger } from '../../src/log.js';
 import { FolderSource } from '../../src/source/folder/folder-source.js';
+import { newPlaces } from '../../src/source/places.js';
 import type { Arrival } from '../../src/source/source.js';
 import { createDatabase } from '../helpers/env.js';
 
@@ -27,7 +28,7 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'loadbay-claims-'));
   // The input folder as the daemon sees it, not started: claims only ask it whether a file changed.
   const config = { root: dir, folders: { input: dir } } as unknown as Config;
-  source = new FolderSource({ config, log: null as unknown as Logger, instanceId: 'claims-test-1-000000', signal: new AbortController().signal });
+  source = new FolderSource({ config, log: null as unknown as Logger, places: newPlaces(config.root, null, 'claims-test-1-000000'), signal: new AbortController().signal });
 });
 afterAll(async () => {
   await pool.end();

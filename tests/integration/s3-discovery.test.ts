@@ -135,8 +135,9 @@ describe('the listing position', () => {
     await putMany(10);
     const location = bucket().location('in/');
     let clock = Date.now();
-    const a = new S3Discovery(bucket().s3, location, { db: pool, now: () => clock });
-    const b = new S3Discovery(bucket().s3, location, { db: pool, now: () => clock });
+    // As for a prefix of many pages: incremental passes between full listings.
+    const a = new S3Discovery(bucket().s3, location, { db: pool, now: () => clock, smallPrefixPages: 0 });
+    const b = new S3Discovery(bucket().s3, location, { db: pool, now: () => clock, smallPrefixPages: 0 });
     for await (const page of a.pass()) for (const o of page) a.done(o.key);
     expect((await readListingPosition(pool, location.url)).startAfter).toBe(name(9));
     // b listed the first page before a finished, and settles its first three keys: no step back.
@@ -150,6 +151,16 @@ describe('the listing position', () => {
     expect((await a.nextKind()).kind).toBe('full');
     expect(await drain(a.pass())).toContain('in/day-003b.csv');
     expect((await a.nextKind()).kind).toBe('incremental');
+  });
+
+  it('lists a small prefix whole at every pass: a key that sorts before the position is found at once', async () => {
+    await putMany(5);
+    const location = bucket().location('in/');
+    const discovery = new S3Discovery(bucket().s3, location, { db: pool });
+    for await (const page of discovery.pass()) for (const o of page) discovery.done(o.key);
+    await bucket().put(name(1).replace('.csv', 'b.csv'), 'late');
+    expect((await discovery.nextKind()).kind).toBe('full'); // the last full listing was one page
+    expect(await drain(discovery.pass())).toContain('in/day-001b.csv');
   });
 
   it('keeps only the keys from the first one not done onwards', () => {

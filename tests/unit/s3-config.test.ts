@@ -96,13 +96,37 @@ describe('folder settings in loadbay.yaml', () => {
     ]);
   });
 
-  it('`loadbay start` refuses folders in object storage until the load path takes them, naming each', async () => {
-    await load('folders:\n  input: s3://drop/in/\n');
+  it('`loadbay check-config` validates folders in object storage', async () => {
+    await load('folders:\n  input: s3://drop/in/\n  parquet: s3://lake/parquet/\n');
     const cli = path.join(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'dist', 'cli.js');
-    const run = spawnSync(process.execPath, [cli, 'start', '-c', path.join(dir, 'loadbay.yaml')], { encoding: 'utf8', timeout: 30_000 });
-    expect(run.status).toBe(2);
-    expect(run.stderr).toContain('object storage input lands with issue 27');
-    expect(run.stderr).toContain(`${path.join(dir, 'loadbay.yaml')}: /folders/input: s3://drop/in/`);
+    const ok = spawnSync(process.execPath, [cli, 'check-config', '-c', path.join(dir, 'loadbay.yaml')], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' } });
+    expect(ok.stdout).toContain('valid, 1 dataset(s)');
+    await writeFile(path.join(dir, 'loadbay.yaml'), 'folders:\n  input: s3://drop/in/\n  archive: s3://drop/in/old/\n');
+    const bad = spawnSync(process.execPath, [cli, 'check-config', '-c', path.join(dir, 'loadbay.yaml')], { encoding: 'utf8', timeout: 30_000 });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('/folders/archive: s3://drop/in/old/ and /folders/input: s3://drop/in/ must not be the same or one inside the other');
+  });
+
+  it('takes several inputs, local and in object storage, the first local one keeping its ids', async () => {
+    const config = await load('folders:\n  input: [s3://drop/in/, in, s3://other/feeds/, more]\n');
+    expect(config.inputs).toEqual([
+      { folder: 's3://drop/in/', location: { url: 's3://drop/in/', bucket: 'drop', prefix: 'in/' } },
+      { folder: path.join(dir, 'in'), location: null },
+      { folder: 's3://other/feeds/', location: { url: 's3://other/feeds/', bucket: 'other', prefix: 'feeds/' } },
+      { folder: path.join(dir, 'more'), location: null },
+    ]);
+    expect(config.folders.input).toBe('s3://drop/in/');
+    expect(config.buckets.input).toEqual({ url: 's3://drop/in/', bucket: 'drop', prefix: 'in/' });
+    expect((await load('folders:\n  input: in\n')).inputs).toEqual([{ folder: path.join(dir, 'in'), location: null }]);
+  });
+
+  it('refuses inputs that overlap each other or another folder, naming both', async () => {
+    const file = path.join(dir, 'loadbay.yaml');
+    expect(await refusal('folders:\n  input: [in, in/sub]\n')).toBe(`${file}: /folders/input/1: ${path.join(dir, 'in', 'sub')} and /folders/input/0: ${path.join(dir, 'in')} must not be the same or one inside the other`);
+    expect(await refusal('folders:\n  input: [in, s3://drop/in/]\n  archive: s3://drop/\n')).toMatch(/\/folders\/input\/1: s3:\/\/drop\/in\/ and \/folders\/archive: s3:\/\/drop\/ must not/);
+    expect(await refusal('folders:\n  input: [in, archive/x]\n')).toMatch(/\/folders\/input\/1: .* and \/folders\/archive: /);
+    expect(await refusal('folders:\n  input: [in, s3://Bad/in/]\n')).toMatch(/\/folders\/input\/1: "s3:\/\/Bad\/in\/": bucket name/);
+    expect(await refusal('folders:\n  input: []\n')).toMatch(/\/folders\/input/);
   });
 
   it('without s3 folders, nothing changes: local folders, SDK defaults', async () => {

@@ -8,12 +8,15 @@
  * once more a little later (a producer holding the descriptor writes into the archived copy).
  */
 import { lstatSync } from 'node:fs';
+import { statNow } from '../../lib/fs-now.js';
 import path from 'node:path';
 import type { Config, Dataset } from '../../config/types.js';
 import { DataError, errorMessage } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import { archive, quarantine, settledFolder } from '../../outcome/settle.js';
+import { archive, quarantine } from '../../outcome/settle.js';
+import { isObjectWhere, ledgerPath, type Places } from '../places.js';
 import type { Archived, Arrival, ArrivalState, ByteInput, InputSource, QuarantineDetails, SourceHandlers } from '../source.js';
+import type { Item } from '../transfer.js';
 import { fileInput } from './file-input.js';
 import { SpecialFiles } from './special.js';
 import { Stabilizer, type StableFile } from './stability.js';
@@ -35,8 +38,15 @@ export const MAX_WAITING_FILES = 10_000;
 export interface FolderSourceOptions {
   config: Config;
   log: Logger;
-  /** This instance: the temporary names of the reports it writes carry it (instance.ts). */
-  instanceId: string;
+  /** Where the archive and the quarantine are; its writer (this instance) names temporary files (instance.ts). */
+  places: Places;
+  /** The folder (default: `folders.input`). */
+  dir?: string;
+  /**
+   * Ledger ids are paths inside the folder (the first local input, as before several inputs
+   * existed: old ledgers stay valid); otherwise the file's absolute path.
+   */
+  relativeIds?: boolean;
   /** Aborts when the daemon stops: later looks at archived files are dropped. */
   signal: AbortSignal;
 }
@@ -48,14 +58,23 @@ export class FolderSource implements InputSource {
   private stabilizer: Stabilizer | null = null;
 
   constructor(private readonly options: FolderSourceOptions) {
-    this.dir = options.config.folders.input;
+    this.dir = options.dir ?? options.config.folders.input;
     this.name = `${path.relative(options.config.root, this.dir) || '.'}/`;
+  }
+
+  get folder(): string {
+    return this.dir;
   }
 
   /** The arrival of a file found finished in the folder. */
   arrivalOf(file: StableFile): Arrival {
     const relative = this.relativeOf(file.file);
-    return { source: this, id: relative, relative, size: file.size, mtimeMs: file.mtimeMs };
+    return { source: this, id: this.idOf(relative), relative, size: file.size, mtimeMs: file.mtimeMs };
+  }
+
+  /** The ledger's and the lock's name of a file: its path inside the folder, or its absolute path. */
+  idOf(relative: string): string {
+    return this.options.relativeIds === false ? this.pathOf(relative) : relative;
   }
 
   private relativeOf(file: string): string {
@@ -77,7 +96,7 @@ export class FolderSource implements InputSource {
     this.watcher = watchInput(this.dir, {
       rescanIntervalMs: config.processing.rescanIntervalMs,
       onPath: (file, renamed) => {
-        if (!inHand(this.relativeOf(file))) stabilizer.notify(file, renamed);
+        if (!inHand(this.idOf(this.relativeOf(file)))) stabilizer.notify(file, renamed);
       },
       onError: (error) => log.warn(`watching ${this.dir}: ${errorMessage(error)}`),
       specials,
@@ -119,10 +138,17 @@ export class FolderSource implements InputSource {
   async archive(arrival: Arrival, dataset: Dataset, sync: boolean): Promise<Archived> {
     const file = this.pathOf(arrival.relative);
     if (stateOf(file, arrival) !== 'same') return { archived: null, changed: file, folder: null };
-    const archived = await archive(this.options.config, dataset, file, arrival.relative, sync);
-    const folder = settledFolder(file, archived);
-    if (archived && stateOf(archived, arrival) !== 'same') return { archived: null, changed: archived, folder };
+    const moved = await archive(this.options.places, this.options.config, dataset, this.itemOf(file, arrival), arrival.relative, sync);
+    const folder = sync ? null : (moved?.folder ?? path.dirname(file));
+    // Into a bucket, what was seen is uploaded; a producer that went on writing keeps the file here.
+    if (moved?.sourceChanged) return { archived: moved.where, changed: file, folder };
+    const archived = moved?.where ?? null;
+    if (archived && !isObjectWhere(archived) && stateOf(archived, arrival) !== 'same') return { archived: null, changed: archived, folder };
     return { archived, changed: null, folder };
+  }
+
+  private itemOf(file: string, arrival: Arrival): Item {
+    return { where: file, size: arrival.size, mtimeMs: arrival.mtimeMs, etag: null, versionId: null };
   }
 
   async quarantine(
@@ -134,11 +160,14 @@ export class FolderSource implements InputSource {
     at?: string,
   ): Promise<string> {
     const file = at ?? this.pathOf(arrival.relative);
-    const { path: quarantined } = await quarantine(this.options, dataset, file, arrival.relative, error, details, beforeMove);
-    return path.relative(this.options.config.root, quarantined);
+    const current = at ? statNow(at) : null;
+    const item = current ? { where: file, size: current.size, mtimeMs: current.mtimeMs, etag: null, versionId: null } : this.itemOf(file, arrival);
+    const { path: quarantined } = await quarantine(this.options, dataset, item, arrival.relative, error, details, beforeMove);
+    return ledgerPath(this.options.places, quarantined);
   }
 
   watchArchived(archived: string, arrival: Arrival, grown: () => void): void {
+    if (isObjectWhere(archived)) return; // an object is written whole: nothing goes on being written into it
     const { config, signal, log } = this.options;
     // A file settled during a stop: its later look is dropped like the others (an abort listener
     // added now would never run, and the timer would outlive the daemon).

@@ -9,6 +9,11 @@
  * the position becomes the highest key before which every listed key is done. A crash loses no
  * object: after a restart the listing resumes at the last saved position and finds again what was
  * in hand. Several instances share the position; it only ever moves forward.
+ *
+ * loadbay moves every object it settles out of the prefix, so the prefix usually holds only the
+ * backlog: while the last full listing took at most `SMALL_PREFIX_PAGES` pages, every pass is a full
+ * one (a few requests), and objects with any names are found at the next pass. Past that, passes
+ * are incremental, and keys that arrive out of order wait for the next full listing (or a hint).
  */
 import type pg from 'pg';
 import { LEDGER_SCHEMA } from '../../db/ledger.js';
@@ -17,6 +22,9 @@ import { compareKeys, listPages, type ListedObject, type ListingKind } from './l
 import type { S3Location } from './location.js';
 
 const LISTINGS = `${LEDGER_SCHEMA}.s3_listings`;
+
+/** A full listing of at most this many pages makes the next pass a full one too. */
+export const SMALL_PREFIX_PAGES = 10;
 
 type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
 
@@ -106,11 +114,15 @@ export interface DiscoveryOptions {
   db: pg.Pool;
   /** Now, for the full-listing schedule (tests pass their own clock). */
   now?: () => number;
+  /** A full listing of at most this many pages makes the next pass full too (default SMALL_PREFIX_PAGES; 0: never). */
+  smallPrefixPages?: number;
 }
 
 export class S3Discovery {
   private watermark = new ListingWatermark();
   private saved: string | null = null;
+  /** Pages the last full listing of this process took (null: none yet). */
+  private lastFullPages: number | null = null;
   private readonly now: () => number;
 
   constructor(
@@ -127,7 +139,8 @@ export class S3Discovery {
     this.saved = position.startAfter;
     const due = position.fullListingAt === null ? position.startAfter !== null : this.now() - position.fullListingAt.getTime() >= this.s3.settings.fullListingMs;
     // The first pass of all has no position: it is the full listing (and is recorded as one).
-    if (position.startAfter === null || due) return { kind: 'full', startAfter: null };
+    const small = this.lastFullPages !== null && this.lastFullPages <= (this.options.smallPrefixPages ?? SMALL_PREFIX_PAGES);
+    if (position.startAfter === null || due || small) return { kind: 'full', startAfter: null };
     return { kind: 'incremental', startAfter: position.startAfter };
   }
 
@@ -136,17 +149,23 @@ export class S3Discovery {
    * listing: nothing is read ahead). `full` forces a full listing.
    */
   async *pass(options: { full?: boolean; signal?: AbortSignal } = {}): AsyncGenerator<ListedObject[], void, undefined> {
+    await this.flush(); // what the last pass saw done is saved before its watermark goes
     const planned = await this.nextKind();
     const kind: ListingKind = options.full ? 'full' : planned.kind;
     this.watermark = new ListingWatermark();
     const watermark = this.watermark;
     const startAfter = kind === 'full' ? null : planned.startAfter;
+    let pages = 0;
     for await (const page of listPages(this.s3, this.location, { startAfter, kind, ...(options.signal ? { signal: options.signal } : {}) })) {
+      pages++;
       watermark.listed(page.map((o) => o.key));
       yield page;
       await this.flush();
     }
-    if (kind === 'full' && !options.signal?.aborted) await markFullListing(this.options.db, this.location.url, new Date(this.now()));
+    if (kind === 'full' && !options.signal?.aborted) {
+      this.lastFullPages = pages;
+      await markFullListing(this.options.db, this.location.url, new Date(this.now()));
+    }
     await this.flush();
   }
 

@@ -6,7 +6,7 @@ import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { s3ConfigError } from '../../errors.js';
 import { isNotFound, type S3Connection } from './client.js';
 import type { ListedObject } from './listing.js';
-import type { S3Location } from './location.js';
+import { folderUrl, type S3Location } from './location.js';
 
 export interface ObjectIdentity {
   bucket: string;
@@ -46,6 +46,6 @@ export async function headObject(s3: S3Connection, bucket: string, key: string, 
     return { bucket, key, versionId: head.VersionId && head.VersionId !== 'null' ? head.VersionId : null, etag: head.ETag, size, lastModifiedMs: head.LastModified?.getTime() ?? 0 };
   } catch (error) {
     if (isNotFound(error)) return null;
-    throw s3ConfigError(error, `s3://${bucket}/`);
+    throw s3ConfigError(error, folderUrl(bucket, key));
   }
 }

@@ -94,6 +94,11 @@ export function keyUnder(location: S3Location, relative: string): string {
   return `${location.prefix}${relative}`;
 }
 
+/** `s3://bucket/folder/` of a key: what an error names (bucket and prefix), never the secret-free key alone. */
+export function folderUrl(bucket: string, key: string): string {
+  return `s3://${bucket}/${key.slice(0, key.lastIndexOf('/') + 1)}`;
+}
+
 /** The part of `key` below the location's prefix (what routing matches, like a path below input/). */
 export function relativeKey(location: S3Location, key: string): string {
   if (!key.startsWith(location.prefix)) throw new Error(`${key} is not under ${location.url}`);

@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { ConfigError } from '../../errors.js';
-import type { Folders, S3Folders, S3Settings, UserConfig } from '../../config/types.js';
+import type { Config, Folders, InputFolder, S3Folders, S3Settings, UserConfig } from '../../config/types.js';
 import { isS3Url, overlaps, parseS3Folder, parseS3Object, type S3Location, type S3ObjectUrl } from './location.js';
 
 export const DEFAULT_S3: Readonly<Omit<S3Settings, 'endpoint' | 'region' | 'sqsQueueUrl'>> = Object.freeze({
@@ -48,6 +48,44 @@ export function resolveFolderSetting(file: string, name: keyof Folders, value: s
   }
 }
 
+/**
+ * `folders.input`: one folder or prefix, or a list of them (local and s3:// in any mix); default
+ * `input`. Each entry's errors name its place in the list.
+ */
+export function resolveInputs(file: string, value: string | string[] | undefined, root: string): InputFolder[] {
+  const entries = Array.isArray(value) ? value : [value];
+  return entries.map((entry, i) => {
+    const where = Array.isArray(value) ? `input/${i}` : 'input';
+    try {
+      const { folder, location } = resolveFolderSetting(file, 'input', entry, 'input', root);
+      return Object.freeze({ folder, location });
+    } catch (error) {
+      throw new ConfigError((error as Error).message.replace(`/folders/input:`, `/folders/${where}:`));
+    }
+  });
+}
+
+/**
+ * Inputs past the first (the first is checked with the other folders): none is another input or
+ * another folder, or inside one, or holds one (an archived file must never be listed as input).
+ */
+export function checkInputs(file: string, config: Pick<Config, 'inputs' | 'folders' | 'buckets'>): void {
+  if (config.inputs.length < 2) return;
+  const named: Array<{ name: string; folder: string; location: S3Location | null }> = [
+    ...config.inputs.map((input, i) => ({ name: `input/${i}`, ...input })),
+    ...(['parquet', 'failed', 'archive', 'logs'] as const).map((name) => ({ name, folder: config.folders[name], location: (config.buckets as Partial<Record<string, S3Location>>)[name] ?? null })),
+  ];
+  const inside = (a: string, b: string) => a === b || a.startsWith(b + path.sep) || b.startsWith(a + path.sep);
+  for (const [i, input] of config.inputs.entries()) {
+    if (i === 0) continue;
+    for (const other of named) {
+      if (other.name === `input/${i}`) continue;
+      const clash = input.location && other.location ? overlaps(input.location, other.location) : !input.location && !other.location && inside(input.folder, other.folder);
+      if (clash) throw new ConfigError(`${file}: /folders/input/${i}: ${input.folder} and /folders/${other.name}: ${other.folder} must not be the same or one inside the other`);
+    }
+  }
+}
+
 /** An export's `to`: an object URL, or null for a local path. */
 export function resolveExportTarget(file: string, to: string): S3ObjectUrl | null {
   if (!isS3Url(to)) return null;
@@ -70,10 +108,7 @@ export function checkS3Folders(file: string, buckets: S3Folders): void {
   }
 }
 
-/**
- * The folders in object storage, for a command that cannot use them yet. The daemon refuses to
- * start with any until object-storage input is wired into the load path.
- */
+/** The settings that name object storage (each with its file and path): what `check-config` and status can list. */
 export function objectStorageSettings(config: { configFile: string; buckets: S3Folders; exports: Array<{ toS3: S3ObjectUrl | null; declaredIn: string }> }): string[] {
   const found = Object.entries(config.buckets).map(([name, location]) => `${config.configFile}: /folders/${name}: ${location.url}`);
   for (const spec of config.exports) if (spec.toS3) found.push(`${spec.declaredIn}: /export/to: ${spec.toS3.url}`);

@@ -12,9 +12,9 @@ import { CopyObjectCommand, DeleteObjectCommand, HeadObjectCommand } from '@aws-
 import { s3ConfigError } from '../../errors.js';
 import { isNotFound, isPreconditionFailed, type S3Connection } from './client.js';
 import { headObject, objectUrl, type ObjectIdentity } from './identity.js';
-import { keyUnder, type S3Location } from './location.js';
+import { folderUrl, keyUnder, type S3Location } from './location.js';
 import { ObjectVanishedError } from './read.js';
-import { numberedKey, WRITER_METADATA } from './write.js';
+import { KeyTakenError, numberedKey, WRITER_METADATA } from './write.js';
 
 export const SOURCE_METADATA = 'loadbay-source';
 export const SOURCE_ETAG_METADATA = 'loadbay-source-etag';
@@ -41,12 +41,15 @@ const MAX_COPY_BYTES = 5 * 1024 ** 3;
 
 /**
  * Moves `source` to `relative` under `target` (copy, then delete). `writer` is this instance's id
- * (object metadata, as for every object loadbay writes).
+ * (object metadata, as for every object loadbay writes). `exact`: to that very key, not a numbered
+ * one (its name was reserved, e.g. by the report written beside it); taken by anything else than
+ * an earlier copy of this source, it fails with KeyTakenError.
  */
-export async function moveObject(s3: S3Connection, source: ObjectIdentity, target: S3Location, relative: string, writer: string, signal?: AbortSignal): Promise<SettledObject> {
+export async function moveObject(s3: S3Connection, source: ObjectIdentity, target: S3Location, relative: string, writer: string, signal?: AbortSignal, exact = false): Promise<SettledObject> {
   const wanted = keyUnder(target, relative);
   const where = (key: string) => ({ url: objectUrl({ bucket: target.bucket, key }), bucket: target.bucket, key });
-  const existing = await findCopy(s3, source, target.bucket, wanted, signal);
+  const existing = await findCopy(s3, markOf(source), target.bucket, wanted, signal, exact);
+  if (exact && existing.copy === null && existing.free !== 1) throw new KeyTakenError(objectUrl({ bucket: target.bucket, key: wanted }));
   let settled: SettledObject;
   if (existing.copy !== null) {
     settled = { ...where(existing.copy), copied: false };
@@ -62,6 +65,7 @@ export async function moveObject(s3: S3Connection, source: ObjectIdentity, targe
       }
       if (outcome === 'vanished') throw new ObjectVanishedError(objectUrl(source));
       if (outcome === 'replaced') throw new SourceReplacedError(objectUrl(source));
+      if (exact) throw new KeyTakenError(objectUrl({ bucket: target.bucket, key }));
       n++; // the name was taken meanwhile: the next one
     }
   }
@@ -69,23 +73,39 @@ export async function moveObject(s3: S3Connection, source: ObjectIdentity, targe
   return settled;
 }
 
+/** What a copy carries to say what it is a copy of: the source's URL and its ETag (or another mark of its version). */
+export interface SourceMark {
+  url: string;
+  etag: string;
+}
+
+export function markOf(source: ObjectIdentity): SourceMark {
+  return { url: objectUrl(source), etag: source.etag };
+}
+
+/** The metadata that marks a copy of `mark`, written by `writer`. */
+export function copyMetadata(mark: SourceMark, writer: string): Record<string, string> {
+  return { [SOURCE_METADATA]: mark.url, [SOURCE_ETAG_METADATA]: mark.etag, [WRITER_METADATA]: writer };
+}
+
 /**
  * The copy an earlier run made of this source under `wanted` or its numbered names, else the first
  * free number. Names are filled in order and never freed by loadbay, so the search stops at the
- * first free one.
+ * first free one. `exact`: only `wanted` itself is looked at (free: 1 when free, 2 when taken).
  */
-async function findCopy(s3: S3Connection, source: ObjectIdentity, bucket: string, wanted: string, signal?: AbortSignal): Promise<{ copy: string | null; free: number }> {
+export async function findCopy(s3: S3Connection, mark: SourceMark, bucket: string, wanted: string, signal?: AbortSignal, exact = false): Promise<{ copy: string | null; free: number }> {
   for (let n = 1; ; n++) {
+    if (exact && n > 1) return { copy: null, free: n };
     const key = numberedKey(wanted, n);
     let head;
     try {
       head = await s3.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), signal ? { abortSignal: signal } : {});
     } catch (error) {
       if (isNotFound(error)) return { copy: null, free: n };
-      throw s3ConfigError(error, `s3://${bucket}/`);
+      throw s3ConfigError(error, folderUrl(bucket, key));
     }
     const metadata = head.Metadata ?? {};
-    if (metadata[SOURCE_METADATA] === objectUrl(source) && metadata[SOURCE_ETAG_METADATA] === source.etag) return { copy: key, free: n };
+    if (metadata[SOURCE_METADATA] === mark.url && metadata[SOURCE_ETAG_METADATA] === mark.etag) return { copy: key, free: n };
   }
 }
 
@@ -96,7 +116,7 @@ async function copyOnce(s3: S3Connection, source: ObjectIdentity, bucket: string
     head = await s3.client.send(new HeadObjectCommand({ Bucket: source.bucket, Key: source.key, ...(source.versionId ? { VersionId: source.versionId } : {}) }), signal ? { abortSignal: signal } : {});
   } catch (error) {
     if (isNotFound(error)) return 'vanished';
-    throw s3ConfigError(error, `s3://${source.bucket}/`);
+    throw s3ConfigError(error, folderUrl(source.bucket, source.key));
   }
   if (head.ETag !== source.etag) return 'replaced';
   try {
@@ -110,14 +130,14 @@ async function copyOnce(s3: S3Connection, source: ObjectIdentity, bucket: string
         MetadataDirective: 'REPLACE',
         ContentType: head.ContentType ?? 'application/octet-stream',
         ...(head.ContentEncoding ? { ContentEncoding: head.ContentEncoding } : {}),
-        Metadata: { ...head.Metadata, [SOURCE_METADATA]: objectUrl(source), [SOURCE_ETAG_METADATA]: source.etag, [WRITER_METADATA]: writer },
+        Metadata: { ...head.Metadata, ...copyMetadata(markOf(source), writer) },
       }),
       signal ? { abortSignal: signal } : {},
     );
     return 'copied';
   } catch (error) {
     if (isNotFound(error) && (error as { name?: string }).name !== 'NoSuchBucket') return 'vanished';
-    if (!isPreconditionFailed(error)) throw s3ConfigError(error, `s3://${bucket}/`);
+    if (!isPreconditionFailed(error)) throw s3ConfigError(error, folderUrl(bucket, key));
     // Which condition failed: the source changed, or the destination was taken meanwhile.
     const now = await headObject(s3, source.bucket, source.key, signal);
     if (!now) return 'vanished';
@@ -138,7 +158,7 @@ async function deleteSource(s3: S3Connection, source: ObjectIdentity, signal?: A
     );
   } catch (error) {
     if (isNotFound(error) || isPreconditionFailed(error)) return;
-    throw s3ConfigError(error, `s3://${source.bucket}/`);
+    throw s3ConfigError(error, folderUrl(source.bucket, source.key));
   }
 }
 

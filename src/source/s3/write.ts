@@ -14,7 +14,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { s3ConfigError } from '../../errors.js';
 import { isPreconditionFailed, type S3Connection } from './client.js';
 import { headObject } from './identity.js';
-import { MAX_KEY_BYTES } from './location.js';
+import { folderUrl, MAX_KEY_BYTES } from './location.js';
 
 /** Metadata on every object loadbay writes: which instance wrote it (the sweep asks whether it still runs). */
 export const WRITER_METADATA = 'loadbay-writer';
@@ -29,6 +29,8 @@ export interface UploadOptions {
   queueSize?: number;
   signal?: AbortSignal;
   metadata?: Record<string, string>;
+  /** Replaces an object of the key (an export's snapshot); by default an existing key fails with KeyTakenError. */
+  overwrite?: boolean;
 }
 
 export interface UploadedObject {
@@ -53,7 +55,7 @@ export async function uploadObject(s3: S3Connection, bucket: string, key: string
       Bucket: bucket,
       Key: key,
       Body: body,
-      IfNoneMatch: '*',
+      ...(options.overwrite ? {} : { IfNoneMatch: '*' }),
       ContentType: options.contentType ?? 'application/octet-stream',
       Metadata: { ...options.metadata, [WRITER_METADATA]: options.writer },
     },
@@ -69,7 +71,7 @@ export async function uploadObject(s3: S3Connection, bucket: string, key: string
     return { bucket, key, etag: done.ETag ?? '', versionId: done.VersionId ?? null };
   } catch (error) {
     if (isPreconditionFailed(error)) throw new KeyTakenError(`s3://${bucket}/${key}`);
-    throw s3ConfigError(error, `s3://${bucket}/`);
+    throw s3ConfigError(error, folderUrl(bucket, key));
   } finally {
     options.signal?.removeEventListener('abort', abort);
   }
@@ -83,7 +85,7 @@ export async function putNewObject(s3: S3Connection, bucket: string, key: string
         Bucket: bucket,
         Key: key,
         Body: typeof body === 'string' ? Buffer.from(body) : body,
-        IfNoneMatch: '*',
+        ...(options.overwrite ? {} : { IfNoneMatch: '*' }),
         ContentType: options.contentType ?? 'application/octet-stream',
         Metadata: { ...options.metadata, [WRITER_METADATA]: options.writer },
       }),
@@ -92,7 +94,7 @@ export async function putNewObject(s3: S3Connection, bucket: string, key: string
     return { bucket, key, etag: result.ETag ?? '', versionId: result.VersionId ?? null };
   } catch (error) {
     if (isPreconditionFailed(error)) throw new KeyTakenError(`s3://${bucket}/${key}`);
-    throw s3ConfigError(error, `s3://${bucket}/`);
+    throw s3ConfigError(error, folderUrl(bucket, key));
   }
 }
 
