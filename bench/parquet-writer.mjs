@@ -18,7 +18,8 @@
 import path from 'node:path';
 import { writeFileSync } from 'node:fs';
 import * as pq from 'parquet-wasm';
-import { DEFAULT_LIMITS, loadConfig, resolveDataset } from '../dist/config/load.js';
+import { DEFAULT_LIMITS, loadConfig } from '../dist/config/load.js';
+import { resolveDataset } from '../dist/config/dataset.js';
 import { compileDataset } from '../dist/compile.js';
 import { readCsvCells } from '../dist/read/csv-cells.js';
 import { openSource } from '../dist/read/source.js';

@@ -7,7 +7,8 @@
  * (columnar for both), or the record path with LOADBAY_ENGINE=records.
  */
 import path from 'node:path';
-import { DEFAULT_LIMITS, DEFAULT_PARQUET, loadConfig, resolveDataset } from '../dist/config/load.js';
+import { DEFAULT_LIMITS, DEFAULT_PARQUET, loadConfig } from '../dist/config/load.js';
+import { resolveDataset } from '../dist/config/dataset.js';
 import { compileDataset } from '../dist/compile.js';
 import { openParquetWriter } from '../dist/write/parquet.js';
 import { encodeCopyBinary } from '../dist/write/copy-binary.js';

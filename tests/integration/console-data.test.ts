@@ -11,7 +11,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { ITEM_DATASETS } from '../helpers/datasets.js';
 import { chromiumPath } from '../helpers/browser.js';
 import { createTestEnv, PROJECT_ROOT, type TestEnv } from '../helpers/env.js';
-import { resolveDataset } from '../../src/config/load.js';
+import { resolveDataset } from '../../src/config/dataset.js';
 import type { UserDataset } from '../../src/config/types.js';
 import type { Daemon } from '../../src/daemon.js';
 

@@ -6,7 +6,7 @@
  * ajv validator + the target limits) passes it, and must produce the same typed value.
  */
 import fc from 'fast-check';
-import { resolveDataset } from '../../src/config/load.js';
+import { resolveDataset } from '../../src/config/dataset.js';
 import type { UserDataset } from '../../src/config/types.js';
 import type { CellView } from '../../src/prepare/cells.js';
 import { coerceText } from '../../src/prepare/coerce.js';

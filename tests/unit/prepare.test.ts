@@ -1,5 +1,5 @@
 /** Each prepare step on its own, then the order they run in. */
-import { resolveDataset } from '../../src/config/load.js';
+import { resolveDataset } from '../../src/config/dataset.js';
 import type { UserDataset } from '../../src/config/types.js';
 import type { Problem } from '../../src/errors.js';
 import fc from 'fast-check';

@@ -3,7 +3,7 @@ import { appendFile, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { columnsFromSchema } from '../../src/columns.js';
-import { resolveDataset } from '../../src/config/load.js';
+import { resolveDataset } from '../../src/config/dataset.js';
 import { compileDataset } from '../../src/compile.js';
 import { classify, DataError, HeldError, redact, type Problem } from '../../src/errors.js';
 import { makePreparer } from '../../src/prepare/prepare.js';
