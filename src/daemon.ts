@@ -34,7 +34,7 @@ import { Notifier } from './notify/notifier.js';
 import { StallWatch } from './notify/stall.js';
 import { bucketChecks, connectObjectStorage, Sources } from './source/sources.js';
 import { isObjectWhere, newPlaces, type Places } from './source/places.js';
-import { sweepOrphans } from './source/s3/sweep.js';
+import { sweepOrphans, sweepUploads } from './source/s3/sweep.js';
 import { parseS3Folder } from './source/s3/location.js';
 import { countOpenQuarantined } from './db/quarantine.js';
 import { inputOf } from './outcome/outcome.js';
@@ -86,11 +86,13 @@ export class StartCancelled extends Error {}
 
 /**
  * Start-up recovery of the outputs: Parquet files (local) and objects (a bucket) whose loads never
- * committed, multipart uploads left open — each only when the instance that wrote it is gone — then
- * the retirement of superseded Parquet files a crash interrupted. (Temporary files, the staging
- * folder's too, are the sweeper's: load/sweep.ts.)
+ * committed, multipart uploads left open (Parquet uploads, and large copies into the archive, the
+ * quarantine or an input) — each only when the instance that wrote it is gone — then the retirement
+ * of superseded Parquet files a crash interrupted. (Temporary files, the staging folder's too, are
+ * the sweeper's: load/sweep.ts.)
  */
 async function recoverOutputs(pool: Database['pool'], places: Places, config: Config, log: Logger): Promise<void> {
+  await sweepCopies(pool, places, config, log);
   if (!isObjectWhere(config.folders.parquet)) {
     await reconcileParquet(pool, config.root, config.folders.parquet, log);
     await retireSuperseded(pool, places, log);
@@ -103,6 +105,22 @@ async function recoverOutputs(pool: Database['pool'], places: Places, config: Co
     await retireSuperseded(pool, places, log);
   } catch (error) {
     log.warn(`start-up sweep of ${config.folders.parquet}: ${errorMessage(error)}; it runs again at the next start`);
+  }
+}
+
+/** The open multipart copies of gone instances in the archive, the quarantine and the inputs in object storage (an input's other uploads are its producers'). */
+async function sweepCopies(pool: Database['pool'], places: Places, config: Config, log: Logger): Promise<void> {
+  const swept = new Set([config.folders.parquet]);
+  const folders = [config.buckets.archive, config.buckets.failed, ...config.inputs.map((i) => i.location)];
+  for (const location of folders) {
+    if (!location || swept.has(location.url)) continue;
+    swept.add(location.url);
+    const leaveUnknown = location !== config.buckets.archive && location !== config.buckets.failed;
+    try {
+      await sweepUploads(places.s3!, pool, location, { leaveUnknown, log: (message) => log.info(message) });
+    } catch (error) {
+      log.warn(`start-up sweep of ${location.url}: ${errorMessage(error)}; it runs again at the next start`);
+    }
   }
 }
 

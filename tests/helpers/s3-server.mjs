@@ -3,6 +3,8 @@
  * BENCHMARKS.md, docs/object-storage.md) on 127.0.0.1, with the AWS behaviours it lacks added in front
  * of its own routes, on its own data:
  * - ListMultipartUploads (fauxqs answers `?uploads` with an empty object listing),
+ * - UploadPartCopy (fauxqs stores an empty part): `x-amz-copy-source-range`, the
+ *   `x-amz-copy-source-if-match` / `-if-none-match` conditions, the CopyPartResult XML,
  * - conditional writes: `If-None-Match: *` / `If-Match` on PutObject and CompleteMultipartUpload,
  *   `x-amz-copy-source-if-match` / `-if-none-match` on CopyObject, `If-Match` on DeleteObject.
  * Each answers as AWS documents it (412 PreconditionFailed, the ListMultipartUploadsResult XML).
@@ -30,6 +32,57 @@ function preconditionFailed(reply, condition) {
     .status(412)
     .header('content-type', 'application/xml')
     .send(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message><Condition>${condition}</Condition></Error>`);
+}
+
+/** An S3 error as AWS sends it: status, code, message. */
+function s3Error(reply, status, code, message) {
+  return reply
+    .status(status)
+    .header('content-type', 'application/xml')
+    .send(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${xmlEscape(message)}</Message></Error>`);
+}
+
+/** `x-amz-copy-source` → bucket, key (a `?versionId=` dropped: fauxqs keeps one version). */
+function copySourceOf(header) {
+  const source = decodeURIComponent(header).replace(/^\//, '');
+  const slash = source.indexOf('/');
+  return { bucket: source.slice(0, slash), key: source.slice(slash + 1).split('?versionId=')[0] };
+}
+
+/**
+ * UploadPartCopy: the part is bytes `first`–`last` (inclusive) of the source, or all of it without a
+ * range; the source conditions as for CopyObject; a range outside the object is InvalidRange (416),
+ * a malformed one InvalidArgument (400), as AWS answers.
+ */
+function uploadPartCopy(store, query, header, reply) {
+  const upload = store.multipartUploads.get(query.get('uploadId') ?? '');
+  if (!upload) return s3Error(reply, 404, 'NoSuchUpload', 'The specified multipart upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.');
+  const source = copySourceOf(header('x-amz-copy-source'));
+  let object;
+  try {
+    object = store.getObject(source.bucket, source.key);
+  } catch (error) {
+    return s3Error(reply, error.statusCode ?? 500, error.code ?? 'InternalError', error.message);
+  }
+  const ifMatch = header('x-amz-copy-source-if-match');
+  const ifNoneMatch = header('x-amz-copy-source-if-none-match');
+  if (ifMatch !== undefined && ifMatch !== object.etag) return preconditionFailed(reply, 'x-amz-copy-source-If-Match');
+  if (ifNoneMatch !== undefined && ifNoneMatch === object.etag) return preconditionFailed(reply, 'x-amz-copy-source-If-None-Match');
+  let body = object.body;
+  const range = header('x-amz-copy-source-range');
+  if (range !== undefined) {
+    const match = /^bytes=(\d+)-(\d+)$/.exec(range);
+    if (!match || Number(match[1]) > Number(match[2])) {
+      return s3Error(reply, 400, 'InvalidArgument', 'The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy');
+    }
+    if (Number(match[2]) >= body.length) return s3Error(reply, 416, 'InvalidRange', 'The requested range is not satisfiable');
+    body = body.subarray(Number(match[1]), Number(match[2]) + 1);
+  }
+  const etag = store.uploadPart(upload.uploadId, Number(query.get('partNumber')), Buffer.from(body));
+  return reply
+    .status(200)
+    .header('content-type', 'application/xml')
+    .send(`<?xml version="1.0" encoding="UTF-8"?>\n<CopyPartResult><LastModified>${new Date().toISOString()}</LastModified><ETag>${xmlEscape(etag)}</ETag></CopyPartResult>`);
 }
 
 function etagOf(store, bucket, key) {
@@ -84,11 +137,11 @@ function addMissingBehaviours(app, store) {
     };
     if (request.method === 'GET' && key === '' && query.has('uploads')) return listMultipartUploads(store, bucket, query, reply);
     if (key === '') return;
+    if (request.method === 'PUT' && header('x-amz-copy-source') !== undefined && query.has('partNumber')) return uploadPartCopy(store, query, header, reply);
     const isCopy = request.method === 'PUT' && header('x-amz-copy-source') !== undefined && !query.has('partNumber');
     if (isCopy) {
-      const source = decodeURIComponent(header('x-amz-copy-source')).replace(/^\//, '');
-      const slash = source.indexOf('/');
-      const sourceEtag = etagOf(store, source.slice(0, slash), source.slice(slash + 1).split('?versionId=')[0]);
+      const source = copySourceOf(header('x-amz-copy-source'));
+      const sourceEtag = etagOf(store, source.bucket, source.key);
       const ifMatch = header('x-amz-copy-source-if-match');
       const ifNoneMatch = header('x-amz-copy-source-if-none-match');
       if (sourceEtag !== null && ifMatch !== undefined && ifMatch !== sourceEtag) return preconditionFailed(reply, 'x-amz-copy-source-If-Match');

@@ -24,6 +24,11 @@ export interface TcpProxy {
   stallResponseTo(start: string, bytes: number): void;
   /** Requests whose first line starts with `start` are held (never forwarded) until `behave()`. */
   holdRequests(start: string): void;
+  /**
+   * The next request whose first line starts with `start` waits until `action` has run (e.g. another
+   * client's write), then goes on — unless the proxy was closed meanwhile (a client that died there).
+   */
+  beforeRequest(start: string, action: () => Promise<void>): void;
   /** Requests held so far by `holdRequests`. */
   readonly held: number;
   /** Responses stalled so far by `stallResponseTo`. */
@@ -42,6 +47,8 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
   let stallTo: { start: string; bytes: number } | null = null;
   let hold: string | null = null;
   let held = 0;
+  let before: { start: string; action: () => Promise<void> } | null = null;
+  let closed = false;
   let stalledResponses = 0;
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
@@ -72,6 +79,20 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
       if (holding || (hold !== null && starts(hold))) {
         if (!holding) held++;
         holding = true; // this connection's requests go nowhere from now on
+        return;
+      }
+      if (before !== null && starts(before.start)) {
+        const { action } = before;
+        before = null;
+        client.pause();
+        void action().then(
+          () => {
+            if (closed) return;
+            upstream.write(chunk);
+            client.resume();
+          },
+          () => closeBoth(),
+        );
         return;
       }
       if (stallTo !== null && starts(stallTo.start)) {
@@ -132,6 +153,9 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     holdRequests(start) {
       hold = start;
     },
+    beforeRequest(start, action) {
+      before = { start, action };
+    },
     get held() {
       return held;
     },
@@ -143,11 +167,13 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
       dropMethod = null;
       stallTo = null;
       hold = null;
+      before = null;
     },
     get cuts() {
       return cuts;
     },
     async close() {
+      closed = true;
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

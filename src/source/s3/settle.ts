@@ -6,11 +6,13 @@
  * to the first free of `name.csv`, `name-2.csv`, … (as local folders do), guarded by
  * `If-None-Match: *`; the source is copied only if it is still the version that was loaded
  * (`x-amz-copy-source-if-match`) and deleted only if it still is (`If-Match`, and a HeadObject
- * before it for servers without conditional deletes).
+ * before it for servers without conditional deletes). An object larger than one CopyObject allows
+ * (5 GiB) is copied in parts under the same conditions (copy.ts).
  */
 import { CopyObjectCommand, DeleteObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { s3ConfigError } from '../../errors.js';
 import { isNotFound, isPreconditionFailed, type S3Connection } from './client.js';
+import { DEFAULT_COPY_LIMITS, multipartCopy, type CopyLimits, type CopyOutcome } from './copy.js';
 import { headObject, objectUrl, type ObjectIdentity } from './identity.js';
 import { folderUrl, keyUnder, type S3Location } from './location.js';
 import { ObjectVanishedError } from './read.js';
@@ -36,16 +38,24 @@ export class SourceReplacedError extends Error {
   }
 }
 
-/** S3's largest single CopyObject: a larger object needs a multipart copy (not yet supported). */
-const MAX_COPY_BYTES = 5 * 1024 ** 3;
-
 /**
  * Moves `source` to `relative` under `target` (copy, then delete). `writer` is this instance's id
  * (object metadata, as for every object loadbay writes). `exact`: to that very key, not a numbered
  * one (its name was reserved, e.g. by the report written beside it); taken by anything else than
- * an earlier copy of this source, it fails with KeyTakenError.
+ * an earlier copy of this source, it fails with KeyTakenError. `limits`: when to copy in parts, and how
+ * (S3's limits by default; a test lowers them).
  */
-export async function moveObject(s3: S3Connection, source: ObjectIdentity, target: S3Location, relative: string, writer: string, signal?: AbortSignal, exact = false): Promise<SettledObject> {
+export async function moveObject(
+  s3: S3Connection,
+  source: ObjectIdentity,
+  target: S3Location,
+  relative: string,
+  writer: string,
+  signal?: AbortSignal,
+  exact = false,
+  limits: Partial<CopyLimits> = {},
+): Promise<SettledObject> {
+  const copyLimits: CopyLimits = { ...DEFAULT_COPY_LIMITS, ...limits };
   const wanted = keyUnder(target, relative);
   const where = (key: string) => ({ url: objectUrl({ bucket: target.bucket, key }), bucket: target.bucket, key });
   const existing = await findCopy(s3, markOf(source), target.bucket, wanted, signal, exact);
@@ -54,11 +64,10 @@ export async function moveObject(s3: S3Connection, source: ObjectIdentity, targe
   if (existing.copy !== null) {
     settled = { ...where(existing.copy), copied: false };
   } else {
-    if (source.size > MAX_COPY_BYTES) throw new Error(`${objectUrl(source)}: objects over 5 GiB cannot be archived by copy yet (${source.size} bytes)`);
     let n = existing.free;
     for (;;) {
       const key = numberedKey(wanted, n);
-      const outcome = await copyOnce(s3, source, target.bucket, key, writer, signal);
+      const outcome = await copyOnce(s3, source, target.bucket, key, writer, copyLimits, signal);
       if (outcome === 'copied') {
         settled = { ...where(key), copied: true };
         break;
@@ -109,7 +118,7 @@ export async function findCopy(s3: S3Connection, mark: SourceMark, bucket: strin
   }
 }
 
-async function copyOnce(s3: S3Connection, source: ObjectIdentity, bucket: string, key: string, writer: string, signal?: AbortSignal): Promise<'copied' | 'taken' | 'replaced' | 'vanished'> {
+async function copyOnce(s3: S3Connection, source: ObjectIdentity, bucket: string, key: string, writer: string, limits: CopyLimits, signal?: AbortSignal): Promise<CopyOutcome> {
   const copySource = `${source.bucket}/${source.key.split('/').map(encodeURIComponent).join('/')}${source.versionId ? `?versionId=${encodeURIComponent(source.versionId)}` : ''}`;
   let head;
   try {
@@ -119,6 +128,12 @@ async function copyOnce(s3: S3Connection, source: ObjectIdentity, bucket: string
     throw s3ConfigError(error, folderUrl(source.bucket, source.key));
   }
   if (head.ETag !== source.etag) return 'replaced';
+  const headers = {
+    contentType: head.ContentType ?? 'application/octet-stream',
+    ...(head.ContentEncoding ? { contentEncoding: head.ContentEncoding } : {}),
+    metadata: { ...head.Metadata, ...copyMetadata(markOf(source), writer) },
+  };
+  if (source.size > limits.singleCopyMaxBytes) return multipartCopy(s3, source, copySource, bucket, key, headers, writer, limits, signal);
   try {
     await s3.client.send(
       new CopyObjectCommand({
@@ -128,9 +143,9 @@ async function copyOnce(s3: S3Connection, source: ObjectIdentity, bucket: string
         CopySourceIfMatch: source.etag,
         IfNoneMatch: '*',
         MetadataDirective: 'REPLACE',
-        ContentType: head.ContentType ?? 'application/octet-stream',
-        ...(head.ContentEncoding ? { ContentEncoding: head.ContentEncoding } : {}),
-        Metadata: { ...head.Metadata, ...copyMetadata(markOf(source), writer) },
+        ContentType: headers.contentType,
+        ...(headers.contentEncoding ? { ContentEncoding: headers.contentEncoding } : {}),
+        Metadata: headers.metadata,
       }),
       signal ? { abortSignal: signal } : {},
     );

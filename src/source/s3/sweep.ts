@@ -7,19 +7,23 @@
  *   ledger (keys recorded under the prefix, never loaded), not from listing the prefix, so the
  *   sweep costs the number of unfinished loads, not the size of the lake.
  * Only when the instance that wrote it is gone (its advisory lock is free), so an instance running
- * right now is never disturbed. An upload with no ledger row at all is not known to be loadbay's:
- * it is aborted only once older than `unknownUploadAgeMs` (a bucket lifecycle rule
- * AbortIncompleteMultipartUpload does the same, and is recommended).
+ * right now is never disturbed. The multipart copy of a large object into the archive or the
+ * quarantine (copy.ts) has no ledger row but a marker beside it naming its writer: aborted, with its
+ * marker, when that writer is gone (`sweepUploads` on those prefixes). An upload known neither way
+ * is not known to be loadbay's: it is aborted only once older than `unknownUploadAgeMs` (a bucket
+ * lifecycle rule AbortIncompleteMultipartUpload does the same, and is recommended).
  */
 import type pg from 'pg';
-import { AbortMultipartUploadCommand, DeleteObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand, DeleteObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { parquetWriter } from '../../db/files.js';
 import { s3ConfigError } from '../../errors.js';
-import { instanceAlive } from '../../instance.js';
-import type { S3Connection } from './client.js';
+import { instanceAlive, isInstanceId } from '../../instance.js';
+import { isNotFound, type S3Connection } from './client.js';
+import { copyMarkerKey } from './copy.js';
 import { LEDGER_SCHEMA } from '../../db/ledger.js';
 import { headObject, objectUrl } from './identity.js';
 import type { S3Location } from './location.js';
+import { WRITER_METADATA } from './write.js';
 
 export interface SweepResult {
   abortedUploads: string[];
@@ -29,19 +33,40 @@ export interface SweepResult {
 export interface SweepOptions {
   /** Uploads with no ledger row are aborted once this old (default 24 h). */
   unknownUploadAgeMs?: number;
+  /** Uploads neither the ledger nor a marker names are left alone, whatever their age (an input's are its producers'). */
+  leaveUnknown?: boolean;
   now?: () => number;
   log?: (message: string) => void;
 }
 
 export async function sweepOrphans(s3: S3Connection, pool: pg.Pool, location: S3Location, options: SweepOptions = {}): Promise<SweepResult> {
+  const result: SweepResult = { abortedUploads: [], deletedObjects: [] };
+  const writerGone = livenessCache(pool);
+  result.abortedUploads = await sweepUploads(s3, pool, location, options, writerGone);
+  for (const { url, instanceId } of await unloadedParquet(pool, location.url)) {
+    if (!(await writerGone(instanceId))) continue;
+    const key = url.slice(`s3://${location.bucket}/`.length);
+    const head = await headObject(s3, location.bucket, key);
+    if (!head) continue;
+    try {
+      await s3.client.send(new DeleteObjectCommand({ Bucket: location.bucket, Key: key, IfMatch: head.etag }));
+    } catch (error) {
+      throw s3ConfigError(error, location.url);
+    }
+    result.deletedObjects.push(url);
+    options.log?.(`removed ${url}: written by a loadbay that stopped before its load committed`);
+  }
+  return result;
+}
+
+/**
+ * Aborts the multipart uploads under `location` left by loadbays that are gone: a Parquet upload its
+ * ledger row names, a copy its marker names, else one older than `unknownUploadAgeMs`.
+ */
+export async function sweepUploads(s3: S3Connection, pool: pg.Pool, location: S3Location, options: SweepOptions = {}, writerGone = livenessCache(pool)): Promise<string[]> {
   const now = options.now ?? Date.now;
   const unknownAge = options.unknownUploadAgeMs ?? 24 * 3600_000;
-  const result: SweepResult = { abortedUploads: [], deletedObjects: [] };
-  const alive = new Map<string, boolean>();
-  const writerGone = async (instanceId: string) => {
-    if (!alive.has(instanceId)) alive.set(instanceId, await instanceAlive(pool, instanceId));
-    return !alive.get(instanceId);
-  };
+  const aborted: string[] = [];
   /** An orphan: recorded, not loaded, its writer gone. null: no ledger row. */
   const orphan = async (url: string): Promise<boolean | null> => {
     const row = await parquetWriter(pool, url);
@@ -61,37 +86,54 @@ export async function sweepOrphans(s3: S3Connection, pool: pg.Pool, location: S3
     for (const upload of page.Uploads ?? []) {
       if (!upload.Key || !upload.UploadId) continue;
       const url = objectUrl({ bucket: location.bucket, key: upload.Key });
-      const isOrphan = await orphan(url);
-      const old = upload.Initiated instanceof Date && now() - upload.Initiated.getTime() >= unknownAge;
+      const marker = copyMarkerKey(upload.Key, upload.UploadId);
+      const markedBy = await markerWriter(s3, location, marker);
+      const copyWriter = markedBy !== null && isInstanceId(markedBy) ? markedBy : null;
+      const isOrphan = copyWriter !== null ? await writerGone(copyWriter) : await orphan(url);
+      const old = !options.leaveUnknown && upload.Initiated instanceof Date && now() - upload.Initiated.getTime() >= unknownAge;
       if (isOrphan === true || (isOrphan === null && old)) {
         try {
           await s3.client.send(new AbortMultipartUploadCommand({ Bucket: location.bucket, Key: upload.Key, UploadId: upload.UploadId }));
         } catch (error) {
           if ((error as { name?: string }).name !== 'NoSuchUpload') throw s3ConfigError(error, location.url);
         }
-        result.abortedUploads.push(url);
-        options.log?.(`aborted the upload of ${url}: ${isOrphan ? 'its load never committed and its writer is gone' : 'unknown to the ledger and older than a day'}`);
+        if (markedBy !== null) {
+          try {
+            await s3.client.send(new DeleteObjectCommand({ Bucket: location.bucket, Key: marker }));
+          } catch (error) {
+            throw s3ConfigError(error, location.url);
+          }
+        }
+        aborted.push(url);
+        const why = copyWriter !== null ? `a copy by loadbay ${copyWriter}, which stopped before finishing it` : isOrphan ? 'its load never committed and its writer is gone' : 'unknown to the ledger and older than a day';
+        options.log?.(`aborted the upload of ${url}: ${why}`);
       }
     }
     if (!page.IsTruncated || !page.NextKeyMarker) break;
     keyMarker = page.NextKeyMarker;
     uploadIdMarker = page.NextUploadIdMarker;
   }
+  return aborted;
+}
 
-  for (const { url, instanceId } of await unloadedParquet(pool, location.url)) {
-    if (!(await writerGone(instanceId))) continue;
-    const key = url.slice(`s3://${location.bucket}/`.length);
-    const head = await headObject(s3, location.bucket, key);
-    if (!head) continue;
-    try {
-      await s3.client.send(new DeleteObjectCommand({ Bucket: location.bucket, Key: key, IfMatch: head.etag }));
-    } catch (error) {
-      throw s3ConfigError(error, location.url);
-    }
-    result.deletedObjects.push(url);
-    options.log?.(`removed ${url}: written by a loadbay that stopped before its load committed`);
+/** Whether an instance is gone, asked once per sweep. */
+function livenessCache(pool: pg.Pool): (instanceId: string) => Promise<boolean> {
+  const alive = new Map<string, boolean>();
+  return async (instanceId) => {
+    if (!alive.has(instanceId)) alive.set(instanceId, await instanceAlive(pool, instanceId));
+    return !alive.get(instanceId);
+  };
+}
+
+/** The writer a copy's marker names ('' when none); null when there is no marker. */
+async function markerWriter(s3: S3Connection, location: S3Location, marker: string): Promise<string | null> {
+  try {
+    const head = await s3.client.send(new HeadObjectCommand({ Bucket: location.bucket, Key: marker }));
+    return head.Metadata?.[WRITER_METADATA] ?? '';
+  } catch (error) {
+    if (isNotFound(error)) return null;
+    throw s3ConfigError(error, location.url);
   }
-  return result;
 }
 
 /** Parquet keys recorded under `prefixUrl` that no `loaded` row has, with the instance that recorded them last. */
