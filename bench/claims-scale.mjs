@@ -6,9 +6,12 @@
 //
 // `--objects`: the arrivals are objects (`s3://…` ids matched on their ETag, as an S3 input's are);
 // their HeadObject is the object store's work, not the ledger's, and is left out.
-// Prints claims per second per process count. See docs/scaling.md.
+// Prints claims per second per process count, and PostgreSQL's CPU per claim (all its processes,
+// from /proc): one server core takes about 1 / that many claims per second — the ceiling where the
+// instances run elsewhere. See docs/scaling.md.
 import { fork } from 'node:child_process';
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -53,6 +56,26 @@ if (args.worker !== undefined) {
   process.exit(0);
 }
 
+/** CPU seconds (user + system) of the postmaster `root` and every process it started, live or exited, from /proc. */
+function serverCpu(root) {
+  const tick = 100; // USER_HZ on Linux
+  let total = 0;
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(name) !== root && Number(fields[1]) !== root) continue;
+      total += (Number(fields[11]) + Number(fields[12])) / tick;
+      // Backends that have exited (a pool ended) count in the postmaster's reaped children's time.
+      if (Number(name) === root) total += (Number(fields[13]) + Number(fields[14])) / tick;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
+}
+
 const { migrate } = await import(path.join(PROJECT, 'dist/db/ledger.js'));
 const { startThrowawayPostgres } = await import('./postgres.mjs');
 const dir = await mkdtemp(path.join(os.tmpdir(), 'loadbay-claims-scale-'));
@@ -63,9 +86,11 @@ try {
   await pool.end();
   const file = path.join(dir, 'f.csv');
   await writeFile(file, 'a\n1\n');
+  const postmaster = Number((await readFile(path.join(dir, 'data', 'postmaster.pid'), 'utf8')).split('\n')[0]);
   console.log(`${os.cpus().length} CPUs (${os.cpus()[0]?.model}), node ${process.version}, ${args.seconds} s per run, groups of ${args.group}${args.objects ? ', objects' : ''}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   for (const processes of args.processes.split(',').map(Number)) {
     const started = Date.now();
+    const cpuBefore = serverCpu(postmaster);
     const counts = await Promise.all(
       Array.from({ length: processes }, (_, worker) =>
         new Promise((resolve, reject) => {
@@ -78,7 +103,12 @@ try {
     );
     const total = counts.reduce((a, b) => a + b, 0);
     const seconds = (Date.now() - started) / 1000;
-    console.log(`${processes} process(es): ${Math.round(total / seconds)} claims/s in all (${counts.map((c) => Math.round(c / seconds)).join(', ')} each)`);
+    const cpu = serverCpu(postmaster) - cpuBefore;
+    const perClaim = total > 0 ? (cpu / total) * 1000 : NaN;
+    console.log(
+      `${processes} process(es): ${Math.round(total / seconds)} claims/s in all (${counts.map((c) => Math.round(c / seconds)).join(', ')} each); ` +
+        `PostgreSQL ${cpu.toFixed(2)} CPU-s, ${perClaim.toFixed(3)} ms per claim (one server core: ~${Math.round(1000 / perClaim)} claims/s)`,
+    );
   }
 } finally {
   await server.stop();

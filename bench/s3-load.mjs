@@ -13,6 +13,8 @@
  *   `loaded` line: rows committed, Parquet written, the file archived.
  * - small: the 999 small student files waiting when the daemon starts, until the last is settled.
  * - memory: peak RSS of the daemon for the big CSV; with --large, for a ~1 GB object too.
+ * The daemon runs with the node flags `npm start` uses (BENCH_DAEMON_FLAGS to change them); the
+ * small files' lines give the CPU of loadbay, the S3 server and PostgreSQL during the last run.
  * Figures are medians of --runs; the ratios are bucket / local (target ≤ 1.2×).
  */
 import { spawn } from 'node:child_process';
@@ -25,7 +27,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { CreateBucketCommand, DeleteObjectsCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { createReadStream } from 'node:fs';
+import { createReadStream, readFileSync, readdirSync } from 'node:fs';
 import { startThrowawayPostgres } from './postgres.mjs';
 import { dataIn } from './data.mjs';
 
@@ -52,6 +54,25 @@ const fmt = (ms) => `${(ms / 1000).toFixed(2)} s`;
 const { BIG_SCHEMA, makeBigCsv, makeSmallFiles } = dataIn(WORK, FILES);
 
 console.log(`${os.cpus().length} CPUs (${os.cpus()[0]?.model}), node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+
+// The node flags `npm start` uses (docs/operations.md, Memory), as bench.mjs runs the daemon.
+const DAEMON_FLAGS = (process.env.BENCH_DAEMON_FLAGS ?? '--max-old-space-size=1024 --initial-old-space-size=128 --max-semi-space-size=4 --single-threaded-gc').split(' ').filter(Boolean);
+
+/** CPU seconds (user + system) of process `pid` and, with `children`, of every process it started (live, or exited and reaped). */
+function cpuSeconds(pid, children = false) {
+  let total = 0;
+  for (const name of children ? readdirSync('/proc').filter((n) => /^\d+$/.test(n)) : [String(pid)]) {
+    try {
+      const text = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+      if (Number(name) !== pid && Number(fields[1]) !== pid) continue;
+      total += (Number(fields[11]) + Number(fields[12]) + (Number(name) === pid && children ? Number(fields[13]) + Number(fields[14]) : 0)) / 100;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
+}
 
 // ---- servers ------------------------------------------------------------------------------------
 const db = await startThrowawayPostgres(path.join(WORK, 'pg-s3'), ['-c', 'max_wal_size=4GB']);
@@ -111,7 +132,7 @@ async function reset(tables) {
 }
 
 async function startLoadbay(root) {
-  const child = spawn(process.execPath, ['--max-old-space-size=1024', '--single-threaded-gc', CLI, 'start', '--config', path.join(root, 'config', 'loadbay.yaml')], {
+  const child = spawn(process.execPath, [...DAEMON_FLAGS, CLI, 'start', '--config', path.join(root, 'config', 'loadbay.yaml')], {
     env: { ...process.env, ...credentials, DATABASE_URL: db.url },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -199,14 +220,19 @@ async function smallRun(variant, dir, names) {
       }
     }));
   }
+  const postmaster = Number(readFileSync(path.join(WORK, 'pg-s3', 'postmaster.pid'), 'utf8').split('\n')[0]);
   const lb = await startLoadbay(root);
+  const before = { loadbay: cpuSeconds(lb.pid), s3: cpuSeconds(s3Server.pid), postgres: cpuSeconds(postmaster, true) };
   try {
     const lines = await outcomes(root, names.length);
-    return { ms: Math.max(...lines.map((l) => Date.parse(l.timestamp))) - lb.watchingAt, rss: await lb.peakRssMb() };
+    const cpu = { loadbay: cpuSeconds(lb.pid) - before.loadbay, s3: cpuSeconds(s3Server.pid) - before.s3, postgres: cpuSeconds(postmaster, true) - before.postgres };
+    return { ms: Math.max(...lines.map((l) => Date.parse(l.timestamp))) - lb.watchingAt, rss: await lb.peakRssMb(), cpu };
   } finally {
     await lb.stop();
   }
 }
+
+const cpuText = (cpu) => `loadbay ${cpu.loadbay.toFixed(2)}, S3 server ${cpu.s3.toFixed(2)}, PostgreSQL ${cpu.postgres.toFixed(2)}`;
 
 const report = [];
 const table = (title, rows) => {
@@ -241,7 +267,7 @@ try {
     }
     const ms = (v) => median(results[v].map((r) => r.ms));
     table(`Many small files: ${names.length} × 400 rows, waiting when the daemon starts, until all settled (median of ${RUNS})`, [
-      ...Object.keys(VARIANTS).map((v) => [`input ${v === 'local' ? 'in a local folder' : v === 'bucket' ? 'in a bucket (archive there)' : 'in a bucket, Parquet too'}`, fmt(ms(v)), `${Math.round(names.length / (ms(v) / 1000))} files/s, peak RSS ${median(results[v].map((r) => r.rss)).toFixed(0)} MB`]),
+      ...Object.keys(VARIANTS).map((v) => [`input ${v === 'local' ? 'in a local folder' : v === 'bucket' ? 'in a bucket (archive there)' : 'in a bucket, Parquet too'}`, fmt(ms(v)), `${Math.round(names.length / (ms(v) / 1000))} files/s, peak RSS ${median(results[v].map((r) => r.rss)).toFixed(0)} MB; CPU-s ${cpuText(results[v].at(-1).cpu)}`]),
       ['ratio bucket / local', `${(ms('bucket') / ms('local')).toFixed(2)}×`, 'target ≤ 1.2×'],
       ['ratio bucket + lake / local', `${(ms('bucket + lake') / ms('local')).toFixed(2)}×`, ''],
     ]);
@@ -249,10 +275,12 @@ try {
   if (want('memory') && args.large) {
     const largeRows = Math.round((ROWS * 1024 ** 3) / (await stat(await makeBigCsv(ROWS, `big-${ROWS}.csv`))).size);
     const file = await makeBigCsv(largeRows, `big-${largeRows}.csv`);
-    const result = await bigRun('bucket + lake', file);
-    table(`Memory: a ${((await stat(file)).size / 2 ** 30).toFixed(2)} GB object (${largeRows.toLocaleString('en')} rows), input, archive and Parquet in the bucket`, [
-      ['peak RSS of the daemon', `${result.rss.toFixed(0)} MB`, `in ${fmt(result.ms)}`],
-    ]);
+    const rows = [];
+    for (const variant of ['local', 'bucket', 'bucket + lake']) {
+      const result = await bigRun(variant, file);
+      rows.push([`input ${variant === 'local' ? 'in a local folder' : variant === 'bucket' ? 'in a bucket (archive there)' : 'in a bucket, Parquet too'}`, `${result.rss.toFixed(0)} MB`, `in ${fmt(result.ms)}`]);
+    }
+    table(`Memory: peak RSS of the daemon, a ${((await stat(file)).size / 2 ** 30).toFixed(2)} GB file or object (${largeRows.toLocaleString('en')} rows)`, rows);
   }
 } finally {
   await client.end().catch(() => undefined);
