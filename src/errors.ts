@@ -290,6 +290,22 @@ export function redact(text: string): string {
     .replace(AWS_SECRET, '$1***');
 }
 
+/**
+ * Every string inside `value` redacted (plain objects and arrays, to a depth of 8; deeper parts
+ * are replaced): a secret can sit in a nested field — an error's cause, a request's details.
+ */
+export function redactDeep<T>(value: T, depth = 0): T {
+  if (typeof value === 'string') return redact(value) as T;
+  if (value === null || typeof value !== 'object') return value;
+  if (depth >= 8) return '[nested too deep]' as T;
+  if (Array.isArray(value)) return value.map((item) => redactDeep(item, depth + 1)) as T;
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return value; // dates, buffers, class instances: as they are
+  const out: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) out[key] = redactDeep(item, depth + 1);
+  return out as T;
+}
+
 function redactUrl(raw: string): string {
   try {
     const url = new URL(raw);

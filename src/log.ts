@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import winston from 'winston';
 import { AuditLog } from './audit-log.js';
-import { redact } from './errors.js';
+import { redactDeep } from './errors.js';
 import { LOGGED_EVENTS, LoadbayEvents, type LoadbayEventMap, type LoadbayEventName } from './events.js';
 import { jsonText } from './read/json-values.js';
 
@@ -38,10 +38,7 @@ export interface LoggerOptions {
 }
 
 const redactFormat = winston.format((info) => {
-  for (const key of Object.keys(info)) {
-    const value = info[key];
-    if (typeof value === 'string') info[key] = redact(value);
-  }
+  for (const key of Object.keys(info)) info[key] = redactDeep(info[key]);
   return info;
 });
 
@@ -95,7 +92,7 @@ export function createLogger(options: LoggerOptions): Logger {
     if (!LOGGED_EVENTS.has(event)) return;
     const level = event === 'loaded' || event === 'skipped' || event === 'exported' ? 'info' : 'warn';
     const line: Record<string, unknown> = { level, message: event, event, ...fields, timestamp: new Date().toISOString() };
-    for (const key of Object.keys(line)) if (typeof line[key] === 'string') line[key] = redact(line[key] as string);
+    for (const key of Object.keys(line)) line[key] = redactDeep(line[key]);
     audit.write(jsonText(line));
     if (consoleTransport) operational.log({ ...line, level, message: event });
   });

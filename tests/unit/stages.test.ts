@@ -5,7 +5,7 @@ import path from 'node:path';
 import { columnsFromSchema } from '../../src/columns.js';
 import { resolveDataset } from '../../src/config/dataset.js';
 import { compileDataset } from '../../src/compile.js';
-import { classify, DataError, HeldError, redact, type Problem } from '../../src/errors.js';
+import { classify, DataError, HeldError, redact, redactDeep, type Problem } from '../../src/errors.js';
 import { makePreparer } from '../../src/prepare/prepare.js';
 import { coerceText, Unloadable } from '../../src/prepare/coerce.js';
 import { fitName, numbered } from '../../src/outcome/move.js';
@@ -209,6 +209,25 @@ describe('small helpers', () => {
   ])('redacts %s', (text, expected) => {
     expect(redact(text)).toBe(expected);
     expect(redact(text)).not.toMatch(/S3|cret|p@ss|a:b:c|p%3A/);
+  });
+
+  it('redacts strings nested in objects and arrays, leaving other values as they are', () => {
+    const when = new Date(0);
+    const fields = {
+      reason: 'postgres://u:S3cret@db/x refused',
+      details: { causes: [{ url: 'postgres://u:S3cret@db/x' }, 'password=S3cret'], count: 3, ok: true, none: null },
+      when,
+    };
+    const out = redactDeep(fields);
+    expect(JSON.stringify(out)).not.toContain('S3cret');
+    expect(out.details.count).toBe(3);
+    expect(out.details.ok).toBe(true);
+    expect(out.details.none).toBeNull();
+    expect(out.when).toBe(when);
+    expect(fields.reason).toContain('S3cret'); // the caller's object is not changed
+    let deep: unknown = 'password=S3cret';
+    for (let i = 0; i < 20; i++) deep = { deep };
+    expect(JSON.stringify(redactDeep(deep))).not.toContain('S3cret');
   });
 
   it('backs off exponentially with jitter, capped', () => {
