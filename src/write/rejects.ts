@@ -1,6 +1,6 @@
 /**
  * The rejects file of a dataset under `on_invalid_row: skip_row`: one JSON line per rejected
- * record — its line or record number, the original record (the CSV fields or the JSON value as
+ * record — its number (`line`, or `record_number` in a JSON document), the original record (the CSV fields or the JSON value as
  * read), and every reason. Written under a temporary name, fsync'd, and renamed to
  * `output_failed/<dataset>/<name>.rejects.jsonl` just before the load commits (uploaded there, when
  * the quarantine is in object storage: the temporary file is then in the staging folder).
@@ -32,6 +32,8 @@ export async function openRejects(places: Places, failedDir: Where, stagingDir: 
   let failure: Error | null = null;
   out.on('error', (error) => (failure ??= error));
   const closed = new Promise<void>((resolve) => out.once('close', () => resolve()));
+  // A JSON file's locator is "record", which is also the key of the record itself.
+  const numberKey = locator === 'record' ? 'record_number' : locator;
   const write = (text: string) =>
     new Promise<void>((resolve, reject) => {
       if (failure) return reject(failure);
@@ -48,7 +50,7 @@ export async function openRejects(places: Places, failedDir: Where, stagingDir: 
         const raw = problems.find((p) => 'raw' in p) as (Problem & { raw?: unknown }) | undefined;
         const record = raw?.raw ?? (number !== undefined ? originals.get(number) : undefined) ?? null;
         // jsonText: a record may hold numbers only their digits hold (BigInt, DecimalText).
-        text += jsonText({ ...(number !== undefined ? { [locator]: number } : {}), record, reasons: problems.map((p) => p.message) }) + '\n';
+        text += jsonText({ ...(number !== undefined ? { [numberKey]: number } : {}), record, reasons: problems.map((p) => p.message) }) + '\n';
       }
       if (text) await write(text);
     },

@@ -19,6 +19,7 @@ const DATASETS = {
   'strict.yaml': `name: strict\nmatch: "strict-*.csv"\nformat: csv\ntable: q.strict\n${schema}`,
   'lenient.yaml': `name: lenient\nmatch: "lenient-*"\nformat: csv\ntable: q.lenient\non_invalid_row: skip_row\nmax_invalid_rows: 5\n${schema}`,
   'ratio.yaml': `name: ratio\nmatch: "ratio-*"\nformat: jsonl\ntable: q.ratio\non_invalid_row: skip_row\nmax_invalid_ratio: 0.05\n${schema}`,
+  'doc.yaml': `name: doc\nmatch: "doc-*.json"\nformat: json\ntable: q.doc\non_invalid_row: skip_row\n${schema}`,
   'empty-ok.yaml': `name: empty-ok\nmatch: "empty-*"\nformat: csv\ntable: q.empty\non_empty: load\n${schema}`,
 };
 
@@ -47,6 +48,18 @@ it('skip_row loads the good rows and writes each rejected one, as read, with its
     { line: 78, record: ['77', '1'], reasons: ['line 78 has 2 fields, the header has 3'] },
   ]);
   expect(await shared().files('input')).toEqual([]);
+});
+
+it('skip_row in a JSON document names each rejected record by its number, beside the record itself', async () => {
+  const records = [{ id: 1, age: 30 }, { id: 2, age: 'old' }, { id: 3, age: 40 }, { id: 4, age: -1, name: 'x' }];
+  await shared().drop('doc-a.json', JSON.stringify(records));
+  const line = await shared().outcome('doc-a.json');
+  expect(line).toMatchObject({ event: 'loaded', rows: 2, rejected: 2 });
+  const rejects = (await readFile(path.join(shared().root, String(line['rejects'])), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+  expect(rejects).toEqual([
+    { record_number: 2, record: { id: 2, age: 'old' }, reasons: [expect.stringMatching(/^record 2, field "age" = "old": type: must be integer/)] },
+    { record_number: 4, record: { id: 4, age: -1, name: 'x' }, reasons: [expect.stringMatching(/^record 4, field "age" = -1: minimum: must be >= 0/)] },
+  ]);
 });
 
 it('skip_row over max_invalid_rows rejects the whole file', async () => {
