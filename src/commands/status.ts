@@ -4,7 +4,7 @@
  * database connection.
  */
 import { createReadStream } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { opendir } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type pg from 'pg';
@@ -21,11 +21,14 @@ import type { S3Location } from '../source/s3/location.js';
 import type { S3Connection } from '../source/s3/client.js';
 
 const OUTCOMES = ['loaded', 'failed', 'skipped'] as const;
+/** File names `waiting` lists at most (the counts per input stay exact): a backlog of 100,000 files is not a 100,000-line answer. */
+export const MAX_WAITING_NAMES = 1000;
 
 export interface Status {
   today: Record<string, number>;
   overall: Record<string, number>;
   rows_loaded: { today: number; overall: number };
+  /** The first MAX_WAITING_NAMES files waiting, by name; `inputs` has the counts. */
   waiting: string[];
   /** Each input (a folder, or an s3:// prefix: its first page of keys) and how many files wait there. */
   inputs: Array<{ input: string; waiting: number; more: boolean; error?: string }>;
@@ -85,7 +88,11 @@ export async function readStatus(config: Config, pool?: pg.Pool): Promise<Status
         datasetsWaiting.set(dataset, { dataset, since, reason: String(line['reason'] ?? '') });
       }
       if (event === 'dataset_resumed') datasetsWaiting.delete(String(line['dataset']));
-      if (typeof line['file'] === 'string') lastEvent.set(line['file'], line);
+      // Only a file whose last word is retrying or held is kept: memory follows the files stuck, not the log's length.
+      if (typeof line['file'] === 'string') {
+        if (event === 'retrying' || event === 'held') lastEvent.set(line['file'], line);
+        else lastEvent.delete(line['file']);
+      }
     }
   } catch {
     // no log yet
@@ -93,15 +100,15 @@ export async function readStatus(config: Config, pool?: pg.Pool): Promise<Status
   const s3 = config.inputs.some((i) => i.location) ? connectObjectStorage(config) : null;
   try {
     for (const [i, input] of config.inputs.entries()) {
-      const found = input.location ? await waitingObjects(s3!, input.location) : await waitingFiles(input.folder);
+      const found = input.location ? await waitingObjects(s3!, input.location) : await waitingFiles(input.folder, (relative) => lastEvent.has(relative));
       for (const ignored of found.ignored ?? []) status.ignored.push(i === 0 ? ignored : { ...ignored, file: `${path.relative(config.root, input.folder) || '.'}/${ignored.file}` });
       const name = input.location ? input.location.url : `${path.relative(config.root, input.folder) || '.'}/`;
-      status.inputs.push({ input: name, waiting: found.names.length, more: found.more, ...(found.error ? { error: found.error } : {}) });
+      status.inputs.push({ input: name, waiting: found.count, more: found.more, ...(found.error ? { error: found.error } : {}) });
       for (const relative of found.names) {
         const last = lastEvent.get(relative);
         if (last && (last['event'] === 'retrying' || last['event'] === 'held')) {
           status.stuck.push({ file: relative, event: String(last['event']), reason: String(last['reason'] ?? ''), at: String(last['timestamp']) });
-        } else {
+        } else if (status.waiting.length < MAX_WAITING_NAMES) {
           status.waiting.push(i === 0 ? relative : `${name}${relative}`);
         }
       }
@@ -118,32 +125,47 @@ export async function readStatus(config: Config, pool?: pg.Pool): Promise<Status
   return status;
 }
 
-/** The files in a local input folder, by their paths inside it, and what is there but no regular file. */
-async function waitingFiles(dir: string): Promise<{ names: string[]; more: boolean; error?: string; ignored: Status['ignored'] }> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+/**
+ * The files in a local input folder, by their paths inside it, and what is there but no regular
+ * file: every file counted; the stuck ones (retrying, held) and the first MAX_WAITING_NAMES others
+ * (in name order) named.
+ */
+async function waitingFiles(dir: string, stuck: (relative: string) => boolean): Promise<{ names: string[]; count: number; more: boolean; error?: string; ignored: Status['ignored'] }> {
   const names: string[] = [];
+  const stuckNames: string[] = [];
   const ignored: Status['ignored'] = [];
-  for (const entry of entries) {
-    if (isIgnoredName(entry.name)) continue;
-    const relative = path.relative(dir, path.join(entry.parentPath, entry.name)).split(path.sep).join('/');
-    const kind = specialKind(entry);
-    if (kind) ignored.push({ file: relative, reason: `${kind}, not a regular file: left alone` });
-    if (entry.isFile()) names.push(relative);
+  let count = 0;
+  try {
+    for await (const entry of await opendir(dir, { recursive: true })) {
+      if (isIgnoredName(entry.name)) continue;
+      const relative = path.relative(dir, path.join(entry.parentPath, entry.name)).split(path.sep).join('/');
+      const kind = specialKind(entry);
+      if (kind && ignored.length < MAX_WAITING_NAMES) ignored.push({ file: relative, reason: `${kind}, not a regular file: left alone` });
+      if (!entry.isFile()) continue;
+      count++;
+      if (stuck(relative)) stuckNames.push(relative);
+      else names.push(relative);
+      // Kept sorted and cut back now and then: memory stays at about twice the cap, whatever the count.
+      if (names.length >= 2 * MAX_WAITING_NAMES) names.sort().splice(MAX_WAITING_NAMES);
+    }
+  } catch {
+    // no folder (yet)
   }
-  return { names, more: false, ignored };
+  names.sort().splice(MAX_WAITING_NAMES);
+  return { names: [...stuckNames, ...names], count, more: false, ignored };
 }
 
 /** The first page of keys under an input prefix (status lists no more: `more` says there are). */
-async function waitingObjects(s3: S3Connection, location: S3Location): Promise<{ names: string[]; more: boolean; error?: string; ignored?: Status['ignored'] }> {
+async function waitingObjects(s3: S3Connection, location: S3Location): Promise<{ names: string[]; count: number; more: boolean; error?: string; ignored?: Status['ignored'] }> {
   try {
     const pages = listPages(s3, location);
     const first = await pages.next();
     await pages.return();
     const listed = first.done ? [] : first.value;
     const names = listed.map((o) => o.key.slice(location.prefix.length)).filter((name) => !isIgnoredName(name));
-    return { names, more: listed.length >= s3.settings.listPageSize };
+    return { names, count: names.length, more: listed.length >= s3.settings.listPageSize };
   } catch (error) {
-    return { names: [], more: false, error: errorMessage(error) };
+    return { names: [], count: 0, more: false, error: errorMessage(error) };
   }
 }
 

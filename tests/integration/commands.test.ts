@@ -2,7 +2,7 @@
  * The command line for people who work with the quarantine: validate, infer, failed list / show /
  * retry, status — the built CLI against real folders and, where it loads, a real database.
  */
-import { copyFile, readFile, readdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Daemon } from '../../src/daemon.js';
 import { createTestEnv, PROJECT_ROOT, type TestEnv } from '../helpers/env.js';
@@ -112,6 +112,26 @@ it('failed list and show point at the problem; failed retry brings the file back
   expect((await run(['failed', 'retry', '--config', env.configFile], PROJECT_ROOT, ledger)).code).toBe(2);
   // The ledger knows it was sent back: it is no longer waiting for a fix.
   expect(JSON.parse((await run(['failed', 'list', '--config', env.configFile, '--json'], PROJECT_ROOT, ledger)).out)).toEqual([]);
+});
+
+it('status counts every waiting file but names at most a thousand, and every stuck one', async () => {
+  const names = Array.from({ length: 1500 }, (_, i) => `people-${String(i).padStart(4, '0')}.csv`);
+  await Promise.all(names.map((name) => writeFile(path.join(env.folders.input, name), 'id,age\n1,2\n')));
+  const at = new Date().toISOString();
+  const lines = [
+    { timestamp: at, event: 'retrying', file: 'people-1499.csv', reason: 'the database is down' },
+    { timestamp: at, event: 'retrying', file: 'people-0001.csv', reason: 'the database is down' },
+    { timestamp: at, event: 'loaded', file: 'people-0001.csv', rows: 1 },
+  ];
+  await mkdir(env.folders.logs, { recursive: true });
+  await writeFile(path.join(env.folders.logs, 'conversion.log'), lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+  const status = JSON.parse((await run(['status', '--config', env.configFile, '--json'])).out);
+  expect(status.inputs).toEqual([expect.objectContaining({ waiting: 1500, more: false })]);
+  expect(status.waiting).toHaveLength(1000);
+  expect(status.waiting).toEqual(names.slice(0, 1000));
+  expect(status.stuck).toEqual([{ file: 'people-1499.csv', event: 'retrying', reason: 'the database is down', at }]);
+  const text = (await run(['status', '--config', env.configFile])).out;
+  expect(text).toContain('waiting in input/: 1500 (people-0000.csv,');
 });
 
 it('status shows the files an instance holds right now, from the ledger and the claim locks', async () => {
