@@ -259,6 +259,16 @@ export async function parquetWriter(db: Queryable, parquetPath: string): Promise
   return rows[0] ?? null;
 }
 
+/** For each of `parquetPaths` a ledger row that recorded it (a loaded one first), in one query. */
+export async function parquetWriters(db: Queryable, parquetPaths: string[]): Promise<Map<string, { status: string; instance_id: string }>> {
+  const { rows } = await db.query<{ parquet_path: string; status: string; instance_id: string }>(
+    `SELECT DISTINCT ON (parquet_path) parquet_path, status, instance_id FROM ${FILES}
+      WHERE parquet_path = ANY($1::text[]) ORDER BY parquet_path, status = 'loaded' DESC`,
+    [parquetPaths],
+  );
+  return new Map(rows.map((r) => [r.parquet_path, { status: r.status, instance_id: r.instance_id }]));
+}
+
 /** The other ledger rows that recorded a Parquet path, with their status and instance. */
 export async function parquetHolders(db: Queryable, parquetPath: string, exceptFileId: string): Promise<Array<{ status: string; instance_id: string }>> {
   const { rows } = await db.query<{ status: string; instance_id: string }>(

@@ -8,10 +8,10 @@
  * object storage the same happens by copy-then-delete (source/transfer.ts), and the start-up sweep
  * of orphans is source/s3/sweep.ts.
  */
-import { mkdir, readdir, unlink } from 'node:fs/promises';
+import { mkdir, opendir, readdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type pg from 'pg';
-import { markRetired, parquetWriter, unretired } from '../db/files.js';
+import { markRetired, parquetWriters, unretired } from '../db/files.js';
 import { fsyncPath, renameNow } from '../lib/fs-now.js';
 import { instanceAlive } from '../instance.js';
 import type { Logger } from '../log.js';
@@ -62,29 +62,37 @@ export async function retireSuperseded(pool: pg.Pool, places: Places, log: Logge
   }
 }
 
+/** Parquet files whose ledger rows are asked for in one query. */
+const RECONCILE_CHUNK = 1000;
+
 export async function reconcileParquet(pool: pg.Pool, root: string, parquetDir: string, log: Logger): Promise<number> {
   let removed = 0;
+  const remove = async (file: string, writer: string | null) => {
+    if (!writer || (await instanceAlive(pool, writer))) return;
+    await unlink(file).catch(() => undefined);
+    removed++;
+    log.info(`removed ${path.relative(root, file)}: written by a loadbay that stopped before its load committed`);
+  };
   const datasets = await readdir(parquetDir, { withFileTypes: true }).catch(() => []);
   for (const entry of datasets) {
     if (!entry.isDirectory()) continue;
     const dir = path.join(parquetDir, entry.name);
-    for (const name of await readdir(dir)) {
+    let pending: string[] = [];
+    const settle = async () => {
+      const writers = await parquetWriters(pool, pending.map((file) => path.relative(root, file)));
+      for (const file of pending) {
+        const row = writers.get(path.relative(root, file));
+        if (row && row.status !== 'loaded') await remove(file, row.instance_id);
+      }
+      pending = [];
+    };
+    for await (const item of await opendir(dir)) {
+      const name = item.name;
       const file = path.join(dir, name);
-      let writer: string | null = null;
-      if (name.startsWith('.') && name.endsWith('.tmp')) {
-        writer = name.split('.').at(-3) ?? null;
-      } else if (name.endsWith('.parquet')) {
-        const relative = path.relative(root, file);
-        const row = await parquetWriter(pool, relative);
-        if (!row || row.status === 'loaded') continue;
-        writer = row.instance_id;
-      }
-      if (writer && !(await instanceAlive(pool, writer))) {
-        await unlink(file).catch(() => undefined);
-        removed++;
-        log.info(`removed ${path.relative(root, file)}: written by a loadbay that stopped before its load committed`);
-      }
+      if (name.startsWith('.') && name.endsWith('.tmp')) await remove(file, name.split('.').at(-3) ?? null);
+      else if (name.endsWith('.parquet') && (pending.push(file), pending.length >= RECONCILE_CHUNK)) await settle();
     }
+    if (pending.length > 0) await settle();
   }
   return removed;
 }
