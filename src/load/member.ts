@@ -174,11 +174,22 @@ function lineageOf(member: Member) {
  * the rows sent.
  */
 export async function sendRows(member: Member, source: AsyncIterable<CheckedBatch>, copy: CopyLoad | CopyFeed): Promise<number> {
+  const batches = source[Symbol.asyncIterator]();
+  try {
+    return await sendBatches(member, batches, copy);
+  } catch (error) {
+    // Stopped before its end (COPY refused a row, a full disk): the reader must let go of the file
+    // too — in the check thread it would otherwise wait for the next request for ever.
+    await batches.return?.(undefined).catch(() => undefined);
+    throw error;
+  }
+}
+
+async function sendBatches(member: Member, batches: AsyncIterator<CheckedBatch>, copy: CopyLoad | CopyFeed): Promise<number> {
   const checked = member.checked!;
   const outputs = member.outputs!;
   const locator = checked.locator;
   const lineage = lineageOf(member);
-  const batches = source[Symbol.asyncIterator]();
   let rows = 0;
   let last = 0;
   for (;;) {

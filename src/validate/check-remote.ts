@@ -58,6 +58,10 @@ class CheckThread {
     if (this.listeners.delete(id) && this.listeners.size === 0) this.worker?.unref();
   }
 
+  inFlight(): number {
+    return this.listeners.size;
+  }
+
   warm(): void {
     this.start();
   }
@@ -128,6 +132,11 @@ export function useCheckThread(): () => Promise<void> {
 /** True while a daemon uses the thread: files are checked there. */
 export function checkThreadInUse(): boolean {
   return thread.users > 0;
+}
+
+/** Files the check thread is reading for the main thread now (0 when every load has let go of its file). */
+export function checkThreadFiles(): number {
+  return thread.inFlight();
 }
 
 /** Ends the check thread abruptly, as a crash would: for the failure tests. */

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { ITEM_DATASETS, ITEMS_CSV } from '../helpers/datasets.js';
 import { createTestEnv, PROJECT_ROOT, waitFor, type TestEnv } from '../helpers/env.js';
 import { crashParquetThread } from '../../src/write/parquet.js';
+import { checkThreadFiles } from '../../src/validate/check-remote.js';
 
 let env: TestEnv;
 afterEach(async () => {
@@ -70,6 +71,8 @@ it('retries a file whose COPY connection is killed mid-stream and loads it exact
   expect(await env.outcome('items-killed.jsonl', 'loaded')).toMatchObject({ rows: 150_000 });
   expect(await count('SELECT count(*)::int AS n FROM shop.items_jsonl')).toBe(150_000);
   expect((await env.files('failed')).length).toBe(0);
+  // The attempt that failed mid-file let go of its reader: the check thread holds no file.
+  await waitFor(() => checkThreadFiles() === 0, { message: 'the check thread to hold no file', timeoutMs: 5000 });
 });
 
 it('retries a file whose Parquet thread dies mid-file and loads it exactly once, leaving no temporary file', async () => {
