@@ -116,7 +116,7 @@ export async function* readJson(
           continue;
         }
         const value = item.value;
-        if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+        if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof DecimalText) {
           const problem: Problem = { record: number, rule: 'json', message: `record ${number} is not a JSON object`, raw: value };
           batch.problems.push(problem);
           continue;

@@ -49,6 +49,8 @@ export type CheckReply =
       originals: Map<number, unknown> | null;
       /** Where the originals hold a DecimalText, whose class structured clone drops (`decimalPaths`). */
       decimals: Array<[number, string[]]>;
+      /** The same inside the rejected records' `raw` values: record key, problem index, path (`rawDecimalPaths`). */
+      rawDecimals: Array<[number | string, number, string[]]>;
       loadable: boolean;
     }
   | { id: number; op: 'end'; digest: ReadDigest; stats: PrepareStats; problems: ProblemLog }
@@ -91,30 +93,53 @@ export function deserializeError(error: SerializedError): Error {
   return result;
 }
 
+/** The key paths of every DecimalText inside `value` (itself one: the empty path). */
+function decimalsIn(value: unknown, at: string[] = [], found: string[][] = []): string[][] {
+  if (value instanceof DecimalText) found.push(at);
+  else if (value !== null && typeof value === 'object') for (const key of Object.keys(value)) decimalsIn((value as Record<string, unknown>)[key], [...at, key], found);
+  return found;
+}
+
+/** `root` with the DecimalText cloned at `at` back in its class (the revived value itself for the empty path). */
+function reviveAt(root: unknown, at: string[]): unknown {
+  const revive = (value: unknown) => {
+    const { text, value: double } = value as { text: string; value: number };
+    return new DecimalText(text, double);
+  };
+  if (at.length === 0) return revive(root);
+  let parent = root as Record<string, unknown>;
+  for (const key of at.slice(0, -1)) parent = parent[key] as Record<string, unknown>;
+  parent[at.at(-1)!] = revive(parent[at.at(-1)!]);
+  return root;
+}
+
 /** The record number and key path of every DecimalText in the originals (JSON records rarely hold one). */
 export function decimalPaths(originals: Map<number, unknown> | null): Array<[number, string[]]> {
   const paths: Array<[number, string[]]> = [];
-  const walk = (number: number, value: unknown, at: string[]) => {
-    if (value instanceof DecimalText) paths.push([number, at]);
-    else if (value !== null && typeof value === 'object') for (const key of Object.keys(value)) walk(number, (value as Record<string, unknown>)[key], [...at, key]);
-  };
-  for (const [number, value] of originals ?? []) walk(number, value, []);
+  for (const [number, value] of originals ?? []) for (const at of decimalsIn(value)) paths.push([number, at]);
   return paths;
 }
 
 /** The DecimalTexts back in their class, where `decimalPaths` found them. */
 export function reviveDecimals(originals: Map<number, unknown> | null, paths: Array<[number, string[]]>): void {
-  for (const [number, at] of paths) {
-    const revive = (value: unknown) => {
-      const { text, value: double } = value as { text: string; value: number };
-      return new DecimalText(text, double);
-    };
-    if (at.length === 0) {
-      originals!.set(number, revive(originals!.get(number)));
-      continue;
-    }
-    let parent = originals!.get(number) as Record<string, unknown>;
-    for (const key of at.slice(0, -1)) parent = parent[key] as Record<string, unknown>;
-    parent[at.at(-1)!] = revive(parent[at.at(-1)!]);
+  for (const [number, at] of paths) originals!.set(number, reviveAt(originals!.get(number), at));
+}
+
+/** Where the rejected records' `raw` values (a record that is not an object, as read) hold a DecimalText. */
+export function rawDecimalPaths(rejected: Map<number | string, Problem[]>): Array<[number | string, number, string[]]> {
+  const paths: Array<[number | string, number, string[]]> = [];
+  for (const [key, problems] of rejected) {
+    problems.forEach((problem, i) => {
+      if ('raw' in problem) for (const at of decimalsIn((problem as { raw?: unknown }).raw)) paths.push([key, i, at]);
+    });
+  }
+  return paths;
+}
+
+/** The DecimalTexts of the rejected records' `raw` values back in their class. */
+export function reviveRawDecimals(rejected: Map<number | string, Problem[]>, paths: Array<[number | string, number, string[]]>): void {
+  for (const [key, i, at] of paths) {
+    const problem = rejected.get(key)![i] as { raw?: unknown };
+    problem.raw = reviveAt(problem.raw, at);
   }
 }

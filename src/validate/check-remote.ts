@@ -16,7 +16,7 @@ import type { PrepareStats } from '../prepare/steps.js';
 import type { ReadOptions } from '../read/types.js';
 import { setPacker, unpackToPass } from '../write/thread-batch.js';
 import type { CheckedBatch, CheckedFile, ReadDigest } from './check.js';
-import { deserializeError, reviveDecimals, type CheckReply, type CheckRequest, type PlainDataset } from './check-protocol.js';
+import { deserializeError, reviveDecimals, reviveRawDecimals, type CheckReply, type CheckRequest, type PlainDataset } from './check-protocol.js';
 import { ProblemLog } from './problems.js';
 
 // Compiled: dist/validate/check-thread.js beside this file; under ts-jest, from dist/ as for the
@@ -170,6 +170,7 @@ export function checkInThread(path: string, size: number, relative: string, data
           case 'batch': {
             thread.tell({ op: 'more', id });
             if (reply.decimals.length > 0) reviveDecimals(reply.originals, reply.decimals);
+            if (reply.rawDecimals.length > 0) reviveRawDecimals(reply.rejected, reply.rawDecimals);
             yield { typed: unpackToPass(reply.packed, reply.kinds), rejected: reply.rejected, originals: reply.originals, loadable: reply.loadable };
             break;
           }

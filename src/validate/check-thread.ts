@@ -12,7 +12,7 @@ import { compileDataset, type CompiledDataset } from '../compile.js';
 import { fileInput } from '../source/folder/file-input.js';
 import { packBatch, returnSpare } from '../write/thread-batch.js';
 import { checkFile, type CheckedFile } from './check.js';
-import { AHEAD, decimalPaths, serializeError, type CheckReply, type CheckRequest } from './check-protocol.js';
+import { AHEAD, decimalPaths, rawDecimalPaths, serializeError, type CheckReply, type CheckRequest } from './check-protocol.js';
 
 /** Compiled datasets by the key the main thread gave them; a reload brings new keys, the oldest go. */
 const datasets = new Map<number, CompiledDataset>();
@@ -51,7 +51,7 @@ async function check(request: CheckRequest & { op: 'check' }): Promise<void> {
     for await (const batch of checked.batches) {
       const packed = packBatch(batch.typed);
       const kinds = batch.typed.vectors.map((v) => v.kind);
-      post({ id, op: 'batch', packed, kinds, rejected: batch.rejected, originals: batch.originals, decimals: decimalPaths(batch.originals), loadable: batch.loadable }, [packed.buffer]);
+      post({ id, op: 'batch', packed, kinds, rejected: batch.rejected, originals: batch.originals, decimals: decimalPaths(batch.originals), rawDecimals: rawDecimalPaths(batch.rejected), loadable: batch.loadable }, [packed.buffer]);
       state.credits--;
       while (state.credits <= 0 && !state.cancelled) await new Promise<void>((resolve) => (state.wake = resolve));
       if (state.cancelled) return; // the loop's return closes the file's generator

@@ -20,6 +20,7 @@ const DATASETS = {
   'lenient.yaml': `name: lenient\nmatch: "lenient-*"\nformat: csv\ntable: q.lenient\non_invalid_row: skip_row\nmax_invalid_rows: 5\n${schema}`,
   'ratio.yaml': `name: ratio\nmatch: "ratio-*"\nformat: jsonl\ntable: q.ratio\non_invalid_row: skip_row\nmax_invalid_ratio: 0.05\n${schema}`,
   'doc.yaml': `name: doc\nmatch: "doc-*.json"\nformat: json\ntable: q.doc\non_invalid_row: skip_row\n${schema}`,
+  'lines.yaml': `name: lines\nmatch: "lines-*.jsonl"\nformat: jsonl\ntable: q.lines\non_invalid_row: skip_row\n${schema}`,
   'empty-ok.yaml': `name: empty-ok\nmatch: "empty-*"\nformat: csv\ntable: q.empty\non_empty: load\n${schema}`,
 };
 
@@ -60,6 +61,22 @@ it('skip_row in a JSON document names each rejected record by its number, beside
     { record_number: 2, record: { id: 2, age: 'old' }, reasons: [expect.stringMatching(/^record 2, field "age" = "old": type: must be integer/)] },
     { record_number: 4, record: { id: 4, age: -1, name: 'x' }, reasons: [expect.stringMatching(/^record 4, field "age" = -1: minimum: must be >= 0/)] },
   ]);
+});
+
+it('skip_row keeps every digit of a rejected line that is not an object, as it was written', async () => {
+  const lines = ['{"id": 1, "age": 30}', '[1, 0.10000000000000000001]', '0.10000000000000000001', '{"id": 2, "age": 40}'];
+  await shared().drop('lines-a.jsonl', lines.join('\n') + '\n');
+  const line = await shared().outcome('lines-a.jsonl');
+  expect(line).toMatchObject({ event: 'loaded', rows: 2, rejected: 2 });
+  const text = await readFile(path.join(shared().root, String(line['rejects'])), 'utf8');
+  const [first, second] = text.trim().split('\n');
+  expect(first).toContain('"line":2,"record":[1,0.10000000000000000001]');
+  expect(second).toContain('"line":3,"record":0.10000000000000000001,"reasons":["line 3 is not a JSON object"]');
+  await shared().drop('doc-numbers.json', '[{"id": 1, "age": 30}, 0.10000000000000000001]');
+  const doc = await shared().outcome('doc-numbers.json');
+  expect(doc).toMatchObject({ event: 'loaded', rows: 1, rejected: 1 });
+  const docText = await readFile(path.join(shared().root, String(doc['rejects'])), 'utf8');
+  expect(docText.trim()).toBe('{"record_number":2,"record":0.10000000000000000001,"reasons":["record 2 is not a JSON object"]}');
 });
 
 it('skip_row over max_invalid_rows rejects the whole file', async () => {
