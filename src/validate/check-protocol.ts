@@ -54,7 +54,9 @@ export type CheckReply =
       loadable: boolean;
     }
   | { id: number; op: 'end'; digest: ReadDigest; stats: PrepareStats; problems: ProblemLog }
-  | { id: number; op: 'error'; error: SerializedError; stats: PrepareStats | null; problems: ProblemLog | null };
+  | { id: number; op: 'error'; error: SerializedError; stats: PrepareStats | null; problems: ProblemLog | null }
+  /** The thread no longer holds the request's compiled dataset (it keeps the most recently used): send it again with `plain`. */
+  | { id: number; op: 'unknown' };
 
 export interface SerializedError {
   type: 'DataError' | 'RangeError' | 'TypeError' | 'SyntaxError' | 'Error';

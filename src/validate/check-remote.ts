@@ -58,6 +58,11 @@ class CheckThread {
     if (this.listeners.delete(id) && this.listeners.size === 0) this.worker?.unref();
   }
 
+  /** The thread said it no longer holds this dataset: the next request sends it whole. */
+  unknown(dataset: CompiledDataset): void {
+    this.known.delete(dataset);
+  }
+
   inFlight(): number {
     return this.listeners.size;
   }
@@ -156,12 +161,14 @@ export function checkInThread(path: string, size: number, relative: string, data
     const replies: Array<Parameters<Listener>[0]> = [];
     let wake: (() => void) | null = null;
     let finished = false;
-    const id = thread.send({ path, size, relative, options, keepOriginals }, dataset, (reply) => {
+    const listener: Listener = (reply) => {
       replies.push(reply);
       const w = wake;
       wake = null;
       w?.();
-    });
+    };
+    const request = { path, size, relative, options, keepOriginals };
+    let id = thread.send(request, dataset, listener);
     try {
       for (;;) {
         while (replies.length === 0) await new Promise<void>((resolve) => (wake = resolve));
@@ -185,6 +192,12 @@ export function checkInThread(path: string, size: number, relative: string, data
             if (reply.problems) Object.assign(problems, reply.problems);
             if (reply.stats) Object.assign(stats, reply.stats);
             throw deserializeError(reply.error);
+          case 'unknown':
+            // Evicted from the thread's cache: sent again, whole this time (before any batch was read).
+            thread.forget(id);
+            thread.unknown(dataset);
+            id = thread.send(request, dataset, listener);
+            break;
           case 'died':
             finished = true;
             throw reply.error;

@@ -14,7 +14,7 @@ import { packBatch, returnSpare } from '../write/thread-batch.js';
 import { checkFile, type CheckedFile } from './check.js';
 import { AHEAD, decimalPaths, rawDecimalPaths, serializeError, type CheckReply, type CheckRequest } from './check-protocol.js';
 
-/** Compiled datasets by the key the main thread gave them; a reload brings new keys, the oldest go. */
+/** Compiled datasets by the key the main thread gave them; a reload brings new keys, the least recently used go. */
 const datasets = new Map<number, CompiledDataset>();
 const MAX_DATASETS = 256;
 
@@ -25,15 +25,18 @@ interface Running {
 }
 const running = new Map<number, Running>();
 
-function datasetOf(request: CheckRequest & { op: 'check' }): CompiledDataset {
+/** The request's compiled dataset, most recently used last; null when the thread does not hold it and no `plain` came. */
+function datasetOf(request: CheckRequest & { op: 'check' }): CompiledDataset | null {
   let dataset = datasets.get(request.dataset.key);
-  if (!dataset) {
+  if (dataset) {
+    datasets.delete(request.dataset.key); // most recently used: evicted last
+  } else {
     const plain = request.dataset.plain;
-    if (!plain) throw new Error(`dataset #${request.dataset.key} is unknown to the check thread (it was restarted)`);
+    if (!plain) return null;
     dataset = compileDataset({ ...plain, matches: () => false }, request.dataset.records ? { engine: 'records' } : {});
-    datasets.set(request.dataset.key, dataset);
-    if (datasets.size > MAX_DATASETS) datasets.delete(datasets.keys().next().value!);
+    if (datasets.size >= MAX_DATASETS) datasets.delete(datasets.keys().next().value!);
   }
+  datasets.set(request.dataset.key, dataset);
   return dataset;
 }
 
@@ -47,7 +50,12 @@ async function check(request: CheckRequest & { op: 'check' }): Promise<void> {
   running.set(id, state);
   let checked: CheckedFile | null = null;
   try {
-    checked = checkFile(fileInput(request.path, request.size), request.relative, datasetOf(request), request.options, request.keepOriginals);
+    const dataset = datasetOf(request);
+    if (!dataset) {
+      post({ id, op: 'unknown' });
+      return;
+    }
+    checked = checkFile(fileInput(request.path, request.size), request.relative, dataset, request.options, request.keepOriginals);
     for await (const batch of checked.batches) {
       const packed = packBatch(batch.typed);
       const kinds = batch.typed.vectors.map((v) => v.kind);
