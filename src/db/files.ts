@@ -259,14 +259,18 @@ export async function parquetWriter(db: Queryable, parquetPath: string): Promise
   return rows[0] ?? null;
 }
 
-/** For each of `parquetPaths` a ledger row that recorded it (a loaded one first), in one query. */
-export async function parquetWriters(db: Queryable, parquetPaths: string[]): Promise<Map<string, { status: string; instance_id: string }>> {
-  const { rows } = await db.query<{ parquet_path: string; status: string; instance_id: string }>(
-    `SELECT DISTINCT ON (parquet_path) parquet_path, status, instance_id FROM ${FILES}
-      WHERE parquet_path = ANY($1::text[]) ORDER BY parquet_path, status = 'loaded' DESC`,
+/**
+ * For each of `parquetPaths` the ledger rows that recorded it, in one query: whether one of them
+ * loaded it, and the instances of the others (each may still be writing it).
+ */
+export async function parquetWriters(db: Queryable, parquetPaths: string[]): Promise<Map<string, { loaded: boolean; instances: string[] }>> {
+  const { rows } = await db.query<{ parquet_path: string; loaded: boolean; instances: string[] }>(
+    `SELECT parquet_path, bool_or(status = 'loaded') AS loaded,
+            coalesce(array_agg(DISTINCT instance_id) FILTER (WHERE status <> 'loaded' AND instance_id IS NOT NULL), '{}') AS instances
+       FROM ${FILES} WHERE parquet_path = ANY($1::text[]) GROUP BY parquet_path`,
     [parquetPaths],
   );
-  return new Map(rows.map((r) => [r.parquet_path, { status: r.status, instance_id: r.instance_id }]));
+  return new Map(rows.map((r) => [r.parquet_path, { loaded: r.loaded, instances: r.instances }]));
 }
 
 /** The other ledger rows that recorded a Parquet path, with their status and instance. */

@@ -67,8 +67,10 @@ const RECONCILE_CHUNK = 1000;
 
 export async function reconcileParquet(pool: pg.Pool, root: string, parquetDir: string, log: Logger): Promise<number> {
   let removed = 0;
-  const remove = async (file: string, writer: string | null) => {
-    if (!writer || (await instanceAlive(pool, writer))) return;
+  /** Removed when each instance that may be writing it is gone (a live one may be about to commit it). */
+  const remove = async (file: string, writers: string[]) => {
+    if (writers.length === 0) return;
+    for (const writer of writers) if (await instanceAlive(pool, writer)) return;
     await unlink(file).catch(() => undefined);
     removed++;
     log.info(`removed ${path.relative(root, file)}: written by a loadbay that stopped before its load committed`);
@@ -81,15 +83,15 @@ export async function reconcileParquet(pool: pg.Pool, root: string, parquetDir: 
     const settle = async () => {
       const writers = await parquetWriters(pool, pending.map((file) => path.relative(root, file)));
       for (const file of pending) {
-        const row = writers.get(path.relative(root, file));
-        if (row && row.status !== 'loaded') await remove(file, row.instance_id);
+        const recorded = writers.get(path.relative(root, file));
+        if (recorded && !recorded.loaded) await remove(file, recorded.instances);
       }
       pending = [];
     };
     for await (const item of await opendir(dir)) {
       const name = item.name;
       const file = path.join(dir, name);
-      if (name.startsWith('.') && name.endsWith('.tmp')) await remove(file, name.split('.').at(-3) ?? null);
+      if (name.startsWith('.') && name.endsWith('.tmp')) await remove(file, [name.split('.').at(-3) ?? ''].filter(Boolean));
       else if (name.endsWith('.parquet') && (pending.push(file), pending.length >= RECONCILE_CHUNK)) await settle();
     }
     if (pending.length > 0) await settle();

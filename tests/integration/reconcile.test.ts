@@ -34,6 +34,8 @@ it('removes the Parquet files of loads that never committed, of instances that a
   rows.push(['running.parquet', 'processing', 'live-host-2-bbb']);
   // One path recorded twice: a loaded row wins over an attempt that never committed.
   rows.push(['twice.parquet', 'processing', 'gone-host-1-aaa'], ['twice.parquet', 'loaded', 'gone-host-1-aaa']);
+  // Recorded by a gone instance's attempt and by a running one's, which may be about to commit it.
+  rows.push(['twice-live.parquet', 'processing', 'gone-host-1-aaa'], ['twice-live.parquet', 'processing', 'live-host-2-bbb']);
   await env.pool.query(
     `INSERT INTO loadbay.files (path, size, mtime_ms, status, instance_id, parquet_path)
      SELECT 'things-' || n || '.csv', 1, 0, s, i, p FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS t(p, s, i, n)`,
@@ -58,7 +60,7 @@ it('removes the Parquet files of loads that never committed, of instances that a
     expect(left).not.toContain('orphan.parquet');
     expect(left).not.toContain('orphan-failed.parquet');
     expect(left).not.toContain('.x.parquet.gone-host-1-aaa.7.tmp');
-    expect(left).toEqual(expect.arrayContaining(['running.parquet', 'twice.parquet', 'unknown.parquet', '.y.parquet.live-host-2-bbb.8.tmp', ...loaded]));
+    expect(left).toEqual(expect.arrayContaining(['running.parquet', 'twice.parquet', 'twice-live.parquet', 'unknown.parquet', '.y.parquet.live-host-2-bbb.8.tmp', ...loaded]));
     expect(left).toHaveLength(names.length - 3);
     // The ledger is asked in chunks of files, not once per file.
     expect(queries.filter((q) => q.includes('parquet_path = ANY')).length).toBe(3);
