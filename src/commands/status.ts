@@ -148,8 +148,12 @@ async function waitingFiles(dir: string, stuck: (relative: string) => boolean): 
       // Kept sorted and cut back now and then: memory stays at about twice the cap, whatever the count.
       if (names.length >= 2 * MAX_WAITING_NAMES) names.sort().splice(MAX_WAITING_NAMES);
     }
-  } catch {
-    // no folder (yet)
+  } catch (error) {
+    // No folder (yet) is nothing waiting; anything else (a sub-folder it may not read) is said.
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+      names.sort().splice(MAX_WAITING_NAMES);
+      return { names: [...stuckNames, ...names], count, more: true, error: errorMessage(error), ignored };
+    }
   }
   names.sort().splice(MAX_WAITING_NAMES);
   return { names: [...stuckNames, ...names], count, more: false, ignored };

@@ -2,7 +2,7 @@
  * The command line for people who work with the quarantine: validate, infer, failed list / show /
  * retry, status — the built CLI against real folders and, where it loads, a real database.
  */
-import { copyFile, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Daemon } from '../../src/daemon.js';
 import { createTestEnv, PROJECT_ROOT, type TestEnv } from '../helpers/env.js';
@@ -132,6 +132,14 @@ it('status counts every waiting file but names at most a thousand, and every stu
   expect(status.stuck).toEqual([{ file: 'people-1499.csv', event: 'retrying', reason: 'the database is down', at }]);
   const text = (await run(['status', '--config', env.configFile])).out;
   expect(text).toContain('waiting in input/: 1500 (people-0000.csv,');
+});
+
+it('status says when an input cannot be listed, instead of counting nothing', async () => {
+  await rm(env.folders.input, { recursive: true, force: true });
+  await writeFile(env.folders.input, 'not a folder');
+  const status = JSON.parse((await run(['status', '--config', env.configFile, '--json'])).out);
+  expect(status.inputs).toEqual([expect.objectContaining({ waiting: 0, more: true, error: expect.stringMatching(/ENOTDIR/) })]);
+  expect((await run(['status', '--config', env.configFile])).out).toMatch(/waiting in input\/: 0\+ — cannot list: .*ENOTDIR/);
 });
 
 it('status shows the files an instance holds right now, from the ledger and the claim locks', async () => {
