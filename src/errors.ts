@@ -181,11 +181,26 @@ export const S3_CONFIG_CODES: ReadonlySet<string> = new Set([
   'RequestTimeTooSkewed',
 ]);
 
+/**
+ * 4xx answers a retry may mend or a caller handles itself: not found, request timeout, conflict,
+ * precondition failed, too many requests. Any other 4xx will never succeed as it was sent.
+ */
+const S3_RETRYABLE_4XX: ReadonlySet<number> = new Set([404, 408, 409, 412, 429]);
+
+/** Which request an S3 error answered (request-context.ts sets it on errors of loadbay's clients). */
+export interface S3RequestContext {
+  operation: string;
+  bucket?: string;
+  key?: string;
+}
+
 interface S3ErrorShape {
   name?: unknown;
   Code?: unknown;
+  message?: unknown;
   $metadata?: { httpStatusCode?: number };
   $response?: { headers?: Record<string, string | undefined> };
+  loadbayRequest?: S3RequestContext;
 }
 
 function s3Code(error: unknown): string | null {
@@ -199,15 +214,30 @@ function s3Status(error: unknown): number | null {
   return typeof status === 'number' ? status : null;
 }
 
-/** What an object store's answer means: retry later, the configuration is wrong, or neither. */
-export function s3ErrorKind(error: unknown): 'transient' | 'config' | null {
+/**
+ * What an object store's answer means: retry later (`transient`), the configuration or the object's
+ * state must change (`config`: held at once), the request will never succeed as sent (`refused`: an
+ * unlisted 4xx, retried and then held, see `holdsWhenRepeated`), or none of these (null).
+ */
+export function s3ErrorKind(error: unknown): 'transient' | 'config' | 'refused' | null {
   const code = s3Code(error);
   const status = s3Status(error);
   if (code !== null && S3_TRANSIENT_CODES.has(code)) return 'transient';
   if (code !== null && S3_CONFIG_CODES.has(code)) return 'config';
   if (status !== null && (status >= 500 || status === 429)) return 'transient';
   if (status === 403 || status === 301) return 'config';
+  if (status !== null && status >= 400 && status < 500 && !S3_RETRYABLE_4XX.has(status)) return 'refused';
   return null;
+}
+
+/** "KeyTooLongError (HTTP 400) on PutObject of s3://bucket/key": what an S3 error answered, as far as known. */
+export function s3ErrorSummary(error: unknown): string {
+  const named = s3Code(error);
+  const status = s3Status(error);
+  const code = named && named !== 'Unknown' ? named : 'an error';
+  const request = (error as S3ErrorShape | null)?.loadbayRequest;
+  const target = request?.bucket ? ` of s3://${request.bucket}/${request.key ?? ''}` : '';
+  return `${code}${status !== null ? ` (HTTP ${status})` : ''}${request ? ` on ${request.operation}${target}` : ''}`;
 }
 
 /**
@@ -221,7 +251,9 @@ export function s3ConfigError(error: unknown, where: string): unknown {
   const code = named && named !== 'Unknown' ? named : `HTTP ${s3Status(error) ?? '?'}`;
   const region = (error as S3ErrorShape).$response?.headers?.['x-amz-bucket-region'];
   const why =
-    code === 'RequestTimeTooSkewed'
+    code === 'InvalidObjectState'
+      ? 'the object is archived in a storage class that must be restored first (S3 Glacier or Deep Archive: restore it, or copy it to another storage class)'
+      : code === 'RequestTimeTooSkewed'
       ? "this machine's clock differs from the server's by more than S3 allows (15 minutes): synchronise it (NTP)"
       : code === 'NoSuchBucket' || code === 'InvalidBucketName'
       ? 'the bucket does not exist (check the bucket name and the endpoint)'
@@ -233,6 +265,29 @@ export function s3ConfigError(error: unknown, where: string): unknown {
 }
 
 export type ErrorClass = 'data' | 'held' | 'transient';
+
+/** query_canceled: a statement_timeout, or an administrator's pg_cancel_backend. */
+export const STATEMENT_CANCELED = '57014';
+
+/**
+ * A transient error that, back on every attempt up to the hold threshold (outcome.ts), means only
+ * someone can mend it: the file is held from then on, with a reason for each kind. `file-system`: a
+ * path loadbay may not read or write (EACCES, EROFS, a full target); `statement-timeout`: a load
+ * cancelled each time; `s3-refused`: a request S3 refuses as sent (an unlisted 4xx, see s3ErrorKind).
+ */
+export function holdsWhenRepeated(error: unknown): 'file-system' | 'statement-timeout' | 's3-refused' | null {
+  if (isFileSystemError(error)) return 'file-system';
+  if ((error as { code?: unknown } | null)?.code === STATEMENT_CANCELED) return 'statement-timeout';
+  if (s3ErrorKind(error) === 'refused') return 's3-refused';
+  return null;
+}
+
+/** The reason a file is held for an S3 request refused on each of `attempts` attempts. */
+export function s3RefusedReason(error: unknown, attempts: number): string {
+  const message = (error as S3ErrorShape | null)?.message;
+  const detail = typeof message === 'string' && message !== '' && message !== 'UnknownError' ? `: ${redact(message)}` : '';
+  return `S3 answered ${s3ErrorSummary(error)}${detail} on each of ${attempts} attempts: the request will not succeed as it is sent (check the key, the object and the storage's limits)`;
+}
 
 export function classify(error: unknown): ErrorClass {
   if (error instanceof DataError) return 'data';

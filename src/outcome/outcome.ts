@@ -13,7 +13,7 @@ import type { Claim } from '../claim/claim.js';
 import type { Dataset } from '../config/types.js';
 import { closeVanished, markLoadedSettled, markSettled, recordAttemptError } from '../db/files.js';
 import { recordQuarantined } from '../db/quarantine.js';
-import { classify, DataError, errorMessage, isFileSystemError, isKnownTransient } from '../errors.js';
+import { classify, DataError, errorMessage, holdsWhenRepeated, isFileSystemError, isKnownTransient, s3RefusedReason } from '../errors.js';
 import type { LoadedEvent } from '../events.js';
 import { fsyncPath } from '../lib/fs-now.js';
 import { backoffDelay } from '../lib/sleep.js';
@@ -23,9 +23,6 @@ import { retireParquet, retireSuperseded } from '../load/reconcile.js';
 import type { Arrival } from '../source/source.js';
 import { ledgerPath } from '../source/places.js';
 
-/** query_canceled: a statement_timeout, or an administrator's pg_cancel_backend. */
-const STATEMENT_CANCELED = '57014';
-
 /** The statement_timeout loadbay's sessions run with. */
 async function statementTimeout(claim: Claim | null): Promise<string> {
   if (!claim) return 'unknown';
@@ -34,9 +31,10 @@ async function statementTimeout(claim: Claim | null): Promise<string> {
 }
 
 /**
- * A file the system will not let loadbay read or move (permissions, a read-only or full target) is
- * retried with backoff like any infrastructure error, and from this attempt on reported as `held`
- * with the reason, at the slow interval, until someone fixes it.
+ * A file the system will not let loadbay read or move (permissions, a read-only or full target), a
+ * load cancelled each time, a request S3 refuses as sent (errors.ts `holdsWhenRepeated`) is retried
+ * with backoff like any infrastructure error, and from this attempt on reported as `held` with the
+ * reason, at the slow interval, until someone fixes it.
  */
 export const HOLD_AFTER_ATTEMPTS = 5;
 
@@ -257,14 +255,14 @@ export async function retry(ctx: LoadContext, arrival: Arrival, claim: Claim | n
   }
   let kind = classify(error);
   let reason = errorMessage(error);
-  if (kind === 'transient' && attempt >= HOLD_AFTER_ATTEMPTS) {
-    if (isFileSystemError(error)) kind = 'held';
-    else if ((error as { code?: unknown }).code === STATEMENT_CANCELED) {
-      // Cancelled again and again: not an administrator's one-off cancel but a statement_timeout
-      // shorter than this file's load. Only someone can mend that; the file waits, saying what to raise.
-      kind = 'held';
-      reason = `${reason}: cancelled on each of ${attempt} attempts; statement_timeout is ${await statementTimeout(claim).catch(() => 'unknown')} for loadbay's connections — raise it for loadbay's role (ALTER ROLE … SET statement_timeout = …) or leave it unset`;
-    }
+  const repeated = kind === 'transient' && attempt >= HOLD_AFTER_ATTEMPTS ? holdsWhenRepeated(error) : null;
+  if (repeated !== null) kind = 'held';
+  if (repeated === 'statement-timeout') {
+    // Cancelled again and again: not an administrator's one-off cancel but a statement_timeout
+    // shorter than this file's load. Only someone can mend that; the file waits, saying what to raise.
+    reason = `${reason}: cancelled on each of ${attempt} attempts; statement_timeout is ${await statementTimeout(claim).catch(() => 'unknown')} for loadbay's connections — raise it for loadbay's role (ALTER ROLE … SET statement_timeout = …) or leave it unset`;
+  } else if (repeated === 's3-refused') {
+    reason = s3RefusedReason(error, attempt);
   }
   const { retryInitialMs, retryMaxMs } = ctx.config.processing;
   const delay = Math.max(atLeastMs, kind === 'held' ? retryMaxMs : backoffDelay(attempt, retryInitialMs, retryMaxMs));

@@ -18,7 +18,7 @@ import { identityOf, isObjectWhere, joinWhere, objectOf, relativeWhere, s3Of, st
 import { localMark, moveItem, type Item, type Moved } from '../source/transfer.js';
 import { deleteObject, SOURCE_ETAG_METADATA, SOURCE_METADATA } from '../source/s3/settle.js';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
-import { numberedKey } from '../source/s3/write.js';
+import { fitKey, MAX_NUMBERED_NAMES, NamesTakenError, numberedKey } from '../source/s3/write.js';
 
 export type { FailureReport } from '../quarantine/report.js';
 
@@ -118,8 +118,11 @@ function quarantineTarget(wanted: string): string {
  */
 async function quarantinePlace(places: Places, item: Item, wanted: Where): Promise<{ target: Where; replace: boolean }> {
   const exists = (where: Where) => statWhere(places, where).then((s) => s !== null);
+  const object = isObjectWhere(wanted) ? objectOf(wanted) : null;
+  const fitted = object ? fitKey(object.key) : path.join(path.dirname(wanted), fitName(path.basename(wanted), 20));
   for (let n = 1; ; n++) {
-    const candidate = isObjectWhere(wanted) ? `${wanted.slice(0, wanted.lastIndexOf('/') + 1)}${numberedKey(wanted.slice(wanted.lastIndexOf('/') + 1), n)}` : numbered(path.join(path.dirname(wanted), fitName(path.basename(wanted), 20)), n);
+    if (object && n > MAX_NUMBERED_NAMES) throw new NamesTakenError(object.bucket, fitted);
+    const candidate = object ? `s3://${object.bucket}/${numberedKey(fitted, n)}` : numbered(fitted, n);
     const report = `${candidate}${REPORT_SUFFIX}`;
     const there = await statWhere(places, candidate);
     if (there) {

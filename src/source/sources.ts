@@ -17,6 +17,7 @@ import { FolderSource } from './folder/folder-source.js';
 import { usesObjectStorage, type Places } from './places.js';
 import { connectS3, type S3Connection } from './s3/client.js';
 import { checkLocation } from './s3/health.js';
+import { nameRequestsInErrors } from './s3/request-context.js';
 import { handleEventRequest, type ObjectHint } from './s3/hints.js';
 import { parseS3Folder, type S3Location } from './s3/location.js';
 import { S3Source } from './s3/s3-source.js';
@@ -25,7 +26,10 @@ import type { InputSource, SourceHandlers } from './source.js';
 
 /** One client for every bucket of the configuration (null when none). */
 export function connectObjectStorage(config: Config): S3Connection | null {
-  return usesObjectStorage(config) ? connectS3(config.s3) : null;
+  if (!usesObjectStorage(config)) return null;
+  const s3 = connectS3(config.s3);
+  nameRequestsInErrors(s3.client);
+  return s3;
 }
 
 /** Every location in object storage the configuration names: inputs first (marked), then outputs and export folders. */
@@ -96,8 +100,8 @@ export class Sources {
       return void response.end(JSON.stringify({ error: 'no input is in object storage' }));
     }
     const onHints = async (hints: ObjectHint[]) => {
-      // Answered once handed over; the HeadObject of each runs after the answer.
-      for (const source of s3Sources) void source.hint(hints);
+      // Answered once queued (each source keeps a bounded queue of hints); the HeadObjects run after the answer.
+      for (const source of s3Sources) void source.hint(hints, 'http');
     };
     await handleEventRequest(request, response, onHints, metrics);
   }

@@ -24,7 +24,7 @@ import { identityOf, isObjectWhere, objectOf, s3Of, statWhere, type Places, type
 import { objectUrl } from './s3/identity.js';
 import { openObject } from './s3/read.js';
 import { copyMetadata, deleteObject, findCopy, moveObject, type SourceMark } from './s3/settle.js';
-import { KeyTakenError, numberedKey, uploadObject } from './s3/write.js';
+import { fitKey, KeyTakenError, MAX_NUMBERED_NAMES, NamesTakenError, numberedKey, uploadObject } from './s3/write.js';
 
 /** What is moved: where it is and the version that was seen (an object's ETag; a file's size and time). */
 export interface Item {
@@ -78,13 +78,15 @@ export function localMark(item: Pick<Item, 'where' | 'size' | 'mtimeMs'>): Sourc
 /** A local file into a bucket: uploaded (the size seen, no more), then removed unless it changed meanwhile. */
 async function uploadItem(places: Places, item: Item, wanted: Where, exact: boolean, sync: boolean): Promise<Moved> {
   const s3 = s3Of(places, wanted);
-  const { bucket, key } = objectOf(wanted);
+  const { bucket, key: wantedKey } = objectOf(wanted);
+  const key = exact ? wantedKey : fitKey(wantedKey);
   const mark = localMark(item);
   const found = await findCopy(s3, mark, bucket, key, undefined, exact);
   let target = found.copy;
   if (target === null) {
     if (exact && found.free !== 1) throw new KeyTakenError(wanted);
     for (let n = found.free; target === null; n++) {
+      if (n > MAX_NUMBERED_NAMES) throw new NamesTakenError(bucket, key);
       const candidate = numberedKey(key, n);
       const body = createReadStream(item.where, { end: item.size - 1 });
       try {

@@ -7,6 +7,7 @@
  *   `x-amz-copy-source-if-match` / `-if-none-match` conditions, the CopyPartResult XML,
  * - conditional writes: `If-None-Match: *` / `If-Match` on PutObject and CompleteMultipartUpload,
  *   `x-amz-copy-source-if-match` / `-if-none-match` on CopyObject, `If-Match` on DeleteObject.
+ * - keys of more than 1,024 bytes refused with 400 KeyTooLongError.
  * Each answers as AWS documents it (412 PreconditionFailed, the ListMultipartUploadsResult XML).
  *
  * `stop()` then `start()` again on the same port keeps the data (the stores live in this process),
@@ -137,6 +138,7 @@ function addMissingBehaviours(app, store) {
     };
     if (request.method === 'GET' && key === '' && query.has('uploads')) return listMultipartUploads(store, bucket, query, reply);
     if (key === '') return;
+    if (Buffer.byteLength(key) > 1024) return s3Error(reply, 400, 'KeyTooLongError', 'Your key is too long');
     if (request.method === 'PUT' && header('x-amz-copy-source') !== undefined && query.has('partNumber')) return uploadPartCopy(store, query, header, reply);
     const isCopy = request.method === 'PUT' && header('x-amz-copy-source') !== undefined && !query.has('partNumber');
     if (isCopy) {

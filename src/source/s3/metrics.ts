@@ -5,7 +5,7 @@
  */
 import { Counter, Histogram, type Metric, type Registry } from 'prom-client';
 
-export type RequestOutcome = 'ok' | 'transient' | 'config' | 'not_found' | 'changed' | 'other';
+export type RequestOutcome = 'ok' | 'transient' | 'config' | 'refused' | 'not_found' | 'changed' | 'other';
 
 export class S3Metrics {
   readonly requests = new Counter({ name: 'loadbay_s3_requests_total', help: 'S3 requests by operation and outcome', labelNames: ['operation', 'outcome'], registers: [] });
@@ -27,11 +27,17 @@ export class S3Metrics {
   });
   readonly hints = new Counter({ name: 'loadbay_s3_event_hints_total', help: 'Objects made visible by an event notification, by channel (sqs, http)', labelNames: ['via'], registers: [] });
   readonly rejectedHints = new Counter({ name: 'loadbay_s3_event_hints_rejected_total', help: 'Event notifications that could not be read (too large, not S3 events)', labelNames: ['via'], registers: [] });
+  readonly droppedHints = new Counter({
+    name: 'loadbay_s3_event_hints_dropped_total',
+    help: 'Objects named by event notifications and dropped because the input already had as many waiting to be looked at as it keeps (the listing finds them), by channel',
+    labelNames: ['via'],
+    registers: [],
+  });
   readonly resumes = new Counter({ name: 'loadbay_s3_read_resumes_total', help: 'Object reads resumed with a range request after a dropped connection', registers: [] });
   readonly bytesRead = new Counter({ name: 'loadbay_s3_bytes_read_total', help: 'Bytes read from object bodies', registers: [] });
 
   register(registry: Registry): void {
-    for (const metric of [this.requests, this.requestSeconds, this.listedObjects, this.listings, this.listingSeconds, this.hints, this.rejectedHints, this.resumes, this.bytesRead] as Metric[]) {
+    for (const metric of [this.requests, this.requestSeconds, this.listedObjects, this.listings, this.listingSeconds, this.hints, this.rejectedHints, this.droppedHints, this.resumes, this.bytesRead] as Metric[]) {
       registry.registerMetric(metric);
     }
   }

@@ -28,6 +28,7 @@ import type { Item } from '../transfer.js';
 import type { S3Connection } from './client.js';
 import { readListingPosition, S3Discovery } from './discovery.js';
 import { resubmittedSince } from '../../db/quarantine.js';
+import { HintQueue } from './hint-queue.js';
 import { hintsFor, pollSqs, type ObjectHint } from './hints.js';
 import { headObject, identityOfListed, objectUrl, type ObjectIdentity } from './identity.js';
 import { relativeKey, type S3Location } from './location.js';
@@ -71,6 +72,12 @@ export class S3Source implements InputSource {
   private flushTimer: NodeJS.Timeout | null = null;
   /** Resubmissions into this prefix looked at up to here (null: not yet: from the last full listing). */
   private resubmittedSince: Date | null = null;
+  /** Objects named by event notifications, looked at one at a time as the queue has room. */
+  private readonly hints = new HintQueue((hint) => this.lookAtHinted(hint));
+  /** Hints were dropped since the queue of hints was last empty (said once per flood). */
+  private droppingHints = false;
+  /** Resolves once the source stops (a wait for room ends then too). */
+  private readonly stopped = new Promise<void>((resolve) => this.stopping.signal.addEventListener('abort', () => resolve(), { once: true }));
 
   constructor(private readonly options: S3SourceOptions) {
     this.location = options.location;
@@ -105,7 +112,7 @@ export class S3Source implements InputSource {
       this.sqs = pollSqs({
         settings: this.s3.settings,
         queueUrl,
-        onHints: (hints) => this.hint(hints),
+        onHints: (hints) => this.hint(hints, 'sqs'),
         signal: this.stopping.signal,
         metrics: this.s3.metrics,
         warn: (message) => this.options.log.warn(message),
@@ -193,14 +200,35 @@ export class S3Source implements InputSource {
     }
   }
 
-  /** Event notifications: each object under this prefix looked at now (HeadObject), not at the next listing. */
-  async hint(hints: ObjectHint[]): Promise<void> {
-    for (const hint of hintsFor(this.location, hints)) {
-      if (this.closed) return;
-      if (isIgnoredName(relativeKey(this.location, hint.key))) continue;
-      if (this.inHand(objectUrl(hint))) continue;
-      await this.lookAt(hint.key);
+  /**
+   * Event notifications: each object under this prefix looked at (HeadObject) as soon as the queue
+   * has room for it, not at the next listing. At most MAX_PENDING_HINTS wait; the rest are dropped
+   * (counted, and said once per flood): the listing finds them. Resolves once the hints kept were
+   * looked at (an SQS message is deleted after).
+   */
+  async hint(hints: ObjectHint[], via: 'sqs' | 'http'): Promise<void> {
+    if (this.closed) return;
+    const mine = hintsFor(this.location, hints).filter((hint) => !isIgnoredName(relativeKey(this.location, hint.key)));
+    if (mine.length === 0) return;
+    if (this.hints.size === 0) this.droppingHints = false;
+    const { dropped, done } = this.hints.offer(mine);
+    if (dropped > 0) {
+      this.s3.metrics.droppedHints.inc({ via }, dropped);
+      if (!this.droppingHints) {
+        this.options.log.warn(`event notifications for ${this.name}: ${dropped} objects dropped, ${this.hints.size} are waiting to be looked at already; the next listing finds them`);
+      }
+      this.droppingHints = true;
     }
+    await done;
+  }
+
+  /** A hinted object not in hand, looked at once the queue has room for it. */
+  private async lookAtHinted(hint: ObjectHint): Promise<void> {
+    const id = objectUrl(hint);
+    if (this.closed || this.inHand(id)) return;
+    await Promise.race([this.room(), this.stopped]);
+    if (this.closed || this.inHand(id)) return;
+    await this.lookAt(hint.key);
   }
 
   private async lookAt(key: string): Promise<void> {
@@ -293,6 +321,7 @@ export class S3Source implements InputSource {
     this.closed = true;
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.stopping.abort();
+    this.hints.close();
     this.wake?.();
     await this.loop?.catch(() => undefined);
     await this.sqs?.catch(() => undefined);

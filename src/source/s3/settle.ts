@@ -16,7 +16,7 @@ import { DEFAULT_COPY_LIMITS, multipartCopy, type CopyLimits, type CopyOutcome }
 import { headObject, objectUrl, type ObjectIdentity } from './identity.js';
 import { folderUrl, keyUnder, type S3Location } from './location.js';
 import { ObjectVanishedError } from './read.js';
-import { KeyTakenError, numberedKey, WRITER_METADATA } from './write.js';
+import { fitKey, KeyTakenError, MAX_NUMBERED_NAMES, NamesTakenError, numberedKey, WRITER_METADATA } from './write.js';
 
 export const SOURCE_METADATA = 'loadbay-source';
 export const SOURCE_ETAG_METADATA = 'loadbay-source-etag';
@@ -56,7 +56,8 @@ export async function moveObject(
   limits: Partial<CopyLimits> = {},
 ): Promise<SettledObject> {
   const copyLimits: CopyLimits = { ...DEFAULT_COPY_LIMITS, ...limits };
-  const wanted = keyUnder(target, relative);
+  // A key too long for S3 is shortened (an exact one was chosen, and fitted, by the caller).
+  const wanted = exact ? keyUnder(target, relative) : fitKey(keyUnder(target, relative));
   const where = (key: string) => ({ url: objectUrl({ bucket: target.bucket, key }), bucket: target.bucket, key });
   const existing = await findCopy(s3, markOf(source), target.bucket, wanted, signal, exact);
   if (exact && existing.copy === null && existing.free !== 1) throw new KeyTakenError(objectUrl({ bucket: target.bucket, key: wanted }));
@@ -75,7 +76,7 @@ export async function moveObject(
       if (outcome === 'vanished') throw new ObjectVanishedError(objectUrl(source));
       if (outcome === 'replaced') throw new SourceReplacedError(objectUrl(source));
       if (exact) throw new KeyTakenError(objectUrl({ bucket: target.bucket, key }));
-      n++; // the name was taken meanwhile: the next one
+      if (++n > MAX_NUMBERED_NAMES) throw new NamesTakenError(target.bucket, wanted); // the name was taken meanwhile: the next one
     }
   }
   await deleteSource(s3, source, signal);
@@ -100,11 +101,13 @@ export function copyMetadata(mark: SourceMark, writer: string): Record<string, s
 /**
  * The copy an earlier run made of this source under `wanted` or its numbered names, else the first
  * free number. Names are filled in order and never freed by loadbay, so the search stops at the
- * first free one. `exact`: only `wanted` itself is looked at (free: 1 when free, 2 when taken).
+ * first free one, or with NamesTakenError past MAX_NUMBERED_NAMES. `exact`: only `wanted` itself is
+ * looked at (free: 1 when free, 2 when taken).
  */
 export async function findCopy(s3: S3Connection, mark: SourceMark, bucket: string, wanted: string, signal?: AbortSignal, exact = false): Promise<{ copy: string | null; free: number }> {
   for (let n = 1; ; n++) {
     if (exact && n > 1) return { copy: null, free: n };
+    if (n > MAX_NUMBERED_NAMES) throw new NamesTakenError(bucket, wanted);
     const key = numberedKey(wanted, n);
     let head;
     try {

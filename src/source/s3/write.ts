@@ -8,10 +8,11 @@
  * makes the upload fail rather than overwrite anything; what a crash leaves (an upload never
  * completed, an object whose load never committed) the start-up sweep removes (sweep.ts).
  */
+import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { s3ConfigError } from '../../errors.js';
+import { HeldError, s3ConfigError } from '../../errors.js';
 import { isPreconditionFailed, type S3Connection } from './client.js';
 import { headObject } from './identity.js';
 import { folderUrl, MAX_KEY_BYTES } from './location.js';
@@ -101,20 +102,57 @@ export async function putNewObject(s3: S3Connection, bucket: string, key: string
 /** "a/b.csv.gz" → "a/b-2.csv.gz": the suffix goes before the first extension, as for local folders. */
 export function numberedKey(key: string, n: number): string {
   if (n <= 1) return key;
-  const slash = key.lastIndexOf('/');
-  const dir = key.slice(0, slash + 1);
-  const base = key.slice(slash + 1);
-  const dot = base.indexOf('.', 1);
-  const stem = dot === -1 ? base : base.slice(0, dot);
-  const ext = dot === -1 ? '' : base.slice(dot);
+  const { dir, stem, ext } = splitKey(key);
   return `${dir}${stem}-${n}${ext}`;
 }
 
-/** The first of `key`, `key-2`, … with no object (checked with HeadObject; `If-None-Match` guards the race). */
+function splitKey(key: string): { dir: string; stem: string; ext: string } {
+  const slash = key.lastIndexOf('/');
+  const base = key.slice(slash + 1);
+  const dot = base.indexOf('.', 1);
+  return { dir: key.slice(0, slash + 1), stem: dot === -1 ? base : base.slice(0, dot), ext: dot === -1 ? '' : base.slice(dot) };
+}
+
+/** Bytes a key chosen by loadbay keeps free under S3's limit: a `-1000` and a report's `.error.json` (twice: a report's own report is looked for). */
+export const KEY_RESERVE_BYTES = 32;
+
+/**
+ * A key that still fits S3's 1,024-byte limit once `reserve` more bytes are added: a longer key is
+ * cut at the end of its name (and, when the name alone cannot make room, of its folders), whole
+ * characters only, and tagged with a hash of the whole key, so two long keys stay distinct. The
+ * extensions are kept (up to 40 bytes of them).
+ */
+export function fitKey(key: string, reserve = KEY_RESERVE_BYTES): string {
+  if (Buffer.byteLength(key) + reserve <= MAX_KEY_BYTES) return key;
+  const { dir, stem, ext: found } = splitKey(key);
+  const ext = Buffer.byteLength(found) > 40 ? '' : found;
+  const tag = `~${createHash('sha256').update(key).digest('hex').slice(0, 8)}`;
+  const head = Array.from(ext === '' ? key : `${dir}${stem}`);
+  const budget = MAX_KEY_BYTES - reserve - Buffer.byteLength(ext) - tag.length;
+  let bytes = Buffer.byteLength(head.join(''));
+  while (bytes > budget) bytes -= Buffer.byteLength(head.pop()!);
+  return `${head.join('')}${tag}${ext}`;
+}
+
+/** How many numbered names are tried: a folder with `name.csv` … `name-1000.csv` taken is someone's to tidy. */
+export const MAX_NUMBERED_NAMES = 1000;
+
+/** Every numbered name of a key is taken: held (someone must tidy the folder), not retried for ever. */
+export class NamesTakenError extends HeldError {
+  constructor(bucket: string, key: string) {
+    super(
+      `${folderUrl(bucket, key)}: ${key.slice(key.lastIndexOf('/') + 1)} and its numbered names up to ${numberedKey(key, MAX_NUMBERED_NAMES).slice(key.lastIndexOf('/') + 1)} are all taken: move or delete some of them (loadbay never overwrites an object)`,
+    );
+    this.name = 'NamesTakenError';
+  }
+}
+
+/** The first of `key`, `key-2`, … with no object (checked with HeadObject; `If-None-Match` guards the race); a key too long for S3 is shortened first (fitKey). */
 export async function freeKey(s3: S3Connection, bucket: string, key: string, signal?: AbortSignal): Promise<string> {
-  if (Buffer.byteLength(key) + 20 > MAX_KEY_BYTES) throw new Error(`s3://${bucket}/${key}: the key leaves no room under S3's ${MAX_KEY_BYTES}-byte limit`);
-  for (let n = 1; ; n++) {
-    const candidate = numberedKey(key, n);
+  const fitted = fitKey(key);
+  for (let n = 1; n <= MAX_NUMBERED_NAMES; n++) {
+    const candidate = numberedKey(fitted, n);
     if (!(await headObject(s3, bucket, candidate, signal))) return candidate;
   }
+  throw new NamesTakenError(bucket, fitted);
 }
