@@ -9,7 +9,8 @@ import { Writable, type Readable } from 'node:stream';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { connectS3, type S3Connection } from '../../src/source/s3/client.js';
 import { headObject, identityKey, objectUrl, sameVersion, type ObjectIdentity } from '../../src/source/s3/identity.js';
-import { ObjectChangedError, ObjectVanishedError, openObject } from '../../src/source/s3/read.js';
+import { classify } from '../../src/errors.js';
+import { MAX_RESUMES_PER_READ, MIN_RESUME_PROGRESS, ObjectChangedError, ObjectVanishedError, openObject, ResumesExhaustedError } from '../../src/source/s3/read.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { testS3Settings, useBucket } from '../helpers/s3.js';
 
@@ -80,6 +81,44 @@ describe('reading an object', () => {
     expect(sha(read)).toBe(sha(data));
     expect(resumes).toHaveLength(1);
     expect(Date.now() - started).toBeGreaterThanOrEqual(900); // the 1 s idle timeout, not for ever
+  });
+
+  it('gives up on a connection that drops after every few bytes, naming the object, the resumes and the bytes read', async () => {
+    const data = randomBytes(2 * 1024 * 1024);
+    await bucket().put('in/trickle.bin', data);
+    const identity = await identify('in/trickle.bin');
+    // Each response (headers included) is cut after 4 KiB: every resume brings a few bytes, never enough.
+    proxy.cutAfter(4096);
+    const resumedAt: number[] = [];
+    const error = await collect(openObject(viaProxy, identity, { onResume: (offset) => (resumedAt.push(offset), proxy.cutAfter(4096)) })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ResumesExhaustedError);
+    expect(resumedAt).toHaveLength(5);
+    // Every resume brought bytes (the old rule reset on any progress and read on for ever).
+    for (let i = 1; i < resumedAt.length; i++) expect(resumedAt[i]).toBeGreaterThan(resumedAt[i - 1]!);
+    const { bytesRead } = error as ResumesExhaustedError;
+    expect(bytesRead).toBeGreaterThan(resumedAt.at(-1)!);
+    expect((error as Error).message).toContain(
+      `s3://${bucket().name}/in/trickle.bin: the connection dropped 6 times while it was read (5 resumes in a row brought less than ${MIN_RESUME_PROGRESS} bytes each; ${bytesRead} of ${data.length} bytes read): `,
+    );
+    expect(classify(error)).toBe('transient'); // infrastructure: the load is retried later, the object untouched
+  });
+
+  it(`gives up after ${MAX_RESUMES_PER_READ} resumes in one read, however much each brought`, async () => {
+    const data = randomBytes(8 * 1024 * 1024);
+    await bucket().put('in/flaky.bin', data);
+    const identity = await identify('in/flaky.bin');
+    const cut = MIN_RESUME_PROGRESS + 16 * 1024; // each connection brings a little more than counts as progress
+    proxy.cutAfter(cut);
+    let resumes = 0;
+    const error = await collect(openObject(viaProxy, identity, { onResume: () => (resumes++, proxy.cutAfter(cut)) })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ResumesExhaustedError);
+    expect(resumes).toBe(MAX_RESUMES_PER_READ);
+    const { bytesRead } = error as ResumesExhaustedError;
+    expect(bytesRead).toBeGreaterThanOrEqual((MAX_RESUMES_PER_READ + 1) * MIN_RESUME_PROGRESS);
+    expect(bytesRead).toBeLessThan(data.length);
+    expect((error as Error).message).toContain(
+      `s3://${bucket().name}/in/flaky.bin: the connection dropped ${MAX_RESUMES_PER_READ + 1} times while it was read (at most ${MAX_RESUMES_PER_READ} resumes per read; ${bytesRead} of ${data.length} bytes read)`,
+    );
   });
 
   it('detects an object overwritten while it is read and never mixes versions; the new version reads whole', async () => {

@@ -10,6 +10,7 @@ import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk
 import { errorMessage } from '../../errors.js';
 import { abortableSleep, backoffDelay } from '../../lib/sleep.js';
 import type { S3Settings } from '../../config/types.js';
+import { limitResponseBodies } from './client.js';
 import type { S3Metrics } from './metrics.js';
 import { MAX_KEY_BYTES, type S3Location } from './location.js';
 
@@ -107,7 +108,7 @@ export interface SqsPollOptions {
 export function sqsClientFor(settings: S3Settings, queueUrl: string, env: NodeJS.ProcessEnv = process.env): SQSClient {
   const fromEnv = Boolean(env['AWS_ENDPOINT_URL_SQS'] || env['AWS_ENDPOINT_URL']);
   const custom = !fromEnv && !/\.amazonaws\.com(\.cn)?$/.test(new URL(queueUrl).hostname);
-  return new SQSClient({
+  const client = new SQSClient({
     // The SDK would otherwise send each request to the queue URL's host, over the environment's endpoint.
     ...(fromEnv ? { useQueueUrlAsEndpoint: false } : {}),
     maxAttempts: settings.maxAttempts,
@@ -115,6 +116,8 @@ export function sqsClientFor(settings: S3Settings, queueUrl: string, env: NodeJS
     ...(custom ? { endpoint: new URL(queueUrl).origin } : {}),
     ...(settings.region ? { region: settings.region } : process.env['AWS_REGION'] || process.env['AWS_DEFAULT_REGION'] ? {} : { region: 'us-east-1' }),
   });
+  limitResponseBodies(client); // a receive is read whole before its messages are checked
+  return client;
 }
 
 /** Receives until `signal` aborts; never throws (a failing queue is retried with backoff and told to `warn`). */

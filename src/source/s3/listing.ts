@@ -2,7 +2,8 @@
  * ListObjectsV2 as an async iterator of pages: one page in memory at a time, however many keys the
  * prefix holds; the caller pulls the next page when it is ready for it. What the server sends is
  * checked before it is trusted: at most the page size per page, keys of at most 1024 bytes, sizes
- * that are integers, ETags of a bounded length, a continuation token that moves on.
+ * that are integers, ETags of a bounded length, a continuation token that moves on, at most
+ * MAX_EMPTY_PAGES empty pages in a row.
  */
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { s3ConfigError } from '../../errors.js';
@@ -36,6 +37,8 @@ export class ListingError extends Error {
 
 const MAX_ETAG_CHARS = 256;
 const MAX_TOKEN_CHARS = 8192;
+/** S3 may answer a truncated page without a key now and then; this many in a row is a server paging for ever. */
+export const MAX_EMPTY_PAGES = 100;
 /** S3's largest object, 5 TiB: a larger size is a server error, not an object. */
 const MAX_OBJECT_BYTES = 5 * 1024 ** 4;
 
@@ -46,6 +49,7 @@ export async function* listPages(s3: S3Connection, location: S3Location, options
   let token: string | undefined;
   let startAfter = options.startAfter && compareKeys(options.startAfter, location.prefix) >= 0 ? options.startAfter : undefined;
   let previousLast: string | null = null;
+  let emptyPages = 0;
   for (;;) {
     if (options.signal?.aborted) return;
     let page;
@@ -76,6 +80,8 @@ export async function* listPages(s3: S3Connection, location: S3Location, options
     if (!next || next === token || next.length > MAX_TOKEN_CHARS) {
       throw new ListingError(`${location.url}: the server said the listing goes on but gave ${!next ? 'no' : next === token ? 'the same' : 'an oversize'} continuation token`);
     }
+    emptyPages = contents.length === 0 ? emptyPages + 1 : 0;
+    if (emptyPages >= MAX_EMPTY_PAGES) throw new ListingError(`${location.url}: the server sent ${emptyPages} pages in a row without a key, each saying the listing goes on`);
     token = next;
     startAfter = undefined;
   }

@@ -5,7 +5,9 @@
  *   when known), so an object overwritten meanwhile is never read half old, half new: the read fails
  *   with ObjectChangedError and the load starts again on the new version.
  * - A connection that drops (or stalls past `s3.request_timeout_ms`) mid-body is resumed with a
- *   range request from the last byte received, at most `maxResumes` times in a row.
+ *   range request from the last byte received: at most `maxResumes` times in a row without
+ *   MIN_RESUME_PROGRESS bytes in between, at most MAX_RESUMES_PER_READ times in all; past either the
+ *   read fails (ResumesExhaustedError, an infrastructure error: the whole load is retried later).
  * - An object deleted before (or while) it is read fails with ObjectVanishedError.
  * - The bytes are bounded by the identified size: more, or a range that starts elsewhere, is a
  *   changed object, never appended.
@@ -38,9 +40,31 @@ export class ObjectChangedError extends Error {
   }
 }
 
+/** A resume that brought fewer new bytes than this (a peer dropping after every few bytes) is no progress. */
+export const MIN_RESUME_PROGRESS = 64 * 1024;
+/** Resumes in one read, however much each brought: a link that drops this often will not finish the read. */
+export const MAX_RESUMES_PER_READ = 50;
+
+/** The connection kept dropping: the read gives up (an infrastructure error, retried with backoff). */
+export class ResumesExhaustedError extends Error {
+  constructor(
+    readonly url: string,
+    readonly resumes: number,
+    readonly bytesRead: number,
+    size: number,
+    why: string,
+    cause: unknown,
+  ) {
+    super(`${url}: the connection dropped ${resumes + 1} times while it was read (${why}; ${bytesRead} of ${size} bytes read): ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'ResumesExhaustedError';
+  }
+}
+
 export interface ReadOptions {
-  /** Resumes after dropped connections, in a row without progress in between (default 5). */
+  /** Resumes after dropped connections, in a row without MIN_RESUME_PROGRESS bytes in between (default 5). */
   maxResumes?: number;
+  /** Resumes in all (default MAX_RESUMES_PER_READ). */
+  maxResumesPerRead?: number;
   signal?: AbortSignal;
   /** Told of each resume (for a log line). */
   onResume?: (offset: number, error: unknown) => void;
@@ -53,8 +77,10 @@ export function openObject(s3: S3Connection, identity: ObjectIdentity, options: 
 async function* objectChunks(s3: S3Connection, identity: ObjectIdentity, options: ReadOptions): AsyncGenerator<Buffer, void, undefined> {
   const url = objectUrl(identity);
   const maxResumes = options.maxResumes ?? 5;
+  const maxInAll = options.maxResumesPerRead ?? MAX_RESUMES_PER_READ;
   let offset = 0;
   let failures = 0;
+  let resumes = 0;
   for (;;) {
     const body = await request(s3, identity, offset, options.signal);
     const before = offset;
@@ -70,8 +96,10 @@ async function* objectChunks(s3: S3Connection, identity: ObjectIdentity, options
     } catch (error) {
       if (error instanceof ObjectChangedError || options.signal?.aborted) throw error;
       // Anything else from a body that had started is the connection: resume from here.
-      failures = offset > before ? 1 : failures + 1;
-      if (failures > maxResumes) throw error;
+      failures = offset - before >= MIN_RESUME_PROGRESS ? 1 : failures + 1;
+      if (failures > maxResumes) throw new ResumesExhaustedError(url, resumes, offset, identity.size, `${maxResumes} resumes in a row brought less than ${MIN_RESUME_PROGRESS} bytes each`, error);
+      if (resumes >= maxInAll) throw new ResumesExhaustedError(url, resumes, offset, identity.size, `at most ${maxInAll} resumes per read`, error);
+      resumes++;
       options.onResume?.(offset, error);
     } finally {
       body.destroy();

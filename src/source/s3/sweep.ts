@@ -22,8 +22,13 @@ import { isNotFound, type S3Connection } from './client.js';
 import { copyMarkerKey } from './copy.js';
 import { LEDGER_SCHEMA } from '../../db/ledger.js';
 import { headObject, objectUrl } from './identity.js';
-import type { S3Location } from './location.js';
+import { compareKeys, ListingError } from './listing.js';
+import { MAX_KEY_BYTES, type S3Location } from './location.js';
 import { WRITER_METADATA } from './write.js';
+
+/** Pages of open uploads one sweep lists at most (1,000 uploads a page): past it the sweep stops, to run again at the next start. */
+export const MAX_UPLOAD_PAGES = 10_000;
+const MAX_UPLOAD_ID_CHARS = 1024;
 
 export interface SweepResult {
   abortedUploads: string[];
@@ -76,6 +81,8 @@ export async function sweepUploads(s3: S3Connection, pool: pg.Pool, location: S3
 
   let keyMarker: string | undefined;
   let uploadIdMarker: string | undefined;
+  let pages = 0;
+  const seen = { key: null as string | null, uploadIds: new Set<string>() };
   for (;;) {
     let page;
     try {
@@ -110,10 +117,32 @@ export async function sweepUploads(s3: S3Connection, pool: pg.Pool, location: S3
       }
     }
     if (!page.IsTruncated || !page.NextKeyMarker) break;
+    pages++;
+    const fault = pagingFault(seen, page.NextKeyMarker, page.NextUploadIdMarker, pages);
+    if (fault) throw new ListingError(`${location.url}: listing the open multipart uploads, the server ${fault}`);
     keyMarker = page.NextKeyMarker;
     uploadIdMarker = page.NextUploadIdMarker;
   }
   return aborted;
+}
+
+/**
+ * Why the next page's markers cannot be followed, or null. Uploads come in key order (then by upload
+ * id, in an order S3 does not define), so the key marker never goes back and, while it stays, no
+ * upload id marker comes twice: a server that breaks this would page for ever.
+ */
+function pagingFault(seen: { key: string | null; uploadIds: Set<string> }, nextKey: string, nextUploadId: string | undefined, pages: number): string | null {
+  if (pages >= MAX_UPLOAD_PAGES) return `said the listing goes on past ${MAX_UPLOAD_PAGES} pages`;
+  if (Buffer.byteLength(nextKey) > MAX_KEY_BYTES || (nextUploadId?.length ?? 0) > MAX_UPLOAD_ID_CHARS) return 'sent an oversize key or upload id marker';
+  const order = seen.key === null ? 1 : compareKeys(nextKey, seen.key);
+  if (order < 0) return `went back from key marker ${JSON.stringify(seen.key)} to ${JSON.stringify(nextKey)}`;
+  if (order > 0) {
+    seen.key = nextKey;
+    seen.uploadIds.clear();
+  }
+  if (seen.uploadIds.has(nextUploadId ?? '')) return `sent the same markers twice (${JSON.stringify(nextKey)}, ${JSON.stringify(nextUploadId ?? '')})`;
+  seen.uploadIds.add(nextUploadId ?? '');
+  return null;
 }
 
 /** Whether an instance is gone, asked once per sweep. */
