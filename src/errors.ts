@@ -298,7 +298,11 @@ export function classify(error: unknown): ErrorClass {
 }
 
 /** True when the code is in the table, or the message is one pg prints for a lost connection. */
+/** loadbay's own errors for a peer that misbehaves for now (source/s3/client.ts, read.ts): retried later. */
+const TRANSIENT_ERROR_NAMES: ReadonlySet<string> = new Set(['ReplyLimitError', 'ResumesExhaustedError']);
+
 export function isKnownTransient(error: unknown): boolean {
+  if (error instanceof Error && TRANSIENT_ERROR_NAMES.has(error.name)) return true;
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && TRANSIENT_CODES.has(code)) return true;
   if (s3ErrorKind(error) === 'transient') return true;

@@ -250,15 +250,6 @@ export async function closeVanished(client: pg.PoolClient, fileId: string, reaso
   return rows[0]?.status ?? null;
 }
 
-/** Who wrote a Parquet file, and whether its load committed (start-up recovery). */
-export async function parquetWriter(db: Queryable, parquetPath: string): Promise<{ status: string; instance_id: string } | null> {
-  const { rows } = await db.query<{ status: string; instance_id: string }>(
-    `SELECT status, instance_id FROM ${FILES} WHERE parquet_path = $1 ORDER BY status = 'loaded' DESC LIMIT 1`,
-    [parquetPath],
-  );
-  return rows[0] ?? null;
-}
-
 /**
  * For each of `parquetPaths` the ledger rows that recorded it, in one query: whether one of them
  * loaded it, and the instances of the others (each may still be writing it).

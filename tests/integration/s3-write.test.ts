@@ -184,6 +184,10 @@ describe('the start-up sweep', () => {
       await record(url('parquet/s/loaded.parquet'), 'loaded', 'dead-1'); // … then the load that committed
       await bucket().put('parquet/s/in-hand.parquet', 'x');
       await record(url('parquet/s/in-hand.parquet'), 'processing', 'alive-1');
+      // Recorded by a gone instance's attempt and by a running one's, which may be about to commit it.
+      await bucket().put('parquet/s/in-hand-twice.parquet', 'x');
+      await record(url('parquet/s/in-hand-twice.parquet'), 'processing', 'dead-1');
+      await record(url('parquet/s/in-hand-twice.parquet'), 'processing', 'alive-1');
       await bucket().put('parquet/s/not-ours.parquet', 'x');
       await bucket().put('elsewhere/orphan.parquet', 'x');
       await record(url('elsewhere/orphan.parquet'), 'processing', 'dead-1');
@@ -192,18 +196,21 @@ describe('the start-up sweep', () => {
       await record(url('parquet/s/half.parquet'), 'processing', 'dead-1');
       await open('parquet/s/half-alive.parquet');
       await record(url('parquet/s/half-alive.parquet'), 'processing', 'alive-1');
+      await open('parquet/s/half-twice.parquet');
+      await record(url('parquet/s/half-twice.parquet'), 'processing', 'dead-1');
+      await record(url('parquet/s/half-twice.parquet'), 'processing', 'alive-1');
       await open('parquet/s/unknown.parquet');
 
       const now = Date.now();
       const swept = await sweepOrphans(bucket().s3, pool, bucket().location('parquet/'), { now: () => now });
       expect(swept).toEqual({ abortedUploads: [url('parquet/s/half.parquet')], deletedObjects: [url('parquet/s/orphan.parquet')] });
-      expect(await bucket().keys()).toEqual(['elsewhere/orphan.parquet', 'parquet/s/in-hand.parquet', 'parquet/s/loaded.parquet', 'parquet/s/not-ours.parquet']);
-      expect(await openUploads()).toEqual(['parquet/s/half-alive.parquet', 'parquet/s/unknown.parquet']);
+      expect(await bucket().keys()).toEqual(['elsewhere/orphan.parquet', 'parquet/s/in-hand-twice.parquet', 'parquet/s/in-hand.parquet', 'parquet/s/loaded.parquet', 'parquet/s/not-ours.parquet']);
+      expect(await openUploads()).toEqual(['parquet/s/half-alive.parquet', 'parquet/s/half-twice.parquet', 'parquet/s/unknown.parquet']);
 
       // A day later the upload nobody recorded goes too; the one of the running instance stays.
       const later = await sweepOrphans(bucket().s3, pool, bucket().location('parquet/'), { now: () => now + 25 * 3600_000 });
       expect(later.abortedUploads).toEqual([url('parquet/s/unknown.parquet')]);
-      expect(await openUploads()).toEqual(['parquet/s/half-alive.parquet']);
+      expect(await openUploads()).toEqual(['parquet/s/half-alive.parquet', 'parquet/s/half-twice.parquet']);
     } finally {
       live.release(true);
     }

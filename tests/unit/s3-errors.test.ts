@@ -14,6 +14,15 @@ function sdkError(name: string, status: number, message = `${name} from the serv
 }
 
 describe('S3 answers in the one table', () => {
+  it("loadbay's own errors for a misbehaving peer are retried, never quarantined", async () => {
+    const { ReplyLimitError } = await import('../../src/source/s3/client.js');
+    const { ResumesExhaustedError } = await import('../../src/source/s3/read.js');
+    for (const error of [new ReplyLimitError('ListObjectsV2', 'the reply passed 16 MiB'), new ResumesExhaustedError('s3://b/k', 50, 10, 100, '50 resumes', new Error('ECONNRESET'))]) {
+      expect(isKnownTransient(error)).toBe(true);
+      expect(classify(error)).toBe('transient');
+    }
+  });
+
   it('an unlisted 4xx is refused: transient at first, held once it came back on every attempt, naming code and request', () => {
     for (const [name, status] of [
       ['KeyTooLongError', 400],

@@ -15,7 +15,7 @@
  */
 import type pg from 'pg';
 import { AbortMultipartUploadCommand, DeleteObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
-import { parquetWriter } from '../../db/files.js';
+import { parquetWriters } from '../../db/files.js';
 import { s3ConfigError } from '../../errors.js';
 import { instanceAlive, isInstanceId } from '../../instance.js';
 import { isNotFound, type S3Connection } from './client.js';
@@ -48,8 +48,8 @@ export async function sweepOrphans(s3: S3Connection, pool: pg.Pool, location: S3
   const result: SweepResult = { abortedUploads: [], deletedObjects: [] };
   const writerGone = livenessCache(pool);
   result.abortedUploads = await sweepUploads(s3, pool, location, options, writerGone);
-  for (const { url, instanceId } of await unloadedParquet(pool, location.url)) {
-    if (!(await writerGone(instanceId))) continue;
+  for (const { url, instances } of await unloadedParquet(pool, location.url)) {
+    if (!(await allGone(instances, writerGone))) continue;
     const key = url.slice(`s3://${location.bucket}/`.length);
     const head = await headObject(s3, location.bucket, key);
     if (!head) continue;
@@ -74,9 +74,12 @@ export async function sweepUploads(s3: S3Connection, pool: pg.Pool, location: S3
   const aborted: string[] = [];
   /** An orphan: recorded, not loaded, its writer gone. null: no ledger row. */
   const orphan = async (url: string): Promise<boolean | null> => {
-    const row = await parquetWriter(pool, url);
-    if (!row) return null;
-    return row.status !== 'loaded' && (await writerGone(row.instance_id));
+    const recorded = (await parquetWriters(pool, [url])).get(url);
+    if (!recorded) return null;
+    if (recorded.loaded) return false;
+    // Every attempt that recorded the key must be gone: a running one may be about to commit it.
+    for (const instance of recorded.instances) if (!(await writerGone(instance))) return false;
+    return true;
   };
 
   let keyMarker: string | undefined;
@@ -166,14 +169,18 @@ async function markerWriter(s3: S3Connection, location: S3Location, marker: stri
 }
 
 /** Parquet keys recorded under `prefixUrl` that no `loaded` row has, with the instance that recorded them last. */
-async function unloadedParquet(pool: pg.Pool, prefixUrl: string): Promise<Array<{ url: string; instanceId: string }>> {
+async function unloadedParquet(pool: pg.Pool, prefixUrl: string): Promise<Array<{ url: string; instances: string[] }>> {
   const pattern = `${prefixUrl.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-  const { rows } = await pool.query<{ parquet_path: string; instance_id: string }>(
-    `SELECT DISTINCT ON (f.parquet_path) f.parquet_path, f.instance_id FROM ${LEDGER_SCHEMA}.files f
-      WHERE f.parquet_path LIKE $1 AND f.status <> 'loaded'
-        AND NOT EXISTS (SELECT 1 FROM ${LEDGER_SCHEMA}.files l WHERE l.parquet_path = f.parquet_path AND l.status = 'loaded')
-      ORDER BY f.parquet_path, f.id DESC`,
+  const { rows } = await pool.query<{ parquet_path: string; instances: string[] }>(
+    `SELECT parquet_path, array_agg(DISTINCT instance_id) FILTER (WHERE instance_id IS NOT NULL) AS instances FROM ${LEDGER_SCHEMA}.files
+      WHERE parquet_path LIKE $1 GROUP BY parquet_path HAVING NOT bool_or(status = 'loaded')`,
     [pattern],
   );
-  return rows.map((r) => ({ url: r.parquet_path, instanceId: r.instance_id }));
+  return rows.map((r) => ({ url: r.parquet_path, instances: r.instances ?? [] }));
+}
+
+/** Whether every instance that recorded a key is gone (none recorded: nobody can be writing it). */
+async function allGone(instances: string[], writerGone: (instance: string) => Promise<boolean>): Promise<boolean> {
+  for (const instance of instances) if (!(await writerGone(instance))) return false;
+  return true;
 }
