@@ -125,6 +125,8 @@ export async function readStatus(config: Config, pool?: pg.Pool): Promise<Status
   return status;
 }
 
+const byFile = (a: { file: string }, b: { file: string }) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0);
+
 /**
  * The files in a local input folder, by their paths inside it, and what is there but no regular
  * file: every file counted; the stuck ones (retrying, held) and the first MAX_WAITING_NAMES others
@@ -152,10 +154,12 @@ async function waitingFiles(dir: string, stuck: (relative: string) => boolean): 
     // No folder (yet) is nothing waiting; anything else (a sub-folder it may not read) is said.
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
       names.sort().splice(MAX_WAITING_NAMES);
+      ignored.sort(byFile);
       return { names: [...stuckNames, ...names], count, more: true, error: errorMessage(error), ignored };
     }
   }
   names.sort().splice(MAX_WAITING_NAMES);
+  ignored.sort(byFile);
   return { names: [...stuckNames, ...names], count, more: false, ignored };
 }
 
