@@ -8,6 +8,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { loadConfig } from '../../src/config/load.js';
+import { migrate } from '../../src/db/ledger.js';
 import type { Config } from '../../src/config/types.js';
 import { startDaemon, type Daemon } from '../../src/daemon.js';
 import { createLogger, type Logger } from '../../src/log.js';
@@ -48,6 +49,26 @@ export async function createDatabase(): Promise<{ name: string; url: string; dro
       }
     },
   };
+}
+
+/**
+ * A database of the suite's own with loadbay's ledger, for the tests of a file or a describe block
+ * (made before them, dropped after); returns the pool's getter.
+ */
+export function useLedger(max = 4): () => pg.Pool {
+  let database: Awaited<ReturnType<typeof createDatabase>>;
+  let pool: pg.Pool;
+  beforeAll(async () => {
+    database = await createDatabase();
+    pool = new pg.Pool({ connectionString: database.url, max });
+    pool.on('error', () => undefined);
+    await migrate(pool);
+  });
+  afterAll(async () => {
+    await pool.end();
+    await database.drop();
+  });
+  return () => pool;
 }
 
 export interface WaitOptions {

@@ -4,29 +4,16 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import pg from 'pg';
-import { migrate } from '../../src/db/ledger.js';
 import { HeldError } from '../../src/errors.js';
 import { connectS3 } from '../../src/source/s3/client.js';
 import { ListingWatermark, readListingPosition, S3Discovery } from '../../src/source/s3/discovery.js';
 import { compareKeys, ListingError, listPages, type ListedObject } from '../../src/source/s3/listing.js';
 import { parseS3Folder } from '../../src/source/s3/location.js';
-import { createDatabase } from '../helpers/env.js';
+import { useLedger } from '../helpers/env.js';
 import { testS3Settings, useBucket } from '../helpers/s3.js';
 
 const bucket = useBucket({ listPageSize: 10 });
-let database: Awaited<ReturnType<typeof createDatabase>>;
-let pool: pg.Pool;
-
-beforeAll(async () => {
-  database = await createDatabase();
-  pool = new pg.Pool({ connectionString: database.url, max: 3 });
-  await migrate(pool);
-});
-afterAll(async () => {
-  await pool.end();
-  await database.drop();
-});
+const ledger = useLedger(3);
 
 const name = (i: number) => `in/day-${String(i).padStart(3, '0')}.csv`;
 
@@ -108,7 +95,7 @@ describe('the listing position', () => {
   it('moves only past keys that are done, survives a restart, and the next pass resumes after it', async () => {
     await putMany(30);
     const location = bucket().location('in/');
-    const discovery = new S3Discovery(bucket().s3, location, { db: pool });
+    const discovery = new S3Discovery(bucket().s3, location, { db: ledger() });
     expect((await discovery.nextKind()).kind).toBe('full'); // no position yet
     const seen: string[] = [];
     for await (const page of discovery.pass()) {
@@ -118,14 +105,14 @@ describe('the listing position', () => {
     }
     expect(seen).toHaveLength(30);
     expect(discovery.outstanding).toBe(19);
-    expect((await readListingPosition(pool, location.url)).startAfter).toBe(name(4));
+    expect((await readListingPosition(ledger(), location.url)).startAfter).toBe(name(4));
     discovery.done(name(5));
     await discovery.flush();
-    expect((await readListingPosition(pool, location.url)).startAfter).toBe(name(11));
+    expect((await readListingPosition(ledger(), location.url)).startAfter).toBe(name(11));
 
     // A restart: a new discovery on the same ledger resumes after the position, one page fewer.
     const before = await requests('ListObjectsV2');
-    const restarted = new S3Discovery(bucket().s3, location, { db: pool });
+    const restarted = new S3Discovery(bucket().s3, location, { db: ledger() });
     expect(await restarted.nextKind()).toEqual({ kind: 'incremental', startAfter: name(11) });
     expect(await drain(restarted.pass())).toEqual(Array.from({ length: 18 }, (_, i) => name(i + 12)));
     expect((await requests('ListObjectsV2')) - before).toBe(2);
@@ -136,13 +123,13 @@ describe('the listing position', () => {
     const location = bucket().location('in/');
     let clock = Date.now();
     // As for a prefix of many pages: incremental passes between full listings.
-    const a = new S3Discovery(bucket().s3, location, { db: pool, now: () => clock, smallPrefixPages: 0 });
-    const b = new S3Discovery(bucket().s3, location, { db: pool, now: () => clock, smallPrefixPages: 0 });
+    const a = new S3Discovery(bucket().s3, location, { db: ledger(), now: () => clock, smallPrefixPages: 0 });
+    const b = new S3Discovery(bucket().s3, location, { db: ledger(), now: () => clock, smallPrefixPages: 0 });
     for await (const page of a.pass()) for (const o of page) a.done(o.key);
-    expect((await readListingPosition(pool, location.url)).startAfter).toBe(name(9));
+    expect((await readListingPosition(ledger(), location.url)).startAfter).toBe(name(9));
     // b listed the first page before a finished, and settles its first three keys: no step back.
     for await (const page of b.pass({ full: true })) for (const o of page.slice(0, 3)) b.done(o.key);
-    expect((await readListingPosition(pool, location.url)).startAfter).toBe(name(9));
+    expect((await readListingPosition(ledger(), location.url)).startAfter).toBe(name(9));
 
     await bucket().put(name(3).replace('.csv', 'b.csv'), 'late'); // sorts before the position
     await putMany(1, 10);
@@ -156,7 +143,7 @@ describe('the listing position', () => {
   it('lists a small prefix whole at every pass: a key that sorts before the position is found at once', async () => {
     await putMany(5);
     const location = bucket().location('in/');
-    const discovery = new S3Discovery(bucket().s3, location, { db: pool });
+    const discovery = new S3Discovery(bucket().s3, location, { db: ledger() });
     for await (const page of discovery.pass()) for (const o of page) discovery.done(o.key);
     await bucket().put(name(1).replace('.csv', 'b.csv'), 'late');
     expect((await discovery.nextKind()).kind).toBe('full'); // the last full listing was one page

@@ -5,9 +5,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import pg from 'pg';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import { migrate } from '../../src/db/ledger.js';
 import { classify } from '../../src/errors.js';
 import { connectS3, limitResponseBodies, MAX_REPLY_BYTES, ReplyLimitError, type S3Connection } from '../../src/source/s3/client.js';
 import { sqsClientFor } from '../../src/source/s3/hints.js';
@@ -15,7 +13,7 @@ import { headObject } from '../../src/source/s3/identity.js';
 import { ListingError, listPages, MAX_EMPTY_PAGES, type ListedObject } from '../../src/source/s3/listing.js';
 import { parseS3Folder } from '../../src/source/s3/location.js';
 import { sweepUploads } from '../../src/source/s3/sweep.js';
-import { createDatabase, waitFor } from '../helpers/env.js';
+import { useLedger, waitFor } from '../helpers/env.js';
 import { testS3Settings } from '../helpers/s3.js';
 
 type Handler = (request: http.IncomingMessage, response: http.ServerResponse) => void;
@@ -182,17 +180,7 @@ describe('paging that never ends', () => {
   });
 
   describe('the sweep of open multipart uploads', () => {
-    let database: Awaited<ReturnType<typeof createDatabase>>;
-    let pool: pg.Pool;
-    beforeAll(async () => {
-      database = await createDatabase();
-      pool = new pg.Pool({ connectionString: database.url, max: 2 });
-      await migrate(pool);
-    });
-    afterAll(async () => {
-      await pool.end();
-      await database.drop();
-    });
+    const ledger = useLedger(2);
 
     const uploadsPage = (next: [string, string] | null) =>
       `<?xml version="1.0"?><ListMultipartUploadsResult><Bucket>bucket</Bucket><IsTruncated>${next !== null}</IsTruncated>` +
@@ -209,7 +197,7 @@ describe('paging that never ends', () => {
         response.writeHead(200, { 'content-type': 'application/xml' });
         response.end(uploadsPage(answers.length > 1 ? answers.shift()! : answers[0]!));
       });
-      return sweepUploads(peer.s3, pool, parseS3Folder('s3://bucket/out/')).then(
+      return sweepUploads(peer.s3, ledger(), parseS3Folder('s3://bucket/out/')).then(
         (aborted) => ({ aborted, markers }),
         (error: unknown) => error,
       );

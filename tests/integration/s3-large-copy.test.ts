@@ -5,8 +5,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, HeadObjectCommand, ListMultipartUploadsCommand, UploadPartCopyCommand } from '@aws-sdk/client-s3';
-import pg from 'pg';
-import { migrate } from '../../src/db/ledger.js';
 import { instanceLockKey } from '../../src/instance.js';
 import { connectS3, type S3Connection } from '../../src/source/s3/client.js';
 import type { CopyLimits } from '../../src/source/s3/copy.js';
@@ -14,7 +12,7 @@ import { headObject, type ObjectIdentity } from '../../src/source/s3/identity.js
 import { moveObject, SOURCE_ETAG_METADATA, SOURCE_METADATA, SourceReplacedError } from '../../src/source/s3/settle.js';
 import { sweepUploads } from '../../src/source/s3/sweep.js';
 import { KeyTakenError, WRITER_METADATA } from '../../src/source/s3/write.js';
-import { createDatabase } from '../helpers/env.js';
+import { useLedger } from '../helpers/env.js';
 import { testS3Settings, useBucket } from '../helpers/s3.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
@@ -146,17 +144,7 @@ describe('moving an object over the single-copy limit', () => {
 });
 
 describe('the start-up sweep and copies a crash interrupted', () => {
-  let database: Awaited<ReturnType<typeof createDatabase>>;
-  let pool: pg.Pool;
-  beforeAll(async () => {
-    database = await createDatabase();
-    pool = new pg.Pool({ connectionString: database.url, max: 4 });
-    await migrate(pool);
-  });
-  afterAll(async () => {
-    await pool.end();
-    await database.drop();
-  });
+  const ledger = useLedger(4);
 
   /** A loadbay `writer` dies while it copies the second part of `in/<name>` into the archive: its upload and marker stay. */
   async function dieMidCopy(name: string, writer: string): Promise<void> {
@@ -174,7 +162,7 @@ describe('the start-up sweep and copies a crash interrupted', () => {
   }
 
   it('aborts the copy of a loadbay that is gone, with its marker; a running one is left alone', async () => {
-    const live = await pool.connect();
+    const live = await ledger().connect();
     await live.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [instanceLockKey('alive-1-aaaaaa')]);
     try {
       await dieMidCopy('gone.csv', 'dead-1-bbbbbb');
@@ -185,14 +173,14 @@ describe('the start-up sweep and copies a crash interrupted', () => {
       await bucket().s3.client.send(new CreateMultipartUploadCommand({ Bucket: bucket().name, Key: 'in/producer.csv' })); // a producer's upload into an input
 
       const messages: string[] = [];
-      const aborted = await sweepUploads(bucket().s3, pool, bucket().location('archive/'), { log: (m) => messages.push(m) });
+      const aborted = await sweepUploads(bucket().s3, ledger(), bucket().location('archive/'), { log: (m) => messages.push(m) });
       expect(aborted).toEqual([`s3://${bucket().name}/archive/gone.csv`]);
       expect(messages.join('\n')).toContain('a copy by loadbay dead-1-bbbbbb');
       expect(await openUploads()).toEqual(['archive/running.csv', 'in/producer.csv']);
       expect((await bucket().keys('archive/')).filter((k) => k.startsWith('archive/.loadbay-copy.'))).toHaveLength(1);
 
       // In an input only loadbay's own copies go, whatever the age of the others.
-      const later = await sweepUploads(bucket().s3, pool, bucket().location('in/'), { leaveUnknown: true, now: () => Date.now() + 48 * 3600_000 });
+      const later = await sweepUploads(bucket().s3, ledger(), bucket().location('in/'), { leaveUnknown: true, now: () => Date.now() + 48 * 3600_000 });
       expect(later).toEqual([]);
       expect(await openUploads()).toEqual(['archive/running.csv', 'in/producer.csv']);
     } finally {

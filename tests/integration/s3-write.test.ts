@@ -6,8 +6,6 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { CopyObjectCommand, CreateMultipartUploadCommand, DeleteObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
-import pg from 'pg';
-import { migrate } from '../../src/db/ledger.js';
 import { instanceLockKey } from '../../src/instance.js';
 import { connectS3, type S3Connection } from '../../src/source/s3/client.js';
 import { headObject, type ObjectIdentity } from '../../src/source/s3/identity.js';
@@ -15,7 +13,7 @@ import { ObjectVanishedError } from '../../src/source/s3/read.js';
 import { moveObject, SOURCE_METADATA, SourceReplacedError } from '../../src/source/s3/settle.js';
 import { sweepOrphans } from '../../src/source/s3/sweep.js';
 import { freeKey, KeyTakenError, numberedKey, putNewObject, uploadObject, WRITER_METADATA } from '../../src/source/s3/write.js';
-import { createDatabase } from '../helpers/env.js';
+import { useLedger } from '../helpers/env.js';
 import { testS3Settings, useBucket } from '../helpers/s3.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
@@ -156,25 +154,15 @@ describe('settling by copy-then-delete', () => {
 });
 
 describe('the start-up sweep', () => {
-  let database: Awaited<ReturnType<typeof createDatabase>>;
-  let pool: pg.Pool;
-  beforeAll(async () => {
-    database = await createDatabase();
-    pool = new pg.Pool({ connectionString: database.url, max: 4 });
-    await migrate(pool);
-  });
-  afterAll(async () => {
-    await pool.end();
-    await database.drop();
-  });
+  const ledger = useLedger(4);
 
   async function record(url: string, status: string, instanceId: string): Promise<void> {
-    await pool.query(`INSERT INTO loadbay.files (path, size, mtime_ms, status, instance_id, parquet_path) VALUES ($1, 1, 0, $2, $3, $4)`, [`in/${url}`, status, instanceId, url]);
+    await ledger().query(`INSERT INTO loadbay.files (path, size, mtime_ms, status, instance_id, parquet_path) VALUES ($1, 1, 0, $2, $3, $4)`, [`in/${url}`, status, instanceId, url]);
   }
 
   it('removes uploads and objects whose load never committed and whose writer is gone, and nothing else', async () => {
     const url = (key: string) => `s3://${bucket().name}/${key}`;
-    const live = await pool.connect(); // an instance that runs right now
+    const live = await ledger().connect(); // an instance that runs right now
     await live.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [instanceLockKey('alive-1')]);
     try {
       await bucket().put('parquet/s/orphan.parquet', 'x');
@@ -202,13 +190,13 @@ describe('the start-up sweep', () => {
       await open('parquet/s/unknown.parquet');
 
       const now = Date.now();
-      const swept = await sweepOrphans(bucket().s3, pool, bucket().location('parquet/'), { now: () => now });
+      const swept = await sweepOrphans(bucket().s3, ledger(), bucket().location('parquet/'), { now: () => now });
       expect(swept).toEqual({ abortedUploads: [url('parquet/s/half.parquet')], deletedObjects: [url('parquet/s/orphan.parquet')] });
       expect(await bucket().keys()).toEqual(['elsewhere/orphan.parquet', 'parquet/s/in-hand-twice.parquet', 'parquet/s/in-hand.parquet', 'parquet/s/loaded.parquet', 'parquet/s/not-ours.parquet']);
       expect(await openUploads()).toEqual(['parquet/s/half-alive.parquet', 'parquet/s/half-twice.parquet', 'parquet/s/unknown.parquet']);
 
       // A day later the upload nobody recorded goes too; the one of the running instance stays.
-      const later = await sweepOrphans(bucket().s3, pool, bucket().location('parquet/'), { now: () => now + 25 * 3600_000 });
+      const later = await sweepOrphans(bucket().s3, ledger(), bucket().location('parquet/'), { now: () => now + 25 * 3600_000 });
       expect(later.abortedUploads).toEqual([url('parquet/s/unknown.parquet')]);
       expect(await openUploads()).toEqual(['parquet/s/half-alive.parquet', 'parquet/s/half-twice.parquet']);
     } finally {
