@@ -16,6 +16,7 @@
  * batches. CPU seconds of this process (user + system), median of the rounds, variants alternating.
  */
 import path from 'node:path';
+import { dataIn } from './data.mjs';
 import { writeFileSync } from 'node:fs';
 import * as pq from 'parquet-wasm';
 import { DEFAULT_LIMITS, loadConfig } from '../dist/config/load.js';
@@ -35,17 +36,8 @@ const which = process.argv[2] ?? 'big';
 const count = Number(process.argv[3] ?? (which === 'big' ? 200_000 : 300));
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
 
-const KINDS = ['click', 'view', 'buy', 'refund'];
-const bigSchema = {
-  type: 'object',
-  required: ['id', 'ts', 'kind', 'amount', 'label', 'flag'],
-  properties: {
-    id: { type: 'integer', minimum: 0 }, ts: { type: 'string', format: 'date-time' }, kind: { type: 'string', enum: KINDS },
-    amount: { type: 'number', minimum: 0, maximum: 100000 }, label: { type: 'string', maxLength: 16 }, flag: { type: 'boolean' },
-    note: { type: 'string' },
-  },
-};
-const STUDENT = 'school;sex;age;address;famsize;Pstatus;Medu;Fedu;Mjob;Fjob;reason;guardian;traveltime;studytime;failures;schoolsup;famsup;paid;activities;nursery;higher;internet;romantic;famrel;freetime;goout;Dalc;Walc;health;absences;G1;G2;G3'.split(';');
+const { BIG_SCHEMA: bigSchema, STUDENT_HEADER } = dataIn(WORK);
+const STUDENT = STUDENT_HEADER.split(';');
 const dataset = compileDataset(
   which === 'big'
     ? resolveDataset('/bench/big.yaml', { name: 'big', match: '*', format: 'csv', table: 'b.big', schema: bigSchema })

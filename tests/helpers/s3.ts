@@ -18,11 +18,27 @@ import type { S3Settings } from '../../src/config/types.js';
 import { connectS3, type S3Connection } from '../../src/source/s3/client.js';
 import { parseS3Folder, type S3Location } from '../../src/source/s3/location.js';
 import { DEFAULT_S3 } from '../../src/source/s3/settings.js';
+import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 
 export function s3Endpoint(): string {
   const endpoint = process.env['TEST_S3_ENDPOINT'];
   if (!endpoint) throw new Error('TEST_S3_ENDPOINT is not set: run the tests with jest (its global setup starts an S3 server)');
   return endpoint;
+}
+
+/** A TCP proxy in front of the test server, a new one for each test, and a client that goes through it. */
+export function useS3Proxy(settings: Partial<S3Settings> = {}): { proxy(): TcpProxy; s3(): S3Connection } {
+  let proxy: TcpProxy;
+  let s3: S3Connection;
+  beforeEach(async () => {
+    proxy = await startTcpProxy(Number(new URL(s3Endpoint()).port));
+    s3 = connectS3(testS3Settings({ endpoint: proxy.endpoint, maxAttempts: 1, ...settings }));
+  });
+  afterEach(async () => {
+    s3.close();
+    await proxy.close();
+  });
+  return { proxy: () => proxy, s3: () => s3 };
 }
 
 /** The SDK finds the test server's credentials where it finds anyone's: the environment. */

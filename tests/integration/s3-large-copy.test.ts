@@ -6,15 +6,15 @@
 import { randomBytes } from 'node:crypto';
 import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, HeadObjectCommand, ListMultipartUploadsCommand, UploadPartCopyCommand } from '@aws-sdk/client-s3';
 import { instanceLockKey } from '../../src/instance.js';
-import { connectS3, type S3Connection } from '../../src/source/s3/client.js';
+import { connectS3 } from '../../src/source/s3/client.js';
 import type { CopyLimits } from '../../src/source/s3/copy.js';
 import { headObject, type ObjectIdentity } from '../../src/source/s3/identity.js';
 import { moveObject, SOURCE_ETAG_METADATA, SOURCE_METADATA, SourceReplacedError } from '../../src/source/s3/settle.js';
 import { sweepUploads } from '../../src/source/s3/sweep.js';
 import { KeyTakenError, WRITER_METADATA } from '../../src/source/s3/write.js';
 import { useLedger } from '../helpers/env.js';
-import { testS3Settings, useBucket } from '../helpers/s3.js';
-import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+import { testS3Settings, useBucket, useS3Proxy } from '../helpers/s3.js';
+import { startTcpProxy } from '../helpers/tcp-proxy.js';
 
 const bucket = useBucket();
 const MiB = 1024 * 1024;
@@ -38,16 +38,7 @@ async function putSource(key = 'in/big.csv'): Promise<ObjectIdentity> {
   return identify(key);
 }
 
-let proxy: TcpProxy;
-let viaProxy: S3Connection;
-beforeEach(async () => {
-  proxy = await startTcpProxy(Number(new URL(process.env['TEST_S3_ENDPOINT']!).port));
-  viaProxy = connectS3(testS3Settings({ endpoint: proxy.endpoint, maxAttempts: 1 }));
-});
-afterEach(async () => {
-  viaProxy.close();
-  await proxy.close();
-});
+const proxied = useS3Proxy();
 
 describe('the test server copies parts as AWS documents it', () => {
   it('copies a byte range, refuses a stale source and a range outside it, and a taken key at completion', async () => {
@@ -82,7 +73,7 @@ describe('the test server copies parts as AWS documents it', () => {
 describe('moving an object over the single-copy limit', () => {
   it('arrives byte-identical by a multipart copy, with the metadata of a copy, and the source goes', async () => {
     const source = await putSource();
-    const moved = await moveObject(viaProxy, source, bucket().location('archive/'), 'big.csv', 'host-1', undefined, false, LIMITS);
+    const moved = await moveObject(proxied.s3(), source, bucket().location('archive/'), 'big.csv', 'host-1', undefined, false, LIMITS);
     expect(moved).toEqual({ url: `s3://${bucket().name}/archive/big.csv`, bucket: bucket().name, key: 'archive/big.csv', copied: true });
     expect(await bucket().keys()).toEqual(['archive/big.csv']); // no source, no marker left
     expect((await bucket().get('archive/big.csv')).equals(content)).toBe(true);
@@ -103,15 +94,15 @@ describe('moving an object over the single-copy limit', () => {
     // The first POST starts the upload, the second completes it: the key is taken in between.
     const takeBeforeCompletion = (key: string) => {
       const posts = `POST /${bucket().name}/${key}?`;
-      proxy.beforeRequest(posts, async () => proxy.beforeRequest(posts, async () => void (await bucket().put(key, 'someone else'))));
+      proxied.proxy().beforeRequest(posts, async () => proxied.proxy().beforeRequest(posts, async () => void (await bucket().put(key, 'someone else'))));
     };
     takeBeforeCompletion('archive/big.csv');
-    await expect(moveObject(viaProxy, source, bucket().location('archive/'), 'big.csv', 'host-1', undefined, true, LIMITS)).rejects.toThrow(KeyTakenError);
+    await expect(moveObject(proxied.s3(), source, bucket().location('archive/'), 'big.csv', 'host-1', undefined, true, LIMITS)).rejects.toThrow(KeyTakenError);
     expect(await openUploads()).toEqual([]);
     expect(await bucket().keys()).toEqual(['archive/big.csv', 'in/big.csv']);
 
     takeBeforeCompletion('archive/big-2.csv');
-    const moved = await moveObject(viaProxy, source, bucket().location('archive/'), 'big.csv', 'host-1', undefined, false, LIMITS);
+    const moved = await moveObject(proxied.s3(), source, bucket().location('archive/'), 'big.csv', 'host-1', undefined, false, LIMITS);
     expect(moved.key).toBe('archive/big-3.csv');
     expect((await bucket().get('archive/big-3.csv')).equals(content)).toBe(true);
     expect((await bucket().get('archive/big.csv')).toString()).toBe('someone else');
@@ -123,8 +114,8 @@ describe('moving an object over the single-copy limit', () => {
     const source = await putSource();
     const parts = `PUT /${bucket().name}/failed/big.csv?`;
     // One part at a time: the first is copied, then the source changes before the second.
-    proxy.beforeRequest(parts, async () => proxy.beforeRequest(parts, async () => void (await bucket().put('in/big.csv', 'id\n2\n'))));
-    await expect(moveObject(viaProxy, source, bucket().location('failed/'), 'big.csv', 'host-1', undefined, false, { ...LIMITS, partsInFlight: 1 })).rejects.toThrow(SourceReplacedError);
+    proxied.proxy().beforeRequest(parts, async () => proxied.proxy().beforeRequest(parts, async () => void (await bucket().put('in/big.csv', 'id\n2\n'))));
+    await expect(moveObject(proxied.s3(), source, bucket().location('failed/'), 'big.csv', 'host-1', undefined, false, { ...LIMITS, partsInFlight: 1 })).rejects.toThrow(SourceReplacedError);
     expect(await bucket().keys()).toEqual(['in/big.csv']);
     expect((await bucket().get('in/big.csv')).toString()).toBe('id\n2\n');
     expect(await openUploads()).toEqual([]);
@@ -132,11 +123,11 @@ describe('moving an object over the single-copy limit', () => {
 
   it('a crash between the copy and the delete: the rerun finds the multipart copy and only deletes', async () => {
     const source = await putSource();
-    proxy.dropRequest(`DELETE /${bucket().name}/in/big.csv`); // the process dies as it sends the delete
-    await expect(moveObject(viaProxy, source, bucket().location('archive/'), 'big.csv', 'host-1', undefined, false, LIMITS)).rejects.toThrow();
+    proxied.proxy().dropRequest(`DELETE /${bucket().name}/in/big.csv`); // the process dies as it sends the delete
+    await expect(moveObject(proxied.s3(), source, bucket().location('archive/'), 'big.csv', 'host-1', undefined, false, LIMITS)).rejects.toThrow();
     expect(await bucket().keys()).toEqual(['archive/big.csv', 'in/big.csv']);
     expect((await identify('archive/big.csv')).etag).toMatch(/-3"$/); // a multipart copy: its ETag is not the source's
-    const rerun = await moveObject(viaProxy, source, bucket().location('archive/'), 'big.csv', 'host-2', undefined, false, LIMITS);
+    const rerun = await moveObject(proxied.s3(), source, bucket().location('archive/'), 'big.csv', 'host-2', undefined, false, LIMITS);
     expect(rerun).toMatchObject({ key: 'archive/big.csv', copied: false });
     expect(await bucket().keys()).toEqual(['archive/big.csv']);
     expect((await bucket().get('archive/big.csv')).equals(content)).toBe(true);

@@ -7,25 +7,13 @@ import { createGunzip, gzipSync } from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
 import { Writable, type Readable } from 'node:stream';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
-import { connectS3, type S3Connection } from '../../src/source/s3/client.js';
 import { headObject, identityKey, objectUrl, sameVersion, type ObjectIdentity } from '../../src/source/s3/identity.js';
 import { classify } from '../../src/errors.js';
 import { MAX_RESUMES_PER_READ, MIN_RESUME_PROGRESS, ObjectChangedError, ObjectVanishedError, openObject, ResumesExhaustedError } from '../../src/source/s3/read.js';
-import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
-import { testS3Settings, useBucket } from '../helpers/s3.js';
+import { useBucket, useS3Proxy } from '../helpers/s3.js';
 
 const bucket = useBucket();
-let proxy: TcpProxy;
-let viaProxy: S3Connection;
-
-beforeEach(async () => {
-  proxy = await startTcpProxy(Number(new URL(process.env['TEST_S3_ENDPOINT']!).port));
-  viaProxy = connectS3(testS3Settings({ endpoint: proxy.endpoint, requestTimeoutMs: 1000, maxAttempts: 1 }));
-});
-afterEach(async () => {
-  viaProxy.close();
-  await proxy.close();
-});
+const proxied = useS3Proxy({ requestTimeoutMs: 1000 });
 
 const sha = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
@@ -50,9 +38,9 @@ describe('reading an object', () => {
     expect(identity).toMatchObject({ bucket: bucket().name, key: 'in/big.bin', size: data.length, versionId: null });
     expect(objectUrl(identity)).toBe(`s3://${bucket().name}/in/big.bin`);
     expect(identityKey(identity)).toBe(`s3://${bucket().name}/in/big.bin#${identity.etag}:${data.length}`);
-    expect(sha(await collect(openObject(viaProxy, identity)))).toBe(sha(data));
+    expect(sha(await collect(openObject(proxied.s3(), identity)))).toBe(sha(data));
     const gz = await identify('in/rows.csv.gz');
-    expect((await collect(openObject(viaProxy, gz).pipe(createGunzip()))).toString()).toBe('id\n1\n2\n');
+    expect((await collect(openObject(proxied.s3(), gz).pipe(createGunzip()))).toString()).toBe('id\n1\n2\n');
   });
 
   it('resumes a connection dropped mid-body with a range request: the same bytes, once', async () => {
@@ -60,24 +48,24 @@ describe('reading an object', () => {
     await bucket().put('in/cut.bin', data);
     const identity = await identify('in/cut.bin');
     const resumedAt: number[] = [];
-    proxy.cutAfter(1024 * 1024 + 123);
-    const read = await collect(openObject(viaProxy, identity, { onResume: (offset) => resumedAt.push(offset) }));
-    expect(proxy.cuts).toBe(1);
+    proxied.proxy().cutAfter(1024 * 1024 + 123);
+    const read = await collect(openObject(proxied.s3(), identity, { onResume: (offset) => resumedAt.push(offset) }));
+    expect(proxied.proxy().cuts).toBe(1);
     expect(resumedAt).toHaveLength(1);
     expect(resumedAt[0]).toBeGreaterThan(0);
     expect(read.length).toBe(data.length);
     expect(sha(read)).toBe(sha(data));
-    expect((await viaProxy.metrics.resumes.get()).values[0]?.value).toBe(1);
+    expect((await proxied.s3().metrics.resumes.get()).values[0]?.value).toBe(1);
   });
 
   it('resumes a connection that stalls mid-body once the idle timeout passes (a hung peer never hangs the read)', async () => {
     const data = randomBytes(2 * 1024 * 1024);
     await bucket().put('in/stall.bin', data);
     const identity = await identify('in/stall.bin');
-    proxy.stallAfter(256 * 1024);
+    proxied.proxy().stallAfter(256 * 1024);
     const started = Date.now();
     const resumes: unknown[] = [];
-    const read = await collect(openObject(viaProxy, identity, { onResume: (_offset, error) => resumes.push(error) }));
+    const read = await collect(openObject(proxied.s3(), identity, { onResume: (_offset, error) => resumes.push(error) }));
     expect(sha(read)).toBe(sha(data));
     expect(resumes).toHaveLength(1);
     expect(Date.now() - started).toBeGreaterThanOrEqual(900); // the 1 s idle timeout, not for ever
@@ -88,9 +76,9 @@ describe('reading an object', () => {
     await bucket().put('in/trickle.bin', data);
     const identity = await identify('in/trickle.bin');
     // Each response (headers included) is cut after 4 KiB: every resume brings a few bytes, never enough.
-    proxy.cutAfter(4096);
+    proxied.proxy().cutAfter(4096);
     const resumedAt: number[] = [];
-    const error = await collect(openObject(viaProxy, identity, { onResume: (offset) => (resumedAt.push(offset), proxy.cutAfter(4096)) })).catch((e: unknown) => e);
+    const error = await collect(openObject(proxied.s3(), identity, { onResume: (offset) => (resumedAt.push(offset), proxied.proxy().cutAfter(4096)) })).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ResumesExhaustedError);
     expect(resumedAt).toHaveLength(5);
     // Every resume brought bytes (the old rule reset on any progress and read on for ever).
@@ -108,9 +96,9 @@ describe('reading an object', () => {
     await bucket().put('in/flaky.bin', data);
     const identity = await identify('in/flaky.bin');
     const cut = MIN_RESUME_PROGRESS + 16 * 1024; // each connection brings a little more than counts as progress
-    proxy.cutAfter(cut);
+    proxied.proxy().cutAfter(cut);
     let resumes = 0;
-    const error = await collect(openObject(viaProxy, identity, { onResume: () => (resumes++, proxy.cutAfter(cut)) })).catch((e: unknown) => e);
+    const error = await collect(openObject(proxied.s3(), identity, { onResume: () => (resumes++, proxied.proxy().cutAfter(cut)) })).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ResumesExhaustedError);
     expect(resumes).toBe(MAX_RESUMES_PER_READ);
     const { bytesRead } = error as ResumesExhaustedError;
@@ -126,10 +114,10 @@ describe('reading an object', () => {
     const fresh = Buffer.alloc(3 * 1024 * 1024, 'n');
     await bucket().put('in/swap.bin', old);
     const identity = await identify('in/swap.bin');
-    const stream = openObject(viaProxy, identity);
+    const stream = openObject(proxied.s3(), identity);
     const chunks: Buffer[] = [];
     let overwritten = false;
-    proxy.cutAfter(1024 * 1024);
+    proxied.proxy().cutAfter(1024 * 1024);
     const failure = await new Promise<unknown>((resolve) => {
       stream.on('data', (chunk: Buffer) => {
         chunks.push(chunk);
@@ -150,21 +138,21 @@ describe('reading an object', () => {
     expect(Buffer.concat(chunks).includes('n')).toBe(false); // nothing of the new version was passed on
     const again = await identify('in/swap.bin');
     expect(sameVersion(again, identity)).toBe(false);
-    expect((await collect(openObject(viaProxy, again))).equals(fresh)).toBe(true);
+    expect((await collect(openObject(proxied.s3(), again))).equals(fresh)).toBe(true);
   });
 
   it('fails at once with a stale ETag (If-Match), before any byte', async () => {
     await bucket().put('in/x.csv', 'id\n1\n');
     const identity = await identify('in/x.csv');
     await bucket().put('in/x.csv', 'id\n2\n');
-    await expect(collect(openObject(viaProxy, identity))).rejects.toThrow(ObjectChangedError);
+    await expect(collect(openObject(proxied.s3(), identity))).rejects.toThrow(ObjectChangedError);
   });
 
   it('names an object deleted before it is read, or while it is read, vanished', async () => {
     await bucket().put('in/gone.csv', 'id\n1\n');
     const identity = await identify('in/gone.csv');
     await bucket().s3.client.send(new DeleteObjectCommand({ Bucket: bucket().name, Key: 'in/gone.csv' }));
-    const error = await collect(openObject(viaProxy, identity)).catch((e: unknown) => e);
+    const error = await collect(openObject(proxied.s3(), identity)).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ObjectVanishedError);
     expect((error as ObjectVanishedError).code).toBe('vanished');
     expect(await headObject(bucket().s3, bucket().name, 'in/gone.csv')).toBeNull();
@@ -172,8 +160,8 @@ describe('reading an object', () => {
     const data = randomBytes(2 * 1024 * 1024);
     await bucket().put('in/going.bin', data);
     const going = await identify('in/going.bin');
-    proxy.cutAfter(512 * 1024);
-    const stream = openObject(viaProxy, going);
+    proxied.proxy().cutAfter(512 * 1024);
+    const stream = openObject(proxied.s3(), going);
     let deleted = false;
     const failure = await new Promise<unknown>((resolve) => {
       stream.on('data', () => {
@@ -192,9 +180,9 @@ describe('reading an object', () => {
 
   it('refuses more bytes than the object had (a bounded read), and an empty object reads as empty', async () => {
     await bucket().put('in/empty.csv', '');
-    expect((await collect(openObject(viaProxy, await identify('in/empty.csv')))).length).toBe(0);
+    expect((await collect(openObject(proxied.s3(), await identify('in/empty.csv')))).length).toBe(0);
     await bucket().put('in/small.csv', 'id\n1\n2\n');
     const identity = { ...(await identify('in/small.csv')), size: 3 }; // listed smaller than it is
-    await expect(collect(openObject(viaProxy, identity))).rejects.toThrow(/changed while it was read \(7 bytes from byte 0, not 3\)/);
+    await expect(collect(openObject(proxied.s3(), identity))).rejects.toThrow(/changed while it was read \(7 bytes from byte 0, not 3\)/);
   });
 });

@@ -7,15 +7,13 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { CopyObjectCommand, CreateMultipartUploadCommand, DeleteObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { instanceLockKey } from '../../src/instance.js';
-import { connectS3, type S3Connection } from '../../src/source/s3/client.js';
 import { headObject, type ObjectIdentity } from '../../src/source/s3/identity.js';
 import { ObjectVanishedError } from '../../src/source/s3/read.js';
 import { moveObject, SOURCE_METADATA, SourceReplacedError } from '../../src/source/s3/settle.js';
 import { sweepOrphans } from '../../src/source/s3/sweep.js';
 import { freeKey, KeyTakenError, numberedKey, putNewObject, uploadObject, WRITER_METADATA } from '../../src/source/s3/write.js';
 import { useLedger } from '../helpers/env.js';
-import { testS3Settings, useBucket } from '../helpers/s3.js';
-import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+import { useBucket, useS3Proxy } from '../helpers/s3.js';
 
 const bucket = useBucket();
 
@@ -93,25 +91,16 @@ describe('uploading', () => {
 });
 
 describe('settling by copy-then-delete', () => {
-  let proxy: TcpProxy;
-  let viaProxy: S3Connection;
-  beforeEach(async () => {
-    proxy = await startTcpProxy(Number(new URL(process.env['TEST_S3_ENDPOINT']!).port));
-    viaProxy = connectS3(testS3Settings({ endpoint: proxy.endpoint, maxAttempts: 1 }));
-  });
-  afterEach(async () => {
-    viaProxy.close();
-    await proxy.close();
-  });
+  const proxied = useS3Proxy();
 
   it('archives to the same name, then name-2 for a second file of that name; the source is gone', async () => {
     await bucket().put('in/nhl/game.csv', 'id\n1\n', { ContentType: 'text/csv' });
     const first = await identify('in/nhl/game.csv');
-    const moved = await moveObject(viaProxy, first, bucket().location('archive/'), 'nhl/game.csv', 'host-1');
+    const moved = await moveObject(proxied.s3(), first, bucket().location('archive/'), 'nhl/game.csv', 'host-1');
     expect(moved).toEqual({ url: `s3://${bucket().name}/archive/nhl/game.csv`, bucket: bucket().name, key: 'archive/nhl/game.csv', copied: true });
     await bucket().put('in/nhl/game.csv', 'id\n2\n');
     const second = await identify('in/nhl/game.csv');
-    expect((await moveObject(viaProxy, second, bucket().location('archive/'), 'nhl/game.csv', 'host-1')).key).toBe('archive/nhl/game-2.csv');
+    expect((await moveObject(proxied.s3(), second, bucket().location('archive/'), 'nhl/game.csv', 'host-1')).key).toBe('archive/nhl/game-2.csv');
     expect(await bucket().keys()).toEqual(['archive/nhl/game-2.csv', 'archive/nhl/game.csv']);
     expect((await bucket().get('archive/nhl/game.csv')).toString()).toBe('id\n1\n');
     const head = await bucket().s3.client.send(new HeadObjectCommand({ Bucket: bucket().name, Key: 'archive/nhl/game-2.csv' }));
@@ -121,10 +110,10 @@ describe('settling by copy-then-delete', () => {
   it('a crash between copy and delete: the rerun deletes and does not copy again', async () => {
     await bucket().put('in/a.csv', 'id\n1\n');
     const source = await identify('in/a.csv');
-    proxy.dropRequest('DELETE '); // the process dies as it sends the delete
-    await expect(moveObject(viaProxy, source, bucket().location('failed/'), 'a.csv', 'host-1')).rejects.toThrow();
+    proxied.proxy().dropRequest('DELETE '); // the process dies as it sends the delete
+    await expect(moveObject(proxied.s3(), source, bucket().location('failed/'), 'a.csv', 'host-1')).rejects.toThrow();
     expect(await bucket().keys()).toEqual(['failed/a.csv', 'in/a.csv']);
-    const rerun = await moveObject(viaProxy, source, bucket().location('failed/'), 'a.csv', 'host-2');
+    const rerun = await moveObject(proxied.s3(), source, bucket().location('failed/'), 'a.csv', 'host-2');
     expect(rerun).toMatchObject({ key: 'failed/a.csv', copied: false });
     expect(await bucket().keys()).toEqual(['failed/a.csv']);
   });
@@ -132,12 +121,12 @@ describe('settling by copy-then-delete', () => {
   it('a crash before the copy reached the server, or after the delete: the rerun finishes, once', async () => {
     await bucket().put('in/b.csv', 'id\n1\n');
     const source = await identify('in/b.csv');
-    proxy.dropRequest('PUT '); // the copy never arrives
-    await expect(moveObject(viaProxy, source, bucket().location('archive/'), 'b.csv', 'host-1')).rejects.toThrow();
+    proxied.proxy().dropRequest('PUT '); // the copy never arrives
+    await expect(moveObject(proxied.s3(), source, bucket().location('archive/'), 'b.csv', 'host-1')).rejects.toThrow();
     expect(await bucket().keys()).toEqual(['in/b.csv']);
-    expect((await moveObject(viaProxy, source, bucket().location('archive/'), 'b.csv', 'host-1')).copied).toBe(true);
+    expect((await moveObject(proxied.s3(), source, bucket().location('archive/'), 'b.csv', 'host-1')).copied).toBe(true);
     // Done, but the outcome was never recorded (a crash after the delete): the rerun finds the copy.
-    expect(await moveObject(viaProxy, source, bucket().location('archive/'), 'b.csv', 'host-1')).toMatchObject({ key: 'archive/b.csv', copied: false });
+    expect(await moveObject(proxied.s3(), source, bucket().location('archive/'), 'b.csv', 'host-1')).toMatchObject({ key: 'archive/b.csv', copied: false });
     expect(await bucket().keys()).toEqual(['archive/b.csv']);
   });
 
@@ -145,11 +134,11 @@ describe('settling by copy-then-delete', () => {
     await bucket().put('in/c.csv', 'id\n1\n');
     const loaded = await identify('in/c.csv');
     await bucket().put('in/c.csv', 'id\n2\n');
-    await expect(moveObject(viaProxy, loaded, bucket().location('archive/'), 'c.csv', 'host-1')).rejects.toThrow(SourceReplacedError);
+    await expect(moveObject(proxied.s3(), loaded, bucket().location('archive/'), 'c.csv', 'host-1')).rejects.toThrow(SourceReplacedError);
     expect(await bucket().keys()).toEqual(['in/c.csv']);
     expect((await bucket().get('in/c.csv')).toString()).toBe('id\n2\n');
     const gone = { ...loaded, key: 'in/never.csv' };
-    await expect(moveObject(viaProxy, gone, bucket().location('archive/'), 'never.csv', 'host-1')).rejects.toThrow(ObjectVanishedError);
+    await expect(moveObject(proxied.s3(), gone, bucket().location('archive/'), 'never.csv', 'host-1')).rejects.toThrow(ObjectVanishedError);
   });
 });
 
