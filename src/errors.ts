@@ -203,10 +203,11 @@ interface S3ErrorShape {
   loadbayRequest?: S3RequestContext;
 }
 
+/** The S3 error code; null when the answer named none (a HEAD has no body: the SDK then says "Unknown"). */
 function s3Code(error: unknown): string | null {
   const e = error as S3ErrorShape | null;
   const code = typeof e?.Code === 'string' ? e.Code : typeof e?.name === 'string' ? e.name : null;
-  return code;
+  return code === 'Unknown' ? null : code;
 }
 
 function s3Status(error: unknown): number | null {
@@ -232,9 +233,8 @@ export function s3ErrorKind(error: unknown): 'transient' | 'config' | 'refused' 
 
 /** "KeyTooLongError (HTTP 400) on PutObject of s3://bucket/key": what an S3 error answered, as far as known. */
 export function s3ErrorSummary(error: unknown): string {
-  const named = s3Code(error);
+  const code = s3Code(error) ?? 'an error';
   const status = s3Status(error);
-  const code = named && named !== 'Unknown' ? named : 'an error';
   const request = (error as S3ErrorShape | null)?.loadbayRequest;
   const target = request?.bucket ? ` of s3://${request.bucket}/${request.key ?? ''}` : '';
   return `${code}${status !== null ? ` (HTTP ${status})` : ''}${request ? ` on ${request.operation}${target}` : ''}`;
@@ -246,9 +246,7 @@ export function s3ErrorSummary(error: unknown): string {
  */
 export function s3ConfigError(error: unknown, where: string): unknown {
   if (s3ErrorKind(error) !== 'config') return error;
-  // A HEAD answer has no body to name its code: the SDK says "Unknown"; the status says more.
-  const named = s3Code(error);
-  const code = named && named !== 'Unknown' ? named : `HTTP ${s3Status(error) ?? '?'}`;
+  const code = s3Code(error) ?? `HTTP ${s3Status(error) ?? '?'}`;
   const region = (error as S3ErrorShape).$response?.headers?.['x-amz-bucket-region'];
   const why =
     code === 'InvalidObjectState'
@@ -297,10 +295,10 @@ export function classify(error: unknown): ErrorClass {
   return 'transient';
 }
 
-/** True when the code is in the table, or the message is one pg prints for a lost connection. */
 /** loadbay's own errors for a peer that misbehaves for now (source/s3/client.ts, read.ts): retried later. */
 const TRANSIENT_ERROR_NAMES: ReadonlySet<string> = new Set(['ReplyLimitError', 'ResumesExhaustedError']);
 
+/** True when the code is in the table, or the message is one pg prints for a lost connection. */
 export function isKnownTransient(error: unknown): boolean {
   if (error instanceof Error && TRANSIENT_ERROR_NAMES.has(error.name)) return true;
   const code = (error as { code?: unknown } | null)?.code;

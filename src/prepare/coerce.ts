@@ -12,7 +12,7 @@
 import type { ColumnKind } from '../columns.js';
 import { unreachable } from '../lib/unreachable.js';
 import { NumberRangeError, parseJsonText } from '../read/json-values.js';
-import { decimalOf, DOUBLE_OVERFLOW_RULE, DOUBLE_UNDERFLOW_RULE, doubleOf, INT64_RANGE_RULE, trimAsciiSpace, wholeOf } from '../read/number-text.js';
+import { bigIntOf, decimalOf, DOUBLE_OVERFLOW_RULE, DOUBLE_UNDERFLOW_RULE, doubleOf, INT64_RANGE_RULE, integerDigits, trimAsciiSpace, wholeOf } from '../read/number-text.js';
 
 /** A value of the column's type that no column of it can hold, with the rule that says why. */
 export class Unloadable {
@@ -40,7 +40,7 @@ export function integerFromText(value: string): number | bigint | string | Unloa
   if (d === null) return value;
   const whole = wholeOf(d);
   if (whole === 'fraction') return value;
-  if (whole === 'range') return d.digits.length + d.exponent <= 40 ? BigInt(d.digits) * 10n ** BigInt(d.exponent) * (d.negative ? -1n : 1n) : new Unloadable(value, INT64_RANGE_RULE);
+  if (whole === 'range') return integerDigits(d) <= 40 ? bigIntOf(d) : new Unloadable(value, INT64_RANGE_RULE);
   return whole;
 }
 

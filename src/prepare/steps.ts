@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Problem } from '../errors.js';
-import { DecimalText, jsonText } from '../read/json-values.js';
+import { isJsonObject, jsonText } from '../read/json-values.js';
 import { limitError } from '../read/limits.js';
 import { shortName } from '../lib/shorten.js';
 import { fileValues, renaming, renamingLabel, valueChange, type PrepareStep, type StepColumns } from './compile-steps.js';
@@ -240,7 +240,7 @@ export function flattenRecord(record: Record<string, unknown>, prefix = '', out:
   for (const key in record) {
     const value = record[key];
     const name = prefix ? `${prefix}_${key}` : key;
-    if (value !== null && typeof value === 'object' && !Array.isArray(value) && !(value instanceof DecimalText)) flattenRecord(value as Record<string, unknown>, name, out);
+    if (isJsonObject(value)) flattenRecord(value, name, out);
     else defineKey(out, name, value);
   }
   return out;

@@ -16,7 +16,7 @@
 import { randomBytes } from 'node:crypto';
 import { parse as parseLossless } from 'lossless-json';
 import type { Problem } from '../errors.js';
-import { decimalOf, doubleIsExact, doubleOf } from './number-text.js';
+import { bigIntOf, decimalOf, doubleIsExact, doubleOf } from './number-text.js';
 import type { Locator } from './types.js';
 
 /** A number literal whose nearest double does not hold it: kept as written. */
@@ -37,9 +37,9 @@ export class DecimalText {
   }
 }
 
-/** A BigInt or a DecimalText: a number only its text holds exactly. */
-export function isExactNumber(value: unknown): value is bigint | DecimalText {
-  return typeof value === 'bigint' || value instanceof DecimalText;
+/** A JSON object as read: not null, an array, or a number only its text holds (a DecimalText is an object too). */
+export function isJsonObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) && !(value instanceof DecimalText);
 }
 
 /** True when a BigInt or DecimalText is anywhere inside (the reader bounds the nesting). */
@@ -77,7 +77,7 @@ export function parseJsonNumber(text: string): number | bigint | DecimalText {
   // except past int64 (no integer column takes it) when the double prints as its value (1e308).
   if (d.exponent >= 0) {
     if (Number.isSafeInteger(value) || (Math.abs(value) >= 2 ** 63 && doubleIsExact(value, d))) return value;
-    return BigInt(d.digits) * 10n ** BigInt(d.exponent) * (d.negative ? -1n : 1n);
+    return bigIntOf(d);
   }
   // Not whole: the double, when it prints as the literal's value (as jsonb then reads it); else the text.
   return doubleIsExact(value, d) ? value : new DecimalText(text, value);

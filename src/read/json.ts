@@ -21,7 +21,7 @@ import { DataError, type Problem } from '../errors.js';
 import { defineKey } from '../prepare/keys.js';
 import { readInBatches } from './batches.js';
 import { gunzipSync } from 'node:zlib';
-import { DecimalText, NumberRangeError, numberRangeProblem, parseJsonNumber } from './json-values.js';
+import { DecimalText, isJsonObject, NumberRangeError, numberRangeProblem, parseJsonNumber } from './json-values.js';
 import { limitProblem, MAX_BATCH_CHARS, type LimitName, type Limits } from './limits.js';
 import { isGzipName, sourceError, type Source } from './source.js';
 import type { RawBatch, ReadOptions } from './types.js';
@@ -116,7 +116,7 @@ export async function* readJson(
           continue;
         }
         const value = item.value;
-        if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof DecimalText) {
+        if (!isJsonObject(value)) {
           const problem: Problem = { record: number, rule: 'json', message: `record ${number} is not a JSON object`, raw: value };
           batch.problems.push(problem);
           continue;

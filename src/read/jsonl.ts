@@ -9,7 +9,7 @@
  */
 import type { Problem } from '../errors.js';
 import { readInBatches } from './batches.js';
-import { DecimalText, NumberRangeError, numberRangeProblem, parseJsonText } from './json-values.js';
+import { isJsonObject, NumberRangeError, numberRangeProblem, parseJsonText } from './json-values.js';
 import { limitProblem, MAX_BATCH_CHARS, type LimitName, type Limits } from './limits.js';
 import { sourceError, type Source } from './source.js';
 import type { RawBatch, ReadOptions } from './types.js';
@@ -88,7 +88,7 @@ export function parseLine(text: string, line: number, limits: Limits): Parsed {
       },
     };
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof DecimalText) {
+  if (!isJsonObject(value)) {
     return { problem: { line, rule: 'json', message: `line ${line} is not a JSON object`, raw: value } };
   }
   return { record: value as Record<string, unknown> };

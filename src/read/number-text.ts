@@ -39,12 +39,17 @@ export function sameDecimal(a: Decimal, b: Decimal): boolean {
 }
 
 /** The number of the decimal's integer digits: its order of magnitude plus one. */
-function integerDigits(d: Decimal): number {
+export function integerDigits(d: Decimal): number {
   return d.digits.length + d.exponent;
 }
 
 export const INT64_MAX = 9223372036854775807n;
 export const INT64_MIN = -9223372036854775808n;
+
+/** A whole decimal (exponent ≥ 0) as a BigInt, exactly. */
+export function bigIntOf(d: Decimal): bigint {
+  return BigInt(d.digits) * 10n ** BigInt(d.exponent) * (d.negative ? -1n : 1n);
+}
 
 /**
  * The decimal as an integer: a number within ±(2^53 - 1), a BigInt beyond; 'fraction' when it is
@@ -54,7 +59,7 @@ export function wholeOf(d: Decimal): number | bigint | 'fraction' | 'range' {
   if (d.digits === '') return 0;
   if (d.exponent < 0) return 'fraction';
   if (integerDigits(d) > 19) return 'range';
-  const value = BigInt(d.digits) * 10n ** BigInt(d.exponent) * (d.negative ? -1n : 1n);
+  const value = bigIntOf(d);
   if (value > INT64_MAX || value < INT64_MIN) return 'range';
   const n = Number(value);
   return Number.isSafeInteger(n) ? n : value;

@@ -13,7 +13,7 @@
 import type { Column, ColumnKind } from '../columns.js';
 import type { CellView } from '../prepare/cells.js';
 import { canonicalDays, canonicalMicros, dateToDays } from '../write/time.js';
-import { convertedMicros, dateRule, INT64_MAX, INT64_MIN, timestampRule } from './targets.js';
+import { dateRule, INT64_MAX, INT64_MIN, loadableMicros } from './targets.js';
 import { byteSet, CellCursor, parseBoolean, parseInteger, parseNumber } from './cell-values.js';
 import { numberCheck, textCheck, type PropertyRules } from './rules.js';
 import { emptyVector, passingRows, setInt64, TextBuilder, type TypedBatch, type Vector } from '../write/vectors.js';
@@ -177,7 +177,7 @@ export function compileKernel(column: Column, rules: PropertyRules, required: bo
       let micros: number | bigint = canonicalMicros(cell.b, cell.s, cell.e);
       if (micros !== micros) {
         const value = cell.text();
-        if (rules.format!(value) && timestampRule(value) === null) micros = convertedMicros(value);
+        if (rules.format!(value)) micros = loadableMicros(value);
       }
       if (micros !== micros || (!plain && !stringOk(cell))) failed[i] = 1;
       else {

@@ -32,6 +32,18 @@ const ZONE = /([+-])(\d\d)(?::?(\d\d))?$/;
  * The format fixes `YYYY-MM-DD?hh:mm:ss[.fraction](Z|±hh[[:]mm])`.
  */
 export function timestampRule(value: string): string | null {
+  const checked = checkTimestamp(value);
+  return typeof checked === 'string' ? checked : null;
+}
+
+/** The microseconds a date-time the format accepted loads as; NaN when it breaks a rule of PostgreSQL's. */
+export function loadableMicros(value: string): number | bigint {
+  const checked = checkTimestamp(value);
+  return typeof checked === 'string' ? NaN : checked;
+}
+
+/** The rule a date-time breaks, or its microseconds: parsed once. */
+function checkTimestamp(value: string): string | number | bigint {
   if (value.startsWith('0000')) return YEAR_ZERO;
   const separator = value.charCodeAt(10);
   if (separator !== 84 && separator !== 116 && !isAsciiSpace(separator)) {
@@ -49,15 +61,16 @@ export function timestampRule(value: string): string | null {
       return 'range: a leap second with a fraction of a second, which PostgreSQL does not accept (:60 alone is read as the next minute)';
     }
   }
-  if (convertedMicros(value) !== convertedMicros(value)) {
+  const micros = convertedMicros(value);
+  if (micros !== micros) {
     // ajv-formats takes e.g. "24:59:00+01:00" for a leap second (23:59 UTC); no clock shows it.
     return 'range: not a time of day (an hour of 24 or a leap second outside 23:59:60 UTC), which PostgreSQL does not accept';
   }
-  return null;
+  return micros;
 }
 
 /** The microseconds of a date-time the format accepted, NaN when no clock shows it. */
-export function convertedMicros(value: string): number | bigint {
+function convertedMicros(value: string): number | bigint {
   try {
     return timestampMicros(value);
   } catch {

@@ -52,12 +52,22 @@ export interface Validator {
   (batch: RawBatch, locator: Locator): void;
 }
 
+/** A record's problem with one field, into the batch's problems. */
+function problemOf(batch: RawBatch, locator: Locator, number: number, field: string, value: unknown, rule: string): void {
+  batch.problems.push({
+    [locator]: number,
+    field,
+    ...(value === undefined ? {} : { value: shorten(value) }),
+    rule,
+    message: `${locator} ${number}, field "${field}"${value === undefined ? '' : ` = ${shorten(value)}`}: ${rule}`,
+  });
+}
+
 export function makeValidator(dataset: CompiledDataset): Validator {
   const { validate, isValid, protoValidate } = dataset.validators;
   const columns = dataset.columns;
-  /** The full validator; a record holding an exact number is shown with plain numbers (rare: on failure only). */
-  const validExactly = (record: Record<string, unknown>) =>
-    validate(record) || (containsExactNumber(record) && validate(withPlainNumbers(record)));
+  /** A validator's verdict; a value holding an exact number is shown with plain numbers (rare: on failure only). */
+  const passes = (check: (value: unknown) => boolean, value: unknown) => check(value) || (containsExactNumber(value) && check(withPlainNumbers(value)));
   // ajv reads `record.constructor` and finds Object's when the record has none: a record lacking a
   // property named like an Object.prototype member gets it as an own undefined (absent to ajv).
   const inherited = propertyNames(dataset.schema).filter((name) => name in Object.prototype);
@@ -80,29 +90,23 @@ export function makeValidator(dataset: CompiledDataset): Validator {
     for (let r = 0; r < batch.records.length; r++) {
       const record = batch.records[r]!;
       const number = batch.numbers[r]!;
-      const problem = (field: string, value: unknown, rule: string) =>
-        batch.problems.push({
-          [locator]: number,
-          field,
-          ...(value === undefined ? {} : { value: shorten(value) }),
-          rule,
-          message: `${locator} ${number}, field "${field}"${value === undefined ? '' : ` = ${shorten(value)}`}: ${rule}`,
-        });
       const shown = asWritten(record);
-      let errors = isValid(shown) || validExactly(shown) ? [] : [...(validate.errors ?? [])];
+      let errors = isValid(shown) || passes(validate, shown) ? [] : [...(validate.errors ?? [])];
       // ajv leaves a property named `__proto__` unchecked: its schema is checked here.
       const proto = ownValue(record, '__proto__');
-      if (protoValidate && proto !== undefined && !protoValidate(proto) && !(containsExactNumber(proto) && protoValidate(withPlainNumbers(proto)))) {
+      if (protoValidate && proto !== undefined && !passes(protoValidate, proto)) {
         errors = [...errors, ...(protoValidate.errors ?? []).map((e) => ({ ...e, instancePath: `/__proto__${e.instancePath}` }))];
       }
-      const unloadable = new Set<string>();
+      let unloadable: Set<string> | undefined;
       for (const error of errors) {
         const field = fieldOf(error);
         const value = error.keyword === 'required' ? undefined : valueAt(shown, field);
         // A value coercion could not load: its own rule, once, instead of what ajv says of a marker.
-        if (value instanceof Unloadable && unloadable.has(field)) continue;
-        if (value instanceof Unloadable) unloadable.add(field);
-        problem(field, value, value instanceof Unloadable ? value.rule : ruleOf(error));
+        if (value instanceof Unloadable) {
+          if ((unloadable ??= new Set()).has(field)) continue;
+          unloadable.add(field);
+        }
+        problemOf(batch, locator, number, field, value, value instanceof Unloadable ? value.rule : ruleOf(error));
       }
       let ok = errors.length === 0;
       if (ok) {
@@ -114,7 +118,7 @@ export function makeValidator(dataset: CompiledDataset): Validator {
           const rule = targetLimit(column, value);
           if (rule) {
             ok = false;
-            problem(column.name, value, rule);
+            problemOf(batch, locator, number, column.name, value, rule);
           }
         }
       }

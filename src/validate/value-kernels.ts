@@ -13,7 +13,7 @@ import { canonicalDaysOf, canonicalMicrosOf, dateToDays } from '../write/time.js
 import { columnValues, emptyVector, passingRows, setInt64, TextBuilder, type TypedBatch, type Vector } from '../write/vectors.js';
 import { numberCheck, textCheck, type PropertyRules } from './rules.js';
 import { unreachable } from '../lib/unreachable.js';
-import { convertedMicros, dateRule, inInt64, INT64_MAX, INT64_MIN, jsonLimit, timestampRule } from './targets.js';
+import { dateRule, inInt64, INT64_MAX, INT64_MIN, jsonLimit, loadableMicros } from './targets.js';
 
 export type ValueKernel = (values: unknown[], failed: Uint8Array) => Vector;
 
@@ -124,7 +124,7 @@ export function compileValueKernel(column: Column, rules: PropertyRules, require
         case 'timestamp': {
           if (typeof v !== 'string') break;
           let micros: number | bigint = canonicalMicrosOf(v);
-          if (micros !== micros && rules.format!(v) && timestampRule(v) === null) micros = convertedMicros(v);
+          if (micros !== micros && rules.format!(v)) micros = loadableMicros(v);
           if (micros === micros && (plain || stringOk(v))) {
             ok = true;
             setInt64(vector, i, micros);
