@@ -57,6 +57,16 @@ export async function instanceAlive(pool: pg.Pool, instanceId: string): Promise<
   }
 }
 
+/** `instanceAlive`, asked once per instance for one sweep (many files name the same writer). */
+export function livenessCache(pool: pg.Pool): (instanceId: string) => Promise<boolean> {
+  const alive = new Map<string, Promise<boolean>>();
+  return (instanceId) => {
+    let answer = alive.get(instanceId);
+    if (!answer) alive.set(instanceId, (answer = instanceAlive(pool, instanceId)));
+    return answer;
+  };
+}
+
 /** Backoff between attempts to take the lock again after its connection was lost. */
 const RELOCK_MAX_MS = 30_000;
 

@@ -13,7 +13,7 @@ import path from 'node:path';
 import type pg from 'pg';
 import { markRetired, parquetWriters, unretired } from '../db/files.js';
 import { fsyncPath, renameNow } from '../lib/fs-now.js';
-import { instanceAlive } from '../instance.js';
+import { livenessCache } from '../instance.js';
 import type { Logger } from '../log.js';
 import { baseOfWhere, dirOfWhere, isObjectWhere, joinWhere, statWhere, whereOfLedgerPath, type Places } from '../source/places.js';
 import { moveItem } from '../source/transfer.js';
@@ -67,10 +67,11 @@ const RECONCILE_CHUNK = 1000;
 
 export async function reconcileParquet(pool: pg.Pool, root: string, parquetDir: string, log: Logger): Promise<number> {
   let removed = 0;
+  const alive = livenessCache(pool);
   /** Removed when each instance that may be writing it is gone (a live one may be about to commit it). */
   const remove = async (file: string, writers: string[]) => {
     if (writers.length === 0) return;
-    for (const writer of writers) if (await instanceAlive(pool, writer)) return;
+    for (const writer of writers) if (await alive(writer)) return;
     await unlink(file).catch(() => undefined);
     removed++;
     log.info(`removed ${path.relative(root, file)}: written by a loadbay that stopped before its load committed`);

@@ -11,7 +11,7 @@ import path from 'node:path';
 import type pg from 'pg';
 import type { Config } from '../config/types.js';
 import { errorMessage } from '../errors.js';
-import { instanceAlive, tempWriter } from '../instance.js';
+import { livenessCache, tempWriter } from '../instance.js';
 import type { Logger } from '../log.js';
 import { statNow } from '../lib/fs-now.js';
 import { isObjectWhere, stagingFolder, usesObjectStorage } from '../source/places.js';
@@ -72,7 +72,7 @@ export class TempSweeper {
   }
 
   private async sweepAll(): Promise<number> {
-    const alive = new Map<string, boolean>();
+    const alive = livenessCache(this.pool);
     let removed = 0;
     for (const { dir, recursive } of sweptFolders(this.config())) {
       for await (const file of temporaryFiles(dir, recursive)) {
@@ -82,8 +82,7 @@ export class TempSweeper {
         let why: string;
         if (writer !== null) {
           if (writer === this.instanceId) continue;
-          if (!alive.has(writer)) alive.set(writer, await instanceAlive(this.pool, writer));
-          if (alive.get(writer)) continue;
+          if (await alive(writer)) continue;
           why = `a temporary file of loadbay ${writer}, which stopped before finishing it`;
         } else if (LEGACY_REPORT_TEMP.test(name)) {
           const stat = statNow(file);

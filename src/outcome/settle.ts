@@ -16,8 +16,7 @@ import { fitName, moveFile, numbered, writeFileAtomic } from './move.js';
 import { REPORT_SUFFIX, type FailureReport } from '../quarantine/report.js';
 import { identityOf, isObjectWhere, joinWhere, objectOf, relativeWhere, s3Of, statWhere, writeTextWhere, type Places, type Where } from '../source/places.js';
 import { localMark, moveItem, type Item, type Moved } from '../source/transfer.js';
-import { deleteObject, SOURCE_ETAG_METADATA, SOURCE_METADATA } from '../source/s3/settle.js';
-import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { copyAt, deleteObject } from '../source/s3/settle.js';
 import { fitKey, MAX_NUMBERED_NAMES, NamesTakenError, numberedKey } from '../source/s3/write.js';
 
 export type { FailureReport } from '../quarantine/report.js';
@@ -40,11 +39,6 @@ export async function archive(places: Places, config: Config, dataset: Dataset, 
     return null;
   }
   return moveItem(places, item, joinWhere(config.folders.archive, dataset.name, relative), { syncFolder });
-}
-
-/** The folder whose fsync makes a file's `archive` durable: where it went, or where it was deleted. */
-export function settledFolder(file: string, archived: string | null): string {
-  return path.dirname(archived ?? file);
 }
 
 /** Who quarantines: the configuration, and where things are (its writer, this instance, names the report's temporary file). */
@@ -120,27 +114,23 @@ async function quarantinePlace(places: Places, item: Item, wanted: Where): Promi
   const exists = (where: Where) => statWhere(places, where).then((s) => s !== null);
   const object = isObjectWhere(wanted) ? objectOf(wanted) : null;
   const fitted = object ? fitKey(object.key) : path.join(path.dirname(wanted), fitName(path.basename(wanted), 20));
+  const mark = isObjectWhere(item.where) ? { url: item.where, etag: item.etag ?? '' } : localMark(item);
   for (let n = 1; ; n++) {
     if (object && n > MAX_NUMBERED_NAMES) throw new NamesTakenError(object.bucket, fitted);
     const candidate = object ? `s3://${object.bucket}/${numberedKey(fitted, n)}` : numbered(fitted, n);
     const report = `${candidate}${REPORT_SUFFIX}`;
-    const there = await statWhere(places, candidate);
-    if (there) {
-      if (await isCopyOf(places, item, candidate, there)) return { target: candidate, replace: true };
-      continue;
-    }
+    // Taken: by a copy a crashed run made of this item (transfer.ts marks them), or by another file.
+    const at = object ? await copyAt(s3Of(places, candidate), mark, object.bucket, numberedKey(fitted, n)) : localCopyAt(item, candidate);
+    if (at === 'copy') return { target: candidate, replace: true };
+    if (at === 'other') continue;
     if (!(await exists(report))) return { target: candidate, replace: false };
     if (!(await exists(`${report}${REPORT_SUFFIX}`))) return { target: candidate, replace: true };
   }
 }
 
-/** Whether `candidate` is a copy a crashed run made of `item` (transfer.ts marks them). */
-async function isCopyOf(places: Places, item: Item, candidate: Where, there: { size: number; mtimeMs: number }): Promise<boolean> {
-  if (!isObjectWhere(candidate)) return there.size === item.size && Math.round(there.mtimeMs / 1000) === Math.round(item.mtimeMs / 1000);
-  const { bucket, key } = objectOf(candidate);
-  const head = await s3Of(places, candidate).client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-  const source = head.Metadata?.[SOURCE_METADATA] ?? '';
-  const etag = head.Metadata?.[SOURCE_ETAG_METADATA] ?? '';
-  const mark = isObjectWhere(item.where) ? { url: item.where, etag: item.etag } : localMark(item);
-  return source === mark.url && etag === mark.etag;
+/** The local counterpart of `copyAt`: a copy has the item's size and modification time. */
+function localCopyAt(item: Item, candidate: string): 'free' | 'copy' | 'other' {
+  const there = statNow(candidate);
+  if (!there) return 'free';
+  return there.size === item.size && Math.round(there.mtimeMs / 1000) === Math.round(item.mtimeMs / 1000) ? 'copy' : 'other';
 }

@@ -14,14 +14,14 @@ import { createReadStream } from 'node:fs';
 import { lstat, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import type { Config } from '../config/types.js';
 import { s3ConfigError } from '../errors.js';
 import { fsyncPath } from '../lib/fs-now.js';
 import { freeName, writeFileAtomic } from '../outcome/move.js';
 import type { S3Connection } from './s3/client.js';
 import { headObject, type ObjectIdentity } from './s3/identity.js';
-import { folderUrl, isS3Url, parseS3Folder, type S3Location } from './s3/location.js';
+import { folderUrl, isS3Url } from './s3/location.js';
 import { openObject } from './s3/read.js';
 import { freeKey, putNewObject, uploadObject } from './s3/write.js';
 
@@ -94,15 +94,14 @@ export function whereOfLedgerPath(places: Pick<Places, 'root'>, recorded: string
   return isObjectWhere(recorded) ? recorded : path.resolve(places.root, recorded);
 }
 
-/** Bucket and key of an object's Where. */
+/**
+ * Bucket and key of an object's Where (`s3://bucket/key`, as objectUrl writes it). Split, not
+ * validated as configuration is: any key S3 holds (`#`, `?`, `..` segments) is an object's.
+ */
 export function objectOf(where: Where): { bucket: string; key: string } {
-  const location = parseS3Folder(where.slice(0, where.lastIndexOf('/') + 1));
-  return { bucket: location.bucket, key: where.slice(`s3://${location.bucket}/`.length) };
-}
-
-/** The location of a folder's Where (`s3://bucket/prefix/`). */
-export function locationOf(folder: Where): S3Location {
-  return parseS3Folder(folder);
+  const rest = where.slice('s3://'.length);
+  const slash = rest.indexOf('/');
+  return { bucket: rest.slice(0, slash), key: rest.slice(slash + 1) };
 }
 
 export function s3Of(places: Places, where: Where): S3Connection {
@@ -157,15 +156,7 @@ export async function writeTextWhere(places: Places, where: Where, text: string,
   if (!isObjectWhere(where)) return writeFileAtomic(where, text, places.writer);
   const { bucket, key } = objectOf(where);
   const s3 = s3Of(places, where);
-  if (!options.replace) {
-    await putNewObject(s3, bucket, key, text, { writer: places.writer, contentType: options.contentType ?? 'application/json' });
-    return;
-  }
-  try {
-    await s3.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: Buffer.from(text), ContentType: options.contentType ?? 'application/json' }));
-  } catch (error) {
-    throw s3ConfigError(error, folderUrl(bucket, key));
-  }
+  await putNewObject(s3, bucket, key, text, { writer: places.writer, contentType: options.contentType ?? 'application/json', overwrite: options.replace ?? false });
 }
 
 /**
@@ -194,8 +185,8 @@ export async function putFileWhere(places: Places, file: string, where: Where, o
   }
 }
 
-/** Removes a file or object; gone already is fine. `etag`: an object only while it is that version. */
-export async function deleteWhere(places: Places, where: Where, etag?: string | null): Promise<void> {
+/** Removes a file or object; gone already is fine. */
+export async function deleteWhere(places: Places, where: Where): Promise<void> {
   if (!isObjectWhere(where)) {
     await unlink(where).catch((error: NodeJS.ErrnoException) => {
       if (error.code !== 'ENOENT') throw error;
@@ -204,7 +195,7 @@ export async function deleteWhere(places: Places, where: Where, etag?: string | 
   }
   const { bucket, key } = objectOf(where);
   try {
-    await s3Of(places, where).client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key, ...(etag ? { IfMatch: etag } : {}) }));
+    await s3Of(places, where).client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
   } catch (error) {
     const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
     if (status === 404 || status === 412) return;

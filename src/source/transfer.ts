@@ -17,9 +17,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createReadStream } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { tempName } from '../instance.js';
 import { fsyncPath } from '../lib/fs-now.js';
-import { fitName, moveFile, numbered } from '../outcome/move.js';
+import { fitName, freeName, moveFile, numbered } from '../outcome/move.js';
 import { identityOf, isObjectWhere, objectOf, s3Of, statWhere, type Places, type Where } from './places.js';
 import { objectUrl } from './s3/identity.js';
 import { openObject } from './s3/read.js';
@@ -57,7 +57,7 @@ export async function moveItem(places: Places, item: Item, wanted: Where, option
   const fromObject = isObjectWhere(item.where);
   const toObject = isObjectWhere(wanted);
   if (!fromObject && !toObject) {
-    const target = exact ? wanted : await freeLocal(wanted);
+    const target = exact ? wanted : await freeName(wanted);
     await moveFile(item.where, target, sync);
     return { where: target, folder: sync ? null : path.dirname(target), sourceChanged: false };
   }
@@ -132,7 +132,7 @@ async function downloadItem(places: Places, item: Item, wanted: Where, exact: bo
       continue;
     }
     await mkdir(path.dirname(candidate), { recursive: true });
-    const tmp = path.join(path.dirname(candidate), `.loadbay-${places.writer.slice(-6)}-${randomBytes(4).toString('hex')}.tmp`);
+    const tmp = path.join(path.dirname(candidate), tempName('loadbay', places.writer)); // the sweeper knows whose it is
     try {
       await pipeline(openObject(s3, identity), createWriteStream(tmp, { flags: 'wx' }));
       await fsyncPath(tmp);
@@ -150,13 +150,4 @@ async function downloadItem(places: Places, item: Item, wanted: Where, exact: bo
   await fsyncPath(path.dirname(target));
   await deleteObject(s3, identity);
   return { where: target, folder: null, sourceChanged: false };
-}
-
-/** The first free of `wanted`, `wanted-2`, … (room kept for a suffix and `.error.json`). */
-async function freeLocal(wanted: string): Promise<string> {
-  const file = path.join(path.dirname(wanted), fitName(path.basename(wanted), 20));
-  for (let n = 1; ; n++) {
-    const candidate = numbered(file, n);
-    if (!(await lstat(candidate).catch(() => null))) return candidate;
-  }
 }

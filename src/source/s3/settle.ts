@@ -109,16 +109,23 @@ export async function findCopy(s3: S3Connection, mark: SourceMark, bucket: strin
     if (exact && n > 1) return { copy: null, free: n };
     if (n > MAX_NUMBERED_NAMES) throw new NamesTakenError(bucket, wanted);
     const key = numberedKey(wanted, n);
-    let head;
-    try {
-      head = await s3.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), signal ? { abortSignal: signal } : {});
-    } catch (error) {
-      if (isNotFound(error)) return { copy: null, free: n };
-      throw s3ConfigError(error, folderUrl(bucket, key));
-    }
-    const metadata = head.Metadata ?? {};
-    if (metadata[SOURCE_METADATA] === mark.url && metadata[SOURCE_ETAG_METADATA] === mark.etag) return { copy: key, free: n };
+    const at = await copyAt(s3, mark, bucket, key, signal);
+    if (at === 'free') return { copy: null, free: n };
+    if (at === 'copy') return { copy: key, free: n };
   }
+}
+
+/** What is at `key`, in one HeadObject: nothing, a copy of `mark` (its metadata says so), or another object. */
+export async function copyAt(s3: S3Connection, mark: SourceMark, bucket: string, key: string, signal?: AbortSignal): Promise<'free' | 'copy' | 'other'> {
+  let head;
+  try {
+    head = await s3.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), signal ? { abortSignal: signal } : {});
+  } catch (error) {
+    if (isNotFound(error)) return 'free';
+    throw s3ConfigError(error, folderUrl(bucket, key));
+  }
+  const metadata = head.Metadata ?? {};
+  return metadata[SOURCE_METADATA] === mark.url && metadata[SOURCE_ETAG_METADATA] === mark.etag ? 'copy' : 'other';
 }
 
 async function copyOnce(s3: S3Connection, source: ObjectIdentity, bucket: string, key: string, writer: string, limits: CopyLimits, signal?: AbortSignal): Promise<CopyOutcome> {

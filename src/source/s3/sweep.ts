@@ -17,7 +17,7 @@ import type pg from 'pg';
 import { AbortMultipartUploadCommand, DeleteObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { parquetWriters } from '../../db/files.js';
 import { s3ConfigError } from '../../errors.js';
-import { instanceAlive, isInstanceId } from '../../instance.js';
+import { isInstanceId, livenessCache } from '../../instance.js';
 import { isNotFound, type S3Connection } from './client.js';
 import { copyMarkerKey } from './copy.js';
 import { LEDGER_SCHEMA } from '../../db/ledger.js';
@@ -46,10 +46,10 @@ export interface SweepOptions {
 
 export async function sweepOrphans(s3: S3Connection, pool: pg.Pool, location: S3Location, options: SweepOptions = {}): Promise<SweepResult> {
   const result: SweepResult = { abortedUploads: [], deletedObjects: [] };
-  const writerGone = livenessCache(pool);
-  result.abortedUploads = await sweepUploads(s3, pool, location, options, writerGone);
+  const alive = livenessCache(pool);
+  result.abortedUploads = await sweepUploads(s3, pool, location, options, alive);
   for (const { url, instances } of await unloadedParquet(pool, location.url)) {
-    if (!(await allGone(instances, writerGone))) continue;
+    if (!(await allGone(instances, alive))) continue;
     const key = url.slice(`s3://${location.bucket}/`.length);
     const head = await headObject(s3, location.bucket, key);
     if (!head) continue;
@@ -68,19 +68,10 @@ export async function sweepOrphans(s3: S3Connection, pool: pg.Pool, location: S3
  * Aborts the multipart uploads under `location` left by loadbays that are gone: a Parquet upload its
  * ledger row names, a copy its marker names, else one older than `unknownUploadAgeMs`.
  */
-export async function sweepUploads(s3: S3Connection, pool: pg.Pool, location: S3Location, options: SweepOptions = {}, writerGone = livenessCache(pool)): Promise<string[]> {
+export async function sweepUploads(s3: S3Connection, pool: pg.Pool, location: S3Location, options: SweepOptions = {}, alive = livenessCache(pool)): Promise<string[]> {
   const now = options.now ?? Date.now;
   const unknownAge = options.unknownUploadAgeMs ?? 24 * 3600_000;
   const aborted: string[] = [];
-  /** An orphan: recorded, not loaded, its writer gone. null: no ledger row. */
-  const orphan = async (url: string): Promise<boolean | null> => {
-    const recorded = (await parquetWriters(pool, [url])).get(url);
-    if (!recorded) return null;
-    if (recorded.loaded) return false;
-    // Every attempt that recorded the key must be gone: a running one may be about to commit it.
-    for (const instance of recorded.instances) if (!(await writerGone(instance))) return false;
-    return true;
-  };
 
   let keyMarker: string | undefined;
   let uploadIdMarker: string | undefined;
@@ -93,13 +84,20 @@ export async function sweepUploads(s3: S3Connection, pool: pg.Pool, location: S3
     } catch (error) {
       throw s3ConfigError(error, location.url);
     }
+    // The ledger rows of the page's keys, in one query.
+    const recorded = await parquetWriters(pool, (page.Uploads ?? []).filter((u) => u.Key).map((u) => objectUrl({ bucket: location.bucket, key: u.Key! })));
+    /** An orphan: recorded, never loaded, every attempt's writer gone (a running one may be about to commit it). null: no ledger row. */
+    const orphan = async (url: string): Promise<boolean | null> => {
+      const rows = recorded.get(url);
+      return rows ? !rows.loaded && (await allGone(rows.instances, alive)) : null;
+    };
     for (const upload of page.Uploads ?? []) {
       if (!upload.Key || !upload.UploadId) continue;
       const url = objectUrl({ bucket: location.bucket, key: upload.Key });
       const marker = copyMarkerKey(upload.Key, upload.UploadId);
       const markedBy = await markerWriter(s3, location, marker);
       const copyWriter = markedBy !== null && isInstanceId(markedBy) ? markedBy : null;
-      const isOrphan = copyWriter !== null ? await writerGone(copyWriter) : await orphan(url);
+      const isOrphan = copyWriter !== null ? !(await alive(copyWriter)) : await orphan(url);
       const old = !options.leaveUnknown && upload.Initiated instanceof Date && now() - upload.Initiated.getTime() >= unknownAge;
       if (isOrphan === true || (isOrphan === null && old)) {
         try {
@@ -148,15 +146,6 @@ function pagingFault(seen: { key: string | null; uploadIds: Set<string> }, nextK
   return null;
 }
 
-/** Whether an instance is gone, asked once per sweep. */
-function livenessCache(pool: pg.Pool): (instanceId: string) => Promise<boolean> {
-  const alive = new Map<string, boolean>();
-  return async (instanceId) => {
-    if (!alive.has(instanceId)) alive.set(instanceId, await instanceAlive(pool, instanceId));
-    return !alive.get(instanceId);
-  };
-}
-
 /** The writer a copy's marker names ('' when none); null when there is no marker. */
 async function markerWriter(s3: S3Connection, location: S3Location, marker: string): Promise<string | null> {
   try {
@@ -180,7 +169,7 @@ async function unloadedParquet(pool: pg.Pool, prefixUrl: string): Promise<Array<
 }
 
 /** Whether every instance that recorded a key is gone (none recorded: nobody can be writing it). */
-async function allGone(instances: string[], writerGone: (instance: string) => Promise<boolean>): Promise<boolean> {
-  for (const instance of instances) if (!(await writerGone(instance))) return false;
+async function allGone(instances: string[], alive: (instance: string) => Promise<boolean>): Promise<boolean> {
+  for (const instance of instances) if (await alive(instance)) return false;
   return true;
 }
