@@ -66,6 +66,7 @@ export function compileDataset(dataset: Dataset, options: CompileOptions = {}): 
 }
 
 /** The configuration with every dataset compiled; the first that cannot compile throws. */
-export function compileConfig(config: Config): CompiledConfig {
-  return { ...config, datasets: config.datasets.map((dataset) => compileDataset(dataset)) };
+/** The configuration with each dataset compiled; a dataset compiled already (readConfig's) is kept, not compiled again. */
+export function compileConfig(config: Config | CompiledConfig): CompiledConfig {
+  return { ...config, datasets: config.datasets.map((dataset) => ('plan' in dataset ? dataset : compileDataset(dataset))) };
 }

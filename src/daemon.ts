@@ -54,12 +54,6 @@ export interface Daemon {
   /** Remove the temporary files of stopped instances now instead of at the next periodic sweep; resolves with how many. */
   sweep(): Promise<number>;
   /**
-   * Takes the datasets of a newly loaded configuration: files claimed from now on are routed by
-   * them. Folders, database and processing settings need a restart; a change to them is refused
-   * with the reason.
-   */
-  reload(next: Config): Promise<void>;
-  /**
    * Reads the configuration files again and takes their datasets, or keeps the running ones and
    * says why (src/reload/reloader.ts); then looks again at the unmatched files. The files changing,
    * SIGHUP and `loadbay reload` all come here.
@@ -300,13 +294,8 @@ export async function startDaemon(loaded: Config, log: Logger, options: StartOpt
     log.info(
       `loadbay ${instanceId} watching ${source.describe()} with ${context.config.datasets.length} dataset(s), ${config.processing.concurrency} worker(s)`,
     );
-    const reload = async (next: Config) => {
-      await apply(next);
-      log.info(`reloaded ${next.datasets.length} dataset(s): ${next.datasets.map((d) => d.name).join(', ')}`);
-      await source.rescan(); // files that matched nothing may match now
-    };
     const reloadFiles = (trigger: string) => reloader.reload(trigger);
-    return { instanceId, database, events: log.events, httpUrl, rescan: () => source.rescan(), sweep: () => sweeper.sweep(), reload, reloadFiles, stop, done };
+    return { instanceId, database, events: log.events, httpUrl, rescan: () => source.rescan(), sweep: () => sweeper.sweep(), reloadFiles, stop, done };
   } catch (error) {
     stopping.abort();
     await releasers.release().catch(() => undefined);

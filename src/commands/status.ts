@@ -45,6 +45,11 @@ export interface Status {
 
 /** `pool`: the daemon's own connections (for /api/status); without it a short-lived connection. */
 export async function readStatus(config: Config, pool?: pg.Pool): Promise<Status> {
+  return (await collectStatus(config, pool)).status;
+}
+
+/** The status, and for the text each input's first five waiting files by their names in it. */
+async function collectStatus(config: Config, pool?: pg.Pool): Promise<{ status: Status; first: string[][] }> {
   const today = new Date().toISOString().slice(0, 10);
   const status: Status = {
     today: Object.fromEntries(OUTCOMES.map((o) => [o, 0])),
@@ -98,18 +103,23 @@ export async function readStatus(config: Config, pool?: pg.Pool): Promise<Status
     // no log yet
   }
   const s3 = config.inputs.some((i) => i.location) ? connectObjectStorage(config) : null;
+  /** Each input's waiting files: as `waiting` shows them, and by their names in the input. */
+  const waitingIn: Array<Array<{ shown: string; relative: string }>> = [];
   try {
     for (const [i, input] of config.inputs.entries()) {
       const found = input.location ? await waitingObjects(s3!, input.location) : await waitingFiles(input.folder, (relative) => lastEvent.has(relative));
       for (const ignored of found.ignored ?? []) status.ignored.push(i === 0 ? ignored : { ...ignored, file: `${path.relative(config.root, input.folder) || '.'}/${ignored.file}` });
       const name = input.location ? input.location.url : `${path.relative(config.root, input.folder) || '.'}/`;
       status.inputs.push({ input: name, waiting: found.count, more: found.more, ...(found.error ? { error: found.error } : {}) });
+      waitingIn[i] = [];
       for (const relative of found.names) {
         const last = lastEvent.get(relative);
         if (last && (last['event'] === 'retrying' || last['event'] === 'held')) {
           status.stuck.push({ file: relative, event: String(last['event']), reason: String(last['reason'] ?? ''), at: String(last['timestamp']) });
         } else if (status.waiting.length < MAX_WAITING_NAMES) {
-          status.waiting.push(i === 0 ? relative : `${name}${relative}`);
+          const shown = i === 0 ? relative : `${name}${relative}`;
+          status.waiting.push(shown);
+          waitingIn[i]!.push({ shown, relative });
         }
       }
     }
@@ -121,8 +131,9 @@ export async function readStatus(config: Config, pool?: pg.Pool): Promise<Status
   if (Array.isArray(status.in_progress)) {
     const busy = new Set(status.in_progress.map((p) => p.file));
     status.waiting = status.waiting.filter((file) => !busy.has(file));
+    waitingIn.forEach((names, i) => (waitingIn[i] = names.filter((name) => !busy.has(name.shown))));
   }
-  return status;
+  return { status, first: waitingIn.map((names) => names.slice(0, 5).map((name) => name.relative)) };
 }
 
 const byFile = (a: { file: string }, b: { file: string }) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0);
@@ -192,7 +203,7 @@ async function inProgress(config: Config, pool?: pg.Pool): Promise<Status['in_pr
 }
 
 export async function statusCommand(config: Config, options: { json?: boolean }): Promise<void> {
-  const status = await readStatus(config);
+  const { status, first } = await collectStatus(config);
   if (options.json) return printJson(status);
   const lines = [
     table(
@@ -203,11 +214,9 @@ export async function statusCommand(config: Config, options: { json?: boolean })
       ],
     ),
     `in progress: ${typeof status.in_progress === 'string' ? status.in_progress : `${status.in_progress.length}${status.in_progress.length ? ` (${status.in_progress.slice(0, 5).map((p) => p.file).join(', ')})` : ''}`}`,
-    ...status.inputs.map((i, n) => {
-      const names = status.waiting.filter((w) => (n === 0 ? !w.includes('://') && !w.startsWith('/') : w.startsWith(i.input)));
-      const shown = names.slice(0, 5).map((w) => (n === 0 ? w : w.slice(i.input.length)));
-      return `waiting in ${i.input}: ${i.waiting}${i.more ? '+' : ''}${shown.length ? ` (${shown.join(', ')}${i.waiting > 5 ? ', …' : ''})` : ''}${i.error ? ` — cannot list: ${i.error}` : ''}`;
-    }),
+    ...status.inputs.map(
+      (i, n) => `waiting in ${i.input}: ${i.waiting}${i.more ? '+' : ''}${first[n]!.length ? ` (${first[n]!.join(', ')}${i.waiting > 5 ? ', …' : ''})` : ''}${i.error ? ` — cannot list: ${i.error}` : ''}`,
+    ),
     ...status.datasets_waiting.map((d) => `dataset ${d.dataset} waiting since ${d.since}: ${d.reason}`),
     ...(status.ignored.length ? [`not regular files, left alone: ${status.ignored.length} (${status.ignored.slice(0, 5).map((i) => `${i.file}: ${i.reason.split(',')[0]}`).join('; ')}${status.ignored.length > 5 ? '; …' : ''})`] : []),
     `retrying or held: ${status.stuck.length}`,

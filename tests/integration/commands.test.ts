@@ -134,6 +134,20 @@ it('status counts every waiting file but names at most a thousand, and every stu
   expect(text).toContain('waiting in input/: 1500 (people-0000.csv,');
 });
 
+it('status names the files waiting in each input under that input', async () => {
+  const two = await createTestEnv({ datasets: { 'people.yaml': AGES(100) }, folders: { input: ['input', 'input-b'] } });
+  try {
+    await writeFile(path.join(two.folders.input, 'people-a.csv'), 'id,age\n1,2\n');
+    await mkdir(path.join(two.root, 'input-b'), { recursive: true });
+    await writeFile(path.join(two.root, 'input-b', 'people-b.csv'), 'id,age\n1,2\n');
+    const text = (await run(['status', '--config', two.configFile])).out;
+    expect(text).toContain('waiting in input/: 1 (people-a.csv)\n');
+    expect(text).toContain('waiting in input-b/: 1 (people-b.csv)\n');
+  } finally {
+    await two.cleanup();
+  }
+});
+
 it('status says when an input cannot be listed, instead of counting nothing', async () => {
   await rm(env.folders.input, { recursive: true, force: true });
   await writeFile(env.folders.input, 'not a folder');
