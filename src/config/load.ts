@@ -9,6 +9,7 @@
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import picomatch from 'picomatch';
+import { isLoopback } from '../lib/hosts.js';
 import { parseDocument } from 'yaml';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { ConfigError, redact } from '../errors.js';
@@ -130,8 +131,7 @@ function resolveHttp(file: string, user: UserConfig['http']): Config['http'] {
   if (user === false) return null;
   const host = user?.host ?? '127.0.0.1';
   const token = user?.token ?? process.env['LOADBAY_HTTP_TOKEN'] ?? null;
-  const loopback = host === 'localhost' || host === '::1' || /^127\./.test(host);
-  if (!loopback && !token) {
+  if (!isLoopback(host) && !token) {
     throw new ConfigError(`${file}: /http/host: listening on ${host} needs http.token (or LOADBAY_HTTP_TOKEN), at least 16 characters, sent as a bearer token`);
   }
   return Object.freeze({ host, port: user?.port ?? DEFAULT_HTTP_PORT, token, allowedHosts: user?.allowed_hosts ? [...user.allowed_hosts] : null });

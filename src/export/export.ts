@@ -8,6 +8,7 @@
  * (`s3://bucket/key`) is written to the staging folder first and then uploaded over the previous
  * snapshot: an object, too, is replaced whole.
  */
+import { withoutClosingSemicolon } from '../lib/sql.js';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
@@ -108,8 +109,8 @@ export async function writeExport(pool: pg.Pool, spec: ExportSpec, places: Place
   let ok = false;
   try {
     await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [lock]);
-    const query = spec.sql.trim().replace(/;\s*$/, '');
-    const stream = client.query(copyTo(`COPY (${query}) TO STDOUT WITH (FORMAT csv, HEADER)`));
+    const query = withoutClosingSemicolon(spec.sql);
+    const stream = client.query(copyTo(`COPY (${query}\n) TO STDOUT WITH (FORMAT csv, HEADER)`));
     await pipeline(stream, createWriteStream(tmp));
     await fsyncPath(tmp);
     if (spec.toS3) {

@@ -5,11 +5,9 @@
  * from one address, every try from it waits, longer each time it goes on.
  */
 
-const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '::1'];
+import { isLoopback } from '../lib/hosts.js';
 
-export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\./.test(host);
-}
+const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '::1'];
 
 /**
  * The host names the listener answers to, or null for any (a non-loopback address without

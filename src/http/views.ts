@@ -4,6 +4,7 @@
  * and at most `MAX_ROWS` rows are fetched — and described for the page's chart: which column is x,
  * which are drawn, which splits the rows into series.
  */
+import { withoutClosingSemicolon } from '../lib/sql.js';
 import type pg from 'pg';
 import type { DatasetView } from '../config/types.js';
 import { plainValue } from '../db/console.js';
@@ -36,18 +37,13 @@ export interface ViewResult {
   error: string | null;
 }
 
-/** The query without a closing semicolon (and what follows it: spaces, comments), for a cursor. */
-export function cursorQuery(sql: string): string {
-  return sql.replace(/;(\s|--[^\n]*)*$/, '').trimEnd();
-}
-
 export async function runView(db: pg.Pool, view: DatasetView): Promise<ViewResult> {
   const result: ViewResult = { title: view.title, chart: view.chart, source: view.label, columns: [], rows: [], truncated: false, x: null, y: [], group: null, ordered: view.ordered, error: null };
   let client: pg.PoolClient | null = null;
   try {
     client = await db.connect();
     await client.query('BEGIN READ ONLY');
-    await client.query(`DECLARE loadbay_view NO SCROLL CURSOR FOR ${cursorQuery(view.sql)}\n`);
+    await client.query(`DECLARE loadbay_view NO SCROLL CURSOR FOR ${withoutClosingSemicolon(view.sql)}\n`);
     const fetched = await client.query({ text: `FETCH ${MAX_ROWS + 1} FROM loadbay_view`, rowMode: 'array' });
     await client.query('COMMIT');
     result.columns = fetched.fields.map((f) => ({ name: f.name, kind: NUMERIC.has(f.dataTypeID) ? 'number' : TEMPORAL.has(f.dataTypeID) ? 'time' : 'text' }));

@@ -15,6 +15,7 @@ import { dateToDays, timestampMicros } from '../../src/write/time.js';
 import { COPY_BINARY_HEADER, encodeCopyBinary } from '../../src/write/copy-binary.js';
 import { vectorsFromRecords } from '../../src/write/vectors.js';
 import { backoffDelay } from '../../src/lib/sleep.js';
+import { withoutClosingSemicolon } from '../../src/lib/sql.js';
 
 const dataset = compileDataset(resolveDataset(
   '/cfg/t.yaml',
@@ -228,6 +229,13 @@ describe('small helpers', () => {
     let deep: unknown = 'password=S3cret';
     for (let i = 0; i < 20; i++) deep = { deep };
     expect(JSON.stringify(redactDeep(deep))).not.toContain('S3cret');
+  });
+
+  it('takes a query its closing semicolon off, with the spaces and comments after it (views and exports wrap it)', () => {
+    expect(withoutClosingSemicolon('SELECT 1;')).toBe('SELECT 1');
+    expect(withoutClosingSemicolon('SELECT 1 ; -- the note\n  ')).toBe('SELECT 1');
+    expect(withoutClosingSemicolon("SELECT ';' AS s")).toBe("SELECT ';' AS s");
+    expect(withoutClosingSemicolon('SELECT 1\n-- no semicolon')).toBe('SELECT 1\n-- no semicolon');
   });
 
   it('backs off exponentially with jitter, capped', () => {
