@@ -37,7 +37,9 @@ export interface LoggerOptions {
   console?: boolean;
 }
 
+// An event's line is redacted once, where it is made (below); the other lines here.
 const redactFormat = winston.format((info) => {
+  if (info['event'] !== undefined) return info;
   for (const key of Object.keys(info)) info[key] = redactDeep(info[key]);
   return info;
 });

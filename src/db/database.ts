@@ -81,6 +81,11 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
 }
 
 /** Wraps `pg` identifiers in double quotes, doubling any quote inside. */
+/** Text matched literally inside a LIKE pattern (its `%`, `_` and `\\` escaped). */
+export function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
 export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }

@@ -5,6 +5,7 @@
  * they were, or fixed in the console — each at most once. Read-only but for those two records.
  */
 import type pg from 'pg';
+import { escapeLike } from './database.js';
 import { LEDGER_SCHEMA } from './ledger.js';
 
 const FILES = `${LEDGER_SCHEMA}.files`;
@@ -95,7 +96,7 @@ function toRow(row: Row): QuarantineRow {
 /** Quarantined files, newest first. */
 export async function quarantineRows(db: Queryable, filter: QuarantineFilter = {}): Promise<QuarantineRow[]> {
   const state = filter.state ?? 'open';
-  const search = filter.search?.trim() ? `%${filter.search.trim().replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null;
+  const search = filter.search?.trim() ? `%${escapeLike(filter.search.trim())}%` : null;
   const { rows } = await db.query<Row>(
     `${SELECT}
       WHERE f.error ? 'quarantined_as'
@@ -136,7 +137,7 @@ export async function recordQuarantined(db: Queryable, fileId: string, report: u
  * after its saved position would not see a key that sorts before it.
  */
 export async function resubmittedSince(db: Queryable, prefixUrl: string, since: Date): Promise<Array<{ input: string; at: Date }>> {
-  const pattern = `${prefixUrl.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  const pattern = `${escapeLike(prefixUrl)}%`;
   const { rows } = await db.query<{ input_path: string; created_at: Date }>(
     `SELECT input_path, created_at FROM ${RESUBMISSIONS} WHERE input_path LIKE $1 AND created_at > $2 ORDER BY created_at LIMIT 10000`,
     [pattern, since],

@@ -15,6 +15,7 @@
  */
 import type pg from 'pg';
 import { AbortMultipartUploadCommand, DeleteObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
+import { escapeLike } from '../../db/database.js';
 import { parquetWriters } from '../../db/files.js';
 import { s3ConfigError } from '../../errors.js';
 import { isInstanceId, livenessCache } from '../../instance.js';
@@ -159,7 +160,7 @@ async function markerWriter(s3: S3Connection, location: S3Location, marker: stri
 
 /** Parquet keys recorded under `prefixUrl` that no `loaded` row has, with the instance that recorded them last. */
 async function unloadedParquet(pool: pg.Pool, prefixUrl: string): Promise<Array<{ url: string; instances: string[] }>> {
-  const pattern = `${prefixUrl.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  const pattern = `${escapeLike(prefixUrl)}%`;
   const { rows } = await pool.query<{ parquet_path: string; instances: string[] }>(
     `SELECT parquet_path, array_agg(DISTINCT instance_id) FILTER (WHERE instance_id IS NOT NULL) AS instances FROM ${LEDGER_SCHEMA}.files
       WHERE parquet_path LIKE $1 GROUP BY parquet_path HAVING NOT bool_or(status = 'loaded')`,
