@@ -29,7 +29,7 @@ import type { LoadbayEvents } from './events.js';
 import { Health } from './http/health.js';
 import { createMetrics } from './http/metrics.js';
 import { startHttp } from './http/server.js';
-import { WebConsole } from './http/console.js';
+import { sourceJson, WebConsole } from './http/console.js';
 import { Notifier } from './notify/notifier.js';
 import { StallWatch } from './notify/stall.js';
 import { bucketChecks, connectObjectStorage, Sources } from './source/sources.js';
@@ -223,16 +223,7 @@ export async function startDaemon(loaded: Config, log: Logger, options: StartOpt
         places,
       });
       releasers.add('console', () => web.close());
-      const sourcesStatus = () => ({
-        sources: backlogs().map((b) => ({
-          source: b.source,
-          waiting: b.files,
-          bytes: b.bytes,
-          oldest_waiting_since: b.oldestMtimeMs ? new Date(b.oldestMtimeMs).toISOString() : null,
-          oldest_waiting_file: b.oldestFile,
-          in_hand: b.inProgress,
-        })),
-      });
+      const sourcesStatus = () => ({ sources: backlogs().map(sourceJson) });
       const server = await startHttp(config, database.pool, registry, health, web, (message) => log.warn(message), {
         hooks: (request, response) => source.hook(request, response),
         status: sourcesStatus,

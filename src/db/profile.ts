@@ -4,7 +4,8 @@
  * A small table is read whole and the figures are exact; a big one (by its size on disk) is read
  * through `TABLESAMPLE SYSTEM` — a fixed number of pages whatever its size — and its row count and
  * distinct counts come from PostgreSQL's own statistics (`pg_class`, `pg_stats`) where it has them.
- * Two statements in all, on the caller's read-only connection with its timeouts.
+ * Two statements read the table (aggregates, then histograms and top values), beside a few small
+ * catalogue queries (size, columns, statistics), on the caller's read-only connection with its timeouts.
  */
 import type pg from 'pg';
 import { quoteIdent } from './database.js';

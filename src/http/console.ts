@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { Config } from '../config/types.js';
 import { loadHistory, loadsByDataset, loadsPerMinute, recentLoads, tablePreview } from '../db/console.js';
-import { quoteIdent } from '../db/database.js';
+import { qualifiedTable } from '../write/postgres.js';
 import type { LoadbayEventName, LoadbayEvents } from '../events.js';
 import { statNow } from '../lib/fs-now.js';
 import type { Logger } from '../log.js';
@@ -51,6 +51,28 @@ const RECENT = 30;
 const STATEMENT_TIMEOUT_MS = 5000;
 const LOCK_TIMEOUT_MS = 200;
 
+/** What waits in one input (a folder, or a bucket prefix), from the work queue. */
+export interface SourceBacklog {
+  source: string;
+  files: number;
+  bytes: number;
+  oldestMtimeMs: number | null;
+  oldestFile: string | null;
+  inProgress: number;
+}
+
+/** A backlog as /api/overview and /api/status show it. */
+export function sourceJson(s: SourceBacklog) {
+  return {
+    source: s.source,
+    waiting: s.files,
+    bytes: s.bytes,
+    oldest_waiting_since: s.oldestMtimeMs ? new Date(s.oldestMtimeMs).toISOString() : null,
+    oldest_waiting_file: s.oldestFile,
+    in_hand: s.inProgress,
+  };
+}
+
 export interface ConsoleContext {
   config: () => Config;
   pool: pg.Pool;
@@ -59,7 +81,7 @@ export interface ConsoleContext {
   health: Health;
   backlog: () => { files: number; bytes: number; oldestMtimeMs: number | null; oldestFile: string | null; inProgress: number };
   /** Each input's backlog (a folder or an s3:// prefix); one entry per input. */
-  sources?: () => Array<{ source: string; files: number; bytes: number; oldestMtimeMs: number | null; oldestFile: string | null; inProgress: number }>;
+  sources?: () => SourceBacklog[];
   /** Where the quarantine and the inputs are (buckets included). */
   places?: Places;
 }
@@ -157,14 +179,7 @@ export class WebConsole {
         oldest_waiting_file: backlog.oldestFile,
       },
       in_progress: backlog.inProgress,
-      sources: (this.ctx.sources?.() ?? []).map((s) => ({
-        source: s.source,
-        waiting: s.files,
-        bytes: s.bytes,
-        oldest_waiting_since: s.oldestMtimeMs ? new Date(s.oldestMtimeMs).toISOString() : null,
-        oldest_waiting_file: s.oldestFile,
-        in_hand: s.inProgress,
-      })),
+      sources: (this.ctx.sources?.() ?? []).map(sourceJson),
       throughput: rows.map((r) => ({ minute: r.minute.toISOString(), files: r.files, rows: r.rows })),
       recent: this.recent,
     };
@@ -196,7 +211,7 @@ export class WebConsole {
   private async dataset(name: string): Promise<Reply> {
     const dataset = this.ctx.config().datasets.find((d) => d.name === name);
     if (!dataset) return notFound(`no dataset ${name}`);
-    const table = `${quoteIdent(dataset.table.schema)}.${quoteIdent(dataset.table.name)}`;
+    const table = qualifiedTable(dataset);
     const [loads, history, preview] = await Promise.all([
       recentLoads(this.ctx.pool, name),
       loadHistory(this.ctx.pool, name),

@@ -9,6 +9,7 @@
  * original stays in output_failed/. A file quarantined from a bucket prefix goes back there: written
  * in the staging folder, then uploaded (never over an existing object) in that transaction.
  */
+import { readAtMost } from '../lib/bytes.js';
 import { randomBytes } from 'node:crypto';
 import { mkdir, rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -20,7 +21,7 @@ import type { Config, Dataset } from '../config/types.js';
 import { recordResubmission } from '../db/quarantine.js';
 import { inTransaction, locate } from '../commands/failed.js';
 import { fsyncPath, statNow } from '../lib/fs-now.js';
-import { openBytes, readLines, rewriteLines, LineMismatch } from '../quarantine/lines.js';
+import { isGzip, openBytes, readLines, rewriteLines, LineMismatch } from '../quarantine/lines.js';
 import { idInInput, inputFolderOf } from '../source/inputs.js';
 import { isObjectWhere, joinWhere, putFileWhere, statWhere } from '../source/places.js';
 import { numbered } from '../outcome/move.js';
@@ -134,21 +135,14 @@ async function planHeader(config: Config, file: QuarantinedFile, dataset: Datase
 
 async function readDocument(file: QuarantinedFile, max: number): Promise<string | null> {
   const source = await openBytes(file.file, file.places);
-  const input: NodeJS.ReadableStream = file.file.toLowerCase().endsWith('.gz') ? source.pipe(createGunzip()) : source;
-  const chunks: Buffer[] = [];
-  let size = 0;
+  const input: NodeJS.ReadableStream = isGzip(file.file) ? source.pipe(createGunzip()) : source;
   try {
-    for await (const chunk of input as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > max) return null;
-      chunks.push(chunk);
-    }
+    return (await readAtMost(input as AsyncIterable<Buffer>, max))?.toString('utf8') ?? null;
   } catch {
     return null;
   } finally {
     source.destroy();
   }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /**
@@ -239,7 +233,7 @@ export async function applyFix(config: Config, pool: pg.Pool, file: QuarantinedF
   if ('document' in request) {
     if (plan.mode !== 'document') throw new FixRefused(400, 'this file is fixed line by line: send edits');
     if (request.document === plan.document) throw new FixRefused(400, 'nothing was changed');
-    const gz = file.file.toLowerCase().endsWith('.gz');
+    const gz = isGzip(file.file);
     edits = documentEdits(plan.document!, request.document);
     write = (tmp) => writeFile(tmp, gz ? gzipSync(request.document) : request.document, { flag: 'wx' });
   } else {

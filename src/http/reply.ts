@@ -2,6 +2,7 @@
  * What a console route answers (JSON, a page, a file to save, or an event stream that takes the
  * response over) and how the listener sends it; a request body read with a bound.
  */
+import { readAtMost } from '../lib/bytes.js';
 import { createReadStream } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import type http from 'node:http';
@@ -48,15 +49,10 @@ export class BodyError extends Error {
 /** A JSON request body of at most `maxBytes`. */
 export async function readJsonBody(request: http.IncomingMessage, maxBytes: number): Promise<unknown> {
   if (!(request.headers['content-type'] ?? '').toLowerCase().startsWith('application/json')) throw new BodyError(415, 'send the body as application/json');
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > maxBytes) throw new BodyError(413, `the body is larger than ${maxBytes} bytes`);
-    chunks.push(chunk);
-  }
+  const body = await readAtMost(request as AsyncIterable<Buffer>, maxBytes);
+  if (body === null) throw new BodyError(413, `the body is larger than ${maxBytes} bytes`);
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    return JSON.parse(body.toString('utf8'));
   } catch {
     throw new BodyError(400, 'the body is not JSON');
   }

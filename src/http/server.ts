@@ -6,6 +6,7 @@
  * only as the bearer header). Nothing from a request names a file or a path. A request must name a
  * host the listener answers to (guard.ts: DNS rebinding), and wrong tokens are throttled per address.
  */
+import { readAtMost } from '../lib/bytes.js';
 import { timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -142,12 +143,9 @@ export async function startHttp(
         response.setHeader('Retry-After', String(Math.ceil(wait / 1000)));
         return sendReply(response, { status: 429, body: loginPage(`Too many wrong tokens: try again in ${Math.ceil(wait / 1000)} s.`), headers: { 'Content-Type': 'text/html; charset=utf-8' } });
       }
-      let body = '';
-      for await (const chunk of request) {
-        body += chunk;
-        if (body.length > 4096) return send(response, 413, { error: 'too long' });
-      }
-      const given = new URLSearchParams(body).get('token') ?? '';
+      const body = await readAtMost(request as AsyncIterable<Buffer>, 4096);
+      if (body === null) return send(response, 413, { error: 'too long' });
+      const given = new URLSearchParams(body.toString('utf8')).get('token') ?? '';
       if (!sameSecret(given, token)) {
         throttle.fail(address);
         return sendReply(response, { status: 401, body: loginPage('That token is not right.'), headers: { 'Content-Type': 'text/html; charset=utf-8' } });
@@ -221,6 +219,5 @@ function probe(response: http.ServerResponse, checks: Check[]): void {
 }
 
 function send(response: http.ServerResponse, status: number, body: unknown): void {
-  response.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
-  response.end(JSON.stringify(body) + '\n');
+  sendReply(response, { status, json: body });
 }

@@ -18,7 +18,7 @@ export interface ReadLine {
   cut: boolean;
 }
 
-function isGzip(file: string): boolean {
+export function isGzip(file: string): boolean {
   return file.toLowerCase().endsWith('.gz');
 }
 

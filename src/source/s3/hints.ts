@@ -5,6 +5,7 @@
  * notification changes nothing but latency, and a message is deleted once handed over.
  * Everything a peer sends is bounded: message bytes, records per message, key bytes.
  */
+import { readAtMost } from '../../lib/bytes.js';
 import type http from 'node:http';
 import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { errorMessage } from '../../errors.js';
@@ -187,20 +188,16 @@ export async function handleEventRequest(request: http.IncomingMessage, response
     reply(413, { error: `a notification is at most ${MAX_NOTIFICATION_BYTES} bytes` });
   };
   if (Number(request.headers['content-length'] ?? 0) > MAX_NOTIFICATION_BYTES) return tooLarge();
-  const chunks: Buffer[] = [];
-  let bytes = 0;
+  let body: Buffer | null;
   try {
-    for await (const chunk of request as AsyncIterable<Buffer>) {
-      bytes += chunk.length;
-      if (bytes > MAX_NOTIFICATION_BYTES) return tooLarge();
-      chunks.push(chunk);
-    }
+    body = await readAtMost(request as AsyncIterable<Buffer>, MAX_NOTIFICATION_BYTES);
   } catch {
     return; // the peer went away
   }
+  if (body === null) return tooLarge();
   let hints: ObjectHint[];
   try {
-    hints = parseS3Event(Buffer.concat(chunks).toString('utf8'));
+    hints = parseS3Event(body.toString('utf8'));
   } catch (error) {
     if (!(error instanceof NotificationError)) throw error;
     metrics.rejectedHints.inc({ via: 'http' });
