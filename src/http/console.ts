@@ -12,7 +12,7 @@
  * make a load wait long.
  */
 import { createRequire } from 'node:module';
-import { readFile, rmdir } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import type http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -125,10 +125,6 @@ export class WebConsole {
             ...(typeof fields['stage'] === 'string' ? { stage: fields['stage'] } : {}),
           });
           this.recent.length = Math.min(this.recent.length, RECENT);
-          // A fixed file came from its own folder in input/ (fix.ts): gone once it settled.
-          if (event !== 'retried' && file !== null && fields['input'] === undefined && /^fixed-\d+\/[^/]+$/.test(file)) {
-            void rmdir(path.join(ctx.config().folders.input, path.dirname(file))).catch(() => undefined);
-          }
         }),
       );
     }

@@ -8,6 +8,7 @@
  * once more a little later (a producer holding the descriptor writes into the archived copy).
  */
 import { lstatSync } from 'node:fs';
+import { rmdir } from 'node:fs/promises';
 import { statNow } from '../../lib/fs-now.js';
 import path from 'node:path';
 import type { Config, Dataset } from '../../config/types.js';
@@ -143,6 +144,7 @@ export class FolderSource implements InputSource {
     // Into a bucket, what was seen is uploaded; a producer that went on writing keeps the file here.
     if (moved?.sourceChanged) return { archived: moved.where, changed: file, folder };
     const archived = moved?.where ?? null;
+    if (archived) this.leaveFixFolder(arrival.relative);
     if (archived && !isObjectWhere(archived) && stateOf(archived, arrival) !== 'same') return { archived: null, changed: archived, folder };
     return { archived, changed: null, folder };
   }
@@ -163,7 +165,13 @@ export class FolderSource implements InputSource {
     const current = at ? statNow(at) : null;
     const item = current ? { where: file, size: current.size, mtimeMs: current.mtimeMs, etag: null, versionId: null } : this.itemOf(file, arrival);
     const { path: quarantined } = await quarantine(this.options, dataset, item, arrival.relative, error, details, beforeMove);
+    this.leaveFixFolder(arrival.relative);
     return ledgerPath(this.options.places, quarantined);
+  }
+
+  /** A file the console fixed came in a folder of its own (`fixed-<id>/`, http/fix.ts): gone once the file settled. */
+  private leaveFixFolder(relative: string): void {
+    if (/^fixed-\d+\/[^/]+$/.test(relative)) void rmdir(path.dirname(this.pathOf(relative))).catch(() => undefined);
   }
 
   watchArchived(archived: string, arrival: Arrival, grown: () => void): void {
