@@ -23,8 +23,8 @@ import { fitName, freeName, moveFile, numbered } from '../outcome/move.js';
 import { identityOf, isObjectWhere, objectOf, s3Of, statWhere, type Places, type Where } from './places.js';
 import { objectUrl } from './s3/identity.js';
 import { openObject } from './s3/read.js';
-import { copyMetadata, deleteObject, findCopy, moveObject, type SourceMark } from './s3/settle.js';
-import { fitKey, KeyTakenError, MAX_NUMBERED_NAMES, NamesTakenError, numberedKey, uploadObject } from './s3/write.js';
+import { copyMetadata, deleteObject, moveObject, placeCopy, type SourceMark } from './s3/settle.js';
+import { fitKey, KeyTakenError, uploadObject } from './s3/write.js';
 
 /** What is moved: where it is and the version that was seen (an object's ETag; a file's size and time). */
 export interface Item {
@@ -81,24 +81,18 @@ async function uploadItem(places: Places, item: Item, wanted: Where, exact: bool
   const { bucket, key: wantedKey } = objectOf(wanted);
   const key = exact ? wantedKey : fitKey(wantedKey);
   const mark = localMark(item);
-  const found = await findCopy(s3, mark, bucket, key, undefined, exact);
-  let target = found.copy;
-  if (target === null) {
-    if (exact && found.free !== 1) throw new KeyTakenError(wanted);
-    for (let n = found.free; target === null; n++) {
-      if (n > MAX_NUMBERED_NAMES) throw new NamesTakenError(bucket, key);
-      const candidate = numberedKey(key, n);
-      const body = createReadStream(item.where, { end: item.size - 1 });
-      try {
-        await uploadObject(s3, bucket, candidate, item.size === 0 ? Buffer.alloc(0) : body, { writer: places.writer, metadata: copyMetadata(mark, places.writer) });
-        target = candidate;
-      } catch (error) {
-        if (!(error instanceof KeyTakenError) || exact) throw error;
-      } finally {
-        body.destroy();
-      }
+  const { key: target } = await placeCopy(s3, mark, bucket, key, exact, async (candidate) => {
+    const body = createReadStream(item.where, { end: item.size - 1 });
+    try {
+      await uploadObject(s3, bucket, candidate, item.size === 0 ? Buffer.alloc(0) : body, { writer: places.writer, metadata: copyMetadata(mark, places.writer) });
+      return true;
+    } catch (error) {
+      if (error instanceof KeyTakenError) return false;
+      throw error;
+    } finally {
+      body.destroy();
     }
-  }
+  });
   const now = await statWhere(places, item.where);
   if (now && (now.size !== item.size || Math.round(now.mtimeMs) !== Math.round(item.mtimeMs))) {
     return { where: objectUrl({ bucket, key: target }), folder: null, sourceChanged: true };

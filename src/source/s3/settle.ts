@@ -58,27 +58,13 @@ export async function moveObject(
   const copyLimits: CopyLimits = { ...DEFAULT_COPY_LIMITS, ...limits };
   // A key too long for S3 is shortened (an exact one was chosen, and fitted, by the caller).
   const wanted = exact ? keyUnder(target, relative) : fitKey(keyUnder(target, relative));
-  const where = (key: string) => ({ url: objectUrl({ bucket: target.bucket, key }), bucket: target.bucket, key });
-  const existing = await findCopy(s3, markOf(source), target.bucket, wanted, signal, exact);
-  if (exact && existing.copy === null && existing.free !== 1) throw new KeyTakenError(objectUrl({ bucket: target.bucket, key: wanted }));
-  let settled: SettledObject;
-  if (existing.copy !== null) {
-    settled = { ...where(existing.copy), copied: false };
-  } else {
-    let n = existing.free;
-    for (;;) {
-      const key = numberedKey(wanted, n);
-      const outcome = await copyOnce(s3, source, target.bucket, key, writer, copyLimits, signal);
-      if (outcome === 'copied') {
-        settled = { ...where(key), copied: true };
-        break;
-      }
-      if (outcome === 'vanished') throw new ObjectVanishedError(objectUrl(source));
-      if (outcome === 'replaced') throw new SourceReplacedError(objectUrl(source));
-      if (exact) throw new KeyTakenError(objectUrl({ bucket: target.bucket, key }));
-      if (++n > MAX_NUMBERED_NAMES) throw new NamesTakenError(target.bucket, wanted); // the name was taken meanwhile: the next one
-    }
-  }
+  const placed = await placeCopy(s3, markOf(source), target.bucket, wanted, exact, async (key) => {
+    const outcome = await copyOnce(s3, source, target.bucket, key, writer, copyLimits, signal);
+    if (outcome === 'vanished') throw new ObjectVanishedError(objectUrl(source));
+    if (outcome === 'replaced') throw new SourceReplacedError(objectUrl(source));
+    return outcome === 'copied';
+  }, signal);
+  const settled: SettledObject = { url: objectUrl({ bucket: target.bucket, key: placed.key }), bucket: target.bucket, key: placed.key, copied: placed.copied };
   await deleteSource(s3, source, signal);
   return settled;
 }
@@ -96,6 +82,30 @@ export function markOf(source: ObjectIdentity): SourceMark {
 /** The metadata that marks a copy of `mark`, written by `writer`. */
 export function copyMetadata(mark: SourceMark, writer: string): Record<string, string> {
   return { [SOURCE_METADATA]: mark.url, [SOURCE_ETAG_METADATA]: mark.etag, [WRITER_METADATA]: writer };
+}
+
+/**
+ * Where a copy of `mark` is, or goes, under `wanted`: an earlier run's copy found (`copied` false),
+ * else `write(key)` at the first free numbered name, and the next while it answers false (the name
+ * was taken meanwhile). `exact`: `wanted` alone, KeyTakenError when another object holds it.
+ */
+export async function placeCopy(
+  s3: S3Connection,
+  mark: SourceMark,
+  bucket: string,
+  wanted: string,
+  exact: boolean,
+  write: (key: string) => Promise<boolean>,
+  signal?: AbortSignal,
+): Promise<{ key: string; copied: boolean }> {
+  const existing = await findCopy(s3, mark, bucket, wanted, signal, exact);
+  if (existing.copy !== null) return { key: existing.copy, copied: false };
+  for (let n = existing.free; ; n++) {
+    if (exact && n > 1) throw new KeyTakenError(objectUrl({ bucket, key: wanted }));
+    if (n > MAX_NUMBERED_NAMES) throw new NamesTakenError(bucket, wanted);
+    const key = numberedKey(wanted, n);
+    if (await write(key)) return { key, copied: true };
+  }
 }
 
 /**
