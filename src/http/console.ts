@@ -20,12 +20,12 @@ import pg from 'pg';
 import type { Config } from '../config/types.js';
 import { loadHistory, loadsByDataset, loadsPerMinute, recentLoads, tablePreview } from '../db/console.js';
 import { qualifiedTable } from '../write/postgres.js';
-import type { LoadbayEventName, LoadbayEvents } from '../events.js';
+import type { LoadbayEvents } from '../events.js';
 import { statNow } from '../lib/fs-now.js';
 import type { Logger } from '../log.js';
 import type { Places } from '../source/places.js';
 import type { Health } from './health.js';
-import { LiveEvents } from './live.js';
+import { eventSummary, LiveEvents, type LiveEvent } from './live.js';
 import { Profiles } from './profile.js';
 import { actionsHelp, QuarantineRoutes } from './quarantine.js';
 import { download, json, notFound, type Reply } from './reply.js';
@@ -86,10 +86,8 @@ export interface ConsoleContext {
   places?: Places;
 }
 
-type Recent = { event: LoadbayEventName; at: string; file: string | null; dataset: string | null; rows?: number; reason?: string; stage?: string };
-
 export class WebConsole {
-  private readonly recent: Recent[] = [];
+  private readonly recent: LiveEvent[] = [];
   private readonly reader: pg.Pool;
   readonly live: LiveEvents;
   private readonly profiles: Profiles;
@@ -113,17 +111,7 @@ export class WebConsole {
     for (const event of ['loaded', 'failed', 'skipped', 'held', 'vanished', 'retried', 'ignored'] as const) {
       this.offs.push(
         ctx.events.on(event, (payload) => {
-          const fields = payload as unknown as Record<string, unknown>;
-          const file = typeof fields['file'] === 'string' ? fields['file'] : null;
-          this.recent.unshift({
-            event,
-            at: new Date().toISOString(),
-            file,
-            dataset: typeof fields['dataset'] === 'string' ? fields['dataset'] : null,
-            ...(typeof fields['rows'] === 'number' ? { rows: fields['rows'] } : {}),
-            ...(typeof fields['reason'] === 'string' ? { reason: fields['reason'] } : {}),
-            ...(typeof fields['stage'] === 'string' ? { stage: fields['stage'] } : {}),
-          });
+          this.recent.unshift(eventSummary(event, payload));
           this.recent.length = Math.min(this.recent.length, RECENT);
         }),
       );

@@ -33,6 +33,22 @@ export interface LiveEvent {
   reason?: string;
 }
 
+/** What the console shows of an event, live and in its recent list: the file, its dataset, rows, stage, reason. */
+export function eventSummary(event: LiveEvent['event'], payload: unknown): LiveEvent {
+  const fields = payload as Record<string, unknown>; // every event's payload: read what it has
+  return {
+    event,
+    at: new Date().toISOString(),
+    file: typeof fields['file'] === 'string' ? fields['file'] : null,
+    ...(typeof fields['input'] === 'string' ? { input: fields['input'] } : {}),
+    file_id: typeof fields['file_id'] === 'string' ? fields['file_id'] : null,
+    dataset: typeof fields['dataset'] === 'string' ? fields['dataset'] : null,
+    ...(typeof fields['rows'] === 'number' ? { rows: fields['rows'] } : {}),
+    ...(typeof fields['stage'] === 'string' ? { stage: fields['stage'] } : {}),
+    ...(typeof fields['reason'] === 'string' ? { reason: fields['reason'].slice(0, 300) } : {}),
+  };
+}
+
 export class LiveEvents {
   private readonly clients = new Set<http.ServerResponse>();
   private readonly heartbeat: NodeJS.Timeout;
@@ -44,18 +60,7 @@ export class LiveEvents {
     private readonly options: LiveOptions = DEFAULT_LIVE,
   ) {
     this.off = events.onAny((event, payload) => {
-      const fields = payload as unknown as Record<string, unknown>; // every event's payload: read what it has
-      this.publish({
-        event,
-        at: new Date().toISOString(),
-        file: typeof fields['file'] === 'string' ? fields['file'] : null,
-        ...(typeof fields['input'] === 'string' ? { input: fields['input'] } : {}),
-        file_id: typeof fields['file_id'] === 'string' ? fields['file_id'] : null,
-        dataset: typeof fields['dataset'] === 'string' ? fields['dataset'] : null,
-        ...(typeof fields['rows'] === 'number' ? { rows: fields['rows'] } : {}),
-        ...(typeof fields['stage'] === 'string' ? { stage: fields['stage'] } : {}),
-        ...(typeof fields['reason'] === 'string' ? { reason: fields['reason'].slice(0, 300) } : {}),
-      });
+      this.publish(eventSummary(event, payload));
     });
     this.heartbeat = setInterval(() => this.write(': heartbeat\n\n'), options.heartbeatMs);
     this.heartbeat.unref();
