@@ -8,8 +8,8 @@ import path from 'node:path';
 import type { Config } from '../config/types.js';
 import { isObjectWhere, joinWhere, relativeWhere, type Where } from './places.js';
 
-/** The first local input: its files' ids are their paths inside it. */
-function firstLocal(config: Pick<Config, 'inputs'>): string | null {
+/** The first local input: its files' ids are their paths inside it (sources.ts builds the sources by it). */
+export function firstLocal(config: Pick<Config, 'inputs'>): string | null {
   return config.inputs.find((i) => i.location === null)?.folder ?? null;
 }
 

@@ -8,6 +8,7 @@
  * (as before several inputs existed, so old ledgers stay valid), another local folder's files are
  * named by their absolute paths, objects by their URLs.
  */
+import { firstLocal } from './inputs.js';
 import type http from 'node:http';
 import type pg from 'pg';
 import type { Config } from '../config/types.js';
@@ -60,11 +61,11 @@ export class Sources {
 
   constructor(private readonly options: SourcesOptions) {
     const { config, log, places, pool, signal } = options;
-    const firstLocal = config.inputs.findIndex((i) => i.location === null);
-    this.list = config.inputs.map((input, i) =>
+    const relativeIds = firstLocal(config);
+    this.list = config.inputs.map((input) =>
       input.location
         ? new S3Source({ config, log, places, location: input.location, pool, signal })
-        : new FolderSource({ config, log, places, signal, dir: input.folder, relativeIds: i === firstLocal }),
+        : new FolderSource({ config, log, places, signal, dir: input.folder, relativeIds: input.folder === relativeIds }),
     );
   }
 
