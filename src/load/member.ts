@@ -74,7 +74,7 @@ export function newMember(claim: Claim): Member {
     retired: [],
     parquetPath: null,
     rejectsFile: null,
-    seconds: { read_validate: 0, copy: 0, parquet: 0, commit: 0 },
+    seconds: zeroSeconds(),
   };
 }
 
@@ -224,6 +224,11 @@ async function sendBatches(member: Member, batches: AsyncIterator<CheckedBatch>,
     const written = outputs.write(typed).catch((error: unknown) => Promise.reject(contentError(error, 'load', span)));
     await Promise.all([written, copy.write(encoded)]);
   }
+}
+
+/** No time spent yet in any stage. */
+export function zeroSeconds(): StageSeconds {
+  return { read_validate: 0, copy: 0, parquet: 0, commit: 0 };
 }
 
 /** Where a load's time went: laps of read/validate, COPY's end, Parquet's end, commit. */

@@ -42,6 +42,7 @@ import {
   sendRows,
   stageClock,
   throwVerdict,
+  zeroSeconds,
   type Member,
 } from './member.js';
 import { rejectedByDatabase, SentRows } from './refused.js';
@@ -278,7 +279,7 @@ class UnitLoad {
 
   /** All rows in: COPY ends and is counted; one question for every file's earlier loads. */
   private async endSharedCopy(dataset: CompiledDataset, staged: Member[]): Promise<void> {
-    const seconds = { read_validate: 0, copy: 0, parquet: 0, commit: 0 };
+    const seconds = zeroSeconds();
     const clock = stageClock(seconds);
     await this.feed!.written();
     const count = await this.copy!.end();
@@ -296,7 +297,7 @@ class UnitLoad {
 
   /** The staged files' Parquet files into place and their ledger rows loaded, then COMMIT. */
   private async commit(dataset: CompiledDataset, staged: Member[]): Promise<void> {
-    const seconds = { read_validate: 0, copy: 0, parquet: 0, commit: 0 };
+    const seconds = zeroSeconds();
     const clock = stageClock(seconds);
     await Promise.all(staged.map((m) => m.outputs!.finish()));
     clock.lap('parquet');
