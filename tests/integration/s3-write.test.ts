@@ -7,13 +7,14 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { CopyObjectCommand, CreateMultipartUploadCommand, DeleteObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { instanceLockKey } from '../../src/instance.js';
+import { connectS3 } from '../../src/source/s3/client.js';
 import { headObject, type ObjectIdentity } from '../../src/source/s3/identity.js';
 import { ObjectVanishedError } from '../../src/source/s3/read.js';
 import { moveObject, SOURCE_METADATA, SourceReplacedError } from '../../src/source/s3/settle.js';
 import { sweepOrphans } from '../../src/source/s3/sweep.js';
 import { freeKey, KeyTakenError, numberedKey, putNewObject, uploadObject, WRITER_METADATA } from '../../src/source/s3/write.js';
 import { useLedger } from '../helpers/env.js';
-import { useBucket, useS3Proxy } from '../helpers/s3.js';
+import { testS3Settings, useBucket, useS3Proxy } from '../helpers/s3.js';
 
 const bucket = useBucket();
 
@@ -105,6 +106,21 @@ describe('settling by copy-then-delete', () => {
     expect((await bucket().get('archive/nhl/game.csv')).toString()).toBe('id\n1\n');
     const head = await bucket().s3.client.send(new HeadObjectCommand({ Bucket: bucket().name, Key: 'archive/nhl/game-2.csv' }));
     expect(head.Metadata?.[SOURCE_METADATA]).toBe(`s3://${bucket().name}/in/nhl/game.csv`);
+  });
+
+  it('a copy whose answer was lost and that the SDK sent again is not made a second time under the next name', async () => {
+    await bucket().put('in/c.csv', 'id\n1\n');
+    const source = await identify('in/c.csv');
+    const retrying = connectS3(testS3Settings({ endpoint: proxied.proxy().endpoint, maxAttempts: 2, requestTimeoutMs: 1000 }));
+    try {
+      // The server makes the copy; its answer never comes; the SDK sends the copy again (If-None-Match: 412).
+      proxied.proxy().stallResponseTo(`PUT /${bucket().name}/archive/c.csv`, 0);
+      const moved = await moveObject(retrying, source, bucket().location('archive/'), 'c.csv', 'host-1');
+      expect(moved).toMatchObject({ key: 'archive/c.csv', copied: true });
+      expect(await bucket().keys()).toEqual(['archive/c.csv']);
+    } finally {
+      retrying.close();
+    }
   });
 
   it('a crash between copy and delete: the rerun deletes and does not copy again', async () => {

@@ -87,7 +87,7 @@ export function copyMetadata(mark: SourceMark, writer: string): Record<string, s
 /**
  * Where a copy of `mark` is, or goes, under `wanted`: an earlier run's copy found (`copied` false),
  * else `write(key)` at the first free numbered name, and the next while it answers false (the name
- * was taken meanwhile). `exact`: `wanted` alone, KeyTakenError when another object holds it.
+ * was taken meanwhile, and not by this copy itself). `exact`: `wanted` alone, KeyTakenError when another object holds it.
  */
 export async function placeCopy(
   s3: S3Connection,
@@ -105,6 +105,9 @@ export async function placeCopy(
     if (n > MAX_NUMBERED_NAMES) throw new NamesTakenError(bucket, wanted);
     const key = numberedKey(wanted, n);
     if (await write(key)) return { key, copied: true };
+    // Taken: by another object, or by this very copy — a request that succeeded but whose answer
+    // was lost, sent again (by the SDK's retry) and refused by its own If-None-Match.
+    if ((await copyAt(s3, mark, bucket, key, signal)) === 'copy') return { key, copied: true };
   }
 }
 
