@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import type pg from 'pg';
-import { checkout } from './claim/claim.js';
+import { checkout } from './db/database.js';
 import { errorMessage } from './errors.js';
 import { abortableSleep, backoffDelay } from './lib/sleep.js';
 import type { Logger } from './log.js';
@@ -42,7 +42,7 @@ export function instanceLockKey(instanceId: string): string {
 
 /** Whether the instance holds its lock: the one test of liveness (reconcile.ts and sweep.ts use it). */
 export async function instanceAlive(pool: pg.Pool, instanceId: string): Promise<boolean> {
-  const client = await pool.connect();
+  const { client, done } = await checkout(pool);
   try {
     const { rows } = await client.query<{ free: boolean }>('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS free', [
       instanceLockKey(instanceId),
@@ -53,7 +53,7 @@ export async function instanceAlive(pool: pg.Pool, instanceId: string): Promise<
     }
     return true;
   } finally {
-    client.release();
+    done();
   }
 }
 

@@ -3,6 +3,7 @@
  * on a dedicated connection for as long as the file is in hand (a crashed holder's lock vanishes
  * with its connection). The claim also finds or creates the file's ledger row.
  */
+import { checkout } from '../db/database.js';
 import type pg from 'pg';
 import { claimRows, tryLockFiles, unlockFiles } from '../db/files.js';
 import type { LedgerRow } from '../db/ledger.js';
@@ -17,23 +18,6 @@ export interface Claim {
   /** A ledger row that says this very arrival was loaded but never moved out of input/. */
   unsettled: LedgerRow | null;
   release(): Promise<void>;
-}
-
-/** Checks out a client with an `error` listener for as long as it is out of the pool. */
-export async function checkout(pool: pg.Pool): Promise<{ client: pg.PoolClient; done: (destroy?: boolean) => void }> {
-  const client = await pool.connect();
-  let lastError: Error | null = null;
-  const onError = (error: Error) => {
-    lastError = error;
-  };
-  client.on('error', onError);
-  return {
-    client,
-    done(destroy = false) {
-      client.removeListener('error', onError);
-      client.release(destroy || lastError !== null ? (lastError ?? new Error('discarded')) : undefined);
-    },
-  };
 }
 
 /**

@@ -89,3 +89,20 @@ export function escapeLike(text: string): string {
 export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
+
+/** Checks out a client with an `error` listener for as long as it is out of the pool. */
+export async function checkout(pool: pg.Pool): Promise<{ client: pg.PoolClient; done: (destroy?: boolean) => void }> {
+  const client = await pool.connect();
+  let lastError: Error | null = null;
+  const onError = (error: Error) => {
+    lastError = error;
+  };
+  client.on('error', onError);
+  return {
+    client,
+    done(destroy = false) {
+      client.removeListener('error', onError);
+      client.release(destroy || lastError !== null ? (lastError ?? new Error('discarded')) : undefined);
+    },
+  };
+}

@@ -3,6 +3,7 @@
  * and its ledger row commit in one transaction. Versioned migrations, safe to run from several
  * instances at once (they serialise on an advisory lock).
  */
+import { checkout } from './database.js';
 import type pg from 'pg';
 
 export const LEDGER_SCHEMA = 'loadbay';
@@ -93,7 +94,7 @@ const MIGRATIONS: string[] = [
 export const MIGRATION_COUNT = MIGRATIONS.length;
 
 export async function migrate(pool: pg.Pool): Promise<number> {
-  const client = await pool.connect();
+  const { client, done } = await checkout(pool);
   try {
     await client.query('BEGIN');
     await client.query(`SELECT pg_advisory_xact_lock(hashtextextended('loadbay:migrate', 0))`);
@@ -114,7 +115,7 @@ export async function migrate(pool: pg.Pool): Promise<number> {
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
   } finally {
-    client.release();
+    done();
   }
 }
 

@@ -15,7 +15,7 @@ import { errorMessage, redact } from '../errors.js';
 import type { FileEventFields, LoadbayEvents } from '../events.js';
 import { abortableSleep, backoffDelay } from '../lib/sleep.js';
 import type { Logger } from '../log.js';
-import { checkout } from '../claim/claim.js';
+import { checkout } from '../db/database.js';
 import { post, type NotificationPayload } from './post.js';
 
 export type { NotificationPayload };

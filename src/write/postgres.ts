@@ -4,6 +4,7 @@
  * transaction. A COPY that fails part-way never hangs: a lost connection or a server error rejects
  * every pending write, and the caller destroys the connection (the server then rolls back).
  */
+import { checkout } from '../db/database.js';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { Dataset } from '../config/types.js';
@@ -34,7 +35,7 @@ export function qualifiedTable(dataset: Dataset): string {
  */
 export async function ensureTable(pool: pg.Pool, dataset: Dataset, lockTimeoutMs = 0): Promise<string[]> {
   const table = qualifiedTable(dataset);
-  const client = await pool.connect();
+  const { client, done } = await checkout(pool);
   try {
     await client.query('BEGIN');
     await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`loadbay:table:${table}`]);
@@ -73,7 +74,7 @@ export async function ensureTable(pool: pg.Pool, dataset: Dataset, lockTimeoutMs
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
   } finally {
-    client.release();
+    done();
   }
 }
 

@@ -5,7 +5,7 @@
  * Savepoints let several files share one transaction, each able to roll back alone.
  */
 import type pg from 'pg';
-import { checkout } from '../claim/claim.js';
+import { checkout } from '../db/database.js';
 
 export class LoadTransaction {
   private open = true;
