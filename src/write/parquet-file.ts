@@ -55,18 +55,24 @@ function writerProperties(codec: ParquetCodec, dictionary: string[], pageStatist
 }
 
 /**
- * A whole file in one go, for a file that is one batch (most small files): encoded in memory by
- * `writeParquet` and written, not fsync'd — parquet.ts fsyncs it from the main thread, so that the
+ * A one-batch file's Parquet encoded in one call by parquet-wasm, for a codec parquet-direct.ts
+ * does not have (lz4_raw) or an empty batch. One batch is one page per column, so the page index
+ * would repeat the chunk statistics: chunk statistics only.
+ */
+export function encodeParquet(codec: ParquetCodec, dictionary: string[], ipc: Uint8Array): Uint8Array {
+  return pq.writeParquet(pq.Table.fromIPCStream(ipc), writerProperties(codec, dictionary, false));
+}
+
+/**
+ * A whole file in one go, for a file that is one batch (most small files): its encoded bytes
+ * written, not fsync'd — parquet.ts fsyncs it from the main thread, so that the
  * fsyncs of a group's files overlap and this thread never waits for one. The stream below costs
  * ~5 ms more per file in set-up (web streams, a write stream, the encoder's tasks) than the
- * encoding itself takes for 400 rows. One batch is one page per column, so the page index would
- * repeat the chunk statistics: chunk statistics only. `codec`: `parquet.small_file_compression` —
- * snappy by default: for a page of a few hundred values zstd's set-up costs more than the
- * compression (a 400-row student file: 1.9 ms and 12.8 KB zstd, 1.0 ms and 11.0 KB snappy).
- * (BENCHMARKS.md, "Many small files".)
+ * encoding itself takes for 400 rows. The codec is `parquet.small_file_compression` — snappy by
+ * default: for a page of a few hundred values zstd's set-up costs more than the compression
+ * (BENCHMARKS.md, "Many small files").
  */
-export async function writeParquetFile(tmpPath: string, codec: ParquetCodec, dictionary: string[], ipc: Uint8Array): Promise<void> {
-  const bytes = pq.writeParquet(pq.Table.fromIPCStream(ipc), writerProperties(codec, dictionary, false));
+export async function writeParquetFile(tmpPath: string, bytes: Uint8Array): Promise<void> {
   // Created in the thread pool: creating a file can wait ~0.8 ms for the file system's journal
   // while other files' fsyncs commit it (measured in a burst), time this thread spends encoding the
   // next file instead. Writing into the page cache and closing are quick: done here.

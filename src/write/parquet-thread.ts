@@ -1,7 +1,7 @@
 /**
  * The Parquet thread: a worker thread that turns batches of vectors (each packed into one
- * transferred buffer, thread-batch.ts) into Arrow IPC (arrow.ts) and then Parquet files with
- * parquet-wasm, so that this work runs on another core while the main thread reads and validates.
+ * transferred buffer, thread-batch.ts) into Parquet files — a one-batch file written directly
+ * (parquet-direct.ts), a larger one as Arrow IPC (arrow.ts) streamed through parquet-wasm — so that this work runs on another core while the main thread reads and validates.
  * For a group load it also encodes each batch's rows as COPY binary and sends them back ahead of
  * its reply. Requests come from parquet.ts, one reply per request, in order.
  */
@@ -10,7 +10,8 @@ import type { Column } from '../columns.js';
 import type { Config } from '../config/types.js';
 import { batchStream, type Lineage, type Scratch } from './arrow.js';
 import { encodeCopyBinary } from './copy-binary.js';
-import { openParquetFile, writeParquetFile, type ParquetFileWriter } from './parquet-file.js';
+import { directParquet } from './parquet-direct.js';
+import { encodeParquet, openParquetFile, writeParquetFile, type ParquetFileWriter } from './parquet-file.js';
 import { unpackBatch, type PackedBatch } from './thread-batch.js';
 import { emptyVector, type TypedBatch } from './vectors.js';
 
@@ -52,11 +53,11 @@ const writers = new Map<number, { file: ParquetFileWriter; columns: Column[]; li
 const scratch: Scratch = { buffer: new Uint8Array(0) };
 
 /**
- * A request's batch as IPC (a view of `scratch`): unpacked from its buffer (an empty batch when it
- * has none) and, when the request asks, its rows sent first to the main thread as COPY binary (in
- * their own buffer, transferred) — before anything is awaited, so in request order.
+ * A request's batch (an empty batch when it has none) unpacked from its buffer and, when the
+ * request asks, its rows sent first to the main thread as COPY binary (in their own buffer,
+ * transferred) — before anything is awaited, so in request order.
  */
-function requestStream(request: ThreadRequest & { op: 'write' }, columns: Column[], lineage: Lineage): Uint8Array {
+function requestBatch(request: ThreadRequest & { op: 'write' }, columns: Column[], lineage: Lineage): TypedBatch {
   const batch: TypedBatch = request.batch
     ? unpackBatch(request.batch, columns.map((c) => c.kind))
     : { length: 0, numbers: new Float64Array(0), vectors: columns.map((c) => emptyVector(c.kind, 0)) };
@@ -66,7 +67,7 @@ function requestStream(request: ThreadRequest & { op: 'write' }, columns: Column
     const copy = (whole ? rows.buffer : rows.buffer.slice(rows.byteOffset, rows.byteOffset + rows.byteLength)) as ArrayBuffer;
     parentPort!.postMessage({ seq: request.seq, copy, rows: batch.length } satisfies ThreadReply, [copy]);
   }
-  return batchStream(columns, batch, lineage, scratch);
+  return batch;
 }
 
 async function handle(request: ThreadRequest): Promise<void> {
@@ -77,9 +78,17 @@ async function handle(request: ThreadRequest): Promise<void> {
     return;
   }
   if (request.tmpPath !== undefined && request.finish) {
-    // The whole file in one message: written in one go, no stream.
-    const ipc = requestStream(request, request.columns!, request.lineage!);
-    await writeParquetFile(request.tmpPath, request.compression!.smallFileCompression, request.dictionary ?? [], ipc);
+    // The whole file in one message, written in one go: from the vectors here (parquet-direct.ts),
+    // or by parquet-wasm for a codec that writer does not have.
+    const columns = request.columns!;
+    const lineage = request.lineage!;
+    const codec = request.compression!.smallFileCompression;
+    const dictionary = request.dictionary ?? [];
+    const batch = requestBatch(request, columns, lineage);
+    const bytes =
+      directParquet(columns, batch, lineage, codec, dictionary) ??
+      encodeParquet(codec, dictionary, batchStream(columns, batch, lineage, scratch));
+    await writeParquetFile(request.tmpPath, bytes);
     return;
   }
   if (request.tmpPath !== undefined) {
@@ -88,7 +97,7 @@ async function handle(request: ThreadRequest): Promise<void> {
   }
   const writer = writers.get(request.id);
   if (!writer) throw new Error(`no open Parquet file #${request.id} in this thread (it was restarted)`);
-  if (request.batch) await writer.file.write(requestStream(request, writer.columns, writer.lineage));
+  if (request.batch) await writer.file.write(batchStream(writer.columns, requestBatch(request, writer.columns, writer.lineage), writer.lineage, scratch));
   if (request.finish) {
     writers.delete(request.id);
     await writer.file.finish();
