@@ -5,13 +5,12 @@
  * 2 invalid configuration or usage. A command's modules are imported when it runs, so `--version`,
  * `--help` and a usage error load commander and nothing else.
  */
-import { readFileSync } from 'node:fs';
+import { VERSION } from './lib/version.js';
 import { Command, CommanderError } from 'commander';
 import { ConfigError, errorMessage } from './errors.js';
 import { print, UsageError } from './commands/output.js';
 
 const DEFAULT_CONFIG = process.env['LOADBAY_CONFIG'] ?? 'config/loadbay.yaml';
-const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 // Output piped into a reader that stops early (`loadbay check-config | head`): stop quietly.
 for (const stream of [process.stdout, process.stderr]) {

@@ -4,7 +4,7 @@ export class ByteSink {
   length = 0;
 
   constructor(capacity = 1024) {
-    this.bytes = new Uint8Array(capacity);
+    this.bytes = new Uint8Array(Math.max(16, capacity));
   }
 
   /** Makes room for `extra` more bytes (doubling, so appends cost amortised O(1)). */

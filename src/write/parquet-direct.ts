@@ -16,6 +16,7 @@ import { compressSync as snappy } from 'snappy';
 import type { Column } from '../columns.js';
 import type { ParquetCodec } from '../config/types.js';
 import { ByteSink } from '../lib/byte-sink.js';
+import { PARQUET_CREATED_BY } from '../lib/version.js';
 import { latin1Slice, asBuffer } from '../lib/bytes.js';
 import { unreachable } from '../lib/unreachable.js';
 import { schemaMessage, type ArrowBatch, type Lineage } from './arrow.js';
@@ -103,6 +104,8 @@ interface Chunk {
   nulls: number;
   min: Uint8Array | null;
   max: Uint8Array | null;
+  /** NaN values of a DOUBLE column (null for other types). */
+  nans: number | null;
 }
 
 /**
@@ -134,7 +137,7 @@ function arrowSchemaText(columns: Column[]): string {
 export function directParquet(columns: Column[], batch: ArrowBatch, lineage: Lineage, codec: ParquetCodec, dictionary: string[]): Uint8Array | null {
   const rows = batch.length;
   // An empty file is rare: parquet-wasm writes it, with no zero-length runs to think about.
-  if (!directCodec(codec) || rows === 0) return null;
+  if (!directCodec(codec) || rows === 0 || !fits(batch)) return null;
   const out = file;
   out.reset();
   out.raw(MAGIC);
@@ -159,6 +162,23 @@ export function directParquet(columns: Column[], batch: ArrowBatch, lineage: Lin
 }
 
 const MAGIC = new Uint8Array([0x50, 0x41, 0x52, 0x31]); // "PAR1"
+
+/** A page's sizes are Thrift i32s: a text column this large is left to parquet-wasm, which splits pages. */
+const MAX_PAGE_BYTES = 256 * 1024 * 1024;
+/** Line numbers whose deltas and zigzags stay exact in doubles (DELTA_BINARY_PACKED below). */
+const MAX_LINE_NUMBER = 2 ** 51;
+
+/** Whether this writer takes the batch: line numbers it encodes exactly, text pages of a size a page may have. */
+function fits(batch: ArrowBatch): boolean {
+  for (let i = 0; i < batch.length; i++) {
+    const n = batch.numbers[i]!;
+    if (!(n >= 0 && n <= MAX_LINE_NUMBER && Number.isInteger(n))) return false;
+  }
+  for (const vector of batch.vectors) {
+    if ((vector.kind === 'string' || vector.kind === 'json') && vector.offsets[batch.length]! + batch.length * 4 > MAX_PAGE_BYTES) return false;
+  }
+  return true;
+}
 
 /** Writes the page in `body` (compressed) after its header; returns its sizes. */
 function writePage(out: ByteSink, codec: ParquetCodec, type: number, values: number, encoding: number): { uncompressed: number; compressed: number } {
@@ -223,7 +243,7 @@ function countNulls(valid: Uint8Array, rows: number): number {
 
 function writeColumn(out: ByteSink, codec: ParquetCodec, leaf: Leaf, vector: Vector, rows: number, dictionary: boolean): Chunk {
   const nulls = countNulls(vector.valid, rows);
-  const chunk: Chunk = { leaf, encodings: [ENCODING.PLAIN, ENCODING.RLE], values: rows, start: out.length, dictionaryAt: -1, dataAt: out.length, uncompressed: 0, compressed: 0, nulls, min: null, max: null };
+  const chunk: Chunk = { leaf, encodings: [ENCODING.PLAIN, ENCODING.RLE], values: rows, start: out.length, dictionaryAt: -1, dataAt: out.length, uncompressed: 0, compressed: 0, nulls, min: null, max: null, nans: null };
   if (dictionary && (vector.kind === 'string' || vector.kind === 'json') && writeTextDictionary(out, codec, chunk, vector, rows, nulls)) return chunk;
   body.reset();
   definitionLevels(vector.valid, rows, nulls);
@@ -261,14 +281,19 @@ function plainValues(chunk: Chunk, vector: Vector, rows: number, nulls: number):
       let min = Infinity;
       let max = -Infinity;
       let any = false;
+      let nans = 0;
       for (let i = 0; i < rows; i++) {
         if (!valid[i]) continue;
         const v = data[i]!;
-        if (v !== v) continue; // NaN is left out of the statistics, as the format says
+        if (v !== v) {
+          nans++; // left out of min and max, counted instead, as the format says
+          continue;
+        }
         any = true;
         if (v < min || (v === 0 && min === 0 && Object.is(v, -0))) min = v;
         if (v > max || (v === 0 && max === 0 && Object.is(v, 0))) max = v;
       }
+      chunk.nans = nans;
       if (any) {
         // A zero minimum is written -0 and a zero maximum +0 (the format's rule for signed zeros).
         chunk.min = doubleBytes(min === 0 ? -0 : min);
@@ -472,6 +497,8 @@ function writeTextDictionary(out: ByteSink, codec: ParquetCodec, chunk: Chunk, v
     }
     indices[n++] = id;
   }
+  // Every row null: a PLAIN page of levels says so without an empty dictionary.
+  if (firsts.length === 0) return false;
   let min = -1;
   let max = -1;
   body.reset();
@@ -522,7 +549,7 @@ function dictionaryIndices(indices: Int32Array, n: number, entries: number): voi
 
 /** A column whose every value is the same: a one-entry dictionary and one RLE run of index 0. */
 function writeConstant(out: ByteSink, codec: ParquetCodec, leaf: Leaf, rows: number, plain: Uint8Array, statistic: Uint8Array | null): Chunk {
-  const chunk: Chunk = { leaf, encodings: [ENCODING.PLAIN, ENCODING.RLE, ENCODING.RLE_DICTIONARY], values: rows, start: out.length, dictionaryAt: out.length, dataAt: 0, uncompressed: 0, compressed: 0, nulls: 0, min: rows ? statistic : null, max: rows ? statistic : null };
+  const chunk: Chunk = { leaf, encodings: [ENCODING.PLAIN, ENCODING.RLE, ENCODING.RLE_DICTIONARY], values: rows, start: out.length, dictionaryAt: out.length, dataAt: 0, uncompressed: 0, compressed: 0, nulls: 0, min: rows ? statistic : null, max: rows ? statistic : null, nans: null };
   body.reset();
   if (rows > 0) body.raw(plain);
   let sizes = writePage(out, codec, PAGE.DICTIONARY, rows > 0 ? 1 : 0, ENCODING.PLAIN);
@@ -558,7 +585,7 @@ function writeSourceFiles(out: ByteSink, codec: ParquetCodec, name: Uint8Array, 
  * rise by small steps, so most miniblocks take a few bits a value or none.
  */
 function writeSourceRecords(out: ByteSink, codec: ParquetCodec, numbers: ArrayLike<number>, rows: number): Chunk {
-  const chunk: Chunk = { leaf: LINEAGE_LEAVES[2]!, encodings: [ENCODING.DELTA_BINARY_PACKED], values: rows, start: out.length, dictionaryAt: -1, dataAt: out.length, uncompressed: 0, compressed: 0, nulls: 0, min: null, max: null };
+  const chunk: Chunk = { leaf: LINEAGE_LEAVES[2]!, encodings: [ENCODING.DELTA_BINARY_PACKED], values: rows, start: out.length, dictionaryAt: -1, dataAt: out.length, uncompressed: 0, compressed: 0, nulls: 0, min: null, max: null, nans: null };
   body.reset();
   body.varint(128);
   body.varint(4);
@@ -692,11 +719,20 @@ function writeFooter(out: ByteSink, codec: ParquetCodec, columns: Column[], chun
     f.i64(9, chunk.dataAt);
     if (chunk.dictionaryAt >= 0) f.i64(11, chunk.dictionaryAt);
     f.struct(12); // Statistics
+    const signed = chunk.leaf.type !== TYPE.BYTE_ARRAY && chunk.leaf.type !== TYPE.BOOLEAN;
+    if (chunk.max && chunk.min && signed) {
+      // The deprecated fields too, for readers older than min_value/max_value (signed order only).
+      f.binary(1, chunk.max);
+      f.binary(2, chunk.min);
+    }
     f.i64(3, chunk.nulls);
     if (chunk.max && chunk.min) {
       f.binary(5, chunk.max);
       f.binary(6, chunk.min);
+      f.bool(7, true); // is_max_value_exact
+      f.bool(8, true); // is_min_value_exact
     }
+    if (chunk.nans !== null) f.i64(9, chunk.nans);
     f.end();
     f.end();
     f.end();
@@ -711,7 +747,7 @@ function writeFooter(out: ByteSink, codec: ParquetCodec, columns: Column[], chun
   f.string(1, 'ARROW:schema');
   f.string(2, arrowSchemaText(columns));
   f.end();
-  f.string(6, 'loadbay');
+  f.string(6, PARQUET_CREATED_BY);
   f.list(7, T.STRUCT, chunks.length);
   for (let i = 0; i < chunks.length; i++) {
     f.element(); // ColumnOrder

@@ -10,6 +10,7 @@ import { fsyncPath } from '../lib/fs-now.js';
 import { Writable } from 'node:stream';
 import * as pq from 'parquet-wasm';
 import type { ParquetCodec } from '../config/types.js';
+import { PARQUET_CREATED_BY } from '../lib/version.js';
 
 const ROW_GROUP_ROWS = 64 * 1024;
 /**
@@ -48,7 +49,7 @@ function writerProperties(codec: ParquetCodec, dictionary: string[], pageStatist
     .setDictionaryEnabled(false)
     // Line numbers rise by small steps: delta-encoded.
     .setColumnEncoding('_source_record', pq.Encoding.DELTA_BINARY_PACKED)
-    .setCreatedBy('loadbay');
+    .setCreatedBy(PARQUET_CREATED_BY);
   if (!pageStatistics) builder = builder.setStatisticsEnabled(pq.EnabledStatistics.Chunk);
   for (const name of dictionary) builder = builder.setColumnDictionaryEnabled(name, true);
   return builder.build();
