@@ -136,6 +136,17 @@ for (let round = 0; round < ROUNDS; round++) {
   t = cpu();
   for (let i = 0; i < packed.length; i++) for (const p of packed[i]) pq.Table.fromIPCStream(ipcOf(i, p)).free();
   note('  + Table.fromIPCStream', cpu() - t);
+  if (which === 'big') {
+    // The one-batch writer over the big file's batches, each as its own file (what a writer of
+    // loadbay's own would cost per batch on a large file; the thread streams those through parquet-wasm).
+    const dictionary = [...columns.filter((c) => c.categorical).map((c) => c.name), '_file_id', '_source_file'];
+    for (const codec of ['zstd', 'snappy']) {
+      t = cpu();
+      let bytes = 0;
+      for (const p of packed[0]) bytes += directParquet(columns, unpackBatch(p, kinds), lineage(0), codec, dictionary).length;
+      note(`direct, a file per batch (parquet-direct.ts), ${codec}`, cpu() - t, bytes);
+    }
+  }
   if (which !== 'big') {
     // The one-batch writer the thread now uses (parquet-direct.ts), from the unpacked batch.
     const dictionary = [...columns.filter((c) => c.categorical).map((c) => c.name), '_file_id', '_source_file'];

@@ -1,18 +1,21 @@
 /**
- * Streams Arrow IPC batches into a zstd-compressed Parquet file through parquet-wasm. Row groups
- * are bounded, so memory stays flat however large the input. The file is written under a temporary
- * name and fsync'd by `finish()`. This runs inside the Parquet thread (parquet-thread.ts); the
- * pipeline talks to it through parquet.ts.
+ * Parquet through parquet-wasm: a file of several batches streamed as Arrow IPC (arrow.ts) into
+ * bounded row groups, so memory stays flat however large the input, written under a temporary
+ * name and fsync'd by `finish()`; a one-batch file in a codec parquet-direct.ts does not have
+ * (lz4_raw); and writing a one-batch file's bytes. This runs inside the Parquet thread
+ * (parquet-thread.ts); the pipeline talks to it through parquet.ts.
  */
 import { closeSync, createWriteStream, open, unlinkSync, writeSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import { fsyncPath } from '../lib/fs-now.js';
 import { Writable } from 'node:stream';
 import * as pq from 'parquet-wasm';
+import type { Column } from '../columns.js';
 import type { ParquetCodec } from '../config/types.js';
 import { PARQUET_CREATED_BY } from '../lib/version.js';
-
-const ROW_GROUP_ROWS = 64 * 1024;
+import { batchStream, type Lineage, type Scratch } from './arrow.js';
+import { ROW_GROUP_ROWS } from './parquet-format.js';
+import type { TypedBatch } from './vectors.js';
 /**
  * Arrow bytes waiting for the encoder before `write()` makes the sender wait: enough that the main
  * thread and this one rarely wait on each other (a few 5,000-row batches), small next to the heap.
@@ -20,8 +23,8 @@ const ROW_GROUP_ROWS = 64 * 1024;
 const QUEUED_BYTES = 4 * 1024 * 1024;
 
 export interface ParquetFileWriter {
-  /** One Arrow IPC stream (schema + record batches); resolves once there is room for the next. */
-  write(ipc: Uint8Array): Promise<void>;
+  /** One batch of rows; resolves once there is room for the next. */
+  write(batch: TypedBatch): Promise<void>;
   /** Ends the file, flushes it to disk; the temporary file is complete afterwards. */
   finish(): Promise<void>;
   /** Stops writing and removes the temporary file. Safe to call at any point, more than once. */
@@ -93,8 +96,15 @@ export async function writeParquetFile(tmpPath: string, bytes: Uint8Array): Prom
   closeSync(fd);
 }
 
+/**
+ * Every IPC stream is written over the last one: parquet-wasm copies a stream into its own memory
+ * as its first step (`Table.fromIPCStream`, before anything is awaited), so one is never needed
+ * after the next is begun.
+ */
+export const scratch: Scratch = { buffer: new Uint8Array(0) };
+
 /** `dictionary`: the columns worth dictionary encoding; the others are written plain. */
-export function openParquetFile(tmpPath: string, codec: ParquetCodec, dictionary: string[]): ParquetFileWriter {
+export function openParquetFile(tmpPath: string, codec: ParquetCodec, dictionary: string[], columns: Column[], lineage: Lineage): ParquetFileWriter {
   const queue: pq.RecordBatch[] = [];
   let queuedBytes = 0;
   const sizes = new Map<pq.RecordBatch, number>();
@@ -138,13 +148,14 @@ export function openParquetFile(tmpPath: string, codec: ParquetCodec, dictionary
   });
 
   return {
-    async write(ipc) {
+    async write(batch) {
       if (failure) throw failure;
+      const ipc = batchStream(columns, batch, lineage, scratch);
       const table = pq.Table.fromIPCStream(ipc);
       const batches = table.recordBatches();
-      for (const batch of batches) {
-        sizes.set(batch, ipc.byteLength / batches.length);
-        queue.push(batch);
+      for (const recordBatch of batches) {
+        sizes.set(recordBatch, ipc.byteLength / batches.length);
+        queue.push(recordBatch);
       }
       queuedBytes += ipc.byteLength;
       table.free();

@@ -1,17 +1,17 @@
 /**
  * The Parquet thread: a worker thread that turns batches of vectors (each packed into one
- * transferred buffer, thread-batch.ts) into Parquet files — a one-batch file written directly
- * (parquet-direct.ts), a larger one as Arrow IPC (arrow.ts) streamed through parquet-wasm — so that this work runs on another core while the main thread reads and validates.
+ * transferred buffer, thread-batch.ts) into Parquet files — a one-batch file written from the
+ * vectors (parquet-direct.ts), a larger one as Arrow IPC (arrow.ts) streamed through parquet-wasm — so that this work runs on another core while the main thread reads and validates.
  * For a group load it also encodes each batch's rows as COPY binary and sends them back ahead of
  * its reply. Requests come from parquet.ts, one reply per request, in order.
  */
 import { parentPort } from 'node:worker_threads';
 import type { Column } from '../columns.js';
 import type { Config } from '../config/types.js';
-import { batchStream, type Lineage, type Scratch } from './arrow.js';
+import { batchStream, type Lineage } from './arrow.js';
 import { encodeCopyBinary } from './copy-binary.js';
 import { directParquet } from './parquet-direct.js';
-import { encodeParquet, openParquetFile, writeParquetFile, type ParquetFileWriter } from './parquet-file.js';
+import { encodeParquet, openParquetFile, scratch, writeParquetFile, type ParquetFileWriter } from './parquet-file.js';
 import { unpackBatch, type PackedBatch } from './thread-batch.js';
 import { emptyVector, type TypedBatch } from './vectors.js';
 
@@ -44,13 +44,6 @@ export interface SerializedError {
 }
 
 const writers = new Map<number, { file: ParquetFileWriter; columns: Column[]; lineage: Lineage }>();
-
-/**
- * Every IPC stream is written over the last one: parquet-wasm copies a stream into its own memory
- * as its first step (`Table.fromIPCStream`, before anything is awaited), so one is never needed
- * after the next is begun.
- */
-const scratch: Scratch = { buffer: new Uint8Array(0) };
 
 /**
  * A request's batch (an empty batch when it has none) unpacked from its buffer and, when the
@@ -92,12 +85,13 @@ async function handle(request: ThreadRequest): Promise<void> {
     return;
   }
   if (request.tmpPath !== undefined) {
-    const file = openParquetFile(request.tmpPath, request.compression!.compression, request.dictionary ?? []);
-    writers.set(request.id, { file, columns: request.columns!, lineage: request.lineage! });
+    const [codec, dictionary, columns, lineage] = [request.compression!.compression, request.dictionary ?? [], request.columns!, request.lineage!];
+    const file = openParquetFile(request.tmpPath, codec, dictionary, columns, lineage);
+    writers.set(request.id, { file, columns, lineage });
   }
   const writer = writers.get(request.id);
   if (!writer) throw new Error(`no open Parquet file #${request.id} in this thread (it was restarted)`);
-  if (request.batch) await writer.file.write(batchStream(writer.columns, requestBatch(request, writer.columns, writer.lineage), writer.lineage, scratch));
+  if (request.batch) await writer.file.write(requestBatch(request, writer.columns, writer.lineage));
   if (request.finish) {
     writers.delete(request.id);
     await writer.file.finish();

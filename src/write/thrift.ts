@@ -6,6 +6,7 @@
  * where a one-batch Parquet file needs a few hundred fields written fast (BENCHMARKS.md).
  */
 import { ByteSink } from '../lib/byte-sink.js';
+import { asBuffer, utf8Write } from '../lib/bytes.js';
 
 /** Compact protocol type ids (TCompactProtocol). */
 export const T = {
@@ -61,7 +62,17 @@ export class ThriftWriter extends ByteSink {
   }
 
   string(id: number, value: string): void {
-    this.binary(id, Buffer.from(value, 'utf8'));
+    this.field(id, T.BINARY);
+    this.text(value);
+  }
+
+  /** A string's length and UTF-8 bytes, with no field header (a list's element). */
+  text(value: string): void {
+    const bytes = Buffer.byteLength(value, 'utf8');
+    this.varint(bytes);
+    this.room(bytes);
+    utf8Write(asBuffer(this.bytes), value, this.length);
+    this.length += bytes;
   }
 
   /** Opens a struct field; `end()` closes it. */

@@ -32,7 +32,7 @@ it('--version, --help and a usage error load commander and none of the daemon, d
     if (args[0] === '--version') expect(result.out.trim()).toBe(version);
     const loaded = JSON.parse(/LOADED (.*)/.exec(result.err)![1]!) as string[];
     const ours = loaded.filter((url) => url.startsWith('file:') && !url.includes('/node_modules/')).map((url) => path.relative(path.join(PROJECT_ROOT, 'dist'), new URL(url).pathname));
-    expect([args, ours.sort()]).toEqual([args, ['cli.js', 'commands/output.js', 'errors.js'].sort()]);
+    expect([args, ours.sort()]).toEqual([args, ['cli.js', 'commands/output.js', 'errors.js', 'lib/version.js'].sort()]);
     const packages = new Set(loaded.filter((url) => url.includes('/node_modules/')).map((url) => /\/node_modules\/((@[^/]+\/)?[^/]+)/.exec(url)![1]));
     expect([args, [...packages]]).toEqual([args, ['commander']]);
   }

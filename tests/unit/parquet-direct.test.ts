@@ -1,10 +1,11 @@
 /**
  * The one-batch Parquet writer (write/parquet-direct.ts) against parquet-wasm, which writes every
  * other file: for generated batches of every column kind — nulls anywhere, repeated and distinct
- * text, dictionary columns, NaN, ±0, int64 edges, long text, line numbers that jump and fall — the
- * file it writes must read back through parquet-wasm as the same Arrow table (types and every
+ * text, dictionary columns, NaN, ±0, int64 edges, long text, line numbers that jump and fall —
+ * the file it writes must read back through parquet-wasm as the same Arrow table (types and every
  * value) as parquet-wasm's own file of the same batch, with each codec it has; and DuckDB, a lake
- * reader a user would open the folder with, must see the same schema, rows and chunk statistics.
+ * reader a user would open the folder with, must see the same schema, rows, row groups and chunk
+ * statistics.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -17,6 +18,7 @@ import type { ParquetCodec } from '../../src/config/types.js';
 import { batchStream, type Lineage } from '../../src/write/arrow.js';
 import { directParquet } from '../../src/write/parquet-direct.js';
 import { encodeParquet } from '../../src/write/parquet-file.js';
+import type { TypedBatch } from '../../src/write/vectors.js';
 import { duckdbQuery, storedValues } from '../helpers/parquet.js';
 import { vectorOf, type Value } from '../helpers/vectors.js';
 
@@ -93,10 +95,10 @@ function expectSameTable(got: arrow.Table, want: arrow.Table): void {
   for (const field of want.schema.fields) {
     const a = storedValues(got, field.name);
     const b = storedValues(want, field.name);
-    a.forEach((v, i) => {
-      if (typeof v === 'number') expect([field.name, i, Object.is(v, b[i])]).toEqual([field.name, i, true]);
-      else expect([field.name, i, v]).toEqual([field.name, i, b[i]]);
-    });
+    expect(a.length).toBe(b.length);
+    // The first value that differs (NaN equal to NaN, -0 not equal to 0), named by column and row.
+    const i = a.findIndex((v, k) => !(Object.is(v, b[k]) || (v instanceof Uint8Array && b[k] instanceof Uint8Array && Buffer.compare(v, b[k] as Uint8Array) === 0)));
+    if (i >= 0) expect([field.name, i, a[i]]).toEqual([field.name, i, b[i]]);
   }
 }
 
@@ -111,17 +113,18 @@ describe('one-batch Parquet writer', () => {
     );
   });
 
-  test('a codec it does not have, or an empty batch, is left to parquet-wasm', () => {
+  test('a codec it does not have is left to parquet-wasm; an empty batch and far line numbers are written', () => {
     const columns: Column[] = [{ name: 'a', kind: 'integer', pgType: 'bigint' }];
     const one = { length: 1, numbers: Float64Array.of(2), vectors: [vectorOf('integer', [1n])] };
     const none = { length: 0, numbers: new Float64Array(0), vectors: [vectorOf('integer', [])] };
     const lineage = { fileId: '1', sourceFile: 'f.csv' };
     expect(directParquet(columns, one, lineage, 'lz4_raw', [])).toBeNull();
-    expect(directParquet(columns, none, lineage, 'snappy', [])).toBeNull();
-    expect(directParquet(columns, one, lineage, 'snappy', [])).not.toBeNull();
-    // Line numbers past 2^51 would not stay exact in its delta encoding: parquet-wasm writes those.
-    const far = { ...one, numbers: Float64Array.of(2 ** 51 + 2) };
-    expect(directParquet(columns, far, lineage, 'snappy', [])).toBeNull();
+    const empty = tableOf(directParquet(columns, none, lineage, 'snappy', [])!);
+    expect(empty.numRows).toBe(0);
+    expectSameTable(empty, tableOf(encodeParquet('snappy', [], batchStream(columns, none, lineage))));
+    // Line numbers past 2^51 do not stay exact in doubles' delta arithmetic: that page is PLAIN.
+    const far = { length: 3, numbers: Float64Array.of(2 ** 53 - 1, 2, 2 ** 52 + 2), vectors: [vectorOf('integer', [1n, null, 3n])] };
+    expect(storedValues(tableOf(directParquet(columns, far, lineage, 'snappy', [])!), '_source_record')).toEqual([2n ** 53n - 1n, 2n, 2n ** 52n + 2n]);
   });
 
   test('a listed text column whose every row is null is written plain, and reads back null', () => {
@@ -160,6 +163,46 @@ describe('one-batch Parquet writer', () => {
             Object.assign(s, { stats_min_value: theirs[i]!['stats_min_value'], stats_max_value: theirs[i]!['stats_max_value'], stats_min: theirs[i]!['stats_min'], stats_max: theirs[i]!['stats_max'] });
           }
         }
+        expect(ours).toEqual(theirs);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  test('a batch past 65,536 rows: row groups as parquet-wasm cuts them, a listed column past its dictionary limit', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'loadbay-direct-'));
+    try {
+      const columns: Column[] = [
+        { name: 'id', kind: 'integer', pgType: 'bigint' },
+        { name: 'size', kind: 'string', pgType: 'text', categorical: true },
+        { name: 'code', kind: 'string', pgType: 'text', categorical: true },
+        { name: 'x', kind: 'number', pgType: 'double precision' },
+      ];
+      const lineage = { fileId: '42', sourceFile: 'big.csv' };
+      const rows = Array.from({ length: 70_000 }, (_, i) => i);
+      const batch: TypedBatch = {
+        length: rows.length,
+        numbers: Float64Array.from(rows, (r) => r + 2),
+        vectors: [
+          vectorOf('integer', rows.map((r) => (r % 97 === 0 ? null : BigInt(r) * 3n))),
+          vectorOf('string', rows.map((r) => ['S', 'M', 'L', null][r % 4]!)),
+          // 70,000 distinct 20-byte codes: past the 1 MiB dictionary in the first row group.
+          vectorOf('string', rows.map((r) => `code-${String(r).padStart(15, '0')}`)),
+          vectorOf('number', rows.map((r) => (r % 11 === 0 ? Number.NaN : r / 7))),
+        ],
+      };
+      const dictionary = ['size', 'code', '_file_id', '_source_file'];
+      for (const codec of ['zstd'] as const) {
+        const direct = directParquet(columns, batch, lineage, codec, dictionary)!;
+        const wasm = encodeParquet(codec, dictionary, batchStream(columns, batch, lineage));
+        const [d, w] = [path.join(dir, 'direct.parquet'), path.join(dir, 'wasm.parquet')];
+        await writeFile(d, direct);
+        await writeFile(w, wasm);
+        expectSameTable(tableOf(direct), tableOf(wasm));
+        const groups = (f: string) => duckdbQuery(`SELECT row_group_id, row_group_num_rows, path_in_schema, num_values, stats_null_count, stats_min_value, stats_max_value FROM parquet_metadata('${f}') ORDER BY row_group_id, path_in_schema`);
+        const [ours, theirs] = [await groups(d), await groups(w)];
+        expect(new Set(ours.map((r) => r['row_group_id'])).size).toBe(2);
         expect(ours).toEqual(theirs);
       }
     } finally {
