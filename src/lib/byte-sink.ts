@@ -1,3 +1,16 @@
+/**
+ * `bytes` with room for `needed` bytes, its first `used` kept: itself when it has the room, else a
+ * copy in a buffer twice as large (or more), so that appends cost amortised O(1).
+ */
+export function withRoom(bytes: Uint8Array, used: number, needed: number): Uint8Array {
+  if (needed <= bytes.length) return bytes;
+  let capacity = Math.max(16, bytes.length * 2);
+  while (capacity < needed) capacity *= 2;
+  const grown = new Uint8Array(capacity);
+  grown.set(bytes.subarray(0, used));
+  return grown;
+}
+
 /** Bytes appended to one growing buffer: what the Parquet writer and its Thrift structs write into. */
 export class ByteSink {
   bytes: Uint8Array;
@@ -7,14 +20,9 @@ export class ByteSink {
     this.bytes = new Uint8Array(Math.max(16, capacity));
   }
 
-  /** Makes room for `extra` more bytes (doubling, so appends cost amortised O(1)). */
+  /** Makes room for `extra` more bytes. */
   room(extra: number): void {
-    if (this.length + extra <= this.bytes.length) return;
-    let capacity = this.bytes.length * 2;
-    while (capacity < this.length + extra) capacity *= 2;
-    const grown = new Uint8Array(capacity);
-    grown.set(this.bytes.subarray(0, this.length));
-    this.bytes = grown;
+    if (this.length + extra > this.bytes.length) this.bytes = withRoom(this.bytes, this.length, this.length + extra);
   }
 
   byte(b: number): void {

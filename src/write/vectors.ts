@@ -7,6 +7,7 @@
  * (validate/kernels.ts); the record path converts its validated records (`vectorsFromRecords`).
  */
 import { asBuffer, utf8Write } from '../lib/bytes.js';
+import { withRoom } from '../lib/byte-sink.js';
 import type { Column, ColumnKind } from '../columns.js';
 import { jsonText } from '../read/json-values.js';
 import { dateToDays, timestampMicros } from './time.js';
@@ -59,12 +60,8 @@ export class TextBuilder {
   }
   private room(extra: number): void {
     if (this.size + extra <= this.bytes.length) return;
-    let capacity = this.bytes.length * 2;
-    while (capacity < this.size + extra) capacity *= 2;
-    const grown = new Uint8Array(capacity);
-    grown.set(this.bytes.subarray(0, this.size));
-    this.bytes = grown;
-    this.buf = asBuffer(grown);
+    this.bytes = withRoom(this.bytes, this.size, this.size + extra);
+    this.buf = asBuffer(this.bytes);
   }
   /** Bytes `from … to` of `source`; with `quote`, a doubled quote is written once. */
   appendBytes(source: Uint8Array, from: number, to: number, quote = -1): void {

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import type { ColumnKind } from '../../src/columns.js';
 import { emptyVector, setInt64, TextBuilder, type Vector } from '../../src/write/vectors.js';
 
@@ -27,4 +28,29 @@ export function vectorOf(kind: ColumnKind, values: Value[]): Vector {
   });
   vector.valid[values.length] = 1;
   return vector;
+}
+
+/**
+ * Generated values of a column kind, edges included: int64's whole range, unicode text. `special`:
+ * NaN, ±Infinity and -0 among the doubles, and text that repeats (a dictionary pays) or is longer
+ * than Parquet statistics keep. `lake`: timestamps within years 1–9999, the range DuckDB converts.
+ */
+export function valueArbitrary(kind: ColumnKind, { special = false, lake = false } = {}): fc.Arbitrary<Value> {
+  switch (kind) {
+    case 'timestamp':
+      if (lake) return fc.bigInt({ min: -62_135_596_800_000_000n, max: 253_402_300_799_999_999n });
+    // falls through
+    case 'integer':
+      return fc.oneof(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }), fc.constantFrom(0n, -1n, 2n ** 32n, -(2n ** 32n), 2n ** 53n + 1n));
+    case 'number':
+      return special ? fc.oneof(fc.double(), fc.constantFrom(0, -0, Number.NaN, Infinity, -Infinity)) : fc.double({ noNaN: true, noDefaultInfinity: true });
+    case 'boolean':
+      return fc.boolean();
+    case 'date':
+      return fc.integer({ min: -719_162, max: 2_932_896 });
+    case 'string':
+    case 'json':
+      if (!special) return fc.string({ unit: 'binary', maxLength: 12 });
+      return fc.oneof(fc.constantFrom('', 'a', 'b', 'ü', 'a\u0000b', 'zz'), fc.string({ unit: 'binary', maxLength: 12 }), fc.string({ minLength: 60, maxLength: 80 }));
+  }
 }

@@ -12,30 +12,13 @@ import * as pq from 'parquet-wasm';
 import type { Column, ColumnKind } from '../../src/columns.js';
 import { arrowSchema, batchStream, type Lineage, type Scratch } from '../../src/write/arrow.js';
 import { packBatch, returnSpare, unpackBatch } from '../../src/write/thread-batch.js';
-import { vectorOf, type Value } from '../helpers/vectors.js';
+import { valueArbitrary, vectorOf, type Value } from '../helpers/vectors.js';
 
 const KINDS: ColumnKind[] = ['integer', 'timestamp', 'number', 'boolean', 'date', 'string', 'json'];
 
-const valueOf = (kind: ColumnKind): fc.Arbitrary<Value> => {
-  switch (kind) {
-    case 'integer':
-    case 'timestamp':
-      return fc.oneof(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }), fc.constantFrom(0n, -1n, 2n ** 53n + 1n));
-    case 'number':
-      return fc.double({ noNaN: true, noDefaultInfinity: true });
-    case 'boolean':
-      return fc.boolean();
-    case 'date':
-      return fc.integer({ min: -719_162, max: 2_932_896 });
-    case 'string':
-    case 'json':
-      return fc.string({ unit: 'binary', maxLength: 12 });
-  }
-};
-
 /** A column of `length` values, about one in four null. */
 const columnOf = (length: number) =>
-  fc.constantFrom(...KINDS).chain((kind) => fc.tuple(fc.constant(kind), fc.array(fc.option(valueOf(kind), { freq: 4 }), { minLength: length, maxLength: length })));
+  fc.constantFrom(...KINDS).chain((kind) => fc.tuple(fc.constant(kind), fc.array(fc.option(valueArbitrary(kind), { freq: 4 }), { minLength: length, maxLength: length })));
 
 /** Each row of `column` as the encoder was given it (raw int64 and day numbers, not converted). */
 function read(column: arrow.Vector, kind: ColumnKind | 'lineage-int'): Value[] {

@@ -20,31 +20,10 @@ import { directParquet } from '../../src/write/parquet-direct.js';
 import { encodeParquet } from '../../src/write/parquet-file.js';
 import type { TypedBatch } from '../../src/write/vectors.js';
 import { duckdbQuery, storedValues } from '../helpers/parquet.js';
-import { vectorOf, type Value } from '../helpers/vectors.js';
+import { valueArbitrary, vectorOf } from '../helpers/vectors.js';
 
 const KINDS: ColumnKind[] = ['integer', 'timestamp', 'number', 'boolean', 'date', 'string', 'json'];
 const CODECS: ParquetCodec[] = ['snappy', 'zstd', 'gzip', 'uncompressed'];
-
-/** `lake`: timestamps within years 1–9999, the range DuckDB converts. */
-const valueOf = (kind: ColumnKind, lake: boolean): fc.Arbitrary<Value> => {
-  switch (kind) {
-    case 'timestamp':
-      if (lake) return fc.bigInt({ min: -62_135_596_800_000_000n, max: 253_402_300_799_999_999n });
-    // falls through
-    case 'integer':
-      return fc.oneof(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }), fc.constantFrom(0n, -1n, 2n ** 32n, -(2n ** 32n), 2n ** 53n + 1n));
-    case 'number':
-      return fc.oneof(fc.double(), fc.constantFrom(0, -0, Number.NaN, Infinity, -Infinity));
-    case 'boolean':
-      return fc.boolean();
-    case 'date':
-      return fc.integer({ min: -719_162, max: 2_932_896 });
-    case 'string':
-    case 'json':
-      // Few distinct values (a dictionary pays) or many; now and then longer than the statistics keep.
-      return fc.oneof(fc.constantFrom('', 'a', 'b', 'ü', 'a\u0000b', 'zz'), fc.string({ unit: 'binary', maxLength: 12 }), fc.string({ minLength: 60, maxLength: 80 }));
-  }
-};
 
 const columnOf = (length: number, lake: boolean) =>
   fc.record({
@@ -55,7 +34,7 @@ const columnOf = (length: number, lake: boolean) =>
     fc.record({
       kind: fc.constant(kind),
       categorical: fc.constant(categorical),
-      values: fc.array(nulls === 0 ? valueOf(kind, lake) : fc.option(valueOf(kind, lake), { freq: nulls }), { minLength: length, maxLength: length }),
+      values: fc.array(nulls === 0 ? valueArbitrary(kind, { special: true, lake }) : fc.option(valueArbitrary(kind, { special: true, lake }), { freq: nulls }), { minLength: length, maxLength: length }),
     }),
   );
 
