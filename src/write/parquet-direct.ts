@@ -15,7 +15,7 @@ import type { ArrowBatch, Lineage } from './arrow.js';
 import { footer, MAGIC, type PlacedChunk, type RowGroup } from './parquet-footer.js';
 import { directCodec, leafOf, LINEAGE_LEAVES, ROW_GROUP_ROWS, type Leaf } from './parquet-format.js';
 import { addColumnPage, addConstantPage, addRecordsPage, closeChunk, newChunk, releaseScratch, type Chunk, type Page } from './parquet-pages.js';
-import { int64Bytes, MAX_STATISTIC_BYTES } from './parquet-values.js';
+import { int64Bytes } from './parquet-values.js';
 
 /** A batch's text column with more bytes than this is split into several pages (a page's size is an i32). */
 const PAGE_TEXT_BYTES = 64 * 1024 * 1024;
@@ -42,6 +42,7 @@ class Layout {
     lineage: Lineage,
     private readonly codec: ParquetCodec,
     private readonly dictionary: Set<string>,
+    private readonly pageTextBytes: number,
   ) {
     this.leaves = [...columns.map(leafOf), LINEAGE_LEAVES.fileId, LINEAGE_LEAVES.sourceFile, LINEAGE_LEAVES.sourceRecord];
     this.fileId = int64Bytes(BigInt(lineage.fileId));
@@ -56,7 +57,7 @@ class Layout {
     this.chunks = [
       ...this.columns.map((c) => newChunk(leafOf(c), this.codec, { dictionary: this.dictionary.has(c.name) && (c.kind === 'string' || c.kind === 'json') && !this.plain.has(c.name) })),
       newChunk(LINEAGE_LEAVES.fileId, this.codec, { constant: { plain: this.fileId, statistic: this.fileId } }),
-      newChunk(LINEAGE_LEAVES.sourceFile, this.codec, { constant: { plain: plainName, statistic: this.name.length <= MAX_STATISTIC_BYTES ? this.name : null } }),
+      newChunk(LINEAGE_LEAVES.sourceFile, this.codec, { constant: { plain: plainName, statistic: this.name } }),
       newChunk(LINEAGE_LEAVES.sourceRecord, this.codec),
     ];
     this.rows = 0;
@@ -66,7 +67,7 @@ class Layout {
   add(batch: ArrowBatch, from: number, to: number): void {
     while (from < to) {
       const end = Math.min(to, from + ROW_GROUP_ROWS - this.rows);
-      for (const [a, b] of pageSlices(batch, from, end)) this.page(batch, a, b);
+      for (const [a, b] of pageSlices(batch, from, end, this.pageTextBytes)) this.page(batch, a, b);
       this.rows += end - from;
       from = end;
       if (this.rows === ROW_GROUP_ROWS) this.close();
@@ -117,16 +118,16 @@ class Layout {
   }
 }
 
-/** Row ranges of `from … to` in which no text column has more than PAGE_TEXT_BYTES: usually one. */
-function pageSlices(batch: ArrowBatch, from: number, to: number): Array<[number, number]> {
+/** Row ranges of `from … to` in which no text column has more than `limit` bytes: usually one. */
+function pageSlices(batch: ArrowBatch, from: number, to: number, limit: number): Array<[number, number]> {
   const texts: Int32Array[] = [];
   for (const v of batch.vectors) if (v.kind === 'string' || v.kind === 'json') texts.push(v.offsets);
-  if (texts.every((o) => o[to]! - o[from]! <= PAGE_TEXT_BYTES)) return [[from, to]];
+  if (texts.every((o) => o[to]! - o[from]! <= limit)) return [[from, to]];
   const slices: Array<[number, number]> = [];
   let start = from;
   for (let i = from; i < to; i++) {
     // Row i joins the slice unless that takes a column past the limit (a slice has at least one row).
-    if (i > start && texts.some((o) => o[i + 1]! - o[start]! > PAGE_TEXT_BYTES)) {
+    if (i > start && texts.some((o) => o[i + 1]! - o[start]! > limit)) {
       slices.push([start, i]);
       start = i;
     }
@@ -138,11 +139,12 @@ function pageSlices(batch: ArrowBatch, from: number, to: number): Array<[number,
 /**
  * The Parquet file of one batch, in memory, or null when `codec` is not one this writer has
  * (lz4_raw: parquet-wasm writes it).
- * `dictionary`: the columns worth dictionary encoding (as parquet-wasm is told).
+ * `dictionary`: the columns worth dictionary encoding (as parquet-wasm is told). `pageTextBytes`:
+ * where a batch's text is split into pages (tests make it small to write many pages).
  */
-export function directParquet(columns: Column[], batch: ArrowBatch, lineage: Lineage, codec: ParquetCodec, dictionary: string[]): Uint8Array | null {
+export function directParquet(columns: Column[], batch: ArrowBatch, lineage: Lineage, codec: ParquetCodec, dictionary: string[], pageTextBytes = PAGE_TEXT_BYTES): Uint8Array | null {
   if (!directCodec(codec)) return null;
-  const layout = new Layout(columns, lineage, codec, new Set(dictionary));
+  const layout = new Layout(columns, lineage, codec, new Set(dictionary), pageTextBytes);
   layout.add(batch, 0, batch.length);
   layout.close();
   const tail = layout.footer();

@@ -12,6 +12,9 @@ import { codecId, CONVERTED, ENCODING, TYPE, type Leaf } from './parquet-format.
 import type { Chunk } from './parquet-pages.js';
 import { T, ThriftWriter } from './thrift.js';
 
+/** Statistics of text longer than this are left out. */
+const MAX_STATISTIC_BYTES = 64;
+
 /** A column chunk as written: where its pages start. */
 export interface PlacedChunk {
   chunk: Chunk;
@@ -89,7 +92,9 @@ function columnChunk(f: ThriftWriter, codec: ParquetCodec, placed: PlacedChunk):
   f.i64(9, placed.dataAt);
   if (placed.dictionaryAt >= 0) f.i64(11, placed.dictionaryAt);
   f.struct(12); // Statistics
-  const bounded = chunk.bounded && chunk.min !== null && chunk.max !== null;
+  // Text bounds longer than MAX_STATISTIC_BYTES are left out: a reader cannot skip the file by
+  // that column (parquet-wasm truncates them instead).
+  const bounded = chunk.min !== null && chunk.max !== null && (chunk.leaf.type !== TYPE.BYTE_ARRAY || Math.max(chunk.min.length, chunk.max.length) <= MAX_STATISTIC_BYTES);
   if (bounded && chunk.leaf.type !== TYPE.BYTE_ARRAY && chunk.leaf.type !== TYPE.BOOLEAN) {
     // The deprecated fields too, for readers older than min_value/max_value (signed order only).
     f.binary(1, chunk.max!);

@@ -50,8 +50,6 @@ export interface Chunk {
   compressed: number;
   min: Uint8Array | null;
   max: Uint8Array | null;
-  /** False once a page had values without min/max (text past the statistics' size): no chunk min/max. */
-  bounded: boolean;
   /** NaN values of a DOUBLE column (null for other types). */
   nans: number | null;
   dictionary: TextDictionary | null;
@@ -59,17 +57,16 @@ export interface Chunk {
   constant: Uint8Array | null;
 }
 
-export function newChunk(leaf: Leaf, codec: ParquetCodec, options: { dictionary?: boolean; constant?: { plain: Uint8Array; statistic: Uint8Array | null } } = {}): Chunk {
+export function newChunk(leaf: Leaf, codec: ParquetCodec, options: { dictionary?: boolean; constant?: { plain: Uint8Array; statistic: Uint8Array } } = {}): Chunk {
   const chunk: Chunk = {
     leaf, codec, pages: [], dictionaryPage: null, encodings: 0, values: 0, nulls: 0, uncompressed: 0, compressed: 0,
-    min: null, max: null, bounded: true, nans: leaf.type === TYPE.DOUBLE ? 0 : null,
+    min: null, max: null, nans: leaf.type === TYPE.DOUBLE ? 0 : null,
     dictionary: options.dictionary ? { ids: new Map(), entries: [], bytes: 0, pages: 0, full: false } : null,
     constant: options.constant?.plain ?? null,
   };
   if (options.constant) {
     chunk.min = options.constant.statistic;
     chunk.max = options.constant.statistic;
-    chunk.bounded = options.constant.statistic !== null;
   }
   return chunk;
 }
@@ -160,7 +157,6 @@ export function addColumnPage(chunk: Chunk, vector: Vector, from: number, to: nu
   const { bounds, nans } = plainValues(body, vector, from, to, nulls);
   if (chunk.nans !== null) chunk.nans += nans;
   if (bounds) mergeStatistics(chunk, bounds.min, bounds.max);
-  else if (nulls + nans < to - from) chunk.bounded = false; // values, but text too long to bound
   chunk.pages.push(finishPage(chunk, PAGE.DATA, to - from, ENCODING.PLAIN));
 }
 
@@ -355,6 +351,5 @@ export function closeChunk(chunk: Chunk): void {
     if (asBuffer(entries[k]!).compare(entries[max]!) > 0) max = k;
   }
   const bounds = textBounds(entries[min]!, entries[max]!);
-  if (bounds) mergeStatistics(chunk, bounds.min, bounds.max);
-  else chunk.bounded = false;
+  mergeStatistics(chunk, bounds.min, bounds.max);
 }

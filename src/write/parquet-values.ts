@@ -8,9 +8,6 @@ import type { ByteSink } from '../lib/byte-sink.js';
 import { unreachable } from '../lib/unreachable.js';
 import type { Vector } from './vectors.js';
 
-/** Statistics longer than this are left out (a reader then cannot skip the file by that column). */
-export const MAX_STATISTIC_BYTES = 64;
-
 /** The min and max of a page's values, as the statistics hold them. */
 export interface Bounds {
   min: Uint8Array;
@@ -186,9 +183,8 @@ function compareText(bytes: Uint8Array, offsets: Int32Array, a: number, b: numbe
   return endA - i - (endB - j);
 }
 
-/** Text bounds as the statistics keep them: none when either is past MAX_STATISTIC_BYTES. */
-export function textBounds(min: Uint8Array, max: Uint8Array): Bounds | null {
-  if (min.length > MAX_STATISTIC_BYTES || max.length > MAX_STATISTIC_BYTES) return null;
+/** Text bounds, copied out of the page's buffer (the footer leaves out bounds that are too long). */
+export function textBounds(min: Uint8Array, max: Uint8Array): Bounds {
   return { min: min.slice(), max: max.slice() };
 }
 
