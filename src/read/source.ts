@@ -180,13 +180,15 @@ class DecodeStream extends Transform {
     this.decoder = new TextDecoder(encoding, { fatal: true });
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
+    const [lineBreaks, decodedBytes] = [this.lineBreaks, this.decodedBytes];
     for (let at = 0; at < chunk.length; at += TEXT_PIECE_BYTES) {
       const piece = at === 0 && chunk.length <= TEXT_PIECE_BYTES ? chunk : chunk.subarray(at, at + TEXT_PIECE_BYTES);
       let text: string;
       try {
         text = this.decoder.decode(piece, { stream: true });
       } catch {
-        callback(this.invalidAt(piece));
+        // Located in the whole chunk: a piece may begin inside a character the last one began.
+        callback(invalidIn(chunk, this.encoding, lineBreaks, decodedBytes));
         return;
       }
       this.decodedBytes += piece.length;
@@ -203,17 +205,19 @@ class DecodeStream extends Transform {
       callback(invalidEncoding(this.encoding, this.lineBreaks + 1, this.decodedBytes));
     }
   }
-  private invalidAt(chunk: Buffer): DataError {
-    return invalidIn(chunk, this.encoding, this.lineBreaks, this.decodedBytes);
-  }
 }
 
 /**
  * On the error path only: the longest prefix of `chunk` that decodes says where the bad byte is.
  * `lineBreaks` and `offset` count what came before the chunk.
  */
-export function invalidIn(chunk: Buffer, encoding: string, lineBreaks: number, offset: number): DataError {
+export function invalidIn(whole: Buffer, encoding: string, lineBreaks: number, offset: number): DataError {
   {
+    // A chunk after the first may begin with the rest of a UTF-8 character the last one began.
+    let skip = 0;
+    if (offset > 0 && /^utf-?8$/i.test(encoding)) while (skip < 3 && (whole[skip]! & 0xc0) === 0x80) skip++;
+    const chunk = whole.subarray(skip);
+    offset += skip;
     const decodes = (length: number) => {
       try {
         new TextDecoder(encoding, { fatal: true }).decode(chunk.subarray(0, length), { stream: true });

@@ -260,6 +260,21 @@ describe('CSV limits', () => {
     expect(result.problems).toEqual([expect.objectContaining({ line: 3, field: 'b', rule: 'csv: mixed line endings' })]);
   });
 
+  it('names the line and byte of undecodable bytes past a character split between pieces or chunks', async () => {
+    // Over 1 MiB: read in 256 KiB chunks, decoded in 32 KiB pieces. A two-byte character spans
+    // each boundary named; the bad byte comes after it.
+    for (const [split, bad] of [[32 * 1024, 40_000], [256 * 1024, 270_000]] as const) {
+      const bytes = Buffer.alloc(1536 * 1024, 'x');
+      for (let at = 99; at < bytes.length; at += 100) bytes[at] = 0x0a; // a line every 100 bytes
+      bytes[split - 1] = 0xc3; // é
+      bytes[split] = 0xa9;
+      bytes[bad] = 0xff;
+      const line = bytes.subarray(0, bad).filter((b) => b === 0x0a).length + 1;
+      const error = await readError('split.jsonl', bytes, dataset('jsonl'));
+      expect(error.message).toBe(`line ${line}: the file is not valid utf-8: undecodable bytes at byte offset ${bad}`);
+    }
+  });
+
   it('names the line and byte of undecodable bytes', async () => {
     const error = await readError('latin.csv', Buffer.concat([Buffer.from('a,b\n1,x\n2,'), Buffer.from([0xe9]), Buffer.from('\n')]), dataset('csv'));
     expect(error.message).toBe('line 3: the file is not valid utf-8: undecodable bytes at byte offset 10');
