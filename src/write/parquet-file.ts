@@ -59,9 +59,9 @@ function writerProperties(codec: ParquetCodec, dictionary: string[], pageStatist
 }
 
 /**
- * A one-batch file's Parquet encoded in one call by parquet-wasm, for a codec parquet-direct.ts
- * does not have (lz4_raw) or an empty batch. One batch is one page per column, so the page index
- * would repeat the chunk statistics: chunk statistics only.
+ * A one-batch file's Parquet encoded in one call by parquet-wasm, for the codec parquet-direct.ts
+ * does not have (lz4_raw): chunk statistics only, as that writer writes them (a small file's
+ * page index would repeat them).
  */
 export function encodeParquet(codec: ParquetCodec, dictionary: string[], ipc: Uint8Array): Uint8Array {
   return pq.writeParquet(pq.Table.fromIPCStream(ipc), writerProperties(codec, dictionary, false));

@@ -4,6 +4,7 @@
  * the same types from either writer — and each row group's column chunks with their offsets,
  * sizes, encodings and statistics.
  */
+import { isUtf8 } from 'node:buffer';
 import type { Column } from '../columns.js';
 import type { ParquetCodec } from '../config/types.js';
 import { PARQUET_CREATED_BY } from '../lib/version.js';
@@ -12,8 +13,49 @@ import { codecId, CONVERTED, ENCODING, TYPE, type Leaf } from './parquet-format.
 import type { Chunk } from './parquet-pages.js';
 import { T, ThriftWriter } from './thrift.js';
 
-/** Statistics of text longer than this are left out. */
+/**
+ * Text bounds longer than this are cut, as arrow-rs cuts them (parquet-wasm's files carry the
+ * same): the minimum to its longest prefix at a character boundary, the maximum to a prefix whose
+ * last character is raised by one — still a bound, no longer exact.
+ */
 const MAX_STATISTIC_BYTES = 64;
+
+/** A text minimum as the statistics keep it, and whether it is exact. */
+function truncatedMin(value: Uint8Array): [Uint8Array, boolean] {
+  if (value.length <= MAX_STATISTIC_BYTES) return [value, true];
+  if (!isUtf8(value)) return [value.slice(0, MAX_STATISTIC_BYTES), false];
+  for (let at = MAX_STATISTIC_BYTES; at >= 1; at--) if (!continuation(value[at]!)) return [value.slice(0, at), false];
+  return [value, true];
+}
+
+/** A text maximum as the statistics keep it, and whether it is exact (a value no prefix bounds stays whole). */
+function truncatedMax(value: Uint8Array): [Uint8Array, boolean] {
+  if (value.length <= MAX_STATISTIC_BYTES) return [value, true];
+  if (!isUtf8(value)) {
+    const bytes = value.slice(0, MAX_STATISTIC_BYTES);
+    for (let at = bytes.length - 1; at >= 0; at--) {
+      if (bytes[at]! < 0xff) {
+        bytes[at]!++;
+        return [bytes, false];
+      }
+      bytes[at] = 0;
+    }
+    return [value, true];
+  }
+  let split = MAX_STATISTIC_BYTES;
+  while (split > MAX_STATISTIC_BYTES - 3 && continuation(value[split]!)) split--;
+  const characters = Array.from(new TextDecoder().decode(value.subarray(0, split)));
+  for (let i = characters.length - 1; i >= 0; i--) {
+    const code = characters[i]!.codePointAt(0)! + 1;
+    // Not into the surrogates or past Unicode, and not one byte longer in UTF-8.
+    if (code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff) || utf8Length(code) !== utf8Length(code - 1)) continue;
+    return [Buffer.from(characters.slice(0, i).join('') + String.fromCodePoint(code), 'utf8'), false];
+  }
+  return [value, true];
+}
+
+const continuation = (byte: number) => (byte & 0xc0) === 0x80;
+const utf8Length = (code: number) => (code < 0x80 ? 1 : code < 0x800 ? 2 : code < 0x10000 ? 3 : 4);
 
 /** A column chunk as written: where its pages start. */
 export interface PlacedChunk {
@@ -92,20 +134,21 @@ function columnChunk(f: ThriftWriter, codec: ParquetCodec, placed: PlacedChunk):
   f.i64(9, placed.dataAt);
   if (placed.dictionaryAt >= 0) f.i64(11, placed.dictionaryAt);
   f.struct(12); // Statistics
-  // Text bounds longer than MAX_STATISTIC_BYTES are left out: a reader cannot skip the file by
-  // that column (parquet-wasm truncates them instead).
-  const bounded = chunk.min !== null && chunk.max !== null && (chunk.leaf.type !== TYPE.BYTE_ARRAY || Math.max(chunk.min.length, chunk.max.length) <= MAX_STATISTIC_BYTES);
-  if (bounded && chunk.leaf.type !== TYPE.BYTE_ARRAY && chunk.leaf.type !== TYPE.BOOLEAN) {
-    // The deprecated fields too, for readers older than min_value/max_value (signed order only).
-    f.binary(1, chunk.max!);
-    f.binary(2, chunk.min!);
-  }
-  f.i64(3, chunk.nulls);
-  if (bounded) {
-    f.binary(5, chunk.max!);
-    f.binary(6, chunk.min!);
-    f.bool(7, true); // is_max_value_exact
-    f.bool(8, true); // is_min_value_exact
+  if (chunk.min && chunk.max) {
+    if (chunk.leaf.type !== TYPE.BYTE_ARRAY && chunk.leaf.type !== TYPE.BOOLEAN) {
+      // The deprecated fields too, for readers older than min_value/max_value (signed order only).
+      f.binary(1, chunk.max);
+      f.binary(2, chunk.min);
+    }
+    f.i64(3, chunk.nulls);
+    const [max, maxExact] = chunk.leaf.type === TYPE.BYTE_ARRAY ? truncatedMax(chunk.max) : [chunk.max, true];
+    const [min, minExact] = chunk.leaf.type === TYPE.BYTE_ARRAY ? truncatedMin(chunk.min) : [chunk.min, true];
+    f.binary(5, max);
+    f.binary(6, min);
+    f.bool(7, maxExact); // is_max_value_exact
+    f.bool(8, minExact); // is_min_value_exact
+  } else {
+    f.i64(3, chunk.nulls);
   }
   if (chunk.nans !== null) f.i64(9, chunk.nans);
   f.end();

@@ -3,8 +3,8 @@
  * enums, each column kind's physical and logical type (as arrow-rs maps the Arrow types arrow.ts
  * declares, so both writers' files have one schema), the lineage columns, and the codecs.
  */
+import { createRequire } from 'node:module';
 import { gzipSync, zstdCompressSync, constants as zlib } from 'node:zlib';
-import { compressSync as snappy } from 'snappy';
 import type { Column } from '../columns.js';
 import type { ParquetCodec } from '../config/types.js';
 import { asBuffer } from '../lib/bytes.js';
@@ -54,9 +54,28 @@ export const LINEAGE_LEAVES = {
   sourceRecord: { name: '_source_record', type: TYPE.INT64, optional: false },
 } as const satisfies Record<string, Leaf>;
 
+type Compress = (input: Buffer) => Buffer;
+let snappyCompress: Compress | null | undefined;
+
+/**
+ * napi-rs's snappy, loaded when first needed: where its prebuilt binding is missing (an install
+ * without optional dependencies, an unlisted platform), snappy files go through parquet-wasm
+ * instead of the Parquet thread failing to start.
+ */
+function snappy(): Compress | null {
+  if (snappyCompress === undefined) {
+    try {
+      snappyCompress = (createRequire(import.meta.url)('snappy') as { compressSync: Compress }).compressSync;
+    } catch {
+      snappyCompress = null;
+    }
+  }
+  return snappyCompress;
+}
+
 /** The codecs this writer has; another (lz4_raw) goes through parquet-wasm. */
 export function directCodec(codec: ParquetCodec): boolean {
-  return CODEC[codec] !== undefined;
+  return codec === 'snappy' ? snappy() !== null : CODEC[codec] !== undefined;
 }
 
 export function codecId(codec: ParquetCodec): number {
@@ -70,7 +89,7 @@ export function compress(codec: ParquetCodec, body: Uint8Array): Uint8Array {
     case 'uncompressed':
       return body;
     case 'snappy':
-      return snappy(asBuffer(body));
+      return snappy()!(asBuffer(body));
     case 'gzip':
       return gzipSync(body);
     case 'zstd':

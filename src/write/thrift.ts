@@ -1,9 +1,9 @@
 /**
  * Thrift's compact protocol, the part a Parquet writer needs: structs of i32, i64, bool, binary and
  * lists, written into one growing buffer. Parquet's page headers and footer are Thrift structs
- * (parquet.thrift; parquet-direct.ts names their field ids). Written here instead of taking
- * the `thrift` package because that one builds an object per field and a protocol per struct,
- * where a one-batch Parquet file needs a few hundred fields written fast (BENCHMARKS.md).
+ * (parquet.thrift; parquet-pages.ts and parquet-footer.ts name their field ids where they write
+ * them). Written here rather than taken from the `thrift` package, which would need classes
+ * generated from parquet.thrift for the handful of structs a writer fills.
  */
 import { ByteSink } from '../lib/byte-sink.js';
 import { asBuffer, utf8Write } from '../lib/bytes.js';

@@ -138,26 +138,41 @@ describe('one-batch Parquet writer', () => {
         const statistics = (f: string) =>
           duckdbQuery(`SELECT path_in_schema, num_values, stats_null_count, stats_min_value, stats_max_value, stats_min, stats_max FROM parquet_metadata(${f}) ORDER BY path_in_schema`);
         const [ours, theirs] = [await statistics(d), await statistics(w)];
-        // Where the column's least or greatest text is longer than 64 bytes, this writer leaves min
-        // and max out; parquet-wasm writes them truncated.
-        const texts = (column: string): string[] => {
-          if (column === '_source_file') return [samples[k]!.sourceFile];
-          const c = samples[k]!.columns[Number(column.slice(1))];
-          return c && (c.kind === 'string' || c.kind === 'json') ? (c.values.filter((v) => v !== null) as string[]) : [];
-        };
-        for (const [i, s] of ours.entries()) {
-          if (s['stats_min_value'] === null && theirs[i]!['stats_min_value'] !== null) {
-            const bytes = texts(String(s['path_in_schema'])).map((t) => Buffer.from(t, 'utf8')).sort(Buffer.compare);
-            expect(Math.max(bytes[0]!.length, bytes[bytes.length - 1]!.length)).toBeGreaterThan(64);
-            Object.assign(s, { stats_min_value: theirs[i]!['stats_min_value'], stats_max_value: theirs[i]!['stats_max_value'], stats_min: theirs[i]!['stats_min'], stats_max: theirs[i]!['stats_max'] });
-          }
-        }
+        // Text bounds past 64 bytes cut as arrow-rs cuts them: the same statistics exactly.
         expect(ours).toEqual(theirs);
       }
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
   }, 120_000);
+
+  test('text bounds past 64 bytes are cut as parquet-wasm cuts them, at characters that can be raised', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'loadbay-direct-'));
+    try {
+      const extremes = [
+        'é'.repeat(40), // two-byte characters across byte 64
+        'a'.repeat(63) + '😀' + 'z', // a four-byte character across byte 64
+        '\u{10FFFF}'.repeat(20), // no character can be raised: kept whole
+        'b'.repeat(62) + '\uD7FF' + 'c', // raised, it would be a surrogate: the one before is raised
+        'x'.repeat(64), // exactly 64 bytes: exact
+      ];
+      const columns: Column[] = [{ name: 't', kind: 'string', pgType: 'text' }];
+      const lineage = { fileId: '3', sourceFile: 'long.jsonl' };
+      for (const [k, value] of extremes.entries()) {
+        // Alone (it is both min and max), and as the max over a short value.
+        for (const values of [[value], ['!', value]]) {
+          const batch = { length: values.length, numbers: Float64Array.from(values, (_, i) => i + 1), vectors: [vectorOf('string', values)] };
+          const [d, w] = [path.join(dir, `d${k}-${values.length}.parquet`), path.join(dir, `w${k}-${values.length}.parquet`)];
+          await writeFile(d, directParquet(columns, batch, lineage, 'snappy', [])!);
+          await writeFile(w, encodeParquet('snappy', [], batchStream(columns, batch, lineage)));
+          const statistics = (f: string) => duckdbQuery(`SELECT stats_min_value, stats_max_value FROM parquet_metadata('${f}') WHERE path_in_schema = 't'`);
+          expect([value, await statistics(d)]).toEqual([value, await statistics(w)]);
+        }
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 
   test('a batch past 65,536 rows: row groups as parquet-wasm cuts them, a listed column past its dictionary limit', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'loadbay-direct-'));
@@ -183,7 +198,8 @@ describe('one-batch Parquet writer', () => {
       };
       const dictionary = ['size', 'code', '_file_id', '_source_file'];
       for (const codec of ['zstd'] as const) {
-        const direct = directParquet(columns, batch, lineage, codec, dictionary)!;
+        // Pages of ~10,000 rows (200 KB of `code`), so a dictionary serves several pages first.
+        const direct = directParquet(columns, batch, lineage, codec, dictionary, 200_000)!;
         const wasm = encodeParquet(codec, dictionary, batchStream(columns, batch, lineage));
         const [d, w] = [path.join(dir, 'direct.parquet'), path.join(dir, 'wasm.parquet')];
         await writeFile(d, direct);
@@ -193,6 +209,15 @@ describe('one-batch Parquet writer', () => {
         const [ours, theirs] = [await groups(d), await groups(w)];
         expect(new Set(ours.map((r) => r['row_group_id'])).size).toBe(2);
         expect(ours).toEqual(theirs);
+        // The dictionaries: `size` in both row groups; `code` past its limit in the first (its
+        // later pages PLAIN), and plain from the start in the second.
+        const encodings = await duckdbQuery(`SELECT row_group_id, path_in_schema, encodings FROM parquet_metadata('${d}') WHERE path_in_schema IN ('size', 'code') ORDER BY row_group_id, path_in_schema`);
+        expect(encodings.map((r) => [Number(r['row_group_id']), r['path_in_schema'], String(r['encodings']).split(',').map((e) => e.trim()).sort()])).toEqual([
+          [0, 'code', ['PLAIN', 'RLE', 'RLE_DICTIONARY']],
+          [0, 'size', ['PLAIN', 'RLE', 'RLE_DICTIONARY']],
+          [1, 'code', ['PLAIN', 'RLE']],
+          [1, 'size', ['PLAIN', 'RLE', 'RLE_DICTIONARY']],
+        ]);
       }
     } finally {
       await rm(dir, { recursive: true, force: true });
