@@ -201,6 +201,7 @@ export async function createTestEnv(options: EnvOptions = {}): Promise<TestEnv> 
       });
       const daemon = await startDaemon(config, log);
       daemons.push(daemon);
+      running.add(daemon);
       return daemon;
     },
     async drop(relative, content) {
@@ -252,7 +253,10 @@ export async function createTestEnv(options: EnvOptions = {}): Promise<TestEnv> 
         .sort();
     },
     async cleanup() {
-      for (const daemon of daemons) await daemon.stop();
+      for (const daemon of daemons) {
+        await daemon.stop();
+        running.delete(daemon);
+      }
       for (const log of loggers) await log.close();
       await pool.end();
       await database.drop();
@@ -260,6 +264,22 @@ export async function createTestEnv(options: EnvOptions = {}): Promise<TestEnv> 
     },
   };
   return env;
+}
+
+/** In-process daemons of every environment not cleaned up yet. */
+const running = new Set<Daemon>();
+
+/**
+ * Stops every in-process daemon still running (stopping is idempotent: the environment's own
+ * cleanup stops them again at no cost). A bucket's cleanup calls it first: jest runs a file's
+ * afterEach hooks in the order they were declared, and a bucket declared before the environment
+ * was emptied while its daemon still wrote into it.
+ */
+export async function stopRunningDaemons(): Promise<void> {
+  for (const daemon of [...running]) {
+    await daemon.stop();
+    running.delete(daemon);
+  }
 }
 
 /**

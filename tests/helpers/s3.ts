@@ -18,6 +18,7 @@ import type { S3Settings } from '../../src/config/types.js';
 import { connectS3, type S3Connection } from '../../src/source/s3/client.js';
 import { parseS3Folder, type S3Location } from '../../src/source/s3/location.js';
 import { DEFAULT_S3 } from '../../src/source/s3/settings.js';
+import { stopRunningDaemons } from './env.js';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 
 export function s3Endpoint(): string {
@@ -137,6 +138,8 @@ export function useBucket(settings: Partial<S3Settings> = {}): () => TestBucket 
     current = await createTestBucket(settings);
   });
   afterEach(async () => {
+    // Daemons first: one still running could write into the bucket while it is emptied.
+    await stopRunningDaemons();
     await current?.cleanup();
     current = null;
   });

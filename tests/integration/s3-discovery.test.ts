@@ -3,6 +3,7 @@
  * position kept in the ledger so a restart resumes after it, the full listing as the safety net.
  */
 import http from 'node:http';
+import { DeleteObjectsCommand } from '@aws-sdk/client-s3';
 import type { AddressInfo } from 'node:net';
 import { HeldError } from '../../src/errors.js';
 import { connectS3 } from '../../src/source/s3/client.js';
@@ -148,6 +149,19 @@ describe('the listing position', () => {
     await bucket().put(name(1).replace('.csv', 'b.csv'), 'late');
     expect((await discovery.nextKind()).kind).toBe('full'); // the last full listing was one page
     expect(await drain(discovery.pass())).toContain('in/day-001b.csv');
+  });
+
+  it('moves past keys a pass handed out that settle after the next pass began', async () => {
+    await putMany(3);
+    const location = bucket().location('in/');
+    const discovery = new S3Discovery(bucket().s3, location, { db: ledger() });
+    expect(await drain(discovery.pass())).toEqual([name(0), name(1), name(2)]); // handed out, none done yet
+    // They are archived (gone from the prefix) and the next pass lists nothing; only then are they done.
+    await bucket().s3.client.send(new DeleteObjectsCommand({ Bucket: bucket().name, Delete: { Objects: [0, 1, 2].map((i) => ({ Key: name(i) })) } }));
+    expect(await drain(discovery.pass({ full: true }))).toEqual([]);
+    for (const i of [0, 1, 2]) discovery.done(name(i));
+    await discovery.flush();
+    expect((await readListingPosition(ledger(), location.url)).startAfter).toBe(name(2));
   });
 
   it('keeps only the keys from the first one not done onwards', () => {

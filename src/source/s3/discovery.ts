@@ -120,6 +120,12 @@ export interface DiscoveryOptions {
 
 export class S3Discovery {
   private watermark = new ListingWatermark();
+  /**
+   * The last pass's watermark while it has keys not done: a key it handed out that settles before
+   * the next pass lists again is not in the new watermark (nor, moved away, in the new listing),
+   * and without the old one the position would stay before it.
+   */
+  private previous: ListingWatermark | null = null;
   private saved: string | null = null;
   /** Pages the last full listing of this process took (null: none yet). */
   private lastFullPages: number | null = null;
@@ -152,6 +158,7 @@ export class S3Discovery {
     await this.flush(); // what the last pass saw done is saved before its watermark goes
     const planned = await this.nextKind();
     const kind: ListingKind = options.full ? 'full' : planned.kind;
+    this.previous = this.watermark.outstanding > 0 ? this.watermark : null;
     this.watermark = new ListingWatermark();
     const watermark = this.watermark;
     const startAfter = kind === 'full' ? null : planned.startAfter;
@@ -172,11 +179,18 @@ export class S3Discovery {
   /** The object's outcome is durable (or it was already loaded): the listing may move past it. */
   done(key: string): void {
     this.watermark.done(key);
+    this.previous?.done(key);
   }
 
-  /** Saves the position when it moved (after each page, at the end of a pass, on shutdown). */
+  /**
+   * Saves the position when it moved (after each page, at the end of a pass, on shutdown): the
+   * further of this pass's and the last one's — each is a key before which all its pass listed is done.
+   */
   async flush(): Promise<void> {
-    const position = this.watermark.position;
+    let position = this.watermark.position;
+    const earlier = this.previous?.position ?? null;
+    if (earlier !== null && (position === null || compareKeys(earlier, position) > 0)) position = earlier;
+    if (this.previous && this.previous.outstanding === 0) this.previous = null;
     if (position === null || (this.saved !== null && compareKeys(position, this.saved) <= 0)) return;
     await saveListingPosition(this.options.db, this.location.url, position);
     this.saved = position;
