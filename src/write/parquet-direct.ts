@@ -24,13 +24,15 @@ const PAGE_TEXT_BYTES = 64 * 1024 * 1024;
 class Layout {
   readonly leaves: Leaf[];
   readonly groups: RowGroup[] = [];
-  /** Buffers of completed row groups not yet taken by the writer, in file order. */
+  /** The pages of completed row groups (headers and bodies), in file order. */
   readonly ready: Uint8Array[] = [];
   private offset = MAGIC.length;
   private chunks: Chunk[] = [];
   private rows = 0;
   private readonly fileId: Uint8Array;
   private readonly name: Uint8Array;
+  /** `_source_file`'s one dictionary entry, PLAIN: its length, then its bytes. */
+  private readonly plainName: Uint8Array;
   /**
    * Listed columns whose dictionary passed its limit in a row group: plain in the file's later row
    * groups (hashing a group's worth of values again only to give up cost 3× the file's encoding).
@@ -47,17 +49,17 @@ class Layout {
     this.leaves = [...columns.map(leafOf), LINEAGE_LEAVES.fileId, LINEAGE_LEAVES.sourceFile, LINEAGE_LEAVES.sourceRecord];
     this.fileId = int64Bytes(BigInt(lineage.fileId));
     this.name = Buffer.from(lineage.sourceFile, 'utf8');
+    this.plainName = new Uint8Array(4 + this.name.length);
+    new DataView(this.plainName.buffer).setUint32(0, this.name.length, true);
+    this.plainName.set(this.name, 4);
     this.start();
   }
 
   private start(): void {
-    const plainName = new Uint8Array(4 + this.name.length);
-    new DataView(plainName.buffer).setUint32(0, this.name.length, true);
-    plainName.set(this.name, 4);
     this.chunks = [
-      ...this.columns.map((c) => newChunk(leafOf(c), this.codec, { dictionary: this.dictionary.has(c.name) && (c.kind === 'string' || c.kind === 'json') && !this.plain.has(c.name) })),
+      ...this.columns.map((c, i) => newChunk(this.leaves[i]!, this.codec, { dictionary: this.dictionary.has(c.name) && (c.kind === 'string' || c.kind === 'json') && !this.plain.has(c.name) })),
       newChunk(LINEAGE_LEAVES.fileId, this.codec, { constant: { plain: this.fileId, statistic: this.fileId } }),
-      newChunk(LINEAGE_LEAVES.sourceFile, this.codec, { constant: { plain: plainName, statistic: this.name } }),
+      newChunk(LINEAGE_LEAVES.sourceFile, this.codec, { constant: { plain: this.plainName, statistic: this.name } }),
       newChunk(LINEAGE_LEAVES.sourceRecord, this.codec),
     ];
     this.rows = 0;
@@ -96,12 +98,7 @@ class Layout {
       }
       const dataAt = this.offset;
       for (const page of chunk.pages) this.place(page);
-      // The footer needs the chunk's figures, not its pages or dictionary: kept, those would hold
-      // the whole file in memory.
       if (chunk.dictionary?.full) this.plain.add(chunk.leaf.name);
-      chunk.pages = [];
-      chunk.dictionaryPage = null;
-      chunk.dictionary = null;
       placed.push({ chunk, start, dictionaryAt, dataAt });
     }
     this.groups.push({ rows: this.rows, chunks: placed });

@@ -22,6 +22,13 @@ import type { TypedBatch } from './vectors.js';
  */
 const QUEUED_BYTES = 4 * 1024 * 1024;
 
+/**
+ * Every IPC stream is written over the last one: parquet-wasm copies a stream into its own memory
+ * as its first step (`Table.fromIPCStream`, before anything is awaited), so one is never needed
+ * after the next is begun.
+ */
+const scratch: Scratch = { buffer: new Uint8Array(0) };
+
 export interface ParquetFileWriter {
   /** One batch of rows; resolves once there is room for the next. */
   write(batch: TypedBatch): Promise<void>;
@@ -63,8 +70,8 @@ function writerProperties(codec: ParquetCodec, dictionary: string[], pageStatist
  * does not have (lz4_raw): chunk statistics only, as that writer writes them (a small file's
  * page index would repeat them).
  */
-export function encodeParquet(codec: ParquetCodec, dictionary: string[], ipc: Uint8Array): Uint8Array {
-  return pq.writeParquet(pq.Table.fromIPCStream(ipc), writerProperties(codec, dictionary, false));
+export function encodeParquet(codec: ParquetCodec, dictionary: string[], columns: Column[], batch: TypedBatch, lineage: Lineage): Uint8Array {
+  return pq.writeParquet(pq.Table.fromIPCStream(batchStream(columns, batch, lineage, scratch)), writerProperties(codec, dictionary, false));
 }
 
 /**
@@ -95,13 +102,6 @@ export async function writeParquetFile(tmpPath: string, bytes: Uint8Array): Prom
   }
   closeSync(fd);
 }
-
-/**
- * Every IPC stream is written over the last one: parquet-wasm copies a stream into its own memory
- * as its first step (`Table.fromIPCStream`, before anything is awaited), so one is never needed
- * after the next is begun.
- */
-export const scratch: Scratch = { buffer: new Uint8Array(0) };
 
 /** `dictionary`: the columns worth dictionary encoding; the others are written plain. */
 export function openParquetFile(tmpPath: string, codec: ParquetCodec, dictionary: string[], columns: Column[], lineage: Lineage): ParquetFileWriter {

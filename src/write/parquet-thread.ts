@@ -1,17 +1,19 @@
 /**
  * The Parquet thread: a worker thread that turns batches of vectors (each packed into one
  * transferred buffer, thread-batch.ts) into Parquet files — a one-batch file written from the
- * vectors (parquet-direct.ts), a larger one as Arrow IPC (arrow.ts) streamed through parquet-wasm — so that this work runs on another core while the main thread reads and validates.
+ * vectors (parquet-direct.ts), a larger one as Arrow IPC streamed through parquet-wasm
+ * (parquet-file.ts) — so that this work runs on another core while the main thread reads and
+ * validates.
  * For a group load it also encodes each batch's rows as COPY binary and sends them back ahead of
  * its reply. Requests come from parquet.ts, one reply per request, in order.
  */
 import { parentPort } from 'node:worker_threads';
 import type { Column } from '../columns.js';
 import type { Config } from '../config/types.js';
-import { batchStream, type Lineage } from './arrow.js';
+import type { Lineage } from './arrow.js';
 import { encodeCopyBinary } from './copy-binary.js';
 import { directParquet } from './parquet-direct.js';
-import { encodeParquet, openParquetFile, scratch, writeParquetFile, type ParquetFileWriter } from './parquet-file.js';
+import { encodeParquet, openParquetFile, writeParquetFile, type ParquetFileWriter } from './parquet-file.js';
 import { unpackBatch, type PackedBatch } from './thread-batch.js';
 import { emptyVector, type TypedBatch } from './vectors.js';
 
@@ -73,14 +75,9 @@ async function handle(request: ThreadRequest): Promise<void> {
   if (request.tmpPath !== undefined && request.finish) {
     // The whole file in one message, written in one go: from the vectors here (parquet-direct.ts),
     // or by parquet-wasm for a codec that writer does not have.
-    const columns = request.columns!;
-    const lineage = request.lineage!;
-    const codec = request.compression!.smallFileCompression;
-    const dictionary = request.dictionary ?? [];
+    const [codec, dictionary, columns, lineage] = [request.compression!.smallFileCompression, request.dictionary ?? [], request.columns!, request.lineage!];
     const batch = requestBatch(request, columns, lineage);
-    const bytes =
-      directParquet(columns, batch, lineage, codec, dictionary) ??
-      encodeParquet(codec, dictionary, batchStream(columns, batch, lineage, scratch));
+    const bytes = directParquet(columns, batch, lineage, codec, dictionary) ?? encodeParquet(codec, dictionary, columns, batch, lineage);
     await writeParquetFile(request.tmpPath, bytes);
     return;
   }

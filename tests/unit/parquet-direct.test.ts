@@ -15,7 +15,7 @@ import * as arrow from 'apache-arrow';
 import * as pq from 'parquet-wasm';
 import type { Column, ColumnKind } from '../../src/columns.js';
 import type { ParquetCodec } from '../../src/config/types.js';
-import { batchStream, type Lineage } from '../../src/write/arrow.js';
+import type { Lineage } from '../../src/write/arrow.js';
 import { directParquet } from '../../src/write/parquet-direct.js';
 import { encodeParquet } from '../../src/write/parquet-file.js';
 import type { TypedBatch } from '../../src/write/vectors.js';
@@ -65,7 +65,7 @@ function files(b: Generated) {
   const batch = { length: b.numbers.length, numbers: Float64Array.from(b.numbers), vectors: b.columns.map(({ kind, values }) => vectorOf(kind, values)) };
   const lineage: Lineage = { fileId: b.fileId, sourceFile: b.sourceFile };
   const direct = directParquet(columns, batch, lineage, b.codec, dictionary, b.pageTextBytes);
-  const wasm = encodeParquet(b.codec, dictionary, batchStream(columns, batch, lineage));
+  const wasm = encodeParquet(b.codec, dictionary, columns, batch, lineage);
   return { columns, direct: direct!.slice(), wasm };
 }
 
@@ -103,7 +103,7 @@ describe('one-batch Parquet writer', () => {
     expect(directParquet(columns, one, lineage, 'lz4_raw', [])).toBeNull();
     const empty = tableOf(directParquet(columns, none, lineage, 'snappy', [])!);
     expect(empty.numRows).toBe(0);
-    expectSameTable(empty, tableOf(encodeParquet('snappy', [], batchStream(columns, none, lineage))));
+    expectSameTable(empty, tableOf(encodeParquet('snappy', [], columns, none, lineage)));
     // Line numbers past 2^51 do not stay exact in doubles' delta arithmetic: that page is PLAIN.
     const far = { length: 3, numbers: Float64Array.of(2 ** 53 - 1, 2, 2 ** 52 + 2), vectors: [vectorOf('integer', [1n, null, 3n])] };
     expect(storedValues(tableOf(directParquet(columns, far, lineage, 'snappy', [])!), '_source_record')).toEqual([2n ** 53n - 1n, 2n, 2n ** 52n + 2n]);
@@ -164,7 +164,7 @@ describe('one-batch Parquet writer', () => {
           const batch = { length: values.length, numbers: Float64Array.from(values, (_, i) => i + 1), vectors: [vectorOf('string', values)] };
           const [d, w] = [path.join(dir, `d${k}-${values.length}.parquet`), path.join(dir, `w${k}-${values.length}.parquet`)];
           await writeFile(d, directParquet(columns, batch, lineage, 'snappy', [])!);
-          await writeFile(w, encodeParquet('snappy', [], batchStream(columns, batch, lineage)));
+          await writeFile(w, encodeParquet('snappy', [], columns, batch, lineage));
           const statistics = (f: string) => duckdbQuery(`SELECT stats_min_value, stats_max_value FROM parquet_metadata('${f}') WHERE path_in_schema = 't'`);
           expect([value, await statistics(d)]).toEqual([value, await statistics(w)]);
         }
@@ -200,7 +200,7 @@ describe('one-batch Parquet writer', () => {
       for (const codec of ['zstd'] as const) {
         // Pages of ~10,000 rows (200 KB of `code`), so a dictionary serves several pages first.
         const direct = directParquet(columns, batch, lineage, codec, dictionary, 200_000)!;
-        const wasm = encodeParquet(codec, dictionary, batchStream(columns, batch, lineage));
+        const wasm = encodeParquet(codec, dictionary, columns, batch, lineage);
         const [d, w] = [path.join(dir, 'direct.parquet'), path.join(dir, 'wasm.parquet')];
         await writeFile(d, direct);
         await writeFile(w, wasm);
