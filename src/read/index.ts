@@ -2,7 +2,7 @@
 import type { Dataset } from '../config/types.js';
 import { readCsv } from './csv.js';
 import { readJson } from './json.js';
-import { readJsonl } from './jsonl.js';
+import { readJsonl, type FlatLines } from './jsonl.js';
 import { openSource, type Source } from './source.js';
 import type { Locator, RawBatch, ReadOptions } from './types.js';
 import type { ByteInput } from '../source/source.js';
@@ -18,7 +18,8 @@ export interface OpenedFile {
 }
 
 
-export function readFile(input: ByteInput, dataset: Pick<Dataset, 'format' | 'csv' | 'json'>, options: ReadOptions): OpenedFile {
+/** `flat`: for JSONL, the columns whose flat lines go straight to a sink (json-flat.ts). */
+export function readFile(input: ByteInput, dataset: Pick<Dataset, 'format' | 'csv' | 'json'>, options: ReadOptions, flat?: FlatLines): OpenedFile {
   const encoding = dataset.format === 'csv' ? dataset.csv.encoding : 'utf-8';
   const source = openSource(input, encoding, options.limits, false);
   const notes: Record<string, unknown> = {};
@@ -26,7 +27,7 @@ export function readFile(input: ByteInput, dataset: Pick<Dataset, 'format' | 'cs
     case 'csv':
       return { source, batches: readCsv(source, dataset.csv, options), locator: 'line', notes };
     case 'jsonl':
-      return { source, batches: readJsonl(source, options), locator: 'line', notes };
+      return { source, batches: readJsonl(source, options, flat), locator: 'line', notes };
     case 'json': {
       const { records, pathColumns, unterminatedArray, fromDocument } = dataset.json;
       return { source, batches: readJson(source, records, options, pathColumns, { unterminatedArray, fromDocument, notes }), locator: 'record', notes };

@@ -5,29 +5,52 @@
  * exhaust the stack or memory). A line holding a number literal JSON.parse may have changed (one
  * with an exponent or 16 digits or more) is parsed again with every number decided from its text
  * (lossless-json, json-values.ts). A line longer than `max_record_bytes` is skipped as it streams,
- * without being held whole.
+ * without being held whole. Given the dataset's column names, lines that are flat objects of those
+ * keys skip JSON.parse: json-flat.ts reads them straight into columns (`RawBatch.scanned`).
  */
 import type { Problem } from '../errors.js';
 import { readInBatches } from './batches.js';
+import { FlatScanner, plainText } from './json-flat.js';
 import { isJsonObject, NumberRangeError, numberRangeProblem, parseJsonText } from './json-values.js';
 import { limitProblem, MAX_BATCH_CHARS, type LimitName, type Limits } from './limits.js';
 import { sourceError, type Source } from './source.js';
-import type { RawBatch, ReadOptions } from './types.js';
+import type { RawBatch, ReadOptions, RowSink } from './types.js';
 
-export async function* readJsonl(source: Source, { batchRows, limits }: ReadOptions): AsyncGenerator<RawBatch> {
+/** What the flat-line scanner reads: these columns, into this sink. */
+export interface FlatLines {
+  columns: readonly string[];
+  sink: RowSink;
+}
+
+/** `flat`: every line goes to the sink, read by the scanner where it can, by JSON.parse where not (json-flat.ts). */
+export async function* readJsonl(source: Source, { batchRows, limits }: ReadOptions, flat?: FlatLines): AsyncGenerator<RawBatch> {
   let rest = '';
   let line = 0;
   /** The line being skipped because it is over `max_record_bytes`; its end has not come yet. */
   let skipping = false;
+  const scanner = flat ? new FlatScanner(flat.columns, Math.min(limits.maxColumns, limits.maxRecordValues - 1), flat.sink) : null;
+  /** Lines of this batch given to the sink. */
+  let scanned = 0;
   let batch: RawBatch = { records: [], numbers: [], problems: [] };
   let chars = 0;
+  /** The text the lines come from has no control character (json-flat.ts): the scanner may read them. */
+  let plain = false;
   const take = (text: string) => {
     line++;
     chars += text.length;
+    if (plain && scanner!.scan(text, line)) {
+      scanned++;
+      return;
+    }
     if (text.trim() === '') return;
     const parsed = parseLine(text, line, limits);
     if ('problem' in parsed) {
       batch.problems.push(parsed.problem);
+      return;
+    }
+    if (flat) {
+      flat.sink.record(parsed.record, line);
+      scanned++;
       return;
     }
     batch.records.push(parsed.record);
@@ -45,7 +68,9 @@ export async function* readJsonl(source: Source, { batchRows, limits }: ReadOpti
           skipping = false;
           text = text.slice(end + 1);
         }
-        const parts = (rest + text).split('\n');
+        const joined = rest + text;
+        plain = scanner !== null && plainText(joined);
+        const parts = joined.split('\n');
         rest = parts.pop() ?? '';
         for (const part of parts) take(part.endsWith('\r') ? part.slice(0, -1) : part);
         if (rest.length > limits.maxRecordBytes) {
@@ -55,16 +80,23 @@ export async function* readJsonl(source: Source, { batchRows, limits }: ReadOpti
           skipping = true;
         }
       }
-      if (batch.records.length >= batchRows || chars >= MAX_BATCH_CHARS || batch.problems.length > 0) {
-        yield batch;
+      if (batch.records.length + scanned >= batchRows || chars >= MAX_BATCH_CHARS || batch.problems.length > 0) {
+        yield withScanned(batch);
         batch = { records: [], numbers: [], problems: [] };
         chars = 0;
       }
     }
     if (rest !== '') take(rest.endsWith('\r') ? rest.slice(0, -1) : rest);
-    if (batch.records.length > 0 || batch.problems.length > 0) yield batch;
+    if (batch.records.length > 0 || batch.problems.length > 0 || scanned > 0) yield withScanned(batch);
   } catch (error) {
     throw await sourceError(error, source);
+  }
+
+  function withScanned(out: RawBatch): RawBatch {
+    if (scanner === null) return out;
+    out.scanned = scanned;
+    scanned = 0;
+    return out;
   }
 }
 

@@ -8,6 +8,16 @@ export interface RawBatch {
   numbers: number[];
   /** Per-record problems found while reading (a ragged CSV row, a JSONL line that is not JSON). */
   problems: Problem[];
+  /** Lines given to the reader's `RowSink` instead of `records` (json-flat.ts). */
+  scanned?: number;
+}
+
+/** Where a reader with a flat-line scanner puts every line that is a record, in line order. */
+export interface RowSink {
+  /** A line the scanner read: one value per column it was given (`undefined`: none). */
+  row(values: readonly unknown[], line: number, text: string): void;
+  /** A line JSON.parse read instead (a nested value, another key, an escape in a key …). */
+  record(record: Record<string, unknown>, line: number): void;
 }
 
 /** Whether `numbers` are line numbers or record numbers. */

@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Dataset } from '../config/types.js';
 import type { CompiledDataset } from '../compile.js';
 import { DataError, type Problem } from '../errors.js';
-import { makePreparer } from '../prepare/prepare.js';
+import { fileConstants, makePreparer } from '../prepare/prepare.js';
 import { changesValues, snakeCase } from '../prepare/compile-steps.js';
 import type { PrepareStats } from '../prepare/steps.js';
 import { readFile, type ReadOptions } from '../read/index.js';
@@ -17,7 +17,9 @@ import type { Locator } from '../read/types.js';
 import { ProblemLog } from './problems.js';
 import { shorten } from '../lib/shorten.js';
 import { makeValidator, type Validator } from './validate.js';
-import { runValueKernels } from './value-kernels.js';
+import { passingSunkRows, runValueKernels } from './value-kernels.js';
+import { KernelRows } from './row-sink.js';
+import { parseLine } from '../read/jsonl.js';
 import { openSource } from '../read/source.js';
 import { readCsvCells, cellText, isUtf8Encoding, type CellBatch } from '../read/csv-cells.js';
 import { makeCellPreparer, viewText, type CellView } from '../prepare/cells.js';
@@ -58,8 +60,13 @@ export interface ReadDigest {
 export function checkFile(input: ByteInput, relative: string, dataset: CompiledDataset, options: ReadOptions, keepOriginals = false): CheckedFile {
   const plan = dataset.plan;
   if (plan.engine === 'columnar') return checkCells(input, relative, dataset, plan.kernels, options, keepOriginals);
-  const opened = readFile(input, dataset, options);
+  const flatColumns = plan.engine === 'values' ? plan.flatColumns : null;
   const prepare = makePreparer(dataset, path.basename(relative), options.limits.maxDistinctRows);
+  const sink =
+    plan.engine === 'values' && flatColumns
+      ? new KernelRows(dataset.columns, plan.kernels, flatColumns, fileConstants(dataset, path.basename(relative)), (batch) => prepare(batch, 'line'), keepOriginals)
+      : null;
+  const opened = readFile(input, dataset, options, sink ? { columns: flatColumns!, sink } : undefined);
   const validate = makeValidator(dataset);
   const problems = new ProblemLog(opened.locator);
   // Steps that change values: a problem then also shows the value as it was in the file.
@@ -67,7 +74,7 @@ export function checkFile(input: ByteInput, relative: string, dataset: CompiledD
   const snapshot = keepOriginals || valuesChange;
   async function* batches(): AsyncGenerator<CheckedBatch> {
     for await (const batch of opened.batches) {
-      const seen = batch.records.length + batch.problems.length;
+      const seen = batch.records.length + batch.problems.length + (batch.scanned ?? 0);
       const originals = snapshot ? new Map(batch.numbers.map((n, i) => [n, { ...batch.records[i] }])) : null;
       const readProblems = batch.problems;
       batch.problems = [];
@@ -76,10 +83,33 @@ export function checkFile(input: ByteInput, relative: string, dataset: CompiledD
       batch.problems = [];
       let typed: TypedBatch;
       if (plan.engine === 'values') {
-        const result = runValueKernels(batch.records, batch.numbers, dataset.columns, plan.kernels);
-        typed = result.typed;
-        const failed = result.failed;
-        batch.problems = failed.length === 0 ? [] : reportFailed(failed.map((i) => batch.records[i]!), failed.map((i) => batch.numbers[i]!), opened.locator, validate);
+        if (sink !== null) {
+          // Every row is in the kernels' vectors already (row-sink.ts); a failed row the scanner
+          // read is read again as a record (JSON.parse), for ajv and the rejects file.
+          const sunk = sink.take();
+          const result = passingSunkRows(sunk);
+          typed = result.typed;
+          prepareProblems.push(...sunk.prepareProblems);
+          const numbers = result.failed.map((i) => sunk.numbers[i]!);
+          if (originals) for (const [line, record] of sunk.originals) originals.set(line, record);
+          const records = result.failed.map((i, k) => {
+            const record = sunk.failedRecords.get(i);
+            if (record !== undefined) return record;
+            // Read again, and prepared as the record path prepares it (add_columns).
+            const read = recordOfLine(sunk.failedLines.get(i)!, numbers[k]!, options);
+            originals?.set(numbers[k]!, { ...read });
+            const one = { records: [read], numbers: [numbers[k]!], problems: [] as Problem[] };
+            prepare(one, 'line');
+            if (one.records.length !== 1) throw new Error(`line ${numbers[k]}: prepare refused a line the flat-line scanner read`);
+            return one.records[0]!;
+          });
+          batch.problems = records.length === 0 ? [] : reportFailed(records, numbers, opened.locator, validate);
+        } else {
+          const result = runValueKernels(dataset.columns, plan.kernels, batch.records, batch.numbers);
+          typed = result.typed;
+          const failed = result.failed;
+          batch.problems = failed.length === 0 ? [] : reportFailed(failed.map((i) => batch.records[i]!), failed.map((i) => batch.numbers[i]!), opened.locator, validate);
+        }
       } else {
         validate(batch, opened.locator);
         typed = vectorsFromRecords(dataset.columns, batch.records, batch.numbers);
@@ -92,6 +122,13 @@ export function checkFile(input: ByteInput, relative: string, dataset: CompiledD
   }
   const digest = (): ReadDigest => ({ ...opened.source.digest(), ...(Object.keys(opened.notes).length > 0 ? { read: { ...opened.notes } } : {}) });
   return { locator: opened.locator, problems, stats: prepare.stats, batches: batches(), digest };
+}
+
+/** The record of a line the flat-line scanner read: JSON.parse reads every line it reads. */
+function recordOfLine(line: string, number: number, options: ReadOptions): Record<string, unknown> {
+  const parsed = parseLine(line, number, options.limits);
+  if ('problem' in parsed) throw new Error(`line ${number}: the flat-line scanner read a line JSON.parse refuses (${parsed.problem.message})`);
+  return parsed.record;
 }
 
 /** The columnar path: as above, with cells instead of records until a row fails. */

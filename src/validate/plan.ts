@@ -18,7 +18,15 @@ import { compileValueKernel, type ValueKernel } from './value-kernels.js';
 
 export type Plan =
   | { engine: 'columnar'; kernels: Kernel[] }
-  | { engine: 'values'; kernels: ValueKernel[] }
+  | {
+      engine: 'values';
+      kernels: ValueKernel[];
+      /**
+       * JSONL without prepare work on values (no flatten, no steps but `add_columns`): the names
+       * whose flat lines are read straight into columns, skipping the record (read/json-flat.ts).
+       */
+      flatColumns: string[] | null;
+    }
   | { engine: 'records'; reason: string };
 
 /** Keywords a property may use on the columnar paths (the rest only describe). */
@@ -40,7 +48,15 @@ export function planDataset(dataset: Dataset, steps: readonly PrepareStep[], ajv
   if (typeof rules === 'string') return recordsPlan(rules);
   if (dataset.format !== 'csv') {
     // JSON values: the records exist (JSON.parse made them); the kernels replace ajv per record.
-    return { engine: 'values', kernels: rules.map((r) => compileValueKernel(r.column, r.rules, r.required)) };
+    // Values from the file's name are the same on every line: the sink gives them (row-sink.ts).
+    const columnNames = new Set(dataset.columns.map((c) => c.name));
+    const flat = dataset.format === 'jsonl' && !dataset.flatten && steps.every((step) => step.kind === 'add_columns' && addedNames(step).every((name) => columnNames.has(name) && name !== EXTRA_COLUMN));
+    return {
+      engine: 'values',
+      kernels: rules.map((r) => compileValueKernel(r.column, r.rules, r.required)),
+      // `_extra` (extra_columns: keep) is built by prepare from the other keys, never read as one.
+      flatColumns: flat ? dataset.columns.map((c) => c.name).filter((name) => name !== EXTRA_COLUMN) : null,
+    };
   }
   if (dataset.csv.delimiter !== 'auto' && asciiByte(dataset.csv.delimiter) === null) return recordsPlan('the delimiter is not one ASCII character');
   if (asciiByte(dataset.csv.quote) === null) return recordsPlan('the quote is not one ASCII character');
@@ -51,6 +67,12 @@ export function planDataset(dataset: Dataset, steps: readonly PrepareStep[], ajv
   }
   for (const r of rules) if (r.column.kind === 'json') return recordsPlan(`property "${r.column.name}" is JSON (object or array) in a CSV file`);
   return { engine: 'columnar', kernels: rules.map((r) => compileKernel(r.column, r.rules, r.required)) };
+}
+
+/** The keys an `add_columns` step gives every record: its values' and its pattern's named groups. */
+function addedNames(step: Extract<PrepareStep, { kind: 'add_columns' }>): string[] {
+  const groups = [...(step.fromFileName?.source.matchAll(/\(\?<([A-Za-z_][A-Za-z0-9_]*)>/g) ?? [])].map((m) => m[1]!);
+  return [...Object.keys(step.values), ...groups];
 }
 
 function recordsPlan(reason: string): Plan {
@@ -137,6 +159,9 @@ function formatTest(ajv: Ajv, name: unknown): TextTest | string {
 /** One line per dataset for check-config: the engine and, for the record path, why. */
 export function describePlan(plan: Plan): string {
   if (plan.engine === 'columnar') return 'columnar (CSV cells → column kernels)';
-  if (plan.engine === 'values') return 'column kernels on the records\' values (ajv for failed rows only)';
+  if (plan.engine === 'values') {
+    const flat = plan.flatColumns ? '; flat lines read straight into columns' : '';
+    return `column kernels on the records' values (ajv for failed rows only${flat})`;
+  }
   return `records, ajv per record (${plan.reason})`;
 }

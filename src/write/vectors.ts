@@ -58,6 +58,16 @@ export class TextBuilder {
     this.offsets = new Int32Array(rows + 1);
     this.valid = new Uint8Array(rows);
   }
+  /** Room for `rows` rows in all (for rows appended past the count it was made for). */
+  reserveRows(rows: number): void {
+    if (rows <= this.valid.length) return;
+    const offsets = new Int32Array(rows + 1);
+    offsets.set(this.offsets);
+    this.offsets = offsets;
+    const valid = new Uint8Array(rows);
+    valid.set(this.valid);
+    this.valid = valid;
+  }
   private room(extra: number): void {
     if (this.size + extra <= this.bytes.length) return;
     this.bytes = withRoom(this.bytes, this.size, this.size + extra);

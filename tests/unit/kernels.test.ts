@@ -202,7 +202,7 @@ function compareValues(property: Record<string, unknown>, required: boolean, val
   if (plan.engine !== 'values') throw new Error(`not on the value kernels: ${'reason' in plan ? plan.reason : plan.engine}`);
   const records = values.map((v) => (v === undefined ? {} : { v }));
   const numbers = values.map((_, i) => i + 1);
-  const { typed, failed } = runValueKernels(records.map((r) => ({ ...r })), numbers, dataset.columns, plan.kernels);
+  const { typed, failed } = runValueKernels(dataset.columns, plan.kernels, records.map((r) => ({ ...r })), numbers);
   const batch = { records: records.map((r) => ({ ...r })), numbers: [...numbers], problems: [] };
   makeValidator(dataset)(batch, 'record');
   const passedByAjv = batch.numbers.map((n) => n - 1);

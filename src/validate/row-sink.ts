@@ -1,0 +1,126 @@
+/**
+ * Every row of a flat JSONL dataset goes through the value kernels as it is read: the lines the
+ * flat-line scanner reads (read/json-flat.ts) and the records JSON.parse reads in their stead
+ * (prepared one at a time, as the record path prepares a batch). Each value goes into its column's
+ * vector at once, so no value outlives its line: objects kept for a batch of rows survived the
+ * young generation's collections and were copied and promoted, which in the check thread cost more
+ * than reading them (BENCHMARKS.md, "JSONL: lines straight into columns").
+ */
+import type { Column } from '../columns.js';
+import type { Problem } from '../errors.js';
+import type { RawBatch, RowSink } from '../read/types.js';
+import { columnValues } from '../write/vectors.js';
+import type { SunkRows, ValueKernel, ValueSink } from './value-kernels.js';
+
+export class KernelRows implements RowSink {
+  private sinks: ValueSink[] = [];
+  private capacity = 0;
+  private rows = 0;
+  private failed = new Uint8Array(0);
+  private numbers = new Float64Array(0);
+  private failedLines = new Map<number, string>();
+  private failedRecords = new Map<number, Record<string, unknown>>();
+  private originals = new Map<number, Record<string, unknown>>();
+  private prepareProblems: Problem[] = [];
+  /** Per dataset column, the index of its value in a scanned row (-1: none; -2: the file's constant). */
+  private readonly from: Int32Array;
+  /** Per dataset column, the value `add_columns` gives every row of the file (where `from` is -2). */
+  private readonly constant: unknown[];
+
+  constructor(
+    private readonly columns: readonly Column[],
+    private readonly kernels: readonly ValueKernel[],
+    scannedNames: readonly string[],
+    /** The values `add_columns` gives every row, typed as prepare types them (prepare.ts, fileConstants). */
+    constants: Readonly<Record<string, unknown>>,
+    /** Prepares a batch of records in place (prepare.ts), as the record path does. */
+    private readonly prepare: (batch: RawBatch) => void,
+    /** Keep the records JSON.parse read as they were, for those that fail (a rejects file). */
+    private readonly keepOriginals: boolean,
+    private readonly initial = 1024,
+  ) {
+    const at = new Map(scannedNames.map((name, k) => [name, k]));
+    // add_columns overrides the line's own value, as the step does on a record.
+    this.from = Int32Array.from(columns, (column) => (Object.hasOwn(constants, column.name) ? -2 : (at.get(column.name) ?? -1)));
+    this.constant = columns.map((column) => (Object.hasOwn(constants, column.name) ? constants[column.name] : undefined));
+    this.reset(initial);
+  }
+
+  row(values: readonly unknown[], line: number, text: string): void {
+    const r = this.next(line);
+    const { sinks, from, failed, constant } = this;
+    for (let c = 0; c < sinks.length; c++) {
+      const k = from[c]!;
+      sinks[c]!.add(k >= 0 ? values[k] : constant[c], r, failed);
+    }
+    if (failed[r]) this.failedLines.set(r, text);
+  }
+
+  record(record: Record<string, unknown>, line: number): void {
+    const original = this.keepOriginals ? { ...record } : null;
+    const batch: RawBatch = { records: [record], numbers: [line], problems: [] };
+    this.prepare(batch);
+    if (batch.problems.length > 0) {
+      this.prepareProblems.push(...batch.problems);
+      if (original) this.originals.set(line, original);
+    }
+    const prepared = batch.records[0];
+    if (prepared === undefined) return;
+    const r = this.next(line);
+    const { sinks, failed } = this;
+    for (let c = 0; c < sinks.length; c++) sinks[c]!.add(columnValues([prepared], this.columns[c]!.name)[0], r, failed);
+    if (failed[r]) {
+      this.failedRecords.set(r, prepared);
+      if (original) this.originals.set(line, original);
+    }
+  }
+
+  /** The rows so far; the next start a new batch. */
+  take(): SunkRows {
+    const rows = this.rows;
+    const taken: SunkRows = {
+      rows,
+      vectors: this.sinks.map((sink) => sink.vector(rows)),
+      failed: this.failed.subarray(0, rows),
+      numbers: this.numbers.subarray(0, rows),
+      failedLines: this.failedLines,
+      failedRecords: this.failedRecords,
+      originals: this.originals,
+      prepareProblems: this.prepareProblems,
+    };
+    this.reset(Math.max(this.initial, rows));
+    return taken;
+  }
+
+  /** The index of a new row of the line. */
+  private next(line: number): number {
+    const r = this.rows;
+    if (r === this.capacity) this.grow(2 * this.capacity);
+    this.numbers[r] = line;
+    this.rows = r + 1;
+    return r;
+  }
+
+  private reset(capacity: number): void {
+    this.sinks = this.kernels.map((kernel) => kernel.sink(capacity));
+    this.capacity = capacity;
+    this.rows = 0;
+    this.failed = new Uint8Array(capacity);
+    this.numbers = new Float64Array(capacity);
+    this.failedLines = new Map();
+    this.failedRecords = new Map();
+    this.originals = new Map();
+    this.prepareProblems = [];
+  }
+
+  private grow(capacity: number): void {
+    for (const sink of this.sinks) sink.grow(capacity);
+    const failed = new Uint8Array(capacity);
+    failed.set(this.failed);
+    this.failed = failed;
+    const numbers = new Float64Array(capacity);
+    numbers.set(this.numbers);
+    this.numbers = numbers;
+    this.capacity = capacity;
+  }
+}
