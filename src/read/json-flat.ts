@@ -49,20 +49,24 @@ export class FlatScanner {
     this.order = new Int32Array(Math.min(names.length, 4096)).fill(-1);
   }
 
-  /** Gives the line's values to the sink as a row and says true, or says false and gives nothing. */
-  scan(text: string, line: number): boolean {
-    const n = text.length;
+  /**
+   * Gives the sink the values of the line that is `text` from `first` to `n` (before its line
+   * break) as a row and says true, or says false and gives nothing. Reading in place, the lines of a
+   * piece of text are never strings of their own.
+   */
+  scan(text: string, first: number, n: number, line: number): boolean {
     if (++this.stamp === 0x7fffffff) {
       this.stamp = 1;
       this.stamps.fill(0);
     }
     const stamp = this.stamp;
-    let i = 0;
+    // Past `n` is a line break (or nothing), which no check below takes for part of the line.
+    let i = first;
     if (text.charCodeAt(i) === 32) i = spaces(text, i);
     if (text.charCodeAt(i) !== 123) return false; // {
     i++;
     if (text.charCodeAt(i) === 32) i = spaces(text, i);
-    /** The next backslash at or after a string's start (n: none). */
+    /** The next backslash at or after a string's start (the text's length: none). */
     let backslash = -1;
     if (text.charCodeAt(i) === 125) i++; // {}
     else {
@@ -81,7 +85,7 @@ export class FlatScanner {
         }
         if (column < 0) {
           const end = text.indexOf('"', from);
-          if (end === -1) return false;
+          if (end === -1 || end >= n) return false;
           const found = this.index.get(text.slice(from, end));
           if (found === undefined) return false;
           column = found;
@@ -97,13 +101,13 @@ export class FlatScanner {
         if (c === 34) {
           const start = i + 1;
           let end = text.indexOf('"', start);
-          if (end === -1) return false;
+          if (end === -1 || end >= n) return false;
           if (backslash < start) {
             backslash = text.indexOf('\\', start);
-            if (backslash === -1) backslash = n;
+            if (backslash === -1) backslash = text.length;
           }
           if (backslash < end) {
-            const unescaped = unescapeString(text, start, backslash);
+            const unescaped = unescapeString(text, start, backslash, n);
             if (unescaped === null) return false;
             value = unescaped.value;
             end = unescaped.end;
@@ -180,7 +184,7 @@ export class FlatScanner {
     if (spaces(text, i) !== n) return false;
     const { slot, stamps } = this;
     for (let c = 0; c < slot.length; c++) if (stamps[c] !== stamp) slot[c] = undefined;
-    this.sink.row(slot, line, text);
+    this.sink.row(slot, line, text, first, n);
     return true;
   }
 }
@@ -190,9 +194,9 @@ const ESCAPED: Record<number, string> = { 34: '"', 92: '\\', 47: '/', 98: '\b', 
 
 /**
  * The string that starts at `start` (after its quote) and has its first backslash at `backslash`:
- * its value and the index of its closing quote, or null where JSON.parse would refuse it.
+ * its value and the index of its closing quote (before `n`), or null where JSON.parse would refuse it.
  */
-function unescapeString(text: string, start: number, backslash: number): { value: string; end: number } | null {
+function unescapeString(text: string, start: number, backslash: number, n: number): { value: string; end: number } | null {
   let value = text.slice(start, backslash);
   let at = backslash;
   for (;;) {
@@ -215,7 +219,7 @@ function unescapeString(text: string, start: number, backslash: number): { value
       at += 2;
     }
     const quote = text.indexOf('"', at);
-    if (quote === -1) return null;
+    if (quote === -1 || quote >= n) return null;
     const next = text.indexOf('\\', at);
     if (next === -1 || next > quote) return { value: value + text.slice(at, quote), end: quote };
     value += text.slice(at, next);

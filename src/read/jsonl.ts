@@ -35,15 +35,17 @@ export async function* readJsonl(source: Source, { batchRows, limits }: ReadOpti
   let chars = 0;
   /** The text the lines come from has no control character (json-flat.ts): the scanner may read them. */
   let plain = false;
-  const take = (text: string) => {
+  /** The line that is `text` from `start` to `end`; only a line the scanner leaves becomes a string. */
+  const take = (text: string, start: number, end: number) => {
     line++;
-    chars += text.length;
-    if (plain && scanner!.scan(text, line)) {
+    chars += end - start;
+    if (plain && scanner!.scan(text, start, end, line)) {
       scanned++;
       return;
     }
-    if (text.trim() === '') return;
-    const parsed = parseLine(text, line, limits);
+    const own = start === 0 && end === text.length ? text : text.slice(start, end);
+    if (own.trim() === '') return;
+    const parsed = parseLine(own, line, limits);
     if ('problem' in parsed) {
       batch.problems.push(parsed.problem);
       return;
@@ -56,6 +58,8 @@ export async function* readJsonl(source: Source, { batchRows, limits }: ReadOpti
     batch.records.push(parsed.record);
     batch.numbers.push(line);
   };
+  /** `text` up to `end` without a final `\r`. */
+  const lineEnd = (text: string, start: number, end: number) => (end > start && text.charCodeAt(end - 1) === 13 ? end - 1 : end);
   const tooLong = () =>
     batch.problems.push(limitProblem('line', line, 'max_record_bytes', limits.maxRecordBytes, `the line is longer than ${limits.maxRecordBytes} characters`));
   try {
@@ -70,9 +74,12 @@ export async function* readJsonl(source: Source, { batchRows, limits }: ReadOpti
         }
         const joined = rest + text;
         plain = scanner !== null && plainText(joined);
-        const parts = joined.split('\n');
-        rest = parts.pop() ?? '';
-        for (const part of parts) take(part.endsWith('\r') ? part.slice(0, -1) : part);
+        let from = 0;
+        for (let at = joined.indexOf('\n'); at !== -1; at = joined.indexOf('\n', from)) {
+          take(joined, from, lineEnd(joined, from, at));
+          from = at + 1;
+        }
+        rest = from === 0 ? joined : joined.slice(from);
         if (rest.length > limits.maxRecordBytes) {
           line++;
           tooLong();
@@ -86,7 +93,7 @@ export async function* readJsonl(source: Source, { batchRows, limits }: ReadOpti
         chars = 0;
       }
     }
-    if (rest !== '') take(rest.endsWith('\r') ? rest.slice(0, -1) : rest);
+    if (rest !== '') take(rest, 0, lineEnd(rest, 0, rest.length));
     if (batch.records.length > 0 || batch.problems.length > 0 || scanned > 0) yield withScanned(batch);
   } catch (error) {
     throw await sourceError(error, source);

@@ -14,8 +14,8 @@ export interface RawBatch {
 
 /** Where a reader with a flat-line scanner puts every line that is a record, in line order. */
 export interface RowSink {
-  /** A line the scanner read: one value per column it was given (`undefined`: none). */
-  row(values: readonly unknown[], line: number, text: string): void;
+  /** A line the scanner read (`text` from `start` to `end`): one value per column it was given (`undefined`: none). */
+  row(values: readonly unknown[], line: number, text: string, start: number, end: number): void;
   /** A line JSON.parse read instead (a nested value, another key, an escape in a key …). */
   record(record: Record<string, unknown>, line: number): void;
 }

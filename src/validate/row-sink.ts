@@ -46,14 +46,14 @@ export class KernelRows implements RowSink {
     this.reset(initial);
   }
 
-  row(values: readonly unknown[], line: number, text: string): void {
+  row(values: readonly unknown[], line: number, text: string, start: number, end: number): void {
     const r = this.next(line);
     const { sinks, from, failed, constant } = this;
     for (let c = 0; c < sinks.length; c++) {
       const k = from[c]!;
       sinks[c]!.add(k >= 0 ? values[k] : constant[c], r, failed);
     }
-    if (failed[r]) this.failedLines.set(r, text);
+    if (failed[r]) this.failedLines.set(r, text.slice(start, end));
   }
 
   record(record: Record<string, unknown>, line: number): void {
