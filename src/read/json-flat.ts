@@ -34,6 +34,9 @@ export class FlatScanner {
   private readonly slot: unknown[];
   private readonly stamps: Int32Array;
   private stamp = 0;
+  /** The text of the last line scanned, and the next backslash in it found then. */
+  private text = '';
+  private backslash = -1;
   /** The column of the k-th key of the last line that had one there: lines tend to repeat their order. */
   private readonly order: Int32Array;
 
@@ -66,8 +69,10 @@ export class FlatScanner {
     if (text.charCodeAt(i) !== 123) return false; // {
     i++;
     if (text.charCodeAt(i) === 32) i = spaces(text, i);
-    /** The next backslash at or after a string's start (the text's length: none). */
-    let backslash = -1;
+    // The next backslash at or after a string's start (the text's length: none), kept from line
+    // to line of the same text: searched afresh per line, it would run to the text's end each time.
+    let backslash = text === this.text ? this.backslash : -1;
+    this.text = text;
     if (text.charCodeAt(i) === 125) i++; // {}
     else {
       for (let k = 0; ; k++) {
@@ -105,6 +110,7 @@ export class FlatScanner {
           if (backslash < start) {
             backslash = text.indexOf('\\', start);
             if (backslash === -1) backslash = text.length;
+            this.backslash = backslash;
           }
           if (backslash < end) {
             const unescaped = unescapeString(text, start, backslash, n);

@@ -72,6 +72,17 @@ export async function* readJsonl(source: Source, { batchRows, limits }: ReadOpti
           skipping = false;
           text = text.slice(end + 1);
         }
+        if (text.indexOf('\n') === -1) {
+          // No line ends in this piece: nothing to take yet (and no test of the whole growing line).
+          rest += text;
+          if (rest.length > limits.maxRecordBytes) {
+            line++;
+            tooLong();
+            rest = '';
+            skipping = true;
+          }
+          continue;
+        }
         const joined = rest + text;
         plain = scanner !== null && plainText(joined);
         let from = 0;

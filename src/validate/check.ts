@@ -27,7 +27,7 @@ import { coerceText } from '../prepare/coerce.js';
 import { defineKey } from '../prepare/keys.js';
 import { runKernels, type Kernel } from './kernels.js';
 import { vectorsFromRecords, type TypedBatch } from '../write/vectors.js';
-import type { Column } from '../columns.js';
+import { EXTRA_COLUMN, type Column } from '../columns.js';
 import type { ByteInput } from '../source/source.js';
 
 export interface CheckedBatch {
@@ -62,9 +62,10 @@ export function checkFile(input: ByteInput, relative: string, dataset: CompiledD
   if (plan.engine === 'columnar') return checkCells(input, relative, dataset, plan.kernels, options, keepOriginals);
   const flatColumns = plan.engine === 'values' ? plan.flatColumns : null;
   const prepare = makePreparer(dataset, path.basename(relative), options.limits.maxDistinctRows);
+  const constants = flatColumns ? fileConstants(dataset, path.basename(relative)) : {};
   const sink =
-    plan.engine === 'values' && flatColumns
-      ? new KernelRows(dataset.columns, plan.kernels, flatColumns, fileConstants(dataset, path.basename(relative)), (batch) => prepare(batch, 'line'), keepOriginals)
+    plan.engine === 'values' && flatColumns && constantsFit(dataset, constants)
+      ? new KernelRows(dataset.columns, plan.kernels, flatColumns, constants, (batch) => prepare(batch, 'line'), keepOriginals)
       : null;
   const opened = readFile(input, dataset, options, sink ? { columns: flatColumns!, sink } : undefined);
   const validate = makeValidator(dataset);
@@ -122,6 +123,16 @@ export function checkFile(input: ByteInput, relative: string, dataset: CompiledD
   }
   const digest = (): ReadDigest => ({ ...opened.source.digest(), ...(Object.keys(opened.notes).length > 0 ? { read: { ...opened.notes } } : {}) });
   return { locator: opened.locator, problems, stats: prepare.stats, batches: batches(), digest };
+}
+
+/**
+ * Whether the values add_columns gives this file are what the flat-line sink can give: each for a
+ * column of the dataset, and one for each name taken from the file name (an optional group that
+ * did not match leaves the line's own text, which prepare would convert).
+ */
+function constantsFit(dataset: CompiledDataset, constants: Record<string, unknown>): boolean {
+  const columns = new Set(dataset.columns.map((c) => c.name).filter((name) => name !== EXTRA_COLUMN));
+  return Object.keys(constants).every((name) => columns.has(name)) && [...dataset.textColumns].every((name) => Object.hasOwn(constants, name));
 }
 
 /** The record of a line the flat-line scanner read: JSON.parse reads every line it reads. */

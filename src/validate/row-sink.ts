@@ -43,7 +43,7 @@ export class KernelRows implements RowSink {
     // add_columns overrides the line's own value, as the step does on a record.
     this.from = Int32Array.from(columns, (column) => (Object.hasOwn(constants, column.name) ? -2 : (at.get(column.name) ?? -1)));
     this.constant = columns.map((column) => (Object.hasOwn(constants, column.name) ? constants[column.name] : undefined));
-    this.reset(initial);
+    this.reset(0);
   }
 
   row(values: readonly unknown[], line: number, text: string, start: number, end: number): void {
@@ -88,14 +88,14 @@ export class KernelRows implements RowSink {
       originals: this.originals,
       prepareProblems: this.prepareProblems,
     };
-    this.reset(Math.max(this.initial, rows));
+    this.reset(0); // room is made when a row comes: none after the last batch
     return taken;
   }
 
   /** The index of a new row of the line. */
   private next(line: number): number {
     const r = this.rows;
-    if (r === this.capacity) this.grow(2 * this.capacity);
+    if (r === this.capacity) this.grow(Math.max(this.initial, 2 * this.capacity));
     this.numbers[r] = line;
     this.rows = r + 1;
     return r;

@@ -286,6 +286,32 @@ describe('files through the value engine (scanner on) and the record path agree'
     expect(a).toEqual(b);
   });
 
+  test.each([
+    // An optional group that does not match: prepare converts the line's own text, so the record path reads the file.
+    ['^ev(?:_(?<year>\\d{4}))?\\.jsonl$', 'ev.jsonl'],
+    ['^ev(?:_(?<year>\\d{4}))?\\.jsonl$', 'ev_1999.jsonl'],
+    // A group name the configuration's pattern for names does not read: add_columns adds a key the schema lacks.
+    ['^(?<year>\\d{4})_(?<región>\\w+)\\.jsonl$', '2001_norte.jsonl'],
+  ])('add_columns.from_file_name %s on %s: the same outcome', async (pattern, name) => {
+    for (const extra of ['error', 'keep'] as const) {
+      const resolved = resolveDataset(path.join(dir, 'flat.yaml'), {
+        name: 'flat',
+        match: '*',
+        format: 'jsonl',
+        table: 'f.t',
+        prepare: [{ add_columns: { from_file_name: pattern } }],
+        extra_columns: extra,
+        on_invalid_row: 'skip_row',
+        schema: { type: 'object', properties: { year: { type: 'integer' }, id: { type: 'integer' } } },
+      });
+      const file = path.join(dir, name);
+      await writeFile(file, '{"year":"2024","id":1}\n{"id":2}\n{"year":2025,"id":3}\n');
+      const [a, b] = [await outcome(compileDataset(resolved), file), await outcome(compileDataset(resolved, { engine: 'records' }), file)];
+      expect(a.rows.length + a.problems.length).toBeGreaterThan(0);
+      expect({ extra, ...a }).toEqual({ extra, ...b });
+    }
+  });
+
   test('batches of thousands of rows (the vectors grow as rows come), a failed row here and there', async () => {
     const resolved = resolveDataset(path.join(dir, 'flat.yaml'), {
       name: 'flat',
