@@ -36,10 +36,10 @@ export async function* readJsonl(source: Source, { batchRows, limits }: ReadOpti
   /** The text the lines come from has no control character (json-flat.ts): the scanner may read them. */
   let plain = false;
   /** The line that is `text` from `start` to `end`; only a line the scanner leaves becomes a string. */
-  const take = (text: string, start: number, end: number) => {
+  const take = (text: string, start: number, end: number, tried = false) => {
     line++;
     chars += end - start;
-    if (plain && scanner!.scan(text, start, end, line)) {
+    if (!tried && plain && scanner!.scan(text, start, end, line)) {
       scanned++;
       return;
     }
@@ -87,7 +87,13 @@ export async function* readJsonl(source: Source, { batchRows, limits }: ReadOpti
         plain = scanner !== null && plainText(joined);
         let from = 0;
         for (let at = joined.indexOf('\n'); at !== -1; at = joined.indexOf('\n', from)) {
-          take(joined, from, lineEnd(joined, from, at));
+          const end = at > from && joined.charCodeAt(at - 1) === 13 ? at - 1 : at;
+          // The scanner's lines inline; every other line through take().
+          if (plain && scanner!.scan(joined, from, end, line + 1)) {
+            line++;
+            chars += end - from;
+            scanned++;
+          } else take(joined, from, end, true);
           from = at + 1;
         }
         rest = from === 0 ? joined : joined.slice(from);

@@ -151,7 +151,7 @@ export function compileValueKernel(column: Column, rules: PropertyRules, require
     if (column.kind === 'string' || column.kind === 'json') {
       const kind = column.kind;
       const out = new TextBuilder(capacity, capacity * 24);
-      return { add: (v, i, failed) => addText(v, i, failed, out), grow: (rows) => out.reserveRows(rows), vector: () => out.vector(kind) };
+      return { add: (v, i, failed) => addText(v, i, failed, out), grow: (rows) => out.reserveRows(rows, 24), vector: () => out.vector(kind) };
     }
     let vector = emptyVector(column.kind, capacity) as FixedVector;
     return {

@@ -58,9 +58,10 @@ export class TextBuilder {
     this.offsets = new Int32Array(rows + 1);
     this.valid = new Uint8Array(rows);
   }
-  /** Room for `rows` rows in all (for rows appended past the count it was made for). */
-  reserveRows(rows: number): void {
+  /** Room for `rows` rows in all (for rows appended past the count it was made for), and text for them. */
+  reserveRows(rows: number, bytesPerRow = 16): void {
     if (rows <= this.valid.length) return;
+    if (this.bytes.length < rows * bytesPerRow) this.room(rows * bytesPerRow - this.size);
     const offsets = new Int32Array(rows + 1);
     offsets.set(this.offsets);
     this.offsets = offsets;
