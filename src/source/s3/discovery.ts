@@ -101,6 +101,11 @@ export class ListingWatermark {
     return this.highest;
   }
 
+  /** Keys held (from the first not done onwards). */
+  get tracked(): number {
+    return this.pending.size;
+  }
+
   /** Keys handed out and not yet done. */
   get outstanding(): number {
     let n = 0;
@@ -118,14 +123,20 @@ export interface DiscoveryOptions {
   smallPrefixPages?: number;
 }
 
+/** Earlier passes' watermarks kept for their keys not yet done: at most this many, holding at most MAX_EARLIER_KEYS. */
+const MAX_EARLIER = 16;
+const MAX_EARLIER_KEYS = 100_000;
+
 export class S3Discovery {
   private watermark = new ListingWatermark();
   /**
-   * The last pass's watermark while it has keys not done: a key it handed out that settles before
-   * the next pass lists again is not in the new watermark (nor, moved away, in the new listing),
-   * and without the old one the position would stay before it.
+   * Earlier passes' watermarks while they have keys not done: a key a pass handed out that settles
+   * after later passes began is in none of their watermarks (nor, moved away, in their listings),
+   * and without its own pass's the position would stay before it. Oldest first, within
+   * MAX_EARLIER and MAX_EARLIER_KEYS (one dropped only makes the position lag until a later pass's
+   * keys are done past it).
    */
-  private previous: ListingWatermark | null = null;
+  private earlier: ListingWatermark[] = [];
   private saved: string | null = null;
   /** Pages the last full listing of this process took (null: none yet). */
   private lastFullPages: number | null = null;
@@ -158,7 +169,10 @@ export class S3Discovery {
     await this.flush(); // what the last pass saw done is saved before its watermark goes
     const planned = await this.nextKind();
     const kind: ListingKind = options.full ? 'full' : planned.kind;
-    this.previous = this.watermark.outstanding > 0 ? this.watermark : null;
+    const earlier = [...this.earlier, this.watermark].filter((w) => w.outstanding > 0).slice(-MAX_EARLIER);
+    let keys = earlier.reduce((n, w) => n + w.tracked, 0);
+    while (keys > MAX_EARLIER_KEYS && earlier.length > 1) keys -= earlier.shift()!.tracked;
+    this.earlier = earlier;
     this.watermark = new ListingWatermark();
     const watermark = this.watermark;
     const startAfter = kind === 'full' ? null : planned.startAfter;
@@ -179,18 +193,20 @@ export class S3Discovery {
   /** The object's outcome is durable (or it was already loaded): the listing may move past it. */
   done(key: string): void {
     this.watermark.done(key);
-    this.previous?.done(key);
+    for (const watermark of this.earlier) watermark.done(key);
   }
 
   /**
    * Saves the position when it moved (after each page, at the end of a pass, on shutdown): the
-   * further of this pass's and the last one's — each is a key before which all its pass listed is done.
+   * furthest of this pass's and the earlier ones' — each is a key before which all its pass listed is done.
    */
   async flush(): Promise<void> {
     let position = this.watermark.position;
-    const earlier = this.previous?.position ?? null;
-    if (earlier !== null && (position === null || compareKeys(earlier, position) > 0)) position = earlier;
-    if (this.previous && this.previous.outstanding === 0) this.previous = null;
+    for (const watermark of this.earlier) {
+      const theirs = watermark.position;
+      if (theirs !== null && (position === null || compareKeys(theirs, position) > 0)) position = theirs;
+    }
+    this.earlier = this.earlier.filter((w) => w.outstanding > 0);
     if (position === null || (this.saved !== null && compareKeys(position, this.saved) <= 0)) return;
     await saveListingPosition(this.options.db, this.location.url, position);
     this.saved = position;
