@@ -14,6 +14,7 @@ import fc from 'fast-check';
 import { compileDataset, type CompiledDataset } from '../../src/compile.js';
 import { DEFAULT_LIMITS } from '../../src/config/load.js';
 import { resolveDataset } from '../../src/config/dataset.js';
+import type { UserDataset } from '../../src/config/types.js';
 import { FlatScanner, plainText } from '../../src/read/json-flat.js';
 import { DecimalText, jsonText } from '../../src/read/json-values.js';
 import { parseLine } from '../../src/read/jsonl.js';
@@ -227,6 +228,11 @@ const SCHEMAS = [
   { id: { type: ['integer', 'null'] }, name: { enum: ['a', 'b', 'é'] }, amount: { type: ['number', 'null'] }, note: { type: 'string', format: 'date-time' } },
 ];
 
+/** A JSONL dataset named flat, with `user`'s settings over the test's defaults. */
+function flatDataset(user: Partial<UserDataset>) {
+  return resolveDataset(path.join(dir, 'flat.yaml'), { name: 'flat', match: '*', format: 'jsonl', table: 'f.t', on_empty: 'load', ...user } as UserDataset);
+}
+
 describe('files through the value engine (scanner on) and the record path agree', () => {
   /** add_columns: values from the file's name (f-<schema>-…) and the configuration override the lines'. */
   const ADD = [{ add_columns: { from_file_name: 'f-(?<id>\\d+)-', values: { note: '2024-06-01T00:00:00Z' } } }];
@@ -238,15 +244,10 @@ describe('files through the value engine (scanner on) and the record path agree'
     [0, 'error', 'skip_row', true],
     [1, 'keep', 'reject_file', true],
   ] as const)('schema %i, extra_columns: %s, on_invalid_row: %s, add_columns: %s', async (schema, extra, invalid, add) => {
-    const resolved = resolveDataset(path.join(dir, 'flat.yaml'), {
-      name: 'flat',
-      match: '*',
-      format: 'jsonl',
-      table: 'f.t',
+    const resolved = flatDataset({
       ...(add ? { prepare: ADD } : {}),
       extra_columns: extra,
       on_invalid_row: invalid,
-      on_empty: 'load',
       schema: { type: 'object', required: ['id'], properties: SCHEMAS[schema]! },
     });
     const fast = compileDataset(resolved);
@@ -267,11 +268,7 @@ describe('files through the value engine (scanner on) and the record path agree'
   });
 
   test('add_columns naming a key the schema does not have: the record path, and the same outcome', async () => {
-    const resolved = resolveDataset(path.join(dir, 'flat.yaml'), {
-      name: 'flat',
-      match: '*',
-      format: 'jsonl',
-      table: 'f.t',
+    const resolved = flatDataset({
       prepare: [{ add_columns: { values: { other: 'x' } } }],
       extra_columns: 'error',
       on_invalid_row: 'skip_row',
@@ -294,11 +291,7 @@ describe('files through the value engine (scanner on) and the record path agree'
     ['^(?<year>\\d{4})_(?<región>\\w+)\\.jsonl$', '2001_norte.jsonl'],
   ])('add_columns.from_file_name %s on %s: the same outcome', async (pattern, name) => {
     for (const extra of ['error', 'keep'] as const) {
-      const resolved = resolveDataset(path.join(dir, 'flat.yaml'), {
-        name: 'flat',
-        match: '*',
-        format: 'jsonl',
-        table: 'f.t',
+      const resolved = flatDataset({
         prepare: [{ add_columns: { from_file_name: pattern } }],
         extra_columns: extra,
         on_invalid_row: 'skip_row',
@@ -313,13 +306,8 @@ describe('files through the value engine (scanner on) and the record path agree'
   });
 
   test('batches of thousands of rows (the vectors grow as rows come), a failed row here and there', async () => {
-    const resolved = resolveDataset(path.join(dir, 'flat.yaml'), {
-      name: 'flat',
-      match: '*',
-      format: 'jsonl',
-      table: 'f.t',
+    const resolved = flatDataset({
       on_invalid_row: 'skip_row',
-      on_empty: 'load',
       schema: { type: 'object', required: ['id'], properties: SCHEMAS[0]! },
     });
     const lines = Array.from({ length: 9000 }, (_, i) =>
