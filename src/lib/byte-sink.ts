@@ -11,6 +11,13 @@ export function withRoom(bytes: Uint8Array, used: number, needed: number): Uint8
   return grown;
 }
 
+/** A typed array `length` long holding `array`'s elements first (growing a column by its row count). */
+export function grown<T extends Uint8Array | Int32Array | Float64Array>(array: T, length: number): T {
+  const wider = new (array.constructor as new (length: number) => T)(length);
+  wider.set(array);
+  return wider;
+}
+
 /** Bytes appended to one growing buffer: what the Parquet writer and its Thrift structs write into. */
 export class ByteSink {
   bytes: Uint8Array;

@@ -36,10 +36,10 @@ export async function* readJsonl(source: Source, { batchRows, limits }: ReadOpti
   /** The text the lines come from has no control character (json-flat.ts): the scanner may read them. */
   let plain = false;
   /** The line that is `text` from `start` to `end`; only a line the scanner leaves becomes a string. */
-  const take = (text: string, start: number, end: number, tried = false) => {
+  const take = (text: string, start: number, end: number) => {
     line++;
     chars += end - start;
-    if (!tried && plain && scanner!.scan(text, start, end, line)) {
+    if (plain && scanner!.scan(text, start, end, line)) {
       scanned++;
       return;
     }
@@ -60,8 +60,14 @@ export async function* readJsonl(source: Source, { batchRows, limits }: ReadOpti
   };
   /** `text` up to `end` without a final `\r`. */
   const lineEnd = (text: string, start: number, end: number) => (end > start && text.charCodeAt(end - 1) === 13 ? end - 1 : end);
-  const tooLong = () =>
+  /** A line still without its end past `max_record_bytes`: a problem, and the rest of it skipped as it streams. */
+  const restTooLong = () => {
+    if (rest.length <= limits.maxRecordBytes) return;
+    line++;
     batch.problems.push(limitProblem('line', line, 'max_record_bytes', limits.maxRecordBytes, `the line is longer than ${limits.maxRecordBytes} characters`));
+    rest = '';
+    skipping = true;
+  };
   try {
     for await (const chunks of readInBatches<string>(source.text, 16)) {
       for (const chunk of chunks) {
@@ -75,34 +81,18 @@ export async function* readJsonl(source: Source, { batchRows, limits }: ReadOpti
         if (text.indexOf('\n') === -1) {
           // No line ends in this piece: nothing to take yet (and no test of the whole growing line).
           rest += text;
-          if (rest.length > limits.maxRecordBytes) {
-            line++;
-            tooLong();
-            rest = '';
-            skipping = true;
-          }
+          restTooLong();
           continue;
         }
         const joined = rest + text;
         plain = scanner !== null && plainText(joined);
         let from = 0;
         for (let at = joined.indexOf('\n'); at !== -1; at = joined.indexOf('\n', from)) {
-          const end = at > from && joined.charCodeAt(at - 1) === 13 ? at - 1 : at;
-          // The scanner's lines inline; every other line through take().
-          if (plain && scanner!.scan(joined, from, end, line + 1)) {
-            line++;
-            chars += end - from;
-            scanned++;
-          } else take(joined, from, end, true);
+          take(joined, from, lineEnd(joined, from, at));
           from = at + 1;
         }
         rest = from === 0 ? joined : joined.slice(from);
-        if (rest.length > limits.maxRecordBytes) {
-          line++;
-          tooLong();
-          rest = '';
-          skipping = true;
-        }
+        restTooLong();
       }
       if (batch.records.length + scanned >= batchRows || chars >= MAX_BATCH_CHARS || batch.problems.length > 0) {
         yield withScanned(batch);

@@ -65,7 +65,7 @@ export function checkFile(input: ByteInput, relative: string, dataset: CompiledD
   const constants = flatColumns ? fileConstants(dataset, path.basename(relative)) : {};
   const sink =
     plan.engine === 'values' && flatColumns && constantsFit(dataset, constants)
-      ? new KernelRows(dataset.columns, plan.kernels, flatColumns, constants, (batch) => prepare(batch, 'line'), keepOriginals)
+      ? new KernelRows(dataset.columns, plan.kernels, flatColumns, constants, (batch) => prepare(batch, 'line'), (text, line) => recordOfLine(text, line, options), keepOriginals)
       : null;
   const opened = readFile(input, dataset, options, sink ? { columns: flatColumns!, sink } : undefined);
   const validate = makeValidator(dataset);
@@ -85,25 +85,14 @@ export function checkFile(input: ByteInput, relative: string, dataset: CompiledD
       let typed: TypedBatch;
       if (plan.engine === 'values') {
         if (sink !== null) {
-          // Every row is in the kernels' vectors already (row-sink.ts); a failed row the scanner
-          // read is read again as a record (JSON.parse), for ajv and the rejects file.
+          // Every row is in the kernels' vectors already, each failed one with its record (row-sink.ts).
           const sunk = sink.take();
           const result = passingSunkRows(sunk);
           typed = result.typed;
           prepareProblems.push(...sunk.prepareProblems);
-          const numbers = result.failed.map((i) => sunk.numbers[i]!);
           if (originals) for (const [line, record] of sunk.originals) originals.set(line, record);
-          const records = result.failed.map((i, k) => {
-            const record = sunk.failedRecords.get(i);
-            if (record !== undefined) return record;
-            // Read again, and prepared as the record path prepares it (add_columns).
-            const read = recordOfLine(sunk.failedLines.get(i)!, numbers[k]!, options);
-            originals?.set(numbers[k]!, { ...read });
-            const one = { records: [read], numbers: [numbers[k]!], problems: [] as Problem[] };
-            prepare(one, 'line');
-            if (one.records.length !== 1) throw new Error(`line ${numbers[k]}: prepare refused a line the flat-line scanner read`);
-            return one.records[0]!;
-          });
+          const records = result.failed.map((i) => sunk.failedRecords.get(i)!);
+          const numbers = result.failed.map((i) => sunk.numbers[i]!);
           batch.problems = records.length === 0 ? [] : reportFailed(records, numbers, opened.locator, validate);
         } else {
           const result = runValueKernels(dataset.columns, plan.kernels, batch.records, batch.numbers);

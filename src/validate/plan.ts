@@ -49,8 +49,10 @@ export function planDataset(dataset: Dataset, steps: readonly PrepareStep[], ajv
   if (dataset.format !== 'csv') {
     // JSON values: the records exist (JSON.parse made them); the kernels replace ajv per record.
     // Values from the file's name are the same on every line: the sink gives them (row-sink.ts).
-    const columnNames = new Set(dataset.columns.map((c) => c.name));
-    const flat = dataset.format === 'jsonl' && !dataset.flatten && steps.every((step) => step.kind === 'add_columns' && addedNames(step).every((name) => columnNames.has(name) && name !== EXTRA_COLUMN));
+    // (Each file is checked again: its name must give every named group a value, check.ts.)
+    const columnNames = new Set(dataset.columns.map((c) => c.name).filter((name) => name !== EXTRA_COLUMN));
+    const added = [...dataset.textColumns, ...steps.flatMap((step) => (step.kind === 'add_columns' ? Object.keys(step.values) : []))];
+    const flat = dataset.format === 'jsonl' && !dataset.flatten && steps.every((step) => step.kind === 'add_columns') && added.every((name) => columnNames.has(name));
     return {
       engine: 'values',
       kernels: rules.map((r) => compileValueKernel(r.column, r.rules, r.required)),
@@ -67,12 +69,6 @@ export function planDataset(dataset: Dataset, steps: readonly PrepareStep[], ajv
   }
   for (const r of rules) if (r.column.kind === 'json') return recordsPlan(`property "${r.column.name}" is JSON (object or array) in a CSV file`);
   return { engine: 'columnar', kernels: rules.map((r) => compileKernel(r.column, r.rules, r.required)) };
-}
-
-/** The keys an `add_columns` step gives every record: its values' and its pattern's named groups. */
-function addedNames(step: Extract<PrepareStep, { kind: 'add_columns' }>): string[] {
-  const groups = [...(step.fromFileName?.source.matchAll(/\(\?<([A-Za-z_][A-Za-z0-9_]*)>/g) ?? [])].map((m) => m[1]!);
-  return [...Object.keys(step.values), ...groups];
 }
 
 function recordsPlan(reason: string): Plan {

@@ -9,7 +9,8 @@
 import type { Column } from '../columns.js';
 import type { Problem } from '../errors.js';
 import type { RawBatch, RowSink } from '../read/types.js';
-import { columnValues } from '../write/vectors.js';
+import { grown } from '../lib/byte-sink.js';
+import { ownValue } from '../prepare/keys.js';
 import type { SunkRows, ValueKernel, ValueSink } from './value-kernels.js';
 
 export class KernelRows implements RowSink {
@@ -18,6 +19,7 @@ export class KernelRows implements RowSink {
   private rows = 0;
   private failed = new Uint8Array(0);
   private numbers = new Float64Array(0);
+  /** By row index, each failed row the scanner read: its line, read as a record by `take`. */
   private failedLines = new Map<number, string>();
   private failedRecords = new Map<number, Record<string, unknown>>();
   private originals = new Map<number, Record<string, unknown>>();
@@ -35,6 +37,8 @@ export class KernelRows implements RowSink {
     constants: Readonly<Record<string, unknown>>,
     /** Prepares a batch of records in place (prepare.ts), as the record path does. */
     private readonly prepare: (batch: RawBatch) => void,
+    /** A line the scanner read, as JSON.parse reads it (for a failed row's report and rejects file). */
+    private readonly parse: (text: string, line: number) => Record<string, unknown>,
     /** Keep the records JSON.parse read as they were, for those that fail (a rejects file). */
     private readonly keepOriginals: boolean,
     private readonly initial = 1024,
@@ -58,32 +62,45 @@ export class KernelRows implements RowSink {
 
   record(record: Record<string, unknown>, line: number): void {
     const original = this.keepOriginals ? { ...record } : null;
-    const batch: RawBatch = { records: [record], numbers: [line], problems: [] };
-    this.prepare(batch);
-    if (batch.problems.length > 0) {
-      this.prepareProblems.push(...batch.problems);
-      if (original) this.originals.set(line, original);
-    }
-    const prepared = batch.records[0];
+    const prepared = this.prepared(record, line, original);
     if (prepared === undefined) return;
     const r = this.next(line);
     const { sinks, failed } = this;
-    for (let c = 0; c < sinks.length; c++) sinks[c]!.add(columnValues([prepared], this.columns[c]!.name)[0], r, failed);
+    for (let c = 0; c < sinks.length; c++) sinks[c]!.add(ownValue(prepared, this.columns[c]!.name), r, failed);
     if (failed[r]) {
       this.failedRecords.set(r, prepared);
       if (original) this.originals.set(line, original);
     }
   }
 
-  /** The rows so far; the next start a new batch. */
+  /** The record as prepare leaves it, or undefined when prepare refused it (its problems kept, with the original). */
+  private prepared(record: Record<string, unknown>, line: number, original: Record<string, unknown> | null): Record<string, unknown> | undefined {
+    const batch: RawBatch = { records: [record], numbers: [line], problems: [] };
+    this.prepare(batch);
+    if (batch.problems.length > 0) {
+      this.prepareProblems.push(...batch.problems);
+      if (original) this.originals.set(line, original);
+    }
+    return batch.records[0];
+  }
+
+  /** The rows so far, each failed one with its record; the next start a new batch. */
   take(): SunkRows {
     const rows = this.rows;
+    for (const [r, text] of this.failedLines) {
+      const line = this.numbers[r]!;
+      const read = this.parse(text, line);
+      const original = this.keepOriginals ? { ...read } : null;
+      const prepared = this.prepared(read, line, original);
+      if (prepared === undefined) throw new Error(`line ${line}: prepare refused a line the flat-line scanner read`);
+      this.failedRecords.set(r, prepared);
+      if (original) this.originals.set(line, original);
+    }
     const taken: SunkRows = {
       rows,
       vectors: this.sinks.map((sink) => sink.vector(rows)),
       failed: this.failed.subarray(0, rows),
       numbers: this.numbers.subarray(0, rows),
-      failedLines: this.failedLines,
       failedRecords: this.failedRecords,
       originals: this.originals,
       prepareProblems: this.prepareProblems,
@@ -115,12 +132,8 @@ export class KernelRows implements RowSink {
 
   private grow(capacity: number): void {
     for (const sink of this.sinks) sink.grow(capacity);
-    const failed = new Uint8Array(capacity);
-    failed.set(this.failed);
-    this.failed = failed;
-    const numbers = new Float64Array(capacity);
-    numbers.set(this.numbers);
-    this.numbers = numbers;
+    this.failed = grown(this.failed, capacity);
+    this.numbers = grown(this.numbers, capacity);
     this.capacity = capacity;
   }
 }

@@ -207,9 +207,7 @@ export interface SunkRows {
   vectors: Vector[];
   failed: Uint8Array;
   numbers: Float64Array;
-  /** By row index, each failed row the scanner read: its line, to be read again as a record for its report. */
-  failedLines: Map<number, string>;
-  /** By row index, each failed row JSON.parse read: its record as prepared. */
+  /** By row index, each failed row's record as prepared (a row the scanner read is read again by JSON.parse). */
   failedRecords: Map<number, Record<string, unknown>>;
   /** By line, the records JSON.parse read as they were, of rows that failed or that prepare refused (when kept). */
   originals: Map<number, Record<string, unknown>>;

@@ -7,7 +7,7 @@
  * (validate/kernels.ts); the record path converts its validated records (`vectorsFromRecords`).
  */
 import { asBuffer, utf8Write } from '../lib/bytes.js';
-import { withRoom } from '../lib/byte-sink.js';
+import { grown, withRoom } from '../lib/byte-sink.js';
 import type { Column, ColumnKind } from '../columns.js';
 import { jsonText } from '../read/json-values.js';
 import { dateToDays, timestampMicros } from './time.js';
@@ -62,12 +62,8 @@ export class TextBuilder {
   reserveRows(rows: number, bytesPerRow = 16): void {
     if (rows <= this.valid.length) return;
     if (this.bytes.length < rows * bytesPerRow) this.room(rows * bytesPerRow - this.size);
-    const offsets = new Int32Array(rows + 1);
-    offsets.set(this.offsets);
-    this.offsets = offsets;
-    const valid = new Uint8Array(rows);
-    valid.set(this.valid);
-    this.valid = valid;
+    this.offsets = grown(this.offsets, rows + 1);
+    this.valid = grown(this.valid, rows);
   }
   private room(extra: number): void {
     if (this.size + extra <= this.bytes.length) return;
