@@ -18,7 +18,7 @@ import { ProblemLog } from './problems.js';
 import { shorten } from '../lib/shorten.js';
 import { makeValidator, type Validator } from './validate.js';
 import { passingSunkRows, runValueKernels } from './value-kernels.js';
-import { KernelRows } from './row-sink.js';
+import { KernelRows, scannerDisagrees } from './row-sink.js';
 import { parseLine } from '../read/jsonl.js';
 import { openSource } from '../read/source.js';
 import { readCsvCells, cellText, isUtf8Encoding, type CellBatch } from '../read/csv-cells.js';
@@ -127,7 +127,7 @@ function constantsFit(dataset: CompiledDataset, constants: Record<string, unknow
 /** The record of a line the flat-line scanner read: JSON.parse reads every line it reads. */
 function recordOfLine(line: string, number: number, options: ReadOptions): Record<string, unknown> {
   const parsed = parseLine(line, number, options.limits);
-  if ('problem' in parsed) throw new Error(`line ${number}: the flat-line scanner read a line JSON.parse refuses (${parsed.problem.message})`);
+  if ('problem' in parsed) throw scannerDisagrees(number, `JSON.parse refuses it (${parsed.problem.message})`);
   return parsed.record;
 }
 

@@ -7,7 +7,7 @@
  * than reading them (BENCHMARKS.md, "JSONL: lines straight into columns").
  */
 import type { Column } from '../columns.js';
-import type { Problem } from '../errors.js';
+import { DataError, type Problem } from '../errors.js';
 import type { RawBatch, RowSink } from '../read/types.js';
 import { grown } from '../lib/byte-sink.js';
 import { ownValue } from '../prepare/keys.js';
@@ -92,7 +92,7 @@ export class KernelRows implements RowSink {
       const read = this.parse(text, line);
       const original = this.keepOriginals ? { ...read } : null;
       const prepared = this.prepared(read, line, original);
-      if (prepared === undefined) throw new Error(`line ${line}: prepare refused a line the flat-line scanner read`);
+      if (prepared === undefined) throw scannerDisagrees(line, 'prepare refused it');
       this.failedRecords.set(r, prepared);
       if (original) this.originals.set(line, original);
     }
@@ -136,4 +136,13 @@ export class KernelRows implements RowSink {
     this.numbers = grown(this.numbers, capacity);
     this.capacity = capacity;
   }
+}
+
+/**
+ * The file's error when the flat-line scanner read a line that JSON.parse or prepare then refuse: a
+ * bug, said as one (the file is quarantined with it, not retried; LOADBAY_ENGINE=records loads it).
+ */
+export function scannerDisagrees(line: number, why: string): DataError {
+  const message = `line ${line}: loadbay's flat-line scanner read this line but ${why}; please report this (LOADBAY_ENGINE=records reads it)`;
+  return new DataError('read', message, [{ line, rule: 'internal: flat-line scanner', message }]);
 }

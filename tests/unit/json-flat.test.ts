@@ -20,6 +20,9 @@ import { DecimalText, jsonText } from '../../src/read/json-values.js';
 import { parseLine } from '../../src/read/jsonl.js';
 import { localFile } from '../../src/source/folder/file-input.js';
 import { checkFile, verdict } from '../../src/validate/check.js';
+import { KernelRows } from '../../src/validate/row-sink.js';
+import { DataError } from '../../src/errors.js';
+import type { RawBatch } from '../../src/read/types.js';
 import type { Vector } from '../../src/write/vectors.js';
 
 const NAMES = ['id', 'name', 'amount', 'flag', 'note', '__proto__', 'é k'];
@@ -165,6 +168,26 @@ describe('the flat-line scanner reads a line as JSON.parse does', () => {
     expect(row[0]).toBe(9007199254740993n);
     expect(row[2]).toBeInstanceOf(DecimalText);
     expect(row[4]).toBe('é\ud800');
+  });
+
+  test('a line it read that prepare then refuses is a data error that says so (quarantined, not retried)', () => {
+    const dataset = compileDataset(flatDataset({ schema: { type: 'object', properties: { id: { type: 'integer', minimum: 5 } } } }));
+    if (dataset.plan.engine !== 'values') throw new Error('not on the value kernels');
+    const refuse = (batch: RawBatch) => {
+      batch.records = [];
+      batch.numbers = [];
+    };
+    const sink = new KernelRows(dataset.columns, dataset.plan.kernels, ['id'], {}, refuse, (text) => JSON.parse(text) as Record<string, unknown>, false);
+    sink.row([1], 3, '{"id":1}', 0, 8); // fails minimum: its record is read again and prepared
+    let error: unknown = null;
+    try {
+      sink.take();
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(DataError);
+    expect(error).toMatchObject({ stage: 'read', message: expect.stringContaining("line 3: loadbay's flat-line scanner read this line but prepare refused it") });
+    expect((error as DataError).problems).toEqual([expect.objectContaining({ line: 3, rule: 'internal: flat-line scanner' })]);
   });
 
   test('it refuses what it must leave to JSON.parse', () => {
