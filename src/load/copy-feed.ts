@@ -8,11 +8,12 @@ import type { CopySink } from '../write/parquet.js';
 import type { CopyLoad } from '../write/postgres.js';
 
 /**
- * Rows sent to the Parquet thread and not yet in COPY before the unit's next file waits: a few
- * dozen small files' worth. It bounds what waits in the thread and for PostgreSQL, and lets COPY
- * pace the reading.
+ * Rows sent to the Parquet thread and not yet in COPY before the unit's next file waits: a dozen
+ * small files' worth, or one full batch. It bounds what waits in the thread and for PostgreSQL (with
+ * four units at once, a burst's batches in flight were a large share of its peak memory; 20,000 gave
+ * no more speed, BENCHMARKS.md), and lets COPY pace the reading.
  */
-const MAX_ROWS_AHEAD = 20_000;
+const MAX_ROWS_AHEAD = 5_000;
 
 export class CopyFeed implements CopySink {
   private writes: Promise<void> = Promise.resolve();

@@ -9,7 +9,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { compileDataset, type CompiledDataset } from '../compile.js';
-import { fileInput } from '../source/folder/file-input.js';
+import { fileInput, ReadBuffers } from '../source/folder/file-input.js';
 import { packBatch, returnSpare } from '../write/thread-batch.js';
 import { checkFile, type CheckedFile } from './check.js';
 import { AHEAD, decimalPaths, rawDecimalPaths, serializeError, type CheckReply, type CheckRequest } from './check-protocol.js';
@@ -24,6 +24,8 @@ interface Running {
   wake: (() => void) | null;
 }
 const running = new Map<number, Running>();
+/** Small files are read into these; a file's buffer goes back once its reader has ended or was closed. */
+const reads = new ReadBuffers();
 
 /** The request's compiled dataset, most recently used last; null when the thread does not hold it and no `plain` came. */
 function datasetOf(request: CheckRequest & { op: 'check' }): CompiledDataset | null {
@@ -49,13 +51,14 @@ async function check(request: CheckRequest & { op: 'check' }): Promise<void> {
   const state: Running = { credits: AHEAD, cancelled: false, wake: null };
   running.set(id, state);
   let checked: CheckedFile | null = null;
+  const input = fileInput(request.path, request.size, reads);
   try {
     const dataset = datasetOf(request);
     if (!dataset) {
       post({ id, op: 'unknown' });
       return;
     }
-    checked = checkFile(fileInput(request.path, request.size), request.relative, dataset, request.options, request.keepOriginals);
+    checked = checkFile(input, request.relative, dataset, request.options, request.keepOriginals);
     for await (const batch of checked.batches) {
       const packed = packBatch(batch.typed);
       const kinds = batch.typed.vectors.map((v) => v.kind);
@@ -68,6 +71,7 @@ async function check(request: CheckRequest & { op: 'check' }): Promise<void> {
   } catch (error) {
     if (!state.cancelled) post({ id, op: 'error', error: serializeError(error), stats: checked?.stats ?? null, problems: checked?.problems ?? null });
   } finally {
+    input.release();
     running.delete(id);
   }
 }

@@ -65,6 +65,17 @@ function requestBatch(request: ThreadRequest & { op: 'write' }, columns: Column[
   return batch;
 }
 
+/**
+ * A whole file in one message, encoded in one go: from the vectors here (parquet-direct.ts), or by
+ * parquet-wasm for a codec that writer does not have. Synchronous, so the batch's views are
+ * garbage before the file is written, not kept (and promoted) across the write's awaits.
+ */
+function wholeFile(request: ThreadRequest & { op: 'write' }): Uint8Array {
+  const [codec, dictionary, columns, lineage] = [request.compression!.smallFileCompression, request.dictionary ?? [], request.columns!, request.lineage!];
+  const batch = requestBatch(request, columns, lineage);
+  return directParquet(columns, batch, lineage, codec, dictionary) ?? encodeParquet(codec, dictionary, columns, batch, lineage);
+}
+
 async function handle(request: ThreadRequest): Promise<void> {
   if (request.op === 'abort') {
     const writer = writers.get(request.id);
@@ -73,12 +84,7 @@ async function handle(request: ThreadRequest): Promise<void> {
     return;
   }
   if (request.tmpPath !== undefined && request.finish) {
-    // The whole file in one message, written in one go: from the vectors here (parquet-direct.ts),
-    // or by parquet-wasm for a codec that writer does not have.
-    const [codec, dictionary, columns, lineage] = [request.compression!.smallFileCompression, request.dictionary ?? [], request.columns!, request.lineage!];
-    const batch = requestBatch(request, columns, lineage);
-    const bytes = directParquet(columns, batch, lineage, codec, dictionary) ?? encodeParquet(codec, dictionary, columns, batch, lineage);
-    await writeParquetFile(request.tmpPath, bytes);
+    await writeParquetFile(request.tmpPath, wholeFile(request));
     return;
   }
   if (request.tmpPath !== undefined) {

@@ -108,9 +108,21 @@ export function packBatch(batch: TypedBatch): PackedBatch {
  */
 const packedBatches = new WeakMap<TypedBatch, PackedBatch>();
 
-/** The batch, as views of `packed`, which goes on with it (`takePacked`). */
+/**
+ * The batch, as views of `packed`, which goes on with it (`takePacked`). The vectors' views are
+ * made when first read: a batch that only passes through to the Parquet thread never needs them,
+ * and a few dozen views per batch, alive while the batch waits, were the main thread's largest
+ * share of promoted garbage in bursts of small files (BENCHMARKS.md).
+ */
 export function unpackToPass(packed: PackedBatch, kinds: ColumnKind[]): TypedBatch {
-  const batch = unpackBatch(packed, kinds);
+  let vectors: Vector[] | null = null;
+  const batch: TypedBatch = {
+    length: packed.length,
+    numbers: new Float64Array(packed.buffer, 0, packed.length),
+    get vectors() {
+      return (vectors ??= unpackBatch(packed, kinds).vectors);
+    },
+  };
   packedBatches.set(batch, packed);
   return batch;
 }

@@ -11,7 +11,7 @@ import * as arrow from 'apache-arrow';
 import * as pq from 'parquet-wasm';
 import type { Column, ColumnKind } from '../../src/columns.js';
 import { arrowSchema, batchStream, type Lineage, type Scratch } from '../../src/write/arrow.js';
-import { packBatch, returnSpare, unpackBatch } from '../../src/write/thread-batch.js';
+import { isPassed, packBatch, returnSpare, takePacked, unpackBatch, unpackToPass } from '../../src/write/thread-batch.js';
 import { valueArbitrary, vectorOf, type Value } from '../helpers/vectors.js';
 
 const KINDS: ColumnKind[] = ['integer', 'timestamp', 'number', 'boolean', 'date', 'string', 'json'];
@@ -100,6 +100,22 @@ describe('Arrow IPC encoder', () => {
         const { columns, values, lineage, ipc } = encode(b);
         const parquet = pq.writeParquet(pq.Table.fromIPCStream(ipc));
         expectTable(arrow.tableFromIPC(pq.readParquet(parquet).intoIPCStream()), columns, values, lineage, b.numbers);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  test('a batch that passes through reads as its views, made once and when first read', () => {
+    fc.assert(
+      fc.property(batchArbitrary, (b) => {
+        const kinds = b.columns.map(([kind]) => kind);
+        const packed = packBatch({ length: b.numbers.length, numbers: Float64Array.from(b.numbers), vectors: b.columns.map(([kind, v]) => vectorOf(kind, v)) });
+        const passed = unpackToPass(packed, kinds);
+        expect(Array.from(passed.numbers)).toEqual(b.numbers);
+        expect(passed.vectors).toEqual(unpackBatch(packed, kinds).vectors);
+        expect(passed.vectors).toBe(passed.vectors);
+        expect(isPassed(passed)).toBe(true);
+        expect(takePacked(passed)).toBe(packed);
       }),
       { numRuns: 100 },
     );

@@ -6,24 +6,72 @@ import type { ByteInput } from '../source.js';
 /**
  * A local file's bytes. `size`: the size it was seen with; a small file is read with one
  * synchronous read into a buffer of its size — cheaper than a read stream's thread-pool trips and
- * buffers (BENCHMARKS.md, "Many small files") — never past that size.
+ * buffers (BENCHMARKS.md, "Many small files") — never past that size. With a `pool`, into one of
+ * its buffers, which `release()` gives back: call it only once nothing reads the bytes any more.
  */
-export function fileInput(file: string, size: number): ByteInput {
+export function fileInput(file: string, size: number, pool?: ReadBuffers): ByteInput & { release(): void } {
+  let taken: Buffer | null = null;
   return {
     name: path.basename(file),
     path: file,
     size,
     stream: () => createReadStream(file, { highWaterMark: 256 * 1024 }),
-    readNow: () => readPrefix(file, size),
+    readNow: () => {
+      if (pool) taken ??= pool.take(size);
+      return readPrefix(file, size, taken ?? Buffer.allocUnsafe(size));
+    },
+    release: () => {
+      if (taken) pool?.give(taken);
+      taken = null;
+    },
   };
 }
 
-/** Up to `size` bytes from the start of `file`, in one buffer. */
-function readPrefix(file: string, size: number): Buffer {
+/**
+ * Buffers small files are read into, taken per file and given back once nothing reads the file any
+ * more (`release`, after its reader has ended): a new buffer per file outlived the young generation
+ * while the file was checked and waited for a full collection, which in a burst of small files
+ * held tens of MB (BENCHMARKS.md, "Memory of the small-file bursts"). At most `MAX_FREE` buffers
+ * and `MAX_FREE_BYTES` are kept.
+ */
+export class ReadBuffers {
+  static readonly MAX_FREE = 8;
+  static readonly MAX_FREE_BYTES = 8 * 1024 * 1024;
+  private readonly free: Buffer[] = [];
+  private freeBytes = 0;
+
+  /** A buffer of at least `size` bytes that no one else holds. */
+  take(size: number): Buffer {
+    for (let i = this.free.length - 1; i >= 0; i--) {
+      if (this.free[i]!.length >= size) {
+        const [buffer] = this.free.splice(i, 1);
+        this.freeBytes -= buffer!.length;
+        return buffer!;
+      }
+    }
+    // A quarter more than this file needs, so that the next one, a little larger, fits too.
+    return Buffer.allocUnsafeSlow(Math.max(64 * 1024, Math.ceil(size * 1.25)));
+  }
+
+  /** Back for another file: the caller no longer reads it. */
+  give(buffer: Buffer): void {
+    if (this.free.length >= ReadBuffers.MAX_FREE || this.freeBytes + buffer.length > ReadBuffers.MAX_FREE_BYTES) return;
+    this.free.push(buffer);
+    this.freeBytes += buffer.length;
+  }
+
+  /** Buffers kept for reuse (for tests). */
+  get kept(): number {
+    return this.free.length;
+  }
+}
+
+/** Up to `size` bytes from the start of `file`, read into `into` (at least `size` bytes long). */
+function readPrefix(file: string, size: number, into: Buffer): Buffer {
   // O_NONBLOCK: should the path have become a FIFO since it was seen, opening must not wait.
   const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
-    const bytes = Buffer.allocUnsafe(size);
+    const bytes = into.subarray(0, size);
     let filled = 0;
     while (filled < bytes.length) {
       const n = readSync(fd, bytes, filled, bytes.length - filled, null);
