@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { ReadBuffers } from '../../src/source/folder/file-input.js';
+import { fileInput, ReadBuffers } from '../../src/source/folder/file-input.js';
 import type { TypedBatch } from '../../src/write/vectors.js';
 import { compileDataset } from '../../src/compile.js';
 import { DEFAULT_LIMITS } from '../../src/config/load.js';
@@ -115,9 +115,37 @@ it('keeps at most a few read buffers, each taken by one reader at a time', () =>
   pool.give(a);
   expect(pool.take(80)).toBe(a); // reused when large enough
   expect(pool.take(1024 * 1024).length).toBeGreaterThanOrEqual(1024 * 1024); // a larger file: a new one
+  const large = pool.take(300 * 1024);
+  const small = pool.take(10);
+  pool.give(large);
+  pool.give(small);
+  expect(pool.take(20)).toBe(small); // the smallest that fits: the large one stays for a large file
+  expect(pool.take(200 * 1024)).toBe(large);
   for (let i = 0; i < ReadBuffers.MAX_FREE + 4; i++) pool.give(Buffer.allocUnsafeSlow(1024));
   expect(pool.kept).toBe(ReadBuffers.MAX_FREE);
   const big = new ReadBuffers();
   big.give(Buffer.allocUnsafeSlow(ReadBuffers.MAX_FREE_BYTES + 1));
   expect(big.kept).toBe(0);
+});
+
+it('gives a read buffer back once, never to a gzipped file or a read after release', async () => {
+  const plain = path.join(dir, 'pool-plain.csv');
+  const gz = path.join(dir, 'pool-plain.csv.gz');
+  await writeFile(plain, 'id\n1\n');
+  await writeFile(gz, gzipSync('id\n1\n'));
+  const pool = new ReadBuffers();
+  const input = fileInput(plain, 5, pool);
+  expect(input.readNow!().toString()).toBe('id\n1\n');
+  input.release();
+  expect(pool.kept).toBe(1);
+  input.release();
+  expect(pool.kept).toBe(1);
+  // A read after release (a stream that started late) does not take from the pool.
+  expect(input.readNow!().toString()).toBe('id\n1\n');
+  expect(pool.kept).toBe(1);
+  const zipped = fileInput(gz, 25, pool);
+  zipped.readNow!();
+  expect(pool.kept).toBe(1);
+  zipped.release();
+  expect(pool.kept).toBe(1);
 });

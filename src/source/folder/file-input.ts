@@ -10,6 +10,9 @@ import type { ByteInput } from '../source.js';
  * its buffers, which `release()` gives back: call it only once nothing reads the bytes any more.
  */
 export function fileInput(file: string, size: number, pool?: ReadBuffers): ByteInput & { release(): void } {
+  // A gzipped file's bytes go to zlib, whose work in the thread pool may still read them after its
+  // stream was destroyed: they get a buffer of their own.
+  let from = pool && !/\.gz$/i.test(file) ? pool : null;
   let taken: Buffer | null = null;
   return {
     name: path.basename(file),
@@ -17,11 +20,13 @@ export function fileInput(file: string, size: number, pool?: ReadBuffers): ByteI
     size,
     stream: () => createReadStream(file, { highWaterMark: 256 * 1024 }),
     readNow: () => {
-      if (pool) taken ??= pool.take(size);
+      if (from) taken ??= from.take(size);
       return readPrefix(file, size, taken ?? Buffer.allocUnsafe(size));
     },
     release: () => {
-      if (taken) pool?.give(taken);
+      if (taken) from?.give(taken);
+      // A read after this (a stream that started late) takes a buffer of its own.
+      from = null;
       taken = null;
     },
   };
@@ -40,14 +45,17 @@ export class ReadBuffers {
   private readonly free: Buffer[] = [];
   private freeBytes = 0;
 
-  /** A buffer of at least `size` bytes that no one else holds. */
+  /** A buffer of at least `size` bytes that no one else holds: the smallest kept that fits. */
   take(size: number): Buffer {
-    for (let i = this.free.length - 1; i >= 0; i--) {
-      if (this.free[i]!.length >= size) {
-        const [buffer] = this.free.splice(i, 1);
-        this.freeBytes -= buffer!.length;
-        return buffer!;
-      }
+    let best = -1;
+    for (let i = 0; i < this.free.length; i++) {
+      const length = this.free[i]!.length;
+      if (length >= size && (best < 0 || length < this.free[best]!.length)) best = i;
+    }
+    if (best >= 0) {
+      const [buffer] = this.free.splice(best, 1);
+      this.freeBytes -= buffer!.length;
+      return buffer!;
     }
     // A quarter more than this file needs, so that the next one, a little larger, fits too.
     return Buffer.allocUnsafeSlow(Math.max(64 * 1024, Math.ceil(size * 1.25)));
