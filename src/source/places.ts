@@ -14,7 +14,6 @@ import { createReadStream } from 'node:fs';
 import { lstat, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import type { Config } from '../config/types.js';
 import { s3ConfigError } from '../errors.js';
 import { fsyncPath } from '../lib/fs-now.js';
@@ -24,6 +23,7 @@ import { headObject, type ObjectIdentity } from './s3/identity.js';
 import { folderUrl, isS3Url } from './s3/location.js';
 import { openObject } from './s3/read.js';
 import { freeKey, putNewObject, uploadObject } from './s3/write.js';
+import { s3Sdk } from './s3/sdk.js';
 
 /** A local absolute path, or `s3://bucket/key` (a folder: `s3://bucket/prefix/`). */
 export type Where = string;
@@ -195,7 +195,7 @@ export async function deleteWhere(places: Places, where: Where): Promise<void> {
   }
   const { bucket, key } = objectOf(where);
   try {
-    await s3Of(places, where).client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+    await s3Of(places, where).client.send(new (s3Sdk().DeleteObjectCommand)({ Bucket: bucket, Key: key }));
   } catch (error) {
     const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
     if (status === 404 || status === 412) return;

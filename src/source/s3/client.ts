@@ -5,11 +5,12 @@
  * endpoint fails a request instead of hanging a worker; every request is counted in S3Metrics.
  */
 import { pipeline, Transform, type Readable } from 'node:stream';
-import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { isKnownTransient, redact, s3ErrorKind } from '../../errors.js';
 import type { S3Settings } from '../../config/types.js';
 import { S3Metrics, type RequestOutcome } from './metrics.js';
+import { s3Sdk } from './sdk.js';
 
 export interface S3Connection {
   client: S3Client;
@@ -44,7 +45,7 @@ export function connectS3(settings: S3Settings, metrics = new S3Metrics()): S3Co
     ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
     ...(settings.region ? { region: settings.region } : process.env['AWS_REGION'] || process.env['AWS_DEFAULT_REGION'] ? {} : { region: 'us-east-1' }),
   };
-  const client = new S3Client(config);
+  const client = new (s3Sdk().S3Client)(config);
   client.middlewareStack.add(
     (next, context) => async (args) => {
       const operation = (context as { commandName?: string }).commandName?.replace(/Command$/, '') ?? 'unknown';

@@ -8,20 +8,13 @@
  * are copied.
  */
 import { createHash } from 'node:crypto';
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  DeleteObjectCommand,
-  PutObjectCommand,
-  UploadPartCopyCommand,
-  type CompletedPart,
-} from '@aws-sdk/client-s3';
+import type { CompletedPart } from '@aws-sdk/client-s3';
 import { s3ConfigError } from '../../errors.js';
 import { isNotFound, isPreconditionFailed, type S3Connection } from './client.js';
 import { headObject, objectUrl, type ObjectIdentity } from './identity.js';
 import { folderUrl } from './location.js';
 import { WRITER_METADATA } from './write.js';
+import { s3Sdk } from './sdk.js';
 
 export type CopyOutcome = 'copied' | 'taken' | 'replaced' | 'vanished';
 
@@ -78,7 +71,7 @@ export async function multipartCopy(
   let uploadId: string;
   try {
     const created = await s3.client.send(
-      new CreateMultipartUploadCommand({
+      new (s3Sdk().CreateMultipartUploadCommand)({
         Bucket: bucket,
         Key: key,
         ContentType: headers.contentType,
@@ -96,19 +89,19 @@ export async function multipartCopy(
   let markerPut = false;
   const dropMarker = async () => {
     if (!markerPut) return;
-    await s3.client.send(new DeleteObjectCommand({ Bucket: bucket, Key: marker }));
+    await s3.client.send(new (s3Sdk().DeleteObjectCommand)({ Bucket: bucket, Key: marker }));
     markerPut = false;
   };
   let completed = false;
   try {
-    await s3.client.send(new PutObjectCommand({ Bucket: bucket, Key: marker, Body: Buffer.alloc(0), Metadata: { [WRITER_METADATA]: writer, 'loadbay-copy-of': objectUrl(source) } }), options);
+    await s3.client.send(new (s3Sdk().PutObjectCommand)({ Bucket: bucket, Key: marker, Body: Buffer.alloc(0), Metadata: { [WRITER_METADATA]: writer, 'loadbay-copy-of': objectUrl(source) } }), options);
     markerPut = true;
     const parts = await copyAllParts(s3, source, copySource, bucket, key, uploadId, limits, signal);
     if (typeof parts === 'string') return parts;
     // Without its marker an open upload is only swept once a day old: the window is one request.
     await dropMarker();
     try {
-      await s3.client.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId, IfNoneMatch: '*', MultipartUpload: { Parts: parts } }), options);
+      await s3.client.send(new (s3Sdk().CompleteMultipartUploadCommand)({ Bucket: bucket, Key: key, UploadId: uploadId, IfNoneMatch: '*', MultipartUpload: { Parts: parts } }), options);
     } catch (error) {
       if (isPreconditionFailed(error)) return 'taken';
       throw error;
@@ -121,7 +114,7 @@ export async function multipartCopy(
     if (!completed) {
       await dropMarker().catch(() => undefined);
       // AWS drops the upload itself after a 409 on completion (NoSuchUpload then); anything else left is the sweep's.
-      await s3.client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId })).catch(() => undefined);
+      await s3.client.send(new (s3Sdk().AbortMultipartUploadCommand)({ Bucket: bucket, Key: key, UploadId: uploadId })).catch(() => undefined);
     }
   }
 }
@@ -150,7 +143,7 @@ async function copyAllParts(
       const { first, last } = ranges[index]!;
       try {
         const answer = await s3.client.send(
-          new UploadPartCopyCommand({
+          new (s3Sdk().UploadPartCopyCommand)({
             Bucket: bucket,
             Key: key,
             UploadId: uploadId,

@@ -7,13 +7,14 @@
  */
 import { readAtMost } from '../../lib/bytes.js';
 import type http from 'node:http';
-import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { errorMessage } from '../../errors.js';
 import { abortableSleep, backoffDelay } from '../../lib/sleep.js';
 import type { S3Settings } from '../../config/types.js';
 import { limitResponseBodies } from './client.js';
 import type { S3Metrics } from './metrics.js';
 import { MAX_KEY_BYTES, type S3Location } from './location.js';
+import { sqsSdk } from './sdk.js';
 
 export interface ObjectHint {
   bucket: string;
@@ -109,7 +110,7 @@ export interface SqsPollOptions {
 export function sqsClientFor(settings: S3Settings, queueUrl: string, env: NodeJS.ProcessEnv = process.env): SQSClient {
   const fromEnv = Boolean(env['AWS_ENDPOINT_URL_SQS'] || env['AWS_ENDPOINT_URL']);
   const custom = !fromEnv && !/\.amazonaws\.com(\.cn)?$/.test(new URL(queueUrl).hostname);
-  const client = new SQSClient({
+  const client = new (sqsSdk().SQSClient)({
     // The SDK would otherwise send each request to the queue URL's host, over the environment's endpoint.
     ...(fromEnv ? { useQueueUrlAsEndpoint: false } : {}),
     maxAttempts: settings.maxAttempts,
@@ -130,7 +131,7 @@ export async function pollSqs(options: SqsPollOptions): Promise<void> {
     while (!options.signal.aborted) {
       let messages;
       try {
-        const answer = await sqs.send(new ReceiveMessageCommand({ QueueUrl: options.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: wait }), { abortSignal: options.signal });
+        const answer = await sqs.send(new (sqsSdk().ReceiveMessageCommand)({ QueueUrl: options.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: wait }), { abortSignal: options.signal });
         messages = answer.Messages ?? [];
         failures = 0;
       } catch (error) {
@@ -153,7 +154,7 @@ export async function pollSqs(options: SqsPollOptions): Promise<void> {
           options.warn(`event notifications: a message of ${options.queueUrl} was dropped: ${error.message}`);
         }
         if (message.ReceiptHandle) {
-          await sqs.send(new DeleteMessageCommand({ QueueUrl: options.queueUrl, ReceiptHandle: message.ReceiptHandle })).catch((error: unknown) => {
+          await sqs.send(new (sqsSdk().DeleteMessageCommand)({ QueueUrl: options.queueUrl, ReceiptHandle: message.ReceiptHandle })).catch((error: unknown) => {
             options.warn(`event notifications: deleting a message of ${options.queueUrl}: ${errorMessage(error)} (it comes again; a hint twice is harmless)`);
           });
         }

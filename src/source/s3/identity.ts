@@ -2,11 +2,11 @@
  * What identifies an object, as the ledger records an arrival: bucket, key, version id (a versioned
  * bucket) or else ETag, and size. The same key with another ETag or version is another arrival.
  */
-import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { s3ConfigError } from '../../errors.js';
 import { isNotFound, type S3Connection } from './client.js';
 import type { ListedObject } from './listing.js';
 import { folderUrl, type S3Location } from './location.js';
+import { s3Sdk } from './sdk.js';
 
 export interface ObjectIdentity {
   bucket: string;
@@ -40,7 +40,7 @@ export function identityOfListed(location: S3Location, object: ListedObject): Ob
 /** The object as it is now (HeadObject), or null when there is none. */
 export async function headObject(s3: S3Connection, bucket: string, key: string, signal?: AbortSignal): Promise<ObjectIdentity | null> {
   try {
-    const head = await s3.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), signal ? { abortSignal: signal } : {});
+    const head = await s3.client.send(new (s3Sdk().HeadObjectCommand)({ Bucket: bucket, Key: key }), signal ? { abortSignal: signal } : {});
     const size = head.ContentLength ?? 0;
     if (!head.ETag || !Number.isSafeInteger(size) || size < 0) throw new Error(`${objectUrl({ bucket, key })}: the server answered HeadObject without an ETag or a size`);
     return { bucket, key, versionId: head.VersionId && head.VersionId !== 'null' ? head.VersionId : null, etag: head.ETag, size, lastModifiedMs: head.LastModified?.getTime() ?? 0 };

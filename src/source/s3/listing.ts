@@ -5,10 +5,10 @@
  * that are integers, ETags of a bounded length, a continuation token that moves on, at most
  * MAX_EMPTY_PAGES empty pages in a row.
  */
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { s3ConfigError } from '../../errors.js';
 import type { S3Connection } from './client.js';
 import { MAX_KEY_BYTES, type S3Location } from './location.js';
+import { s3Sdk } from './sdk.js';
 
 export interface ListedObject {
   key: string;
@@ -55,7 +55,7 @@ export async function* listPages(s3: S3Connection, location: S3Location, options
     let page;
     try {
       page = await s3.client.send(
-        new ListObjectsV2Command({ Bucket: location.bucket, Prefix: location.prefix, MaxKeys: pageSize, ContinuationToken: token, StartAfter: token ? undefined : startAfter }),
+        new (s3Sdk().ListObjectsV2Command)({ Bucket: location.bucket, Prefix: location.prefix, MaxKeys: pageSize, ContinuationToken: token, StartAfter: token ? undefined : startAfter }),
         { abortSignal: options.signal },
       );
     } catch (error) {

@@ -14,11 +14,11 @@
  * Nothing is read ahead: the next chunk is requested when the consumer pulls.
  */
 import { Readable } from 'node:stream';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { s3ConfigError } from '../../errors.js';
 import { abortableSleep, backoffDelay } from '../../lib/sleep.js';
 import { isNotFound, isPreconditionFailed, type S3Connection } from './client.js';
 import { objectUrl, type ObjectIdentity } from './identity.js';
+import { s3Sdk } from './sdk.js';
 
 /** The object is gone: the outcome is `vanished`, as for a file deleted from input/. */
 export class ObjectVanishedError extends Error {
@@ -114,7 +114,7 @@ async function request(s3: S3Connection, identity: ObjectIdentity, offset: numbe
   let answer;
   try {
     answer = await s3.client.send(
-      new GetObjectCommand({
+      new (s3Sdk().GetObjectCommand)({
         Bucket: identity.bucket,
         Key: identity.key,
         IfMatch: identity.etag,

@@ -9,7 +9,6 @@
  * before it for servers without conditional deletes). An object larger than one CopyObject allows
  * (5 GiB) is copied in parts under the same conditions (copy.ts).
  */
-import { CopyObjectCommand, DeleteObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { s3ConfigError } from '../../errors.js';
 import { isNotFound, isPreconditionFailed, type S3Connection } from './client.js';
 import { DEFAULT_COPY_LIMITS, multipartCopy, type CopyLimits, type CopyOutcome } from './copy.js';
@@ -17,6 +16,7 @@ import { headObject, objectUrl, type ObjectIdentity } from './identity.js';
 import { folderUrl, keyUnder, type S3Location } from './location.js';
 import { ObjectVanishedError } from './read.js';
 import { fitKey, KeyTakenError, MAX_NUMBERED_NAMES, NamesTakenError, numberedKey, WRITER_METADATA } from './write.js';
+import { s3Sdk } from './sdk.js';
 
 export const SOURCE_METADATA = 'loadbay-source';
 export const SOURCE_ETAG_METADATA = 'loadbay-source-etag';
@@ -132,7 +132,7 @@ export async function findCopy(s3: S3Connection, mark: SourceMark, bucket: strin
 export async function copyAt(s3: S3Connection, mark: SourceMark, bucket: string, key: string, signal?: AbortSignal): Promise<'free' | 'copy' | 'other'> {
   let head;
   try {
-    head = await s3.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), signal ? { abortSignal: signal } : {});
+    head = await s3.client.send(new (s3Sdk().HeadObjectCommand)({ Bucket: bucket, Key: key }), signal ? { abortSignal: signal } : {});
   } catch (error) {
     if (isNotFound(error)) return 'free';
     throw s3ConfigError(error, folderUrl(bucket, key));
@@ -145,7 +145,7 @@ async function copyOnce(s3: S3Connection, source: ObjectIdentity, bucket: string
   const copySource = `${source.bucket}/${source.key.split('/').map(encodeURIComponent).join('/')}${source.versionId ? `?versionId=${encodeURIComponent(source.versionId)}` : ''}`;
   let head;
   try {
-    head = await s3.client.send(new HeadObjectCommand({ Bucket: source.bucket, Key: source.key, ...(source.versionId ? { VersionId: source.versionId } : {}) }), signal ? { abortSignal: signal } : {});
+    head = await s3.client.send(new (s3Sdk().HeadObjectCommand)({ Bucket: source.bucket, Key: source.key, ...(source.versionId ? { VersionId: source.versionId } : {}) }), signal ? { abortSignal: signal } : {});
   } catch (error) {
     if (isNotFound(error)) return 'vanished';
     throw s3ConfigError(error, folderUrl(source.bucket, source.key));
@@ -159,7 +159,7 @@ async function copyOnce(s3: S3Connection, source: ObjectIdentity, bucket: string
   if (source.size > limits.singleCopyMaxBytes) return multipartCopy(s3, source, copySource, bucket, key, headers, writer, limits, signal);
   try {
     await s3.client.send(
-      new CopyObjectCommand({
+      new (s3Sdk().CopyObjectCommand)({
         Bucket: bucket,
         Key: key,
         CopySource: copySource,
@@ -191,7 +191,7 @@ async function deleteSource(s3: S3Connection, source: ObjectIdentity, signal?: A
   if (now.etag !== source.etag && source.versionId === null) return;
   try {
     await s3.client.send(
-      new DeleteObjectCommand({ Bucket: source.bucket, Key: source.key, ...(source.versionId ? { VersionId: source.versionId } : { IfMatch: source.etag }) }),
+      new (s3Sdk().DeleteObjectCommand)({ Bucket: source.bucket, Key: source.key, ...(source.versionId ? { VersionId: source.versionId } : { IfMatch: source.etag }) }),
       signal ? { abortSignal: signal } : {},
     );
   } catch (error) {

@@ -14,7 +14,6 @@
  * lifecycle rule AbortIncompleteMultipartUpload does the same, and is recommended).
  */
 import type pg from 'pg';
-import { AbortMultipartUploadCommand, DeleteObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { escapeLike } from '../../db/database.js';
 import { parquetWriters } from '../../db/files.js';
 import { s3ConfigError } from '../../errors.js';
@@ -26,6 +25,7 @@ import { headObject, objectUrl } from './identity.js';
 import { compareKeys, ListingError } from './listing.js';
 import { MAX_KEY_BYTES, type S3Location } from './location.js';
 import { WRITER_METADATA } from './write.js';
+import { s3Sdk } from './sdk.js';
 
 /** Pages of open uploads one sweep lists at most (1,000 uploads a page): past it the sweep stops, to run again at the next start. */
 export const MAX_UPLOAD_PAGES = 10_000;
@@ -55,7 +55,7 @@ export async function sweepOrphans(s3: S3Connection, pool: pg.Pool, location: S3
     const head = await headObject(s3, location.bucket, key);
     if (!head) continue;
     try {
-      await s3.client.send(new DeleteObjectCommand({ Bucket: location.bucket, Key: key, IfMatch: head.etag }));
+      await s3.client.send(new (s3Sdk().DeleteObjectCommand)({ Bucket: location.bucket, Key: key, IfMatch: head.etag }));
     } catch (error) {
       throw s3ConfigError(error, location.url);
     }
@@ -81,7 +81,7 @@ export async function sweepUploads(s3: S3Connection, pool: pg.Pool, location: S3
   for (;;) {
     let page;
     try {
-      page = await s3.client.send(new ListMultipartUploadsCommand({ Bucket: location.bucket, Prefix: location.prefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }));
+      page = await s3.client.send(new (s3Sdk().ListMultipartUploadsCommand)({ Bucket: location.bucket, Prefix: location.prefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }));
     } catch (error) {
       throw s3ConfigError(error, location.url);
     }
@@ -102,13 +102,13 @@ export async function sweepUploads(s3: S3Connection, pool: pg.Pool, location: S3
       const old = !options.leaveUnknown && upload.Initiated instanceof Date && now() - upload.Initiated.getTime() >= unknownAge;
       if (isOrphan === true || (isOrphan === null && old)) {
         try {
-          await s3.client.send(new AbortMultipartUploadCommand({ Bucket: location.bucket, Key: upload.Key, UploadId: upload.UploadId }));
+          await s3.client.send(new (s3Sdk().AbortMultipartUploadCommand)({ Bucket: location.bucket, Key: upload.Key, UploadId: upload.UploadId }));
         } catch (error) {
           if ((error as { name?: string }).name !== 'NoSuchUpload') throw s3ConfigError(error, location.url);
         }
         if (markedBy !== null) {
           try {
-            await s3.client.send(new DeleteObjectCommand({ Bucket: location.bucket, Key: marker }));
+            await s3.client.send(new (s3Sdk().DeleteObjectCommand)({ Bucket: location.bucket, Key: marker }));
           } catch (error) {
             throw s3ConfigError(error, location.url);
           }
@@ -150,7 +150,7 @@ function pagingFault(seen: { key: string | null; uploadIds: Set<string> }, nextK
 /** The writer a copy's marker names ('' when none); null when there is no marker. */
 async function markerWriter(s3: S3Connection, location: S3Location, marker: string): Promise<string | null> {
   try {
-    const head = await s3.client.send(new HeadObjectCommand({ Bucket: location.bucket, Key: marker }));
+    const head = await s3.client.send(new (s3Sdk().HeadObjectCommand)({ Bucket: location.bucket, Key: marker }));
     return head.Metadata?.[WRITER_METADATA] ?? '';
   } catch (error) {
     if (isNotFound(error)) return null;

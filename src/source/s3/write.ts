@@ -10,12 +10,11 @@
  */
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { HeldError, s3ConfigError } from '../../errors.js';
 import { isPreconditionFailed, type S3Connection } from './client.js';
 import { headObject } from './identity.js';
 import { folderUrl, MAX_KEY_BYTES } from './location.js';
+import { s3Sdk, storageSdk } from './sdk.js';
 
 /** Metadata on every object loadbay writes: which instance wrote it (the sweep asks whether it still runs). */
 export const WRITER_METADATA = 'loadbay-writer';
@@ -50,7 +49,7 @@ export class KeyTakenError extends Error {
 }
 
 export async function uploadObject(s3: S3Connection, bucket: string, key: string, body: Readable | Buffer | string, options: UploadOptions): Promise<UploadedObject> {
-  const upload = new Upload({
+  const upload = new (storageSdk().Upload)({
     client: s3.client,
     params: {
       Bucket: bucket,
@@ -82,7 +81,7 @@ export async function uploadObject(s3: S3Connection, bucket: string, key: string
 export async function putNewObject(s3: S3Connection, bucket: string, key: string, body: string | Buffer, options: Omit<UploadOptions, 'partSize' | 'queueSize'>): Promise<UploadedObject> {
   try {
     const result = await s3.client.send(
-      new PutObjectCommand({
+      new (s3Sdk().PutObjectCommand)({
         Bucket: bucket,
         Key: key,
         Body: typeof body === 'string' ? Buffer.from(body) : body,
