@@ -81,9 +81,10 @@ it('a bucket as input: objects loaded, archived and quarantined in the bucket, e
   ]);
   expect(await count('SELECT count(*)::int AS n FROM shop.items_csv')).toBe(6);
   // The listing position moved past everything settled.
-  await waitFor(async () => (await env!.pool.query<{ start_after: string }>('SELECT start_after FROM loadbay.s3_listings')).rows[0]?.start_after === 'in/sub/items-bad.csv', {
+  let position: string | undefined;
+  await waitFor(async () => (position = (await env!.pool.query<{ start_after: string }>('SELECT start_after FROM loadbay.s3_listings')).rows[0]?.start_after) === 'in/sub/items-bad.csv', {
     message: 'the listing position past the last key',
-  });
+  }).catch((error: unknown) => Promise.reject(new Error(`${String(error)} (it stayed at ${position})`)));
 });
 
 it('several inputs at once: a local folder and a bucket prefix, each routed by its own relative paths', async () => {
