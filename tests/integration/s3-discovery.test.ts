@@ -178,6 +178,25 @@ describe('the listing position', () => {
     expect((await readListingPosition(ledger(), location.url)).startAfter).toBe(name(2));
   });
 
+  it('moves past a key done while the next pass begins, whose watermark that pass lets go of', async () => {
+    await putMany(3);
+    const location = bucket().location('in/');
+    const discovery = new S3Discovery(bucket().s3, location, { db: ledger() });
+    expect(await drain(discovery.pass())).toEqual([name(0), name(1), name(2)]);
+    discovery.done(name(0));
+    discovery.done(name(1));
+    await bucket().s3.client.send(new DeleteObjectsCommand({ Bucket: bucket().name, Delete: { Objects: [0, 1, 2].map((i) => ({ Key: name(i) })) } }));
+    // The last key is done after the next pass has started (its first await) and before it lets
+    // the first pass's watermark go, now with nothing outstanding.
+    const next = discovery.pass({ full: true });
+    const first = next.next();
+    discovery.done(name(2));
+    await first;
+    await drain(next);
+    await discovery.flush();
+    expect((await readListingPosition(ledger(), location.url)).startAfter).toBe(name(2));
+  });
+
   it('keeps only the keys from the first one not done onwards', () => {
     const watermark = new ListingWatermark();
     watermark.listed(['a', 'b', 'c', 'd']);

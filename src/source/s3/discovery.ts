@@ -137,6 +137,12 @@ export class S3Discovery {
    * keys are done past it).
    */
   private earlier: ListingWatermark[] = [];
+  /**
+   * The furthest position of the watermarks let go of: a watermark whose last key was done while a
+   * pass began (between a flush and letting it go) takes its position with it otherwise, and no
+   * later pass lists that key again.
+   */
+  private carried: string | null = null;
   private saved: string | null = null;
   /** Pages the last full listing of this process took (null: none yet). */
   private lastFullPages: number | null = null;
@@ -169,9 +175,14 @@ export class S3Discovery {
     await this.flush(); // what the last pass saw done is saved before its watermark goes
     const planned = await this.nextKind();
     const kind: ListingKind = options.full ? 'full' : planned.kind;
-    const earlier = [...this.earlier, this.watermark].filter((w) => w.outstanding > 0).slice(-MAX_EARLIER);
+    const earlier = this.keepOutstanding([...this.earlier, this.watermark]);
+    while (earlier.length > MAX_EARLIER) this.letGo(earlier.shift()!);
     let keys = earlier.reduce((n, w) => n + w.tracked, 0);
-    while (keys > MAX_EARLIER_KEYS && earlier.length > 1) keys -= earlier.shift()!.tracked;
+    while (keys > MAX_EARLIER_KEYS && earlier.length > 1) {
+      const oldest = earlier.shift()!;
+      keys -= oldest.tracked;
+      this.letGo(oldest);
+    }
     this.earlier = earlier;
     this.watermark = new ListingWatermark();
     const watermark = this.watermark;
@@ -201,19 +212,34 @@ export class S3Discovery {
    * furthest of this pass's and the earlier ones' — each is a key before which all its pass listed is done.
    */
   async flush(): Promise<void> {
-    let position = this.watermark.position;
-    for (const watermark of this.earlier) {
-      const theirs = watermark.position;
-      if (theirs !== null && (position === null || compareKeys(theirs, position) > 0)) position = theirs;
-    }
-    this.earlier = this.earlier.filter((w) => w.outstanding > 0);
+    this.earlier = this.keepOutstanding(this.earlier);
+    let position = this.carried;
+    for (const watermark of [this.watermark, ...this.earlier]) position = furthest(position, watermark.position);
     if (position === null || (this.saved !== null && compareKeys(position, this.saved) <= 0)) return;
     await saveListingPosition(this.options.db, this.location.url, position);
     this.saved = position;
+  }
+
+  /** The watermarks with keys not done; the others are let go of, their positions carried. */
+  private keepOutstanding(watermarks: ListingWatermark[]): ListingWatermark[] {
+    const kept: ListingWatermark[] = [];
+    for (const watermark of watermarks) {
+      if (watermark.outstanding > 0) kept.push(watermark);
+      else this.letGo(watermark);
+    }
+    return kept;
+  }
+
+  private letGo(watermark: ListingWatermark): void {
+    this.carried = furthest(this.carried, watermark.position);
   }
 
   /** Keys of the current pass handed out and not done (the consumer's backlog from this pass). */
   get outstanding(): number {
     return this.watermark.outstanding;
   }
+}
+
+function furthest(a: string | null, b: string | null): string | null {
+  return a === null || (b !== null && compareKeys(b, a) > 0) ? b : a;
 }
