@@ -6,6 +6,7 @@
  */
 import type { ColumnKind, FixedKind } from '../columns.js';
 import type { TypedBatch, Vector } from './vectors.js';
+import { SparePool } from '../lib/spare-pool.js';
 import { unreachable } from '../lib/unreachable.js';
 
 /**
@@ -19,15 +20,8 @@ export interface PackedBatch {
   textBytes: number[];
 }
 
-/**
- * Buffers the thread has given back, packed into again: a new buffer per file is mapped, faulted in
- * and unmapped, and counts towards the external memory that makes V8 collect the heap. A few suffice (the batches in flight); at most 8 MiB are kept in all, so a
- * big file's batches do not stay in memory after it.
- */
-const spares: ArrayBuffer[] = [];
-const MAX_SPARES = 8;
-const MAX_SPARE_BYTES = 8 * 1024 * 1024;
-let spareBytes = 0;
+/** Buffers the thread has given back, packed into again (a few suffice: the batches in flight). */
+const spares = new SparePool<ArrayBuffer>();
 
 /**
  * Where buffers go back to when another thread packs the batches (the check thread, while a daemon
@@ -39,23 +33,12 @@ export function setPacker(take: ((buffer: ArrayBuffer) => boolean) | null): void
 }
 
 export function returnSpare(buffer: ArrayBuffer): void {
-  if (packer?.(buffer)) return;
-  if (spares.length < MAX_SPARES && spareBytes + buffer.byteLength <= MAX_SPARE_BYTES) {
-    spares.push(buffer);
-    spareBytes += buffer.byteLength;
-  }
+  if (!packer?.(buffer)) spares.give(buffer);
 }
 
 function bufferOf(size: number): ArrayBuffer {
-  for (let i = spares.length - 1; i >= 0; i--) {
-    if (spares[i]!.byteLength >= size) {
-      const [buffer] = spares.splice(i, 1);
-      spareBytes -= buffer!.byteLength;
-      return buffer!;
-    }
-  }
   // A quarter more than this batch needs, so that the next file, a little larger, fits too.
-  return new ArrayBuffer(Math.ceil((size * 1.25) / 8) * 8);
+  return spares.take(size) ?? new ArrayBuffer(Math.ceil((size * 1.25) / 8) * 8);
 }
 
 const pad8 = (n: number) => (n + 7) & ~7;

@@ -92,6 +92,16 @@ describe('listing', () => {
   });
 });
 
+/** Three keys a first pass handed out (none done yet), then moved away from the prefix. */
+async function handedOutThenMoved() {
+  await putMany(3);
+  const location = bucket().location('in/');
+  const discovery = new S3Discovery(bucket().s3, location, { db: ledger() });
+  expect(await drain(discovery.pass())).toEqual([name(0), name(1), name(2)]);
+  await bucket().s3.client.send(new DeleteObjectsCommand({ Bucket: bucket().name, Delete: { Objects: [0, 1, 2].map((i) => ({ Key: name(i) })) } }));
+  return { location, discovery };
+}
+
 describe('the listing position', () => {
   it('moves only past keys that are done, survives a restart, and the next pass resumes after it', async () => {
     await putMany(30);
@@ -151,41 +161,20 @@ describe('the listing position', () => {
     expect(await drain(discovery.pass())).toContain('in/day-001b.csv');
   });
 
-  it('moves past keys a pass handed out that settle after the next pass began', async () => {
-    await putMany(3);
-    const location = bucket().location('in/');
-    const discovery = new S3Discovery(bucket().s3, location, { db: ledger() });
-    expect(await drain(discovery.pass())).toEqual([name(0), name(1), name(2)]); // handed out, none done yet
-    // They are archived (gone from the prefix) and the next pass lists nothing; only then are they done.
-    await bucket().s3.client.send(new DeleteObjectsCommand({ Bucket: bucket().name, Delete: { Objects: [0, 1, 2].map((i) => ({ Key: name(i) })) } }));
-    expect(await drain(discovery.pass({ full: true }))).toEqual([]);
-    for (const i of [0, 1, 2]) discovery.done(name(i));
-    await discovery.flush();
-    expect((await readListingPosition(ledger(), location.url)).startAfter).toBe(name(2));
-  });
-
-  it('moves past keys a pass handed out that settle after two more passes began', async () => {
-    await putMany(3);
-    const location = bucket().location('in/');
-    const discovery = new S3Discovery(bucket().s3, location, { db: ledger() });
-    expect(await drain(discovery.pass())).toEqual([name(0), name(1), name(2)]);
-    await bucket().s3.client.send(new DeleteObjectsCommand({ Bucket: bucket().name, Delete: { Objects: [0, 1, 2].map((i) => ({ Key: name(i) })) } }));
-    // Two passes list nothing while the first pass's keys are still being settled.
-    expect(await drain(discovery.pass({ full: true }))).toEqual([]);
-    expect(await drain(discovery.pass({ full: true }))).toEqual([]);
+  // They are archived (gone from the prefix) and the next passes list nothing while the first
+  // pass's keys are still being settled; only then are they done.
+  it.each([1, 2])('moves past keys a pass handed out that settle after %i more passes began', async (passes) => {
+    const { location, discovery } = await handedOutThenMoved();
+    for (let i = 0; i < passes; i++) expect(await drain(discovery.pass({ full: true }))).toEqual([]);
     for (const i of [0, 1, 2]) discovery.done(name(i));
     await discovery.flush();
     expect((await readListingPosition(ledger(), location.url)).startAfter).toBe(name(2));
   });
 
   it('moves past a key done while the next pass begins, whose watermark that pass lets go of', async () => {
-    await putMany(3);
-    const location = bucket().location('in/');
-    const discovery = new S3Discovery(bucket().s3, location, { db: ledger() });
-    expect(await drain(discovery.pass())).toEqual([name(0), name(1), name(2)]);
+    const { location, discovery } = await handedOutThenMoved();
     discovery.done(name(0));
     discovery.done(name(1));
-    await bucket().s3.client.send(new DeleteObjectsCommand({ Bucket: bucket().name, Delete: { Objects: [0, 1, 2].map((i) => ({ Key: name(i) })) } }));
     // The last key is done after the next pass has started (its first await) and before it lets
     // the first pass's watermark go, now with nothing outstanding.
     const next = discovery.pass({ full: true });

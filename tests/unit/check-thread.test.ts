@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { fileInput, ReadBuffers } from '../../src/source/folder/file-input.js';
+import { MAX_SPARE_BYTES, MAX_SPARES } from '../../src/lib/spare-pool.js';
 import type { TypedBatch } from '../../src/write/vectors.js';
 import { compileDataset } from '../../src/compile.js';
 import { DEFAULT_LIMITS } from '../../src/config/load.js';
@@ -121,10 +122,10 @@ it('keeps at most a few read buffers, each taken by one reader at a time', () =>
   pool.give(small);
   expect(pool.take(20)).toBe(small); // the smallest that fits: the large one stays for a large file
   expect(pool.take(200 * 1024)).toBe(large);
-  for (let i = 0; i < ReadBuffers.MAX_FREE + 4; i++) pool.give(Buffer.allocUnsafeSlow(1024));
-  expect(pool.kept).toBe(ReadBuffers.MAX_FREE);
+  for (let i = 0; i < MAX_SPARES + 4; i++) pool.give(Buffer.allocUnsafeSlow(1024));
+  expect(pool.kept).toBe(MAX_SPARES);
   const big = new ReadBuffers();
-  big.give(Buffer.allocUnsafeSlow(ReadBuffers.MAX_FREE_BYTES + 1));
+  big.give(Buffer.allocUnsafeSlow(MAX_SPARE_BYTES + 1));
   expect(big.kept).toBe(0);
 });
 

@@ -1,6 +1,7 @@
 /** A local file as a source's bytes (ByteInput). */
 import { closeSync, constants, createReadStream, openSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { SparePool } from '../../lib/spare-pool.js';
 import type { ByteInput } from '../source.js';
 
 /**
@@ -32,45 +33,12 @@ export function fileInput(file: string, size: number, pool?: ReadBuffers): ByteI
   };
 }
 
-/**
- * Buffers small files are read into, taken per file and given back once nothing reads the file any
- * more (`release`, after its reader has ended): a new buffer per file outlived the young generation
- * while the file was checked and waited for a full collection, which in a burst of small files
- * held tens of MB (BENCHMARKS.md, "Memory of the small-file bursts"). At most `MAX_FREE` buffers
- * and `MAX_FREE_BYTES` are kept.
- */
-export class ReadBuffers {
-  static readonly MAX_FREE = 8;
-  static readonly MAX_FREE_BYTES = 8 * 1024 * 1024;
-  private readonly free: Buffer[] = [];
-  private freeBytes = 0;
-
-  /** A buffer of at least `size` bytes that no one else holds: the smallest kept that fits. */
-  take(size: number): Buffer {
-    let best = -1;
-    for (let i = 0; i < this.free.length; i++) {
-      const length = this.free[i]!.length;
-      if (length >= size && (best < 0 || length < this.free[best]!.length)) best = i;
-    }
-    if (best >= 0) {
-      const [buffer] = this.free.splice(best, 1);
-      this.freeBytes -= buffer!.length;
-      return buffer!;
-    }
+/** Buffers small files are read into, taken per file and given back once nothing reads the file any more. */
+export class ReadBuffers extends SparePool<Buffer> {
+  /** A buffer of at least `size` bytes that no one else holds. */
+  override take(size: number): Buffer {
     // A quarter more than this file needs, so that the next one, a little larger, fits too.
-    return Buffer.allocUnsafeSlow(Math.max(64 * 1024, Math.ceil(size * 1.25)));
-  }
-
-  /** Back for another file: the caller no longer reads it. */
-  give(buffer: Buffer): void {
-    if (this.free.length >= ReadBuffers.MAX_FREE || this.freeBytes + buffer.length > ReadBuffers.MAX_FREE_BYTES) return;
-    this.free.push(buffer);
-    this.freeBytes += buffer.length;
-  }
-
-  /** Buffers kept for reuse (for tests). */
-  get kept(): number {
-    return this.free.length;
+    return super.take(size) ?? Buffer.allocUnsafeSlow(Math.max(64 * 1024, Math.ceil(size * 1.25)));
   }
 }
 
