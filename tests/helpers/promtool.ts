@@ -7,7 +7,7 @@
  * it skip and say why.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from './env.js';
@@ -48,11 +48,19 @@ function locate(): Promtool {
     }
     const deb = readdirSync(work).find((name) => name.endsWith('.deb'));
     if (!deb) return { skip: 'apt-get download prometheus left no .deb' };
-    mkdirSync(CACHED, { recursive: true });
-    const unpack = spawnSync('sh', ['-c', 'dpkg-deb --fsys-tarfile "$1" | tar -x -C "$2" ./usr/bin/promtool', 'unpack', path.join(work, deb), CACHED], {
-      stdio: 'ignore',
-    });
-    if (unpack.status !== 0 || !runs(cached)) return { skip: `could not unpack promtool from ${deb}` };
+    // Unpacked beside the cache and renamed into it: jest's workers may do this at the same time,
+    // and one must never run (or overwrite) the binary while another is still writing it.
+    mkdirSync(path.dirname(cached), { recursive: true });
+    const unpacked = mkdtempSync(path.join(CACHED, 'unpack-'));
+    try {
+      const unpack = spawnSync('sh', ['-c', 'dpkg-deb --fsys-tarfile "$1" | tar -x -C "$2" ./usr/bin/promtool', 'unpack', path.join(work, deb), unpacked], {
+        stdio: 'ignore',
+      });
+      if (unpack.status === 0) renameSync(path.join(unpacked, 'usr', 'bin', 'promtool'), cached);
+    } finally {
+      rmSync(unpacked, { recursive: true, force: true });
+    }
+    if (!runs(cached)) return { skip: `could not unpack promtool from ${deb}` };
     return { path: cached };
   } finally {
     rmSync(work, { recursive: true, force: true });
