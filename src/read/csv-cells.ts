@@ -14,8 +14,8 @@ import { shortName } from '../lib/shorten.js';
 import { readInBatches } from './batches.js';
 import { checkHeader, detectDelimiter } from './csv.js';
 import { limitError, limitProblem } from './limits.js';
-import { isUtf8 } from 'node:buffer';
-import { invalidIn, sourceError, type Source } from './source.js';
+import { sourceError, type Source } from './source.js';
+import { Utf8Bytes } from './utf8-bytes.js';
 import { INCOMPLETE, Tokenizer } from './csv-tokenizer.js';
 
 /** Rows of one batch: field `f` of row `r` is `buf[starts[r * width + f] … ends[r * width + f])`. */
@@ -65,30 +65,12 @@ export function isUtf8Encoding(encoding: string): boolean {
 }
 
 /**
- * Where a UTF-8 byte stream may be cut so that no character is split: the start of an incomplete
- * sequence at the end (checked for validity with the next bytes), or the end.
- */
-function completeUpTo(bytes: Buffer): number {
-  const n = bytes.length;
-  for (let k = 1; k <= 3 && n - k >= 0; k++) {
-    const c = bytes[n - k]!;
-    if (c < 0x80) return n;
-    if (c >= 0xc0) {
-      const need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
-      return k < need ? n - k : n;
-    }
-  }
-  return n;
-}
-
-/**
  * Reads a CSV file's cells. `source` is raw bytes when the encoding is UTF-8 (checked here, with
  * `isUtf8`, and a BOM dropped), decoded text otherwise (re-encoded as UTF-8).
  */
 export async function* readCsvCells(source: Source, options: CsvOptions, { batchRows, limits }: ReadOptions): AsyncGenerator<CellBatch> {
   const raw = isUtf8Encoding(options.encoding);
-  let carry: Buffer = Buffer.alloc(0);
-  let consumed = 0;
+  const utf8 = new Utf8Bytes();
   let tokenizer: Tokenizer | null = null;
   let header: string[] | null = options.header ? null : (options.columns as string[]);
   let width = header?.length ?? 0;
@@ -202,26 +184,16 @@ export async function* readCsvCells(source: Source, options: CsvOptions, { batch
     }
   };
 
-  /** The file's next bytes as checked UTF-8. */
-  const utf8 = (chunks: Buffer[]): Buffer => {
-    let bytes = chunks.length === 1 && carry.length === 0 ? chunks[0]! : Buffer.concat([carry, ...chunks]);
-    if (consumed === 0 && carry.length === 0 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) bytes = bytes.subarray(3);
-    const cut = completeUpTo(bytes);
-    carry = Buffer.from(bytes.subarray(cut));
-    bytes = bytes.subarray(0, cut);
-    if (!isUtf8(bytes)) {
-      // Line breaks before: the rows read so far, the rest carried over, then this chunk's.
-      let breaks = line - 1;
-      for (let i = leftover.indexOf(LF); i !== -1; i = leftover.indexOf(LF, i + 1)) breaks++;
-      throw invalidIn(bytes, 'utf-8', breaks, consumed);
-    }
-    consumed += bytes.length;
-    return bytes;
+  /** Line breaks before the next bytes: the rows read so far, then the rest carried over. */
+  const breaksBefore = () => {
+    let breaks = line - 1;
+    for (let i = leftover.indexOf(LF); i !== -1; i = leftover.indexOf(LF, i + 1)) breaks++;
+    return breaks;
   };
 
   try {
     for await (const chunks of readInBatches<string | Buffer>(source.text, 4)) {
-      const bytes = raw ? utf8(chunks as Buffer[]) : Buffer.from(chunks.length === 1 ? (chunks[0] as string) : chunks.join(''), 'utf8');
+      const bytes = raw ? utf8.next(chunks as Buffer[], breaksBefore) : Buffer.from(chunks.length === 1 ? (chunks[0] as string) : chunks.join(''), 'utf8');
       if (!tokenizer && bytes.length === 0) continue;
       if (!tokenizer) {
         // Looked for in the first 64 KiB, as in the record path; decoded to text only to detect the
@@ -240,7 +212,7 @@ export async function* readCsvCells(source: Source, options: CsvOptions, { batch
         batch = null;
       }
     }
-    if (carry.length > 0) throw invalidIn(carry, 'utf-8', line - 1, consumed);
+    if (raw) utf8.end(breaksBefore());
     if (tokenizer && leftover.length > 0) yield* tokenize(Buffer.alloc(0), true);
     if (batch !== null) yield batch;
   } catch (error) {

@@ -21,7 +21,8 @@ export interface OpenedFile {
 /** `flat`: for JSONL, the columns whose flat lines go straight to a sink (json-flat.ts). */
 export function readFile(input: ByteInput, dataset: Pick<Dataset, 'format' | 'csv' | 'json'>, options: ReadOptions, flat?: FlatLines): OpenedFile {
   const encoding = dataset.format === 'csv' ? dataset.csv.encoding : 'utf-8';
-  const source = openSource(input, encoding, options.limits, false);
+  // JSONL is read as bytes (jsonl.ts checks them as UTF-8), the others as decoded text.
+  const source = openSource(input, encoding, options.limits, dataset.format === 'jsonl');
   const notes: Record<string, unknown> = {};
   switch (dataset.format) {
     case 'csv':

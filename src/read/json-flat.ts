@@ -1,240 +1,311 @@
 /**
- * Flat JSONL lines straight into column values. A line that is one object of scalar values under
- * the dataset's own keys is scanned once and each value put in its column exactly as JSON.parse
- * (with json-values.ts' exact numbers) gives it — without an object per line, which made JSON.parse
- * and its garbage most of a JSONL file's cost. Any other line (a nested value, a key the dataset
- * does not know or that has an escape, a syntax error, a line near a limit) is refused here and
- * read by JSON.parse, so the scanner decides nothing on its own; tests/unit/json-flat.test.ts
- * holds the two to the same values on generated lines.
+ * Flat JSONL lines straight into columns, from their UTF-8 bytes. A line that is one object of
+ * scalar values under the dataset's own keys is scanned once: a string's bytes are handed on where
+ * they lie (or, with escapes, undone into a scratch buffer), numbers and literals as the values
+ * JSON.parse (with json-values.ts' exact numbers) gives — no string per line or per value, which made
+ * decoding, slicing and re-encoding most of a JSONL file's cost. Any other line (a nested value, a
+ * key the dataset does not know or that has an escape, a control character, a syntax error, a line
+ * near a limit) is refused here and read by JSON.parse, so the scanner decides nothing on its own;
+ * tests/unit/json-flat.test.ts holds the two to the same values on generated lines.
  *
- * The caller only offers lines of text with no control character (`plainText`): inside a JSON
- * string one is an error that JSON.parse reports, so without any a string with no backslash is its
- * text as it stands.
+ * The reader offers only checked UTF-8 (a string's bytes are then its text as UTF-8), and each line
+ * followed by a line break: the scanner stops at any byte below 0x20, which a JSON string may not
+ * hold and which is not JSON's white space inside a line here.
  */
+import { latin1Slice, utf8Slice } from '../lib/bytes.js';
 import { parseJsonNumber } from './json-values.js';
-import type { RowSink } from './types.js';
+import type { RowSink, ScannedCells } from './types.js';
+
+/** What a scanned line holds per column (`ScannedCells.kinds`). */
+export const NO_CELL = 0;
+/** A string's UTF-8 bytes, in the line's buffer. */
+export const LINE_BYTES = 1;
+/** A string's UTF-8 bytes with its escapes undone, in `ScannedCells.scratch`. */
+export const SCRATCH_BYTES = 2;
+/** A value in `ScannedCells.values`: a number, BigInt or DecimalText, boolean, null, or a string with a `\u` escape. */
+export const VALUE = 3;
 
 /** Exact powers of ten: a decimal of up to 15 digits over one is the double nearest it (Clinger). */
 const POW10 = Array.from({ length: 16 }, (_, k) => 10 ** k);
 
-/** Control characters a plain text lacks: any but `\n`, and `\r` except before `\n`. */
-const CONTROL = /[\x00-\x09\x0b\x0c\x0e-\x1f]|\r(?!\n)/;
-
-/** True when no line of the text holds a control character (line breaks and CRLF endings aside). */
-export function plainText(text: string): boolean {
-  return !CONTROL.test(text);
-}
-
 /** A name a JSON key can spell without an escape. */
 const plainName = (name: string) => !/["\\\x00-\x1f]/.test(name);
 
+/** The value of a scanned cell as JSON.parse gives it (for tests and a failed row's report). */
+export function cellValue(cells: ScannedCells, c: number, buf: Buffer): unknown {
+  switch (cells.kinds[c]) {
+    case LINE_BYTES:
+      return utf8Slice(buf, cells.starts[c]!, cells.ends[c]!);
+    case SCRATCH_BYTES:
+      return utf8Slice(cells.scratch, cells.starts[c]!, cells.ends[c]!);
+    case VALUE:
+      return cells.values[c];
+    default:
+      return undefined;
+  }
+}
+
 export class FlatScanner {
   private readonly index = new Map<string, number>();
-  /** This line's value per column, valid where `stamps` holds the line's stamp. */
-  private readonly slot: unknown[];
+  /** Each column's name as UTF-8 (empty where no key can spell it unescaped: never matched). */
+  private readonly nameBytes: Uint8Array[];
+  private readonly cells: ScannedCells;
+  /** A cell is this line's where `stamps` holds the line's stamp. */
   private readonly stamps: Int32Array;
   private stamp = 0;
-  /** The text of the last line scanned, and the next backslash in it found then. */
-  private text = '';
-  private backslash = -1;
   /** The column of the k-th key of the last line that had one there: lines tend to repeat their order. */
   private readonly order: Int32Array;
 
   constructor(
-    private readonly names: readonly string[],
+    names: readonly string[],
     /** Lines with more keys are left to JSON.parse (and the limits it is held to). */
     private readonly maxKeys: number,
     private readonly sink: RowSink,
   ) {
     names.forEach((name, c) => plainName(name) && this.index.set(name, c));
-    this.slot = names.map(() => undefined);
-    this.stamps = new Int32Array(names.length);
-    this.order = new Int32Array(Math.min(names.length, 4096)).fill(-1);
+    this.nameBytes = names.map((name) => (plainName(name) ? Buffer.from(name, 'utf8') : new Uint8Array(0)));
+    const n = names.length;
+    this.cells = { kinds: new Uint8Array(n), starts: new Int32Array(n), ends: new Int32Array(n), values: names.map(() => undefined), scratch: Buffer.alloc(0) };
+    this.stamps = new Int32Array(n);
+    this.order = new Int32Array(Math.min(n, 4096)).fill(-1);
   }
 
   /**
-   * Gives the sink the values of the line that is `text` from `first` to `n` (before its line
-   * break) as a row and says true, or says false and gives nothing. Reading in place, the lines of a
-   * piece of text are never strings of their own.
+   * Gives the sink the cells of the line that is `b` from `first` to `n` as a row and says true, or
+   * says false and gives nothing. `b[n]` is the line's break (`\r` or `\n`).
    */
-  scan(text: string, first: number, n: number, line: number): boolean {
+  scan(b: Buffer, first: number, n: number, line: number): boolean {
     if (++this.stamp === 0x7fffffff) {
       this.stamp = 1;
       this.stamps.fill(0);
     }
     const stamp = this.stamp;
-    // Past `n` is a line break (or nothing), which no check below takes for part of the line.
+    const { cells, stamps } = this;
+    let scratched = 0;
     let i = first;
-    if (text.charCodeAt(i) === 32) i = spaces(text, i);
-    if (text.charCodeAt(i) !== 123) return false; // {
+    if (b[i] === 32) i = spaces(b, i);
+    if (b[i] !== 123) return false; // {
     i++;
-    if (text.charCodeAt(i) === 32) i = spaces(text, i);
-    // The next backslash at or after a string's start (the text's length: none), kept from line
-    // to line of the same text: searched afresh per line, it would run to the text's end each time.
-    let backslash = text === this.text ? this.backslash : -1;
-    this.text = text;
-    if (text.charCodeAt(i) === 125) i++; // {}
+    if (b[i] === 32) i = spaces(b, i);
+    if (b[i] === 125) i++; // {}
     else {
       for (let k = 0; ; k++) {
-        if (k >= this.maxKeys || text.charCodeAt(i) !== 34) return false;
+        if (k >= this.maxKeys || b[i] !== 34) return false;
         const from = i + 1;
         let column = k < this.order.length ? this.order[k]! : -1;
         if (column >= 0) {
-          // Compared in place, a character at a time: no string made, no call for a short name.
-          const name = this.names[column]!;
+          const name = this.nameBytes[column]!;
           const length = name.length;
           let j = 0;
-          while (j < length && text.charCodeAt(from + j) === name.charCodeAt(j)) j++;
-          if (j === length && text.charCodeAt(from + length) === 34) i = from + length + 1;
+          while (j < length && b[from + j] === name[j]) j++;
+          if (j === length && b[from + length] === 34) i = from + length + 1;
           else column = -1;
         }
         if (column < 0) {
-          const end = text.indexOf('"', from);
-          if (end === -1 || end >= n) return false;
-          const found = this.index.get(text.slice(from, end));
+          let end = from;
+          while (end < n && b[end] !== 34) end++;
+          if (end >= n) return false;
+          const found = this.index.get(utf8Slice(b, from, end));
           if (found === undefined) return false;
           column = found;
           if (k < this.order.length) this.order[k] = column;
           i = end + 1;
         }
-        if (text.charCodeAt(i) === 32) i = spaces(text, i);
-        if (text.charCodeAt(i) !== 58) return false; // :
+        if (b[i] === 32) i = spaces(b, i);
+        if (b[i] !== 58) return false; // :
         i++;
-        if (text.charCodeAt(i) === 32) i = spaces(text, i);
-        const c = text.charCodeAt(i);
-        let value: unknown;
+        if (b[i] === 32) i = spaces(b, i);
+        const c = b[i]!;
         if (c === 34) {
           const start = i + 1;
-          let end = text.indexOf('"', start);
-          if (end === -1 || end >= n) return false;
-          if (backslash < start) {
-            backslash = text.indexOf('\\', start);
-            if (backslash === -1) backslash = text.length;
-            this.backslash = backslash;
-          }
-          if (backslash < end) {
-            const unescaped = unescapeString(text, start, backslash, n);
-            if (unescaped === null) return false;
-            value = unescaped.value;
-            end = unescaped.end;
-            backslash = -1;
-          } else value = text.slice(start, end);
-          i = end + 1;
-        } else if (c === 45 || (c >= 48 && c <= 57)) {
-          const start = i;
-          if (c === 45) i++;
-          let d = text.charCodeAt(i);
-          let mantissa = 0;
-          let digits = 0;
-          if (d === 48) {
-            i++;
-            digits++;
-          } else if (d >= 49 && d <= 57) {
-            for (; d >= 48 && d <= 57; d = text.charCodeAt(++i)) {
-              mantissa = mantissa * 10 + (d - 48);
-              digits++;
+          let escaped = false;
+          let j = start;
+          for (; j < n; j++) {
+            const d = b[j]!;
+            if (d === 34) break;
+            if (d < 32) return false; // JSON.parse's error to word
+            if (d === 92) {
+              escaped = true;
+              j++;
             }
-          } else return false;
-          let fraction = 0;
-          if (text.charCodeAt(i) === 46) {
-            for (d = text.charCodeAt(++i); d >= 48 && d <= 57; d = text.charCodeAt(++i)) {
-              mantissa = mantissa * 10 + (d - 48);
-              digits++;
-              fraction++;
-            }
-            if (fraction === 0) return false;
           }
-          d = text.charCodeAt(i);
-          const exponent = d === 101 || d === 69;
-          if (exponent) {
-            d = text.charCodeAt(++i);
-            if (d === 43 || d === 45) d = text.charCodeAt(++i);
-            if (!(d >= 48 && d <= 57)) return false;
-            while (d >= 48 && d <= 57) d = text.charCodeAt(++i);
-          }
-          if (!exponent && digits <= 15) {
-            // JSON.parse's double: both operands exact, so one division rounds once, correctly.
-            const magnitude = mantissa / POW10[fraction]!;
-            value = c === 45 ? -magnitude : magnitude;
+          if (j >= n) return false;
+          if (!escaped) {
+            cells.kinds[column] = LINE_BYTES;
+            cells.starts[column] = start;
+            cells.ends[column] = j;
           } else {
-            try {
-              value = parseJsonNumber(text.slice(start, i));
-            } catch {
-              return false; // out of a double's range: JSON.parse's reader says so
+            const to = this.unescape(b, start, j, scratched);
+            if (to === -1) return false;
+            if (to === -2) {
+              // A \u escape outside the plain ones: JSON.parse of the string alone says what it is.
+              let value: unknown;
+              try {
+                value = JSON.parse(utf8Slice(b, i, j + 1));
+              } catch {
+                return false; // an escape after it JSON.parse refuses
+              }
+              cells.kinds[column] = VALUE;
+              cells.values[column] = value;
+            } else {
+              cells.kinds[column] = SCRATCH_BYTES;
+              cells.starts[column] = scratched;
+              cells.ends[column] = scratched = to;
             }
           }
-        } else if (c === 116 && text.startsWith('true', i)) {
-          value = true;
-          i += 4;
-        } else if (c === 102 && text.startsWith('false', i)) {
-          value = false;
-          i += 5;
-        } else if (c === 110 && text.startsWith('null', i)) {
-          value = null;
-          i += 4;
-        } else return false; // an object, an array, or not JSON
+          i = j + 1;
+        } else {
+          let value: unknown;
+          if (c === 45 || (c >= 48 && c <= 57)) {
+            const start = i;
+            if (c === 45) i++;
+            let d = b[i]!;
+            let mantissa = 0;
+            let digits = 0;
+            if (d === 48) {
+              i++;
+              digits++;
+            } else if (d >= 49 && d <= 57) {
+              for (; d >= 48 && d <= 57; d = b[++i]!) {
+                mantissa = mantissa * 10 + (d - 48);
+                digits++;
+              }
+            } else return false;
+            let fraction = 0;
+            if (b[i] === 46) {
+              for (d = b[++i]!; d >= 48 && d <= 57; d = b[++i]!) {
+                mantissa = mantissa * 10 + (d - 48);
+                digits++;
+                fraction++;
+              }
+              if (fraction === 0) return false;
+            }
+            d = b[i]!;
+            const exponent = d === 101 || d === 69;
+            if (exponent) {
+              d = b[++i]!;
+              if (d === 43 || d === 45) d = b[++i]!;
+              if (!(d >= 48 && d <= 57)) return false;
+              while (d >= 48 && d <= 57) d = b[++i]!;
+            }
+            if (!exponent && digits <= 15) {
+              // JSON.parse's double: both operands exact, so one division rounds once, correctly.
+              const magnitude = mantissa / POW10[fraction]!;
+              value = c === 45 ? -magnitude : magnitude;
+            } else {
+              try {
+                value = parseJsonNumber(latin1Slice(b, start, i));
+              } catch {
+                return false; // out of a double's range: JSON.parse's reader says so
+              }
+            }
+          } else if (c === 116 && b[i + 1] === 114 && b[i + 2] === 117 && b[i + 3] === 101) {
+            value = true;
+            i += 4;
+          } else if (c === 102 && b[i + 1] === 97 && b[i + 2] === 108 && b[i + 3] === 115 && b[i + 4] === 101) {
+            value = false;
+            i += 5;
+          } else if (c === 110 && b[i + 1] === 117 && b[i + 2] === 108 && b[i + 3] === 108) {
+            value = null;
+            i += 4;
+          } else return false; // an object, an array, or not JSON
+          cells.kinds[column] = VALUE;
+          cells.values[column] = value;
+        }
         // A repeated key: the last one wins, as with JSON.parse.
-        this.slot[column] = value;
-        this.stamps[column] = stamp;
-        if (text.charCodeAt(i) === 32) i = spaces(text, i);
-        const next = text.charCodeAt(i);
+        stamps[column] = stamp;
+        if (b[i] === 32) i = spaces(b, i);
+        const next = b[i];
         if (next === 125) {
           i++;
           break;
         }
         if (next !== 44) return false; // ,
         i++;
-        if (text.charCodeAt(i) === 32) i = spaces(text, i);
+        if (b[i] === 32) i = spaces(b, i);
       }
     }
-    if (spaces(text, i) !== n) return false;
-    const { slot, stamps } = this;
-    for (let c = 0; c < slot.length; c++) if (stamps[c] !== stamp) slot[c] = undefined;
-    this.sink.row(slot, line, text, first, n);
+    if (spaces(b, i) !== n) return false;
+    const kinds = cells.kinds;
+    for (let c = 0; c < kinds.length; c++) if (stamps[c] !== stamp) kinds[c] = NO_CELL;
+    this.sink.row(cells, line, b, first, n);
     return true;
   }
-}
 
-/** The escapes JSON has, by the character after the backslash (`u` is read apart). */
-const ESCAPED: Record<number, string> = { 34: '"', 92: '\\', 47: '/', 98: '\b', 102: '\f', 110: '\n', 114: '\r', 116: '\t' };
-
-/**
- * The string that starts at `start` (after its quote) and has its first backslash at `backslash`:
- * its value and the index of its closing quote (before `n`), or null where JSON.parse would refuse it.
- */
-function unescapeString(text: string, start: number, backslash: number, n: number): { value: string; end: number } | null {
-  let value = text.slice(start, backslash);
-  let at = backslash;
-  for (;;) {
-    // `at` is a backslash
-    const c = text.charCodeAt(at + 1);
-    if (c === 117) {
-      let code = 0;
-      for (let k = at + 2; k < at + 6; k++) {
-        const h = text.charCodeAt(k);
-        const digit = h >= 48 && h <= 57 ? h - 48 : h >= 65 && h <= 70 ? h - 55 : h >= 97 && h <= 102 ? h - 87 : -1;
-        if (digit < 0) return null;
-        code = code * 16 + digit;
-      }
-      value += String.fromCharCode(code);
-      at += 6;
-    } else {
-      const escaped = ESCAPED[c];
-      if (escaped === undefined) return null;
-      value += escaped;
-      at += 2;
+  /**
+   * The string `b[start … end)` (between its quotes, holding a backslash) with its escapes undone,
+   * written to the scratch buffer at `at`: the end there, -1 where JSON.parse refuses the string, -2
+   * for a `\u` escape of a surrogate or NUL (left to JSON.parse, which keeps what the kernels refuse).
+   */
+  private unescape(b: Buffer, start: number, end: number, at: number): number {
+    // Undone, a string is never longer than written.
+    if (this.cells.scratch.length < at + (end - start)) {
+      const bigger = Buffer.allocUnsafe(Math.max(2 * this.cells.scratch.length, at + (end - start), 256));
+      this.cells.scratch.copy(bigger, 0, 0, at);
+      this.cells.scratch = bigger;
     }
-    const quote = text.indexOf('"', at);
-    if (quote === -1 || quote >= n) return null;
-    const next = text.indexOf('\\', at);
-    if (next === -1 || next > quote) return { value: value + text.slice(at, quote), end: quote };
-    value += text.slice(at, next);
-    at = next;
+    const out = this.cells.scratch;
+    let o = at;
+    for (let j = start; j < end; j++) {
+      const d = b[j]!;
+      if (d !== 92) {
+        out[o++] = d;
+        continue;
+      }
+      const e = b[++j]!;
+      switch (e) {
+        case 34: // "
+        case 92: // \
+        case 47: // /
+          out[o++] = e;
+          break;
+        case 98: // b
+          out[o++] = 8;
+          break;
+        case 102: // f
+          out[o++] = 12;
+          break;
+        case 110: // n
+          out[o++] = 10;
+          break;
+        case 114: // r
+          out[o++] = 13;
+          break;
+        case 116: // t
+          out[o++] = 9;
+          break;
+        case 117: {
+          // u
+          let code = 0;
+          for (let k = j + 1; k < j + 5; k++) {
+            const h = k < end ? b[k]! : -1;
+            const digit = h >= 48 && h <= 57 ? h - 48 : h >= 65 && h <= 70 ? h - 55 : h >= 97 && h <= 102 ? h - 87 : -1;
+            if (digit < 0) return -1;
+            code = code * 16 + digit;
+          }
+          if (code === 0 || (code >= 0xd800 && code <= 0xdfff)) return -2;
+          j += 4;
+          if (code < 0x80) out[o++] = code;
+          else if (code < 0x800) {
+            out[o++] = 0xc0 | (code >> 6);
+            out[o++] = 0x80 | (code & 0x3f);
+          } else {
+            out[o++] = 0xe0 | (code >> 12);
+            out[o++] = 0x80 | ((code >> 6) & 0x3f);
+            out[o++] = 0x80 | (code & 0x3f);
+          }
+          break;
+        }
+        default:
+          return -1;
+      }
+    }
+    return o;
   }
 }
 
-/** Past the spaces at `i` (the only JSON white space a plain line has inside it). */
-function spaces(text: string, i: number): number {
-  while (text.charCodeAt(i) === 32) i++;
+/** Past the spaces at `i` (the only JSON white space the scanner reads inside a line). */
+function spaces(b: Uint8Array, i: number): number {
+  while (b[i] === 32) i++;
   return i;
 }

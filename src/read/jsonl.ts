@@ -1,16 +1,19 @@
 /**
- * JSONL: one JSON object per line. Blank lines are skipped; a line that is not JSON, or not an
- * object, is a problem with its line number. Each line is held to `limits` before it is parsed (a
- * line that could break one is scanned outside strings for nesting, values and keys, so no line can
- * exhaust the stack or memory). A line holding a number literal JSON.parse may have changed (one
- * with an exponent or 16 digits or more) is parsed again with every number decided from its text
- * (lossless-json, json-values.ts). A line longer than `max_record_bytes` is skipped as it streams,
- * without being held whole. Given the dataset's column names, lines that are flat objects of those
- * keys skip JSON.parse: json-flat.ts reads them straight into columns (`RawBatch.scanned`).
+ * JSONL: one JSON object per line, read from the file's bytes (checked as UTF-8, a BOM dropped).
+ * Blank lines are skipped; a line that is not JSON, or not an object, is a problem with its line
+ * number. Each line is held to `limits` before it is parsed (a line that could break one is scanned
+ * outside strings for nesting, values and keys, so no line can exhaust the stack or memory). A line
+ * holding a number literal JSON.parse may have changed (one with an exponent or 16 digits or more) is
+ * parsed again with every number decided from its text (lossless-json, json-values.ts). A line longer
+ * than `max_record_bytes` characters is skipped as it streams, without being held whole. Given the
+ * dataset's column names, lines that are flat objects of those keys skip JSON.parse and are never
+ * strings: json-flat.ts reads their bytes straight into columns (`RawBatch.scanned`).
  */
 import type { Problem } from '../errors.js';
 import { readInBatches } from './batches.js';
-import { FlatScanner, plainText } from './json-flat.js';
+import { FlatScanner } from './json-flat.js';
+import { utf8Slice } from '../lib/bytes.js';
+import { Utf8Bytes } from './utf8-bytes.js';
 import { isJsonObject, NumberRangeError, numberRangeProblem, parseJsonText } from './json-values.js';
 import { limitProblem, MAX_BATCH_CHARS, type LimitName, type Limits } from './limits.js';
 import { sourceError, type Source } from './source.js';
@@ -22,9 +25,17 @@ export interface FlatLines {
   sink: RowSink;
 }
 
-/** `flat`: every line goes to the sink, read by the scanner where it can, by JSON.parse where not (json-flat.ts). */
+/**
+ * `source` gives the file's raw bytes (checked here as UTF-8). `flat`: every line goes to the sink,
+ * read by the scanner where it can, by JSON.parse where not (json-flat.ts).
+ */
 export async function* readJsonl(source: Source, { batchRows, limits }: ReadOptions, flat?: FlatLines): AsyncGenerator<RawBatch> {
-  let rest = '';
+  const utf8 = new Utf8Bytes();
+  /** The start of a line whose end has not come yet, in pieces. */
+  let rest: Buffer[] = [];
+  let restBytes = 0;
+  /** Its length in UTF-16 units, as every reader counts a record's characters. */
+  let restChars = 0;
   let line = 0;
   /** The line being skipped because it is over `max_record_bytes`; its end has not come yet. */
   let skipping = false;
@@ -32,18 +43,16 @@ export async function* readJsonl(source: Source, { batchRows, limits }: ReadOpti
   /** Lines of this batch given to the sink. */
   let scanned = 0;
   let batch: RawBatch = { records: [], numbers: [], problems: [] };
-  let chars = 0;
-  /** The text the lines come from has no control character (json-flat.ts): the scanner may read them. */
-  let plain = false;
-  /** The line that is `text` from `start` to `end`; only a line the scanner leaves becomes a string. */
-  const take = (text: string, start: number, end: number) => {
+  let size = 0;
+  /** The line that is `buf` from `start` to `end` (`buf[end]` its line break); only a line the scanner leaves becomes a string. */
+  const take = (buf: Buffer, start: number, end: number) => {
     line++;
-    chars += end - start;
-    if (plain && scanner!.scan(text, start, end, line)) {
+    size += end - start;
+    if (scanner !== null && scanner.scan(buf, start, end, line)) {
       scanned++;
       return;
     }
-    const own = start === 0 && end === text.length ? text : text.slice(start, end);
+    const own = utf8Slice(buf, start, end);
     if (own.trim() === '') return;
     const parsed = parseLine(own, line, limits);
     if ('problem' in parsed) {
@@ -58,49 +67,66 @@ export async function* readJsonl(source: Source, { batchRows, limits }: ReadOpti
     batch.records.push(parsed.record);
     batch.numbers.push(line);
   };
-  /** `text` up to `end` without a final `\r`. */
-  const lineEnd = (text: string, start: number, end: number) => (end > start && text.charCodeAt(end - 1) === 13 ? end - 1 : end);
-  /** A line still without its end past `max_record_bytes`: a problem, and the rest of it skipped as it streams. */
-  const restTooLong = () => {
-    if (rest.length <= limits.maxRecordBytes) return;
+  /** `buf` up to `end` without a final `\r`. */
+  const lineEnd = (buf: Buffer, start: number, end: number) => (end > start && buf[end - 1] === CR ? end - 1 : end);
+  /** A line still without its end past `max_record_bytes` (counted in characters, as every reader counts a record): a problem, and the rest of it skipped as it streams. */
+  const keep = (piece: Buffer) => {
+    // Copied, as csv-cells.ts copies its rest: nothing is held across chunks but what is the reader's own.
+    rest.push(Buffer.from(piece));
+    restBytes += piece.length;
+    restChars += utf16Units(piece);
+    if (restChars <= limits.maxRecordBytes) return;
     line++;
     batch.problems.push(limitProblem('line', line, 'max_record_bytes', limits.maxRecordBytes, `the line is longer than ${limits.maxRecordBytes} characters`));
-    rest = '';
+    rest = [];
+    restBytes = restChars = 0;
     skipping = true;
   };
   try {
-    for await (const chunks of readInBatches<string>(source.text, 16)) {
+    for await (const chunks of readInBatches<Buffer>(source.text, 16)) {
       for (const chunk of chunks) {
-        let text = chunk;
+        // Line breaks before these bytes: the lines taken, less one being skipped.
+        let bytes = utf8.next([chunk], () => line - (skipping ? 1 : 0));
         if (skipping) {
-          const end = text.indexOf('\n');
+          const end = bytes.indexOf(LF);
           if (end === -1) continue;
           skipping = false;
-          text = text.slice(end + 1);
+          bytes = bytes.subarray(end + 1);
         }
-        if (text.indexOf('\n') === -1) {
-          // No line ends in this piece: nothing to take yet (and no test of the whole growing line).
-          rest += text;
-          restTooLong();
+        let at = bytes.indexOf(LF);
+        if (at === -1) {
+          // No line ends in this piece: nothing to take yet.
+          if (bytes.length > 0) keep(bytes);
           continue;
         }
-        const joined = rest + text;
-        plain = scanner !== null && plainText(joined);
         let from = 0;
-        for (let at = joined.indexOf('\n'); at !== -1; at = joined.indexOf('\n', from)) {
-          take(joined, from, lineEnd(joined, from, at));
+        if (restBytes > 0) {
+          // The line begun before ends here: joined, with its line break.
+          const joined = Buffer.concat([...rest, bytes.subarray(0, at + 1)]);
+          take(joined, 0, lineEnd(joined, 0, joined.length - 1));
+          rest = [];
+          restBytes = restChars = 0;
+          from = at + 1;
+          at = bytes.indexOf(LF, from);
+        }
+        for (; at !== -1; at = bytes.indexOf(LF, from)) {
+          take(bytes, from, lineEnd(bytes, from, at));
           from = at + 1;
         }
-        rest = from === 0 ? joined : joined.slice(from);
-        restTooLong();
+        if (from < bytes.length) keep(bytes.subarray(from));
       }
-      if (batch.records.length + scanned >= batchRows || chars >= MAX_BATCH_CHARS || batch.problems.length > 0) {
+      if (batch.records.length + scanned >= batchRows || size >= MAX_BATCH_CHARS || batch.problems.length > 0) {
         yield withScanned(batch);
         batch = { records: [], numbers: [], problems: [] };
-        chars = 0;
+        size = 0;
       }
     }
-    if (rest !== '') take(rest, 0, lineEnd(rest, 0, rest.length));
+    utf8.end(line);
+    if (restBytes > 0) {
+      // The last line, without a line break: given one, which the scanner stops at.
+      const last = Buffer.concat([...rest, NEWLINE]);
+      take(last, 0, lineEnd(last, 0, last.length - 1));
+    }
     if (batch.records.length > 0 || batch.problems.length > 0 || scanned > 0) yield withScanned(batch);
   } catch (error) {
     throw await sourceError(error, source);
@@ -113,6 +139,20 @@ export async function* readJsonl(source: Source, { batchRows, limits }: ReadOpti
     return out;
   }
 }
+
+/** UTF-16 units of checked UTF-8: one per character, two for one past the BMP (a four-byte sequence). */
+function utf16Units(bytes: Buffer): number {
+  let units = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!;
+    if ((b & 0xc0) !== 0x80) units += b >= 0xf0 ? 2 : 1;
+  }
+  return units;
+}
+
+const LF = 0x0a;
+const CR = 0x0d;
+const NEWLINE = Buffer.from('\n');
 
 type Parsed = { record: Record<string, unknown> } | { problem: Problem };
 

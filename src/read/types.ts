@@ -12,10 +12,20 @@ export interface RawBatch {
   scanned?: number;
 }
 
+/** A scanned line's value per column it was given, by kind (json-flat.ts: NO_CELL, LINE_BYTES, SCRATCH_BYTES, VALUE). */
+export interface ScannedCells {
+  kinds: Uint8Array;
+  /** A string's UTF-8 bytes, from `starts[c]` to `ends[c]` of the line's buffer or of `scratch`. */
+  starts: Int32Array;
+  ends: Int32Array;
+  values: unknown[];
+  scratch: Buffer;
+}
+
 /** Where a reader with a flat-line scanner puts every line that is a record, in line order. */
 export interface RowSink {
-  /** A line the scanner read (`text` from `start` to `end`): one value per column it was given (`undefined`: none). */
-  row(values: readonly unknown[], line: number, text: string, start: number, end: number): void;
+  /** A line the scanner read (`buf` from `start` to `end`), its cells valid until the next line. */
+  row(cells: ScannedCells, line: number, buf: Buffer, start: number, end: number): void;
   /** A line JSON.parse read instead (a nested value, another key, an escape in a key …). */
   record(record: Record<string, unknown>, line: number): void;
 }

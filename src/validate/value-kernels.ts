@@ -10,9 +10,11 @@
 import type { Column } from '../columns.js';
 import type { Problem } from '../errors.js';
 import { DecimalText, jsonText } from '../read/json-values.js';
-import { canonicalDaysOf, canonicalMicrosOf, dateToDays } from '../write/time.js';
+import { canonicalDays, canonicalDaysOf, canonicalMicros, canonicalMicrosOf, dateToDays } from '../write/time.js';
+import { utf8Slice } from '../lib/bytes.js';
 import { columnValues, emptyVector, passingRows, setInt64, TextBuilder, type TypedBatch, type Vector } from '../write/vectors.js';
 import { numberCheck, textCheck, type PropertyRules } from './rules.js';
+import { byteSet } from './cell-values.js';
 import { unreachable } from '../lib/unreachable.js';
 import { dateRule, inInt64, INT64_MAX, INT64_MIN, jsonLimit, loadableMicros } from './targets.js';
 
@@ -29,6 +31,8 @@ export interface ValueKernel {
 /** A column's vector being filled row by row: `add` for row 0, 1, …; `grow` before a row past the capacity. */
 export interface ValueSink {
   add(value: unknown, row: number, failed: Uint8Array): void;
+  /** `add` of a JSON string given as its UTF-8 bytes `b[s … e)` (checked UTF-8, no NUL): no string made where none is needed. */
+  addText(b: Buffer, s: number, e: number, row: number, failed: Uint8Array): void;
   grow(capacity: number): void;
   vector(rows: number): Vector;
 }
@@ -147,15 +151,61 @@ export function compileValueKernel(column: Column, rules: PropertyRules, require
     else failed[i] = 1;
   };
 
+  // A string's bytes go into a text column as they are where only their length and an enum of text
+  // are checked (the enum on bytes, as kernels.ts does); the other text keywords need the string.
+  const inEnum = column.kind === 'string' && rules.enum && !rules.hasConst && !rules.pattern && !rules.format ? byteSet(rules.enum.filter((v): v is string => typeof v === 'string')) : null;
+  const bytesOk = column.kind === 'string' && (inEnum ? textCheck({ ...rules, enum: undefined }, true) : text) === null;
+  const addTextBytes = (b: Buffer, s: number, e: number, i: number, failed: Uint8Array, out: TextBuilder) => {
+    if (!bytesOk) return addText(utf8Slice(b, s, e), i, failed, out);
+    if (minLength !== undefined || maxLength !== undefined) {
+      let points = 0;
+      for (let k = s; k < e; k++) if ((b[k]! & 0xc0) !== 0x80) points++; // a character's first byte (UTF-16's pairs count once too)
+      if ((minLength !== undefined && points < minLength) || (maxLength !== undefined && points > maxLength)) {
+        failed[i] = 1;
+        return out.appendNull();
+      }
+    }
+    if (inEnum !== null && !inEnum(b, s, e)) {
+      failed[i] = 1;
+      return out.appendNull();
+    }
+    out.appendBytes(b, s, e);
+  };
+  /** A string's bytes into a fixed-width column: dates and date-times of the canonical shape without a string. */
+  const addFixedBytes = (b: Buffer, s: number, e: number, i: number, failed: Uint8Array, vector: FixedVector) => {
+    if (plain && vector.kind === 'timestamp') {
+      const micros = canonicalMicros(b, s, e);
+      if (micros === micros) {
+        setInt64(vector, i, micros);
+        vector.valid[i] = 1;
+        return;
+      }
+    } else if (plain && vector.kind === 'date' && e - s === 10) {
+      const days = canonicalDays(b, s);
+      if (days === days) {
+        vector.data[i] = days;
+        vector.valid[i] = 1;
+        return;
+      }
+    }
+    addFixed(utf8Slice(b, s, e), i, failed, vector);
+  };
+
   const sink = (capacity: number): ValueSink => {
     if (column.kind === 'string' || column.kind === 'json') {
       const kind = column.kind;
       const out = new TextBuilder(capacity, capacity * 24);
-      return { add: (v, i, failed) => addText(v, i, failed, out), grow: (rows) => out.reserveRows(rows, 24), vector: () => out.vector(kind) };
+      return {
+        add: (v, i, failed) => addText(v, i, failed, out),
+        addText: (b, s, e, i, failed) => addTextBytes(b, s, e, i, failed, out),
+        grow: (rows) => out.reserveRows(rows, 24),
+        vector: () => out.vector(kind),
+      };
     }
     let vector = emptyVector(column.kind, capacity) as FixedVector;
     return {
       add: (v, i, failed) => addFixed(v, i, failed, vector),
+      addText: (b, s, e, i, failed) => addFixedBytes(b, s, e, i, failed, vector),
       grow: (rows) => (vector = widened(vector, rows)),
       vector: (rows) => narrowed(vector, rows),
     };

@@ -10,19 +10,20 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { compileDataset, type CompiledDataset } from '../../src/compile.js';
 import { DEFAULT_LIMITS } from '../../src/config/load.js';
 import { resolveDataset } from '../../src/config/dataset.js';
 import type { UserDataset } from '../../src/config/types.js';
-import { FlatScanner, plainText } from '../../src/read/json-flat.js';
+import { cellValue, FlatScanner, VALUE } from '../../src/read/json-flat.js';
 import { DecimalText, jsonText } from '../../src/read/json-values.js';
 import { parseLine } from '../../src/read/jsonl.js';
 import { localFile } from '../../src/source/folder/file-input.js';
 import { checkFile, verdict } from '../../src/validate/check.js';
 import { KernelRows } from '../../src/validate/row-sink.js';
 import { DataError } from '../../src/errors.js';
-import type { RawBatch } from '../../src/read/types.js';
+import type { RawBatch, ScannedCells } from '../../src/read/types.js';
 import type { Vector } from '../../src/write/vectors.js';
 
 const NAMES = ['id', 'name', 'amount', 'flag', 'note', '__proto__', 'é k'];
@@ -40,16 +41,19 @@ function shown(v: unknown): unknown {
 /** The scanner on one line: the row it gives, or null. */
 function scanned(scanner: FlatScanner, rows: unknown[][], line: string): unknown[] | null {
   const before = rows.length;
-  // In place, as the reader scans: the line between others, its break after it.
-  const text = `{"id":0}\n${line}\n{"id":"x"}`;
-  const ok = scanner.scan(text, 9, 9 + line.length, 1);
+  // In place, as the reader scans: the line's UTF-8 between others, its break after it.
+  const first = Buffer.from('{"id":0}\n');
+  const own = Buffer.from(line);
+  const buf = Buffer.concat([first, own, Buffer.from('\n{"id":"x"}')]);
+  const ok = scanner.scan(buf, first.length, first.length + own.length, 1);
   expect(rows.length).toBe(before + (ok ? 1 : 0));
   return ok ? rows[rows.length - 1]! : null;
 }
 
 function scannerOver(names: readonly string[], maxKeys = 1000): { scanner: FlatScanner; rows: unknown[][] } {
   const rows: unknown[][] = [];
-  return { scanner: new FlatScanner(names, maxKeys, { row: (values) => rows.push([...values]), record: () => undefined }), rows };
+  const sink = { row: (cells: ScannedCells, _line: number, buf: Buffer) => rows.push(names.map((_, c) => cellValue(cells, c, buf))), record: () => undefined };
+  return { scanner: new FlatScanner(names, maxKeys, sink), rows };
 }
 
 // ---- generated lines ------------------------------------------------------------------------------
@@ -113,7 +117,7 @@ describe('the flat-line scanner reads a line as JSON.parse does', () => {
     let refused = 0;
     fc.assert(
       fc.property(line, (text) => {
-        if (!plainText(text)) return; // the reader never offers such text (tests below)
+        if (!text.isWellFormed()) return; // the reader offers checked UTF-8 only: a lone surrogate is no UTF-8
         const row = scanned(scanner, rows, text);
         const parsed = parseLine(text, 1, DEFAULT_LIMITS);
         if (row === null) {
@@ -178,7 +182,9 @@ describe('the flat-line scanner reads a line as JSON.parse does', () => {
       batch.numbers = [];
     };
     const sink = new KernelRows(dataset.columns, dataset.plan.kernels, ['id'], {}, refuse, (text) => JSON.parse(text) as Record<string, unknown>, false);
-    sink.row([1], 3, '{"id":1}', 0, 8); // fails minimum: its record is read again and prepared
+    const line = Buffer.from('{"id":1}\n');
+    const cells: ScannedCells = { kinds: Uint8Array.of(VALUE), starts: new Int32Array(1), ends: new Int32Array(1), values: [1], scratch: Buffer.alloc(0) };
+    sink.row(cells, 3, line, 0, 8); // fails minimum: its record is read again and prepared
     let error: unknown = null;
     try {
       sink.take();
@@ -207,9 +213,12 @@ describe('the flat-line scanner reads a line as JSON.parse does', () => {
     }
   });
 
-  test('text with a control character is not plain (the reader gives it to JSON.parse)', () => {
-    expect(plainText('{"a":"x"}\n{"a":"y"}\r\n')).toBe(true);
-    for (const text of ['{"a":"x\ty"}', '{"a":"\u0000"}', '{"a":"x\ry"}', '{"a":"\u001f"}', '{"a":1}\r']) expect(plainText(text)).toBe(false);
+  test('a line with a control character is left to JSON.parse (which reads a tab between values, refuses one in a string)', () => {
+    const { scanner, rows } = scannerOver(['a']);
+    expect(scanned(scanner, rows, '{"a":"x"}')).toEqual(['x']);
+    for (const text of ['{"a":"x\ty"}', '{"a":"\u0000"}', '{"a":"x\ry"}', '{"a":"\u001f"}', '{"a":1}\r', '{\t"a":1}', '{"a":"x\\\ty"}']) {
+      expect({ text, row: scanned(scanner, rows, text) }).toEqual({ text, row: null });
+    }
   });
 });
 
@@ -328,6 +337,24 @@ describe('files through the value engine (scanner on) and the record path agree'
     }
   });
 
+  test('escaped strings: NUL and lone surrogates fail a text column, the rest is its text, on both engines', async () => {
+    const resolved = flatDataset({
+      on_invalid_row: 'skip_row',
+      schema: { type: 'object', required: ['id'], properties: { id: { type: 'integer' }, name: { type: 'string', maxLength: 3 }, note: { type: 'string' } } },
+    });
+    const notes = ['a\\u0000b', '\\u0000', '\\ud800', 'x\\udfff', '\\ud83d\\ude00', '\\u00e9\\u0041\\u20ac', 'tab\\there \\"q\\" \\\\ \\/', 'é😀', '\\u0001\\u001f', 'end\\\\'];
+    const names = ['\\ud83d\\ude00\\ud83d\\ude00\\ud83d\\ude00', '\\ud83d\\ude00\\ud83d\\ude00\\ud83d\\ude00\\ud83d\\ude00', 'éé\\u00e9', 'ab\\u0000'];
+    const lines = [
+      ...notes.map((note, i) => `{"id":${i},"note":"${note}"}`),
+      ...names.map((name, i) => `{"id":${100 + i},"name":"${name}"}`),
+    ];
+    const file = path.join(dir, 'escapes.jsonl');
+    await writeFile(file, lines.join('\n') + '\n');
+    const [a, b] = [await outcome(compileDataset(resolved), file), await outcome(compileDataset(resolved, { engine: 'records' }), file)];
+    expect(a.problems).toHaveLength(6);
+    expect(a).toEqual(b);
+  });
+
   test('batches of thousands of rows (the vectors grow as rows come), a failed row here and there', async () => {
     const resolved = flatDataset({
       on_invalid_row: 'skip_row',
@@ -340,10 +367,19 @@ describe('files through the value engine (scanner on) and the record path agree'
           ? `{"id":${i},"nested":{"a":1}}` // JSON.parse reads it, in its place
           : JSON.stringify({ id: i, name: i % 3 ? 'ab' : null, amount: i / 8, flag: i % 2 === 0, note: `n${i} "q" é` }),
     );
-    const file = path.join(dir, 'big.jsonl');
-    await writeFile(file, lines.join('\n'));
-    const [a, b] = [await outcome(compileDataset(resolved), file, 4000), await outcome(compileDataset(resolved, { engine: 'records' }), file, 4000)];
-    expect(a.rows.length).toBe(9000 - 10 - 3);
-    expect(a).toEqual(b);
+    // Read whole; inflated in 64 KiB pieces; streamed in 256 KiB chunks (over 1 MiB, CR LF, a long
+    // line): lines and characters cut at every kind of chunk boundary.
+    const long = `{"id":-1,"note":"${'é'.repeat(100_000)}"}`;
+    for (const [name, content, expected] of [
+      ['big.jsonl', lines.join('\n'), 9000 - 10 - 3],
+      ['big.jsonl.gz', gzipSync(lines.join('\n') + '\n'), 9000 - 10 - 3],
+      ['bigger.jsonl', [long, ...lines, ...lines].join('\r\n'), 2 * (9000 - 10 - 3) + 1],
+    ] as const) {
+      const file = path.join(dir, name);
+      await writeFile(file, content);
+      const [a, b] = [await outcome(compileDataset(resolved), file, 4000), await outcome(compileDataset(resolved, { engine: 'records' }), file, 4000)];
+      expect({ name, rows: a.rows.length }).toEqual({ name, rows: expected });
+      expect(a).toEqual(b);
+    }
   });
 });

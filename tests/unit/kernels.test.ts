@@ -250,6 +250,49 @@ it('value kernels (JSON, JSONL) pass exactly what ajv passes, for every type, nu
   );
 });
 
+it("value kernels take a JSON string's UTF-8 bytes (the flat-line scanner's) as they take the string", () => {
+  // What the scanner hands on as bytes: well-formed strings without NUL (json-flat.ts).
+  const text = fc.oneof(
+    fc.string({ maxLength: 8 }),
+    fc.string({ unit: 'grapheme', maxLength: 6 }),
+    fc.constantFrom('a', 'b', 'é', '😀', 'ab😀', 'x"y', 'line\nbreak', '2024-02-29', '2024-02-30', '2024-01-01T00:00:00Z', '2024-01-01T00:00:00.1234567Z', '2016-12-31T23:59:60Z', '1', 'true', ''),
+  ).filter((s) => s.isWellFormed() && !s.includes('\u0000'));
+  const property = fc.oneof(
+    fc.tuple(fc.constantFrom<unknown>('string', ['string', 'null']), stringRules).map(([type, rules]) => ({ type, ...rules })),
+    fc.constantFrom<Record<string, unknown>>(
+      { type: 'string', format: 'date' }, { type: 'string', format: 'date-time' }, { type: 'string', format: 'date-time', maxLength: 20 }, { type: 'string', format: 'date', enum: ['2024-02-29'] },
+      { type: 'string', maxLength: 1 }, { type: 'string', minLength: 2, maxLength: 3 }, { type: ['string', 'null'], minLength: 1 },
+      { type: 'string', enum: ['a', 'é', '😀', 'x"y'] }, { type: 'string', enum: ['a', 'b'], maxLength: 1 }, { enum: ['a', 'b', null] }, { type: 'string', enum: ['a'], pattern: '^a$' },
+      { type: 'integer' }, { type: 'number' }, { type: 'boolean' }, { type: 'object' }, {},
+    ),
+  );
+  fc.assert(
+    fc.property(property, fc.array(text, { minLength: 1, maxLength: 8 }), (p, strings) => {
+      let plan;
+      try {
+        plan = planOf(datasetFor(p, false, 'jsonl'));
+      } catch (error) {
+        if (/must have type|exactly one type|several types/.test(String(error))) return;
+        throw error;
+      }
+      if (plan.engine !== 'values') return;
+      const kernel = plan.kernels[0]!;
+      const [byValue, byBytes] = [kernel.sink(2), kernel.sink(2)];
+      const [failedByValue, failedByBytes] = [new Uint8Array(strings.length), new Uint8Array(strings.length)];
+      strings.forEach((s, i) => {
+        if (i >= 2) [byValue, byBytes].forEach((sink) => sink.grow(strings.length));
+        byValue.add(s, i, failedByValue);
+        const bytes = Buffer.from(`"${s}"`);
+        byBytes.addText(bytes, 1, bytes.length - 1, i, failedByBytes);
+      });
+      expect({ p, strings, failed: [...failedByBytes] }).toEqual({ p, strings, failed: [...failedByValue] });
+      const [a, b] = [byValue.vector(strings.length), byBytes.vector(strings.length)];
+      strings.forEach((s, i) => expect([s, valueAt(b, i)]).toEqual([s, valueAt(a, i)]));
+    }),
+    { numRuns: 1500 },
+  );
+});
+
 it('a text column whose prepared values are longer than its bytes in the file keeps every value', () => {
   // Lower-casing İ (2 bytes) gives i + U+0307 (3 bytes): the vector outgrows the file's bytes.
   const values = ['İİİİİİİİİİİİİİİİİİİİİİİİİİİİİİİİİİİİİİİİ', 'a', 'İ', '', 'İstanbul'.repeat(20)];
