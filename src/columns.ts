@@ -30,6 +30,18 @@ export const PG_TYPES: Record<ColumnKind, string> = {
 /** The jsonb column that keeps fields the schema does not name (`extra_columns: keep`). */
 export const EXTRA_COLUMN = '_extra';
 
+const schemaNamesOf = new WeakMap<readonly Column[], ReadonlySet<string>>();
+
+/**
+ * The names of the schema's columns (`_extra` aside), made once per column list: every file of a
+ * dataset asks, and a set per small file was garbage that outlived the young generation.
+ */
+export function schemaNames(columns: readonly Column[]): ReadonlySet<string> {
+  let names = schemaNamesOf.get(columns);
+  if (!names) schemaNamesOf.set(columns, (names = new Set(columns.map((c) => c.name).filter((name) => name !== EXTRA_COLUMN))));
+  return names;
+}
+
 /** Columns loadbay adds to every table; a schema may not define them. */
 export const LINEAGE_COLUMNS = ['_file_id', '_source_file', '_source_record', '_loaded_at', '_extra'] as const;
 

@@ -12,7 +12,7 @@ import type { Problem } from '../errors.js';
 import { shortName } from '../lib/shorten.js';
 import { cellText, type CellBatch } from '../read/csv-cells.js';
 import { limitError } from '../read/limits.js';
-import { EXTRA_COLUMN } from '../columns.js';
+import { schemaNames } from '../columns.js';
 import { fileValues, renaming, renamingLabel, valueChange, type PrepareStep, type StepColumns } from './compile-steps.js';
 import type { PrepareStats } from './steps.js';
 import { unreachable } from '../lib/unreachable.js';
@@ -51,7 +51,7 @@ export interface CellPreparer {
 /** `steps`: the dataset's compiled steps (compile.ts), none of which plan.ts found not to run on cells. */
 export function makeCellPreparer(dataset: Dataset, steps: readonly PrepareStep[], fileName: string, maxDistinctRows: number): CellPreparer {
   const stats: PrepareStats = { droppedNullRows: 0, droppedDuplicateRows: 0 };
-  const known = new Set(dataset.columns.map((c) => c.name).filter((n) => n !== EXTRA_COLUMN));
+  const known = schemaNames(dataset.columns);
   // drop_duplicate_rows remembers, per step, the rows it has seen in this file.
   const seen = steps.map(() => new Set<string>());
   // Values from the file name, once per file (a name that does not match is a data error now, as on records).
@@ -333,7 +333,7 @@ function dropDuplicates(view: CellView, context: Context): void {
 }
 
 /** Columns the schema does not know: a problem per row (`error`) or dropped (`ignore`). */
-function extraColumns(view: CellView, policy: Dataset['extraColumns'], known: Set<string>): void {
+function extraColumns(view: CellView, policy: Dataset['extraColumns'], known: ReadonlySet<string>): void {
   const unknown = view.names.map((_, i) => i).filter((i) => !known.has(view.names[i]!));
   if (unknown.length === 0) return;
   if (policy !== 'error') {

@@ -27,7 +27,7 @@ import { coerceText } from '../prepare/coerce.js';
 import { defineKey } from '../prepare/keys.js';
 import { runKernels, type Kernel } from './kernels.js';
 import { vectorsFromRecords, type TypedBatch } from '../write/vectors.js';
-import { EXTRA_COLUMN, type Column } from '../columns.js';
+import { schemaNames, type Column } from '../columns.js';
 import type { ByteInput } from '../source/source.js';
 
 export interface CheckedBatch {
@@ -120,7 +120,7 @@ export function checkFile(input: ByteInput, relative: string, dataset: CompiledD
  * did not match leaves the line's own text, which prepare would convert).
  */
 function constantsFit(dataset: CompiledDataset, constants: Record<string, unknown>): boolean {
-  const columns = new Set(dataset.columns.map((c) => c.name).filter((name) => name !== EXTRA_COLUMN));
+  const columns = schemaNames(dataset.columns);
   return Object.keys(constants).every((name) => columns.has(name)) && [...dataset.textColumns].every((name) => Object.hasOwn(constants, name));
 }
 
@@ -138,7 +138,8 @@ function checkCells(input: ByteInput, relative: string, dataset: CompiledDataset
   const validate = makeValidator(dataset);
   const problems = new ProblemLog('line');
   const valuesChange = dataset.steps.some(changesValues);
-  const kinds = new Map<string, Column['kind']>(dataset.columns.map((c) => [c.name, c.kind]));
+  /** Made when a row fails: most files have none. */
+  let kinds: Map<string, Column['kind']> | null = null;
   async function* batches(): AsyncGenerator<CheckedBatch> {
     for await (const batch of readCsvCells(source, dataset.csv, options)) {
       const seen = batch.rows + batch.problems.length;
@@ -150,7 +151,7 @@ function checkCells(input: ByteInput, relative: string, dataset: CompiledDataset
       const prepareProblems = batch.problems;
       batch.problems = [];
       const { typed, failed } = runKernels(view, kernels);
-      const validateProblems = failed.length > 0 ? ajvProblems(view, failed, kinds, validate) : [];
+      const validateProblems = failed.length > 0 ? ajvProblems(view, failed, (kinds ??= new Map(dataset.columns.map((c) => [c.name, c.kind]))), validate) : [];
       const originals = before && (prepareProblems.length > 0 || validateProblems.length > 0) ? originalsOf(before, [...prepareProblems, ...validateProblems]) : null;
       if (originals && valuesChange) for (const problem of validateProblems) withValueInFile(problem, originals, 'line');
       const rejected = problems.add([['read', readProblems], ['prepare', prepareProblems], ['validate', validateProblems]], seen);

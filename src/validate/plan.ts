@@ -11,7 +11,7 @@ import type { Dataset } from '../config/types.js';
 import { notOnCells, type PrepareStep } from '../prepare/compile-steps.js';
 import { asciiByte } from '../read/csv-cells.js';
 import type { Column } from '../columns.js';
-import { EXTRA_COLUMN } from '../columns.js';
+import { EXTRA_COLUMN, schemaNames } from '../columns.js';
 import { compileKernel, type Kernel } from './kernels.js';
 import type { PropertyRules, TextTest } from './rules.js';
 import { compileValueKernel, type ValueKernel } from './value-kernels.js';
@@ -50,7 +50,7 @@ export function planDataset(dataset: Dataset, steps: readonly PrepareStep[], ajv
     // JSON values: the records exist (JSON.parse made them); the kernels replace ajv per record.
     // Values from the file's name are the same on every line: the sink gives them (row-sink.ts).
     // (Each file is checked again: its name must give every named group a value, check.ts.)
-    const columnNames = new Set(dataset.columns.map((c) => c.name).filter((name) => name !== EXTRA_COLUMN));
+    const columnNames = schemaNames(dataset.columns);
     const added = [...dataset.textColumns, ...steps.flatMap((step) => (step.kind === 'add_columns' ? Object.keys(step.values) : []))];
     const flat = dataset.format === 'jsonl' && !dataset.flatten && steps.every((step) => step.kind === 'add_columns') && added.every((name) => columnNames.has(name));
     return {

@@ -63,7 +63,16 @@ function problemOf(batch: RawBatch, locator: Locator, number: number, field: str
   });
 }
 
+const validators = new WeakMap<CompiledDataset, Validator>();
+
+/** The dataset's validator, made once: it keeps nothing of a file (each small file had made its own). */
 export function makeValidator(dataset: CompiledDataset): Validator {
+  let validator = validators.get(dataset);
+  if (!validator) validators.set(dataset, (validator = newValidator(dataset)));
+  return validator;
+}
+
+function newValidator(dataset: CompiledDataset): Validator {
   const { validate, isValid, protoValidate } = dataset.validators;
   const columns = dataset.columns;
   /** A validator's verdict; a value holding an exact number is shown with plain numbers (rare: on failure only). */
