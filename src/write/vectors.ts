@@ -199,14 +199,8 @@ export function columnValues(records: Record<string, unknown>[], name: string): 
  * gives row i's line or record number. Nothing is copied when every row passed.
  */
 export function passingRows(vectors: Vector[], failed: Uint8Array, numberOf: (i: number) => number): { typed: TypedBatch; failed: number[] } {
-  let firstFailed = 0;
-  while (firstFailed < failed.length && failed[firstFailed] === 0) firstFailed++;
-  if (firstFailed === failed.length) {
-    // The common batch: no list of every row's index made only to be dropped.
-    const numbers = new Float64Array(failed.length);
-    for (let i = 0; i < failed.length; i++) numbers[i] = numberOf(i);
-    return { typed: { length: failed.length, numbers, vectors }, failed: [] };
-  }
+  // No fast path for a batch without a failed row: skipping these lists raised the 1M-row file's
+  // peak RSS by 30 MB, as fewer young collections left dead vectors waiting longer (BENCHMARKS.md).
   const keep: number[] = [];
   const bad: number[] = [];
   for (let i = 0; i < failed.length; i++) (failed[i] ? bad : keep).push(i);

@@ -374,6 +374,7 @@ describe('files through the value engine (scanner on) and the record path agree'
       ['big.jsonl', lines.join('\n'), 9000 - 10 - 3],
       ['big.jsonl.gz', gzipSync(lines.join('\n') + '\n'), 9000 - 10 - 3],
       ['bigger.jsonl', [long, ...lines, ...lines].join('\r\n'), 2 * (9000 - 10 - 3) + 1],
+      ['bom.jsonl', `\ufeff${lines.slice(0, 100).join('\r\n')}\r\n\r\n`, 99],
     ] as const) {
       const file = path.join(dir, name);
       await writeFile(file, content);
