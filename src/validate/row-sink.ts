@@ -18,8 +18,6 @@ import type { SunkRows, ValueKernel, ValueSink } from './value-kernels.js';
 export class KernelRows implements RowSink {
   private sinks: ValueSink[] = [];
   private capacity = 0;
-  /** Rows to make room for when the first row of a batch comes: what the last batch took, and a quarter more. */
-  private room: number;
   private rows = 0;
   private failed = new Uint8Array(0);
   private numbers = new Float64Array(0);
@@ -51,7 +49,6 @@ export class KernelRows implements RowSink {
     // add_columns overrides the line's own value, as the step does on a record.
     this.from = Int32Array.from(columns, (column) => (Object.hasOwn(constants, column.name) ? -2 : (at.get(column.name) ?? -1)));
     this.constant = columns.map((column) => (Object.hasOwn(constants, column.name) ? constants[column.name] : undefined));
-    this.room = initial;
     this.reset(0);
   }
 
@@ -118,17 +115,14 @@ export class KernelRows implements RowSink {
       originals: this.originals,
       prepareProblems: this.prepareProblems,
     };
-    // Room is made when a row comes (none after the last batch), as much as this batch took: growing
-    // every batch's vectors from the start again cost a tenth of the check thread's time.
-    this.room = Math.max(this.initial, rows + (rows >> 2));
-    this.reset(0);
+    this.reset(0); // room is made when a row comes: none after the last batch
     return taken;
   }
 
   /** The index of a new row of the line. */
   private next(line: number): number {
     const r = this.rows;
-    if (r === this.capacity) this.grow(Math.max(this.room, 2 * this.capacity));
+    if (r === this.capacity) this.grow(Math.max(this.initial, 2 * this.capacity));
     this.numbers[r] = line;
     this.rows = r + 1;
     return r;
