@@ -5,9 +5,9 @@
  * outside strings for nesting, values and keys, so no line can exhaust the stack or memory). A line
  * holding a number literal JSON.parse may have changed (one with an exponent or 16 digits or more) is
  * parsed again with every number decided from its text (lossless-json, json-values.ts). A line longer
- * than `max_record_bytes` characters is skipped as it streams, without being held whole. Given the
- * dataset's column names, lines that are flat objects of those keys skip JSON.parse and are never
- * strings: json-flat.ts reads their bytes straight into columns (`RawBatch.scanned`).
+ * than `max_record_bytes` characters is a problem, skipped as it streams, without being held whole.
+ * Given the dataset's column names, lines that are flat objects of those keys skip JSON.parse and are
+ * never strings: json-flat.ts reads their bytes straight into columns (`RawBatch.scanned`).
  */
 import type { Problem } from '../errors.js';
 import { readInBatches } from './batches.js';
@@ -48,6 +48,10 @@ export async function* readJsonl(source: Source, { batchRows, limits }: ReadOpti
   const take = (buf: Buffer, start: number, end: number) => {
     line++;
     size += end - start;
+    if (end - start > limits.maxRecordBytes && utf16Units(buf.subarray(start, end)) > limits.maxRecordBytes) {
+      batch.problems.push(tooLong(line));
+      return;
+    }
     if (scanner !== null && scanner.scan(buf, start, end, line)) {
       scanned++;
       return;
@@ -67,6 +71,7 @@ export async function* readJsonl(source: Source, { batchRows, limits }: ReadOpti
     batch.records.push(parsed.record);
     batch.numbers.push(line);
   };
+  const tooLong = (at: number) => limitProblem('line', at, 'max_record_bytes', limits.maxRecordBytes, `the line is longer than ${limits.maxRecordBytes} characters`);
   /** `buf` up to `end` without a final `\r`. */
   const lineEnd = (buf: Buffer, start: number, end: number) => (end > start && buf[end - 1] === CR ? end - 1 : end);
   /** A line still without its end past `max_record_bytes` (counted in characters, as every reader counts a record): a problem, and the rest of it skipped as it streams. */
@@ -77,7 +82,7 @@ export async function* readJsonl(source: Source, { batchRows, limits }: ReadOpti
     restChars += utf16Units(piece);
     if (restChars <= limits.maxRecordBytes) return;
     line++;
-    batch.problems.push(limitProblem('line', line, 'max_record_bytes', limits.maxRecordBytes, `the line is longer than ${limits.maxRecordBytes} characters`));
+    batch.problems.push(tooLong(line));
     rest = [];
     restBytes = restChars = 0;
     skipping = true;
@@ -112,16 +117,14 @@ export async function* readJsonl(source: Source, { batchRows, limits }: ReadOpti
         for (; at !== -1; at = bytes.indexOf(LF, from)) {
           take(bytes, from, lineEnd(bytes, from, at));
           from = at + 1;
+          // A batch ends at batch_rows lines, wherever that falls in the chunk.
+          if (batch.records.length + scanned >= batchRows || size >= MAX_BATCH_CHARS) yield next();
         }
         if (from < bytes.length) keep(bytes.subarray(from));
       }
-      if (batch.records.length + scanned >= batchRows || size >= MAX_BATCH_CHARS || batch.problems.length > 0) {
-        yield withScanned(batch);
-        batch = { records: [], numbers: [], problems: [] };
-        size = 0;
-      }
+      if (batch.problems.length > 0) yield next();
     }
-    utf8.end(line);
+    utf8.end(line - (skipping ? 1 : 0));
     if (restBytes > 0) {
       // The last line, without a line break: given one, which the scanner stops at.
       const last = Buffer.concat([...rest, NEWLINE]);
@@ -130,6 +133,14 @@ export async function* readJsonl(source: Source, { batchRows, limits }: ReadOpti
     if (batch.records.length > 0 || batch.problems.length > 0 || scanned > 0) yield withScanned(batch);
   } catch (error) {
     throw await sourceError(error, source);
+  }
+
+  /** The batch so far, a new one begun. */
+  function next(): RawBatch {
+    const out = withScanned(batch);
+    batch = { records: [], numbers: [], problems: [] };
+    size = 0;
+    return out;
   }
 
   function withScanned(out: RawBatch): RawBatch {

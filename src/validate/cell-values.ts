@@ -161,7 +161,8 @@ export class CellCursor {
 
 /** Byte-wise membership in a small set of strings (an enum), without making a string per cell. */
 export function byteSet(values: string[]): ((b: Uint8Array, s: number, e: number) => boolean) | null {
-  if (values.length === 0 || values.length > 32) return null;
+  // A lone surrogate has no UTF-8: encoded, it would be U+FFFD's bytes and match that instead.
+  if (values.length === 0 || values.length > 32 || !values.every((v) => v.isWellFormed())) return null;
   const encoded = values.map((v) => Buffer.from(v, 'utf8'));
   return (b, s, e) => {
     const n = e - s;

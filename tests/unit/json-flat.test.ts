@@ -340,18 +340,22 @@ describe('files through the value engine (scanner on) and the record path agree'
   test('escaped strings: NUL and lone surrogates fail a text column, the rest is its text, on both engines', async () => {
     const resolved = flatDataset({
       on_invalid_row: 'skip_row',
-      schema: { type: 'object', required: ['id'], properties: { id: { type: 'integer' }, name: { type: 'string', maxLength: 3 }, note: { type: 'string' } } },
+      schema: { type: 'object', required: ['id'], properties: { id: { type: 'integer' }, name: { type: 'string', maxLength: 3 }, note: { type: 'string' }, title: { type: 'string' } } },
     });
     const notes = ['a\\u0000b', '\\u0000', '\\ud800', 'x\\udfff', '\\ud83d\\ude00', '\\u00e9\\u0041\\u20ac', 'tab\\there \\"q\\" \\\\ \\/', 'é😀', '\\u0001\\u001f', 'end\\\\'];
     const names = ['\\ud83d\\ude00\\ud83d\\ude00\\ud83d\\ude00', '\\ud83d\\ude00\\ud83d\\ude00\\ud83d\\ude00\\ud83d\\ude00', 'éé\\u00e9', 'ab\\u0000'];
     const lines = [
       ...notes.map((note, i) => `{"id":${i},"note":"${note}"}`),
       ...names.map((name, i) => `{"id":${100 + i},"name":"${name}"}`),
+      // Several long escaped strings in a line: the scratch buffer grows under the ones undone before.
+      `{"id":200,"title":"${'a\\"'.repeat(300)}","note":"${'b\\n\\u00e9'.repeat(300)}"}`,
+      `{"id":201,"note":"${'\\"'.repeat(2000)}","title":"x\\/"}`,
     ];
     const file = path.join(dir, 'escapes.jsonl');
     await writeFile(file, lines.join('\n') + '\n');
     const [a, b] = [await outcome(compileDataset(resolved), file), await outcome(compileDataset(resolved, { engine: 'records' }), file)];
     expect(a.problems).toHaveLength(6);
+    expect(a.rows.find((row) => row[0] === 15)).toEqual([15, '200n', null, 'b\né'.repeat(300), 'a"'.repeat(300)]);
     expect(a).toEqual(b);
   });
 

@@ -255,13 +255,14 @@ it("value kernels take a JSON string's UTF-8 bytes (the flat-line scanner's) as 
   const text = fc.oneof(
     fc.string({ maxLength: 8 }),
     fc.string({ unit: 'grapheme', maxLength: 6 }),
-    fc.constantFrom('a', 'b', 'é', '😀', 'ab😀', 'x"y', 'line\nbreak', '2024-02-29', '2024-02-30', '2024-01-01T00:00:00Z', '2024-01-01T00:00:00.1234567Z', '2016-12-31T23:59:60Z', '1', 'true', ''),
+    fc.constantFrom('a', 'b', 'é', '😀', 'ab😀', 'x"y', 'line\nbreak', '\ufffd', 'x\ufffd', '2024-02-29', '2024-02-30', '2024-01-01T00:00:00Z', '2024-01-01T00:00:00.1234567Z', '2016-12-31T23:59:60Z', '1', 'true', ''),
   ).filter((s) => s.isWellFormed() && !s.includes('\u0000'));
   const property = fc.oneof(
     fc.tuple(fc.constantFrom<unknown>('string', ['string', 'null']), stringRules).map(([type, rules]) => ({ type, ...rules })),
     fc.constantFrom<Record<string, unknown>>(
       { type: 'string', format: 'date' }, { type: 'string', format: 'date-time' }, { type: 'string', format: 'date-time', maxLength: 20 }, { type: 'string', format: 'date', enum: ['2024-02-29'] },
       { type: 'string', maxLength: 1 }, { type: 'string', minLength: 2, maxLength: 3 }, { type: ['string', 'null'], minLength: 1 },
+      { type: 'string', enum: ['\ud800', 'a'] }, { type: 'string', enum: ['x\udfff', '\ufffd'] },
       { type: 'string', enum: ['a', 'é', '😀', 'x"y'] }, { type: 'string', enum: ['a', 'b'], maxLength: 1 }, { enum: ['a', 'b', null] }, { type: 'string', enum: ['a'], pattern: '^a$' },
       { type: 'integer' }, { type: 'number' }, { type: 'boolean' }, { type: 'object' }, {},
     ),
@@ -291,6 +292,10 @@ it("value kernels take a JSON string's UTF-8 bytes (the flat-line scanner's) as 
     }),
     { numRuns: 1500 },
   );
+});
+
+it('an enum of text with a lone surrogate (no UTF-8 spells it) matches no CSV text, U+FFFD included', () => {
+  for (const property of [{ type: 'string', enum: ['\ud800', 'a'] }, { enum: ['x\udfff', 'b'] }]) compare(property, false, ['\ufffd', 'a', 'x\ufffd', 'b', '']);
 });
 
 it('a text column whose prepared values are longer than its bytes in the file keeps every value', () => {

@@ -34,6 +34,8 @@ async function readAll(name: string, content: string | Buffer, ds: Dataset, limi
   const opened = readFile(localFile(file), ds, { batchRows: 2, limits: { ...DEFAULT_LIMITS, ...limits } });
   const all: RawBatch = { records: [], numbers: [], problems: [] };
   for await (const batch of opened.batches) {
+    // A JSONL batch ends at `batchRows` lines, however many a chunk holds.
+    if (ds.format === 'jsonl') expect(batch.records.length).toBeLessThanOrEqual(2);
     all.records.push(...batch.records);
     all.numbers.push(...batch.numbers);
     all.problems.push(...batch.problems);
@@ -273,6 +275,27 @@ describe('CSV limits', () => {
       const error = await readError('split.jsonl', bytes, dataset('jsonl'));
       expect(error.message).toBe(`line ${line}: the file is not valid utf-8: undecodable bytes at byte offset ${bad}`);
     }
+  });
+
+  it('holds every JSONL line to max_record_bytes in characters, whole or streamed, and names the right line at the end', async () => {
+    const limit = 50_000;
+    const lines = ['{"a":1}', `{"a":"${'x'.repeat(100_000)}"}`, `{"a":"${'é'.repeat(40_000)}"}`, '{"a":4}'];
+    // Small: read in one piece; over 1 MiB: streamed in 256 KiB chunks, the long line inside one of them.
+    const filler = Array.from({ length: 150_000 }, () => '{"a":0}');
+    for (const before of [[], filler]) {
+      const result = await readAll('long.jsonl', [...before, ...lines].join('\n'), dataset('jsonl'), { maxRecordBytes: limit });
+      const n = before.length;
+      expect({ n, records: result.records.length, last: result.numbers.slice(-2), problems: result.problems.map((p) => [p.line, p.rule]) }).toEqual({
+        n,
+        records: n + 3,
+        last: [n + 3, n + 4],
+        problems: [[n + 2, 'limit: max_record_bytes']],
+      });
+    }
+    // The last line over the limit, streamed and skipped, ends in half a character: its own line is named.
+    const bytes = Buffer.concat([Buffer.from(`{"a":1}\n{"a":"${'x'.repeat(2_000_000)}`), Buffer.from([0xc3])]);
+    const error = await readError('cut.jsonl', bytes, dataset('jsonl'), { maxRecordBytes: limit });
+    expect(error.message).toMatch(/^line 2: the file is not valid utf-8/);
   });
 
   it('names the line and byte of undecodable bytes', async () => {
