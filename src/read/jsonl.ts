@@ -74,7 +74,10 @@ export async function* readJsonl(source: Source, { batchRows, limits }: ReadOpti
   const tooLong = (at: number) => limitProblem('line', at, 'max_record_bytes', limits.maxRecordBytes, `the line is longer than ${limits.maxRecordBytes} characters`);
   /** `buf` up to `end` without a final `\r`. */
   const lineEnd = (buf: Buffer, start: number, end: number) => (end > start && buf[end - 1] === CR ? end - 1 : end);
-  /** A line still without its end past `max_record_bytes` (counted in characters, as every reader counts a record): a problem, and the rest of it skipped as it streams. */
+  /**
+   * Keeps a piece of a line whose end has not come yet. Past `max_record_bytes` (in characters, as
+   * every reader counts a record) the line is a problem, and the rest of it skipped as it streams.
+   */
   const keep = (piece: Buffer) => {
     // Copied, as csv-cells.ts copies its rest: nothing is held across chunks but what is the reader's own.
     rest.push(Buffer.from(piece));
