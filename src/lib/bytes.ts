@@ -21,6 +21,16 @@ export function utf8Write(buf: Buffer, text: string, offset: number): number {
   return (buf as unknown as Slicing).utf8Write(text, offset);
 }
 
+/** UTF-16 units of valid UTF-8 (a record's length in characters): one per character, two past the BMP. */
+export function utf16Units(bytes: Uint8Array, start = 0, end = bytes.length): number {
+  let units = 0;
+  for (let i = start; i < end; i++) {
+    const b = bytes[i]!;
+    if ((b & 0xc0) !== 0x80) units += b >= 0xf0 ? 2 : 1;
+  }
+  return units;
+}
+
 /** A Buffer over the same memory as `bytes`. */
 export function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -13,18 +13,23 @@ export class SparePool<T extends { readonly byteLength: number }> {
   private freeBytes = 0;
 
   constructor(
+    /** A new buffer of at least `bytes`, when none kept fits. */
+    private readonly make: (bytes: number) => T,
     private readonly maxCount = MAX_SPARES,
     private readonly maxBytes = MAX_SPARE_BYTES,
   ) {}
 
-  /** The smallest kept buffer of at least `size` bytes, now the caller's alone; null when none fits. */
-  take(size: number): T | null {
+  /**
+   * The smallest kept buffer of at least `size` bytes, or a new one a quarter larger (so that the
+   * next file or batch, a little larger, fits too); the caller's alone until given back.
+   */
+  take(size: number): T {
     let best = -1;
     for (let i = 0; i < this.free.length; i++) {
       const length = this.free[i]!.byteLength;
       if (length >= size && (best < 0 || length < this.free[best]!.byteLength)) best = i;
     }
-    if (best < 0) return null;
+    if (best < 0) return this.make(Math.ceil(size * 1.25));
     const [buffer] = this.free.splice(best, 1);
     this.freeBytes -= buffer!.byteLength;
     return buffer!;

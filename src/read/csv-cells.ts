@@ -6,7 +6,7 @@
  * Line numbers, blank lines, ragged rows, the header checks, mixed line endings and the limits
  * behave as in csv.ts (the record path), which stays for what the columnar path does not cover.
  */
-import { utf8Slice } from '../lib/bytes.js';
+import { utf16Units, utf8Slice } from '../lib/bytes.js';
 import type { ReadOptions } from './types.js';
 import type { CsvOptions } from '../config/types.js';
 import { DataError, type Problem } from '../errors.js';
@@ -178,7 +178,7 @@ export async function* readCsvCells(source: Source, options: CsvOptions, { batch
     leftover = final ? Buffer.alloc(0) : Buffer.from(buf.subarray(p));
     // Counted in characters, as every reader counts a record (docs/operations.md#limits); the bytes
     // are at least as many, so the characters are only counted once the bytes are over.
-    if (leftover.length > limits.maxRecordBytes && utf8Slice(leftover, 0, leftover.length).length > limits.maxRecordBytes) {
+    if (leftover.length > limits.maxRecordBytes && utf16Units(leftover) > limits.maxRecordBytes) {
       const what = `a record longer than ${limits.maxRecordBytes} characters (an unterminated quote?)`;
       throw limitError('read', 'max_record_bytes', limits.maxRecordBytes, what, { locator: 'line', number: line });
     }

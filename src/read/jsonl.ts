@@ -12,7 +12,7 @@
 import type { Problem } from '../errors.js';
 import { readInBatches } from './batches.js';
 import { FlatScanner } from './json-flat.js';
-import { utf8Slice } from '../lib/bytes.js';
+import { utf16Units, utf8Slice } from '../lib/bytes.js';
 import { Utf8Bytes } from './utf8-bytes.js';
 import { isJsonObject, NumberRangeError, numberRangeProblem, parseJsonText } from './json-values.js';
 import { limitProblem, MAX_BATCH_CHARS, type LimitName, type Limits } from './limits.js';
@@ -33,7 +33,6 @@ export async function* readJsonl(source: Source, { batchRows, limits }: ReadOpti
   const utf8 = new Utf8Bytes();
   /** The start of a line whose end has not come yet, in pieces. */
   let rest: Buffer[] = [];
-  let restBytes = 0;
   /** Its length in UTF-16 units, as every reader counts a record's characters. */
   let restChars = 0;
   let line = 0;
@@ -48,7 +47,7 @@ export async function* readJsonl(source: Source, { batchRows, limits }: ReadOpti
   const take = (buf: Buffer, start: number, end: number) => {
     line++;
     size += end - start;
-    if (end - start > limits.maxRecordBytes && utf16Units(buf.subarray(start, end)) > limits.maxRecordBytes) {
+    if (end - start > limits.maxRecordBytes && utf16Units(buf, start, end) > limits.maxRecordBytes) {
       batch.problems.push(tooLong(line));
       return;
     }
@@ -81,13 +80,12 @@ export async function* readJsonl(source: Source, { batchRows, limits }: ReadOpti
   const keep = (piece: Buffer) => {
     // Copied, as csv-cells.ts copies its rest: nothing is held across chunks but what is the reader's own.
     rest.push(Buffer.from(piece));
-    restBytes += piece.length;
     restChars += utf16Units(piece);
     if (restChars <= limits.maxRecordBytes) return;
     line++;
     batch.problems.push(tooLong(line));
     rest = [];
-    restBytes = restChars = 0;
+    restChars = 0;
     skipping = true;
   };
   try {
@@ -108,12 +106,12 @@ export async function* readJsonl(source: Source, { batchRows, limits }: ReadOpti
           continue;
         }
         let from = 0;
-        if (restBytes > 0) {
+        if (rest.length > 0) {
           // The line begun before ends here: joined, with its line break.
           const joined = Buffer.concat([...rest, bytes.subarray(0, at + 1)]);
           take(joined, 0, lineEnd(joined, 0, joined.length - 1));
           rest = [];
-          restBytes = restChars = 0;
+          restChars = 0;
           from = at + 1;
           at = bytes.indexOf(LF, from);
         }
@@ -128,7 +126,7 @@ export async function* readJsonl(source: Source, { batchRows, limits }: ReadOpti
       if (batch.problems.length > 0) yield next();
     }
     utf8.end(line - (skipping ? 1 : 0));
-    if (restBytes > 0) {
+    if (rest.length > 0) {
       // The last line, without a line break: given one, which the scanner stops at.
       const last = Buffer.concat([...rest, NEWLINE]);
       take(last, 0, lineEnd(last, 0, last.length - 1));
@@ -152,16 +150,6 @@ export async function* readJsonl(source: Source, { batchRows, limits }: ReadOpti
     scanned = 0;
     return out;
   }
-}
-
-/** UTF-16 units of checked UTF-8: one per character, two for one past the BMP (a four-byte sequence). */
-function utf16Units(bytes: Buffer): number {
-  let units = 0;
-  for (let i = 0; i < bytes.length; i++) {
-    const b = bytes[i]!;
-    if ((b & 0xc0) !== 0x80) units += b >= 0xf0 ? 2 : 1;
-  }
-  return units;
 }
 
 const LF = 0x0a;

@@ -8,6 +8,8 @@ import { integerFromText, numberFromText } from '../prepare/coerce.js';
 import type { CellView } from '../prepare/cells.js';
 import { cellText } from '../read/csv-cells.js';
 import { isAsciiSpace } from '../read/number-text.js';
+import type { ColumnKind } from '../columns.js';
+import { textCheck, type PropertyRules, type TextTest } from './rules.js';
 
 /**
  * An integer cell as coerce.ts's integerFromText reads it: plain digits (with a sign) here, byte by
@@ -175,3 +177,12 @@ export function byteSet(values: string[]): ((b: Uint8Array, s: number, e: number
   };
 }
 
+/**
+ * A column's text keywords as the byte paths check them: an enum of text alone matched on bytes
+ * (`inEnum`, null where the string is needed), and the check of the keywords that need the string.
+ */
+export function textKeywords(rules: PropertyRules, kind: ColumnKind): { inEnum: ReturnType<typeof byteSet>; text: TextTest | null } {
+  const strings = rules.enum?.filter((v): v is string => typeof v === 'string') ?? [];
+  const inEnum = rules.enum && !rules.hasConst && !rules.pattern && !(rules.format && kind === 'string') ? byteSet(strings) : null;
+  return { inEnum, text: textCheck(inEnum ? { ...rules, enum: undefined } : rules, kind === 'string') };
+}

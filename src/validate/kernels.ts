@@ -14,8 +14,8 @@ import type { Column, ColumnKind } from '../columns.js';
 import type { CellView } from '../prepare/cells.js';
 import { canonicalDays, canonicalMicros, dateToDays } from '../write/time.js';
 import { dateRule, INT64_MAX, INT64_MIN, loadableMicros } from './targets.js';
-import { byteSet, CellCursor, parseBoolean, parseInteger, parseNumber } from './cell-values.js';
-import { numberCheck, textCheck, type PropertyRules } from './rules.js';
+import { CellCursor, parseBoolean, parseInteger, parseNumber, textKeywords } from './cell-values.js';
+import { numberCheck, type PropertyRules } from './rules.js';
 import { emptyVector, passingRows, setInt64, TextBuilder, type TypedBatch, type Vector } from '../write/vectors.js';
 
 export interface Kernel {
@@ -30,11 +30,10 @@ export function compileKernel(column: Column, rules: PropertyRules, required: bo
   const { minLength, maxLength } = rules;
   const lengths = minLength !== undefined || maxLength !== undefined;
   const booleans = rules.enum || rules.hasConst ? (v: boolean) => (rules.enum ? rules.enum.includes(v) : true) && (rules.hasConst ? rules.const === v : true) : null;
-  // An enum of text alone is matched on bytes; the other text keywords need the text.
+  // An enum of text alone is matched on bytes; the other text keywords need the text. Dates and
+  // date-times check their format while converting.
+  const { inEnum, text } = textKeywords(rules, column.kind);
   const enumStrings = rules.enum?.filter((v): v is string => typeof v === 'string') ?? [];
-  const inEnum = rules.enum && !rules.hasConst && !rules.pattern && !(rules.format && column.kind === 'string') ? byteSet(enumStrings) : null;
-  // Dates and date-times check their format while converting.
-  const text = textCheck(inEnum ? { ...rules, enum: undefined } : rules, column.kind === 'string');
   const plain = !lengths && text === null && inEnum === null;
 
   /** Text keywords on a string value; false when one fails (or NUL, which PostgreSQL cannot store). */

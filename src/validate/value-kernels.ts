@@ -14,7 +14,7 @@ import { canonicalDays, canonicalDaysOf, canonicalMicros, canonicalMicrosOf, dat
 import { utf8Slice } from '../lib/bytes.js';
 import { columnValues, emptyVector, passingRows, setInt64, TextBuilder, type TypedBatch, type Vector } from '../write/vectors.js';
 import { numberCheck, textCheck, type PropertyRules } from './rules.js';
-import { byteSet } from './cell-values.js';
+import { textKeywords } from './cell-values.js';
 import { unreachable } from '../lib/unreachable.js';
 import { dateRule, inInt64, INT64_MAX, INT64_MIN, jsonLimit, loadableMicros } from './targets.js';
 
@@ -153,8 +153,8 @@ export function compileValueKernel(column: Column, rules: PropertyRules, require
 
   // A string's bytes go into a text column as they are where only their length and an enum of text
   // are checked (the enum on bytes, as kernels.ts does); the other text keywords need the string.
-  const inEnum = column.kind === 'string' && rules.enum && !rules.hasConst && !rules.pattern && !rules.format ? byteSet(rules.enum.filter((v): v is string => typeof v === 'string')) : null;
-  const bytesOk = column.kind === 'string' && (inEnum ? textCheck({ ...rules, enum: undefined }, true) : text) === null;
+  const { inEnum, text: needsString } = textKeywords(rules, column.kind);
+  const bytesOk = column.kind === 'string' && needsString === null;
   const addTextBytes = (b: Buffer, s: number, e: number, i: number, failed: Uint8Array, out: TextBuilder) => {
     if (!bytesOk) return addText(utf8Slice(b, s, e), i, failed, out);
     if (minLength !== undefined || maxLength !== undefined) {

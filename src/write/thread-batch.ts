@@ -21,7 +21,7 @@ export interface PackedBatch {
 }
 
 /** Buffers the thread has given back, packed into again (a few suffice: the batches in flight). */
-const spares = new SparePool<ArrayBuffer>();
+const spares = new SparePool((bytes) => new ArrayBuffer(Math.ceil(bytes / 8) * 8));
 
 /**
  * Where buffers go back to when another thread packs the batches (the check thread, while a daemon
@@ -36,10 +36,6 @@ export function returnSpare(buffer: ArrayBuffer): void {
   if (!packer?.(buffer)) spares.give(buffer);
 }
 
-function bufferOf(size: number): ArrayBuffer {
-  // A quarter more than this batch needs, so that the next file, a little larger, fits too.
-  return spares.take(size) ?? new ArrayBuffer(Math.ceil((size * 1.25) / 8) * 8);
-}
 
 const pad8 = (n: number) => (n + 7) & ~7;
 
@@ -67,7 +63,7 @@ export function packBatch(batch: TypedBatch): PackedBatch {
   const kinds = vectors.map((v) => v.kind);
   const textBytes = vectors.map((v) => ('bytes' in v ? v.offsets[length]! : 0));
   const { at, size } = layout(kinds, length, textBytes);
-  const buffer = bufferOf(size);
+  const buffer = spares.take(size);
   const out = new Uint8Array(buffer, 0, size);
   out.set(bytesOf(batch.numbers, length * 8), 0);
   for (let i = 0; i < vectors.length; i++) {

@@ -35,10 +35,8 @@ export function fileInput(file: string, size: number, pool?: ReadBuffers): ByteI
 
 /** Buffers small files are read into, taken per file and given back once nothing reads the file any more. */
 export class ReadBuffers extends SparePool<Buffer> {
-  /** A buffer of at least `size` bytes that no one else holds. */
-  override take(size: number): Buffer {
-    // A quarter more than this file needs, so that the next one, a little larger, fits too.
-    return super.take(size) ?? Buffer.allocUnsafeSlow(Math.max(64 * 1024, Math.ceil(size * 1.25)));
+  constructor() {
+    super((bytes) => Buffer.allocUnsafeSlow(Math.max(64 * 1024, bytes)));
   }
 }
 
