@@ -5,7 +5,7 @@
  * written brings its rows or the thread's failure, so waiting for them always ends.
  */
 import type { CopySink } from '../write/parquet.js';
-import type { CopyLoad } from '../write/postgres.js';
+import type { CopyLoad } from '../write/copy-in.js';
 
 /**
  * Rows sent to the Parquet thread and not yet in COPY before the unit's next file waits: a dozen
@@ -34,7 +34,7 @@ export class CopyFeed implements CopySink {
   rows(encoded: Buffer, count: number): void {
     if (this.closed) return; // the load was dropped
     this.writes = this.writes.then(async () => {
-      await this.copy.write(encoded);
+      await this.copy.write(encoded, true);
       this.rowsAhead -= count;
       this.settled++;
       this.poke();

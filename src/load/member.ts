@@ -23,7 +23,7 @@ import { parquetHolders } from '../db/files.js';
 import { joinWhere, ledgerPath } from '../source/places.js';
 import { instanceAlive } from '../instance.js';
 import type { CopySink } from '../write/parquet.js';
-import type { CopyLoad } from '../write/postgres.js';
+import type { CopyLoad } from '../write/copy-in.js';
 import type { LoadContext } from './context.js';
 import { CopyFeed } from './copy-feed.js';
 import { SentRows } from './refused.js';
@@ -222,7 +222,7 @@ async function sendBatches(member: Member, batches: AsyncIterator<CheckedBatch>,
     }
     // COPY is encoded first: the Parquet writer copies the vectors for its thread.
     const written = outputs.write(typed).catch((error: unknown) => Promise.reject(contentError(error, 'load', span)));
-    await Promise.all([written, copy.write(encoded)]);
+    await Promise.all([written, copy.write(encoded, true)]);
   }
 }
 

@@ -12,7 +12,8 @@ import { fileConstants } from '../prepare/prepare.js';
 import type { Locator } from '../read/types.js';
 import { runChecks } from '../write/checks.js';
 import { afterCopy } from '../write/modes.js';
-import { COLUMNS_SQL, ensureTable, qualifiedTable, tableDifferences, type CopyLoad, type ExistingColumn } from '../write/postgres.js';
+import type { CopyLoad } from '../write/copy-in.js';
+import { COLUMNS_SQL, ensureTable, qualifiedTable, tableDifferences, type ExistingColumn } from '../write/postgres.js';
 import type { LoadTransaction } from '../write/transaction.js';
 import type { LoadContext } from './context.js';
 

@@ -187,7 +187,8 @@ export function encodeCopyBinary(batch: TypedBatch, lineage: Lineage): Buffer {
     at[r] = total + 2;
     total += same + size[r]!;
   }
-  const out = Buffer.allocUnsafe(total);
+  // Its own ArrayBuffer, never a slice of Node's pool: COPY frees it once written (copy-in.ts).
+  const out = Buffer.allocUnsafeSlow(total);
   const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   const fields = vectors.length + 3;
   for (let r = 0; r < rows; r++) view.setInt16(at[r]! - 2, fields);

@@ -44,6 +44,7 @@ const THREAD_ENTRY = here.pathname.endsWith('.ts')
 
 /** Where the rows a request asked the thread to encode for COPY go: the rows, or why they never will. */
 export interface CopySink {
+  /** `encoded`: the whole of a buffer transferred from the thread, the sink's own from now on. */
   rows(encoded: Buffer, count: number): void;
   failed(error: Error): void;
 }

@@ -1,16 +1,14 @@
 /**
  * PostgreSQL side of a load: create the target table if it is missing, check that an existing one
- * fits the schema, and stream rows in with `COPY … FROM STDIN` (binary format, copy-binary.ts) inside the caller's
- * transaction. A COPY that fails part-way never hangs: a lost connection or a server error rejects
- * every pending write, and the caller destroys the connection (the server then rolls back).
+ * fits the schema, and stream rows in with `COPY … FROM STDIN` (binary format, copy-binary.ts;
+ * copy-in.ts) inside the caller's transaction.
  */
 import { checkout } from '../db/database.js';
 import type pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 import type { Dataset } from '../config/types.js';
 import { quoteIdent } from '../db/database.js';
 import { HeldError } from '../errors.js';
-import { COPY_BINARY_HEADER, COPY_BINARY_TRAILER } from './copy-binary.js';
+import { startCopyIn, type CopyLoad } from './copy-in.js';
 
 const LINEAGE_DDL = [
   '"_file_id" bigint',
@@ -157,70 +155,11 @@ function checkColumns(dataset: Dataset, table: string, existing: ExistingColumn[
 
 // ---- COPY stream --------------------------------------------------------------------------------
 
-export interface CopyLoad {
-  /** Rows encoded by `encodeCopyBinary`. */
-  write(rows: Buffer): Promise<void>;
-  /** Ends the COPY; resolves with the row count PostgreSQL reports. */
-  end(): Promise<number>;
-}
-
 /** The columns COPY fills, in the order `encodeCopyBinary` writes them. */
 export function copyColumns(dataset: Dataset): string[] {
   return [...dataset.columns.map((c) => c.name), '_file_id', '_source_file', '_source_record'];
 }
 
 export function startCopy(client: pg.PoolClient, dataset: Dataset, into = qualifiedTable(dataset)): CopyLoad {
-  const sql = `COPY ${into} (${copyColumns(dataset).map(quoteIdent).join(', ')}) FROM STDIN WITH (FORMAT binary)`;
-  const stream = client.query(copyFrom(sql));
-  stream.write(COPY_BINARY_HEADER);
-  let failure: Error | null = null;
-  const waiters = new Set<(error: Error) => void>();
-  const fail = (error: Error) => {
-    failure ??= error;
-    for (const waiter of waiters) waiter(failure);
-    waiters.clear();
-  };
-  stream.on('error', fail);
-  // A connection that dies mid-COPY may never reach the stream: watch the client too.
-  const onClientError = (error: Error) => fail(error);
-  const onClientEnd = () => fail(Object.assign(new Error('Connection terminated during COPY'), { code: 'ECONNRESET' }));
-  client.on('error', onClientError);
-  client.on('end', onClientEnd);
-  const detach = () => {
-    client.removeListener('error', onClientError);
-    client.removeListener('end', onClientEnd);
-  };
-  const wait = (event: 'drain' | 'finish') =>
-    new Promise<void>((resolve, reject) => {
-      if (failure) return reject(failure);
-      const settle = (error?: Error) => {
-        stream.removeListener(event, ok);
-        waiters.delete(settle as (error: Error) => void);
-        if (error) reject(error);
-        else resolve();
-      };
-      const ok = () => settle();
-      stream.once(event, ok);
-      waiters.add(settle as (error: Error) => void);
-    });
-
-  return {
-    async write(rows) {
-      if (failure) throw failure;
-      if (!stream.write(rows)) await wait('drain');
-    },
-    async end() {
-      try {
-        // A server error already in means the COPY is over: writing the trailer now would go to a
-        // query that no longer exists (pg-copy-streams then throws outside any promise).
-        if (failure) throw failure;
-        const finished = wait('finish');
-        stream.end(COPY_BINARY_TRAILER);
-        await finished;
-        return stream.rowCount;
-      } finally {
-        detach();
-      }
-    },
-  };
+  return startCopyIn(client, `COPY ${into} (${copyColumns(dataset).map(quoteIdent).join(', ')}) FROM STDIN WITH (FORMAT binary)`);
 }
