@@ -18,7 +18,6 @@ import { checkFile, verdict } from '../validate/check.js';
 import { checkInThread, checkThreadInUse } from '../validate/check-remote.js';
 import { encodeCopyBinary } from '../write/copy-binary.js';
 import { FileOutputs } from '../write/outputs.js';
-import { isPassed } from '../write/thread-batch.js';
 import { parquetHolders } from '../db/files.js';
 import { joinWhere, ledgerPath } from '../source/places.js';
 import { instanceAlive } from '../instance.js';
@@ -206,8 +205,7 @@ async function sendBatches(member: Member, batches: AsyncIterator<CheckedBatch>,
     if (!batch.loadable || typed.length === 0) continue;
     const span = `${locator}s ${typed.numbers[0]}–${typed.numbers[typed.length - 1]}`;
     last = typed.numbers[typed.length - 1]!;
-    // A packed batch's numbers leave with its buffer for the Parquet thread: a copy names refused rows.
-    member.sent.add(rows, isPassed(typed) ? typed.numbers.slice() : typed.numbers);
+    member.sent.add(rows, typed.numbers);
     rows += typed.length;
     if (copy instanceof CopyFeed) {
       copy.expect(typed.length);
