@@ -54,7 +54,7 @@ export const LINEAGE_LEAVES = {
   sourceRecord: { name: '_source_record', type: TYPE.INT64, optional: false },
 } as const satisfies Record<string, Leaf>;
 
-type Compress = (input: Buffer) => Buffer;
+type Compress = (input: Buffer, options: { copyOutputData: boolean }) => Buffer;
 let snappyCompress: Compress | null | undefined;
 
 /**
@@ -89,7 +89,9 @@ export function compress(codec: ParquetCodec, body: Uint8Array): Uint8Array {
     case 'uncompressed':
       return body;
     case 'snappy':
-      return snappy()!(asBuffer(body));
+      // Copied out of the binding's own heap (mimalloc), whose pages the binding's freed outputs kept
+      // resident: 31 MB of the Parquet thread after bursts of small files (BENCHMARKS.md).
+      return snappy()!(asBuffer(body), { copyOutputData: true });
     case 'gzip':
       return gzipSync(body);
     case 'zstd':
