@@ -181,22 +181,28 @@ class UnitLoad {
     const feed = plan.sharedCopy ? (this.feed ??= new CopyFeed(this.copy!)) : null;
     await feed?.room();
     const copy = feed ?? startCopy(tx.client, dataset, await beforeCopy(tx.client, dataset));
-    member.outputs = await openOutputs(ctx, member, dataset, feed ?? undefined);
-    member.rows = await sendRows(member, batches, copy);
-    this.copied += member.rows;
-    clock.lap('read_validate');
-    if (!plan.judgeFirst) {
-      throwVerdict(checked, dataset, member.rows);
-      void member.outputs.finish(); // the Parquet thread ends the file while COPY ends and the checks run
-      if (await this.judge(member, dataset)) return;
-    }
-    if (feed) {
-      void member.outputs.finish(); // written while the next file is read
-    } else {
-      await finishTable(tx, copy as CopyLoad, dataset, member.claim, checked.locator, member.rows);
-      clock.lap('copy');
-      await member.outputs.finish();
-      clock.lap('parquet');
+    try {
+      member.outputs = await openOutputs(ctx, member, dataset, feed ?? undefined);
+      member.rows = await sendRows(member, batches, copy);
+      this.copied += member.rows;
+      clock.lap('read_validate');
+      if (!plan.judgeFirst) {
+        throwVerdict(checked, dataset, member.rows);
+        void member.outputs.finish(); // the Parquet thread ends the file while COPY ends and the checks run
+        if (await this.judge(member, dataset)) return;
+      }
+      if (feed) {
+        void member.outputs.finish(); // written while the next file is read
+      } else {
+        await finishTable(tx, copy as CopyLoad, dataset, member.claim, checked.locator, member.rows);
+        clock.lap('copy');
+        await member.outputs.finish();
+        clock.lap('parquet');
+      }
+    } catch (error) {
+      // Taken out by its savepoint: a COPY still open would keep ROLLBACK TO waiting behind it.
+      if (savepoint && !feed) await (copy as CopyLoad).abort(`${member.claim.arrival.relative} was taken out of the load`);
+      throw error;
     }
     if (savepoint) await tx.release(savepoint);
     member.state = 'staged';

@@ -2,19 +2,19 @@
  * `COPY … FROM STDIN` as a pg query object, in place of pg-copy-streams' copy-from: each buffer goes
  * to the socket with the socket's own completion callback, so a buffer COPY owns is freed the moment
  * the socket is done with it. pg-copy-streams reports a write done when `socket.write` returns, so
- * its buffers could only wait for a garbage collection, and on a large file they were the main
- * thread's largest share of memory (BENCHMARKS.md).
+ * its buffers could only wait for a garbage collection (BENCHMARKS.md).
  *
  * A COPY that fails part-way never hangs: a server error or a lost connection rejects every pending
- * and later write, and the caller destroys the connection (the server then rolls back), so no
- * CopyFail is ever needed.
+ * and later write. `abort` ends one still open (CopyFail), so the connection takes its next query —
+ * the ROLLBACK TO SAVEPOINT that takes one file of several out of a transaction.
  */
 import type { Duplex } from 'node:stream';
 import type pg from 'pg';
 import { COPY_BINARY_HEADER, COPY_BINARY_TRAILER } from './copy-binary.js';
 
-/** CopyData's and CopyDone's message codes (PostgreSQL protocol, "Message Formats"). */
+/** Message codes of the PostgreSQL protocol ("Message Formats"). */
 const COPY_DATA = 0x64;
+const COPY_FAIL = 0x66;
 const COPY_DONE = Buffer.from([0x63, 0, 0, 0, 4]);
 
 export interface CopyLoad {
@@ -25,27 +25,41 @@ export interface CopyLoad {
   write(rows: Buffer, owned?: boolean): Promise<void>;
   /** Ends the COPY; resolves with the row count PostgreSQL reports. */
   end(): Promise<number>;
+  /**
+   * Ends a COPY still open without its rows (CopyFail), and resolves once the server has answered;
+   * never throws (a COPY already over, or a lost connection, leaves nothing to do).
+   */
+  abort(reason: string): Promise<void>;
 }
 
 /** What pg calls on the active query, for the messages a COPY FROM can receive. */
 class CopyInQuery {
-  rowCount = 0;
-  socket: Duplex | null = null;
-  failure: Error | null = null;
+  private socket: Duplex | null = null;
+  private failure: Error | null = null;
+  private state: 'waiting' | 'open' | 'ending' | 'over' = 'waiting';
+  private rowCount = 0;
   private readonly opened: Promise<void>;
   private readonly finished: Promise<void>;
   private open!: () => void;
   private finish!: () => void;
   private reject!: (error: Error) => void;
   private readonly waiters = new Set<(error: Error) => void>();
+  private readonly onClientError = (error: Error) => this.fail(error);
+  private readonly onClientEnd = () => this.fail(Object.assign(new Error('Connection terminated during COPY'), { code: 'ECONNRESET' }));
 
-  constructor(readonly text: string) {
+  constructor(
+    readonly text: string,
+    private readonly client: pg.PoolClient,
+  ) {
     this.opened = new Promise<void>((resolve) => (this.open = resolve));
     this.finished = new Promise<void>((resolve, reject) => {
       this.finish = resolve;
       this.reject = reject;
     });
-    this.finished.catch(() => undefined); // read by end(); a COPY abandoned before it must not crash
+    this.finished.catch(() => undefined); // read by end() and abort(); a COPY dropped unread must not crash
+    // A connection that dies mid-COPY may never reach the query: watch the client too, until it is over.
+    client.on('error', this.onClientError);
+    client.on('end', this.onClientEnd);
   }
 
   /** Set by pg to clear its `query_timeout` timer; called when the query is over. */
@@ -57,9 +71,17 @@ class CopyInQuery {
   }
 
   handleCopyInResponse(): void {
-    this.socket!.write(copyData(COPY_BINARY_HEADER));
+    if (this.state !== 'waiting') return;
+    this.state = 'open';
+    this.socket!.write(copyData(COPY_DATA, COPY_BINARY_HEADER));
     this.open();
   }
+
+  // Replies of a statement that is no COPY FROM STDIN: ReadyForQuery then fails the query.
+  handleRowDescription(): void {}
+  handleDataRow(): void {}
+  handleEmptyQuery(): void {}
+  handleCopyData(): void {}
 
   handleCommandComplete(message: { text?: string }): void {
     const match = /^COPY (\d+)/.exec(message.text ?? '');
@@ -68,6 +90,9 @@ class CopyInQuery {
 
   handleReadyForQuery(): void {
     this.callback();
+    // A reply without CopyInResponse: the statement was not a COPY FROM STDIN.
+    if (this.state === 'waiting') return this.fail(new Error(`no COPY started by: ${this.text}`));
+    this.over();
     this.finish();
   }
 
@@ -76,41 +101,59 @@ class CopyInQuery {
     this.fail(error);
   }
 
-  fail(error: Error): void {
-    this.failure ??= error;
-    for (const waiter of this.waiters) waiter(this.failure);
-    this.waiters.clear();
-    this.reject(this.failure);
-  }
-
   async write(rows: Buffer, owned: boolean): Promise<void> {
-    if (!this.failure) await this.race(this.opened);
+    if (this.state === 'waiting') await this.race(this.opened);
     if (this.failure) throw this.failure;
     const socket = this.socket!;
     socket.cork();
-    socket.write(copyDataHeader(rows.length));
+    socket.write(header(COPY_DATA, rows.length));
     // Only a whole buffer is freed: a slice of a shared one would take its neighbours with it.
     const own = owned && rows.byteOffset === 0 && rows.byteLength === rows.buffer.byteLength;
     const room = socket.write(rows, own ? (error) => error || free(rows) : undefined);
     socket.uncork();
-    if (!room) await this.race(new Promise<void>((resolve) => socket.once('drain', resolve)));
+    if (room) return;
+    let drained!: () => void;
+    const drain = new Promise<void>((resolve) => socket.once('drain', (drained = resolve)));
+    await this.race(drain, () => socket.removeListener('drain', drained));
   }
 
   async end(): Promise<number> {
-    // A server error already in means the COPY is over: CopyDone now would start a new exchange.
-    if (this.failure) throw this.failure;
     await this.write(COPY_BINARY_TRAILER, false);
+    this.state = 'ending';
     this.socket!.write(COPY_DONE);
     await this.finished;
     return this.rowCount;
   }
 
+  async abort(reason: string): Promise<void> {
+    if (this.state === 'waiting') await this.race(this.opened).catch(() => undefined);
+    if (this.state !== 'open' || this.failure) return;
+    this.state = 'ending';
+    this.socket!.write(copyData(COPY_FAIL, Buffer.from(`${reason.replace(/\0/g, '')}\0`, 'utf8')));
+    await this.finished.catch(() => undefined); // the server answers CopyFail with an error
+  }
+
+  private fail(error: Error): void {
+    this.failure ??= error;
+    this.over();
+    for (const waiter of this.waiters) waiter(this.failure);
+    this.waiters.clear();
+    this.reject(this.failure);
+  }
+
+  private over(): void {
+    this.state = 'over';
+    this.client.removeListener('error', this.onClientError);
+    this.client.removeListener('end', this.onClientEnd);
+  }
+
   /** Waits for `event`, or rejects with the COPY's failure (the socket may never drain then). */
-  private race(event: Promise<void>): Promise<void> {
+  private race(event: Promise<void>, cleanup?: () => void): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise<void>((resolve, reject) => {
       const settle = (error?: Error) => {
         this.waiters.delete(settle);
+        cleanup?.();
         if (error) reject(error);
         else resolve();
       };
@@ -120,40 +163,35 @@ class CopyInQuery {
   }
 }
 
-function copyDataHeader(length: number): Buffer {
-  const header = Buffer.allocUnsafe(5);
-  header[0] = COPY_DATA;
-  header.writeUInt32BE(length + 4, 1);
-  return header;
+function header(code: number, length: number): Buffer {
+  const bytes = Buffer.allocUnsafe(5);
+  bytes[0] = code;
+  bytes.writeUInt32BE(length + 4, 1);
+  return bytes;
 }
 
-function copyData(payload: Buffer): Buffer {
-  return Buffer.concat([copyDataHeader(payload.length), payload]);
+function copyData(code: number, payload: Buffer): Buffer {
+  return Buffer.concat([header(code, payload.length), payload]);
 }
 
 /** Gives an ArrayBuffer's memory back now rather than at the next collection. */
 function free(rows: Buffer): void {
-  (rows.buffer as ArrayBuffer).transfer(0);
+  const buffer = rows.buffer as ArrayBuffer;
+  if (buffer.detached) return;
+  try {
+    buffer.transfer(0);
+  } catch {
+    // Not detachable (never the case for COPY's buffers): a collection frees it.
+  }
 }
 
 /** Starts `COPY sql FROM STDIN` on `client` (`sql` names the table and columns, binary format). */
 export function startCopyIn(client: pg.PoolClient, sql: string): CopyLoad {
-  const query = new CopyInQuery(sql);
+  const query = new CopyInQuery(sql, client);
   client.query(query);
-  // A connection that dies mid-COPY may never reach the query: watch the client too.
-  const onClientError = (error: Error) => query.fail(error);
-  const onClientEnd = () => query.fail(Object.assign(new Error('Connection terminated during COPY'), { code: 'ECONNRESET' }));
-  client.on('error', onClientError);
-  client.on('end', onClientEnd);
   return {
     write: (rows, owned = false) => query.write(rows, owned),
-    async end() {
-      try {
-        return await query.end();
-      } finally {
-        client.removeListener('error', onClientError);
-        client.removeListener('end', onClientEnd);
-      }
-    },
+    end: () => query.end(),
+    abort: (reason) => query.abort(reason),
   };
 }

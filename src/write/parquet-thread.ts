@@ -57,7 +57,10 @@ function requestBatch(request: ThreadRequest & { op: 'write' }, columns: Column[
     ? unpackBatch(request.batch, columns.map((c) => c.kind))
     : { length: 0, numbers: new Float64Array(0), vectors: columns.map((c) => emptyVector(c.kind, 0)) };
   if (request.copy) {
-    const copy = encodeCopyBinary(batch, lineage).buffer as ArrayBuffer;
+    const rows = encodeCopyBinary(batch, lineage);
+    // Its own buffer (copy-binary.ts); were it ever a slice, only its own bytes may cross.
+    const whole = rows.byteOffset === 0 && rows.byteLength === rows.buffer.byteLength;
+    const copy = (whole ? rows.buffer : rows.buffer.slice(rows.byteOffset, rows.byteOffset + rows.byteLength)) as ArrayBuffer;
     parentPort!.postMessage({ seq: request.seq, copy, rows: batch.length } satisfies ThreadReply, [copy]);
   }
   return batch;

@@ -1,7 +1,9 @@
 /**
  * COPY FROM STDIN (write/copy-in.ts) against the real server: every row of many buffers arrives
  * unchanged although each owned buffer is freed once the socket has written it; a server error, a
- * missing table and a connection killed mid-COPY each reject instead of hanging.
+ * missing table, a statement that is no COPY and a connection killed or cut mid-COPY each reject
+ * instead of hanging; `abort` leaves the connection ready for ROLLBACK TO SAVEPOINT; the client's
+ * listeners go when the COPY is over, however it ends.
  */
 import pg from 'pg';
 import { createDatabase } from '../helpers/env.js';
@@ -90,17 +92,68 @@ test('every row of many buffers arrives unchanged; owned whole buffers are freed
   expect(got[0]).toEqual({ n: String(id), ids: String((id * (id - 1)) / 2), texts: (await admin.query(`SELECT md5($1) AS m`, [expected])).rows[0].m });
 });
 
-test('a row the server refuses rejects the COPY with its error, without hanging', async () => {
+/** The client's own listeners, to see the COPY's go when it is over. */
+const listeners = (client: pg.PoolClient) => client.listenerCount('error') + client.listenerCount('end');
+
+test('a row the server refuses rejects the COPY with its error; the savepoint before it still works', async () => {
   await admin.query('CREATE TABLE checked (id bigint CHECK (id < 1000), t text)');
   const client = await connect();
+  const before = listeners(client);
   try {
     await client.query('BEGIN');
+    await client.query('INSERT INTO checked VALUES (1, $1)', ['kept']);
+    await client.query('SAVEPOINT file_0');
     const copy = startCopyIn(client, 'COPY checked (id, t) FROM STDIN WITH (FORMAT binary)');
     const run = async () => {
       for (let id = 0; id < 20_000; id += 1000) await copy.write(rows(id, 1000, textOf), true);
       return copy.end();
     };
     await expect(run()).rejects.toMatchObject({ code: '23514' });
+    expect(listeners(client)).toBe(before);
+    await client.query('ROLLBACK TO SAVEPOINT file_0');
+    await client.query('COMMIT');
+  } finally {
+    await client.end();
+  }
+  expect((await admin.query('SELECT t FROM checked')).rows).toEqual([{ t: 'kept' }]);
+});
+
+test('abort ends an open COPY so that ROLLBACK TO SAVEPOINT runs; after the end it does nothing', async () => {
+  await admin.query('CREATE TABLE aborted (id bigint, t text)');
+  const client = await connect();
+  const before = listeners(client);
+  try {
+    await client.query('BEGIN');
+    await client.query('SAVEPOINT file_0');
+    const copy = startCopyIn(client, 'COPY aborted (id, t) FROM STDIN WITH (FORMAT binary)');
+    await copy.write(rows(0, 1000, textOf), true);
+    await copy.abort('taken out: a\0b');
+    expect(listeners(client)).toBe(before);
+    await expect(copy.write(rows(1000, 10, textOf))).rejects.toMatchObject({ code: '57014' });
+    await client.query('ROLLBACK TO SAVEPOINT file_0');
+    // Aborted before the server even said the COPY began.
+    await client.query('SAVEPOINT file_1');
+    const early = startCopyIn(client, 'COPY aborted (id, t) FROM STDIN WITH (FORMAT binary)');
+    await early.abort('taken out at once');
+    await client.query('ROLLBACK TO SAVEPOINT file_1');
+    const done = startCopyIn(client, 'COPY aborted (id, t) FROM STDIN WITH (FORMAT binary)');
+    await done.write(rows(5000, 3, textOf), true);
+    expect(await done.end()).toBe(3);
+    await done.abort('too late: nothing to do');
+    expect(listeners(client)).toBe(before);
+    await client.query('COMMIT');
+  } finally {
+    await client.end();
+  }
+  expect((await admin.query('SELECT id FROM aborted ORDER BY id')).rows.map((r) => Number(r.id))).toEqual([5000, 5001, 5002]);
+});
+
+test('a statement that starts no COPY rejects instead of waiting for one', async () => {
+  const client = await connect();
+  try {
+    const copy = startCopyIn(client, 'SELECT 1');
+    await expect(copy.write(rows(0, 1, textOf))).rejects.toThrow(/no COPY started by: SELECT 1/);
+    expect((await client.query('SELECT 2 AS two')).rows[0].two).toBe(2);
   } finally {
     await client.end();
   }
@@ -119,7 +172,7 @@ test('a table that does not exist rejects the first write', async () => {
   }
 });
 
-test('a connection killed mid-COPY rejects the writes and the end', async () => {
+test('a backend terminated mid-COPY rejects the writes and the end', async () => {
   await admin.query('CREATE TABLE killed (id bigint, t text)');
   const client = await connect();
   const pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
@@ -130,7 +183,21 @@ test('a connection killed mid-COPY rejects the writes and the end', async () => 
   const run = async () => {
     for (let id = 1000; ; id += 1000) await copy.write(rows(id, 1000, textOf), true);
   };
-  await expect(run()).rejects.toThrow();
-  await expect(copy.end()).rejects.toThrow();
+  await expect(run()).rejects.toMatchObject({ code: expect.stringMatching(/^(57P01|ECONNRESET|EPIPE)$/) });
+  await expect(copy.end()).rejects.toMatchObject({ code: expect.stringMatching(/^(57P01|ECONNRESET|EPIPE)$/) });
   expect((await admin.query('SELECT count(*)::int AS n FROM killed')).rows[0].n).toBe(0);
+});
+
+test('a connection cut while a write waits for the socket rejects that write and the end', async () => {
+  await admin.query('CREATE TABLE cut (id bigint, t text)');
+  const client = await connect();
+  await client.query('BEGIN');
+  const copy = startCopyIn(client, 'COPY cut (id, t) FROM STDIN WITH (FORMAT binary)');
+  await copy.write(rows(0, 10, textOf), true);
+  // Larger than the socket takes at once: the write waits for 'drain' when the socket goes.
+  const pending = copy.write(rows(10, 200_000, textOf), true);
+  (client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+  await expect(pending).rejects.toThrow(/Connection terminated/);
+  await expect(copy.end()).rejects.toThrow(/Connection terminated/);
+  expect((await admin.query('SELECT count(*)::int AS n FROM cut')).rows[0].n).toBe(0);
 });
