@@ -73,7 +73,7 @@ class CopyInQuery {
   handleCopyInResponse(): void {
     if (this.state !== 'waiting') return;
     this.state = 'open';
-    this.socket!.write(copyData(COPY_DATA, COPY_BINARY_HEADER));
+    this.socket!.write(message(COPY_DATA, COPY_BINARY_HEADER));
     this.open();
   }
 
@@ -129,7 +129,7 @@ class CopyInQuery {
     if (this.state === 'waiting') await this.race(this.opened).catch(() => undefined);
     if (this.state !== 'open' || this.failure) return;
     this.state = 'ending';
-    this.socket!.write(copyData(COPY_FAIL, Buffer.from(`${reason.replace(/\0/g, '')}\0`, 'utf8')));
+    this.socket!.write(message(COPY_FAIL, Buffer.from(`${reason.replace(/\0/g, '')}\0`, 'utf8')));
     await this.finished.catch(() => undefined); // the server answers CopyFail with an error
   }
 
@@ -163,6 +163,7 @@ class CopyInQuery {
   }
 }
 
+/** A message's code and length word, for a payload of `length` bytes sent after it. */
 function header(code: number, length: number): Buffer {
   const bytes = Buffer.allocUnsafe(5);
   bytes[0] = code;
@@ -170,7 +171,8 @@ function header(code: number, length: number): Buffer {
   return bytes;
 }
 
-function copyData(code: number, payload: Buffer): Buffer {
+/** A whole protocol message: its code, its length, `payload`. */
+function message(code: number, payload: Buffer): Buffer {
   return Buffer.concat([header(code, payload.length), payload]);
 }
 
