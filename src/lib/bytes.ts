@@ -31,6 +31,13 @@ export function utf16Units(bytes: Uint8Array, start = 0, end = bytes.length): nu
   return units;
 }
 
+/** Code points of valid UTF-8 (JSON Schema's string length): one per character's first byte. */
+export function codePoints(bytes: Uint8Array, start = 0, end = bytes.length): number {
+  let points = 0;
+  for (let i = start; i < end; i++) if ((bytes[i]! & 0xc0) !== 0x80) points++;
+  return points;
+}
+
 /** A Buffer over the same memory as `bytes`. */
 export function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -253,56 +253,39 @@ export class FlatScanner {
         continue;
       }
       const e = b[++j]!;
-      switch (e) {
-        case 34: // "
-        case 92: // \
-        case 47: // /
-          out[o++] = e;
-          break;
-        case 98: // b
-          out[o++] = 8;
-          break;
-        case 102: // f
-          out[o++] = 12;
-          break;
-        case 110: // n
-          out[o++] = 10;
-          break;
-        case 114: // r
-          out[o++] = 13;
-          break;
-        case 116: // t
-          out[o++] = 9;
-          break;
-        case 117: {
-          // u
-          let code = 0;
-          for (let k = j + 1; k < j + 5; k++) {
-            const h = k < end ? b[k]! : -1;
-            const digit = h >= 48 && h <= 57 ? h - 48 : h >= 65 && h <= 70 ? h - 55 : h >= 97 && h <= 102 ? h - 87 : -1;
-            if (digit < 0) return -1;
-            code = code * 16 + digit;
-          }
-          if (code === 0 || (code >= 0xd800 && code <= 0xdfff)) return -2;
-          j += 4;
-          if (code < 0x80) out[o++] = code;
-          else if (code < 0x800) {
-            out[o++] = 0xc0 | (code >> 6);
-            out[o++] = 0x80 | (code & 0x3f);
-          } else {
-            out[o++] = 0xe0 | (code >> 12);
-            out[o++] = 0x80 | ((code >> 6) & 0x3f);
-            out[o++] = 0x80 | (code & 0x3f);
-          }
-          break;
-        }
-        default:
-          return -1;
+      if (e !== 117) {
+        const byte = UNESCAPED[e]!;
+        if (byte < 0) return -1;
+        out[o++] = byte;
+        continue;
+      }
+      // \u: four hex digits
+      let code = 0;
+      for (let k = j + 1; k < j + 5; k++) {
+        const h = k < end ? b[k]! : -1;
+        const digit = h >= 48 && h <= 57 ? h - 48 : h >= 65 && h <= 70 ? h - 55 : h >= 97 && h <= 102 ? h - 87 : -1;
+        if (digit < 0) return -1;
+        code = code * 16 + digit;
+      }
+      if (code === 0 || (code >= 0xd800 && code <= 0xdfff)) return -2;
+      j += 4;
+      if (code < 0x80) out[o++] = code;
+      else if (code < 0x800) {
+        out[o++] = 0xc0 | (code >> 6);
+        out[o++] = 0x80 | (code & 0x3f);
+      } else {
+        out[o++] = 0xe0 | (code >> 12);
+        out[o++] = 0x80 | ((code >> 6) & 0x3f);
+        out[o++] = 0x80 | (code & 0x3f);
       }
     }
     return o;
   }
 }
+
+/** The byte each escape `\x` stands for, by `x` (-1: not an escape; `\u` is read apart). */
+const UNESCAPED = new Int16Array(256).fill(-1);
+for (const [x, byte] of [['"', 34], ['\\', 92], ['/', 47], ['b', 8], ['f', 12], ['n', 10], ['r', 13], ['t', 9]] as const) UNESCAPED[x.charCodeAt(0)] = byte;
 
 /** Past the spaces at `i` (the only JSON white space the scanner reads inside a line). */
 function spaces(b: Uint8Array, i: number): number {

@@ -179,10 +179,11 @@ export function byteSet(values: string[]): ((b: Uint8Array, s: number, e: number
 
 /**
  * A column's text keywords as the byte paths check them: an enum of text alone matched on bytes
- * (`inEnum`, null where the string is needed), and the check of the keywords that need the string.
+ * (`inEnum`, null where the string is needed; `enumStrings` its strings), and the check of the
+ * keywords that need the string.
  */
-export function textKeywords(rules: PropertyRules, kind: ColumnKind): { inEnum: ReturnType<typeof byteSet>; text: TextTest | null } {
-  const strings = rules.enum?.filter((v): v is string => typeof v === 'string') ?? [];
-  const inEnum = rules.enum && !rules.hasConst && !rules.pattern && !(rules.format && kind === 'string') ? byteSet(strings) : null;
-  return { inEnum, text: textCheck(inEnum ? { ...rules, enum: undefined } : rules, kind === 'string') };
+export function textKeywords(rules: PropertyRules, kind: ColumnKind): { inEnum: ReturnType<typeof byteSet>; enumStrings: string[]; text: TextTest | null } {
+  const enumStrings = rules.enum?.filter((v): v is string => typeof v === 'string') ?? [];
+  const inEnum = rules.enum && !rules.hasConst && !rules.pattern && !(rules.format && kind === 'string') ? byteSet(enumStrings) : null;
+  return { inEnum, enumStrings, text: textCheck(inEnum ? { ...rules, enum: undefined } : rules, kind === 'string') };
 }

@@ -32,8 +32,7 @@ export function compileKernel(column: Column, rules: PropertyRules, required: bo
   const booleans = rules.enum || rules.hasConst ? (v: boolean) => (rules.enum ? rules.enum.includes(v) : true) && (rules.hasConst ? rules.const === v : true) : null;
   // An enum of text alone is matched on bytes; the other text keywords need the text. Dates and
   // date-times check their format while converting.
-  const { inEnum, text } = textKeywords(rules, column.kind);
-  const enumStrings = rules.enum?.filter((v): v is string => typeof v === 'string') ?? [];
+  const { inEnum, enumStrings, text } = textKeywords(rules, column.kind);
   const plain = !lengths && text === null && inEnum === null;
 
   /** Text keywords on a string value; false when one fails (or NUL, which PostgreSQL cannot store). */

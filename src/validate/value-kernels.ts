@@ -11,7 +11,7 @@ import type { Column } from '../columns.js';
 import type { Problem } from '../errors.js';
 import { DecimalText, jsonText } from '../read/json-values.js';
 import { canonicalDays, canonicalDaysOf, canonicalMicros, canonicalMicrosOf, dateToDays } from '../write/time.js';
-import { utf8Slice } from '../lib/bytes.js';
+import { codePoints, utf8Slice } from '../lib/bytes.js';
 import { columnValues, emptyVector, passingRows, setInt64, TextBuilder, type TypedBatch, type Vector } from '../write/vectors.js';
 import { numberCheck, textCheck, type PropertyRules } from './rules.js';
 import { textKeywords } from './cell-values.js';
@@ -158,8 +158,7 @@ export function compileValueKernel(column: Column, rules: PropertyRules, require
   const addTextBytes = (b: Buffer, s: number, e: number, i: number, failed: Uint8Array, out: TextBuilder) => {
     if (!bytesOk) return addText(utf8Slice(b, s, e), i, failed, out);
     if (minLength !== undefined || maxLength !== undefined) {
-      let points = 0;
-      for (let k = s; k < e; k++) if ((b[k]! & 0xc0) !== 0x80) points++; // a character's first byte (UTF-16's pairs count once too)
+      const points = codePoints(b, s, e);
       if ((minLength !== undefined && points < minLength) || (maxLength !== undefined && points > maxLength)) {
         failed[i] = 1;
         return out.appendNull();

@@ -36,7 +36,6 @@ export function returnSpare(buffer: ArrayBuffer): void {
   if (!packer?.(buffer)) spares.give(buffer);
 }
 
-
 const pad8 = (n: number) => (n + 7) & ~7;
 
 /** The size of a value of each fixed-width kind, in bytes. */
